@@ -1,0 +1,2 @@
+// Node 20 lacks Promise.withResolvers (aws-local-stepfunctions needs it).
+import '../local/polyfills.js';
