@@ -1,0 +1,89 @@
+/**
+ * The service's single DynamoDB table: definition, key builders and the item layout.
+ *
+ * Designed for single-item conditional writes only (no TransactWriteItems, no TTL), so it runs
+ * unchanged on dynalite (local) and real DynamoDB.
+ *
+ * Key schema: PK (S, HASH) + SK (S, RANGE), PAY_PER_REQUEST, no indexes (yet).
+ * Every item also carries `type` (entity name) so a Scan/export is self-describing.
+ *
+ * ┌────────────────────┬──────────────────────────────────┬───────────┬──────────────────────────────────────────────┐
+ * │ PK                 │ SK                               │ type      │ attributes                                   │
+ * ├────────────────────┼──────────────────────────────────┼───────────┼──────────────────────────────────────────────┤
+ * │ CLOUD#<cloudId>    │ VERSION#<version, 10 digits>     │ VERSION   │ cloudId, version, etag, createdAt, createdBy,│
+ * │                    │   e.g. VERSION#0000000042        │           │ contentHash, ruleCount, sizeBytes, encoding, │
+ * │                    │                                  │           │ blobHash, blobBytes, chunkCount              │
+ * │ CLOUD#<cloudId>    │ BLOB#<blobHash>#<chunkNo, 4 dig> │ BLOB      │ data (B, ≤ 300 KiB), chunkNo, chunkCount     │
+ * │ CLOUD#<cloudId>    │ CLUSTER#<clusterId>              │ STICKY    │ cloudId, clusterId, resolution (M)           │
+ * │ CLOUDS             │ <cloudId>                        │ CLOUD     │ cloudId, registeredAt                        │
+ * └────────────────────┴──────────────────────────────────┴───────────┴──────────────────────────────────────────────┘
+ *
+ * Config versions
+ *  - Document body = canonical JSON (object keys sorted recursively) → gzip → split into
+ *    ≤ 300 KiB chunks. `contentHash` = sha256 hex of the canonical JSON; `blobHash` = sha256 hex
+ *    of the gzip bytes. Chunks are content-addressed by `blobHash` (never by `contentHash`: gzip
+ *    output may differ between zlib builds, and a key must always map to identical bytes), so
+ *    re-writing a chunk is an idempotent no-op and identical documents share their chunks.
+ *  - Write order: all BLOB chunks first, then the VERSION item with `attribute_not_exists(PK)`.
+ *    The VERSION put is the commit point: readers only look up blobs through a committed
+ *    VERSION item, so they see versions whole or not at all.
+ *  - Latest = Query `PK = CLOUD#id AND begins_with(SK, 'VERSION#')`, ScanIndexForward=false,
+ *    Limit=1, ConsistentRead. History = same query, paged with `SK < VERSION#<before>`.
+ *  - etag = `<version>-<first 12 hex of contentHash>`.
+ *  - A writer that loses the commit race leaves its chunks behind (orphans; no TTL on dynalite).
+ *    They are unreachable, harmless, and only exist when the losing content differed from the
+ *    winner's; a future sweeper can delete BLOB items no VERSION item references.
+ *
+ * Cloud registry: `PK=CLOUDS, SK=<cloudId>` is put (conditionally, first one wins) just before
+ * the first version of a cloud is committed, so `listClouds()` is one Query. It is written
+ * before the commit so a crash can never leave a committed cloud unlisted; the price is that a
+ * cloud whose very first commit failed is listed with no versions (consumers get `null` meta).
+ *
+ * Sticky resolutions: `PK=CLOUD#<id>, SK=CLUSTER#<clusterId>`, put with `attribute_not_exists(PK)`
+ * (first writer wins), read with ConsistentRead.
+ *
+ * Extending: new per-cloud entities go under the same PK with their own SK prefix, e.g.
+ * `RUN#<ulid>` (provisioning runs), `DRIFT#<iso-timestamp>` (drift reports). Prefixes must not be
+ * a prefix of one another (`VERSION#`, `BLOB#`, `CLUSTER#`, `RUN#`, `DRIFT#`). Should a
+ * cross-cloud access pattern appear, add a GSI on generic `GSI1PK`/`GSI1SK` attributes.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+export const VERSION_DIGITS = 10;
+export const CHUNK_DIGITS = 4;
+/** Max bytes of gzip data per BLOB item (DynamoDB's item limit is 400 KiB incl. names/keys). */
+export const MAX_CHUNK_BYTES = 300 * 1024;
+export const MAX_VERSION = 10 ** VERSION_DIGITS - 1;
+
+export const ItemType = {
+  VERSION: 'VERSION',
+  BLOB: 'BLOB',
+  STICKY: 'STICKY',
+  CLOUD: 'CLOUD',
+} as const;
+
+export const keys = {
+  cloudPk: (cloudId: string) => `CLOUD#${cloudId}`,
+  cloudsPk: 'CLOUDS',
+  versionPrefix: 'VERSION#',
+  versionSk: (version: number) => `VERSION#${String(version).padStart(VERSION_DIGITS, '0')}`,
+  blobPrefix: (blobHash: string) => `BLOB#${blobHash}#`,
+  blobSk: (blobHash: string, chunkNo: number) => `BLOB#${blobHash}#${String(chunkNo).padStart(CHUNK_DIGITS, '0')}`,
+  clusterSk: (clusterId: string) => `CLUSTER#${clusterId}`,
+} as const;
+
+/** CreateTable input for the service table (mirrored by the CloudFormation resource in serverless.yml). */
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'PK', AttributeType: 'S' },
+      { AttributeName: 'SK', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'PK', KeyType: 'HASH' },
+      { AttributeName: 'SK', KeyType: 'RANGE' },
+    ],
+  };
+}
