@@ -1,0 +1,362 @@
+import { z } from 'zod';
+import { AppError, type ErrorDetail } from '../errors.js';
+import { TRUST_POLICY_QUOTA_DEFAULT, TRUST_POLICY_QUOTA_MAX, TRUST_POLICY_QUOTA_MIN } from './budget.js';
+import { formatPath } from './errors.js';
+import { globMatch, hasWildcard } from './glob.js';
+import { ROLE_NAME_PREFIX_MAX } from './naming.js';
+
+/**
+ * The optional `provisioning` section of a mapping config. Every field is optional;
+ * resolveSettings() applies the defaults. Unknown fields are errors (typos must not be ignored),
+ * and no accepted string can carry quotes, `$`, braces, backslashes or whitespace into a policy
+ * document, ARN, label or shell command; `*`/`?` only in explicit `subjects`.
+ *
+ * ```yaml
+ * provisioning:
+ *   namespaces: [anyscale-operator]          # where the service accounts live (default)
+ *   clusters:                                # EKS clusters whose OIDC providers are trusted
+ *     - name: prod-eks                       # default: the cluster of the environment
+ *       region: us-west-2                    # default: the region of the environment
+ *   default_bucket: my-anyscale-bucket       # seed 002 access for every role
+ *   role_name_prefix: iam-mapping-           # default
+ *   role_path: /iam-mapping/                 # default
+ *   trust_policy_quota: 2048                 # IAM ACLSizePerRole; 1024..4096 (default 2048)
+ *   service_accounts:                        # per rule value overrides
+ *     default-editor:                        # Kubeflow: one role, several namespaces
+ *       namespaces: [user-a, user-b]
+ *     default:                               # Flyte: explicit wildcard subject (StringLike)
+ *       subjects: ['system:serviceaccount:*:default']
+ *       adopt_service_account: true          # take over the pre-existing, unlabelled SA
+ *     kubernetes-service-account-name1:
+ *       role_name: ml-team-a-role            # explicit role name (1-64 of [A-Za-z0-9+=,.@_-])
+ *       extra_policy_arns: [arn:aws:iam::123456789012:policy/ml-team-a]
+ *       adopt_role: false
+ *   drift: { mode: report, delete_orphans: false }   # mode: off | report | repair
+ * ```
+ */
+
+// Characters that could escape from a value into another document. Reported by name.
+const ESCAPES: ReadonlyArray<[RegExp, string]> = [
+  [/["'`]/, 'quotes'],
+  [/\$/, "'$'"],
+  [/[{}]/, 'braces'],
+  [/\\/, 'backslashes'],
+  [/\s/, 'whitespace'],
+  [/[\u0000-\u001f\u007f]/, 'control characters'],
+];
+
+function safeString(pattern: RegExp, expected: string, options: { wildcards?: boolean } = {}) {
+  return z.string().superRefine((value, ctx) => {
+    for (const [re, name] of ESCAPES) {
+      const m = re.exec(value);
+      if (m) {
+        ctx.addIssue({ code: 'custom', message: `must not contain ${name} (found ${JSON.stringify(m[0])} at position ${m.index})` });
+        return;
+      }
+    }
+    if (!options.wildcards) {
+      const w = /[*?]/.exec(value);
+      if (w) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must not contain wildcards (found ${JSON.stringify(w[0])} at position ${w.index}); wildcards are allowed only in service_accounts.<name>.subjects`,
+        });
+        return;
+      }
+    }
+    if (!pattern.test(value)) ctx.addIssue({ code: 'custom', message: `must be ${expected}, got ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)}` });
+  });
+}
+
+const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+const IAM_NAME = /^[\w+=,.@-]{1,128}$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+const ROLE_PREFIX = new RegExp(`^[\\w+=,.@-]{0,${ROLE_NAME_PREFIX_MAX}}$`);
+const ROLE_PATH = /^(?=.{1,512}$)\/(?:[\w+=,.@-]+\/)*$/;
+const EKS_CLUSTER = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
+const POLICY_ARN = /^arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::(?:\d{12}|aws):policy\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
+const SUBJECT = /^system:serviceaccount:([-a-z0-9*?]{1,63}):([-a-z0-9.*?]{1,253})$/;
+
+const namespaceSchema = safeString(DNS_LABEL, 'a Kubernetes namespace name (DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters)');
+
+const bucketSchema = z.string().superRefine((value, ctx) => {
+  const problem = s3BucketProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** Why `name` is not a valid (general purpose) S3 bucket name, or null. */
+export function s3BucketProblem(name: string): string | null {
+  for (const [re, what] of ESCAPES) {
+    const m = re.exec(name);
+    if (m) return `must not contain ${what} (found ${JSON.stringify(m[0])} at position ${m.index})`;
+  }
+  if (name.length < 3 || name.length > 63) return 'must be an S3 bucket name of 3 to 63 characters';
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) {
+    return 'must be an S3 bucket name: lowercase letters, digits, "." and "-", starting and ending with a letter or digit';
+  }
+  if (name.includes('..')) return 'must be an S3 bucket name: no two adjacent periods';
+  if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(name)) return 'must be an S3 bucket name, not an IP address';
+  for (const prefix of ['xn--', 'sthree-', 'amzn-s3-demo-']) if (name.startsWith(prefix)) return `must be an S3 bucket name: the prefix "${prefix}" is reserved`;
+  for (const suffix of ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3']) if (name.endsWith(suffix)) return `must be an S3 bucket name: the suffix "${suffix}" is reserved`;
+  return null;
+}
+
+const subjectSchema = safeString(SUBJECT, 'a service-account subject "system:serviceaccount:<namespace>:<name>" (wildcards * and ? only within <namespace> and <name>)', {
+  wildcards: true,
+}).superRefine((value, ctx) => {
+  const m = SUBJECT.exec(value);
+  if (!m) return;
+  const [, ns, name] = m as unknown as [string, string, string];
+  if (!hasWildcard(ns) && !DNS_LABEL.test(ns)) ctx.addIssue({ code: 'custom', message: `namespace segment ${JSON.stringify(ns)} is not a Kubernetes namespace name` });
+  if (!hasWildcard(name) && !DNS_SUBDOMAIN.test(name)) ctx.addIssue({ code: 'custom', message: `name segment ${JSON.stringify(name)} is not a Kubernetes service-account name` });
+  if (/^[*?]+$/.test(name)) ctx.addIssue({ code: 'custom', message: 'the service-account name segment must not be only wildcards (that would trust every service account)' });
+});
+
+const clusterSchema = z.strictObject({
+  name: safeString(EKS_CLUSTER, 'an EKS cluster name (letters, digits, "-" and "_", at most 100 characters, starting with a letter or digit)'),
+  region: safeString(REGION, 'an AWS region such as us-west-2').optional(),
+});
+
+const serviceAccountSchema = z.strictObject({
+  /** Namespaces this SA lives in (Kubeflow style); default: the top-level `namespaces`. */
+  namespaces: z.array(namespaceSchema).min(1).max(1000).optional(),
+  /** Explicit subject patterns, the only place a wildcard is accepted (→ StringLike). */
+  subjects: z.array(subjectSchema).min(1).max(100).optional(),
+  extra_policy_arns: z.array(safeString(POLICY_ARN, 'an IAM policy ARN such as arn:aws:iam::123456789012:policy/name')).max(20).optional(),
+  /** May take over an existing IAM role that lacks our ownership tags. */
+  adopt_role: z.boolean().optional(),
+  /** May take over an existing Kubernetes service account that lacks our ownership labels. */
+  adopt_service_account: z.boolean().optional(),
+  /** AWS VM: may take over an existing instance profile that lacks our ownership tags. */
+  adopt_instance_profile: z.boolean().optional(),
+  role_name: safeString(ROLE_NAME, 'an IAM role name (1-64 characters of letters, digits and +=,.@_-)').optional(),
+});
+
+const serviceAccountKey = safeString(IAM_NAME, 'a service-account name or instance-profile name (1-128 characters of letters, digits and +=,.@_-)');
+
+/** zod drops a `__proto__` key silently; refuse it instead of ignoring the entry. */
+const refuseProtoKey = (value: unknown, ctx: { addIssue: (issue: { code: 'custom'; message: string; path: PropertyKey[] }) => void }) => {
+  if (value !== null && typeof value === 'object' && Object.hasOwn(value, '__proto__')) {
+    ctx.addIssue({ code: 'custom', message: 'invalid name: "__proto__" is not a usable name', path: ['__proto__'] });
+  }
+  return value;
+};
+
+export const provisioningSettingsSchema = z.strictObject({
+  namespaces: z.array(namespaceSchema).min(1).max(1000).optional(),
+  clusters: z
+    .array(clusterSchema)
+    .min(1)
+    .max(20)
+    .superRefine((clusters, ctx) => {
+      const seen = new Set<string>();
+      clusters.forEach((c, i) => {
+        const id = `${c.name}\u0000${c.region ?? ''}`;
+        if (seen.has(id)) ctx.addIssue({ code: 'custom', message: `duplicate cluster ${c.name}`, path: [i] });
+        seen.add(id);
+      });
+    })
+    .optional(),
+  default_bucket: bucketSchema.optional(),
+  role_name_prefix: safeString(ROLE_PREFIX, `a role name prefix (at most ${ROLE_NAME_PREFIX_MAX} characters of letters, digits and +=,.@_-)`).optional(),
+  role_path: safeString(ROLE_PATH, 'an IAM path such as /iam-mapping/ (starts and ends with "/")').optional(),
+  trust_policy_quota: z.number().int().min(TRUST_POLICY_QUOTA_MIN).max(TRUST_POLICY_QUOTA_MAX).optional(),
+  service_accounts: z
+    .preprocess(refuseProtoKey, z.record(serviceAccountKey, serviceAccountSchema))
+    .superRefine((accounts, ctx) => {
+      const entries = Object.entries(accounts);
+      if (entries.length > 1000) ctx.addIssue({ code: 'custom', message: 'at most 1000 service accounts' });
+      const roleNames = new Map<string, string>();
+      for (const [name, sa] of entries) {
+        sa.subjects?.forEach((subject, i) => {
+          const seg = SUBJECT.exec(subject)?.[2];
+          if (seg !== undefined && !globMatch(seg, name)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `subject ${JSON.stringify(subject)} does not match service account ${JSON.stringify(name)}: its name segment must name (or match) it`,
+              path: [name, 'subjects', i],
+            });
+          }
+        });
+        if (sa.role_name !== undefined) {
+          const other = roleNames.get(sa.role_name.toLowerCase());
+          if (other !== undefined) {
+            ctx.addIssue({ code: 'custom', message: `role name ${sa.role_name} is already used by service account ${other} (IAM role names ignore case)`, path: [name, 'role_name'] });
+          } else roleNames.set(sa.role_name.toLowerCase(), name);
+        }
+      }
+    })
+    .optional(),
+  drift: z
+    .strictObject({
+      mode: z.enum(['off', 'report', 'repair']).optional(),
+      delete_orphans: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+export type ProvisioningSettings = z.infer<typeof provisioningSettingsSchema>;
+
+export type DriftMode = 'off' | 'report' | 'repair';
+
+export interface ResolvedServiceAccountSettings {
+  /** null: the top-level namespaces. */
+  namespaces: string[] | null;
+  subjects: string[];
+  extraPolicyArns: string[];
+  adoptRole: boolean;
+  adoptServiceAccount: boolean;
+  adoptInstanceProfile: boolean;
+  roleName: string | null;
+}
+
+export interface ResolvedSettings {
+  namespaces: string[];
+  /** Clusters to trust (to be resolved to OIDC providers by the caller). */
+  clusters: Array<{ name: string; region: string | null }>;
+  defaultBucket: string | null;
+  roleNamePrefix: string;
+  rolePath: string;
+  trustPolicyQuota: number;
+  /** Overrides by rule value; look up with serviceAccountSettings(). */
+  serviceAccounts: Record<string, ResolvedServiceAccountSettings>;
+  drift: { mode: DriftMode; deleteOrphans: boolean };
+}
+
+/** Values from the environment of the deployment. */
+export interface SettingsDefaults {
+  /** The EKS cluster of the environment, trusted when `clusters` is not set. */
+  clusterName?: string;
+  region?: string;
+  /** The cloud's default bucket when `default_bucket` is not set. */
+  defaultBucket?: string;
+}
+
+export const DEFAULT_NAMESPACES: readonly string[] = ['anyscale-operator'];
+export const DEFAULT_ROLE_NAME_PREFIX = 'iam-mapping-';
+export const DEFAULT_ROLE_PATH = '/iam-mapping/';
+
+const TOP_KEYS = Object.keys(provisioningSettingsSchema.shape);
+const SA_KEYS = Object.keys(serviceAccountSchema.shape);
+const CLUSTER_KEYS = Object.keys(clusterSchema.shape);
+const DRIFT_KEYS = ['mode', 'delete_orphans'];
+
+function allowedKeysAt(path: ReadonlyArray<PropertyKey>): string[] {
+  if (path.length === 0) return TOP_KEYS;
+  if (path[0] === 'service_accounts' && path.length === 2) return SA_KEYS;
+  if (path[0] === 'clusters' && path.length === 2) return CLUSTER_KEYS;
+  if (path[0] === 'drift' && path.length === 1) return DRIFT_KEYS;
+  return [];
+}
+
+const toSegments = (path: ReadonlyArray<PropertyKey>): Array<string | number> => path.map((p) => (typeof p === 'number' ? p : String(p)));
+
+/** Problems with a raw `provisioning` section, each with the dotted path of the field ([] = valid). */
+export function provisioningSettingsIssues(raw: unknown, basePath = 'provisioning'): ErrorDetail[] {
+  const result = provisioningSettingsSchema.safeParse(raw);
+  if (result.success) return [];
+  const details: ErrorDetail[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = allowedKeysAt(issue.path);
+      for (const key of issue.keys) {
+        details.push({
+          path: formatPath(toSegments([...issue.path, key]), basePath),
+          message: `unknown field ${JSON.stringify(key)}${allowed.length ? `; expected one of: ${allowed.join(', ')}` : ''}`,
+        });
+      }
+    } else if (issue.code === 'invalid_key') {
+      const inner = issue.issues.map((i) => i.message).join('; ');
+      details.push({ path: formatPath(toSegments(issue.path), basePath), message: `invalid name: ${inner}` });
+    } else {
+      details.push({ path: formatPath(toSegments(issue.path), basePath), message: issue.message });
+    }
+  }
+  return details;
+}
+
+/**
+ * Validates a raw `provisioning` section (undefined/null = absent) and applies the defaults.
+ * Throws AppError INVALID_CONFIG with one detail per problem.
+ */
+export function parseProvisioningSettings(raw: unknown, defaults: SettingsDefaults = {}, basePath = 'provisioning'): ResolvedSettings {
+  if (raw === undefined || raw === null) return resolveSettings(undefined, defaults);
+  const details = provisioningSettingsIssues(raw, basePath);
+  if (details.length > 0) throw new AppError('INVALID_CONFIG', `invalid ${basePath}: ${details[0]?.path} ${details[0]?.message}`, details);
+  return resolveSettings(provisioningSettingsSchema.parse(raw), defaults);
+}
+
+const uniq = <T>(xs: readonly T[]): T[] => [...new Set(xs)];
+
+/** Applies the defaults to a validated section. Values from `defaults` are validated too. */
+export function resolveSettings(settings: ProvisioningSettings | undefined, defaults: SettingsDefaults = {}): ResolvedSettings {
+  const s = settings ?? {};
+  const envIssues: ErrorDetail[] = [];
+  const check = (ok: boolean, path: string, message: string) => {
+    if (!ok) envIssues.push({ path, message });
+  };
+  if (s.clusters === undefined && defaults.clusterName !== undefined) {
+    check(EKS_CLUSTER.test(defaults.clusterName), 'environment.clusterName', `must be an EKS cluster name, got ${JSON.stringify(defaults.clusterName)}`);
+  }
+  if (defaults.region !== undefined) check(REGION.test(defaults.region), 'environment.region', `must be an AWS region, got ${JSON.stringify(defaults.region)}`);
+  if (s.default_bucket === undefined && defaults.defaultBucket !== undefined) {
+    const problem = s3BucketProblem(defaults.defaultBucket);
+    check(problem === null, 'environment.defaultBucket', problem ?? '');
+  }
+  if (envIssues.length > 0) throw new AppError('INVALID_CONFIG', `invalid provisioning defaults: ${envIssues[0]?.path} ${envIssues[0]?.message}`, envIssues);
+
+  const clusters =
+    s.clusters !== undefined
+      ? s.clusters.map((c) => ({ name: c.name, region: c.region ?? defaults.region ?? null }))
+      : defaults.clusterName
+        ? [{ name: defaults.clusterName, region: defaults.region ?? null }]
+        : [];
+  const serviceAccounts: Record<string, ResolvedServiceAccountSettings> = {};
+  for (const [name, sa] of Object.entries(s.service_accounts ?? {})) {
+    serviceAccounts[name] = {
+      namespaces: sa.namespaces ? uniq(sa.namespaces) : null,
+      subjects: uniq(sa.subjects ?? []),
+      extraPolicyArns: uniq(sa.extra_policy_arns ?? []),
+      adoptRole: sa.adopt_role ?? false,
+      adoptServiceAccount: sa.adopt_service_account ?? false,
+      adoptInstanceProfile: sa.adopt_instance_profile ?? false,
+      roleName: sa.role_name ?? null,
+    };
+  }
+  return {
+    namespaces: uniq(s.namespaces ?? DEFAULT_NAMESPACES),
+    clusters,
+    defaultBucket: s.default_bucket ?? defaults.defaultBucket ?? null,
+    roleNamePrefix: s.role_name_prefix ?? DEFAULT_ROLE_NAME_PREFIX,
+    rolePath: s.role_path ?? DEFAULT_ROLE_PATH,
+    trustPolicyQuota: s.trust_policy_quota ?? TRUST_POLICY_QUOTA_DEFAULT,
+    serviceAccounts,
+    drift: { mode: s.drift?.mode ?? 'report', deleteOrphans: s.drift?.delete_orphans ?? false },
+  };
+}
+
+export interface EffectiveServiceAccountSettings extends Omit<ResolvedServiceAccountSettings, 'namespaces'> {
+  namespaces: string[];
+  /** Config path of the namespaces in effect (for error messages). */
+  namespacesPath: string;
+  /** Whether the config has an entry for this value. */
+  overridden: boolean;
+}
+
+/** The settings in effect for one rule value (its overrides over the top-level defaults). */
+export function serviceAccountSettings(settings: ResolvedSettings, name: string): EffectiveServiceAccountSettings {
+  const o = Object.hasOwn(settings.serviceAccounts, name) ? settings.serviceAccounts[name] : undefined;
+  return {
+    namespaces: o?.namespaces ?? settings.namespaces,
+    namespacesPath: o?.namespaces ? formatPath(['service_accounts', name, 'namespaces'], 'provisioning') : 'provisioning.namespaces',
+    subjects: o?.subjects ?? [],
+    extraPolicyArns: o?.extraPolicyArns ?? [],
+    adoptRole: o?.adoptRole ?? false,
+    adoptServiceAccount: o?.adoptServiceAccount ?? false,
+    adoptInstanceProfile: o?.adoptInstanceProfile ?? false,
+    roleName: o?.roleName ?? null,
+    overridden: o !== undefined,
+  };
+}
