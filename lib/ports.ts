@@ -66,3 +66,91 @@ export interface StickyStore {
   /** Stores `resolution` unless one exists; returns whichever is stored (first writer wins). */
   putStickyIfAbsent(cloudId: string, clusterId: string, resolution: StickyResolution): Promise<StickyResolution>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Provisioning targets. Adapters translate the outside system's errors into these names so the
+// workflow can retry what is transient and report what is not:
+//   ThrottledError / TransientError (retried by the state machine), NotFound (a read's null),
+//   LimitExceededError, MalformedPolicyError, ConflictError (resourceVersion), AccessDeniedError.
+// ---------------------------------------------------------------------------------------------
+
+/** An IAM policy document (JSON object). */
+export type PolicyDocument = Record<string, unknown>;
+
+export interface RoleInfo {
+  name: string;
+  arn: string;
+  path: string;
+  /** Decoded trust policy. */
+  trustPolicy: PolicyDocument;
+  tags: Record<string, string>;
+  createdAt?: string;
+}
+
+export interface InstanceProfileInfo {
+  name: string;
+  arn: string;
+  roleNames: string[];
+  tags: Record<string, string>;
+}
+
+export interface IamPort {
+  getRole(name: string): Promise<RoleInfo | null>;
+  /** Roles under a path prefix (paginated internally), with their tags. */
+  listRoles(pathPrefix: string): Promise<RoleInfo[]>;
+  createRole(input: { name: string; path: string; trustPolicy: PolicyDocument; tags: Record<string, string>; description?: string }): Promise<RoleInfo>;
+  updateTrustPolicy(roleName: string, trustPolicy: PolicyDocument): Promise<void>;
+  tagRole(roleName: string, tags: Record<string, string>): Promise<void>;
+  deleteRole(roleName: string): Promise<void>;
+  listInlinePolicies(roleName: string): Promise<string[]>;
+  getInlinePolicy(roleName: string, policyName: string): Promise<PolicyDocument | null>;
+  putInlinePolicy(roleName: string, policyName: string, document: PolicyDocument): Promise<void>;
+  deleteInlinePolicy(roleName: string, policyName: string): Promise<void>;
+  listAttachedPolicies(roleName: string): Promise<string[]>;
+  attachPolicy(roleName: string, policyArn: string): Promise<void>;
+  detachPolicy(roleName: string, policyArn: string): Promise<void>;
+  getInstanceProfile(name: string): Promise<InstanceProfileInfo | null>;
+  createInstanceProfile(input: { name: string; path: string; tags: Record<string, string> }): Promise<InstanceProfileInfo>;
+  addRoleToInstanceProfile(profileName: string, roleName: string): Promise<void>;
+  removeRoleFromInstanceProfile(profileName: string, roleName: string): Promise<void>;
+}
+
+export interface ClusterIdentity {
+  name: string;
+  /** Issuer URL without `https://`, e.g. `oidc.eks.us-east-1.amazonaws.com/id/ABC…`. */
+  issuerHost: string;
+  /** `arn:aws:iam::<account>:oidc-provider/<issuerHost>`. */
+  oidcProviderArn: string;
+  accountId: string;
+}
+
+export interface ClusterPort {
+  /** The OIDC identity of an EKS cluster (DescribeCluster; account from STS). */
+  describeCluster(name: string, region?: string): Promise<ClusterIdentity>;
+  accountId(): Promise<string>;
+}
+
+export interface ServiceAccountInfo {
+  namespace: string;
+  name: string;
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
+  resourceVersion: string;
+}
+
+export interface KubernetesPort {
+  getServiceAccount(namespace: string, name: string): Promise<ServiceAccountInfo | null>;
+  /** Every ServiceAccount of a namespace (paginated internally), optionally by label selector. */
+  listServiceAccounts(namespace: string, labelSelector?: string): Promise<ServiceAccountInfo[]>;
+  createServiceAccount(input: { namespace: string; name: string; annotations: Record<string, string>; labels: Record<string, string> }): Promise<ServiceAccountInfo>;
+  /** JSON merge patch of metadata; `null` removes a key. Fails with ConflictError when resourceVersion is stale. */
+  patchServiceAccountMetadata(input: {
+    namespace: string;
+    name: string;
+    resourceVersion: string;
+    annotations?: Record<string, string | null>;
+    labels?: Record<string, string | null>;
+  }): Promise<ServiceAccountInfo>;
+  deleteServiceAccount(namespace: string, name: string): Promise<void>;
+  namespaceExists(namespace: string): Promise<boolean>;
+}

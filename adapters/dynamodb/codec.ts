@@ -74,9 +74,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 export interface EncodedBody {
-  /** sha256 hex of the canonical JSON. */
+  /** sha256 hex of the canonical JSON (keys sorted): the document's identity. */
   contentHash: string;
-  /** Byte length of the canonical JSON (UTF-8). */
+  /** Byte length of the stored JSON (UTF-8), which keeps the document's own key order. */
   sizeBytes: number;
   /** sha256 hex of the gzip stream (chunks are content-addressed by this). */
   blobHash: string;
@@ -85,12 +85,13 @@ export interface EncodedBody {
 }
 
 export async function encodeDocument(document: Record<string, unknown>, chunkSizeBytes: number): Promise<EncodedBody> {
-  const json = Buffer.from(canonicalJson(document), 'utf8');
+  // Stored as given (key order as the admin wrote it); identified by its canonical form.
+  const json = Buffer.from(JSON.stringify(document), 'utf8');
   const gz = await gzipAsync(json);
   const chunks: Buffer[] = [];
   for (let off = 0; off < gz.length; off += chunkSizeBytes) chunks.push(gz.subarray(off, off + chunkSizeBytes));
   return {
-    contentHash: sha256Hex(json),
+    contentHash: sha256Hex(canonicalJson(document)),
     sizeBytes: json.length,
     blobHash: sha256Hex(gz),
     blobBytes: gz.length,
@@ -119,8 +120,14 @@ export async function decodeDocument(ref: BodyRef, chunks: Uint8Array[]): Promis
   } catch (err) {
     throw corrupted(ref, `gunzip failed (${(err as Error).message})`);
   }
-  if (json.length !== ref.sizeBytes || sha256Hex(json) !== ref.contentHash) throw corrupted(ref, 'content hash mismatch');
-  const doc: unknown = JSON.parse(json.toString('utf8'));
+  if (json.length !== ref.sizeBytes) throw corrupted(ref, 'size mismatch');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(json.toString('utf8'));
+  } catch {
+    throw corrupted(ref, 'not JSON');
+  }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw corrupted(ref, 'not a JSON object');
+  if (sha256Hex(canonicalJson(doc)) !== ref.contentHash) throw corrupted(ref, 'content hash mismatch');
   return doc as Record<string, unknown>;
 }

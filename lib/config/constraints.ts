@@ -1,0 +1,114 @@
+/**
+ * What a selector allows for each label key, as a set algebra over the three keys every launch
+ * carries (`workload-type`, `project`, `user` are always present at resolution). Used by the lint
+ * (shadowed / duplicate / unsatisfiable rules) and by the resolution index.
+ */
+import type { Requirement, Selector } from '../selector/index.js';
+import { LABEL_KEYS, WORKLOAD_TYPES, type LabelKey } from './schema.js';
+
+/** `in`: exactly these values; `notin`: anything but these; `unknown`: not decidable (gt/lt). */
+export type Allowed =
+  | { kind: 'in'; values: ReadonlySet<string> }
+  | { kind: 'notin'; values: ReadonlySet<string> }
+  | { kind: 'unknown' };
+
+const ANY: Allowed = { kind: 'notin', values: new Set() };
+const NONE: Allowed = { kind: 'in', values: new Set() };
+const WORKLOADS: ReadonlySet<string> = new Set(WORKLOAD_TYPES);
+
+function ofRequirement(r: Requirement): Allowed {
+  switch (r.operator) {
+    case '=':
+    case '==':
+    case 'in':
+      return { kind: 'in', values: new Set(r.values) };
+    case '!=':
+    case 'notin':
+      return { kind: 'notin', values: new Set(r.values) };
+    case 'exists':
+      return ANY;
+    case '!':
+      return NONE; // the key is always present at resolution
+    default:
+      return { kind: 'unknown' };
+  }
+}
+
+function intersect(a: Allowed, b: Allowed): Allowed {
+  if (a.kind === 'unknown' || b.kind === 'unknown') {
+    if (isEmpty(a) || isEmpty(b)) return NONE;
+    return { kind: 'unknown' };
+  }
+  if (a.kind === 'in' && b.kind === 'in') return { kind: 'in', values: new Set([...a.values].filter((v) => b.values.has(v))) };
+  if (a.kind === 'in' && b.kind === 'notin') return { kind: 'in', values: new Set([...a.values].filter((v) => !b.values.has(v))) };
+  if (a.kind === 'notin' && b.kind === 'in') return intersect(b, a);
+  return { kind: 'notin', values: new Set([...a.values, ...(b as { values: ReadonlySet<string> }).values]) };
+}
+
+/** Finite universe for workload-type: complements become explicit sets. */
+function normalise(key: LabelKey, a: Allowed): Allowed {
+  if (key !== 'workload-type') return a;
+  if (a.kind === 'notin') return { kind: 'in', values: new Set([...WORKLOADS].filter((v) => !a.values.has(v))) };
+  if (a.kind === 'in') return { kind: 'in', values: new Set([...a.values].filter((v) => WORKLOADS.has(v))) };
+  return a;
+}
+
+export function isEmpty(a: Allowed): boolean {
+  return a.kind === 'in' && a.values.size === 0;
+}
+
+export type Constraints = ReadonlyMap<LabelKey, Allowed>;
+
+/** Per-key allowed sets of a selector (keys it does not mention allow anything). */
+export function constraintsOf(selector: Selector): Constraints {
+  const out = new Map<LabelKey, Allowed>();
+  for (const r of selector.requirements) {
+    const key = r.key as LabelKey;
+    const current = out.get(key) ?? ANY;
+    out.set(key, intersect(current, ofRequirement(r)));
+  }
+  for (const [key, allowed] of out) out.set(key, normalise(key, allowed));
+  return out;
+}
+
+export function allowedFor(c: Constraints, key: LabelKey): Allowed {
+  return c.get(key) ?? (key === 'workload-type' ? { kind: 'in', values: WORKLOADS } : ANY);
+}
+
+/** True when the selector can match no launch at all. */
+export function unsatisfiable(c: Constraints): boolean {
+  for (const a of c.values()) if (isEmpty(a)) return true;
+  return false;
+}
+
+/** b ⊆ a for one key; undefined when undecidable. */
+function subset(b: Allowed, a: Allowed): boolean | undefined {
+  if (a.kind === 'unknown' || b.kind === 'unknown') return undefined;
+  if (b.kind === 'in' && a.kind === 'in') return [...b.values].every((v) => a.values.has(v));
+  if (b.kind === 'in' && a.kind === 'notin') return [...b.values].every((v) => !a.values.has(v));
+  if (b.kind === 'notin' && a.kind === 'notin') return [...a.values].every((v) => b.values.has(v));
+  return false; // co-finite ⊄ finite over an infinite domain
+}
+
+/** Does every launch that `later` matches also match `earlier`? undefined when undecidable. */
+export function covers(earlier: Constraints, later: Constraints): boolean | undefined {
+  let decided = true;
+  for (const key of LABEL_KEYS) {
+    const s = subset(allowedFor(later, key), allowedFor(earlier, key));
+    if (s === false) return false;
+    if (s === undefined) decided = false;
+  }
+  return decided ? true : undefined;
+}
+
+/**
+ * The key and finite value set a rule is indexed under for resolution: the most selective key
+ * (user, then project, then workload-type) that the rule restricts to a finite set of values.
+ */
+export function indexKeyOf(c: Constraints): { key: LabelKey; values: ReadonlySet<string> } | null {
+  for (const key of ['user', 'project', 'workload-type'] as const) {
+    const a = c.get(key);
+    if (a && a.kind === 'in' && (key !== 'workload-type' || a.values.size < WORKLOADS.size)) return { key, values: a.values };
+  }
+  return null;
+}

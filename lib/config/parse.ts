@@ -1,0 +1,130 @@
+/**
+ * Request body → plain document. JSON or YAML by Content-Type (sniffed when absent). YAML is read
+ * with unique keys, the core schema and a bounded alias count (no alias bombs); every syntax error
+ * becomes a 400 INVALID_CONFIG naming line and column. Positions of YAML nodes are kept so schema
+ * errors can point at their line too.
+ */
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { AppError } from '../errors.js';
+import { reindentFlatConfig } from './flat.js';
+
+export type BodyFormat = 'json' | 'yaml';
+export type Path = ReadonlyArray<string | number>;
+
+export interface ParsedBody {
+  document: unknown;
+  format: BodyFormat;
+  /** 1-based line/column of the node at `path` (or its nearest existing parent), YAML only. */
+  locate(path: Path): { line: number; column: number } | undefined;
+  notes: string[];
+}
+
+const JSON_TYPES = /^application\/(?:[\w.+-]+\+)?json$/;
+const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'application/vnd.yaml']);
+const SNIFF_TYPES = new Set(['', 'text/plain', 'application/octet-stream']);
+export const MAX_ALIAS_COUNT = 50;
+
+export function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+export function bodyFormat(contentType: string | undefined, body: string): BodyFormat {
+  const type = mediaType(contentType);
+  if (JSON_TYPES.test(type)) return 'json';
+  if (YAML_TYPES.has(type)) return 'yaml';
+  if (SNIFF_TYPES.has(type)) return /^\s*[[{]/.test(body) ? 'json' : 'yaml';
+  throw new AppError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    `Content-Type ${type} is not supported; send application/json or application/yaml`,
+    [{ path: 'Content-Type', message: `unsupported media type ${type}` }],
+  );
+}
+
+export function parseConfigBody(body: string, contentType: string | undefined): ParsedBody {
+  const format = bodyFormat(contentType, body);
+  if (body.trim() === '') {
+    throw syntaxError('request body is empty: send the mapping config as JSON or YAML');
+  }
+  return format === 'json' ? parseJson(body) : parseYaml(body);
+}
+
+function parseJson(body: string): ParsedBody {
+  let document: unknown;
+  try {
+    document = JSON.parse(body);
+  } catch (e) {
+    const message = e instanceof RangeError ? 'JSON is nested too deeply' : (e as Error).message;
+    throw syntaxError(`invalid JSON: ${message}`);
+  }
+  return { document, format: 'json', locate: () => undefined, notes: [] };
+}
+
+function parseYaml(body: string): ParsedBody {
+  const first = readYaml(body);
+  if (first.errorDetail === undefined) return first.parsed;
+  // A documentation paste that lost its indentation is re-read once, by key (see flat.ts).
+  const reindented = reindentFlatConfig(body);
+  if (reindented !== null) {
+    const second = readYaml(reindented);
+    if (second.errorDetail === undefined) {
+      second.parsed.notes.push('the YAML had no indentation (as pasted from a web page); it was read by its known keys');
+      return second.parsed;
+    }
+  }
+  throw new AppError('INVALID_CONFIG', `invalid YAML: ${first.errorDetail.message}`, [first.errorDetail]);
+}
+
+function readYaml(body: string):
+  | { parsed: ParsedBody; errorDetail?: undefined }
+  | { errorDetail: { path: string; message: string; line?: number; column?: number } } {
+  const lineCounter = new LineCounter();
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(body, { lineCounter, uniqueKeys: true, strict: true, prettyErrors: true, schema: 'core', merge: false });
+  } catch (e) {
+    return { errorDetail: { path: '', message: errorMessage(e) } };
+  }
+  const error = doc.errors[0];
+  if (error) {
+    const pos = error.linePos?.[0];
+    return {
+      errorDetail: {
+        path: '',
+        message: pos ? `${firstLine(error.message)} (line ${pos.line}, column ${pos.col})` : firstLine(error.message),
+        ...(pos ? { line: pos.line, column: pos.col } : {}),
+      },
+    };
+  }
+  let document: unknown;
+  try {
+    document = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    return { errorDetail: { path: '', message: errorMessage(e) } };
+  }
+  const locate = (path: Path) => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      if (node && Array.isArray(node.range)) {
+        const { line, col } = lineCounter.linePos(node.range[0]);
+        return { line, column: col };
+      }
+    }
+    return undefined;
+  };
+  return { parsed: { document, format: 'yaml', locate, notes: [] } };
+}
+
+function syntaxError(message: string): AppError {
+  return new AppError('INVALID_CONFIG', message, [{ path: '', message }]);
+}
+
+function errorMessage(e: unknown): string {
+  if (e instanceof RangeError) return 'document is nested too deeply';
+  const message = e instanceof Error ? e.message : String(e);
+  if (/alias/i.test(message)) return `too many YAML aliases (more than ${MAX_ALIAS_COUNT}): ${firstLine(message)}`;
+  return firstLine(message);
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.trim();
+}

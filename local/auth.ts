@@ -1,0 +1,64 @@
+/**
+ * Local bearer tokens: HS256 JWTs signed with a secret kept under DATA_DIR, so a token minted by
+ * `npm run dev-token` is accepted by a server started with the same DATA_DIR, also after a
+ * restart. The local server verifies them the way API Gateway's JWT authorizer does deployed
+ * (signature, issuer, audience, expiry; `alg: none` and other algorithms refused) and hands the
+ * claims to the handlers in the same place (`requestContext.authorizer.jwt.claims`).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
+import type { Role } from '../lib/auth.js';
+
+export const LOCAL_ISSUER = 'https://iam-mapping.local/';
+export const LOCAL_AUDIENCE = 'iam-mapping';
+
+export function loadOrCreateSecret(dataDir: string): Uint8Array {
+  const file = join(dataDir, 'dev-jwt-secret');
+  try {
+    return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    const secret = randomBytes(32).toString('hex');
+    try {
+      writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    } catch {
+      // another process created it first: use theirs
+    }
+    return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+  }
+}
+
+export async function mintToken(secret: Uint8Array, role: Role, subject: string, ttlSeconds = 12 * 3600): Promise<string> {
+  return new SignJWT({ role, email: subject })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(subject)
+    .setIssuer(LOCAL_ISSUER)
+    .setAudience(LOCAL_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(secret);
+}
+
+export type Verifier = (authorization: string | undefined) => Promise<JWTPayload | null>;
+
+/** Verifies `Authorization: Bearer …`; null when missing or invalid. Verified tokens are cached until they expire. */
+export function createVerifier(secret: Uint8Array, maxCached = 1024): Verifier {
+  const cache = new Map<string, JWTPayload>();
+  return async (authorization) => {
+    const m = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)\s*$/i.exec(authorization ?? '');
+    if (!m) return null;
+    const token = m[1] as string;
+    const hit = cache.get(token);
+    if (hit && typeof hit.exp === 'number' && hit.exp * 1000 > Date.now()) return hit;
+    try {
+      const { payload } = await jwtVerify(token, secret, { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
+      if (cache.size >= maxCached) cache.delete(cache.keys().next().value as string);
+      cache.set(token, payload);
+      return payload;
+    } catch {
+      return null;
+    }
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * The whole system in one process (`npm start`, integration tests, benchmarks): the deployed
+ * handlers behind a local stand-in for API Gateway (routing + JWT verification), dynalite as
+ * DynamoDB persisted under DATA_DIR.
+ */
+import './polyfills.js';
+import { mkdirSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createConfigHandler } from '../functions/config.js';
+import { createDeps, type Deps } from '../functions/deps.js';
+import { handler as healthz } from '../functions/healthz.js';
+import { MAX_BODY_BYTES, json, type HttpContext, type HttpEvent, type HttpResult } from '../functions/http.js';
+import { errorResponse } from '../functions/middleware/errors.js';
+import { createResolveHandler } from '../functions/resolve.js';
+import { matchRoute, type FunctionName } from '../functions/routes.js';
+import { AppError } from '../lib/errors.js';
+import { createVerifier, loadOrCreateSecret } from './auth.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, createLocalDocumentClient, ensureTable, startDynalite } from './dynalite.js';
+import { BodyTooLargeError, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
+
+export interface LocalServerOptions {
+  port?: number;
+  host?: string;
+  /** Where dynalite data and the dev-token secret live. */
+  dataDir: string;
+  tableName?: string;
+  resolveFreshnessMs?: number;
+}
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  deps: Deps;
+  close(): Promise<void>;
+}
+
+type Handler = (event: HttpEvent, context: HttpContext) => Promise<HttpResult>;
+
+export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const host = options.host ?? '127.0.0.1';
+  mkdirSync(options.dataDir, { recursive: true });
+  const dynamo = await startDynalite({ dataDir: options.dataDir });
+  const tableName = options.tableName ?? 'iam-mapping';
+  const deps = createDeps({
+    tableName,
+    region: LOCAL_REGION,
+    dynamodbEndpoint: dynamo.endpoint,
+    credentials: LOCAL_CREDENTIALS,
+    resolveFreshnessMs: options.resolveFreshnessMs ?? 1000,
+  });
+  const admin = createLocalDocumentClient(dynamo.endpoint);
+  try {
+    await ensureTable(admin, tableName);
+  } catch (e) {
+    await dynamo.close();
+    throw e;
+  } finally {
+    admin.destroy();
+  }
+
+  const handlers: Record<FunctionName, Handler> = {
+    healthz: healthz as Handler,
+    config: createConfigHandler(() => deps) as unknown as Handler,
+    resolve: createResolveHandler(() => deps) as unknown as Handler,
+  };
+  const verify = createVerifier(loadOrCreateSecret(options.dataDir));
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) send(res, errorResponse(e));
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const { match, allowed } = matchRoute(method, url.pathname);
+    if (!match) {
+      req.resume();
+      if (allowed.length) {
+        send(res, errorResponse(new AppError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}; use ${allowed.join(', ')}`)));
+        return;
+      }
+      send(res, errorResponse(new AppError('NOT_FOUND', `no route ${method} ${url.pathname}`)));
+      return;
+    }
+    let claims: Record<string, unknown> | undefined;
+    if (match.route.auth) {
+      const payload = await verify(req.headers.authorization);
+      if (!payload) {
+        req.resume();
+        send(res, json(401, { error: { code: 'UNAUTHORIZED', message: 'a valid bearer token is required', details: [] } }, { 'www-authenticate': 'Bearer' }));
+        return;
+      }
+      claims = payload as Record<string, unknown>;
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, MAX_BODY_BYTES);
+    } catch (e) {
+      if (e instanceof BodyTooLargeError) {
+        send(res, errorResponse(new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`, [{ path: 'body', message: `at most ${MAX_BODY_BYTES} bytes` }])));
+        return;
+      }
+      throw e;
+    }
+    const routeKey = `${match.route.method} ${match.route.path}`;
+    const event = toEvent(req, url, body, routeKey, match.pathParameters, claims);
+    const context = lambdaContext(match.route.fn, event.requestContext.requestId);
+    const result = await handlers[match.route.fn](event, context as HttpContext);
+    send(res, result);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      });
+      await dynamo.close();
+    })());
+
+  return { url: `http://${host}:${port}`, port, deps, close };
+}

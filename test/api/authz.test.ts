@@ -1,0 +1,84 @@
+/** The authorization matrix of CONTRACT §2 for every route × role, and forged tokens → 401. */
+import { SignJWT, UnsecuredJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Role } from '../../lib/auth.js';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateSecret } from '../../local/auth.js';
+import { SEED_EXAMPLES } from '../helpers/seeds.js';
+import { startHarness, type Harness } from '../helpers/local.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+  expect((await h.api('PUT', '/v1/clouds/cldrsrc_XXXX/iam-mapping', { body: SEED_EXAMPLES.eks })).status).toBe(200);
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+type Caller = Role | null;
+const ALL: Caller[] = ['owner', 'control-plane', 'viewer', null];
+const base = '/v1/clouds/cldrsrc_XXXX/iam-mapping';
+const launch = { workload_type: 'job', project: 'p', user: 'user2@example.com' };
+
+const matrix: Array<{ method: string; path: string; body?: unknown; allowed: Caller[] }> = [
+  { method: 'GET', path: '/v1/healthz', allowed: ALL },
+  { method: 'PUT', path: base, body: SEED_EXAMPLES.eks, allowed: ['owner'] },
+  { method: 'GET', path: base, allowed: ['owner', 'control-plane', 'viewer'] },
+  { method: 'GET', path: `${base}/versions`, allowed: ['owner', 'control-plane', 'viewer'] },
+  { method: 'POST', path: `${base}/resolve`, body: launch, allowed: ['owner', 'control-plane'] },
+];
+
+describe('authorization matrix', () => {
+  for (const route of matrix) {
+    for (const caller of ALL) {
+      const expected = route.allowed.includes(caller) ? 200 : caller === null ? 401 : 403;
+      it(`${route.method} ${route.path} as ${caller ?? 'anonymous'} → ${expected}`, async () => {
+        const res = await h.api(route.method, route.path, { role: caller, ...(route.body !== undefined ? { body: route.body } : {}) });
+        expect(res.status, res.text).toBe(expected);
+        if (expected !== 200) expect(res.json.error.code).toBe(expected === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN');
+      });
+    }
+  }
+});
+
+describe('forged and broken tokens → 401', () => {
+  const sign = (secret: Uint8Array, claims: { iss?: string; aud?: string; exp?: number | string } = {}) =>
+    new SignJWT({ role: 'owner' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('mallory@example.com')
+      .setIssuer(claims.iss ?? LOCAL_ISSUER)
+      .setAudience(claims.aud ?? LOCAL_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(claims.exp ?? '1h')
+      .sign(secret);
+
+  it.each([
+    ['a wrong signature', async () => sign(new TextEncoder().encode('not-the-secret-not-the-secret-xx'))],
+    ['alg: none', async () => new UnsecuredJWT({ role: 'owner' }).setSubject('m@example.com').setIssuer(LOCAL_ISSUER).setAudience(LOCAL_AUDIENCE).setExpirationTime('1h').encode()],
+    ['an expired token', async () => sign(loadOrCreateSecret(h.dataDir), { exp: Math.floor(Date.now() / 1000) - 60 })],
+    ['a wrong audience', async () => sign(loadOrCreateSecret(h.dataDir), { aud: 'someone-else' })],
+    ['a wrong issuer', async () => sign(loadOrCreateSecret(h.dataDir), { iss: 'https://evil.example.com/' })],
+    ['garbage', async () => 'not.a.token'],
+  ])('%s', async (_name, make) => {
+    const res = await h.api('PUT', base, { token: await make(), body: SEED_EXAMPLES.eks });
+    expect(res.status).toBe(401);
+    expect(res.json.error.code).toBe('UNAUTHORIZED');
+  });
+
+  it('a token from dev-token keeps working after a restart (secret kept in DATA_DIR)', async () => {
+    const token = await h.token('viewer', 'v@example.com');
+    await h.restart();
+    expect((await h.api('GET', base, { token })).status).toBe(200);
+  });
+});
+
+describe('routing', () => {
+  it('unknown route → 404, wrong method → 405, both with the error body', async () => {
+    const missing = await h.api('GET', '/v1/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.code).toBe('NOT_FOUND');
+    const wrong = await h.api('DELETE', base);
+    expect(wrong.status).toBe(405);
+    expect(wrong.json.error.code).toBe('METHOD_NOT_ALLOWED');
+  });
+});

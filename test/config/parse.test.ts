@@ -1,0 +1,75 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseConfigBody } from '../../lib/config/parse.js';
+import { validateConfig } from '../../lib/config/validate.js';
+import { AppError } from '../../lib/errors.js';
+import { SEED_EXAMPLES } from '../helpers/seeds.js';
+
+const fails = (body: string, type = 'application/yaml') => {
+  try {
+    parseConfigBody(body, type);
+  } catch (e) {
+    expect(e).toBeInstanceOf(AppError);
+    return e as AppError;
+  }
+  throw new Error('expected a parse error');
+};
+
+describe('parseConfigBody', () => {
+  it('reads YAML and JSON, and sniffs when the type is missing', () => {
+    expect(parseConfigBody(SEED_EXAMPLES.eks, 'application/yaml').format).toBe('yaml');
+    expect(parseConfigBody('{"a":1}', undefined).format).toBe('json');
+    expect(parseConfigBody('a: 1', 'text/plain').document).toEqual({ a: 1 });
+  });
+
+  it('refuses alias bombs, duplicate keys, several documents, deep nesting, and other media types', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`)].join('\n');
+    expect(fails(bomb).message).toMatch(/alias/i);
+    expect(fails('a: 1\na: 2').details[0]).toMatchObject({ line: 2 });
+    expect(fails('a: 1\n---\nb: 2').code).toBe('INVALID_CONFIG');
+    expect(fails('['.repeat(100_000), 'application/json').code).toBe('INVALID_CONFIG');
+    expect(fails('a: 1', 'application/xml').code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(fails('', 'application/json').message).toMatch(/empty/);
+  });
+
+  it('a __proto__ key is data, refused by the schema, and pollutes nothing', () => {
+    for (const [body, type] of [['{"__proto__":{"polluted":1},"cloud_provider":"AWS"}', 'application/json'], ['__proto__: {polluted: 1}', 'application/yaml']] as const) {
+      const { document } = parseConfigBody(body, type);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      const result = validateConfig(document);
+      expect(result.ok).toBe(false);
+    }
+  });
+
+  it('points schema errors at their YAML line', () => {
+    const yaml = SEED_EXAMPLES.eks.replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: NEVER');
+    const parsed = parseConfigBody(yaml, 'application/yaml');
+    const result = validateConfig(parsed.document, { locate: parsed.locate });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors[0]).toMatchObject({ path: 'dataplane_iam_mapping.fallback_rule', line: 10 });
+  });
+});
+
+describe('validateConfig never throws (property)', () => {
+  it('returns ok or errors with paths for arbitrary documents', () => {
+    const doc = fc.oneof(
+      fc.anything(),
+      fc.record({
+        cloud_deployment_id: fc.oneof(fc.string(), fc.constant('cldrsrc_x')),
+        cloud_provider: fc.constantFrom('AWS', 'GCP', 'AZURE', 1),
+        compute_stack: fc.constantFrom('VM', 'K8S', null),
+        dataplane_iam_mapping: fc.record({
+          rules: fc.array(fc.record({ selector: fc.string(), value: fc.string() }), { maxLength: 5 }),
+          fallback_rule: fc.constantFrom('CLOUD_DEFAULT', 'FAIL', 'X'),
+        }),
+      }),
+    );
+    fc.assert(
+      fc.property(doc, (d) => {
+        const r = validateConfig(d);
+        if (!r.ok) for (const e of r.errors) expect(typeof e.path).toBe('string');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
