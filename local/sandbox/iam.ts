@@ -1,0 +1,320 @@
+/**
+ * AWS query-protocol front end (IAM `2010-05-08` and STS `2011-06-15`): parses form parameters,
+ * dispatches through action tables onto `IamState`, and renders XML results and errors.
+ */
+import { IamError, iamError, validationError } from './iam-errors.js';
+import type { IamState, InstanceProfileRecord, ManagedPolicyRecord, RoleRecord, Tag } from './iam-state.js';
+import { IAM_XMLNS, STS_XMLNS, encodePolicy, queryError, queryResponse, type XmlObject } from './iam-xml.js';
+import type { FaultSpec, Operation, Reply } from './types.js';
+import { decodeToken, encodeToken, hexDigest, uuid } from './util.js';
+
+// --------------------------------------------------------------- parameters
+
+/** Flattened query parameters (`Tags.member.1.Key=...`) with typed accessors. */
+export class QueryParams {
+  constructor(private readonly values: Map<string, string>) {}
+
+  static parse(body: string, search: URLSearchParams): QueryParams {
+    const values = new Map<string, string>(search);
+    for (const [k, v] of new URLSearchParams(body)) values.set(k, v);
+    return new QueryParams(values);
+  }
+
+  str(name: string): string | undefined {
+    return this.values.get(name);
+  }
+
+  int(name: string): number | undefined {
+    const raw = this.values.get(name);
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n)) throw validationError(lowerFirst(name), raw, 'Member must be an integer');
+    return n;
+  }
+
+  bool(name: string): boolean | undefined {
+    const raw = this.values.get(name);
+    return raw === undefined ? undefined : raw === 'true';
+  }
+
+  /** `Name.member.1`, `Name.member.2`, … */
+  list(name: string): string[] {
+    const out: string[] = [];
+    for (let i = 1; this.values.has(`${name}.member.${i}`); i++) out.push(this.values.get(`${name}.member.${i}`) as string);
+    return out;
+  }
+
+  tags(name = 'Tags'): Tag[] {
+    const out: Tag[] = [];
+    for (let i = 1; this.values.has(`${name}.member.${i}.Key`); i++) {
+      out.push({ Key: this.values.get(`${name}.member.${i}.Key`) as string, Value: this.values.get(`${name}.member.${i}.Value`) ?? '' });
+    }
+    return out;
+  }
+
+  toRecord(): Record<string, string> {
+    return Object.fromEntries(this.values);
+  }
+}
+
+const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
+
+// --------------------------------------------------------------- pagination
+
+interface Page<T> {
+  items: T[];
+  IsTruncated: boolean;
+  Marker?: string;
+}
+
+/** IAM Marker/MaxItems pagination; the opaque marker names the last key returned (items should be in a stable order). */
+function paginate<T>(items: T[], keyOf: (item: T) => string, p: QueryParams): Page<T> {
+  const maxItems = p.int('MaxItems') ?? 100;
+  if (maxItems < 1 || maxItems > 1000) throw validationError('maxItems', String(maxItems), 'Member must have value between 1 and 1000');
+  const marker = p.str('Marker');
+  let start = 0;
+  if (marker !== undefined) {
+    const after = decodeToken<{ after: string }>(marker)?.after;
+    if (after === undefined) throw iamError('InvalidInput', 'Invalid Marker.');
+    const exact = items.findIndex((item) => keyOf(item) === after);
+    start = exact >= 0 ? exact + 1 : items.findIndex((item) => keyOf(item) > after);
+    if (start < 0) start = items.length;
+  }
+  const slice = items.slice(start, start + maxItems);
+  const truncated = start + maxItems < items.length;
+  const last = slice.at(-1);
+  return { items: slice, IsTruncated: truncated, Marker: truncated && last !== undefined ? encodeToken({ after: keyOf(last) }) : undefined };
+}
+
+const lower = (s: string): string => s.toLowerCase();
+
+// --------------------------------------------------------------- rendering
+
+const tagsXml = (tags: Tag[]): XmlObject[] => tags.map((t) => ({ Key: t.Key, Value: t.Value }));
+
+function roleXml(role: RoleRecord, detail: boolean): XmlObject {
+  return {
+    Path: role.path,
+    RoleName: role.roleName,
+    RoleId: role.roleId,
+    Arn: role.arn,
+    CreateDate: role.createDate,
+    AssumeRolePolicyDocument: encodePolicy(role.assumeRolePolicyDocument),
+    Description: role.description,
+    MaxSessionDuration: role.maxSessionDuration,
+    Tags: detail && role.tags.length > 0 ? tagsXml(role.tags) : undefined,
+    RoleLastUsed:
+      detail && role.roleLastUsed ? { LastUsedDate: role.roleLastUsed.lastUsedDate, Region: role.roleLastUsed.region } : undefined,
+  };
+}
+
+function instanceProfileXml(iam: IamState, profile: InstanceProfileRecord): XmlObject {
+  return {
+    Path: profile.path,
+    InstanceProfileName: profile.name,
+    InstanceProfileId: profile.id,
+    Arn: profile.arn,
+    CreateDate: profile.createDate,
+    Roles: iam.rolesOf(profile).map((r) => roleXml(r, false)),
+    Tags: profile.tags.length > 0 ? tagsXml(profile.tags) : undefined,
+  };
+}
+
+function policyXml(policy: ManagedPolicyRecord, withTags: boolean): XmlObject {
+  return {
+    PolicyName: policy.name,
+    PolicyId: policy.id,
+    Arn: policy.arn,
+    Path: policy.path,
+    DefaultVersionId: policy.defaultVersionId,
+    AttachmentCount: policy.attachmentCount ?? 0,
+    PermissionsBoundaryUsageCount: 0,
+    IsAttachable: true,
+    Description: policy.description,
+    CreateDate: policy.createDate,
+    UpdateDate: policy.updateDate,
+    Tags: withTags && policy.tags.length > 0 ? tagsXml(policy.tags) : undefined,
+  };
+}
+
+// --------------------------------------------------------------- action tables
+
+interface QueryAction<S> {
+  mutating: boolean;
+  run(p: QueryParams, state: S): XmlObject | void;
+}
+
+const read = <S>(run: QueryAction<S>['run']): QueryAction<S> => ({ mutating: false, run });
+const write = <S>(run: QueryAction<S>['run']): QueryAction<S> => ({ mutating: true, run });
+
+export const IAM_ACTIONS: Record<string, QueryAction<IamState>> = {
+  // roles
+  CreateRole: write((p, iam) => ({
+    Role: roleXml(
+      iam.createRole({
+        roleName: p.str('RoleName'),
+        path: p.str('Path'),
+        assumeRolePolicyDocument: p.str('AssumeRolePolicyDocument'),
+        description: p.str('Description'),
+        maxSessionDuration: p.int('MaxSessionDuration'),
+        tags: p.tags(),
+      }),
+      true,
+    ),
+  })),
+  GetRole: read((p, iam) => ({ Role: roleXml(iam.getRole(p.str('RoleName')), true) })),
+  DeleteRole: write((p, iam) => iam.deleteRole(p.str('RoleName'))),
+  ListRoles: read((p, iam) => {
+    const { items, ...page } = paginate(iam.listRoles(p.str('PathPrefix')), (r) => lower(r.roleName), p);
+    return { Roles: items.map((r) => roleXml(r, false)), ...page };
+  }),
+  UpdateAssumeRolePolicy: write((p, iam) => iam.updateAssumeRolePolicy(p.str('RoleName'), p.str('PolicyDocument'))),
+  UpdateRole: write((p, iam) => iam.updateRole(p.str('RoleName'), { description: p.str('Description'), maxSessionDuration: p.int('MaxSessionDuration') })),
+  TagRole: write((p, iam) => iam.tagRole(p.str('RoleName'), p.tags())),
+  UntagRole: write((p, iam) => iam.untagRole(p.str('RoleName'), p.list('TagKeys'))),
+  ListRoleTags: read((p, iam) => {
+    const { items, ...page } = paginate(iam.getRole(p.str('RoleName')).tags, (t) => lower(t.Key), p);
+    return { Tags: tagsXml(items), ...page };
+  }),
+
+  // inline policies
+  PutRolePolicy: write((p, iam) => iam.putRolePolicy(p.str('RoleName'), p.str('PolicyName'), p.str('PolicyDocument'))),
+  GetRolePolicy: read((p, iam) => {
+    const policy = iam.getRolePolicy(p.str('RoleName'), p.str('PolicyName'));
+    return { RoleName: policy.roleName, PolicyName: policy.policyName, PolicyDocument: encodePolicy(policy.document) };
+  }),
+  DeleteRolePolicy: write((p, iam) => iam.deleteRolePolicy(p.str('RoleName'), p.str('PolicyName'))),
+  ListRolePolicies: read((p, iam) => {
+    const { items, ...page } = paginate(iam.listRolePolicies(p.str('RoleName')), (n) => n, p);
+    return { PolicyNames: items, ...page };
+  }),
+
+  // managed policies
+  AttachRolePolicy: write((p, iam) => iam.attachRolePolicy(p.str('RoleName'), p.str('PolicyArn'))),
+  DetachRolePolicy: write((p, iam) => iam.detachRolePolicy(p.str('RoleName'), p.str('PolicyArn'))),
+  ListAttachedRolePolicies: read((p, iam) => {
+    const attached = iam.listAttachedRolePolicies(p.str('RoleName'), p.str('PathPrefix'));
+    const { items, ...page } = paginate(attached, (a) => a.policyArn, p);
+    return { AttachedPolicies: items.map((a) => ({ PolicyName: a.policyName, PolicyArn: a.policyArn })), ...page };
+  }),
+  CreatePolicy: write((p, iam) => ({
+    Policy: policyXml(
+      iam.createPolicy({
+        policyName: p.str('PolicyName'),
+        path: p.str('Path'),
+        document: p.str('PolicyDocument'),
+        description: p.str('Description'),
+        tags: p.tags(),
+      }),
+      true,
+    ),
+  })),
+  GetPolicy: read((p, iam) => ({ Policy: policyXml(iam.getPolicy(p.str('PolicyArn')), true) })),
+  DeletePolicy: write((p, iam) => iam.deletePolicy(p.str('PolicyArn'))),
+  ListPolicies: read((p, iam) => {
+    const policies = iam.listPolicies(p.str('PathPrefix'), p.bool('OnlyAttached') ?? false);
+    const { items, ...page } = paginate(policies, (x) => lower(x.name), p);
+    return { Policies: items.map((x) => policyXml(x, false)), ...page };
+  }),
+
+  // instance profiles
+  CreateInstanceProfile: write((p, iam) => ({
+    InstanceProfile: instanceProfileXml(iam, iam.createInstanceProfile({ name: p.str('InstanceProfileName'), path: p.str('Path'), tags: p.tags() })),
+  })),
+  GetInstanceProfile: read((p, iam) => ({ InstanceProfile: instanceProfileXml(iam, iam.getInstanceProfile(p.str('InstanceProfileName'))) })),
+  DeleteInstanceProfile: write((p, iam) => iam.deleteInstanceProfile(p.str('InstanceProfileName'))),
+  AddRoleToInstanceProfile: write((p, iam) => iam.addRoleToInstanceProfile(p.str('InstanceProfileName'), p.str('RoleName'))),
+  RemoveRoleFromInstanceProfile: write((p, iam) => iam.removeRoleFromInstanceProfile(p.str('InstanceProfileName'), p.str('RoleName'))),
+  ListInstanceProfiles: read((p, iam) => {
+    const { items, ...page } = paginate(iam.listInstanceProfiles(p.str('PathPrefix')), (x) => lower(x.name), p);
+    return { InstanceProfiles: items.map((x) => instanceProfileXml(iam, x)), ...page };
+  }),
+  ListInstanceProfilesForRole: read((p, iam) => {
+    const { items, ...page } = paginate(iam.listInstanceProfilesForRole(p.str('RoleName')), (x) => lower(x.name), p);
+    return { InstanceProfiles: items.map((x) => instanceProfileXml(iam, x)), ...page };
+  }),
+  TagInstanceProfile: write((p, iam) => iam.tagInstanceProfile(p.str('InstanceProfileName'), p.tags())),
+  UntagInstanceProfile: write((p, iam) => iam.untagInstanceProfile(p.str('InstanceProfileName'), p.list('TagKeys'))),
+  ListInstanceProfileTags: read((p, iam) => {
+    const { items, ...page } = paginate(iam.getInstanceProfile(p.str('InstanceProfileName')).tags, (t) => lower(t.Key), p);
+    return { Tags: tagsXml(items), ...page };
+  }),
+
+  // OIDC providers
+  CreateOpenIDConnectProvider: write((p, iam) => {
+    const provider = iam.createOpenIdConnectProvider({
+      url: p.str('Url'),
+      clientIds: p.list('ClientIDList'),
+      thumbprints: p.list('ThumbprintList'),
+      tags: p.tags(),
+    });
+    return { OpenIDConnectProviderArn: provider.arn, Tags: provider.tags.length > 0 ? tagsXml(provider.tags) : undefined };
+  }),
+  GetOpenIDConnectProvider: read((p, iam) => {
+    const provider = iam.getOpenIdConnectProvider(p.str('OpenIDConnectProviderArn'));
+    return {
+      Url: provider.url,
+      ClientIDList: provider.clientIds,
+      ThumbprintList: provider.thumbprints,
+      CreateDate: provider.createDate,
+      Tags: provider.tags.length > 0 ? tagsXml(provider.tags) : undefined,
+    };
+  }),
+  DeleteOpenIDConnectProvider: write((p, iam) => iam.deleteOpenIdConnectProvider(p.str('OpenIDConnectProviderArn'))),
+  ListOpenIDConnectProviders: read((_p, iam) => ({ OpenIDConnectProviderList: iam.listOpenIdConnectProviders().map((x) => ({ Arn: x.arn })) })),
+};
+
+export interface StsState {
+  accountId: string;
+}
+
+export const STS_ACTIONS: Record<string, QueryAction<StsState>> = {
+  GetCallerIdentity: read((_p, sts) => ({
+    UserId: `AIDA${hexDigest(sts.accountId, 17)}`,
+    Account: sts.accountId,
+    Arn: `arn:aws:iam::${sts.accountId}:user/sandbox`,
+  })),
+};
+
+// --------------------------------------------------------------- operation
+
+const IAM_VERSION = '2010-05-08';
+const STS_VERSION = '2011-06-15';
+
+/** Resolves one query-protocol request into an executable operation (IAM, or STS by Version / signing scope). */
+export function queryOperation(iam: IamState, params: QueryParams, signingService: string | undefined): Operation {
+  const isSts = params.str('Version') === STS_VERSION || (params.str('Version') === undefined && signingService === 'sts');
+  const service = isSts ? 'sts' : 'iam';
+  const xmlns = isSts ? STS_XMLNS : IAM_XMLNS;
+  const version = isSts ? STS_VERSION : IAM_VERSION;
+  const actionName = params.str('Action');
+  const table: Record<string, QueryAction<never>> = isSts ? STS_ACTIONS : IAM_ACTIONS;
+  const action = actionName !== undefined && Object.hasOwn(table, actionName) ? table[actionName] : undefined;
+  const requestId = uuid();
+  const fail = (err: { status: number; code: string; message: string; type?: 'Sender' | 'Receiver' }): Reply => queryError(err, xmlns, requestId);
+
+  return {
+    service,
+    action: actionName ?? 'MissingAction',
+    mutating: action?.mutating ?? false,
+    params: params.toRecord(),
+    execute(): Reply {
+      if (actionName === undefined) return fail(iamError('MissingAction', 'Missing Action'));
+      if (!action) return fail(iamError('InvalidAction', `Could not find operation ${actionName} for version ${params.str('Version') ?? version}`));
+      try {
+        const result = isSts ? (action as QueryAction<StsState>).run(params, { accountId: iam.accountId }) : (action as QueryAction<IamState>).run(params, iam);
+        return { ...queryResponse(actionName, result ?? undefined, xmlns, requestId), committed: action.mutating };
+      } catch (err) {
+        if (err instanceof IamError) return fail(err);
+        console.error('[sandbox] unexpected IAM error', err);
+        return fail({ status: 500, code: 'ServiceFailure', message: 'Request processing has failed due to an unknown error.' });
+      }
+    },
+    renderFault: (fault: FaultSpec): Reply =>
+      withRetryAfter(fail({ status: fault.status, code: fault.code, message: fault.message ?? `Injected fault: ${fault.code}` }), fault),
+  };
+}
+
+export function withRetryAfter(reply: Reply, fault: FaultSpec): Reply {
+  return fault.retryAfterSeconds === undefined ? reply : { ...reply, headers: { ...reply.headers, 'retry-after': String(fault.retryAfterSeconds) } };
+}

@@ -1,0 +1,265 @@
+/**
+ * Local sandbox: built-in emulators for the outside systems the service provisions into, served
+ * under one HTTP prefix so the AWS CLI and kubectl can inspect them:
+ *
+ *   <base>/sandbox/aws  — IAM + STS (query protocol, POST /) and EKS (REST-JSON, GET /clusters/{name})
+ *   <base>/sandbox/k8s  — Kubernetes core/v1 Namespaces and ServiceAccounts
+ *
+ * Every request is recorded in `calls`; latency and faults can be injected per call.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CallLog } from './calls.js';
+import { EksState, eksOperation, type EksSnapshot } from './eks.js';
+import { IamState, type IamSnapshot } from './iam-state.js';
+import { QueryParams, queryOperation } from './iam.js';
+import { K8sState, type K8sSnapshot } from './k8s-state.js';
+import { k8sOperation } from './k8s.js';
+import type { CallInfo, ClusterSpec, FaultInjector, LatencySpec, Operation, Reply } from './types.js';
+import { readBody, sleep } from './util.js';
+
+export type { CallInfo, CallRecord, ClusterSpec, FaultInjector, FaultSpec, LatencySpec, SandboxService } from './types.js';
+export type { CallFilter } from './calls.js';
+export { CallLog } from './calls.js';
+export { IamState, LIMITS as IAM_LIMITS } from './iam-state.js';
+export type { RoleRecord, InstanceProfileRecord, ManagedPolicyRecord, OidcProviderRecord, Tag } from './iam-state.js';
+export { EksState, defaultIssuer } from './eks.js';
+export type { ClusterRecord } from './eks.js';
+export { K8sState } from './k8s-state.js';
+export type { K8sObject } from './k8s-resources.js';
+export { faults } from './faults.js';
+
+export const SANDBOX_SNAPSHOT_VERSION = 1;
+
+export interface SandboxSnapshot {
+  version: typeof SANDBOX_SNAPSHOT_VERSION;
+  accountId: string;
+  region: string;
+  iam: IamSnapshot;
+  eks: EksSnapshot;
+  k8s: K8sSnapshot;
+}
+
+/** Persistence hooks: `load` once at creation; `save` after every committed write (and after `reset`). */
+export interface SandboxStateHooks {
+  load?(): SandboxSnapshot | string | undefined | null;
+  save?(snapshot: SandboxSnapshot): void | Promise<void>;
+}
+
+export interface SandboxOptions {
+  /** Default `123456789012`. */
+  accountId?: string;
+  /** Default `us-east-1`. */
+  region?: string;
+  /** EKS clusters (default one cluster `sandbox`); each gets an IAM OIDC provider. */
+  clusters?: ClusterSpec[];
+  /** Namespaces present initially (default `default`, `anyscale-operator`). */
+  namespaces?: string[];
+  /** Injected delay per call (ms, or a function of the call). */
+  latencyMs?: LatencySpec;
+  faults?: FaultInjector;
+  state?: SandboxStateHooks;
+  /** Reject trust policies naming a missing OIDC provider of this account (IAM does). Default true. */
+  strictPrincipals?: boolean;
+}
+
+export interface Sandbox {
+  readonly accountId: string;
+  readonly region: string;
+  /** Serves one request; `subpath` is the part of the URL after `/sandbox` (e.g. `/aws/`, `/k8s/api/v1/...`). */
+  handle(req: IncomingMessage, res: ServerResponse, subpath: string): Promise<void>;
+  readonly iam: IamState;
+  readonly eks: EksState;
+  readonly k8s: K8sState;
+  readonly calls: CallLog;
+  setFaults(faults: FaultInjector | undefined): void;
+  setLatency(latency: LatencySpec | undefined): void;
+  /** Back to the initial state (clusters, OIDC providers, namespaces); clears the call log. */
+  reset(): void;
+  snapshot(): SandboxSnapshot;
+  restore(snapshot: SandboxSnapshot | string): void;
+}
+
+const DEFAULT_ACCOUNT = '123456789012';
+const DEFAULT_REGION = 'us-east-1';
+
+/** `Credential=AKID/20240101/us-east-1/sts/aws4_request` → `sts`. */
+const signingService = (req: IncomingMessage): string | undefined => /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+
+function sendReply(res: ServerResponse, reply: Reply): void {
+  if (res.headersSent) return;
+  res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) });
+  res.end(reply.body);
+}
+
+export function createSandbox(options: SandboxOptions = {}): Sandbox {
+  const accountId = options.accountId ?? DEFAULT_ACCOUNT;
+  const region = options.region ?? DEFAULT_REGION;
+  const clusters = options.clusters ?? [{ name: 'sandbox' }];
+  const iam = new IamState({ accountId, strictPrincipals: options.strictPrincipals });
+  const eks = new EksState(accountId, region, iam);
+  const k8s = new K8sState({ namespaces: options.namespaces });
+  const calls = new CallLog();
+  let faults = options.faults;
+  let latency = options.latencyMs;
+
+  const seedAws = (): void => {
+    iam.clear();
+    eks.clear();
+    for (const c of clusters) eks.addCluster(c);
+  };
+
+  const snapshot = (): SandboxSnapshot => ({
+    version: SANDBOX_SNAPSHOT_VERSION,
+    accountId,
+    region,
+    iam: iam.snapshot(),
+    eks: eks.snapshot(),
+    k8s: k8s.snapshot(),
+  });
+
+  const restore = (input: SandboxSnapshot | string): void => {
+    const snap = (typeof input === 'string' ? JSON.parse(input) : input) as SandboxSnapshot;
+    if (snap?.version !== SANDBOX_SNAPSHOT_VERSION) throw new Error(`unsupported sandbox snapshot version: ${String(snap?.version)}`);
+    iam.restore(snap.iam);
+    eks.restore(snap.eks);
+    k8s.restore(snap.k8s);
+  };
+
+  const persist = async (): Promise<void> => {
+    if (!options.state?.save) return;
+    try {
+      await options.state.save(snapshot());
+    } catch (err) {
+      console.error('[sandbox] failed to save state', err);
+    }
+  };
+
+  seedAws();
+  const loaded = options.state?.load?.();
+  if (loaded) restore(loaded);
+
+  function resolve(req: IncomingMessage, path: string, query: URLSearchParams, body: string): Operation | undefined {
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (path === '/aws' || path.startsWith('/aws/')) {
+      const rest = path.slice('/aws'.length);
+      const eksOp = eksOperation(eks, accountId, method, rest, query);
+      if (eksOp) return eksOp;
+      if (rest === '' || rest === '/') return queryOperation(iam, QueryParams.parse(method === 'POST' ? body : '', query), signingService(req));
+      return undefined;
+    }
+    if (path === '/k8s' || path.startsWith('/k8s/')) {
+      return k8sOperation(k8s, { method, path: path.slice('/k8s'.length), query, headers: req.headers, body });
+    }
+    return undefined;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, subpath: string): Promise<void> {
+    const started = Date.now();
+    calls.enter();
+    try {
+      const url = new URL(subpath || '/', 'http://sandbox');
+      const query = subpath.includes('?') ? url.searchParams : new URL(req.url ?? '/', 'http://sandbox').searchParams;
+      const body = await readBody(req);
+      const op = resolve(req, url.pathname, query, body);
+      if (!op) {
+        const status = url.pathname === '/' ? 200 : 404;
+        sendReply(res, {
+          status,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(status === 200 ? { aws: '/sandbox/aws', k8s: '/sandbox/k8s', accountId, region } : { message: `No sandbox route for ${url.pathname}` }),
+        });
+        return;
+      }
+      const info: CallInfo = { seq: calls.nextSeq(), service: op.service, action: op.action, mutating: op.mutating, params: op.params };
+      const record = calls.record({ ...info, at: started });
+      const delay = typeof latency === 'function' ? latency(info) : (latency ?? 0);
+      if (delay > 0) await sleep(delay);
+      const fault = faults?.(info) ?? undefined;
+      let reply: Reply;
+      if (fault && !fault.afterExecute) {
+        reply = op.renderFault(fault);
+      } else {
+        reply = op.execute();
+        if (reply.committed) await persist();
+        if (fault) reply = op.renderFault(fault);
+      }
+      Object.assign(record, {
+        status: reply.status,
+        errorCode: reply.status >= 400 ? reply.errorCode : undefined,
+        faulted: fault ? true : undefined,
+        durationMs: Date.now() - started,
+      });
+      sendReply(res, reply);
+    } catch (err) {
+      console.error('[sandbox] request failed', err);
+      sendReply(res, { status: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'sandbox internal error' }) });
+    } finally {
+      calls.leave();
+    }
+  }
+
+  return {
+    accountId,
+    region,
+    handle,
+    iam,
+    eks,
+    k8s,
+    calls,
+    setFaults: (f) => {
+      faults = f;
+    },
+    setLatency: (l) => {
+      latency = l;
+    },
+    reset: () => {
+      seedAws();
+      k8s.reset();
+      calls.reset();
+      void persist();
+    },
+    snapshot,
+    restore,
+  };
+}
+
+export interface SandboxServer {
+  /** `http://127.0.0.1:<port>` — the AWS endpoint is `${url}/sandbox/aws`, the Kubernetes server `${url}/sandbox/k8s`. */
+  url: string;
+  port: number;
+  sandbox: Sandbox;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** A standalone HTTP server mounting the sandbox on `/sandbox/*` (used by tests and benchmarks). */
+export async function startSandboxServer(options: SandboxOptions & { port?: number; host?: string; sandbox?: Sandbox } = {}): Promise<SandboxServer> {
+  const { port = 0, host = '127.0.0.1', sandbox: provided, ...sandboxOptions } = options;
+  const sandbox = provided ?? createSandbox(sandboxOptions);
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (url === '/sandbox' || url.startsWith('/sandbox/') || url.startsWith('/sandbox?')) {
+      void sandbox.handle(req, res, url.slice('/sandbox'.length));
+    } else {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'not found; the sandbox is under /sandbox' }));
+    }
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${actualPort}`,
+    port: actualPort,
+    sandbox,
+    server,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,52 @@
+import { IAMClient } from '@aws-sdk/client-iam';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { STSClient } from '@aws-sdk/client-sts';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
+
+const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
+
+/** AWS SDK clients pointed at the sandbox (`maxAttempts: 1` unless overridden, so faults surface directly). */
+export function awsClients(baseUrl: string, maxAttempts = 1) {
+  const config = { endpoint: `${baseUrl}/sandbox/aws`, region: 'us-east-1', credentials, maxAttempts };
+  return { iam: new IAMClient(config), eks: new EKSClient(config), sts: new STSClient(config) };
+}
+
+export function coreV1(baseUrl: string): CoreV1Api {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'sandbox', server: `${baseUrl}/sandbox/k8s`, skipTLSVerify: true }],
+    users: [{ name: 'sandbox' }],
+    contexts: [{ name: 'sandbox', cluster: 'sandbox', user: 'sandbox' }],
+    currentContext: 'sandbox',
+  });
+  return kc.makeApiClient(CoreV1Api);
+}
+
+export function onPath(binary: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Builds an IRSA trust policy for a provider ARN, `ns:sa` subject. */
+export function irsaTrust(providerArn: string, subject = 'system:serviceaccount:anyscale-operator:worker'): string {
+  const host = providerArn.split(':oidc-provider/')[1] as string;
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Federated: providerArn },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: { StringEquals: { [`${host}:sub`]: subject, [`${host}:aud`]: 'sts.amazonaws.com' } },
+      },
+    ],
+  });
+}
+
+export const s3Policy = (bucket = 'b'): string =>
+  JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*` }] });
