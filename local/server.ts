@@ -26,11 +26,15 @@ export interface LocalServerOptions {
   dataDir: string;
   tableName?: string;
   resolveFreshnessMs?: number;
+  /** Port of the embedded DynamoDB (dynalite); 0 = any free port. */
+  dynamoPort?: number;
 }
 
 export interface LocalServer {
   url: string;
   port: number;
+  /** The embedded DynamoDB, for the AWS CLI or `osls invoke local`. */
+  dynamoEndpoint: string;
   deps: Deps;
   close(): Promise<void>;
 }
@@ -40,7 +44,7 @@ type Handler = (event: HttpEvent, context: HttpContext) => Promise<HttpResult>;
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const host = options.host ?? '127.0.0.1';
   mkdirSync(options.dataDir, { recursive: true });
-  const dynamo = await startDynalite({ dataDir: options.dataDir });
+  const dynamo = await startDynalite({ dataDir: options.dataDir, port: options.dynamoPort ?? 0 });
   const tableName = options.tableName ?? 'iam-mapping';
   const deps = createDeps({
     tableName,
@@ -134,5 +138,5 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       await dynamo.close();
     })());
 
-  return { url: `http://${host}:${port}`, port, deps, close };
+  return { url: `http://${host}:${port}`, port, dynamoEndpoint: dynamo.endpoint, deps, close };
 }

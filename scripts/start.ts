@@ -8,8 +8,10 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 // Node 20 is what these machines run (and Lambda's nodejs20.x); the SDK's upgrade notice is known.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const server = await startLocalServer({ port, dataDir });
-console.log(`iam-mapping ready on ${server.url} (data in ${dataDir}; API at ${server.url}/v1)`);
+const dynamoPort = Number(process.env.DYNAMODB_PORT ?? port + 1);
+const server = await startLocalServer({ port, dataDir, dynamoPort });
+console.log(`iam-mapping: API ${server.url}/v1, DynamoDB (dynalite) ${server.dynamoEndpoint}, data in ${dataDir}`);
+console.log(`iam-mapping ready on ${server.url}`);
 
 let stopping = false;
 const stop = async (signal: string) => {
