@@ -19,9 +19,9 @@ import type {
   StoredConfigVersion,
   VersionMeta,
 } from '../../lib/ports.js';
-import { translateConfig } from './client.js';
 import { corrupted, decodeDocument, encodeDocument, type EncodedBody } from './codec.js';
 import { isConditionalCheckFailed, mapDynamoError } from './errors.js';
+import { TableClient } from './table-client.js';
 import { ItemType, keys, MAX_CHUNK_BYTES, MAX_VERSION } from './table.js';
 
 export { createDocumentClient } from './client.js';
@@ -106,16 +106,15 @@ function requireId(name: string, value: unknown): string {
 }
 
 export class DynamoConfigStore implements ConfigStore, StickyStore {
+  private readonly tableClient: TableClient;
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
   private readonly maxCommitAttempts: number;
   private readonly chunkSize: number;
 
   constructor(options: DynamoConfigStoreOptions) {
-    this.doc =
-      options.client instanceof DynamoDBDocumentClient
-        ? options.client
-        : DynamoDBDocumentClient.from(options.client, translateConfig);
+    this.tableClient = new TableClient(options.client, options.tableName);
+    this.doc = this.tableClient.doc;
     this.table = options.tableName;
     this.maxCommitAttempts = Math.max(1, options.maxCommitAttempts ?? 50);
     this.chunkSize = Math.min(MAX_CHUNK_BYTES, Math.max(1, options.chunkSizeBytes ?? MAX_CHUNK_BYTES));
@@ -191,7 +190,7 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
       record = await this.latestRecord(cloudId);
     } else {
       if (!Number.isInteger(version) || version < 1 || version > MAX_VERSION) return null;
-      const res = await this.send('GetItem', () =>
+      const res = await this.tableClient.send('GetItem', () =>
         this.doc.send(
           new GetCommand({
             TableName: this.table,
@@ -232,12 +231,12 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
         ':hi': keys.versionSk(highest),
       };
     }
-    const items = await this.queryAll(input, limit);
+    const items = await this.tableClient.queryAll(input, limit);
     return items.map((i) => toMeta(toRecord(i)));
   }
 
   async listClouds(): Promise<string[]> {
-    const items = await this.queryAll({
+    const items = await this.tableClient.queryAll({
       TableName: this.table,
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK' },
@@ -250,7 +249,7 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
   // ---------------------------------------------------------------------------------- sticky
 
   async getSticky(cloudId: string, clusterId: string): Promise<StickyResolution | null> {
-    const res = await this.send('GetItem', () =>
+    const res = await this.tableClient.send('GetItem', () =>
       this.doc.send(
         new GetCommand({
           TableName: this.table,
@@ -296,14 +295,6 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
 
   // -------------------------------------------------------------------------------- internals
 
-  private async send<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw mapDynamoError(err, operation);
-    }
-  }
-
   private checkPrecondition(cloudId: string, ifMatch: IfMatch | null, latest: VersionRecord | null, lostRace = false): void {
     if (!ifMatch) return;
     if (!latest) {
@@ -321,7 +312,7 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
   }
 
   private async latestRecord(cloudId: string): Promise<VersionRecord | null> {
-    const res = await this.send('Query', () =>
+    const res = await this.tableClient.send('Query', () =>
       this.doc.send(
         new QueryCommand({
           TableName: this.table,
@@ -338,33 +329,12 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
     return item ? toRecord(item) : null;
   }
 
-  /** Runs a Query to completion (following LastEvaluatedKey), stopping once `max` items are collected. */
-  private async queryAll(input: QueryCommandInput, max = Infinity): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const remaining = max - items.length;
-      const res = await this.send('Query', () =>
-        this.doc.send(
-          new QueryCommand({
-            ...input,
-            ...(Number.isFinite(remaining) ? { Limit: remaining } : {}),
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        ),
-      );
-      items.push(...(res.Items ?? []));
-      startKey = res.LastEvaluatedKey;
-    } while (startKey && items.length < max);
-    return items.slice(0, max);
-  }
-
   /** Idempotent puts of the content-addressed chunks (same key ⇒ same bytes). */
   private async writeChunks(cloudId: string, body: EncodedBody): Promise<void> {
     const pk = keys.cloudPk(cloudId);
     await Promise.all(
       body.chunks.map((data, chunkNo) =>
-        this.send('PutItem', () =>
+        this.tableClient.send('PutItem', () =>
           this.doc.send(
             new PutCommand({
               TableName: this.table,
@@ -384,7 +354,7 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
   }
 
   private async readChunks(record: VersionRecord): Promise<Uint8Array[]> {
-    const items = await this.queryAll({
+    const items = await this.tableClient.queryAll({
       TableName: this.table,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
       ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK', '#data': 'data', '#no': 'chunkNo' },

@@ -15,12 +15,16 @@
  * │                    │                                  │           │ blobHash, blobBytes, chunkCount              │
  * │ CLOUD#<cloudId>    │ BLOB#<blobHash>#<chunkNo, 4 dig> │ BLOB      │ data (B, ≤ 300 KiB), chunkNo, chunkCount     │
  * │ CLOUD#<cloudId>    │ CLUSTER#<clusterId>              │ STICKY    │ cloudId, clusterId, resolution (M)           │
+ * │ CLOUD#<cloudId>    │ RUN#<version, 10 digits>         │ RUN       │ provisioning run of a version: status, times,│
+ * │                    │                                  │           │ executionId, planDigest, itemCount, error    │
+ * │ CLOUD#<cloudId>    │ RUN#<version>#ITEM#<name>        │ RUN_ITEM  │ result of one plan item (resources, error)   │
+ * │ CLOUD#<cloudId>    │ PROVISIONING                     │ FENCE     │ claimedVersion: newest version provisioning  │
  * │ CLOUDS             │ <cloudId>                        │ CLOUD     │ cloudId, registeredAt                        │
  * └────────────────────┴──────────────────────────────────┴───────────┴──────────────────────────────────────────────┘
  *
  * Config versions
- *  - Document body = canonical JSON (object keys sorted recursively) → gzip → split into
- *    ≤ 300 KiB chunks. `contentHash` = sha256 hex of the canonical JSON; `blobHash` = sha256 hex
+ *  - Document body = JSON as written (the admin's key order) → gzip → split into ≤ 300 KiB
+ *    chunks. `contentHash` = sha256 hex of the canonical JSON (keys sorted); `blobHash` = sha256 hex
  *    of the gzip bytes. Chunks are content-addressed by `blobHash` (never by `contentHash`: gzip
  *    output may differ between zlib builds, and a key must always map to identical bytes), so
  *    re-writing a chunk is an idempotent no-op and identical documents share their chunks.
@@ -60,6 +64,9 @@ export const ItemType = {
   BLOB: 'BLOB',
   STICKY: 'STICKY',
   CLOUD: 'CLOUD',
+  RUN: 'RUN',
+  RUN_ITEM: 'RUN_ITEM',
+  FENCE: 'FENCE',
 } as const;
 
 export const keys = {
@@ -70,6 +77,9 @@ export const keys = {
   blobPrefix: (blobHash: string) => `BLOB#${blobHash}#`,
   blobSk: (blobHash: string, chunkNo: number) => `BLOB#${blobHash}#${String(chunkNo).padStart(CHUNK_DIGITS, '0')}`,
   clusterSk: (clusterId: string) => `CLUSTER#${clusterId}`,
+  runSk: (version: number) => `RUN#${String(version).padStart(VERSION_DIGITS, '0')}`,
+  runItemSk: (version: number, name: string) => `RUN#${String(version).padStart(VERSION_DIGITS, '0')}#ITEM#${name}`,
+  fenceSk: 'PROVISIONING',
 } as const;
 
 /** CreateTable input for the service table (mirrored by the CloudFormation resource in serverless.yml). */

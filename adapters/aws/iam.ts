@@ -1,0 +1,291 @@
+/**
+ * IamPort over the AWS SDK v3 IAM client. Policy documents travel URL-encoded in IAM responses and
+ * are decoded here; list calls follow Marker/IsTruncated; every error becomes a TargetError
+ * (`./errors.ts`). Reads of a missing entity return null; deletes of a missing entity succeed.
+ */
+import {
+  AddRoleToInstanceProfileCommand,
+  AttachRolePolicyCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  GetInstanceProfileCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  ListRoleTagsCommand,
+  ListRolesCommand,
+  PutRolePolicyCommand,
+  RemoveRoleFromInstanceProfileCommand,
+  TagRoleCommand,
+  UpdateAssumeRolePolicyCommand,
+  type InstanceProfile,
+  type Role,
+  type Tag,
+} from '@aws-sdk/client-iam';
+import type { IamPort, InstanceProfileInfo, PolicyDocument, RoleInfo } from '../../lib/ports.js';
+import { invalidInput } from '../../lib/target-errors.js';
+import { awsClientConfig, type AwsClientOptions } from './clients.js';
+import { isNoSuchEntity, mapAwsError } from './errors.js';
+
+export type AwsIamOptions = AwsClientOptions & {
+  /** Parallel ListRoleTags calls while listing roles. Default 5. */
+  tagConcurrency?: number;
+};
+
+/** Decodes an IAM policy document: URL-encoded JSON (as IAM returns it) or plain JSON. */
+export function decodePolicyDocument(raw: string | undefined, what = 'policy document'): PolicyDocument {
+  if (raw === undefined || raw === '') return {};
+  const trimmed = raw.trim();
+  let text = trimmed;
+  if (!trimmed.startsWith('{')) {
+    try {
+      text = decodeURIComponent(trimmed);
+    } catch (err) {
+      throw invalidInput(`IAM returned an undecodable ${what}`, err);
+    }
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return parsed as PolicyDocument;
+  } catch (err) {
+    throw invalidInput(`IAM returned a ${what} that is not a JSON object`, err);
+  }
+}
+
+export const tagsToRecord = (tags: Tag[] | undefined): Record<string, string> =>
+  Object.fromEntries((tags ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key as string, t.Value ?? '']));
+
+export const recordToTags = (tags: Record<string, string>): Tag[] => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+
+function roleInfo(role: Role, tags?: Record<string, string>): RoleInfo {
+  return {
+    name: role.RoleName ?? '',
+    arn: role.Arn ?? '',
+    path: role.Path ?? '/',
+    trustPolicy: decodePolicyDocument(role.AssumeRolePolicyDocument, `trust policy of role ${role.RoleName}`),
+    tags: tags ?? tagsToRecord(role.Tags),
+    ...(role.CreateDate ? { createdAt: role.CreateDate.toISOString() } : {}),
+  };
+}
+
+function instanceProfileInfo(profile: InstanceProfile): InstanceProfileInfo {
+  return {
+    name: profile.InstanceProfileName ?? '',
+    arn: profile.Arn ?? '',
+    roleNames: (profile.Roles ?? []).map((r) => r.RoleName ?? '').filter((n) => n !== ''),
+    tags: tagsToRecord(profile.Tags),
+  };
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  return out;
+}
+
+export class AwsIam implements IamPort {
+  readonly client: IAMClient;
+  private readonly tagConcurrency: number;
+
+  constructor(clientOrOptions: IAMClient | AwsIamOptions, options: { tagConcurrency?: number } = {}) {
+    this.client = clientOrOptions instanceof IAMClient ? clientOrOptions : new IAMClient(awsClientConfig(clientOrOptions));
+    this.tagConcurrency = options.tagConcurrency ?? (clientOrOptions instanceof IAMClient ? undefined : clientOrOptions.tagConcurrency) ?? 5;
+  }
+
+  /** Sends a command, mapping failures; `onNoSuchEntity` decides what a NoSuchEntity means (else NotFoundError). */
+  private async call<T>(context: string, send: () => Promise<T>): Promise<T>;
+  private async call<T, F>(context: string, send: () => Promise<T>, onNoSuchEntity: () => F): Promise<T | F>;
+  private async call<T, F>(context: string, send: () => Promise<T>, onNoSuchEntity?: () => F): Promise<T | F> {
+    try {
+      return await send();
+    } catch (err) {
+      if (onNoSuchEntity && isNoSuchEntity(err)) return onNoSuchEntity();
+      throw mapAwsError(err, `IAM ${context}`);
+    }
+  }
+
+  async getRole(name: string): Promise<RoleInfo | null> {
+    const out = await this.call(`GetRole ${name}`, () => this.client.send(new GetRoleCommand({ RoleName: name })), () => null);
+    return out?.Role ? roleInfo(out.Role) : null;
+  }
+
+  async listRoles(pathPrefix: string): Promise<RoleInfo[]> {
+    const roles: Role[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.call(`ListRoles ${pathPrefix}`, () =>
+        this.client.send(new ListRolesCommand({ PathPrefix: pathPrefix, ...(marker ? { Marker: marker } : {}) })),
+      );
+      roles.push(...(page.Roles ?? []));
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    // ListRoles does not return tags: read them per role (a role deleted meanwhile is skipped).
+    const withTags = await mapLimit(roles, this.tagConcurrency, async (role) => {
+      if (role.Tags && role.Tags.length > 0) return roleInfo(role);
+      const tags = await this.roleTags(role.RoleName ?? '');
+      return tags === null ? null : roleInfo(role, tags);
+    });
+    return withTags.filter((r): r is RoleInfo => r !== null);
+  }
+
+  private async roleTags(roleName: string): Promise<Record<string, string> | null> {
+    const tags: Tag[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.call(
+        `ListRoleTags ${roleName}`,
+        () => this.client.send(new ListRoleTagsCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) })),
+        () => null,
+      );
+      if (page === null) return null;
+      tags.push(...(page.Tags ?? []));
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    return tagsToRecord(tags);
+  }
+
+  async createRole(input: { name: string; path: string; trustPolicy: PolicyDocument; tags: Record<string, string>; description?: string }): Promise<RoleInfo> {
+    const out = await this.call(`CreateRole ${input.name}`, () =>
+      this.client.send(
+        new CreateRoleCommand({
+          RoleName: input.name,
+          Path: input.path,
+          AssumeRolePolicyDocument: JSON.stringify(input.trustPolicy),
+          ...(Object.keys(input.tags).length > 0 ? { Tags: recordToTags(input.tags) } : {}),
+          ...(input.description !== undefined ? { Description: input.description } : {}),
+        }),
+      ),
+    );
+    const role = out.Role;
+    if (!role) throw mapAwsError(new Error('CreateRole returned no Role'), `IAM CreateRole ${input.name}`);
+    return { ...roleInfo({ ...role, AssumeRolePolicyDocument: role.AssumeRolePolicyDocument ?? JSON.stringify(input.trustPolicy) }), tags: role.Tags ? tagsToRecord(role.Tags) : { ...input.tags } };
+  }
+
+  async updateTrustPolicy(roleName: string, trustPolicy: PolicyDocument): Promise<void> {
+    await this.call(`UpdateAssumeRolePolicy ${roleName}`, () =>
+      this.client.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(trustPolicy) })),
+    );
+  }
+
+  async tagRole(roleName: string, tags: Record<string, string>): Promise<void> {
+    if (Object.keys(tags).length === 0) return;
+    await this.call(`TagRole ${roleName}`, () => this.client.send(new TagRoleCommand({ RoleName: roleName, Tags: recordToTags(tags) })));
+  }
+
+  async deleteRole(roleName: string): Promise<void> {
+    await this.call(`DeleteRole ${roleName}`, () => this.client.send(new DeleteRoleCommand({ RoleName: roleName })), () => undefined);
+  }
+
+  async listInlinePolicies(roleName: string): Promise<string[]> {
+    const names: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.call(`ListRolePolicies ${roleName}`, () =>
+        this.client.send(new ListRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) })),
+      );
+      names.push(...(page.PolicyNames ?? []));
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    return names;
+  }
+
+  async getInlinePolicy(roleName: string, policyName: string): Promise<PolicyDocument | null> {
+    const out = await this.call(
+      `GetRolePolicy ${roleName}/${policyName}`,
+      () => this.client.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })),
+      () => null,
+    );
+    return out === null ? null : decodePolicyDocument(out.PolicyDocument, `inline policy ${policyName} of role ${roleName}`);
+  }
+
+  async putInlinePolicy(roleName: string, policyName: string, document: PolicyDocument): Promise<void> {
+    await this.call(`PutRolePolicy ${roleName}/${policyName}`, () =>
+      this.client.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: policyName, PolicyDocument: JSON.stringify(document) })),
+    );
+  }
+
+  async deleteInlinePolicy(roleName: string, policyName: string): Promise<void> {
+    await this.call(
+      `DeleteRolePolicy ${roleName}/${policyName}`,
+      () => this.client.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })),
+      () => undefined,
+    );
+  }
+
+  async listAttachedPolicies(roleName: string): Promise<string[]> {
+    const arns: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.call(`ListAttachedRolePolicies ${roleName}`, () =>
+        this.client.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) })),
+      );
+      arns.push(...(page.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? '').filter((a) => a !== ''));
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    return arns;
+  }
+
+  async attachPolicy(roleName: string, policyArn: string): Promise<void> {
+    await this.call(`AttachRolePolicy ${roleName} ${policyArn}`, () => this.client.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })));
+  }
+
+  async detachPolicy(roleName: string, policyArn: string): Promise<void> {
+    await this.call(
+      `DetachRolePolicy ${roleName} ${policyArn}`,
+      () => this.client.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })),
+      () => undefined,
+    );
+  }
+
+  async getInstanceProfile(name: string): Promise<InstanceProfileInfo | null> {
+    const out = await this.call(`GetInstanceProfile ${name}`, () => this.client.send(new GetInstanceProfileCommand({ InstanceProfileName: name })), () => null);
+    return out?.InstanceProfile ? instanceProfileInfo(out.InstanceProfile) : null;
+  }
+
+  async createInstanceProfile(input: { name: string; path: string; tags: Record<string, string> }): Promise<InstanceProfileInfo> {
+    const out = await this.call(`CreateInstanceProfile ${input.name}`, () =>
+      this.client.send(
+        new CreateInstanceProfileCommand({
+          InstanceProfileName: input.name,
+          Path: input.path,
+          ...(Object.keys(input.tags).length > 0 ? { Tags: recordToTags(input.tags) } : {}),
+        }),
+      ),
+    );
+    const profile = out.InstanceProfile;
+    if (!profile) throw mapAwsError(new Error('CreateInstanceProfile returned no InstanceProfile'), `IAM CreateInstanceProfile ${input.name}`);
+    const info = instanceProfileInfo(profile);
+    return profile.Tags ? info : { ...info, tags: { ...input.tags } };
+  }
+
+  async addRoleToInstanceProfile(profileName: string, roleName: string): Promise<void> {
+    await this.call(`AddRoleToInstanceProfile ${profileName} ${roleName}`, () =>
+      this.client.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName })),
+    );
+  }
+
+  async removeRoleFromInstanceProfile(profileName: string, roleName: string): Promise<void> {
+    await this.call(
+      `RemoveRoleFromInstanceProfile ${profileName} ${roleName}`,
+      () => this.client.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName })),
+      () => undefined,
+    );
+  }
+}
+
+/** An AwsIam over a new IAMClient (maxAttempts 3 unless set). */
+export const createAwsIam = (options: AwsIamOptions): AwsIam => new AwsIam(options);

@@ -1,0 +1,55 @@
+/** Starts the provisioning state machine (deployed): one execution per config version. */
+import { createHash } from 'node:crypto';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { WorkflowStarter } from '../../lib/ports.js';
+
+/**
+ * The state machine is named by ARN, or by name (serverless.yml sets the name; the ARN is then
+ * built from the region and the account the function runs in, read once from STS).
+ */
+export class StepFunctionsStarter implements WorkflowStarter {
+  private readonly client: SFNClient;
+  private arn: Promise<string> | undefined;
+
+  constructor(
+    private readonly stateMachine: { arn: string } | { name: string },
+    private readonly options: { region: string; client?: SFNClient; sts?: STSClient },
+  ) {
+    this.client = options.client ?? new SFNClient({ region: options.region, maxAttempts: 3 });
+    if ('arn' in stateMachine) this.arn = Promise.resolve(stateMachine.arn);
+  }
+
+  private stateMachineArn(): Promise<string> {
+    if (!this.arn) {
+      const { name } = this.stateMachine as { name: string };
+      const sts = this.options.sts ?? new STSClient({ region: this.options.region });
+      this.arn = sts.send(new GetCallerIdentityCommand({})).then((id) => {
+        const partition = id.Arn?.split(':')[1] ?? 'aws';
+        return `arn:${partition}:states:${this.options.region}:${id.Account}:stateMachine:${name}`;
+      });
+      this.arn.catch(() => (this.arn = undefined));
+    }
+    return this.arn;
+  }
+
+  async start(input: { cloudId: string; version: number }): Promise<{ executionId: string }> {
+    const res = await this.client.send(
+      new StartExecutionCommand({
+        stateMachineArn: await this.stateMachineArn(),
+        name: executionName(input.cloudId, input.version),
+        input: JSON.stringify(input),
+      }),
+    );
+    return { executionId: res.executionArn ?? executionName(input.cloudId, input.version) };
+  }
+}
+
+/** Execution names are unique per state machine (≤ 80 chars of [A-Za-z0-9_-]): the same version never runs twice at once. */
+export function executionName(cloudId: string, version: number): string {
+  const safe = cloudId.replace(/[^A-Za-z0-9_-]/g, '_');
+  const suffix = `-v${version}`;
+  if (safe.length + suffix.length <= 80) return `${safe}${suffix}`;
+  const hash = createHash('sha256').update(cloudId).digest('hex').slice(0, 8);
+  return `${safe.slice(0, 80 - suffix.length - 9)}_${hash}${suffix}`;
+}

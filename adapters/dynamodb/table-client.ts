@@ -1,0 +1,47 @@
+/** The table access every store shares: error mapping and paginated queries. */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { translateConfig } from './client.js';
+import { mapDynamoError } from './errors.js';
+
+export class TableClient {
+  readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBDocumentClient | DynamoDBClient,
+    readonly tableName: string,
+  ) {
+    this.doc = client instanceof DynamoDBDocumentClient ? client : DynamoDBDocumentClient.from(client, translateConfig);
+  }
+
+  /** Runs one SDK call, mapping its failures (throttling/5xx → 503, others → INTERNAL). */
+  async send<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw mapDynamoError(err, operation);
+    }
+  }
+
+  /** Runs a Query to completion (following LastEvaluatedKey), stopping once `max` items are collected. */
+  async queryAll(input: Omit<QueryCommandInput, 'TableName'> & { TableName?: string }, max = Infinity): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const remaining = max - items.length;
+      const res = await this.send('Query', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            ...input,
+            ...(Number.isFinite(remaining) ? { Limit: remaining } : {}),
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      items.push(...(res.Items ?? []));
+      startKey = res.LastEvaluatedKey;
+    } while (startKey && items.length < max);
+    return items.slice(0, max);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Composition root of the provisioning targets: IAM, EKS/STS and Kubernetes adapters for real AWS or
+ * for the local sandbox, chosen by configuration here and nowhere else.
+ *
+ *   aws     — default endpoints and credential chain; Kubernetes at the cluster's endpoint (from
+ *             DescribeCluster) with its CA and an EKS bearer token.
+ *   sandbox — IAM/EKS/STS at `${sandboxUrl}/sandbox/aws` with dummy credentials; Kubernetes at
+ *             `${sandboxUrl}/sandbox/k8s` without a token.
+ */
+import type { ClusterIdentity, ClusterPort, IamPort, KubernetesPort } from '../lib/ports.js';
+import { invalidInput } from '../lib/target-errors.js';
+import { AwsClusters } from './aws/eks.js';
+import { AwsIam } from './aws/iam.js';
+import { eksTokenProvider } from './k8s/eks-token.js';
+import { KubeServiceAccounts } from './k8s/service-accounts.js';
+
+export interface TargetsConfig {
+  mode: 'aws' | 'sandbox';
+  region: string;
+  /** Base URL of the server mounting the sandbox (mode `sandbox`), e.g. `http://127.0.0.1:4000`. */
+  sandboxUrl?: string;
+  /** Default cluster (token audience) when a cluster identity lacks a name. */
+  clusterName?: string;
+  /** Kubernetes API server override (both modes); else the cluster's endpoint / the sandbox. */
+  k8sServer?: string;
+  /** Base64 PEM CA for `k8sServer`. */
+  k8sCaData?: string;
+  /** SDK attempts per call (default 3). */
+  maxAttempts?: number;
+}
+
+/** A cluster as `ClusterPort.describeCluster` returns it, optionally with how to reach its API server. */
+export type TargetCluster = ClusterIdentity & { endpoint?: string; caData?: string; region?: string };
+
+export interface Targets {
+  iam: IamPort;
+  clusters: ClusterPort;
+  kubernetes(cluster: TargetCluster): KubernetesPort;
+}
+
+const SANDBOX_CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
+
+export function createTargets(config: TargetsConfig): Targets {
+  const sandbox = config.mode === 'sandbox';
+  let base: string | undefined;
+  if (sandbox) {
+    if (!config.sandboxUrl) throw new Error('createTargets: mode "sandbox" needs sandboxUrl');
+    base = config.sandboxUrl.replace(/\/+$/, '');
+  }
+  const aws = {
+    region: config.region,
+    ...(base ? { endpoint: `${base}/sandbox/aws`, credentials: SANDBOX_CREDENTIALS } : {}),
+    ...(config.maxAttempts !== undefined ? { maxAttempts: config.maxAttempts } : {}),
+  };
+  const iam = new AwsIam(aws);
+  const clusters = new AwsClusters(aws);
+  const kubeClients = new Map<string, KubeServiceAccounts>();
+
+  const kubernetes = (cluster: TargetCluster): KubernetesPort => {
+    const name = cluster.name || config.clusterName;
+    const region = cluster.region ?? config.region;
+    const server = config.k8sServer ?? (base ? `${base}/sandbox/k8s` : cluster.endpoint);
+    if (!base && !name) throw invalidInput('an EKS cluster name is needed for the Kubernetes bearer token');
+    if (!server) throw invalidInput(`cluster ${name ?? '?'} has no API server endpoint (describe it first, or configure k8sServer)`);
+    const key = `${server}\u0000${name ?? ''}\u0000${region}`;
+    let client = kubeClients.get(key);
+    if (!client) {
+      const caData = config.k8sServer ? config.k8sCaData : base ? undefined : cluster.caData;
+      client = new KubeServiceAccounts({
+        server,
+        ...(caData ? { caData } : {}),
+        ...(base ? {} : { token: eksTokenProvider({ clusterName: name as string, region }) }),
+      });
+      kubeClients.set(key, client);
+    }
+    return client;
+  };
+
+  return { iam, clusters, kubernetes };
+}
