@@ -14,6 +14,7 @@ import { lazyEnvDeps, type Deps } from './deps.js';
 import { bodyText, header, json, wantsYaml, type HttpContext, type HttpEvent, type HttpResult } from './http.js';
 import { authorize, principalOf } from './middleware/auth.js';
 import { errorResponses } from './middleware/errors.js';
+import { logger } from './observability.js';
 
 const quoted = (etag: string) => `"${etag}"`;
 
@@ -37,10 +38,11 @@ export function createConfigHandler(getDeps: () => Deps) {
       ...(ifMatch !== undefined ? { ifMatch } : {}),
     });
     resolution.invalidate(cloudId);
+    const provisioning = await startProvisioning(getDeps(), cloudId, meta.version);
     const notes = parsed.notes.map((message) => ({ code: 'UNINDENTED_YAML', path: '', message }));
     return json(
       200,
-      { cloud_deployment_id: cloudId, version: meta.version, etag: meta.etag, warnings: [...notes, ...result.warnings] },
+      { cloud_deployment_id: cloudId, version: meta.version, etag: meta.etag, warnings: [...notes, ...result.warnings], provisioning },
       { etag: quoted(meta.etag) },
     );
   };
@@ -85,6 +87,22 @@ export function createConfigHandler(getDeps: () => Deps) {
       { method: 'GET', path: '/v1/clouds/{cloud}/iam-mapping/versions', handler: route('read', versions) },
     ]),
   ).use(errorResponses());
+}
+
+/**
+ * Records the version's run as PENDING and starts the workflow. The version is committed either
+ * way: if the start fails it stays PENDING and the scheduled check starts it later.
+ */
+async function startProvisioning(deps: Deps, cloudId: string, version: number) {
+  await deps.runs.createRun(cloudId, version);
+  try {
+    const { executionId } = await deps.workflow.start({ cloudId, version });
+    await deps.runs.updateRun(cloudId, version, { executionId }, { onlyFrom: ['PENDING', 'RUNNING'] });
+    return { status: 'PENDING', execution_id: executionId };
+  } catch (error) {
+    logger.error('provisioning workflow could not be started', { cloudId, version, error: String(error) });
+    return { status: 'PENDING', error: 'the provisioning workflow could not be started now; the scheduled check will start it' };
+  }
 }
 
 export function versionView(meta: VersionMeta) {

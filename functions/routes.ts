@@ -2,7 +2,7 @@
  * The HTTP API's routes and the function serving each — the table the local server dispatches
  * on. serverless.yml declares the same routes for API Gateway (a test keeps the two equal).
  */
-export type FunctionName = 'healthz' | 'config' | 'resolve';
+export type FunctionName = 'healthz' | 'config' | 'resolve' | 'provisioningStatus';
 
 export interface RouteSpec {
   method: 'GET' | 'PUT' | 'POST' | 'DELETE';
@@ -18,6 +18,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/clouds/{cloud}/iam-mapping', fn: 'config', auth: true },
   { method: 'GET', path: '/v1/clouds/{cloud}/iam-mapping/versions', fn: 'config', auth: true },
   { method: 'POST', path: '/v1/clouds/{cloud}/iam-mapping/resolve', fn: 'resolve', auth: true },
+  { method: 'GET', path: '/v1/clouds/{cloud}/iam-mapping/provisioning', fn: 'provisioningStatus', auth: true },
 ];
 
 export interface RouteMatch {

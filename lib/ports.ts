@@ -74,8 +74,8 @@ export interface StickyStore {
 //   LimitExceededError, MalformedPolicyError, ConflictError (resourceVersion), AccessDeniedError.
 // ---------------------------------------------------------------------------------------------
 
-/** An IAM policy document (JSON object). */
-export type PolicyDocument = Record<string, unknown>;
+/** An IAM policy document (a JSON object; what IAM holds may be anything an operator wrote). */
+export type PolicyDocument = object;
 
 export interface RoleInfo {
   name: string;
@@ -153,4 +153,75 @@ export interface KubernetesPort {
   }): Promise<ServiceAccountInfo>;
   deleteServiceAccount(namespace: string, name: string): Promise<void>;
   namespaceExists(namespace: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provisioning runs: one per config version, with one result per plan item.
+// ---------------------------------------------------------------------------------------------
+
+export type RunStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SUPERSEDED';
+export type ResourceAction = 'created' | 'updated' | 'unchanged' | 'adopted' | 'left-alone' | 'deleted' | 'failed';
+
+export interface ResourceResult {
+  /** `iam-role`, `trust-policy`, `permission-policy`, `managed-policy`, `instance-profile`, `service-account`. */
+  kind: string;
+  name: string;
+  namespace?: string;
+  cluster?: string;
+  action: ResourceAction;
+  detail?: string;
+}
+
+export interface RunError {
+  name: string;
+  message: string;
+}
+
+export interface ItemResult {
+  /** The plan item: a service-account or instance-profile name. */
+  name: string;
+  kind: string;
+  status: 'SUCCEEDED' | 'FAILED' | 'SUPERSEDED';
+  resources: ResourceResult[];
+  error?: RunError;
+  finishedAt: string;
+}
+
+export interface ProvisioningRun {
+  cloudId: string;
+  configVersion: number;
+  status: RunStatus;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  executionId?: string;
+  planDigest?: string;
+  itemCount?: number;
+  /** Why nothing was provisioned (e.g. GCP), when that is the case. */
+  reason?: string;
+  error?: RunError;
+  items: ItemResult[];
+}
+
+export type RunPatch = Partial<Pick<ProvisioningRun, 'status' | 'startedAt' | 'finishedAt' | 'executionId' | 'planDigest' | 'itemCount' | 'reason' | 'error'>>;
+
+export interface ProvisioningRunStore {
+  /** Records a PENDING run for a version (no-op when it exists). */
+  createRun(cloudId: string, version: number, init?: { executionId?: string }): Promise<void>;
+  /** Applies `patch`; with `onlyFrom`, only while the run's status is one of those (false otherwise). */
+  updateRun(cloudId: string, version: number, patch: RunPatch, options?: { onlyFrom?: RunStatus[] }): Promise<boolean>;
+  putItemResult(cloudId: string, version: number, result: ItemResult): Promise<void>;
+  getRun(cloudId: string, version: number): Promise<ProvisioningRun | null>;
+  /**
+   * Fencing token: records `version` as the newest version being provisioned, unless a newer one
+   * already is. Returns false when `version` is superseded; its steps then stop without writing.
+   */
+  claim(cloudId: string, version: number): Promise<boolean>;
+  claimedVersion(cloudId: string): Promise<number | null>;
+}
+
+/** Starts the provisioning workflow for a config version (Step Functions deployed, in-process locally). */
+export interface WorkflowStarter {
+  start(input: { cloudId: string; version: number }): Promise<{ executionId: string }>;
 }

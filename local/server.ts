@@ -5,10 +5,20 @@
  */
 import './polyfills.js';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createConfigHandler } from '../functions/config.js';
-import { createDeps, type Deps } from '../functions/deps.js';
+import { createDeps, createStores, createWorkflowDeps, type Deps } from '../functions/deps.js';
+import { logger } from '../functions/observability.js';
+import { createProvisioningStatusHandler } from '../functions/provisioning-status.js';
+import { taskHandlers } from '../functions/provisioning.js';
+import type { TargetsConfig } from '../adapters/targets.js';
+import type { SettingsDefaults } from '../lib/provisioning/settings.js';
+import { createWorkflowSteps } from '../lib/workflow/steps.js';
+import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/index.js';
+import { persistedSandboxState } from './sandbox-state.js';
+import { createLocalWorkflowRunner, type LocalWorkflowRunner } from './workflow-runner.js';
 import { handler as healthz } from '../functions/healthz.js';
 import { MAX_BODY_BYTES, json, type HttpContext, type HttpEvent, type HttpResult } from '../functions/http.js';
 import { errorResponse } from '../functions/middleware/errors.js';
@@ -22,12 +32,20 @@ import { BodyTooLargeError, lambdaContext, readBody, send, toEvent } from './htt
 export interface LocalServerOptions {
   port?: number;
   host?: string;
-  /** Where dynalite data and the dev-token secret live. */
+  /** Where dynalite data, the sandbox state and the dev-token secret live. */
   dataDir: string;
   tableName?: string;
   resolveFreshnessMs?: number;
   /** Port of the embedded DynamoDB (dynalite); 0 = any free port. */
   dynamoPort?: number;
+  /** Options of the built-in sandbox (latency, faults, clusters); ignored when `targets` is given. */
+  sandbox?: SandboxOptions;
+  /** Real provisioning targets (mode `aws`) instead of the sandbox. */
+  targets?: TargetsConfig;
+  /** Provisioning defaults: the cluster to trust and the default bucket. */
+  defaults?: SettingsDefaults;
+  /** Local workflow timing: retry interval and Wait states, in ms. */
+  workflow?: { retryIntervalMs?: number; waitMs?: number };
 }
 
 export interface LocalServer {
@@ -36,8 +54,14 @@ export interface LocalServer {
   /** The embedded DynamoDB, for the AWS CLI or `osls invoke local`. */
   dynamoEndpoint: string;
   deps: Deps;
+  /** The emulated IAM/EKS/Kubernetes (absent when real targets are configured). */
+  sandbox: Sandbox | undefined;
+  workflow: LocalWorkflowRunner;
   close(): Promise<void>;
 }
+
+/** Defaults of `npm start`: the sandbox's EKS cluster and a made-up default bucket. */
+export const SANDBOX_DEFAULTS: SettingsDefaults = { clusterName: 'sandbox', region: LOCAL_REGION, defaultBucket: 'anyscale-sandbox-bucket' };
 
 type Handler = (event: HttpEvent, context: HttpContext) => Promise<HttpResult>;
 
@@ -46,13 +70,6 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   mkdirSync(options.dataDir, { recursive: true });
   const dynamo = await startDynalite({ dataDir: options.dataDir, port: options.dynamoPort ?? 0 });
   const tableName = options.tableName ?? 'iam-mapping';
-  const deps = createDeps({
-    tableName,
-    region: LOCAL_REGION,
-    dynamodbEndpoint: dynamo.endpoint,
-    credentials: LOCAL_CREDENTIALS,
-    resolveFreshnessMs: options.resolveFreshnessMs ?? 1000,
-  });
   const admin = createLocalDocumentClient(dynamo.endpoint);
   try {
     await ensureTable(admin, tableName);
@@ -62,12 +79,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   } finally {
     admin.destroy();
   }
+  const stores = createStores({ tableName, region: LOCAL_REGION, dynamodbEndpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS });
 
-  const handlers: Record<FunctionName, Handler> = {
-    healthz: healthz as Handler,
-    config: createConfigHandler(() => deps) as unknown as Handler,
-    resolve: createResolveHandler(() => deps) as unknown as Handler,
-  };
+  const sandboxState = persistedSandboxState(join(options.dataDir, 'sandbox.json'));
+  const sandbox = options.targets ? undefined : createSandbox({ ...options.sandbox, state: sandboxState.hooks });
+
+  let handlers: Record<FunctionName, Handler> | undefined;
   const verify = createVerifier(loadOrCreateSecret(options.dataDir));
 
   const server = createServer((req, res) => {
@@ -79,7 +96,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   server.keepAliveTimeout = 65_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const raw = req.url ?? '/';
+    if (sandbox && (raw === '/sandbox' || raw.startsWith('/sandbox/') || raw.startsWith('/sandbox?'))) {
+      await sandbox.handle(req, res, raw.slice('/sandbox'.length));
+      return;
+    }
+    const url = new URL(raw, 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
     const { match, allowed } = matchRoute(method, url.pathname);
     if (!match) {
@@ -114,6 +136,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const routeKey = `${match.route.method} ${match.route.path}`;
     const event = toEvent(req, url, body, routeKey, match.pathParameters, claims);
     const context = lambdaContext(match.route.fn, event.requestContext.requestId);
+    if (!handlers) throw new AppError('SERVICE_UNAVAILABLE', 'starting up');
     const result = await handlers[match.route.fn](event, context as HttpContext);
     send(res, result);
   }
@@ -126,17 +149,39 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     });
   });
   const { port } = server.address() as AddressInfo;
+  const url = `http://${host}:${port}`;
+  // The sandbox is served on this server's port, so the targets are built once it listens.
+  const defaults = options.defaults ?? (options.targets ? {} : SANDBOX_DEFAULTS);
+  const workflowDeps = createWorkflowDeps(
+    stores,
+    options.targets ?? { mode: 'sandbox', region: LOCAL_REGION, sandboxUrl: url, clusterName: SANDBOX_DEFAULTS.clusterName! },
+    defaults,
+  );
+  const workflow = createLocalWorkflowRunner({
+    handlers: taskHandlers(createWorkflowSteps(workflowDeps)),
+    ...options.workflow,
+    onError: (id, error) => logger.warn('workflow execution ended with an error', { executionId: id, error: String(error) }),
+  });
+  const deps = createDeps(stores, workflow, { resolveFreshnessMs: options.resolveFreshnessMs ?? 1000 });
+  handlers = {
+    healthz: healthz as Handler,
+    config: createConfigHandler(() => deps) as unknown as Handler,
+    resolve: createResolveHandler(() => deps) as unknown as Handler,
+    provisioningStatus: createProvisioningStatusHandler(() => deps) as unknown as Handler,
+  };
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      await workflow.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
       });
+      sandboxState.flush(sandbox);
       await dynamo.close();
     })());
 
-  return { url: `http://${host}:${port}`, port, dynamoEndpoint: dynamo.endpoint, deps, close };
+  return { url, port, dynamoEndpoint: dynamo.endpoint, deps, sandbox, workflow, close };
 }

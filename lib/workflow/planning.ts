@@ -1,0 +1,72 @@
+/**
+ * The plan of a config version, as every step of a run sees it: rebuilt from the stored
+ * (immutable) version and the clusters' OIDC identities, cached per process by version, and
+ * checked against the item digest the plan step handed out — so a Map iteration never acts on
+ * an item that changed since planning, and nothing large travels through Step Functions state.
+ */
+import type { MappingConfig } from '../config/schema.js';
+import { AppError } from '../errors.js';
+import type { ClusterIdentity, ClusterPort, ConfigStore } from '../ports.js';
+import { buildPlan, type ProvisioningPlan } from '../provisioning/plan.js';
+import { resolveSettings, type ResolvedSettings, type SettingsDefaults } from '../provisioning/settings.js';
+
+export interface PlannedVersion {
+  config: MappingConfig;
+  settings: ResolvedSettings;
+  plan: ProvisioningPlan;
+  clusters: ClusterIdentity[];
+}
+
+/** Rule values and the default value, distinct, in first-appearance order. */
+export function valuesOf(config: MappingConfig): string[] {
+  const values = config.dataplane_iam_mapping.rules.map((r) => r.value);
+  if (config.dataplane_iam_mapping.default_value) values.push(config.dataplane_iam_mapping.default_value);
+  return [...new Set(values)];
+}
+
+export class PlanCache {
+  private readonly entries = new Map<string, Promise<PlannedVersion>>();
+
+  constructor(
+    private readonly configs: ConfigStore,
+    private readonly clusters: ClusterPort,
+    private readonly defaults: SettingsDefaults,
+    private readonly capacity = 16,
+  ) {}
+
+  get(cloudId: string, version: number): Promise<PlannedVersion> {
+    const key = `${cloudId}#${version}`;
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = this.build(cloudId, version);
+      entry.catch(() => this.entries.delete(key));
+      this.entries.set(key, entry);
+      while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    }
+    return entry;
+  }
+
+  private async build(cloudId: string, version: number): Promise<PlannedVersion> {
+    const stored = await this.configs.getVersion(cloudId, version);
+    if (!stored) throw new AppError('NOT_FOUND', `cloud ${cloudId} has no config version ${version}`);
+    const config = stored.document as MappingConfig;
+    const settings = resolveSettings(config.provisioning, this.defaults);
+    const isAws = config.cloud_provider === 'AWS';
+    const clusters =
+      isAws && config.compute_stack === 'K8S'
+        ? await Promise.all(settings.clusters.map((c) => this.clusters.describeCluster(c.name, c.region ?? undefined)))
+        : [];
+    const accountId = isAws ? await this.clusters.accountId() : '000000000000';
+    const plan = buildPlan({
+      cloudId,
+      configVersion: version,
+      provider: config.cloud_provider,
+      computeStack: config.compute_stack,
+      values: valuesOf(config),
+      settings,
+      clusters: clusters.map((c) => ({ name: c.name, oidcProviderArn: c.oidcProviderArn, issuerHost: c.issuerHost })),
+      accountId,
+    });
+    return { config, settings, plan, clusters };
+  }
+}
