@@ -223,5 +223,6 @@ export interface ProvisioningRunStore {
 
 /** Starts the provisioning workflow for a config version (Step Functions deployed, in-process locally). */
 export interface WorkflowStarter {
-  start(input: { cloudId: string; version: number }): Promise<{ executionId: string }>;
+  /** `only`: provision just these items (service-account / instance-profile names), e.g. to repair drift. */
+  start(input: { cloudId: string; version: number; only?: string[] }): Promise<{ executionId: string }>;
 }

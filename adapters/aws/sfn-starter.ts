@@ -33,22 +33,21 @@ export class StepFunctionsStarter implements WorkflowStarter {
     return this.arn;
   }
 
-  async start(input: { cloudId: string; version: number }): Promise<{ executionId: string }> {
+  async start(input: { cloudId: string; version: number; only?: string[] }): Promise<{ executionId: string }> {
+    // A version's full run has one name (a second start of it is refused by Step Functions);
+    // partial runs (drift repairs) are named by time.
+    const name = executionName(input.cloudId, input.version, input.only ? `r${Date.now().toString(36)}` : undefined);
     const res = await this.client.send(
-      new StartExecutionCommand({
-        stateMachineArn: await this.stateMachineArn(),
-        name: executionName(input.cloudId, input.version),
-        input: JSON.stringify(input),
-      }),
+      new StartExecutionCommand({ stateMachineArn: await this.stateMachineArn(), name, input: JSON.stringify(input) }),
     );
-    return { executionId: res.executionArn ?? executionName(input.cloudId, input.version) };
+    return { executionId: res.executionArn ?? name };
   }
 }
 
 /** Execution names are unique per state machine (≤ 80 chars of [A-Za-z0-9_-]): the same version never runs twice at once. */
-export function executionName(cloudId: string, version: number): string {
+export function executionName(cloudId: string, version: number, tag?: string): string {
   const safe = cloudId.replace(/[^A-Za-z0-9_-]/g, '_');
-  const suffix = `-v${version}`;
+  const suffix = `-v${version}${tag ? `-${tag}` : ''}`;
   if (safe.length + suffix.length <= 80) return `${safe}${suffix}`;
   const hash = createHash('sha256').update(cloudId).digest('hex').slice(0, 8);
   return `${safe.slice(0, 80 - suffix.length - 9)}_${hash}${suffix}`;

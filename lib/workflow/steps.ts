@@ -38,6 +38,10 @@ export interface RunInput {
   cloudId: string;
   version: number;
 }
+/** What starts a run: a config version, optionally only some of its items (a drift repair). */
+export interface StartInput extends RunInput {
+  only?: string[];
+}
 export interface PlanOutput extends RunInput {
   superseded: boolean;
   items: PlanItemRef[];
@@ -90,7 +94,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
 
   return {
     /** Claims the cloud for this version, builds and checks the plan, and records the run as RUNNING. */
-    async plan(input: RunInput): Promise<PlanOutput> {
+    async plan(input: StartInput): Promise<PlanOutput> {
       const { cloudId, version } = input;
       await deps.runs.createRun(cloudId, version);
       if (!(await deps.runs.claim(cloudId, version))) {
@@ -98,7 +102,8 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
         return { cloudId, version, superseded: true, items: [] };
       }
       const { plan } = await plans.get(cloudId, version);
-      const items = planItemsFor(plan);
+      const only = input.only ? new Set(input.only) : null;
+      const items = planItemsFor(plan).filter((ref) => !only || only.has(ref.name));
       await deps.runs.updateRun(cloudId, version, {
         status: 'RUNNING',
         startedAt: now(),
