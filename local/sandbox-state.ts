@@ -7,13 +7,13 @@ import type { Sandbox, SandboxOptions } from './sandbox/index.js';
 
 export function persistedSandboxState(file: string, intervalMs = 250) {
   let timer: NodeJS.Timeout | undefined;
-  let latest: unknown;
+  let take: (() => unknown) | undefined;
   const write = () => {
     timer = undefined;
-    if (latest === undefined) return;
-    writeFileSync(`${file}.tmp`, JSON.stringify(latest));
+    if (take === undefined) return;
+    writeFileSync(`${file}.tmp`, JSON.stringify(take()));
     renameSync(`${file}.tmp`, file);
-    latest = undefined;
+    take = undefined;
   };
   const hooks: NonNullable<SandboxOptions['state']> = {
     load: () => {
@@ -24,7 +24,7 @@ export function persistedSandboxState(file: string, intervalMs = 250) {
       }
     },
     save: (snapshot) => {
-      latest = snapshot;
+      take = snapshot;
       timer ??= setTimeout(write, intervalMs);
       timer.unref();
     },
@@ -33,7 +33,7 @@ export function persistedSandboxState(file: string, intervalMs = 250) {
     hooks,
     flush(sandbox: Sandbox | undefined) {
       if (timer) clearTimeout(timer);
-      if (sandbox) latest = sandbox.snapshot();
+      if (sandbox) take = () => sandbox.snapshot();
       write();
     },
   };

@@ -141,7 +141,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       const missing = Object.fromEntries(Object.entries(wantTags).filter(([k, v]) => existing.tags[k] !== v));
       if (Object.keys(missing).length > 0) await deps.iam.tagRole(want.name, missing);
       const action = !owned ? 'adopted' : Object.keys(missing).length > 0 ? 'updated' : 'unchanged';
-      return { resources: [{ kind: 'iam-role', name: want.name, action, detail: existing.arn }] };
+      return { resources: [{ kind: 'iam-role', name: want.name, action, detail: existing.arn }], createdRole: false };
     },
 
     /** The trust policy equals the plan's (compared semantically). */

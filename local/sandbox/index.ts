@@ -40,10 +40,14 @@ export interface SandboxSnapshot {
   k8s: K8sSnapshot;
 }
 
-/** Persistence hooks: `load` once at creation; `save` after every committed write (and after `reset`). */
+/**
+ * Persistence hooks: `load` once at creation; `save` after every committed write (and after
+ * `reset`). `save` gets a function that takes the snapshot, so a hook that batches writes
+ * copies the state only when it actually writes.
+ */
 export interface SandboxStateHooks {
   load?(): SandboxSnapshot | string | undefined | null;
-  save?(snapshot: SandboxSnapshot): void | Promise<void>;
+  save?(snapshot: () => SandboxSnapshot): void | Promise<void>;
 }
 
 export interface SandboxOptions {
@@ -129,7 +133,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const persist = async (): Promise<void> => {
     if (!options.state?.save) return;
     try {
-      await options.state.save(snapshot());
+      await options.state.save(snapshot);
     } catch (err) {
       console.error('[sandbox] failed to save state', err);
     }

@@ -129,8 +129,8 @@ describe('state persistence', () => {
     let saves = 0;
     const hooks = {
       load: () => saved,
-      save: (s: SandboxSnapshot) => {
-        saved = JSON.parse(JSON.stringify(s)) as SandboxSnapshot;
+      save: (take: () => SandboxSnapshot) => {
+        saved = JSON.parse(JSON.stringify(take())) as SandboxSnapshot;
         saves += 1;
       },
     };
