@@ -21,7 +21,7 @@ import type {
 import { findPlanItem, planItemsFor, type InstanceProfileItem, type K8sIrsaItem, type PlanItem, type PlanItemRef } from '../provisioning/plan.js';
 import { isOwnedRole, isOwnedServiceAccount, ROLE_ARN_ANNOTATION, type IamTag } from '../provisioning/ownership.js';
 import type { SettingsDefaults } from '../provisioning/settings.js';
-import { notOwned, notReady, superseded, TargetError } from '../target-errors.js';
+import { invalidInput, notOwned, notReady, superseded, TargetError } from '../target-errors.js';
 import { PlanCache, type PlannedVersion } from './planning.js';
 
 export interface WorkflowDeps {
@@ -138,6 +138,13 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       }
       const owned = isOwnedRole(existing.tags, input.cloudId);
       if (!owned && !item.adopt.role) requireOwned(existing, item, input.cloudId);
+      if (existing.arn !== want.arn) {
+        // IAM cannot move a role to another path, and ServiceAccounts are annotated with the planned ARN.
+        throw invalidInput(
+          `IAM role ${want.name} exists as ${existing.arn}, not ${want.arn}; it was left alone. ` +
+            `Set provisioning.role_path to ${existing.path} to adopt it there, or remove it`,
+        );
+      }
       const missing = Object.fromEntries(Object.entries(wantTags).filter(([k, v]) => existing.tags[k] !== v));
       if (Object.keys(missing).length > 0) await deps.iam.tagRole(want.name, missing);
       const action = !owned ? 'adopted' : Object.keys(missing).length > 0 ? 'updated' : 'unchanged';

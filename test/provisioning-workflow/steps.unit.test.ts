@@ -256,6 +256,17 @@ describe('ensureRole', () => {
     expect(mutatingIamCalls()).toHaveLength(1);
   });
 
+  it('does not adopt a role at another path (its ARN would differ from the annotation): left alone, no write', async () => {
+    const f = await fixture(config('K8S', ['sa-one'], { service_accounts: { 'sa-one': { adopt_role: true } } }));
+    const item = await f.item();
+    const arn = item.role.arn.replace(item.role.path, '/legacy/');
+    iamMock.on(GetRoleCommand).resolves(roleOf(item, { Path: '/legacy/', Arn: arn, Tags: [] }));
+    const err = await failure(f.steps.ensureRole(f.input()));
+    expect(err.name).toBe('InvalidInputError');
+    expect(err.message).toContain('provisioning.role_path to /legacy/');
+    expect(mutatingIamCalls()).toHaveLength(0);
+  });
+
   it('converged: unchanged, no mutating command', async () => {
     const f = await fixture(config('K8S', ['sa-one']));
     iamMock.on(GetRoleCommand).resolves(roleOf(await f.item()));
