@@ -36,11 +36,21 @@ export class StepFunctionsStarter implements WorkflowStarter {
   async start(input: { cloudId: string; version: number; only?: string[] }): Promise<{ executionId: string }> {
     // A version's full run has one name (a second start of it is refused by Step Functions);
     // partial runs (drift repairs) are named by time.
-    const name = executionName(input.cloudId, input.version, input.only ? `r${Date.now().toString(36)}` : undefined);
-    const res = await this.client.send(
-      new StartExecutionCommand({ stateMachineArn: await this.stateMachineArn(), name, input: JSON.stringify(input) }),
-    );
-    return { executionId: res.executionArn ?? name };
+    const stateMachineArn = await this.stateMachineArn();
+    const send = (name: string) => this.client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+    const timed = () => executionName(input.cloudId, input.version, `r${Date.now().toString(36)}`);
+    const name = input.only ? timed() : executionName(input.cloudId, input.version);
+    try {
+      const res = await send(name);
+      return { executionId: res.executionArn ?? name };
+    } catch (e) {
+      // The version's run was started before and then lost (the scheduled check restarts runs
+      // that never left PENDING): start it again under a new name.
+      if ((e as Error).name !== 'ExecutionAlreadyExists' || input.only) throw e;
+      const retry = timed();
+      const res = await send(retry);
+      return { executionId: res.executionArn ?? retry };
+    }
   }
 }
 
