@@ -34,7 +34,12 @@ export function header(event: HttpEvent, name: string): string | undefined {
 export function pathParam(event: HttpEvent, name: string): string {
   const value = event.pathParameters?.[name];
   if (value === undefined || value === '') throw new AppError('INVALID_REQUEST', `missing path parameter ${name}`, [{ path: name, message: 'required' }]);
-  return decodeURIComponent(value);
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    // A malformed escape such as `%E0%A4%A` or a lone `%`: the client's mistake, not a 500.
+    throw new AppError('INVALID_REQUEST', `path parameter ${name} is not valid percent-encoding`, [{ path: name, message: 'malformed percent-encoding' }]);
+  }
 }
 
 export function queryFlag(event: HttpEvent, name: string): boolean {

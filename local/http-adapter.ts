@@ -49,8 +49,9 @@ export function toEvent(
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
-  // API Gateway passes textual bodies as strings and everything else base64-encoded.
-  const textual = body.length === 0 || TEXTUAL.test(headers['content-type'] ?? 'text/plain');
+  // API Gateway passes textual bodies as strings and everything else base64-encoded. A body
+  // declared textual that is not UTF-8 stays base64 (decoding it as UTF-8 would corrupt it).
+  const asText = body.length > 0 && TEXTUAL.test(headers['content-type'] ?? 'text/plain') && isUtf8(body);
   const now = Date.now();
   const requestId = randomUUID();
   return {
@@ -61,8 +62,8 @@ export function toEvent(
     headers,
     ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
     pathParameters,
-    ...(body.length ? { body: textual ? body.toString('utf8') : body.toString('base64') } : {}),
-    isBase64Encoded: body.length > 0 && (!textual || !isUtf8(body)),
+    ...(body.length ? { body: asText ? body.toString('utf8') : body.toString('base64') } : {}),
+    isBase64Encoded: body.length > 0 && !asText,
     requestContext: {
       accountId: 'local',
       apiId: 'local',

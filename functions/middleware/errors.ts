@@ -28,7 +28,9 @@ export function errorResponse(error: unknown, requestId?: string): HttpResult {
     const mapped = HTTP_ERROR_CODES[status];
     const code = mapped.code;
     const httpStatus = code === 'INVALID_REQUEST' ? 400 : status;
-    const message = mapped.message ?? (error as Error).message;
+    // middy's JSON parser refuses `__proto__` / `constructor.prototype` keys with a 422 of its own.
+    const forbiddenKey = status === 422 && /forbidden key/i.test(String((error as Error).message));
+    const message = forbiddenKey ? 'request body contains a forbidden key (__proto__ or constructor.prototype)' : (mapped.message ?? (error as Error).message);
     return json(httpStatus, { error: { code, message, details: [{ path: code === 'NOT_FOUND' ? 'path' : 'body', message }] } });
   }
   logger.error('unexpected error', { error: describe(error), requestId });

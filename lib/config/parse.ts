@@ -4,7 +4,7 @@
  * becomes a 400 INVALID_CONFIG naming line and column. Positions of YAML nodes are kept so schema
  * errors can point at their line too.
  */
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, isScalar, parseDocument, visit, type Document } from 'yaml';
 import { AppError } from '../errors.js';
 import { reindentFlatConfig } from './flat.js';
 
@@ -80,7 +80,9 @@ function readYaml(body: string):
   const lineCounter = new LineCounter();
   let doc: Document.Parsed;
   try {
-    doc = parseDocument(body, { lineCounter, uniqueKeys: true, strict: true, prettyErrors: true, schema: 'core', merge: false });
+    // Duplicate keys are found below in linear time: the library's `uniqueKeys` compares every
+    // pair of keys of a map, so a 1 MB map of distinct keys would cost minutes of CPU.
+    doc = parseDocument(body, { lineCounter, uniqueKeys: false, strict: true, prettyErrors: true, schema: 'core', merge: false });
   } catch (e) {
     return { errorDetail: { path: '', message: errorMessage(e) } };
   }
@@ -90,10 +92,21 @@ function readYaml(body: string):
     return {
       errorDetail: {
         path: '',
-        message: pos ? `${firstLine(error.message)} (line ${pos.line}, column ${pos.col})` : firstLine(error.message),
+        // prettyErrors already ends the first line with " at line L, column C:"; say it once.
+        message: pos ? `${firstLine(error.message).replace(/ at line \d+, column \d+:?$/, '')} (line ${pos.line}, column ${pos.col})` : firstLine(error.message),
         ...(pos ? { line: pos.line, column: pos.col } : {}),
       },
     };
+  }
+  let duplicate: number | undefined;
+  try {
+    duplicate = duplicateKeyOffset(doc);
+  } catch (e) {
+    return { errorDetail: { path: '', message: errorMessage(e) } };
+  }
+  if (duplicate !== undefined) {
+    const { line, col } = lineCounter.linePos(duplicate);
+    return { errorDetail: { path: '', message: `Map keys must be unique (line ${line}, column ${col})`, line, column: col } };
   }
   let document: unknown;
   try {
@@ -112,6 +125,27 @@ function readYaml(body: string):
     return undefined;
   };
   return { parsed: { document, format: 'yaml', locate, notes: [] } };
+}
+
+/** Offset of the first key that repeats an earlier scalar key of the same map (what `uniqueKeys` reports), in linear time. */
+function duplicateKeyOffset(doc: Document.Parsed): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const { key } of map.items) {
+        if (key !== null && !isScalar(key)) continue; // collections and aliases: never equal (as in the library)
+        const value = key === null ? null : key.value;
+        if (seen.has(value)) {
+          offset = (isScalar(key) ? key.range?.[0] : undefined) ?? map.range?.[0] ?? 0;
+          return visit.BREAK;
+        }
+        seen.add(value);
+      }
+      return undefined;
+    },
+  });
+  return offset;
 }
 
 function syntaxError(message: string): AppError {

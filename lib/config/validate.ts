@@ -137,12 +137,13 @@ function selectorProblems(selector: Selector, text: string): SelectorProblem[] {
 /** zod issues as error details naming their paths (unknown keys each get their own detail). */
 export function issuesToDetails(issues: readonly z.core.$ZodIssue[]): Array<ErrorDetail & { pathParts: Path }> {
   const out: Array<ErrorDetail & { pathParts: Path }> = [];
-  const push = (pathParts: Path, message: string) => out.push({ path: formatPath(pathParts), message, pathParts });
+  // Keys are the client's text: a 1 MB key must not come back several times over in the answer.
+  const push = (pathParts: Path, message: string) => out.push({ path: formatPath(pathParts.map(shortKey)), message, pathParts });
   for (const issue of issues) {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     if (issue.code === 'unrecognized_keys') {
-      const where = formatPath(path);
-      for (const key of issue.keys) push([...path, key], `unknown field ${JSON.stringify(key)}${where ? ` in ${where}` : ''}`);
+      const where = formatPath(path.map(shortKey));
+      for (const key of issue.keys) push([...path, key], `unknown field ${JSON.stringify(shortKey(key))}${where ? ` in ${where}` : ''}`);
     } else if (issue.code === 'invalid_type' && issue.input === undefined) {
       push(path, `${formatPath(path) || 'field'} is required`);
     } else {
@@ -150,6 +151,11 @@ export function issuesToDetails(issues: readonly z.core.$ZodIssue[]): Array<Erro
     }
   }
   return out;
+}
+
+const MAX_KEY_SHOWN = 100;
+function shortKey<T extends string | number>(key: T): T | string {
+  return typeof key === 'string' && key.length > MAX_KEY_SHOWN ? `${key.slice(0, MAX_KEY_SHOWN)}…` : key;
 }
 
 function finish(errors: ErrorDetail[]): ErrorDetail[] {

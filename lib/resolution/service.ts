@@ -6,6 +6,7 @@
  * from one whole version and says which (`config_version`). With `cluster_id`, the first answer
  * for that cluster is kept (conditional write, first writer wins) and returned again later.
  */
+import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { ConfigStore, StickyResolution, StickyStore } from '../ports.js';
 import type { MappingConfig } from '../config/schema.js';
@@ -68,16 +69,19 @@ export class ResolutionService {
     const answer: ResolveOutput = options.explain ? explain(compiled, launch) : resolve(compiled, launch);
     if (input.cluster_id === undefined) return answer;
 
-    const record: StickyResolution = {
+    // The write id tells this request's record from an equal one a concurrent request stored in
+    // the same millisecond (comparing contents, both would report `sticky: false`).
+    const record: StickyResolution & { write_id: string } = {
       value: answer.value,
       source: answer.source,
       rule_index: answer.rule_index,
       config_version: answer.config_version,
       resolved_at: new Date(this.now()).toISOString(),
       ...launch,
+      write_id: randomUUID(),
     };
     const stored = await this.sticky.putStickyIfAbsent(cloudId, input.cluster_id, record);
-    if (stored.resolved_at !== record.resolved_at || stored.config_version !== record.config_version || stored.value !== record.value) {
+    if ((stored as Partial<typeof record>).write_id !== record.write_id) {
       return this.fromSticky(stored, input.cluster_id, options.explain === true); // another request won the race
     }
     return { ...answer, cluster_id: input.cluster_id, sticky: false, resolved_at: record.resolved_at };
