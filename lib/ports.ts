@@ -226,3 +226,85 @@ export interface WorkflowStarter {
   /** `only`: provision just these items (service-account / instance-profile names), e.g. to repair drift. */
   start(input: { cloudId: string; version: number; only?: string[] }): Promise<{ executionId: string }>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Drift reports: what a drift check found, kept with history (newest first).
+// ---------------------------------------------------------------------------------------------
+
+export type DriftSeverity = 'critical' | 'high' | 'medium' | 'low';
+
+export interface DriftFinding {
+  /** `role-missing`, `trust-policy-widened`, … (lib/drift/kinds.ts). */
+  kind: string;
+  /** The resource: a role name, `<namespace>/<sa>`, `<role>/<policy>`, an instance-profile name. */
+  name: string;
+  /** What the plan of the config version says (short text or small JSON). */
+  expected: unknown;
+  /** What the target holds now. */
+  actual: unknown;
+  severity: DriftSeverity;
+  /** What changed, in an operator's words. */
+  message: string;
+  /** `iam-role`, `trust-policy`, `permission-policy`, `managed-policy`, `service-account`, `instance-profile`. */
+  resource: string;
+  /** The plan item (rule value) a repair would re-provision; absent for orphans. */
+  item?: string;
+  cluster?: string;
+  namespace?: string;
+  /** Whether a repair may fix it (the resource is ours or the config adopts it; the workflow converges it). */
+  repairable: boolean;
+}
+
+export type DriftStatus = 'clean' | 'drifted' | 'nothing-to-compare';
+
+export interface DriftRepair {
+  /** Plan items handed to the provisioning workflow (`only`). */
+  items: string[];
+  execution_id?: string;
+  /** Owned orphans deleted (delete_orphans: true), e.g. `iam-role iam-mapping-x` / `service-account ns/sa`. */
+  deleted: string[];
+  /** Why a repair step did not happen. */
+  errors: string[];
+  /** Findings left as they are (not ours, or not fixable by the workflow). */
+  skipped: number;
+}
+
+/** One drift check, stored as is and served by GET …/drift-checks/latest. */
+export interface DriftReport {
+  cloud_deployment_id: string;
+  checked_at: string;
+  status: DriftStatus;
+  drifted: boolean;
+  /** The config version compared against (the latest whose run SUCCEEDED), null when none. */
+  config_version: number | null;
+  latest_version: number | null;
+  mode: 'off' | 'report' | 'repair';
+  /** Why there was nothing to compare, or a caveat of the comparison. */
+  reason?: string;
+  findings: DriftFinding[];
+  summary: { total: number; by_kind: Record<string, number>; by_severity: Record<string, number> };
+  repair?: DriftRepair;
+  /** What was looked at. */
+  observed: { roles: number; service_accounts: number; namespaces: number; clusters: number };
+  duration_ms: number;
+  trigger: 'api' | 'schedule';
+  /** Findings dropped from storage to fit the item size limit (the most severe are kept). */
+  findings_truncated?: number;
+}
+
+export interface DriftReportSummary {
+  checked_at: string;
+  status: DriftStatus;
+  drifted: boolean;
+  config_version: number | null;
+  finding_count: number;
+  by_severity: Record<string, number>;
+}
+
+export interface DriftReportStore {
+  putReport(cloudId: string, report: DriftReport): Promise<void>;
+  /** The newest report, or null. */
+  latestReport(cloudId: string): Promise<DriftReport | null>;
+  /** Report summaries, newest first. */
+  listReports(cloudId: string, options?: { limit?: number }): Promise<DriftReportSummary[]>;
+}

@@ -19,6 +19,9 @@
  * │                    │                                  │           │ executionId, planDigest, itemCount, error    │
  * │ CLOUD#<cloudId>    │ RUN#<version>#ITEM#<name>        │ RUN_ITEM  │ result of one plan item (resources, error)   │
  * │ CLOUD#<cloudId>    │ PROVISIONING                     │ FENCE     │ claimedVersion: newest version provisioning  │
+ * │ CLOUD#<cloudId>    │ DRIFT#<checked_at ISO>[#<n>]     │ DRIFT     │ one drift report: checkedAt, status, drifted,│
+ * │                    │   (toISOString, ms precision)    │           │ configVersion, findingCount, bySeverity,     │
+ * │                    │                                  │           │ body (B, gzip JSON report), expiresAt (TTL)  │
  * │ CLOUDS             │ <cloudId>                        │ CLOUD     │ cloudId, registeredAt                        │
  * └────────────────────┴──────────────────────────────────┴───────────┴──────────────────────────────────────────────┘
  *
@@ -46,6 +49,13 @@
  * Sticky resolutions: `PK=CLOUD#<id>, SK=CLUSTER#<clusterId>`, put with `attribute_not_exists(PK)`
  * (first writer wins), read with ConsistentRead.
  *
+ * Drift reports (adapters/dynamodb/drift-store.ts): one item per check, SK `DRIFT#<checked_at>`
+ * (ISO-8601 UTC sorts chronologically; `#<n>` is appended on a same-millisecond collision, which
+ * still sorts after it). Latest = Query `begins_with(SK, 'DRIFT#')`, ScanIndexForward=false,
+ * Limit=1, ConsistentRead. The report is gzip JSON in `body` (findings trimmed, most severe kept,
+ * to stay under the item limit); `expiresAt` (epoch seconds) lets DynamoDB TTL drop old reports
+ * (TTL is enabled on the deployed table; dynalite ignores it, harmlessly).
+ *
  * Extending: new per-cloud entities go under the same PK with their own SK prefix, e.g.
  * `RUN#<ulid>` (provisioning runs), `DRIFT#<iso-timestamp>` (drift reports). Prefixes must not be
  * a prefix of one another (`VERSION#`, `BLOB#`, `CLUSTER#`, `RUN#`, `DRIFT#`). Should a
@@ -67,6 +77,7 @@ export const ItemType = {
   RUN: 'RUN',
   RUN_ITEM: 'RUN_ITEM',
   FENCE: 'FENCE',
+  DRIFT: 'DRIFT',
 } as const;
 
 export const keys = {
@@ -80,6 +91,9 @@ export const keys = {
   runSk: (version: number) => `RUN#${String(version).padStart(VERSION_DIGITS, '0')}`,
   runItemSk: (version: number, name: string) => `RUN#${String(version).padStart(VERSION_DIGITS, '0')}#ITEM#${name}`,
   fenceSk: 'PROVISIONING',
+  driftPrefix: 'DRIFT#',
+  /** `checkedAt`: ISO-8601 UTC (`toISOString()`), so keys sort by time. */
+  driftSk: (checkedAt: string, collision = 0) => `DRIFT#${checkedAt}${collision > 0 ? `#${collision}` : ''}`,
 } as const;
 
 /** CreateTable input for the service table (mirrored by the CloudFormation resource in serverless.yml). */

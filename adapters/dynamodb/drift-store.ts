@@ -1,0 +1,124 @@
+/**
+ * Drift reports in the service table (layout in table.ts): one DRIFT item per check under the
+ * cloud's partition, SK `DRIFT#<checked_at>`, the report as gzip JSON plus a few plain summary
+ * attributes (so the history lists without decoding). Latest = newest-first Query, Limit 1.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AppError } from '../../lib/errors.js';
+import type { DriftReport, DriftReportStore, DriftReportSummary } from '../../lib/ports.js';
+import { isConditionalCheckFailed } from './errors.js';
+import { ItemType, keys } from './table.js';
+import { TableClient } from './table-client.js';
+
+export interface DynamoDriftStoreOptions {
+  client: DynamoDBDocumentClient | DynamoDBClient;
+  tableName: string;
+  /** Reports expire (DynamoDB TTL on `expiresAt`) after this many days. Default 90. */
+  retentionDays?: number;
+  /** Largest gzip body stored; findings beyond it are dropped (least severe first). Default 350 KiB. */
+  maxBodyBytes?: number;
+}
+
+const MAX_COLLISIONS = 5;
+
+/** gzip JSON of the report, trimming findings (they are sorted most severe first) until it fits. */
+export function encodeReport(report: DriftReport, maxBytes: number): { body: Buffer; stored: DriftReport } {
+  let stored = report;
+  let body = gzipSync(JSON.stringify(stored));
+  let keep = report.findings.length;
+  while (body.length > maxBytes && keep > 0) {
+    keep = Math.floor((keep * maxBytes) / body.length / 1.1);
+    stored = { ...report, findings: report.findings.slice(0, keep), findings_truncated: report.findings.length - keep };
+    body = gzipSync(JSON.stringify(stored));
+  }
+  return { body, stored };
+}
+
+export class DynamoDriftStore implements DriftReportStore {
+  private readonly t: TableClient;
+  private readonly retentionDays: number;
+  private readonly maxBodyBytes: number;
+
+  constructor(options: DynamoDriftStoreOptions) {
+    this.t = new TableClient(options.client, options.tableName);
+    this.retentionDays = options.retentionDays ?? 90;
+    this.maxBodyBytes = options.maxBodyBytes ?? 350 * 1024;
+  }
+
+  async putReport(cloudId: string, report: DriftReport): Promise<void> {
+    const { body, stored } = encodeReport(report, this.maxBodyBytes);
+    const checkedMs = Date.parse(report.checked_at);
+    const base = {
+      PK: keys.cloudPk(cloudId),
+      type: ItemType.DRIFT,
+      cloudId,
+      checkedAt: report.checked_at,
+      status: report.status,
+      drifted: report.drifted,
+      configVersion: report.config_version,
+      findingCount: report.summary.total,
+      bySeverity: report.summary.by_severity,
+      encoding: 'gzip',
+      body,
+      expiresAt: Math.floor((Number.isFinite(checkedMs) ? checkedMs : Date.now()) / 1000) + this.retentionDays * 86_400,
+      ...(stored.findings_truncated ? { findingsTruncated: stored.findings_truncated } : {}),
+    };
+    for (let n = 0; n <= MAX_COLLISIONS; n++) {
+      try {
+        await this.t.send('PutItem', () =>
+          this.t.doc.send(
+            new PutCommand({
+              TableName: this.t.tableName,
+              Item: { ...base, SK: keys.driftSk(report.checked_at, n) },
+              ConditionExpression: 'attribute_not_exists(SK)',
+            }),
+          ),
+        );
+        return;
+      } catch (err) {
+        if (!isConditionalCheckFailed((err as { cause?: unknown }).cause ?? err)) throw err;
+      }
+    }
+    throw new AppError('CONFLICT', `more than ${MAX_COLLISIONS} drift reports of ${cloudId} at ${report.checked_at}`);
+  }
+
+  async latestReport(cloudId: string): Promise<DriftReport | null> {
+    const [item] = await this.query(cloudId, 1);
+    if (!item) return null;
+    const body = item.body;
+    if (!(body instanceof Uint8Array)) throw new AppError('INTERNAL', `drift report ${String(item.SK)} of ${cloudId} has no body`);
+    try {
+      return JSON.parse(gunzipSync(body).toString('utf8')) as DriftReport;
+    } catch (e) {
+      throw new AppError('INTERNAL', `drift report ${String(item.SK)} of ${cloudId} is corrupted: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  async listReports(cloudId: string, options: { limit?: number } = {}): Promise<DriftReportSummary[]> {
+    const items = await this.query(cloudId, Math.max(1, Math.min(options.limit ?? 20, 100)), true);
+    return items.map((i) => ({
+      checked_at: String(i.checkedAt),
+      status: i.status as DriftReportSummary['status'],
+      drifted: i.drifted === true,
+      config_version: typeof i.configVersion === 'number' ? i.configVersion : null,
+      finding_count: Number(i.findingCount ?? 0),
+      by_severity: (i.bySeverity as Record<string, number> | undefined) ?? {},
+    }));
+  }
+
+  private query(cloudId: string, limit: number, summaryOnly = false): Promise<Record<string, unknown>[]> {
+    return this.t.queryAll(
+      {
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK', ...(summaryOnly ? { '#status': 'status' } : {}) },
+        ExpressionAttributeValues: { ':pk': keys.cloudPk(cloudId), ':prefix': keys.driftPrefix },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        ...(summaryOnly ? { ProjectionExpression: '#sk, checkedAt, #status, drifted, configVersion, findingCount, bySeverity' } : {}),
+      },
+      limit,
+    );
+  }
+}
