@@ -6,10 +6,11 @@
  */
 import { createDocumentClient } from '../adapters/dynamodb/client.js';
 import { DynamoConfigStore } from '../adapters/dynamodb/config-store.js';
+import { DynamoDriftStore } from '../adapters/dynamodb/drift-store.js';
 import { DynamoRunStore } from '../adapters/dynamodb/run-store.js';
 import { StepFunctionsStarter } from '../adapters/aws/sfn-starter.js';
 import { createTargets, type TargetsConfig } from '../adapters/targets.js';
-import type { ConfigStore, ProvisioningRunStore, StickyStore, WorkflowStarter } from '../lib/ports.js';
+import type { ConfigStore, DriftReportStore, ProvisioningRunStore, StickyStore, WorkflowStarter } from '../lib/ports.js';
 import type { SettingsDefaults } from '../lib/provisioning/settings.js';
 import { ResolutionService } from '../lib/resolution/service.js';
 import type { WorkflowDeps } from '../lib/workflow/steps.js';
@@ -18,6 +19,7 @@ export interface StoreDeps {
   configs: ConfigStore;
   sticky: StickyStore;
   runs: ProvisioningRunStore;
+  drift: DriftReportStore;
 }
 
 export interface Deps extends StoreDeps {
@@ -39,7 +41,12 @@ export function createStores(config: StoreConfig): StoreDeps {
     ...(config.credentials ? { credentials: config.credentials } : {}),
   });
   const store = new DynamoConfigStore({ client, tableName: config.tableName });
-  return { configs: store, sticky: store, runs: new DynamoRunStore({ client, tableName: config.tableName }) };
+  return {
+    configs: store,
+    sticky: store,
+    runs: new DynamoRunStore({ client, tableName: config.tableName }),
+    drift: new DynamoDriftStore({ client, tableName: config.tableName }),
+  };
 }
 
 export function createDeps(stores: StoreDeps, workflow: WorkflowStarter, options: { resolveFreshnessMs: number }): Deps {

@@ -2,7 +2,7 @@
  * The HTTP API's routes and the function serving each — the table the local server dispatches
  * on. serverless.yml declares the same routes for API Gateway (a test keeps the two equal).
  */
-export type FunctionName = 'healthz' | 'config' | 'resolve' | 'provisioningStatus';
+export type FunctionName = 'healthz' | 'config' | 'resolve' | 'provisioningStatus' | 'openapi' | 'drift';
 
 export interface RouteSpec {
   method: 'GET' | 'PUT' | 'POST' | 'DELETE';
@@ -14,11 +14,15 @@ export interface RouteSpec {
 
 export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/healthz', fn: 'healthz', auth: false },
+  { method: 'GET', path: '/v1/openapi.json', fn: 'openapi', auth: false },
   { method: 'PUT', path: '/v1/clouds/{cloud}/iam-mapping', fn: 'config', auth: true },
   { method: 'GET', path: '/v1/clouds/{cloud}/iam-mapping', fn: 'config', auth: true },
   { method: 'GET', path: '/v1/clouds/{cloud}/iam-mapping/versions', fn: 'config', auth: true },
   { method: 'POST', path: '/v1/clouds/{cloud}/iam-mapping/resolve', fn: 'resolve', auth: true },
   { method: 'GET', path: '/v1/clouds/{cloud}/iam-mapping/provisioning', fn: 'provisioningStatus', auth: true },
+  { method: 'POST', path: '/v1/clouds/{cloud}/drift-checks', fn: 'drift', auth: true },
+  { method: 'GET', path: '/v1/clouds/{cloud}/drift-checks', fn: 'drift', auth: true },
+  { method: 'GET', path: '/v1/clouds/{cloud}/drift-checks/latest', fn: 'drift', auth: true },
 ];
 
 export interface RouteMatch {

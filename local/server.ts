@@ -4,22 +4,26 @@
  * DynamoDB persisted under DATA_DIR.
  */
 import './polyfills.js';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFile } from 'node:fs';
+import { extname, join, normalize, sep } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createConfigHandler } from '../functions/config.js';
 import { createDeps, createStores, createWorkflowDeps, type Deps } from '../functions/deps.js';
+import { createDriftHandler } from '../functions/drift.js';
 import { logger } from '../functions/observability.js';
 import { createProvisioningStatusHandler } from '../functions/provisioning-status.js';
 import { taskHandlers } from '../functions/provisioning.js';
 import type { TargetsConfig } from '../adapters/targets.js';
+import type { DriftDeps } from '../lib/drift/check.js';
+import { runScheduledDriftChecks, type ScheduleOutcome } from '../lib/drift/schedule.js';
 import type { SettingsDefaults } from '../lib/provisioning/settings.js';
 import { createWorkflowSteps } from '../lib/workflow/steps.js';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/index.js';
 import { persistedSandboxState } from './sandbox-state.js';
 import { createLocalWorkflowRunner, type LocalWorkflowRunner } from './workflow-runner.js';
 import { handler as healthz } from '../functions/healthz.js';
+import { handler as openapi } from '../functions/openapi.js';
 import { MAX_BODY_BYTES, json, type HttpContext, type HttpEvent, type HttpResult } from '../functions/http.js';
 import { errorResponse } from '../functions/middleware/errors.js';
 import { createResolveHandler } from '../functions/resolve.js';
@@ -38,6 +42,8 @@ export interface LocalServerOptions {
   resolveFreshnessMs?: number;
   /** Port of the embedded DynamoDB (dynalite); 0 = any free port. */
   dynamoPort?: number;
+  /** Use this DynamoDB endpoint (another dynalite, DynamoDB Local) instead of starting one; it is not stopped on close. */
+  dynamoEndpoint?: string;
   /** Options of the built-in sandbox (latency, faults, clusters); ignored when `targets` is given. */
   sandbox?: SandboxOptions;
   /** Real provisioning targets (mode `aws`) instead of the sandbox. */
@@ -46,6 +52,8 @@ export interface LocalServerOptions {
   defaults?: SettingsDefaults;
   /** Local workflow timing: retry interval and Wait states, in ms. */
   workflow?: { retryIntervalMs?: number; waitMs?: number };
+  /** Seconds between scheduled drift passes (drift checks, restarts of lost provisioning); 0 = none. Default env DRIFT_INTERVAL_SECONDS, else 300. */
+  driftIntervalSeconds?: number;
 }
 
 export interface LocalServer {
@@ -57,6 +65,10 @@ export interface LocalServer {
   /** The emulated IAM/EKS/Kubernetes (absent when real targets are configured). */
   sandbox: Sandbox | undefined;
   workflow: LocalWorkflowRunner;
+  /** What the drift checks use (stores, workflow, targets). */
+  drift: DriftDeps;
+  /** One scheduled drift pass now (what the interval / the deployed EventBridge rule runs). */
+  runDriftSchedule(): Promise<ScheduleOutcome>;
   close(): Promise<void>;
 }
 
@@ -65,10 +77,21 @@ export const SANDBOX_DEFAULTS: SettingsDefaults = { clusterName: 'sandbox', regi
 
 type Handler = (event: HttpEvent, context: HttpContext) => Promise<HttpResult>;
 
+/** The request target as a URL: a path (`//x` is a path, not a protocol-relative URL) or absolute-form; undefined when unparsable (`*`). */
+function requestTarget(raw: string): URL | undefined {
+  try {
+    return raw.startsWith('/') ? new URL(`http://localhost${raw}`) : new URL(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const host = options.host ?? '127.0.0.1';
   mkdirSync(options.dataDir, { recursive: true });
-  const dynamo = await startDynalite({ dataDir: options.dataDir, port: options.dynamoPort ?? 0 });
+  const dynamo = options.dynamoEndpoint
+    ? { endpoint: options.dynamoEndpoint, close: async () => undefined }
+    : await startDynalite({ dataDir: options.dataDir, port: options.dynamoPort ?? 0 });
   const tableName = options.tableName ?? 'iam-mapping';
   const admin = createLocalDocumentClient(dynamo.endpoint);
   try {
@@ -97,12 +120,23 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = req.url ?? '/';
-    if (sandbox && (raw === '/sandbox' || raw.startsWith('/sandbox/') || raw.startsWith('/sandbox?'))) {
-      await sandbox.handle(req, res, raw.slice('/sandbox'.length));
+    const url = requestTarget(raw);
+    if (!url) {
+      req.resume();
+      send(res, errorResponse(new AppError('INVALID_REQUEST', 'the request target is not a valid path', [{ path: 'path', message: 'invalid request target' }])));
       return;
     }
-    const url = new URL(raw, 'http://localhost');
+    // Decided on the normalised path, so `/sandbox/../v1/...` is the API and `/v1/../sandbox/...` the sandbox.
+    if (sandbox && (url.pathname === '/sandbox' || url.pathname.startsWith('/sandbox/'))) {
+      await sandbox.handle(req, res, url.pathname.slice('/sandbox'.length) + url.search);
+      return;
+    }
     const method = (req.method ?? 'GET').toUpperCase();
+    if (url.pathname === '/console' || url.pathname.startsWith('/console/')) {
+      req.resume();
+      serveConsole(method, url.pathname, res);
+      return;
+    }
     const { match, allowed } = matchRoute(method, url.pathname);
     if (!match) {
       req.resume();
@@ -163,16 +197,51 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     onError: (id, error) => logger.warn('workflow execution ended with an error', { executionId: id, error: String(error) }),
   });
   const deps = createDeps(stores, workflow, { resolveFreshnessMs: options.resolveFreshnessMs ?? 1000 });
+  const drift: DriftDeps = {
+    configs: stores.configs,
+    runs: stores.runs,
+    reports: stores.drift,
+    workflow,
+    iam: workflowDeps.iam,
+    clusters: workflowDeps.clusters,
+    kubernetes: workflowDeps.kubernetes,
+    defaults,
+  };
   handlers = {
     healthz: healthz as Handler,
+    openapi: openapi as Handler,
     config: createConfigHandler(() => deps) as unknown as Handler,
     resolve: createResolveHandler(() => deps) as unknown as Handler,
     provisioningStatus: createProvisioningStatusHandler(() => deps) as unknown as Handler,
+    drift: createDriftHandler(() => drift) as unknown as Handler,
   };
+
+  // The scheduled drift pass (deployed: an EventBridge rule); one at a time, quiet unless it fails.
+  let driftPass: Promise<ScheduleOutcome> | undefined;
+  const runDriftSchedule = () =>
+    (driftPass ??= runScheduledDriftChecks(drift).finally(() => {
+      driftPass = undefined;
+    }));
+  const intervalSeconds = options.driftIntervalSeconds ?? Number(process.env.DRIFT_INTERVAL_SECONDS ?? 300);
+  const driftTimer =
+    Number.isFinite(intervalSeconds) && intervalSeconds > 0
+      ? setInterval(() => {
+          runDriftSchedule().then(
+            (outcome) => {
+              for (const e of outcome.errors) logger.warn('scheduled drift check failed', e);
+              for (const c of outcome.checked) if (c.report.drifted) logger.info('drift found', { cloudId: c.cloudId, summary: c.report.summary });
+            },
+            (error: unknown) => logger.warn('scheduled drift pass failed', { error: String(error) }),
+          );
+        }, intervalSeconds * 1000)
+      : undefined;
+  driftTimer?.unref();
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      if (driftTimer) clearInterval(driftTimer);
+      await driftPass?.catch(() => undefined);
       await workflow.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -183,5 +252,49 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       await dynamo.close();
     })());
 
-  return { url, port, dynamoEndpoint: dynamo.endpoint, deps, sandbox, workflow, close };
+  return { url, port, dynamoEndpoint: dynamo.endpoint, deps, sandbox, workflow, drift, runDriftSchedule, close };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The web console (console/): static files under /console/, as S3/CloudFront serve them deployed.
+// ---------------------------------------------------------------------------------------------
+const CONSOLE_DIR = join(import.meta.dirname, '../console');
+const CONSOLE_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+};
+const CONSOLE_HEADERS = {
+  'cache-control': 'no-cache',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+};
+
+function serveConsole(method: string, pathname: string, res: ServerResponse): void {
+  const fail = (status: number, message: string) => {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...CONSOLE_HEADERS }).end(`${message}\n`);
+  };
+  if (method !== 'GET' && method !== 'HEAD') return fail(405, 'method not allowed');
+  if (pathname === '/console') {
+    res.writeHead(308, { location: '/console/' }).end();
+    return;
+  }
+  let rel: string;
+  try {
+    rel = decodeURIComponent(pathname.slice('/console/'.length)) || 'index.html';
+  } catch {
+    return fail(400, 'bad path');
+  }
+  const file = normalize(join(CONSOLE_DIR, rel));
+  const type = CONSOLE_TYPES[extname(file)];
+  if (!file.startsWith(CONSOLE_DIR + sep) || rel.includes('\0') || !type) return fail(404, 'not found');
+  readFile(file, (error, data) => {
+    if (error) return fail(404, 'not found');
+    res.writeHead(200, { 'content-type': type, 'content-length': data.length, ...CONSOLE_HEADERS });
+    res.end(method === 'HEAD' ? undefined : data);
+  });
 }

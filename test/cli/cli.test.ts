@@ -1,0 +1,344 @@
+/**
+ * The `iam-mapping` CLI, spawned as a user runs it (node cli/bin.mjs) against a local server:
+ * output, exit codes, the If-Match flow through the state file, rollback, resolve --explain,
+ * what-if of a draft against the current version, lint, provisioning and drift.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../functions/routes.js';
+import { startHarness, type Harness } from '../helpers/local.js';
+import { SEED_EXAMPLES } from '../helpers/seeds.js';
+
+const BIN = join(import.meta.dirname, '../../cli/bin.mjs');
+const CLOUD = 'cldrsrc_XXXX';
+const hasDrift = ROUTES.some((r) => r.path === '/v1/clouds/{cloud}/drift-checks');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let h: Harness;
+let dir: string;
+let owner: string;
+let viewer: string;
+let controlPlane: string;
+
+function cli(args: string[], options: { token?: string | null; env?: Record<string, string> } = {}): Promise<Run> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: dir,
+    XDG_STATE_HOME: join(dir, 'state'),
+    IAM_MAPPING_ENDPOINT: h.server.url,
+    ...(options.token === null ? {} : { IAM_MAPPING_TOKEN: options.token ?? owner }),
+    ...options.env,
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+beforeAll(async () => {
+  h = await startHarness();
+  dir = mkdtempSync(join(tmpdir(), 'iam-mapping-cli-'));
+  owner = await h.token('owner');
+  viewer = await h.token('viewer');
+  controlPlane = await h.token('control-plane');
+});
+
+afterAll(async () => {
+  await h?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('usage', () => {
+  it('--help everywhere, exit 2 on usage errors', async () => {
+    const [main, group, sub, none, unknown, badFlag, missing, both, badOutput] = await Promise.all([
+      cli(['--help']),
+      cli(['config', '--help']),
+      cli(['config', 'update', '--help']),
+      cli([]),
+      cli(['frobnicate']),
+      cli(['config', 'get', '-n', CLOUD, '--bogus']),
+      cli(['config', 'get']),
+      cli(['config', 'update', '-n', CLOUD, '-f', 'x.yaml', '--force', '--if-match', 'e']),
+      cli(['config', 'versions', '-n', CLOUD, '-o', 'xml']),
+    ]);
+    expect(main.code).toBe(0);
+    for (const c of ['config get', 'config update', 'config versions', 'config rollback', 'resolve', 'what-if', 'lint', 'provisioning status', 'drift check', 'drift show']) {
+      expect(main.stdout).toContain(c);
+    }
+    expect(main.stdout).toMatch(/Exit codes:[\s\S]*5 conflict/);
+    expect(group.code).toBe(0);
+    expect(group.stdout).toContain('config rollback -n CLOUD --to N');
+    expect(sub.code).toBe(0);
+    expect(sub.stdout).toContain('Usage: iam-mapping config update -n CLOUD --spec-file FILE');
+    expect(sub.stdout).toContain('IAM_MAPPING_TOKEN');
+    for (const r of [none, unknown, badFlag, missing, both, badOutput]) expect(r.code, r.stderr).toBe(2);
+    expect(badFlag.stderr).toContain('--bogus');
+    expect(missing.stderr).toContain('needs --cloud');
+    expect(both.stderr).toContain('--force and --if-match');
+    expect(`${none.stderr}`).toContain('Usage: iam-mapping COMMAND');
+  });
+});
+
+describe('lint (local, no server)', () => {
+  it('accepts the seed examples, also unindented as pasted from the docs', async () => {
+    const ok = await cli(['lint', '-f', file('eks.yaml', SEED_EXAMPLES.eks)], { env: { IAM_MAPPING_ENDPOINT: 'http://127.0.0.1:9' } });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('eks.yaml: ok (2 rules, 0 warnings)');
+    const flat = await cli(['lint', '--spec-file', file('flat.yaml', SEED_EXAMPLES.gke.replace(/^ +/gm, ''))]);
+    expect(flat.code).toBe(0);
+    expect(flat.stdout).toContain('UNINDENTED_YAML');
+  });
+
+  it('points each error at FILE:LINE:COLUMN (the selector character) and exits 1', async () => {
+    const bad = SEED_EXAMPLES.eks.replace('user=user2@example.com', 'usr=user2@example.com').replace('kubernetes-service-account-name1', 'Not_A_Valid_SA');
+    const res = await cli(['lint', '-f', file('bad.yaml', bad)]);
+    expect(res.code).toBe(1);
+    // line 8: `    - selector: workload-type in (job, service),usr=...`; `usr` is character 32 of the selector at column 17
+    expect(res.stderr).toContain('bad.yaml:8:49: error: dataplane_iam_mapping.rules[1].selector: rule 1: selector key "usr" is not supported');
+    expect(res.stderr).toMatch(/bad\.yaml:7:\d+: error: dataplane_iam_mapping\.rules\[0\]\.value/);
+    const yaml = await cli(['lint', '-f', file('broken.yaml', 'cloud_deployment_id: [\n')]);
+    expect(yaml.code).toBe(1);
+    expect(yaml.stderr).toMatch(/broken\.yaml:\d+:\d+: error: /);
+    const cloud = await cli(['lint', '-f', file('eks2.yaml', SEED_EXAMPLES.eks), '-n', 'cldrsrc_other']);
+    expect(cloud.code).toBe(1);
+    expect(cloud.stderr).toContain('must equal the cloud in the request path (cldrsrc_other)');
+  });
+
+  it('prints lint warnings at their line; --strict fails on them; -o json', async () => {
+    const dup = SEED_EXAMPLES.eks.replace(
+      '  fallback_rule',
+      '    - selector: workload-type in (workspace),user=user1@example.com\n      value: kubernetes-service-account-name1\n  fallback_rule',
+    );
+    const path = file('dup.yaml', dup);
+    const res = await cli(['lint', '-f', path]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/dup\.yaml:10:\d+: warning: DUPLICATE_RULE: rule 2 duplicates rule 0/);
+    expect((await cli(['lint', '-f', path, '--strict'])).code).toBe(1);
+    const json = await cli(['lint', '-f', path, '-o', 'json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, warnings: [{ code: 'DUPLICATE_RULE', rule_index: 2 }] });
+  });
+});
+
+describe('against the server', () => {
+  it('auth and reachability errors have their exit codes', async () => {
+    const [noToken, badToken, notFound, down] = await Promise.all([
+      cli(['config', 'get', '-n', CLOUD], { token: null }),
+      cli(['config', 'get', '-n', CLOUD], { token: 'a.b.c' }),
+      cli(['config', 'get', '-n', 'cldrsrc_none']),
+      cli(['config', 'get', '-n', CLOUD, '--endpoint', 'http://127.0.0.1:9']),
+    ]);
+    expect(noToken.code).toBe(3);
+    expect(noToken.stderr).toContain('IAM_MAPPING_TOKEN');
+    expect(badToken.code).toBe(3);
+    expect(badToken.stderr).toContain('UNAUTHORIZED');
+    expect(notFound.code).toBe(4);
+    expect(notFound.stderr).toContain('NOT_FOUND');
+    expect(down.code).toBe(6);
+    expect(down.stderr).toContain('cannot reach http://127.0.0.1:9');
+  });
+
+  it('config update creates, get remembers the etag, update from the `get` output, 412 when someone else wrote meanwhile', async () => {
+    const created = await cli(['config', 'update', '-n', CLOUD, '-f', file('v1.yaml', SEED_EXAMPLES.eks)]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/stored version 1 \(etag 1-\w+\); provisioning PENDING/);
+
+    const got = await cli(['config', 'get', '-n', CLOUD]);
+    expect(got.code).toBe(0);
+    expect(got.stdout).toContain('value: kubernetes-service-account-name2');
+    expect(got.stdout).toMatch(/^version: 1$/m);
+    const state = JSON.parse(readFileSync(join(dir, 'state', 'iam-mapping', 'etags.json'), 'utf8'));
+    expect(state[`${h.server.url}|${CLOUD}`]).toMatchObject({ version: 1, etag: expect.stringMatching(/^1-/) });
+
+    // Edit the printed YAML (version line and all) and store it.
+    const edited = got.stdout.replace('kubernetes-service-account-name2', 'kubernetes-service-account-name3');
+    const v2 = await cli(['config', 'update', '-n', CLOUD, '-f', file('v2.yaml', edited)]);
+    expect(v2.code, v2.stderr).toBe(0);
+    expect(v2.stdout).toContain('stored version 2');
+
+    // Someone else stores version 3; an update based on version 2 must not overwrite it.
+    expect((await h.api('PUT', `/v1/clouds/${CLOUD}/iam-mapping`, { body: SEED_EXAMPLES.eks })).status).toBe(200);
+    const stale = await cli(['config', 'update', '-n', CLOUD, '-f', file('v2b.yaml', edited.replace('name3', 'name4'))]);
+    expect(stale.code).toBe(5);
+    expect(stale.stderr).toContain('someone else changed the config of cldrsrc_XXXX meanwhile');
+    expect(stale.stderr).toContain('config get -n cldrsrc_XXXX');
+
+    // Without a remembered etag (another machine) an existing config is not overwritten blindly.
+    const elsewhere = { XDG_STATE_HOME: join(dir, 'other-state') };
+    const blind = await cli(['config', 'update', '-n', CLOUD, '-f', join(dir, 'v2b.yaml')], { env: elsewhere });
+    expect(blind.code).toBe(5);
+    expect(blind.stderr).toContain('no etag was remembered');
+    const json = await cli(['config', 'get', '-n', CLOUD, '-o', 'json'], { env: elsewhere });
+    expect(JSON.parse(json.stdout)).toMatchObject({ version: 3, cloud_deployment_id: CLOUD });
+    const fromJson = await cli(['config', 'update', '-n', CLOUD, '-f', file('v4.json', json.stdout), '-o', 'json'], { env: elsewhere });
+    expect(fromJson.code, fromJson.stderr).toBe(0);
+    expect(JSON.parse(fromJson.stdout)).toMatchObject({ version: 4 });
+  });
+
+  it('an invalid update exits 1 pointing at FILE:LINE:COLUMN; a viewer gets exit 3', async () => {
+    await cli(['config', 'get', '-n', CLOUD]);
+    const bad = await cli(['config', 'update', '-n', CLOUD, '-f', file('bad-update.yaml', SEED_EXAMPLES.eks.replace('user=user2@example.com', 'user in (a,'))]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('INVALID_CONFIG');
+    expect(bad.stderr).toMatch(/bad-update\.yaml:8:\d+: dataplane_iam_mapping\.rules\[1\]\.selector: rule 1: invalid selector/);
+    const viewerPut = await cli(['config', 'update', '-n', CLOUD, '-f', join(dir, 'v1.yaml'), '--force'], { token: viewer });
+    expect(viewerPut.code).toBe(3);
+    expect(viewerPut.stderr).toContain('FORBIDDEN');
+  });
+
+  it('config versions and rollback', async () => {
+    const list = await cli(['config', 'versions', '-n', CLOUD], { token: viewer });
+    expect(list.code).toBe(0);
+    const lines = list.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^VERSION\s+CREATED_AT\s+CREATED_BY\s+RULES\s+ETAG$/);
+    expect(lines[1]).toMatch(/^\*4\s/);
+    expect(lines).toHaveLength(5);
+    const json = JSON.parse((await cli(['config', 'versions', '-n', CLOUD, '-o', 'json'])).stdout);
+    expect(json.versions.map((v: { version: number }) => v.version)).toEqual([4, 3, 2, 1]);
+
+    const back = await cli(['config', 'rollback', '-n', CLOUD, '--to', '2']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain('rolled back to the content of version 2, stored as version 5');
+    const now = await cli(['config', 'get', '-n', CLOUD, '-o', 'json']);
+    expect(JSON.parse(now.stdout)).toMatchObject({ version: 5, dataplane_iam_mapping: { rules: [{}, { value: 'kubernetes-service-account-name3' }] } });
+    const again = await cli(['config', 'rollback', '-n', CLOUD, '--to', '5']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('already the current version');
+    expect((await cli(['config', 'rollback', '-n', CLOUD, '--to', '99'])).code).toBe(4);
+    expect((await cli(['config', 'rollback', '-n', CLOUD, '--to', 'two'])).code).toBe(2);
+  });
+
+  it('resolve prints the matching rule and, with --explain, why the others did not match', async () => {
+    const launch = ['-n', CLOUD, '--workload-type', 'job', '--project', 'p', '--user', 'user2@example.com'];
+    const plain = await cli(['resolve', ...launch], { token: controlPlane });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toContain('identity: kubernetes-service-account-name3');
+    expect(plain.stdout).toContain('matched:  rule 1');
+    const explained = await cli(['resolve', ...launch, '--explain'], { token: controlPlane });
+    expect(explained.stdout).toContain('matched:  rule 1: user=user2@example.com,workload-type in (job,service)');
+    expect(explained.stdout).toContain('rule 0: no     user=user1@example.com,workload-type in (workspace) — user is "user2@example.com", not "user1@example.com"');
+    expect(explained.stdout).toContain('rule 1: MATCH');
+    const fallback = await cli(['resolve', '-n', CLOUD, '--workload-type', 'service', '--project', 'p', '--user', 'x@example.com']);
+    expect(fallback.stdout).toContain('no rule; fallback_rule CLOUD_DEFAULT');
+    const json = JSON.parse((await cli(['resolve', ...launch, '-o', 'json'])).stdout);
+    expect(json).toMatchObject({ value: 'kubernetes-service-account-name3', source: 'RULE', rule_index: 1, config_version: 5 });
+
+    const failing = SEED_EXAMPLES.eks.replace('cldrsrc_XXXX', 'cldrsrc_fail').replace('CLOUD_DEFAULT', 'FAIL');
+    expect((await cli(['config', 'update', '-n', 'cldrsrc_fail', '-f', file('fail.yaml', failing)])).code).toBe(0);
+    const none = await cli(['resolve', '-n', 'cldrsrc_fail', '--workload-type', 'job', '--project', 'p', '--user', 'x@example.com', '--explain']);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toContain('no rule matches and fallback_rule is FAIL');
+    expect(none.stdout).toContain('rule 0: no — user is "x@example.com", not "user1@example.com"');
+
+    expect((await cli(['resolve', ...launch], { token: viewer })).code).toBe(3);
+    const invalid = await cli(['resolve', '-n', CLOUD, '--workload-type', 'batch', '--project', 'p', '--user', 'u']);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain('workload_type');
+  });
+
+  it('what-if: a draft against the current version, on CSV or YAML launches', async () => {
+    // Current (v5): rule 1 → name3. Draft: rule 1 → name9, plus a rule for project ml.
+    const draft = SEED_EXAMPLES.eks
+      .replace('kubernetes-service-account-name2', 'kubernetes-service-account-name9')
+      .replace('  fallback_rule', '    - selector: project=ml\n      value: ml-sa\n  fallback_rule');
+    const draftFile = file('draft.yaml', draft);
+    const csv = file(
+      'launches.csv',
+      'workload_type,project,user\n# comment\nworkspace,p,user1@example.com\njob,p,user2@example.com\n"service","ml","someone@example.com"\njob,other,someone@example.com\n',
+    );
+    const res = await cli(['what-if', '-n', CLOUD, '-f', draftFile, '--launches', csv], { token: viewer });
+    expect(res.code, res.stderr).toBe(0);
+    const rows = res.stdout.split('\n');
+    expect(rows[0]).toMatch(/^\s+WORKLOAD\s+PROJECT\s+USER\s+CURRENT \(v5\)\s+DRAFT$/);
+    expect(rows.find((r) => r.includes('user1@example.com'))).toMatch(/^\s+workspace\s+p\s+user1@example\.com\s+kubernetes-service-account-name1 \(rule 0\)\s+kubernetes-service-account-name1 \(rule 0\)$/);
+    expect(rows.find((r) => r.includes('user2@example.com'))).toMatch(/^CHANGED\s+job.*name3 \(rule 1\)\s+kubernetes-service-account-name9 \(rule 1\)$/);
+    expect(rows.find((r) => r.includes(' ml '))).toMatch(/^CHANGED\s+service\s+ml\s+someone@example\.com\s+cloud default \(fallback\)\s+ml-sa \(rule 2\)$/);
+    expect(rows.find((r) => r.includes(' other '))).toMatch(/^\s+job\s+other/);
+    expect(res.stdout).toContain('2 of 4 launches would change identity (draft vs version 5 of cldrsrc_XXXX)');
+
+    const yaml = file('launches.yaml', 'launches:\n  - {workload-type: job, project: p, user: user2@example.com}\n');
+    const strict = await cli(['what-if', '-f', draftFile, '--launches', yaml, '--fail-on-change', '--explain']);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain('1 of 1 launch would change identity');
+    expect(strict.stdout).toContain('rule 1: MATCH  user=user2@example.com,workload-type in (job,service)');
+    const json = JSON.parse((await cli(['what-if', '-f', draftFile, '--launches', yaml, '-o', 'json'])).stdout);
+    expect(json).toMatchObject({ current_version: 5, changed: 1, results: [{ changed: true, current: { kind: 'rule', value: 'kubernetes-service-account-name3' }, draft: { kind: 'rule', value: 'kubernetes-service-account-name9' } }] });
+
+    const fresh = await cli(['what-if', '-n', 'cldrsrc_new', '-f', file('new.yaml', draft.replace('cldrsrc_XXXX', 'cldrsrc_new')), '--launches', yaml]);
+    expect(fresh.code).toBe(0);
+    expect(fresh.stdout).toContain('(cldrsrc_new has no config yet)');
+
+    const badLaunch = await cli(['what-if', '-f', draftFile, '--launches', file('bad.csv', 'workload_type,project,user\nbatch,p,u\n')]);
+    expect(badLaunch.code).toBe(1);
+    expect(badLaunch.stderr).toContain('bad.csv:2: workload_type');
+    const badDraft = await cli(['what-if', '-f', file('bad-draft.yaml', draft.replace('project=ml', 'project in (')), '--launches', csv]);
+    expect(badDraft.code).toBe(1);
+    const noHeader = await cli(['what-if', '-f', draftFile, '--launches', file('nohdr.csv', 'job,p,u\n')]);
+    expect(noHeader.code).toBe(2);
+    expect(noHeader.stderr).toContain('header');
+  });
+
+  it('provisioning status --wait shows items and resources', async () => {
+    const res = await cli(['provisioning', 'status', '-n', CLOUD, '--wait', '--timeout', '60'], { token: viewer });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/^cloud cldrsrc_XXXX, config version 5: SUCCEEDED/);
+    expect(res.stdout).toMatch(/kubernetes-service-account-name3\s+k8s-irsa\s+SUCCEEDED/);
+    expect(res.stdout).toMatch(/service-account\s+kubernetes-service-account-name3\s+anyscale-operator\s+(created|unchanged|updated)/);
+    const json = JSON.parse((await cli(['provisioning', 'status', '-n', CLOUD, '-o', 'json', '--version', '1'])).stdout);
+    expect(json).toMatchObject({ config_version: 1 });
+  });
+
+  it.skipIf(!hasDrift)('drift check and drift show', async () => {
+    const D = 'cldrsrc_drift';
+    const none = await cli(['drift', 'show', '-n', D]);
+    expect(none.code).toBe(4);
+    expect(none.stderr).toContain('drift check -n cldrsrc_drift');
+    const spec = SEED_EXAMPLES.eks.replace('cldrsrc_XXXX', D).replace(/kubernetes-service-account-name/g, 'drift-sa-');
+    expect((await cli(['config', 'update', '-n', D, '-f', file('drift.yaml', spec)])).code).toBe(0);
+    expect((await cli(['provisioning', 'status', '-n', D, '--wait', '--timeout', '60'])).code).toBe(0);
+
+    const clean = await cli(['drift', 'check', '-n', D, '--fail-on-drift']);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/^cloud cldrsrc_drift, checked \S+: no drift/);
+    expect((await cli(['drift', 'check', '-n', D], { token: viewer })).code).toBe(3);
+
+    const sa = `${h.server.url}/sandbox/k8s/api/v1/namespaces/anyscale-operator/serviceaccounts/drift-sa-2`;
+    const patched = await fetch(sa, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ metadata: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/someone-else' } } }),
+    });
+    expect(patched.status).toBe(200);
+    const drifted = await cli(['drift', 'check', '-n', D, '--fail-on-drift']);
+    expect(drifted.code).toBe(1);
+    expect(drifted.stdout).toMatch(/DRIFTED \(\d+ findings?\)/);
+    expect(drifted.stdout).toMatch(/KIND\s+NAME\s+EXPECTED\s+ACTUAL$/m);
+    expect(drifted.stdout).toContain('someone-else');
+    const shown = await cli(['drift', 'show', '-n', D], { token: viewer });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('DRIFTED');
+    expect(JSON.parse((await cli(['drift', 'show', '-n', D, '-o', 'json'])).stdout)).toMatchObject({ drifted: true });
+  });
+});

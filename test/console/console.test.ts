@@ -1,0 +1,219 @@
+/**
+ * The web console in a real browser: Debian's headless Chromium (/usr/bin/chromium) driven by
+ * playwright-core — never a downloaded browser. Skipped when either is missing.
+ * Flow: sign in with a pasted token, pick the cloud, see a validation error at its line, save the
+ * seed-001 EKS example, watch provisioning succeed, resolve conflicts on 412, run a what-if, diff
+ * and roll back versions, run a drift check; a viewer cannot save.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../functions/routes.js';
+import { startHarness, type Harness } from '../helpers/local.js';
+import { SEED_EXAMPLES } from '../helpers/seeds.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SCREENSHOT = join(tmpdir(), 'iam-mapping-console.png');
+const CLOUD = 'cldrsrc_XXXX';
+const hasDrift = ROUTES.some((r) => r.path === '/v1/clouds/{cloud}/drift-checks');
+
+function playwrightInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('playwright-core');
+    return true;
+  } catch {
+    return false;
+  }
+}
+const available = existsSync(CHROMIUM) && playwrightInstalled();
+
+// The few playwright-core types used (imported by name at run time, so type checking needs no package).
+interface Locator {
+  fill(text: string): Promise<void>;
+  click(): Promise<void>;
+  textContent(): Promise<string | null>;
+  count(): Promise<number>;
+  isDisabled(): Promise<boolean>;
+  selectOption(value: string): Promise<unknown>;
+  waitFor(o?: { state?: 'visible' | 'attached' | 'hidden'; timeout?: number }): Promise<void>;
+  first(): Locator;
+  nth(i: number): Locator;
+  locator(selector: string): Locator;
+  getByRole(role: string, o?: { name?: string | RegExp }): Locator;
+}
+interface Page {
+  goto(url: string): Promise<unknown>;
+  locator(selector: string, o?: { hasText?: string | RegExp }): Locator;
+  getByRole(role: string, o?: { name?: string | RegExp }): Locator;
+  on(event: 'pageerror' | 'console', fn: (x: any) => void): void;
+  screenshot(o: { path: string; fullPage?: boolean }): Promise<unknown>;
+  setViewportSize(s: { width: number; height: number }): Promise<void>;
+}
+interface Context {
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+interface Playwright {
+  chromium: { launchPersistentContext(dir: string, o: Record<string, unknown>): Promise<Context> };
+}
+
+describe.skipIf(!available)('web console (headless Chromium)', () => {
+  let h: Harness;
+  let context: Context;
+  let page: Page;
+  let userDataDir: string;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    h = await startHarness();
+    userDataDir = mkdtempSync(join(tmpdir(), 'iam-mapping-chromium-'));
+    const name = 'playwright-core';
+    const { chromium } = (await import(name)) as Playwright;
+    // launchPersistentContext passes --user-data-dir itself (a fresh directory); `headless` adds --headless.
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS.filter((f) => f !== '--headless'),
+      viewport: { width: 1280, height: 900 },
+      timeout: 60_000,
+    });
+    page = await context.newPage();
+    page.on('pageerror', (e: Error) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m: { type(): string; text(): string }) => {
+      if (m.type() === 'error' && !/status of (400|401|403|404|412|422)/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await h?.stop();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  const text = async (selector: string) => (await page.locator(selector).first().textContent()) ?? '';
+  const until = async (selector: string, re: RegExp, timeout = 30_000) => {
+    await page.locator(selector, { hasText: re }).first().waitFor({ state: 'attached', timeout });
+    return text(selector);
+  };
+  const tab = (name: string) => page.locator(`[data-tab="${name}"]`).click();
+
+  it('signs in with a pasted token and opens a cloud without a config', async () => {
+    await page.goto(`${h.server.url}/console`);
+    await page.locator('#token').waitFor();
+    await page.locator('#token').fill('not a token');
+    await page.locator('#signin-btn').click();
+    expect(await text('#signin-error')).toContain('not a JWT');
+    await page.locator('#token').fill(await h.token('owner', 'alice@example.com'));
+    await page.locator('#signin-btn').click();
+    expect(await until('#who-text', /alice@example\.com · owner/)).toBeTruthy();
+    await page.locator('#cloud').fill(CLOUD);
+    await page.locator('#open-cloud').click();
+    expect(await until('#config-banner', /has no IAM mapping config yet/)).toBeTruthy();
+  });
+
+  it('shows validation errors at their line (selector character from rule_index/position)', async () => {
+    await page.locator('#yaml').fill(SEED_EXAMPLES.eks.replace('user=user2@example.com', 'usr=user2@example.com'));
+    await page.locator('#save').click();
+    const problems = await until('#config-problems', /line 8, col 49/);
+    expect(problems).toContain('rule 1: selector key "usr" is not supported');
+    expect(await until('#gutter .err', /^8$/)).toBe('8');
+    expect(await text('#config-banner')).toContain('Not saved');
+  });
+
+  it('saves the seed-001 EKS example and shows provisioning SUCCEEDED with its resources', async () => {
+    await page.locator('#yaml').fill(SEED_EXAMPLES.eks);
+    await page.locator('#save').click();
+    expect(await until('#config-banner', /Saved as version 1/)).toBeTruthy();
+    expect(await page.locator('#config-problems li').count()).toBe(0);
+    expect(await text('#config-status')).toMatch(/version 1 · etag 1-/);
+    await tab('provisioning');
+    expect(await until('#prov-status', /SUCCEEDED/, 45_000)).toBe('SUCCEEDED');
+    const resources = await text('#prov-resources');
+    expect(resources).toContain('service-account');
+    expect(resources).toContain('kubernetes-service-account-name2');
+    expect(resources).toContain('iam-role');
+  });
+
+  it('on 412 keeps the text, compares with the current version, and saves on top of it', async () => {
+    // Someone else stores version 2 meanwhile.
+    expect((await h.api('PUT', `/v1/clouds/${CLOUD}/iam-mapping`, { body: SEED_EXAMPLES.eks.replace('CLOUD_DEFAULT', 'FAIL') })).status).toBe(200);
+    await tab('config');
+    const mine = SEED_EXAMPLES.eks.replace('kubernetes-service-account-name2', 'kubernetes-service-account-name3');
+    await page.locator('#yaml').fill(mine);
+    await page.locator('#save').click();
+    expect(await until('#config-banner', /someone else saved a newer version/)).toBeTruthy();
+    await page.getByRole('button', { name: 'Compare with current' }).click();
+    const banner = await until('#config-banner', /Differences between the current version 2/);
+    expect(banner).toContain('-   fallback_rule: FAIL');
+    expect(banner).toContain('+       value: kubernetes-service-account-name3');
+    await page.locator('#save').click();
+    expect(await until('#config-banner', /Saved as version 3/)).toBeTruthy();
+  });
+
+  it('what-if: resolves a launch and shows the matched rule and the trace', async () => {
+    await tab('whatif');
+    await page.locator('#wi-type').selectOption('job');
+    await page.locator('#wi-project').fill('p');
+    await page.locator('#wi-user').fill('user2@example.com');
+    await page.locator('#wi-run').click();
+    const answer = await until('#wi-answer', /kubernetes-service-account-name3/);
+    expect(answer).toContain('rule 1');
+    expect(answer).toContain('Config version3');
+    const trace = await text('#wi-trace');
+    expect(trace).toContain('user is "user2@example.com", not "user1@example.com"');
+    expect(trace).toContain('MATCH');
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  });
+
+  it('history: diff between versions and rollback as a new version', async () => {
+    await tab('history');
+    await until('#history-status', /3 versions/);
+    await page.locator('tr[data-version="3"]').getByRole('button', { name: 'Diff vs previous' }).click();
+    const diff = await until('#diff', /kubernetes-service-account-name3/);
+    expect(diff).toContain('-   fallback_rule: FAIL');
+    expect(diff).toContain('+   fallback_rule: CLOUD_DEFAULT');
+    expect(await text('#diff-title')).toMatch(/v2 → v3: 2 lines added, 2 removed/);
+    const rollback = page.locator('tr[data-version="1"]').getByRole('button', { name: /Roll back|Confirm/ });
+    await rollback.click();
+    await page.locator('tr[data-version="1"]').getByRole('button', { name: 'Confirm: restore v1' }).click();
+    expect(await until('#history-status', /Rolled back: the content of v1 is stored as v4/)).toBeTruthy();
+    const res = await h.api('GET', `/v1/clouds/${CLOUD}/iam-mapping`, { role: 'viewer' });
+    expect(res.json).toMatchObject({ version: 4, dataplane_iam_mapping: { rules: [{}, { value: 'kubernetes-service-account-name2' }], fallback_rule: 'CLOUD_DEFAULT' } });
+  });
+
+  it.skipIf(!hasDrift)('drift: "Check now" runs a check and shows the report with findings', async () => {
+    await tab('provisioning');
+    await until('#prov-status', /SUCCEEDED/, 45_000);
+    await tab('drift');
+    await until('#drift-report', /No drift report yet/);
+    await page.locator('#drift-check').click();
+    expect(await until('#drift-result', /no drift|drifted/)).toBeTruthy();
+    // Someone edits the service account by hand: the next check finds it.
+    const sa = `${h.server.url}/sandbox/k8s/api/v1/namespaces/anyscale-operator/serviceaccounts/kubernetes-service-account-name1`;
+    const patched = await fetch(sa, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ metadata: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/hand-made' } } }),
+    });
+    expect(patched.status).toBe(200);
+    await page.locator('#drift-check').click();
+    expect(await until('#drift-result', /drifted \(\d+ findings?\)/)).toBeTruthy();
+    expect(await until('#drift-findings', /hand-made/)).toContain('kubernetes-service-account-name1');
+  });
+
+  it('a viewer can look but not save, roll back, resolve or run checks', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#token').fill(await h.token('viewer', 'val@example.com'));
+    await page.locator('#signin-btn').click();
+    await until('#who-text', /val@example\.com · viewer/);
+    await tab('config');
+    await until('#config-status', /version 4/);
+    expect(await page.locator('#save').isDisabled()).toBe(true);
+    expect(await page.locator('#drift-check').isDisabled()).toBe(true);
+    expect(await page.locator('#wi-run').isDisabled()).toBe(true);
+    expect(pageErrors).toEqual([]);
+  });
+});
