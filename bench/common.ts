@@ -1,0 +1,34 @@
+/** Shared helpers for the benchmarks: machine description, percentiles, the final JSON line. */
+import { cpus } from 'node:os';
+
+export interface Machine {
+  cpus: number;
+  model: string;
+  node: string;
+}
+
+export function machine(): Machine {
+  const list = cpus();
+  return { cpus: list.length, model: list[0]?.model.trim() ?? 'unknown', node: process.version };
+}
+
+/** Nearest-rank percentile of an ascending-sorted array (p in 0..100). */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+export function median(values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+export const round = (x: number, digits = 2): number => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};
+
+/** Prints the result as the LAST line of stdout (bench/run.ts parses it). */
+export function emit(result: { bench: string } & Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ ...result, machine: machine() })}\n`);
+}

@@ -1,0 +1,121 @@
+/**
+ * Diagnosis only (bench/http-resolve.ts with BENCH_HANDLER=replica|lean): a second HTTP front end
+ * built from the same parts as local/server.ts (route table, JWT verifier, body reader, API
+ * Gateway event/context adapter, error mapping) and the same Deps, so a different resolve handler
+ * can be measured over HTTP without touching the service's files.
+ * - `replica`: the shipped handlers (control: should measure like local/server.ts);
+ * - `lean`: resolve without middy — same authorization, Content-Type check, JSON parse, zod
+ *   validation, resolution and error responses, minus middy's per-call AbortController,
+ *   early-timeout timer and reviver-based JSON.parse;
+ * - `floor`: the resolve route answers a constant body the size of a resolution, after the same
+ *   JWT verification, body read and event/context adaptation: the transport floor of an
+ *   authenticated POST, to split resolve's cost into transport and handler.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cloudOf } from '../functions/cloud.js';
+import type { Deps } from '../functions/deps.js';
+import { handler as healthz } from '../functions/healthz.js';
+import { MAX_BODY_BYTES, json, queryFlag, type HttpContext, type HttpEvent, type HttpResult } from '../functions/http.js';
+import { errorResponse } from '../functions/middleware/errors.js';
+import { createResolveHandler } from '../functions/resolve.js';
+import { matchRoute, type FunctionName } from '../functions/routes.js';
+import { can, principalFromClaims } from '../lib/auth.js';
+import { resolveRequestSchema } from '../lib/config/schema.js';
+import { issuesToDetails } from '../lib/config/validate.js';
+import { AppError } from '../lib/errors.js';
+import { createVerifier } from '../local/auth.js';
+import { lambdaContext, readBody, send, toEvent } from '../local/http-adapter.js';
+
+type Handler = (event: HttpEvent, context: HttpContext) => Promise<HttpResult>;
+
+/** functions/resolve.ts without middy (behaviour kept: 401/403, 415, 400 on bad JSON or body). */
+export function createLeanResolveHandler(getDeps: () => Deps): Handler {
+  return async (event, context) => {
+    try {
+      const principal = principalFromClaims(event.requestContext.authorizer?.jwt?.claims, process.env.ROLE_CLAIM ?? 'role');
+      if (!principal) throw new AppError('UNAUTHORIZED', 'a bearer token is required');
+      if (!can(principal, 'resolve')) throw new AppError('FORBIDDEN', `${principal.subject} may not resolve identities`);
+      context.principal = principal;
+      const contentType = event.headers?.['content-type'] ?? '';
+      if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
+      let body: unknown;
+      try {
+        body = JSON.parse(event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? ''));
+      } catch {
+        throw new AppError('INVALID_REQUEST', 'request body is not valid JSON', [{ path: 'body', message: 'request body is not valid JSON' }]);
+      }
+      // A `__proto__` key is an unknown key for the strict schema: rejected there.
+      const parsed = resolveRequestSchema.safeParse(body);
+      if (!parsed.success) {
+        const details = issuesToDetails(parsed.error.issues).map(({ path, message }) => ({ path, message }));
+        throw new AppError('INVALID_REQUEST', `invalid resolve request: ${details[0]?.path || 'body'}: ${details[0]?.message}`, details);
+      }
+      const answer = await getDeps().resolution.resolve(cloudOf(event), parsed.data, { explain: queryFlag(event, 'explain') });
+      return json(200, answer);
+    } catch (e) {
+      return errorResponse(e, context.awsRequestId);
+    }
+  };
+}
+
+export interface DiagServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves healthz and resolve like local/server.ts (other routes: 404). */
+export type DiagVariant = 'replica' | 'lean' | 'floor';
+const FLOOR_ANSWER = { value: 'sa-user-804', source: 'RULE', rule_index: 804, config_version: 1 };
+
+export async function startDiagServer(deps: Deps, secret: Uint8Array, variant: DiagVariant): Promise<DiagServer> {
+  const resolveHandlers: Record<DiagVariant, () => Handler> = {
+    replica: () => createResolveHandler(() => deps) as unknown as Handler,
+    lean: () => createLeanResolveHandler(() => deps),
+    floor: () => async () => json(200, FLOOR_ANSWER),
+  };
+  const handlers: Partial<Record<FunctionName, Handler>> = { healthz: healthz as Handler, resolve: resolveHandlers[variant]() };
+  const verify = createVerifier(secret);
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const { match } = matchRoute(method, url.pathname);
+    const fn = match ? handlers[match.route.fn] : undefined;
+    if (!match || !fn) {
+      req.resume();
+      send(res, errorResponse(new AppError('NOT_FOUND', `no route ${method} ${url.pathname}`)));
+      return;
+    }
+    let claims: Record<string, unknown> | undefined;
+    if (match.route.auth) {
+      const payload = await verify(req.headers.authorization);
+      if (!payload) {
+        req.resume();
+        send(res, json(401, { error: { code: 'UNAUTHORIZED', message: 'a valid bearer token is required', details: [] } }, { 'www-authenticate': 'Bearer' }));
+        return;
+      }
+      claims = payload as Record<string, unknown>;
+    }
+    const body = await readBody(req, MAX_BODY_BYTES);
+    const event = toEvent(req, url, body, `${match.route.method} ${match.route.path}`, match.pathParameters, claims);
+    const context = lambdaContext(match.route.fn, event.requestContext.requestId);
+    send(res, await fn(event, context as HttpContext));
+  };
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) send(res, errorResponse(e));
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

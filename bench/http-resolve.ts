@@ -1,0 +1,306 @@
+/**
+ * HTTP latency of resolve vs. the healthz floor, through the local server (API, dynalite, sandbox) with a
+ * 10,000-rule config: autocannon, 10 connections, pipelining 1, 2 s warm-up + ~10 s measured each
+ * (as four interleaved 2.5 s rounds: healthz, resolve, healthz, resolve, …).
+ * Goal: resolve/healthz ≤ 1.25 for p50 and for p99; no non-2xx responses.
+ *
+ * Process layout: the server (and dynalite) run in THIS process, as `startLocalServer` does under
+ * `npm start`; autocannon runs in a child (bench/load-worker.ts). autocannon in the same process
+ * would share the event loop with the handlers: its own work (request building, response parsing,
+ * histogram updates) would be queued between requests and counted as server latency, and the load
+ * it can generate would be capped by the very CPU it is measuring. With the child, the 2 cores
+ * are split one-to-one between load generator and server. This process also samples its own CPU
+ * time and event-loop delay per phase (the child announces phases on stderr), and counts the
+ * store round trips the resolve path makes (freshness re-checks).
+ *
+ * Diagnosis switches (not used by `npm run bench`): BENCH_FRESHNESS_MS=<ms> sets the resolve
+ * freshness, BENCH_SWR=1 simulates stale-while-revalidate re-checks, BENCH_PROFILE=1 writes a CPU
+ * profile of each scenario (bench/results/http-resolve-<scenario>.cpuprofile) and prints its top,
+ * BENCH_HANDLER=lean adds two interleaved scenarios served by bench/diag-server.ts (same parts as
+ * local/server.ts, same Deps): `resolve_lean` (resolve without middy) and `post_floor` (the
+ * resolve request answered with a constant after JWT check, body read and event adaptation).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { loadOrCreateSecret, mintToken } from '../local/auth.js';
+import { startLocalServer } from '../local/server.js';
+import { emit, round } from './common.js';
+import { startDiagServer } from './diag-server.js';
+import { summarize, type CpuProfile } from './cpuprofile.js';
+import { CLOUD_ID, generateConfig, sampleLaunches } from './rules.js';
+
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+const RULES = 10_000;
+const CONNECTIONS = 10;
+const WARMUP_S = 2;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const GOAL_RATIO = 1.25;
+const BODIES = 64;
+const PROVISIONING_WAIT_MS = Number(process.env.BENCH_PROVISIONING_WAIT_MS ?? 60_000);
+let provisioning: { finished: boolean; waited_ms: number; cpu_ms: number } | undefined;
+const ROUNDS = 4; // healthz, resolve, healthz, resolve, …: DURATION_S / ROUNDS each
+const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+const loadStart = loadavg()[0]!;
+const freshness = process.env.BENCH_FRESHNESS_MS ? Number(process.env.BENCH_FRESHNESS_MS) : undefined; // diagnosis only
+const here = dirname(fileURLToPath(import.meta.url));
+
+const dataDir = mkdtempSync(join(tmpdir(), 'iam-mapping-bench-'));
+const server = await startLocalServer({ port: 0, dataDir, ...(freshness !== undefined ? { resolveFreshnessMs: freshness } : {}) });
+let exitCode = 0;
+const diagClosers: Array<() => Promise<void>> = [];
+try {
+  const secret = loadOrCreateSecret(dataDir);
+  const owner = await mintToken(secret, 'owner', 'owner@example.com');
+  const controlPlane = await mintToken(secret, 'control-plane', 'control-plane@example.com');
+  const configPath = `/v1/clouds/${CLOUD_ID}/iam-mapping`;
+  const resolvePath = `${configPath}/resolve`;
+
+  // Store the 10,000-rule config.
+  const gen = generateConfig(RULES);
+  const t0 = performance.now();
+  const put = await fetch(`${server.url}${configPath}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
+    body: JSON.stringify(gen.config),
+  });
+  const putBody = (await put.json()) as { version?: number; warnings?: unknown[] };
+  const putMs = performance.now() - t0;
+  if (put.status !== 200) throw new Error(`PUT config: ${put.status} ${JSON.stringify(putBody).slice(0, 500)}`);
+  console.log(`PUT ${RULES} rules: ${put.status} version ${putBody.version} in ${putMs.toFixed(0)} ms (${putBody.warnings?.length ?? 0} lint warnings)`);
+
+  // The PUT starts a provisioning run (the local workflow runner against the sandbox, in this
+  // process: a role and a service account per distinct value, ~10 s for the 200 of this config).
+  // It is not what this bench measures and would compete for the server's CPU, so wait for it
+  // (at most PROVISIONING_WAIT_MS; then it is aborted, and the JSON says so: `finished: false`).
+  const w0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const finished = await Promise.race([
+    server.workflow.idle().then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), PROVISIONING_WAIT_MS).unref()),
+  ]);
+  if (!finished) await server.workflow.close();
+  const provisioningCpu = process.cpuUsage(cpu0);
+  provisioning = {
+    finished,
+    waited_ms: round(performance.now() - w0, 0),
+    cpu_ms: round((provisioningCpu.user + provisioningCpu.system) / 1000, 0),
+  };
+  console.log(
+    `provisioning run started by the PUT: ${finished ? `finished after ${provisioning.waited_ms} ms` : `still running after ${PROVISIONING_WAIT_MS} ms (${provisioning.cpu_ms} ms CPU): aborted`}`,
+  );
+
+  // Request bodies the connections rotate through (each connection loops over the list).
+  const headers = { authorization: `Bearer ${controlPlane}`, 'content-type': 'application/json' };
+  const bodies = sampleLaunches(gen, BODIES, 99).map((s) => JSON.stringify(s.launch));
+  const check = await fetch(`${server.url}${resolvePath}`, { method: 'POST', headers, body: bodies[0] });
+  const first = await check.text();
+  if (check.status !== 200) throw new Error(`resolve: ${check.status} ${first}`);
+  console.log(`resolve ${bodies[0]} → ${first}`);
+
+  // Instrument the store round trips the resolve path makes (freshness re-checks), for diagnosis.
+  const store = server.deps.configs;
+  const original = store.getLatestMeta.bind(store);
+  const storeCalls: number[] = [];
+  store.getLatestMeta = async (cloudId) => {
+    const s = performance.now();
+    try {
+      return await original(cloudId);
+    } finally {
+      storeCalls.push(performance.now() - s);
+    }
+  };
+
+  // Diagnosis only (BENCH_HANDLER=lean): two more interleaved scenarios served by
+  // bench/diag-server.ts from the same Deps: `resolve_lean` (resolve without middy) and
+  // `post_floor` (the resolve route answering a constant after auth + body read + adaptation).
+  const diagnose = process.env.BENCH_HANDLER;
+  if (diagnose !== undefined && diagnose !== 'lean') throw new Error('BENCH_HANDLER must be lean');
+  const diagScenarios: Array<{ name: string; url: string; requests: Array<{ method: string; path: string; headers: Record<string, string>; body: string }> }> = [];
+  if (diagnose) {
+    for (const [name, variant] of [['resolve_lean', 'lean'], ['post_floor', 'floor']] as const) {
+      const diag = await startDiagServer(server.deps, secret, variant);
+      diagClosers.push(diag.close);
+      const probe = await fetch(`${diag.url}${resolvePath}`, { method: 'POST', headers, body: bodies[0] });
+      const text = await probe.text();
+      if (probe.status !== 200 || (variant === 'lean' && text !== first)) throw new Error(`diag server ${variant} answered ${probe.status} ${text}`);
+      diagScenarios.push({ name, url: diag.url, requests: bodies.map((body) => ({ method: 'POST', path: resolvePath, headers, body })) });
+    }
+  }
+
+  const job = {
+    url: server.url,
+    connections: CONNECTIONS,
+    pipelining: 1,
+    warmupSeconds: WARMUP_S,
+    durationSeconds: DURATION_S,
+    rounds: ROUNDS,
+    scenarios: [
+      { name: 'healthz', requests: [{ method: 'GET', path: '/v1/healthz' }] },
+      { name: 'resolve', requests: bodies.map((body) => ({ method: 'POST', path: resolvePath, headers, body })) },
+      ...diagScenarios,
+    ],
+  };
+
+  // Diagnosis only (BENCH_SWR=1): serve the compiled config while its freshness re-check runs in
+  // the background (stale-while-revalidate) instead of making requests wait for it.
+  if (process.env.BENCH_SWR === '1') {
+    const svc = server.deps.resolution as unknown as { compiled(cloudId: string): Promise<unknown> };
+    const compiled = svc.compiled.bind(svc);
+    const last = new Map<string, { value: unknown; at: number }>();
+    const refreshing = new Set<string>();
+    const fresh = freshness ?? 1000;
+    svc.compiled = async (cloudId) => {
+      const hit = last.get(cloudId);
+      if (hit) {
+        if (performance.now() - hit.at >= fresh && !refreshing.has(cloudId)) {
+          refreshing.add(cloudId);
+          void compiled(cloudId)
+            .then((value) => last.set(cloudId, { value, at: performance.now() }))
+            .catch(() => undefined)
+            .finally(() => refreshing.delete(cloudId));
+        }
+        return hit.value;
+      }
+      const value = await compiled(cloudId);
+      last.set(cloudId, { value, at: performance.now() });
+      return value;
+    };
+  }
+
+  // Per-scenario CPU time (summed) and event-loop delay (worst round) of this (server) process;
+  // with BENCH_PROFILE=1 also a CPU profile of each scenario's first measured round.
+  type ServerSide = { cpu_ms: number; loop_delay_p99_ms: number; loop_delay_max_ms: number; store_rechecks: number; store_recheck_max_ms: number };
+  const serverSide: Record<string, ServerSide> = {};
+  let loop = monitorEventLoopDelay({ resolution: 1 });
+  const profile = process.env.BENCH_PROFILE === '1';
+  const session = profile ? new Session() : undefined;
+  session?.connect();
+  const profiles: Record<string, ReturnType<typeof summarize>> = {};
+  let profiling: Promise<unknown> = Promise.resolve();
+  let phaseStart: { name: string; cpu: NodeJS.CpuUsage; calls: number } | undefined;
+  const onPhase = (line: string) => {
+    const [kind, name] = line.replace(/^phase /, '').split(':') as [string, string];
+    if (kind === 'measure') {
+      loop = monitorEventLoopDelay({ resolution: 1 }); // one per round: a re-enabled one counts the pause
+      loop.enable();
+      if (session && !profiles[name]) profiling = profiling.then(() => session.post('Profiler.enable')).then(() => session.post('Profiler.start'));
+      phaseStart = { name, cpu: process.cpuUsage(), calls: storeCalls.length };
+    } else if (kind === 'done' && phaseStart) {
+      loop.disable();
+      const cpu = process.cpuUsage(phaseStart.cpu);
+      const calls = storeCalls.slice(phaseStart.calls);
+      const prev = serverSide[name];
+      serverSide[name] = {
+        cpu_ms: round((prev?.cpu_ms ?? 0) + (cpu.user + cpu.system) / 1000, 0),
+        loop_delay_p99_ms: round(Math.max(prev?.loop_delay_p99_ms ?? 0, loop.percentile(99) / 1e6), 2),
+        loop_delay_max_ms: round(Math.max(prev?.loop_delay_max_ms ?? 0, loop.max / 1e6), 2),
+        store_rechecks: (prev?.store_rechecks ?? 0) + calls.length,
+        store_recheck_max_ms: round(Math.max(prev?.store_recheck_max_ms ?? 0, ...calls), 2),
+      };
+      if (session && !profiles[name]) {
+        profiles[name] = { total_ms: 0, functions: [], origins: [] };
+        profiling = profiling
+          .then(() => session.post('Profiler.stop'))
+          .then((r) => {
+            const cpuProfile = (r as { profile: CpuProfile }).profile;
+            mkdirSync(resultsDir, { recursive: true });
+            writeFileSync(join(resultsDir, `http-resolve-${name}.cpuprofile`), JSON.stringify(cpuProfile));
+            profiles[name] = summarize(cpuProfile, 25);
+          });
+      }
+      phaseStart = undefined;
+    }
+  };
+
+  console.log(
+    `load: ${CONNECTIONS} connections, pipelining 1, ${WARMUP_S} s warm-up + ${DURATION_S} s per scenario in ${ROUNDS} interleaved rounds (autocannon in a child process); load average ${loadStart.toFixed(2)}`,
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'load-worker.ts')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let errBuf = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => {
+    errBuf += d.toString('utf8');
+    let nl: number;
+    while ((nl = errBuf.indexOf('\n')) >= 0) {
+      const line = errBuf.slice(0, nl);
+      errBuf = errBuf.slice(nl + 1);
+      if (line.startsWith('phase ')) onPhase(line);
+      else process.stderr.write(`[load-worker] ${line}\n`);
+    }
+  });
+  child.stdin.end(JSON.stringify(job));
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  if (code !== 0) throw new Error(`load worker exited with ${code}`);
+  await profiling;
+  type Figures = { scenario: string; rounds: Array<{ requests: number }>; rps: number; p50_ms: number; p90_ms: number; p99_ms: number; max_ms: number; requests: number; non2xx: number; errors: number; timeouts: number };
+  const results = new Map<string, Figures>();
+  for (const line of out.split('\n').filter((l) => l.trim() !== '')) {
+    const r = JSON.parse(line) as Figures;
+    results.set(r.scenario, r);
+  }
+  const h = results.get('healthz');
+  const r = results.get('resolve');
+  if (!h || !r) throw new Error(`load worker output incomplete: ${out}`);
+  for (const [name, p] of Object.entries(profiles)) {
+    // Self time per request of the profiled (first) round.
+    const n = results.get(name)?.rounds[0]?.requests ?? Number.NaN;
+    const perReq = (ms: number) => round((ms * 1000) / n, 1);
+    console.log(`CPU profile, ${name}: first round, ${n} requests, ${p.total_ms} ms sampled (bench/results/http-resolve-${name}.cpuprofile); self µs/request:`);
+    console.log(`  by origin: ${p.origins.map(([k, v]) => `${k} ${perReq(v)}`).join(', ')}`);
+    for (const [k, v] of p.functions) console.log(`  ${String(perReq(v)).padStart(6)}  ${k}`);
+  }
+  const cpuPerReq = (name: string, f: Figures) => round(((serverSide[name]?.cpu_ms ?? Number.NaN) * 1000) / f.requests, 1);
+  const extra = diagScenarios.map((d) => results.get(d.name)!);
+  for (const f of [h, r, ...extra]) {
+    console.log(
+      `${f.scenario.padEnd(8)} ${f.rps} req/s  p50 ${f.p50_ms} ms  p90 ${f.p90_ms} ms  p99 ${f.p99_ms} ms  max ${f.max_ms} ms  non-2xx ${f.non2xx}  errors ${f.errors}  ` +
+        `server CPU ${cpuPerReq(f.scenario, f)} µs/req  ${JSON.stringify(serverSide[f.scenario])}`,
+    );
+  }
+  const ratioP50 = round(r.p50_ms / h.p50_ms, 2);
+  const ratioP99 = round(r.p99_ms / h.p99_ms, 2);
+  const non2xx = h.non2xx + r.non2xx + h.errors + r.errors + h.timeouts + r.timeouts;
+  const met = ratioP50 <= GOAL_RATIO && ratioP99 <= GOAL_RATIO && non2xx === 0;
+  for (const f of extra) console.log(`diagnosis: ${f.scenario}/healthz p50 ×${round(f.p50_ms / h.p50_ms, 2)}, p99 ×${round(f.p99_ms / h.p99_ms, 2)}`);
+  console.log(`resolve/healthz: p50 ×${ratioP50}, p99 ×${ratioP99} (goal ≤ ${GOAL_RATIO}): ${met ? 'MET' : 'MISSED'}`);
+  if (non2xx !== 0) exitCode = 1;
+
+  emit({
+    bench: 'http-resolve',
+    rules: RULES,
+    connections: CONNECTIONS,
+    pipelining: 1,
+    warmup_s: WARMUP_S,
+    duration_s: DURATION_S,
+    rounds: ROUNDS,
+    resolve_freshness_ms: freshness ?? 'default',
+    ...(process.env.BENCH_SWR === '1' ? { diagnosis_swr: 'stale-while-revalidate simulated' } : {}),
+    ...Object.fromEntries(
+      extra.map((f) => [`diagnosis_${f.scenario}`, { ...f, server_cpu_us_per_req: cpuPerReq(f.scenario, f), server: serverSide[f.scenario], ratio_p50: round(f.p50_ms / h.p50_ms, 2), ratio_p99: round(f.p99_ms / h.p99_ms, 2) }]),
+    ),
+    ...(profile ? { diagnosis_profiled: true } : {}),
+    loadavg_1m: { start: round(loadStart, 2), end: round(loadavg()[0]!, 2) },
+    put_ms: round(putMs, 0),
+    provisioning_run: provisioning,
+    healthz: { ...h, server_cpu_us_per_req: cpuPerReq('healthz', h), server: serverSide.healthz },
+    resolve: { ...r, server_cpu_us_per_req: cpuPerReq('resolve', r), server: serverSide.resolve },
+    ratio_p50: ratioP50,
+    ratio_p99: ratioP99,
+    non2xx_total: non2xx,
+    goal: { ratio_max: GOAL_RATIO, non2xx: 0, met },
+  });
+} catch (e) {
+  console.error(e);
+  exitCode = 1;
+} finally {
+  for (const close of diagClosers) await close();
+  await server.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.exit(exitCode);
