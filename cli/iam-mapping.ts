@@ -39,6 +39,7 @@ const OPTIONS = {
   wait: { type: 'boolean' },
   timeout: { type: 'string' },
   'fail-on-drift': { type: 'boolean' },
+  repair: { type: 'boolean' },
 } as const;
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -405,16 +406,18 @@ as FILE:LINE:COLUMN; selector problems point at the offending character.
   },
 
   'drift check': {
-    usage: 'drift check -n CLOUD [--fail-on-drift]',
+    usage: 'drift check -n CLOUD [--repair] [--fail-on-drift]',
     summary: 'run a drift check now (owner) and print the report',
     help: `  -n, --cloud CLOUD   the cloud_deployment_id
+  --repair            repair what is ours even when the cloud's drift mode is \`report\`
   --fail-on-drift     exit code 1 when drift was found
   -o, --output json   the report as JSON`,
-    options: ['cloud', 'fail-on-drift', 'output'],
+    options: ['cloud', 'repair', 'fail-on-drift', 'output'],
     required: ['cloud'],
     async run({ v, io, api }) {
       const format = outputFormat(v, ['text', 'json'], 'text');
-      const res = await api().request('POST', api().cloudPath(v.cloud!, '/drift-checks'));
+      const body = v.repair ? JSON.stringify({ repair: true }) : undefined;
+      const res = await api().request('POST', api().cloudPath(v.cloud!, '/drift-checks'), body ? { body } : {});
       printDrift(io, v.cloud!, res.json, format);
       return v['fail-on-drift'] && res.json.drifted ? EXIT.INVALID : EXIT.OK;
     },

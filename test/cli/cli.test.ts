@@ -340,5 +340,14 @@ describe('against the server', () => {
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain('DRIFTED');
     expect(JSON.parse((await cli(['drift', 'show', '-n', D, '-o', 'json'])).stdout)).toMatchObject({ drifted: true });
+
+    // --repair puts the annotation back (the cloud's mode is `report`), and the next check is clean.
+    const repaired = JSON.parse((await cli(['drift', 'check', '-n', D, '--repair', '-o', 'json'])).stdout) as { repair?: { items: string[]; execution_id?: string } };
+    expect(repaired.repair?.items).toEqual(['drift-sa-2']);
+    expect(repaired.repair?.execution_id).toBeTruthy();
+    await h.server.workflow.idle();
+    const after = (await (await fetch(sa)).json()) as { metadata: { annotations: Record<string, string> } };
+    expect(after.metadata.annotations['eks.amazonaws.com/role-arn']).not.toContain('someone-else');
+    expect((await cli(['drift', 'check', '-n', D, '--fail-on-drift'])).code).toBe(0);
   });
 });
