@@ -8,10 +8,8 @@
  *
  * The Lambda runtime provides `@aws-sdk/*`; here the temp dir gets a `node_modules` symlink to the
  * project's, so the externals resolve as they would there. Also measured, not part of the goal:
- * the same with NODE_OPTIONS=--enable-source-maps (as serverless.yml deploys; sdk, resolve and
- * the last what-if only), the biggest
- * inputs of each bundle (esbuild metafile), and what-ifs (resolve without zod / without the
- * provisioning adapters functions/deps.ts imports / without both).
+ * the same with NODE_OPTIONS=--enable-source-maps (as serverless.yml deploys; sdk and resolve
+ * only) and the biggest inputs of each bundle (esbuild metafile).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -19,14 +17,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { parse } from 'yaml';
 import { emit, median, round } from './common.js';
 import { origin } from './cpuprofile.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const FUNCTIONS = ['healthz', 'config', 'resolve'] as const;
-const RUNS = Number(process.env.BENCH_IMPORT_RUNS ?? 9);
+const RUNS = Number(process.env.BENCH_IMPORT_RUNS ?? 15);
 const SOURCEMAP_RUNS = 7;
 const GOAL_KB = 200;
 const GOAL_RATIO = 1.3;
@@ -34,7 +31,10 @@ const GOAL_RATIO = 1.3;
 // serverless.yml's custom.esbuild, as serverless-esbuild hands it to esbuild.
 const sls = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
   custom: { esbuild: Record<string, unknown> & { exclude?: string[]; external?: string[]; outputFileExtension?: string } };
+  functions: Record<string, { handler: string }>;
 };
+/** Every function serverless.yml deploys (several share a handler file: built once). */
+const FUNCTIONS = [...new Set(Object.values(sls.functions).map((f) => f.handler.replace(/^functions\//, '').replace(/\.[^.]+$/, '')))];
 const { exclude = [], outputFileExtension = '.js', ...esbuildConfig } = sls.custom.esbuild;
 const ext = outputFileExtension;
 const options: BuildOptions = {
@@ -49,45 +49,6 @@ console.log(`esbuild options (serverless.yml custom.esbuild): ${JSON.stringify({
 const out = mkdtempSync(join(tmpdir(), 'iam-mapping-bundle-'));
 symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
 writeFileSync(join(out, 'sdk-dynamodb.mjs'), "import '@aws-sdk/client-dynamodb';\n");
-
-/**
- * What-ifs (diagnosis): the resolve bundle with modules replaced by inert stand-ins (a Proxy that
- * accepts any call, exported under the real module's export names), i.e. the size and import cost
- * resolve would have if they were not in its import graph. Only imported, never run.
- * - `zod`;
- * - the provisioning composition functions/deps.ts pulls in: adapters/targets.ts (IAM, EKS,
- *   STS, @kubernetes/client-node) and adapters/aws/sfn-starter.ts (Step Functions).
- */
-const INERT = 'const p = new Proxy(function () {}, { get: (_t, k) => (k === Symbol.toPrimitive ? undefined : p), apply: () => p, construct: () => p });';
-function standIn(name: string, test: (path: string, importer: string) => boolean): Plugin {
-  return {
-    name,
-    setup(b) {
-      b.onResolve({ filter: /.*/ }, (args) => {
-        if (!test(args.path, args.importer)) return undefined;
-        const file = args.path.startsWith('.') ? join(dirname(args.importer), args.path).replace(/\.js$/, '.ts') : args.path;
-        return { path: file, namespace: name };
-      });
-      b.onLoad({ filter: /.*/, namespace: name }, (args) => {
-        let names = ['z'];
-        if (args.path.endsWith('.ts')) {
-          const text = readFileSync(args.path, 'utf8');
-          names = [...text.matchAll(/^export\s+(?:async\s+)?(?:const|let|function|class)\s+([A-Za-z_$][\w$]*)/gm)].map((m) => m[1]!);
-        }
-        return { contents: `${INERT}\n${names.map((n) => `export const ${n} = p;`).join('\n')}\n`, loader: 'js' };
-      });
-    },
-  };
-}
-const withoutZod = standIn('zod-stand-in', (path) => path === 'zod');
-const withoutProvisioningAdapters = standIn('provisioning-stand-in', (path, importer) =>
-  importer.endsWith('functions/deps.ts') && /\/adapters\/(?:targets|aws\/sfn-starter)\.js$/.test(path),
-);
-const WHAT_IFS: Array<[string, Plugin[]]> = [
-  ['resolve-without-zod', [withoutZod]],
-  ['resolve-without-provisioning-adapters', [withoutProvisioningAdapters]],
-  ['resolve-without-both', [withoutZod, withoutProvisioningAdapters]],
-];
 
 try {
   const sizes: Record<string, { kb: number; gzip_kb: number; map_kb: number; top_inputs: Array<[string, number]> }> = {};
@@ -110,11 +71,6 @@ try {
     console.log(`${fn.padEnd(8)} ${sizes[fn].kb} KB minified (${sizes[fn].gzip_kb} KB gzip, map ${sizes[fn].map_kb} KB); biggest inputs (KB in bundle): ${sizes[fn].top_inputs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
 
-  const whatIfKb: Record<string, number> = {};
-  for (const [name, plugins] of WHAT_IFS) {
-    await build({ ...options, absWorkingDir: ROOT, entryPoints: { [name]: 'functions/resolve.ts' }, outdir: out, plugins });
-    whatIfKb[name] = round(statSync(join(out, `${name}${ext}`)).size / 1024, 1);
-  }
 
   // Cold import: each run a fresh process; the module's own import() is timed inside it, and
   // performance.now() at the end is the process's time since start (startup + import).
@@ -122,7 +78,6 @@ try {
   const targets: ReadonlyArray<readonly [string, string]> = [
     ['sdk', join(out, 'sdk-dynamodb.mjs')],
     ...FUNCTIONS.map((fn) => [fn, join(out, `${fn}${ext}`)] as const),
-    ...WHAT_IFS.map(([name]) => [name, join(out, `${name}${ext}`)] as const),
   ] as const;
   const measure = (runs: number, nodeOptions: string | undefined, only?: readonly string[]) => {
     const chosen = targets.filter(([name]) => !only || only.includes(name));
@@ -155,8 +110,7 @@ try {
   const plain = measure(RUNS, undefined);
   console.log(`cold import, median of ${RUNS} fresh processes (import ms / process ms / ratio to bare SDK import; [min import ms, ratio of minima]):`);
   for (const [name, m] of Object.entries(plain)) console.log(`  ${name.padEnd(8)} ${m.import_ms} ms / ${m.process_ms} ms / ×${m.ratio_vs_sdk}  [${m.min_import_ms} ms, ×${m.min_ratio_vs_sdk}]`);
-  console.log(`  (what-ifs, modules replaced by inert stand-ins: ${WHAT_IFS.map(([n]) => `${n} ${whatIfKb[n]} KB`).join(', ')})`);
-  const withMaps = measure(SOURCEMAP_RUNS, '--enable-source-maps', ['sdk', 'resolve', 'resolve-without-both']);
+  const withMaps = measure(SOURCEMAP_RUNS, '--enable-source-maps', ['sdk', 'resolve']);
   console.log(`  with NODE_OPTIONS=--enable-source-maps (as deployed), median of ${SOURCEMAP_RUNS}: ${Object.entries(withMaps).map(([n, m]) => `${n} ${m.import_ms} ms ×${m.ratio_vs_sdk}`).join(', ')}`);
 
   const resolveKb = sizes.resolve!.kb;
@@ -171,7 +125,6 @@ try {
     import_runs: RUNS,
     cold_import: plain,
     cold_import_enable_source_maps: withMaps,
-    what_if: Object.fromEntries(WHAT_IFS.map(([n]) => [n, { minified_kb: whatIfKb[n], ...plain[n], enable_source_maps_ratio_vs_sdk: withMaps[n]?.ratio_vs_sdk }])),
     goal: { resolve_kb_max: GOAL_KB, import_ratio_max: GOAL_RATIO, resolve_kb: resolveKb, import_ratio: ratio, met },
   });
 } finally {

@@ -1,5 +1,5 @@
 /** The `{cloud}` path segment, validated once for every route. */
-import { CLOUD_ID } from '../lib/config/schema.js';
+import { CLOUD_ID } from '../lib/config/constants.js';
 import { AppError } from '../lib/errors.js';
 import { pathParam, type HttpEvent } from './http.js';
 

@@ -11,6 +11,7 @@ import { AppError } from '../lib/errors.js';
 import type { VersionMeta } from '../lib/ports.js';
 import { cloudOf } from './cloud.js';
 import { lazyEnvDeps, type Deps } from './deps.js';
+import { stepFunctionsFromEnv } from './sfn.js';
 import { bodyText, header, json, wantsYaml, type HttpContext, type HttpEvent, type HttpResult } from './http.js';
 import { authorize, principalOf } from './middleware/auth.js';
 import { errorResponses } from './middleware/errors.js';
@@ -126,4 +127,4 @@ function versionParam(raw: string | undefined): number | undefined {
   return Number(raw);
 }
 
-export const handler = createConfigHandler(lazyEnvDeps());
+export const handler = createConfigHandler(lazyEnvDeps(process.env, stepFunctionsFromEnv));

@@ -2,18 +2,17 @@
  * Composition root: which adapter serves each port is decided here, from configuration only.
  * Deployed, the environment names the DynamoDB table, the state machine and the EKS cluster
  * (real AWS endpoints); under `npm start` the local server builds the same Deps pointed at
- * dynalite, the in-process workflow runner and the sandbox.
+ * dynalite, the in-process workflow runner and the sandbox. The provisioning targets (IAM, EKS,
+ * Kubernetes) are composed in workflow-deps.ts, so the API functions' bundles never carry the
+ * Kubernetes client.
  */
 import { createDocumentClient } from '../adapters/dynamodb/client.js';
 import { DynamoConfigStore } from '../adapters/dynamodb/config-store.js';
 import { DynamoDriftStore } from '../adapters/dynamodb/drift-store.js';
 import { DynamoRunStore } from '../adapters/dynamodb/run-store.js';
-import { StepFunctionsStarter } from '../adapters/aws/sfn-starter.js';
-import { createTargets, type TargetsConfig } from '../adapters/targets.js';
 import type { ConfigStore, DriftReportStore, ProvisioningRunStore, StickyStore, WorkflowStarter } from '../lib/ports.js';
 import type { SettingsDefaults } from '../lib/provisioning/settings.js';
 import { ResolutionService } from '../lib/resolution/service.js';
-import type { WorkflowDeps } from '../lib/workflow/steps.js';
 
 export interface StoreDeps {
   configs: ConfigStore;
@@ -57,11 +56,6 @@ export function createDeps(stores: StoreDeps, workflow: WorkflowStarter, options
   };
 }
 
-export function createWorkflowDeps(stores: StoreDeps, targetsConfig: TargetsConfig, defaults: SettingsDefaults): WorkflowDeps {
-  const targets = createTargets(targetsConfig);
-  return { configs: stores.configs, runs: stores.runs, iam: targets.iam, clusters: targets.clusters, kubernetes: targets.kubernetes, defaults };
-}
-
 // ----------------------------------------------------------------------------- from the environment
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -70,9 +64,9 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
   return value;
 }
 
-const regionOf = (env: NodeJS.ProcessEnv) => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+export const regionOf = (env: NodeJS.ProcessEnv) => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
 
-function storeConfigFromEnv(env: NodeJS.ProcessEnv): StoreConfig {
+export function storeConfigFromEnv(env: NodeJS.ProcessEnv): StoreConfig {
   return {
     tableName: required(env, 'TABLE_NAME'),
     region: regionOf(env),
@@ -89,27 +83,22 @@ export function settingsDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): S
   };
 }
 
-/** Deps of the API functions, built once per warm Lambda container, on first use. */
-export function lazyEnvDeps(env: NodeJS.ProcessEnv = process.env): () => Deps {
+/** Starts provisioning runs from a deployed function: Step Functions, named by the environment. */
+export type StarterFactory = (env: NodeJS.ProcessEnv) => WorkflowStarter;
+
+const notConfigured: StarterFactory = () => ({
+  start: async () => Promise.reject(new Error('this function cannot start provisioning runs')),
+});
+
+/**
+ * Deps of the API functions, built once per warm Lambda container, on first use. Only the
+ * functions that start provisioning pass a starter (functions/sfn.ts), so the others never load
+ * the Step Functions client.
+ */
+export function lazyEnvDeps(env: NodeJS.ProcessEnv = process.env, starter: StarterFactory = notConfigured): () => Deps {
   let deps: Deps | undefined;
   return () => {
-    if (deps) return deps;
-    const region = regionOf(env);
-    const machine = env.STATE_MACHINE_ARN ? { arn: env.STATE_MACHINE_ARN } : env.STATE_MACHINE_NAME ? { name: env.STATE_MACHINE_NAME } : null;
-    const starter: WorkflowStarter = machine
-      ? new StepFunctionsStarter(machine, { region })
-      : { start: async () => Promise.reject(new Error('STATE_MACHINE_NAME is not set: provisioning cannot start')) };
-    deps = createDeps(createStores(storeConfigFromEnv(env)), starter, { resolveFreshnessMs: Number(env.RESOLVE_FRESHNESS_MS ?? 1000) });
+    deps ??= createDeps(createStores(storeConfigFromEnv(env)), starter(env), { resolveFreshnessMs: Number(env.RESOLVE_FRESHNESS_MS ?? 1000) });
     return deps;
   };
-}
-
-/** Deps of the workflow's task Lambdas (real AWS targets). */
-export function workflowDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkflowDeps {
-  const region = regionOf(env);
-  return createWorkflowDeps(
-    createStores(storeConfigFromEnv(env)),
-    { mode: 'aws', region, ...(env.EKS_CLUSTER_NAME ? { clusterName: env.EKS_CLUSTER_NAME } : {}) },
-    settingsDefaultsFromEnv(env),
-  );
 }

@@ -13,6 +13,7 @@ import { AppError, DependencyUnavailableError } from '../lib/errors.js';
 import { TargetError } from '../lib/target-errors.js';
 import { cloudOf } from './cloud.js';
 import { lazyEnvDeps, settingsDefaultsFromEnv } from './deps.js';
+import { stepFunctionsFromEnv } from './sfn.js';
 import { bodyText, json, type HttpContext, type HttpEvent, type HttpResult } from './http.js';
 import { authorize } from './middleware/auth.js';
 import { errorResponses } from './middleware/errors.js';
@@ -84,7 +85,7 @@ export function createDriftHandler(getDeps: () => DriftDeps) {
 /** Deps of the drift functions deployed: the API's stores and workflow starter, real IAM/EKS/Kubernetes. */
 export function lazyDriftDeps(env: NodeJS.ProcessEnv = process.env): () => DriftDeps {
   let deps: DriftDeps | undefined;
-  const api = lazyEnvDeps(env);
+  const api = lazyEnvDeps(env, stepFunctionsFromEnv);
   return () => {
     if (deps) return deps;
     const { configs, runs, drift, workflow } = api();

@@ -5,7 +5,7 @@
  * which is also how the local runner finds the handler of each Task state.
  */
 import { createWorkflowSteps, type WorkflowSteps } from '../lib/workflow/steps.js';
-import { workflowDepsFromEnv } from './deps.js';
+import { workflowDepsFromEnv } from './workflow-deps.js';
 
 export const STEP_FUNCTIONS = {
   provisionPlan: 'plan',

@@ -4,8 +4,8 @@
  */
 import middy from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
-import { resolveRequestSchema } from '../lib/config/schema.js';
-import { issuesToDetails } from '../lib/config/validate.js';
+import { issuesToDetails } from '../lib/config/issues.js';
+import { resolveRequestSchema } from '../lib/resolution/request.js';
 import { AppError } from '../lib/errors.js';
 import { cloudOf } from './cloud.js';
 import { lazyEnvDeps, type Deps } from './deps.js';
@@ -16,7 +16,7 @@ import { errorResponses } from './middleware/errors.js';
 export function createResolveHandler(getDeps: () => Deps) {
   const resolve = async (event: HttpEvent): Promise<HttpResult> => {
     const cloudId = cloudOf(event);
-    const parsed = resolveRequestSchema.safeParse((event as { body: unknown }).body);
+    const parsed = resolveRequestSchema.safeParse((event as { body: unknown }).body, { reportInput: true });
     if (!parsed.success) {
       const details = issuesToDetails(parsed.error.issues).map(({ path, message }) => ({ path, message }));
       throw new AppError('INVALID_REQUEST', `invalid resolve request: ${details[0]?.path || 'body'}: ${details[0]?.message}`, details);

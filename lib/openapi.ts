@@ -254,7 +254,7 @@ export const COMPONENTS = {
   DriftCheckRequest: driftCheckRequestSchema,
   DriftFinding: driftFindingSchema,
   OpenApiDocument: openApiDocumentSchema,
-} as const satisfies Record<string, z.ZodType>;
+} as const satisfies Record<string, z.core.$ZodType>;
 export type ComponentName = keyof typeof COMPONENTS;
 
 // ---------------------------------------------------------------------------------------------
@@ -436,7 +436,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
 export const operationKey = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
 
 /** The zod schema of a documented response, for checks of real responses. */
-export function responseSchema(method: string, path: string, status: number): z.ZodType | undefined {
+export function responseSchema(method: string, path: string, status: number): z.core.$ZodType | undefined {
   const spec = OPERATIONS[operationKey(method, path)]?.responses[status];
   return spec?.schema ? COMPONENTS[spec.schema] : undefined;
 }

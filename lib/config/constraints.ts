@@ -4,7 +4,7 @@
  * (shadowed / duplicate / unsatisfiable rules) and by the resolution index.
  */
 import type { Requirement, Selector } from '../selector/index.js';
-import { LABEL_KEYS, WORKLOAD_TYPES, type LabelKey } from './schema.js';
+import { LABEL_KEYS, WORKLOAD_TYPES, type LabelKey } from './constants.js';
 
 /** `in`: exactly these values; `notin`: anything but these; `unknown`: not decidable (gt/lt). */
 export type Allowed =

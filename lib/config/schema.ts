@@ -6,22 +6,9 @@
  */
 import { z } from 'zod';
 import { provisioningSettingsSchema } from '../provisioning/settings.js';
+import { CLOUD_ID, CLOUD_PROVIDERS, COMPUTE_STACKS, FALLBACK_RULES, MAX_RULES, MAX_SELECTOR_LENGTH, MAX_VALUE_LENGTH } from './constants.js';
 
-export const CLOUD_PROVIDERS = ['AWS', 'GCP'] as const;
-export const COMPUTE_STACKS = ['VM', 'K8S'] as const;
-export const FALLBACK_RULES = ['CLOUD_DEFAULT', 'FAIL'] as const;
-export const LABEL_KEYS = ['workload-type', 'project', 'user'] as const;
-export const WORKLOAD_TYPES = ['job', 'service', 'workspace'] as const;
-export type LabelKey = (typeof LABEL_KEYS)[number];
-export type WorkloadType = (typeof WORKLOAD_TYPES)[number];
-export type FallbackRule = (typeof FALLBACK_RULES)[number];
-
-/** Rules per config. 10,000 must work (issue 2); the store chunks documents past DynamoDB's item limit. */
-export const MAX_RULES = 25_000;
-export const MAX_SELECTOR_LENGTH = 4_096;
-export const MAX_VALUE_LENGTH = 256;
-/** Cloud ids as Anyscale prints them (`cldrsrc_XXXX`, `cldrsrcgcp_...`); also the `{cloud}` path segment. */
-export const CLOUD_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+export * from './constants.js';
 
 export const ruleSchema = z.strictObject({
   selector: z.string().max(MAX_SELECTOR_LENGTH),
@@ -45,11 +32,4 @@ export const mappingConfigSchema = z.strictObject({
 export type Rule = z.infer<typeof ruleSchema>;
 export type MappingConfig = z.infer<typeof mappingConfigSchema>;
 
-/** The resolution request of the control plane (`POST .../resolve`). */
-export const resolveRequestSchema = z.strictObject({
-  workload_type: z.enum(WORKLOAD_TYPES),
-  project: z.string().min(1).max(256),
-  user: z.string().min(1).max(320),
-  cluster_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/, 'must be 1-255 letters, digits or _.:-').optional(),
-});
-export type ResolveRequest = z.infer<typeof resolveRequestSchema>;
+export { resolveRequestSchema, type ResolveRequest } from '../resolution/request.js';

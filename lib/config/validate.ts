@@ -4,11 +4,13 @@
  * `workload-type` only `job`/`service`/`workspace`, and every value has the format its provider
  * and compute stack require. Never throws: returns all errors (bounded), each naming its path.
  */
-import type { z } from 'zod';
 import type { ErrorDetail } from '../errors.js';
 import { parseSelector, SelectorSyntaxError, type Selector } from '../selector/index.js';
 import { lintRules, rulePath, type LintWarning } from './lint.js';
+import { formatPath, issuesToDetails } from './issues.js';
 import type { Path } from './parse.js';
+
+export { formatPath, issuesToDetails };
 import { LABEL_KEYS, WORKLOAD_TYPES, mappingConfigSchema, type MappingConfig } from './schema.js';
 import { checkValue } from './values.js';
 
@@ -25,12 +27,6 @@ export interface ValidateOptions {
   cloudId?: string;
   /** Maps a document path to its YAML line/column, so errors can point at lines. */
   locate?: Locate;
-}
-
-export function formatPath(path: Path): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
-  return out;
 }
 
 const LABEL_KEY_SET: ReadonlySet<string> = new Set(LABEL_KEYS);
@@ -59,7 +55,7 @@ function validate(document: unknown, options: ValidateOptions): ValidationResult
     return { ok: false, errors };
   }
 
-  const shape = mappingConfigSchema.safeParse(document);
+  const shape = mappingConfigSchema.safeParse(document, { reportInput: true });
   if (!shape.success) {
     for (const detail of issuesToDetails(shape.error.issues)) add(detail.pathParts, detail.message);
     return { ok: false, errors: finish(errors) };
@@ -132,30 +128,6 @@ function selectorProblems(selector: Selector, text: string): SelectorProblem[] {
     }
   }
   return problems;
-}
-
-/** zod issues as error details naming their paths (unknown keys each get their own detail). */
-export function issuesToDetails(issues: readonly z.core.$ZodIssue[]): Array<ErrorDetail & { pathParts: Path }> {
-  const out: Array<ErrorDetail & { pathParts: Path }> = [];
-  // Keys are the client's text: a 1 MB key must not come back several times over in the answer.
-  const push = (pathParts: Path, message: string) => out.push({ path: formatPath(pathParts.map(shortKey)), message, pathParts });
-  for (const issue of issues) {
-    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-    if (issue.code === 'unrecognized_keys') {
-      const where = formatPath(path.map(shortKey));
-      for (const key of issue.keys) push([...path, key], `unknown field ${JSON.stringify(shortKey(key))}${where ? ` in ${where}` : ''}`);
-    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
-      push(path, `${formatPath(path) || 'field'} is required`);
-    } else {
-      push(path, issue.message);
-    }
-  }
-  return out;
-}
-
-const MAX_KEY_SHOWN = 100;
-function shortKey<T extends string | number>(key: T): T | string {
-  return typeof key === 'string' && key.length > MAX_KEY_SHOWN ? `${key.slice(0, MAX_KEY_SHOWN)}…` : key;
 }
 
 function finish(errors: ErrorDetail[]): ErrorDetail[] {

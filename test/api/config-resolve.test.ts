@@ -138,9 +138,20 @@ describe('resolution', () => {
     expectErrorBody(none, 'NOT_FOUND');
     const bad = await h.api('POST', `${mapping(cloud)}/resolve`, { role: 'control-plane', body: { workload_type: 'batch', project: 'p', user: 'u' } });
     expect(bad.status).toBe(400);
-    expect(bad.json.error.details[0].path).toBe('workload_type');
+    expect(bad.json.error.details[0]).toEqual({ path: 'workload_type', message: 'must be one of job, service, workspace' });
     const missing = await h.api('POST', `${mapping(cloud)}/resolve`, { role: 'control-plane', body: { workload_type: 'job', project: 'p' } });
-    expect(missing.json.error.details).toContainEqual(expect.objectContaining({ path: 'user' }));
+    expect(missing.json.error.details).toContainEqual({ path: 'user', message: 'user is required' });
+    const resolveDetails = async (body: unknown) => {
+      const res = await h.api('POST', `${mapping(cloud)}/resolve`, { role: 'control-plane', body });
+      expect(res.status).toBe(400);
+      expectErrorBody(res, 'INVALID_REQUEST');
+      return res.json.error.details;
+    };
+    expect(await resolveDetails({ workload_type: 'job', project: '', user: 'u' })).toEqual([{ path: 'project', message: 'must not be empty' }]);
+    expect(await resolveDetails({ workload_type: 'job', project: 'p', user: 7 })).toEqual([{ path: 'user', message: 'must be a string' }]);
+    expect(await resolveDetails({ workload_type: 'job', project: 'p', user: 'u', team: 'x' })).toEqual([{ path: 'team', message: 'unknown field "team"' }]);
+    expect(await resolveDetails({ workload_type: 'job', project: 'p', user: 'u', cluster_id: 'a b' })).toEqual([{ path: 'cluster_id', message: 'must be 1-255 letters, digits or _.:-' }]);
+    expect(await resolveDetails([1, 2])).toEqual([{ path: '', message: 'must be a JSON object' }]);
     const notJson = await h.api('POST', `${mapping(cloud)}/resolve`, { role: 'control-plane', body: '{"workload_type":', contentType: 'application/json' });
     expect(notJson.status).toBe(400);
     expectErrorBody(notJson, 'INVALID_REQUEST');

@@ -48,6 +48,17 @@ describe('parseConfigBody', () => {
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.errors[0]).toMatchObject({ path: 'dataplane_iam_mapping.fallback_rule', line: 10 });
   });
+
+  it('tells a missing field from one of the wrong type', () => {
+    const config = { cloud_deployment_id: 'c', cloud_provider: 'AWS', compute_stack: 'K8S', dataplane_iam_mapping: { rules: 'all', fallback_rule: 'FAIL' } };
+    const wrong = validateConfig(config);
+    expect(wrong.ok).toBe(false);
+    if (!wrong.ok) expect(wrong.errors).toEqual([{ path: 'dataplane_iam_mapping.rules', message: 'Invalid input: expected array, received string' }]);
+    const { compute_stack: _, ...without } = config;
+    const missing = validateConfig(without);
+    if (!missing.ok) expect(missing.errors).toContainEqual({ path: 'compute_stack', message: 'compute_stack is required' });
+    expect(missing.ok).toBe(false);
+  });
 });
 
 describe('validateConfig never throws (property)', () => {

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import { ROUTES } from '../../functions/routes.js';
 import { COMPONENTS, OPERATIONS, buildOpenApiDocument, operationKey, responseSchema } from '../../lib/openapi.js';
 import { startHarness, type ApiResponse, type Harness } from '../helpers/local.js';
@@ -93,7 +94,7 @@ describe('real responses match the served document', () => {
     const body = type === 'application/yaml' ? parseYaml(res.text) : res.json;
     expect(checker.check(body, media.schema), `${method} ${path} → ${res.status}`).toEqual([]);
     const zod = responseSchema(method, path, res.status)!;
-    const parsed = zod.safeParse(body);
+    const parsed = z.safeParse(zod, body);
     expect(parsed.success, `${method} ${path} → ${res.status}: ${parsed.error?.message}`).toBe(true);
     if (documented.headers?.ETag) expect(res.headers.get('etag')).toMatch(/^"[^"]+"$/);
     checked.add(`${operationKey(method, path)} ${res.status}`);

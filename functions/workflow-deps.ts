@@ -1,0 +1,24 @@
+/**
+ * Composition root of the provisioning side: the workflow's task Lambdas and the drift checks
+ * reach IAM, EKS and Kubernetes through the adapters chosen here (real AWS, or the sandbox under
+ * `npm start`), from configuration only.
+ */
+import { createTargets, type TargetsConfig } from '../adapters/targets.js';
+import type { WorkflowDeps } from '../lib/workflow/steps.js';
+import type { SettingsDefaults } from '../lib/provisioning/settings.js';
+import { createStores, regionOf, settingsDefaultsFromEnv, storeConfigFromEnv, type StoreDeps } from './deps.js';
+
+export function createWorkflowDeps(stores: StoreDeps, targetsConfig: TargetsConfig, defaults: SettingsDefaults): WorkflowDeps {
+  const targets = createTargets(targetsConfig);
+  return { configs: stores.configs, runs: stores.runs, iam: targets.iam, clusters: targets.clusters, kubernetes: targets.kubernetes, defaults };
+}
+
+/** Deps of the workflow's task Lambdas (real AWS targets). */
+export function workflowDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkflowDeps {
+  const region = regionOf(env);
+  return createWorkflowDeps(
+    createStores(storeConfigFromEnv(env)),
+    { mode: 'aws', region, ...(env.EKS_CLUSTER_NAME ? { clusterName: env.EKS_CLUSTER_NAME } : {}) },
+    settingsDefaultsFromEnv(env),
+  );
+}

@@ -1,0 +1,38 @@
+/** zod issues (classic or mini schemas) as the contract's error details, each naming its path. */
+import type { $ZodIssue } from 'zod/v4/core';
+import type { ErrorDetail } from '../errors.js';
+import type { Path } from './parse.js';
+
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  return out;
+}
+
+/**
+ * zod issues as error details naming their paths (unknown keys each get their own detail). Parse
+ * with `{ reportInput: true }`: a missing field (input undefined) is told from a wrong type by it.
+ */
+export function issuesToDetails(issues: readonly $ZodIssue[]): Array<ErrorDetail & { pathParts: Path }> {
+  const out: Array<ErrorDetail & { pathParts: Path }> = [];
+  // Keys are the client's text: a 1 MB key must not come back several times over in the answer.
+  const push = (pathParts: Path, message: string) => out.push({ path: formatPath(pathParts.map(shortKey)), message, pathParts });
+  for (const issue of issues) {
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    if (issue.code === 'unrecognized_keys') {
+      const where = formatPath(path.map(shortKey));
+      for (const key of issue.keys) push([...path, key], `unknown field ${JSON.stringify(shortKey(key))}${where ? ` in ${where}` : ''}`);
+    } else if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && 'input' in issue && issue.input === undefined) {
+      push(path, `${formatPath(path) || 'field'} is required`);
+    } else {
+      push(path, issue.message);
+    }
+  }
+  return out;
+}
+
+const MAX_KEY_SHOWN = 100;
+function shortKey<T extends string | number>(key: T): T | string {
+  return typeof key === 'string' && key.length > MAX_KEY_SHOWN ? `${key.slice(0, MAX_KEY_SHOWN)}…` : key;
+}
+
