@@ -3,7 +3,8 @@
  * the local server (API, dynalite, sandbox in this process, as under `npm start`) holding a
  * 10,000-rule config, with one PUT of a new version every 10 s so the run includes cache
  * refreshes and recompiles. Reports throughput, latency percentiles, non-2xx and the server's
- * peak memory (RSS and heap, sampled every 100 ms) before, during and after the load.
+ * memory (RSS and heap): before the load and after it (both after a full GC when node runs with
+ * --expose-gc, as `npm run bench` does) and the peak, sampled every 100 ms.
  * Goal: no non-2xx, no errors; p99 and peak RSS are reported, not judged.
  */
 import { spawn } from 'node:child_process';
@@ -68,9 +69,14 @@ try {
 
   console.log(`load: ${CONNECTIONS} connections, ${DURATION_S} s of resolves against ${RULES} rules, a PUT every ${PUT_EVERY_MS / 1000} s`);
   const cpu0 = process.cpuUsage();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'load-worker.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'load-worker.ts')], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  // The worker announces its phases on stderr (used by http-resolve.ts); pass on anything else.
+  child.stderr.on('data', (d: Buffer) => {
+    const text = d.toString('utf8').split('\n').filter((l) => l !== '' && !l.startsWith('phase ')).join('\n');
+    if (text) process.stderr.write(`[load-worker] ${text}\n`);
+  });
   child.stdin.end(
     JSON.stringify({ url: server.url, connections: CONNECTIONS, pipelining: 1, warmupSeconds: 2, durationSeconds: DURATION_S, rounds: 1, scenarios: [{ name: 'resolve', requests }] }),
   );
@@ -80,6 +86,8 @@ try {
   const cpu = process.cpuUsage(cpu0);
   if (code !== 0) throw new Error(`load worker exited with ${code}`);
   await server.workflow.idle();
+  global.gc?.();
+  await new Promise((r) => setTimeout(r, 100));
   global.gc?.();
   const after = process.memoryUsage();
   const r = JSON.parse(out.trim().split('\n').pop()!) as { requests: number; rps: number; p50_ms: number; p99_ms: number; max_ms: number; non2xx: number; errors: number; timeouts: number };

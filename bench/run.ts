@@ -37,7 +37,7 @@ interface Outcome {
 function runOne(name: string): Promise<Outcome> {
   const started = Date.now();
   console.log(`\n=== ${name} ===`);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, `${name}.ts`)], {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, `${name}.ts`)], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       ...process.env,

@@ -48,10 +48,13 @@ export function createStores(config: StoreConfig): StoreDeps {
   };
 }
 
-export function createDeps(stores: StoreDeps, workflow: WorkflowStarter, options: { resolveFreshnessMs: number }): Deps {
+export function createDeps(stores: StoreDeps, workflow: WorkflowStarter, options: { resolveFreshnessMs: number; resolveStaleGraceMs?: number }): Deps {
   return {
     ...stores,
-    resolution: new ResolutionService(stores.configs, stores.sticky, { freshnessMs: options.resolveFreshnessMs }),
+    resolution: new ResolutionService(stores.configs, stores.sticky, {
+      freshnessMs: options.resolveFreshnessMs,
+      ...(options.resolveStaleGraceMs !== undefined ? { staleGraceMs: options.resolveStaleGraceMs } : {}),
+    }),
     workflow,
   };
 }
@@ -98,7 +101,10 @@ const notConfigured: StarterFactory = () => ({
 export function lazyEnvDeps(env: NodeJS.ProcessEnv = process.env, starter: StarterFactory = notConfigured): () => Deps {
   let deps: Deps | undefined;
   return () => {
-    deps ??= createDeps(createStores(storeConfigFromEnv(env)), starter(env), { resolveFreshnessMs: Number(env.RESOLVE_FRESHNESS_MS ?? 1000) });
+    deps ??= createDeps(createStores(storeConfigFromEnv(env)), starter(env), {
+      resolveFreshnessMs: Number(env.RESOLVE_FRESHNESS_MS ?? 1000),
+      resolveStaleGraceMs: Number(env.RESOLVE_STALE_GRACE_MS ?? 2000),
+    });
     return deps;
   };
 }

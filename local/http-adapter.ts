@@ -2,6 +2,7 @@
  * Node HTTP ⇄ API Gateway HTTP API (payload format 2.0): the local stand-in for API Gateway, so
  * the deployed handlers run unchanged under `npm start` and in integration tests.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
@@ -78,15 +79,6 @@ export function toEvent(
       ...(claims ? { authorizer: { jwt: { claims, scopes: null } } } : {}),
     },
   } as HttpEvent;
-}
-
-function isUtf8(body: Buffer): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(body);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A Lambda context good enough for middy (remaining time, request id). */

@@ -41,6 +41,8 @@ export interface LocalServerOptions {
   dataDir: string;
   tableName?: string;
   resolveFreshnessMs?: number;
+  /** How long past the freshness window a resolve may answer from memory while it re-checks. Default env RESOLVE_STALE_GRACE_MS, else 2000. */
+  resolveStaleGraceMs?: number;
   /** Port of the embedded DynamoDB (dynalite); 0 = any free port. */
   dynamoPort?: number;
   /** Use this DynamoDB endpoint (another dynalite, DynamoDB Local) instead of starting one; it is not stopped on close. */
@@ -197,7 +199,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     ...options.workflow,
     onError: (id, error) => logger.warn('workflow execution ended with an error', { executionId: id, error: String(error) }),
   });
-  const deps = createDeps(stores, workflow, { resolveFreshnessMs: options.resolveFreshnessMs ?? 1000 });
+  const deps = createDeps(stores, workflow, {
+    resolveFreshnessMs: options.resolveFreshnessMs ?? Number(process.env.RESOLVE_FRESHNESS_MS ?? 1000),
+    resolveStaleGraceMs: options.resolveStaleGraceMs ?? Number(process.env.RESOLVE_STALE_GRACE_MS ?? 2000),
+  });
   const drift: DriftDeps = {
     configs: stores.configs,
     runs: stores.runs,

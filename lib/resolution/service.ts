@@ -16,6 +16,8 @@ import { explain, resolve, type Launch, type Resolution, type TraceEntry } from 
 export interface ResolutionServiceOptions {
   /** How long a process may answer from its compiled config before re-checking the latest version. */
   freshnessMs?: number;
+  /** After freshnessMs, how much longer the compiled config may answer while its re-check runs. */
+  staleGraceMs?: number;
   /** Clouds kept compiled per process (least recently used are dropped). */
   maxClouds?: number;
   now?: () => number;
@@ -41,6 +43,7 @@ interface Entry {
 export class ResolutionService {
   private readonly cache = new Map<string, Entry>();
   private readonly freshnessMs: number;
+  private readonly staleGraceMs: number;
   private readonly maxClouds: number;
   private readonly now: () => number;
 
@@ -50,6 +53,7 @@ export class ResolutionService {
     options: ResolutionServiceOptions = {},
   ) {
     this.freshnessMs = options.freshnessMs ?? 1_000;
+    this.staleGraceMs = options.staleGraceMs ?? 2_000;
     this.maxClouds = options.maxClouds ?? 512;
     this.now = options.now ?? Date.now;
   }
@@ -101,36 +105,55 @@ export class ResolutionService {
     return out;
   }
 
-  /** The compiled latest config of a cloud (NOT_FOUND when it has none). */
+  /**
+   * The compiled latest config of a cloud (NOT_FOUND when it has none). Within `freshnessMs` of
+   * the last check it is answered from memory. After that, the first request starts one re-check
+   * (a consistent read of the latest version) and — stale-while-revalidate — requests keep being
+   * answered from the version in memory while it runs, for at most `staleGraceMs` more; past
+   * that they wait for the re-check (and fail with it if the store is down). So no request waits
+   * on the store in steady state, and an answer is never older than
+   * freshnessMs + staleGraceMs.
+   */
   async compiled(cloudId: string): Promise<CompiledConfig> {
     const now = this.now();
     let entry = this.cache.get(cloudId);
-    if (entry && !entry.pending && now - entry.checkedAt < this.freshnessMs) {
-      this.touch(cloudId, entry);
-      return found(cloudId, entry.compiled);
+    if (entry && entry.compiled) {
+      const age = now - entry.checkedAt;
+      if (age < this.freshnessMs) {
+        this.touch(cloudId, entry);
+        return entry.compiled;
+      }
+      if (age < this.freshnessMs + this.staleGraceMs) {
+        this.touch(cloudId, entry);
+        if (!entry.pending) this.startRefresh(cloudId, entry).catch(() => undefined); // the next request past the grace sees the error
+        return entry.compiled;
+      }
+    } else if (entry && !entry.pending && now - entry.checkedAt < this.freshnessMs) {
+      return found(cloudId, entry.compiled); // known to have no config
     }
     if (!entry) {
       entry = { compiled: null, checkedAt: 0 };
       this.cache.set(cloudId, entry);
       this.evict();
     }
-    let pending = entry.pending;
-    if (!pending) {
-      const current = entry;
-      pending = current.pending = this.refresh(cloudId, current.compiled).then(
-        (compiled) => {
-          current.compiled = compiled;
-          current.checkedAt = this.now();
-          current.pending = undefined;
-          return compiled;
-        },
-        (err: unknown) => {
-          current.pending = undefined;
-          throw err;
-        },
-      );
-    }
-    return found(cloudId, await pending);
+    return found(cloudId, await (entry.pending ?? this.startRefresh(cloudId, entry)));
+  }
+
+  private startRefresh(cloudId: string, entry: Entry): Promise<CompiledConfig | null> {
+    const pending = this.refresh(cloudId, entry.compiled).then(
+      (compiled) => {
+        entry.compiled = compiled;
+        entry.checkedAt = this.now();
+        entry.pending = undefined;
+        return compiled;
+      },
+      (err: unknown) => {
+        entry.pending = undefined;
+        throw err;
+      },
+    );
+    entry.pending = pending;
+    return pending;
   }
 
   private async refresh(cloudId: string, current: CompiledConfig | null): Promise<CompiledConfig | null> {

@@ -51,7 +51,7 @@ function mixed(a: Answer): string | null {
 let h: Harness;
 beforeAll(async () => {
   // Every resolve re-reads the latest version (no freshness window): loads race the PUTs.
-  h = await startHarness({ resolveFreshnessMs: 0 });
+  h = await startHarness({ resolveFreshnessMs: 0, resolveStaleGraceMs: 0 });
 });
 afterAll(async () => {
   await h?.stop();

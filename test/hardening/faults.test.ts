@@ -68,7 +68,7 @@ describe('(a) the store is unavailable under a running server', () => {
     storeDir = mkdtempSync(join(tmpdir(), 'iam-mapping-faults-store-'));
     dynamoPort = await freePort();
     dynamo = await startDynalite({ dataDir: storeDir, port: dynamoPort });
-    h = await startHarness({ dynamoEndpoint: dynamo.endpoint, resolveFreshnessMs: 20 });
+    h = await startHarness({ dynamoEndpoint: dynamo.endpoint, resolveFreshnessMs: 20, resolveStaleGraceMs: 0 });
     cleanups.push(async () => {
       await h.stop();
       await dynamo.close();
