@@ -17,6 +17,7 @@
  * | ValidationError, InvalidInput, UnmodifiableEntity, InvalidParam… | InvalidInputError      | no    |
  * | anything else                                                    | UnexpectedTargetError  | no    |
  */
+import { asSdkError, isNetworkError } from '../sdk-errors.js';
 import { TargetError, accessDenied, invalidInput, limitExceeded, malformedPolicy, throttled, transient } from '../../lib/target-errors.js';
 
 /** The entity exists already (create): not retried; the caller re-reads it. */
@@ -84,35 +85,7 @@ const INVALID_INPUT = new Set([
   'ClientException',
 ]);
 
-export const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-interface SdkLikeError {
-  name?: unknown;
-  Code?: unknown;
-  code?: unknown;
-  message?: unknown;
-  $fault?: unknown;
-  $metadata?: { httpStatusCode?: unknown };
-  $retryable?: { throttling?: unknown };
-  cause?: unknown;
-  errors?: unknown;
-}
-
-const asObj = (e: unknown): SdkLikeError | null => (e !== null && typeof e === 'object' ? (e as SdkLikeError) : null);
+const asObj = asSdkError;
 
 /** The AWS error code: `Code` (query protocol) or `name`, e.g. `NoSuchEntity` / `NoSuchEntityException`. */
 export function awsErrorCode(err: unknown): string {
@@ -124,14 +97,7 @@ export function awsErrorCode(err: unknown): string {
 
 const has = (set: Set<string>, code: string): boolean => set.has(code) || set.has(code.replace(/Exception$/, ''));
 
-/** True if the error (or its cause chain) is a transport failure: connection refused/reset, DNS, socket timeout. */
-export function isNetworkError(err: unknown, depth = 0): boolean {
-  const o = asObj(err);
-  if (!o || depth > 4) return false;
-  if (typeof o.code === 'string' && NETWORK_CODES.has(o.code)) return true;
-  if (Array.isArray(o.errors) && o.errors.some((e) => isNetworkError(e, depth + 1))) return true;
-  return isNetworkError(o.cause, depth + 1);
-}
+export { isNetworkError };
 
 export const isNoSuchEntity = (err: unknown): boolean => {
   const code = awsErrorCode(err);

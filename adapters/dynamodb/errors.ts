@@ -8,6 +8,7 @@
  * - Anything else (validation, missing table, access denied: deployment bugs) → AppError INTERNAL.
  */
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
+import { asSdkError, isNetworkError } from '../sdk-errors.js';
 
 const UNAVAILABLE_NAMES = new Set([
   'ProvisionedThroughputExceededException',
@@ -31,35 +32,7 @@ const UNAVAILABLE_NAMES = new Set([
   'NetworkingError',
 ]);
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-interface SdkLikeError {
-  name?: unknown;
-  code?: unknown;
-  errno?: unknown;
-  $fault?: unknown;
-  $metadata?: { httpStatusCode?: unknown };
-  $retryable?: { throttling?: unknown };
-  cause?: unknown;
-  errors?: unknown;
-}
-
-const asObj = (e: unknown): SdkLikeError | null => (e !== null && typeof e === 'object' ? (e as SdkLikeError) : null);
+const asObj = asSdkError;
 
 export function errorName(err: unknown): string {
   const o = asObj(err);
@@ -75,7 +48,7 @@ export function isUnavailableError(err: unknown, depth = 0): boolean {
   const o = asObj(err);
   if (!o || depth > 4) return false;
   if (typeof o.name === 'string' && UNAVAILABLE_NAMES.has(o.name)) return true;
-  if (typeof o.code === 'string' && NETWORK_CODES.has(o.code)) return true;
+  if (isNetworkError(o)) return true;
   if (o.$retryable?.throttling === true) return true;
   if (o.$fault === 'server') return true;
   const status = o.$metadata?.httpStatusCode;

@@ -22,6 +22,7 @@
 import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1ServiceAccount } from '@kubernetes/client-node';
 import type { KubernetesPort, ServiceAccountInfo } from '../../lib/ports.js';
 import { TargetError, accessDenied, conflict, invalidInput, throttled, transient } from '../../lib/target-errors.js';
+import { isNetworkError } from '../sdk-errors.js';
 
 /** The object exists already (create): not retried; the caller re-reads it. */
 export const alreadyExists = (message: string, cause?: unknown) => new TargetError('AlreadyExistsError', message, false, cause);
@@ -39,17 +40,16 @@ export interface KubeServiceAccountsOptions {
   pageSize?: number;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
-
-function isNetworkError(err: unknown, depth = 0): boolean {
+/** Transport failures, plus node-fetch's shapes of them (client-node 1.x uses node-fetch). */
+function isTransportError(err: unknown, depth = 0): boolean {
   if (err === null || typeof err !== 'object' || depth > 4) return false;
-  const o = err as { code?: unknown; name?: unknown; type?: unknown; cause?: unknown; errors?: unknown };
-  if (typeof o.code === 'string' && NETWORK_CODES.has(o.code)) return true;
+  if (isNetworkError(err)) return true;
+  const o = err as { name?: unknown; type?: unknown; cause?: unknown; errors?: unknown };
   // node-fetch: FetchError type 'system' (socket errors) / 'request-timeout'; AbortError on timeouts.
   if (o.name === 'FetchError' && (o.type === 'system' || o.type === 'request-timeout' || o.type === 'body-timeout')) return true;
   if (o.name === 'AbortError' || o.name === 'TimeoutError') return true;
-  if (Array.isArray(o.errors) && o.errors.some((e) => isNetworkError(e, depth + 1))) return true;
-  return isNetworkError(o.cause, depth + 1);
+  if (Array.isArray(o.errors) && o.errors.some((e) => isTransportError(e, depth + 1))) return true;
+  return isTransportError(o.cause, depth + 1);
 }
 
 /** The HTTP status of a client-node error, or undefined for transport errors. */
@@ -90,7 +90,7 @@ export function mapKubeError(err: unknown, context: string, kind: 'read' | 'crea
     return unexpected(text, err);
   }
   const message = err instanceof Error ? err.message : String(err);
-  if (isNetworkError(err)) return transient(`${context}: ${message}`, err);
+  if (isTransportError(err)) return transient(`${context}: ${message}`, err);
   return unexpected(`${context}: ${message}`, err);
 }
 

@@ -2,23 +2,16 @@
  * Tampering as an operator would: the AWS CLI and kubectl against the sandbox of a running local
  * server when they are installed, else the same change through the sandbox's own API.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Sandbox } from '../../local/sandbox/index.js';
+import { awsCliEnv, onPath } from '../helpers/cli-env.js';
 
 const run = promisify(execFile);
 
-function onPath(binary: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export interface Operator {
   /** How the changes were made: `cli` (aws / kubectl) or `sandbox` (its inspection API). */
@@ -38,16 +31,7 @@ export function operator(url: string, sandbox: Sandbox, options: { useCli?: bool
   const useKubectl = (options.useCli ?? true) && onPath('kubectl');
 
   const aws = async (...args: string[]): Promise<string> => {
-    const env = {
-      PATH: process.env.PATH,
-      HOME: dir,
-      AWS_ACCESS_KEY_ID: 'x',
-      AWS_SECRET_ACCESS_KEY: 'x',
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: join(dir, 'none'),
-      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-      AWS_MAX_ATTEMPTS: '1',
-    };
+    const env = awsCliEnv(dir);
     const { stdout } = await run('aws', ['--endpoint-url', `${url}/sandbox/aws`, '--output', 'json', ...args], { env, timeout: 30_000 });
     return stdout;
   };

@@ -4,7 +4,7 @@
  * checked against the sandbox's state and call log. Scenarios share one server and run in order;
  * each uses its own cloud id unless it needs the seed's.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { roleNameFor } from '../../lib/provisioning/naming.js';
 import { CLOUD_LABEL, CLOUD_TAG, MANAGED_BY_LABEL, MANAGED_BY_TAG, ROLE_ARN_ANNOTATION } from '../../lib/provisioning/ownership.js';
 import { startHarness, type Harness } from '../helpers/local.js';
 import { SEED_EXAMPLES } from '../helpers/seeds.js';
+import { awsCliEnv, onPath } from '../helpers/cli-env.js';
 
 const run = promisify(execFile);
 let h: Harness;
@@ -81,14 +82,6 @@ const issuerHost = () => sandbox.eks.getCluster('sandbox')!.issuer.replace(/^htt
 const roleName = (cloud: string, value: string) => roleNameFor('iam-mapping-', cloud, value);
 const rolesOfCloud = (cloud: string) => sandbox.iam.listRoles().filter((r) => r.tags.some((t) => t.Key === CLOUD_TAG && t.Value === cloud));
 
-function onPath(binary: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('seed 001 EKS example', () => {
   let first: Run;
@@ -144,15 +137,7 @@ describe('seed 001 EKS example', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wf-cli-'));
     writeFileSync(join(dir, 'kubeconfig'), '');
     try {
-      const env = {
-        PATH: process.env.PATH,
-        HOME: dir,
-        AWS_ACCESS_KEY_ID: 'x',
-        AWS_SECRET_ACCESS_KEY: 'x',
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_CONFIG_FILE: join(dir, 'none'),
-        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-      };
+      const env = awsCliEnv(dir);
       const name = roleName(SEED_CLOUD, 'kubernetes-service-account-name1');
       const [iam, k] = await Promise.all([
         run('aws', ['--endpoint-url', `${h.server.url}/sandbox/aws`, '--output', 'json', 'iam', 'get-role', '--role-name', name], { env, timeout: 30_000 }),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandboxServer, type SandboxServer } from '../../local/sandbox/index.js';
+import { awsCliEnv } from '../helpers/cli-env.js';
 import { irsaTrust, onPath } from './helpers.js';
 
 const run = promisify(execFile);
@@ -16,16 +17,7 @@ let providerArn: string;
 
 /** Runs the AWS CLI (v1) against the sandbox with dummy credentials and no user config. */
 async function aws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    AWS_ACCESS_KEY_ID: 'x',
-    AWS_SECRET_ACCESS_KEY: 'x',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: join(dir, 'none'),
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-    AWS_MAX_ATTEMPTS: '1',
-  };
+  const env = awsCliEnv(dir);
   try {
     const { stdout, stderr } = await run('aws', ['--endpoint-url', `${server.url}/sandbox/aws`, '--output', 'json', ...args], { env, timeout: 30_000 });
     return { code: 0, stdout, stderr };

@@ -23,14 +23,7 @@ export function coreV1(baseUrl: string): CoreV1Api {
   return kc.makeApiClient(CoreV1Api);
 }
 
-export function onPath(binary: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { onPath } from '../helpers/cli-env.js';
 
 /** Builds an IRSA trust policy for a provider ARN, `ns:sa` subject. */
 export function irsaTrust(providerArn: string, subject = 'system:serviceaccount:anyscale-operator:worker'): string {
