@@ -48,7 +48,7 @@ export function createLeanResolveHandler(getDeps: () => Deps): Handler {
       // A `__proto__` key is an unknown key for the strict schema: rejected there.
       const parsed = resolveRequestSchema.safeParse(body);
       if (!parsed.success) {
-        const details = issuesToDetails(parsed.error.issues).map(({ path, message }) => ({ path, message }));
+        const details = issuesToDetails(parsed.error.issues, body).map(({ path, message }) => ({ path, message }));
         throw new AppError('INVALID_REQUEST', `invalid resolve request: ${details[0]?.path || 'body'}: ${details[0]?.message}`, details);
       }
       const answer = await getDeps().resolution.resolve(cloudOf(event), parsed.data, { explain: queryFlag(event, 'explain') });

@@ -72,7 +72,7 @@ export function readLaunches(file: string): LaunchRow[] {
       const field = FIELD_ALIASES[k.trim().toLowerCase()];
       if (field) picked[field] = typeof v === 'string' ? v.trim() : v;
     }
-    const parsed = resolveRequestSchema.safeParse(picked, { reportInput: true });
+    const parsed = resolveRequestSchema.safeParse(picked);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       problems.push(`${where}: ${issue.path.join('.') || 'launch'}: ${issue.message}`);

@@ -16,9 +16,10 @@ import { errorResponses } from './middleware/errors.js';
 export function createResolveHandler(getDeps: () => Deps) {
   const resolve = async (event: HttpEvent): Promise<HttpResult> => {
     const cloudId = cloudOf(event);
-    const parsed = resolveRequestSchema.safeParse((event as { body: unknown }).body, { reportInput: true });
+    const body = (event as { body: unknown }).body;
+    const parsed = resolveRequestSchema.safeParse(body);
     if (!parsed.success) {
-      const details = issuesToDetails(parsed.error.issues).map(({ path, message }) => ({ path, message }));
+      const details = issuesToDetails(parsed.error.issues, body).map(({ path, message }) => ({ path, message }));
       throw new AppError('INVALID_REQUEST', `invalid resolve request: ${details[0]?.path || 'body'}: ${details[0]?.message}`, details);
     }
     const answer = await getDeps().resolution.resolve(cloudId, parsed.data, { explain: queryFlag(event, 'explain') });

@@ -55,9 +55,9 @@ function validate(document: unknown, options: ValidateOptions): ValidationResult
     return { ok: false, errors };
   }
 
-  const shape = mappingConfigSchema.safeParse(document, { reportInput: true });
+  const shape = mappingConfigSchema.safeParse(document);
   if (!shape.success) {
-    for (const detail of issuesToDetails(shape.error.issues)) add(detail.pathParts, detail.message);
+    for (const detail of issuesToDetails(shape.error.issues, document)) add(detail.pathParts, detail.message);
     return { ok: false, errors: finish(errors) };
   }
   const config = shape.data;

@@ -255,7 +255,7 @@ const toSegments = (path: ReadonlyArray<PropertyKey>): Array<string | number> =>
 
 /** Problems with a raw `provisioning` section, each with the dotted path of the field ([] = valid). */
 export function provisioningSettingsIssues(raw: unknown, basePath = 'provisioning'): ErrorDetail[] {
-  const result = provisioningSettingsSchema.safeParse(raw, { reportInput: true });
+  const result = provisioningSettingsSchema.safeParse(raw);
   if (result.success) return [];
   const details: ErrorDetail[] = [];
   for (const issue of result.error.issues) {
