@@ -502,6 +502,18 @@ function printDrift(io: Io, cloud: string, report: any, format: string): void {
         findings.map((f) => [...(severity ? [String(f.severity ?? '')] : []), String(f.kind), String(f.name), shortJson(f.expected), shortJson(f.actual)]),
       ),
     );
+    // What changed, in words, one line per finding.
+    io.out('\n');
+    for (const f of findings) if (typeof f.message === 'string') io.out(`- ${f.message}\n`);
+  }
+  const repair = report.repair as { items?: string[]; execution_id?: string; deleted?: string[]; errors?: string[]; skipped?: number } | undefined;
+  if (repair) {
+    const parts: string[] = [];
+    if (repair.items?.length) parts.push(`re-provisioning ${repair.items.join(', ')}${repair.execution_id ? ` (execution ${repair.execution_id})` : ''}`);
+    if (repair.deleted?.length) parts.push(`deleted ${repair.deleted.join(', ')}`);
+    if (repair.skipped) parts.push(`${repair.skipped} finding${repair.skipped === 1 ? '' : 's'} left alone (not ours, or not repairable)`);
+    for (const e of repair.errors ?? []) parts.push(`could not: ${e}`);
+    io.out(`\nrepair: ${parts.length ? parts.join('; ') : 'nothing to do'}\n`);
   }
 }
 

@@ -336,6 +336,7 @@ describe('against the server', () => {
     expect(drifted.stdout).toMatch(/DRIFTED \(\d+ findings?\)/);
     expect(drifted.stdout).toMatch(/KIND\s+NAME\s+EXPECTED\s+ACTUAL$/m);
     expect(drifted.stdout).toContain('someone-else');
+    expect(drifted.stdout).toMatch(/^- .*drift-sa-2.*someone-else/m); // the finding in words
     const shown = await cli(['drift', 'show', '-n', D], { token: viewer });
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain('DRIFTED');
@@ -345,6 +346,8 @@ describe('against the server', () => {
     const repaired = JSON.parse((await cli(['drift', 'check', '-n', D, '--repair', '-o', 'json'])).stdout) as { repair?: { items: string[]; execution_id?: string } };
     expect(repaired.repair?.items).toEqual(['drift-sa-2']);
     expect(repaired.repair?.execution_id).toBeTruthy();
+    const repairedText = await cli(['drift', 'show', '-n', D]);
+    expect(repairedText.stdout).toMatch(/^repair: re-provisioning drift-sa-2 \(execution \S+\)/m);
     await h.server.workflow.idle();
     const after = (await (await fetch(sa)).json()) as { metadata: { annotations: Record<string, string> } };
     expect(after.metadata.annotations['eks.amazonaws.com/role-arn']).not.toContain('someone-else');
