@@ -48,6 +48,8 @@ export interface PlanOutput extends RunInput {
 }
 export interface ItemInput extends RunInput {
   ref: PlanItemRef;
+  /** Outputs of the item's earlier steps (the state machine passes its whole state along). */
+  results?: { role?: StepOutput };
 }
 export interface StepOutput {
   resources: ResourceResult[];
@@ -158,6 +160,10 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       if (!role) throw notReady(`role ${item.role.name} is not visible yet`);
       requireOwned(role, item, input.cloudId);
       if (policiesEqual(role.trustPolicy, item.role.trustPolicy)) {
+        // CreateRole wrote it moments ago: report it as made with the role, not as pre-existing.
+        if (input.results?.role?.createdRole === true) {
+          return { resources: [{ kind: 'trust-policy', name: item.role.name, action: 'created', detail: `with the role, ${item.role.trustPolicySize} characters` }] };
+        }
         return { resources: [{ kind: 'trust-policy', name: item.role.name, action: 'unchanged' }] };
       }
       await deps.iam.updateTrustPolicy(item.role.name, item.role.trustPolicy);

@@ -354,6 +354,10 @@ describe('ensureTrustPolicy', () => {
     const out = await f.steps.ensureTrustPolicy(f.input());
     expect(out.resources[0]).toMatchObject({ kind: 'trust-policy', action: 'unchanged' });
     expect(mutatingIamCalls()).toHaveLength(0);
+    // Right after CreateRole (which wrote this policy) it is reported as created with the role.
+    const fresh = await f.steps.ensureTrustPolicy({ ...f.input(), results: { role: { resources: [], createdRole: true } } });
+    expect(fresh.resources[0]).toMatchObject({ kind: 'trust-policy', action: 'created' });
+    expect(mutatingIamCalls()).toHaveLength(0);
   });
 
   it('does not touch the trust policy of an unowned role', async () => {
