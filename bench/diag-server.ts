@@ -22,9 +22,9 @@ import { createResolveHandler } from '../functions/resolve.js';
 import { matchRoute, type FunctionName } from '../functions/routes.js';
 import { can, principalFromClaims } from '../lib/auth.js';
 import { resolveRequestSchema } from '../lib/config/schema.js';
-import { issuesToDetails } from '../lib/config/validate.js';
+import { issuesToDetails } from '../lib/config/issues.js';
 import { AppError } from '../lib/errors.js';
-import { createVerifier } from '../local/auth.js';
+import { createVerifier, unauthorized } from '../local/auth.js';
 import { lambdaContext, readBody, send, toEvent } from '../local/http-adapter.js';
 
 type Handler = (event: HttpEvent, context: HttpContext) => Promise<HttpResult>;
@@ -91,7 +91,7 @@ export async function startDiagServer(deps: Deps, secret: Uint8Array, variant: D
       const payload = await verify(req.headers.authorization);
       if (!payload) {
         req.resume();
-        send(res, json(401, { error: { code: 'UNAUTHORIZED', message: 'a valid bearer token is required', details: [] } }, { 'www-authenticate': 'Bearer' }));
+        send(res, unauthorized());
         return;
       }
       claims = payload as Record<string, unknown>;

@@ -14,6 +14,7 @@ import { TargetError } from '../lib/target-errors.js';
 import { cloudOf } from './cloud.js';
 import { lazyEnvDeps, settingsDefaultsFromEnv } from './deps.js';
 import { stepFunctionsFromEnv } from './sfn.js';
+import { awsTargetsFromEnv } from './workflow-deps.js';
 import { bodyText, json, type HttpContext, type HttpEvent, type HttpResult } from './http.js';
 import { authorize } from './middleware/auth.js';
 import { errorResponses } from './middleware/errors.js';
@@ -89,8 +90,7 @@ export function lazyDriftDeps(env: NodeJS.ProcessEnv = process.env): () => Drift
   return () => {
     if (deps) return deps;
     const { configs, runs, drift, workflow } = api();
-    const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-    const targets = createTargets({ mode: 'aws', region, ...(env.EKS_CLUSTER_NAME ? { clusterName: env.EKS_CLUSTER_NAME } : {}) });
+    const targets = createTargets(awsTargetsFromEnv(env));
     deps = {
       configs,
       runs,

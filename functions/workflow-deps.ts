@@ -13,12 +13,12 @@ export function createWorkflowDeps(stores: StoreDeps, targetsConfig: TargetsConf
   return { configs: stores.configs, runs: stores.runs, iam: targets.iam, clusters: targets.clusters, kubernetes: targets.kubernetes, defaults };
 }
 
+/** The real IAM/EKS/Kubernetes of a deployed function: region and EKS cluster from the environment. */
+export function awsTargetsFromEnv(env: NodeJS.ProcessEnv = process.env): TargetsConfig {
+  return { mode: 'aws', region: regionOf(env), ...(env.EKS_CLUSTER_NAME ? { clusterName: env.EKS_CLUSTER_NAME } : {}) };
+}
+
 /** Deps of the workflow's task Lambdas (real AWS targets). */
 export function workflowDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkflowDeps {
-  const region = regionOf(env);
-  return createWorkflowDeps(
-    createStores(storeConfigFromEnv(env)),
-    { mode: 'aws', region, ...(env.EKS_CLUSTER_NAME ? { clusterName: env.EKS_CLUSTER_NAME } : {}) },
-    settingsDefaultsFromEnv(env),
-  );
+  return createWorkflowDeps(createStores(storeConfigFromEnv(env)), awsTargetsFromEnv(env), settingsDefaultsFromEnv(env));
 }

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
 import type { Role } from '../lib/auth.js';
+import { json, type HttpResult } from '../functions/http.js';
 
 export const LOCAL_ISSUER = 'https://iam-mapping.local/';
 export const LOCAL_AUDIENCE = 'iam-mapping';
@@ -39,6 +40,11 @@ export async function mintToken(secret: Uint8Array, role: Role, subject: string,
     .setIssuedAt()
     .setExpirationTime(`${ttlSeconds}s`)
     .sign(secret);
+}
+
+/** The 401 of the local server (deployed, API Gateway's JWT authorizer answers instead). */
+export function unauthorized(): HttpResult {
+  return json(401, { error: { code: 'UNAUTHORIZED', message: 'a valid bearer token is required', details: [] } }, { 'www-authenticate': 'Bearer' });
 }
 
 export type Verifier = (authorization: string | undefined) => Promise<JWTPayload | null>;

@@ -25,12 +25,12 @@ import { persistedSandboxState } from './sandbox-state.js';
 import { createLocalWorkflowRunner, type LocalWorkflowRunner } from './workflow-runner.js';
 import { handler as healthz } from '../functions/healthz.js';
 import { handler as openapi } from '../functions/openapi.js';
-import { MAX_BODY_BYTES, json, type HttpContext, type HttpEvent, type HttpResult } from '../functions/http.js';
+import { MAX_BODY_BYTES, type HttpContext, type HttpEvent, type HttpResult } from '../functions/http.js';
 import { errorResponse } from '../functions/middleware/errors.js';
 import { createResolveHandler } from '../functions/resolve.js';
 import { matchRoute, type FunctionName } from '../functions/routes.js';
 import { AppError } from '../lib/errors.js';
-import { createVerifier, loadOrCreateSecret } from './auth.js';
+import { createVerifier, loadOrCreateSecret, unauthorized } from './auth.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, createLocalDocumentClient, ensureTable, startDynalite } from './dynalite.js';
 import { BodyTooLargeError, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
 
@@ -155,7 +155,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       const payload = await verify(req.headers.authorization);
       if (!payload) {
         req.resume();
-        send(res, json(401, { error: { code: 'UNAUTHORIZED', message: 'a valid bearer token is required', details: [] } }, { 'www-authenticate': 'Bearer' }));
+        send(res, unauthorized());
         return;
       }
       claims = payload as Record<string, unknown>;

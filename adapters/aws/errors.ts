@@ -85,11 +85,9 @@ const INVALID_INPUT = new Set([
   'ClientException',
 ]);
 
-const asObj = asSdkError;
-
 /** The AWS error code: `Code` (query protocol) or `name`, e.g. `NoSuchEntity` / `NoSuchEntityException`. */
 export function awsErrorCode(err: unknown): string {
-  const o = asObj(err);
+  const o = asSdkError(err);
   if (!o) return typeof err;
   if (typeof o.Code === 'string' && o.Code !== '') return o.Code;
   return typeof o.name === 'string' ? o.name : 'Error';
@@ -105,7 +103,7 @@ export const isNoSuchEntity = (err: unknown): boolean => {
 };
 
 const messageOf = (err: unknown): string => {
-  const m = asObj(err)?.message;
+  const m = asSdkError(err)?.message;
   return typeof m === 'string' && m !== '' ? m : String(err);
 };
 
@@ -116,7 +114,7 @@ const messageOf = (err: unknown): string => {
 export function mapAwsError(err: unknown, context: string): TargetError {
   if (err instanceof TargetError) return err;
   const code = awsErrorCode(err);
-  const o = asObj(err);
+  const o = asSdkError(err);
   const status = typeof o?.$metadata?.httpStatusCode === 'number' ? o.$metadata.httpStatusCode : undefined;
   const message = messageOf(err);
   const text = `${context}: ${code}: ${message}`;

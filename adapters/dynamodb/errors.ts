@@ -32,10 +32,8 @@ const UNAVAILABLE_NAMES = new Set([
   'NetworkingError',
 ]);
 
-const asObj = asSdkError;
-
 export function errorName(err: unknown): string {
-  const o = asObj(err);
+  const o = asSdkError(err);
   return o && typeof o.name === 'string' ? o.name : typeof err;
 }
 
@@ -45,7 +43,7 @@ export function isConditionalCheckFailed(err: unknown): boolean {
 
 /** True for throttling, server-side (5xx) and transport/timeout failures: retryable by the caller. */
 export function isUnavailableError(err: unknown, depth = 0): boolean {
-  const o = asObj(err);
+  const o = asSdkError(err);
   if (!o || depth > 4) return false;
   if (typeof o.name === 'string' && UNAVAILABLE_NAMES.has(o.name)) return true;
   if (isNetworkError(o)) return true;

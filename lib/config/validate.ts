@@ -9,8 +9,6 @@ import { parseSelector, SelectorSyntaxError, type Selector } from '../selector/i
 import { lintRules, rulePath, type LintWarning } from './lint.js';
 import { formatPath, issuesToDetails } from './issues.js';
 import type { Path } from './parse.js';
-
-export { formatPath, issuesToDetails };
 import { LABEL_KEYS, WORKLOAD_TYPES, mappingConfigSchema, type MappingConfig } from './schema.js';
 import { checkValue } from './values.js';
 
