@@ -68,10 +68,10 @@ export interface StickyStore {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Provisioning targets. Adapters translate the outside system's errors into these names so the
-// workflow can retry what is transient and report what is not:
-//   ThrottledError / TransientError (retried by the state machine), NotFound (a read's null),
-//   LimitExceededError, MalformedPolicyError, ConflictError (resourceVersion), AccessDeniedError.
+// Provisioning targets. Adapters translate the outside system's errors into the TargetErrors of
+// lib/target-errors.ts (TARGET_ERRORS: each name and whether the state machine retries it), so
+// the workflow retries what is transient and reports what is not. A read of something missing
+// answers null (or []), not an error; a write naming something missing is NotFoundError.
 // ---------------------------------------------------------------------------------------------
 
 /** An IAM policy document (a JSON object; what IAM holds may be anything an operator wrote). */

@@ -1,7 +1,7 @@
 /**
  * Maps AWS SDK v3 errors (IAM, EKS, STS) and transport failures onto the provisioning target
- * error vocabulary (`lib/target-errors.ts`). The `name` of the result is what the state machine's
- * Retry/Catch match on; the original error is kept as `cause`.
+ * error vocabulary (`lib/target-errors.ts`); the one place that does so for AWS. The `name` of
+ * the result is what the state machine's Retry/Catch match on; the original error is `cause`.
  *
  * | AWS error                                                        | TargetError            | retry |
  * | ---------------------------------------------------------------- | ---------------------- | ----- |
@@ -18,16 +18,19 @@
  * | anything else                                                    | UnexpectedTargetError  | no    |
  */
 import { asSdkError, isNetworkError } from '../sdk-errors.js';
-import { TargetError, accessDenied, invalidInput, limitExceeded, malformedPolicy, throttled, transient } from '../../lib/target-errors.js';
-
-/** The entity exists already (create): not retried; the caller re-reads it. */
-export const alreadyExists = (message: string, cause?: unknown) => new TargetError('AlreadyExistsError', message, false, cause);
-/** A write named a missing entity. Retried: IAM is eventually consistent (NoSuchEntity right after CreateRole happens). */
-export const notFound = (message: string, cause?: unknown) => new TargetError('NotFoundError', message, true, cause);
-/** DeleteConflict: the entity still has dependents (policies, instance profiles): not retried. */
-export const deleteConflict = (message: string, cause?: unknown) => new TargetError('DeleteConflictError', message, false, cause);
-/** An error this adapter does not know: not retried (surfaces for a human). */
-export const unexpected = (message: string, cause?: unknown) => new TargetError('UnexpectedTargetError', message, false, cause);
+import {
+  TargetError,
+  accessDenied,
+  alreadyExists,
+  deleteConflict,
+  invalidInput,
+  limitExceeded,
+  malformedPolicy,
+  notFound,
+  throttled,
+  transient,
+  unexpected,
+} from '../../lib/target-errors.js';
 
 const THROTTLING = new Set([
   'Throttling',
@@ -97,10 +100,10 @@ const has = (set: Set<string>, code: string): boolean => set.has(code) || set.ha
 
 export { isNetworkError };
 
-export const isNoSuchEntity = (err: unknown): boolean => {
-  const code = awsErrorCode(err);
-  return code === 'NoSuchEntity' || code === 'NoSuchEntityException';
-};
+/** The code, with or without the `Exception` suffix the JSON protocols add, is `base`. */
+const is = (code: string, base: string): boolean => code === base || code === `${base}Exception`;
+
+export const isNoSuchEntity = (err: unknown): boolean => is(awsErrorCode(err), 'NoSuchEntity');
 
 const messageOf = (err: unknown): string => {
   const m = asSdkError(err)?.message;
@@ -120,12 +123,12 @@ export function mapAwsError(err: unknown, context: string): TargetError {
   const text = `${context}: ${code}: ${message}`;
 
   if (has(THROTTLING, code) || o?.$retryable?.throttling === true || status === 429) return throttled(text, err);
-  if (code === 'LimitExceeded' || code === 'LimitExceededException') return limitExceeded(`${context}: ${message}`, err);
-  if (code === 'MalformedPolicyDocument' || code === 'MalformedPolicyDocumentException') return malformedPolicy(`${context}: ${message}`, err);
+  if (is(code, 'LimitExceeded')) return limitExceeded(`${context}: ${message}`, err);
+  if (is(code, 'MalformedPolicyDocument')) return malformedPolicy(`${context}: ${message}`, err);
   if (has(ACCESS_DENIED, code)) return accessDenied(text, err);
-  if (isNoSuchEntity(err) || code === 'ResourceNotFoundException') return notFound(text, err);
-  if (code === 'EntityAlreadyExists' || code === 'EntityAlreadyExistsException') return alreadyExists(text, err);
-  if (code === 'DeleteConflict' || code === 'DeleteConflictException') return deleteConflict(text, err);
+  if (is(code, 'NoSuchEntity') || is(code, 'ResourceNotFound')) return notFound(text, err);
+  if (is(code, 'EntityAlreadyExists')) return alreadyExists(text, err);
+  if (is(code, 'DeleteConflict')) return deleteConflict(text, err);
   if (has(INVALID_INPUT, code)) return invalidInput(text, err);
   if (has(TRANSIENT, code) || o?.$fault === 'server' || (status !== undefined && status >= 500) || isNetworkError(err)) return transient(text, err);
   return unexpected(text, err);

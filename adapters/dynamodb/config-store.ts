@@ -20,7 +20,6 @@ import type {
   VersionMeta,
 } from '../../lib/ports.js';
 import { corrupted, decodeDocument, encodeDocument, type EncodedBody } from './codec.js';
-import { isConditionalCheckFailed, mapDynamoError } from './errors.js';
 import { TableClient } from './table-client.js';
 import { ItemType, keys, MAX_CHUNK_BYTES, MAX_VERSION } from './table.js';
 
@@ -150,8 +149,8 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
         blobBytes: body.blobBytes,
         chunkCount: body.chunks.length,
       };
-      try {
-        await this.doc.send(
+      const committed = await this.tableClient.sendConditional('PutItem', () =>
+        this.doc.send(
           new PutCommand({
             TableName: this.table,
             Item: {
@@ -163,11 +162,9 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
             },
             ConditionExpression: 'attribute_not_exists(PK)',
           }),
-        );
-        return toMeta(record);
-      } catch (err) {
-        if (!isConditionalCheckFailed(err)) throw mapDynamoError(err, 'PutItem');
-      }
+        ),
+      );
+      if (committed) return toMeta(record);
       // Someone else committed `version` first.
       latest = await this.latestRecord(cloudId);
       if (ifMatch?.kind === 'etags') this.checkPrecondition(cloudId, ifMatch, latest, true);
@@ -267,8 +264,8 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
     // Plain-data copy (drops undefined members) so what we return equals what a reader gets.
     const value = JSON.parse(JSON.stringify(resolution)) as StickyResolution;
     for (let attempt = 1; attempt <= 3; attempt++) {
-      try {
-        await this.doc.send(
+      const written = await this.tableClient.sendConditional('PutItem', () =>
+        this.doc.send(
           new PutCommand({
             TableName: this.table,
             Item: {
@@ -281,11 +278,9 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
             },
             ConditionExpression: 'attribute_not_exists(PK)',
           }),
-        );
-        return value;
-      } catch (err) {
-        if (!isConditionalCheckFailed(err)) throw mapDynamoError(err, 'PutItem');
-      }
+        ),
+      );
+      if (written) return value;
       const stored = await this.getSticky(cloudId, clusterId);
       if (stored) return stored;
       // Existed at put time but gone now (deleted in between): try again.
@@ -372,16 +367,15 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
   }
 
   private async registerCloud(cloudId: string, registeredAt: string): Promise<void> {
-    try {
-      await this.doc.send(
+    // First one wins; a cloud registered before needs nothing.
+    await this.tableClient.sendConditional('PutItem', () =>
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: { PK: keys.cloudsPk, SK: cloudId, type: ItemType.CLOUD, cloudId, registeredAt },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
-      );
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) throw mapDynamoError(err, 'PutItem');
-    }
+      ),
+    );
   }
 }

@@ -8,7 +8,6 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../lib/errors.js';
 import type { DriftReport, DriftReportStore, DriftReportSummary } from '../../lib/ports.js';
-import { isConditionalCheckFailed } from './errors.js';
 import { ItemType, keys } from './table.js';
 import { TableClient } from './table-client.js';
 
@@ -66,20 +65,16 @@ export class DynamoDriftStore implements DriftReportStore {
       ...(stored.findings_truncated ? { findingsTruncated: stored.findings_truncated } : {}),
     };
     for (let n = 0; n <= MAX_COLLISIONS; n++) {
-      try {
-        await this.t.send('PutItem', () =>
-          this.t.doc.send(
-            new PutCommand({
-              TableName: this.t.tableName,
-              Item: { ...base, SK: keys.driftSk(report.checked_at, n) },
-              ConditionExpression: 'attribute_not_exists(SK)',
-            }),
-          ),
-        );
-        return;
-      } catch (err) {
-        if (!isConditionalCheckFailed((err as { cause?: unknown }).cause ?? err)) throw err;
-      }
+      const written = await this.t.sendConditional('PutItem', () =>
+        this.t.doc.send(
+          new PutCommand({
+            TableName: this.t.tableName,
+            Item: { ...base, SK: keys.driftSk(report.checked_at, n) },
+            ConditionExpression: 'attribute_not_exists(SK)',
+          }),
+        ),
+      );
+      if (written) return;
     }
     throw new AppError('CONFLICT', `more than ${MAX_COLLISIONS} drift reports of ${cloudId} at ${report.checked_at}`);
   }

@@ -3,8 +3,8 @@
  *
  * - Throttling, 5xx and transport failures → DependencyUnavailableError (HTTP 503 + Retry-After):
  *   the caller may retry. Raw SDK errors never escape for these (kept as `cause` for logs).
- * - ConditionalCheckFailedException is a control-flow signal, recognised with
- *   `isConditionalCheckFailed` by the store before mapping.
+ * - ConditionalCheckFailedException is a control-flow signal: `TableClient.sendConditional`
+ *   recognises it (with `isConditionalCheckFailed`) and answers false instead of throwing.
  * - Anything else (validation, missing table, access denied: deployment bugs) → AppError INTERNAL.
  */
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';

@@ -7,7 +7,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ItemResult, ProvisioningRun, ProvisioningRunStore, RunPatch, RunStatus } from '../../lib/ports.js';
-import { isConditionalCheckFailed } from './errors.js';
 import { ItemType, keys } from './table.js';
 import { TableClient } from './table-client.js';
 
@@ -23,29 +22,25 @@ export class DynamoRunStore implements ProvisioningRunStore {
 
   async createRun(cloudId: string, version: number, init: { executionId?: string } = {}): Promise<void> {
     const at = this.now().toISOString();
-    try {
-      await this.t.send('PutItem', () =>
-        this.t.doc.send(
-          new PutCommand({
-            TableName: this.t.tableName,
-            Item: {
-              PK: keys.cloudPk(cloudId),
-              SK: keys.runSk(version),
-              type: ItemType.RUN,
-              cloudId,
-              configVersion: version,
-              status: 'PENDING',
-              createdAt: at,
-              updatedAt: at,
-              ...(init.executionId ? { executionId: init.executionId } : {}),
-            },
-            ConditionExpression: 'attribute_not_exists(PK)',
-          }),
-        ),
-      );
-    } catch (err) {
-      if (!isConditionalCheckFailed((err as { cause?: unknown }).cause ?? err)) throw err;
-    }
+    await this.t.sendConditional('PutItem', () =>
+      this.t.doc.send(
+        new PutCommand({
+          TableName: this.t.tableName,
+          Item: {
+            PK: keys.cloudPk(cloudId),
+            SK: keys.runSk(version),
+            type: ItemType.RUN,
+            cloudId,
+            configVersion: version,
+            status: 'PENDING',
+            createdAt: at,
+            updatedAt: at,
+            ...(init.executionId ? { executionId: init.executionId } : {}),
+          },
+          ConditionExpression: 'attribute_not_exists(PK)', // exists already: nothing to do
+        }),
+      ),
+    );
   }
 
   async updateRun(cloudId: string, version: number, patch: RunPatch, options: { onlyFrom?: RunStatus[] } = {}): Promise<boolean> {
@@ -67,24 +62,18 @@ export class DynamoRunStore implements ProvisioningRunStore {
       });
       condition += ` AND #status IN (${allowed.join(', ')})`;
     }
-    try {
-      await this.t.send('UpdateItem', () =>
-        this.t.doc.send(
-          new UpdateCommand({
-            TableName: this.t.tableName,
-            Key: { PK: keys.cloudPk(cloudId), SK: keys.runSk(version) },
-            UpdateExpression: `SET ${sets.join(', ')}`,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-        ),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed((err as { cause?: unknown }).cause ?? err)) return false;
-      throw err;
-    }
+    return this.t.sendConditional('UpdateItem', () =>
+      this.t.doc.send(
+        new UpdateCommand({
+          TableName: this.t.tableName,
+          Key: { PK: keys.cloudPk(cloudId), SK: keys.runSk(version) },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
   }
 
   async putItemResult(cloudId: string, version: number, result: ItemResult): Promise<void> {
@@ -112,24 +101,18 @@ export class DynamoRunStore implements ProvisioningRunStore {
   }
 
   async claim(cloudId: string, version: number): Promise<boolean> {
-    try {
-      await this.t.send('UpdateItem', () =>
-        this.t.doc.send(
-          new UpdateCommand({
-            TableName: this.t.tableName,
-            Key: { PK: keys.cloudPk(cloudId), SK: keys.fenceSk },
-            UpdateExpression: 'SET claimedVersion = :v, #type = :type, claimedAt = :at',
-            ConditionExpression: 'attribute_not_exists(claimedVersion) OR claimedVersion <= :v',
-            ExpressionAttributeNames: { '#type': 'type' },
-            ExpressionAttributeValues: { ':v': version, ':type': ItemType.FENCE, ':at': this.now().toISOString() },
-          }),
-        ),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed((err as { cause?: unknown }).cause ?? err)) return false;
-      throw err;
-    }
+    return this.t.sendConditional('UpdateItem', () =>
+      this.t.doc.send(
+        new UpdateCommand({
+          TableName: this.t.tableName,
+          Key: { PK: keys.cloudPk(cloudId), SK: keys.fenceSk },
+          UpdateExpression: 'SET claimedVersion = :v, #type = :type, claimedAt = :at',
+          ConditionExpression: 'attribute_not_exists(claimedVersion) OR claimedVersion <= :v',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: { ':v': version, ':type': ItemType.FENCE, ':at': this.now().toISOString() },
+        }),
+      ),
+    );
   }
 
   async claimedVersion(cloudId: string): Promise<number | null> {

@@ -2,7 +2,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { translateConfig } from './client.js';
-import { mapDynamoError } from './errors.js';
+import { isConditionalCheckFailed, mapDynamoError } from './errors.js';
 
 export class TableClient {
   readonly doc: DynamoDBDocumentClient;
@@ -19,6 +19,21 @@ export class TableClient {
     try {
       return await fn();
     } catch (err) {
+      throw mapDynamoError(err, operation);
+    }
+  }
+
+  /**
+   * Runs one conditional write: true when it was written, false when its ConditionExpression
+   * failed (the only place ConditionalCheckFailedException is recognised); other failures are
+   * mapped as in `send`.
+   */
+  async sendConditional(operation: string, fn: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
       throw mapDynamoError(err, operation);
     }
   }

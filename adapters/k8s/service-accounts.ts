@@ -21,12 +21,8 @@
  */
 import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1ServiceAccount } from '@kubernetes/client-node';
 import type { KubernetesPort, ServiceAccountInfo } from '../../lib/ports.js';
-import { TargetError, accessDenied, conflict, invalidInput, throttled, transient } from '../../lib/target-errors.js';
+import { TargetError, accessDenied, alreadyExists, conflict, invalidInput, throttled, transient, unexpected } from '../../lib/target-errors.js';
 import { isNetworkError } from '../sdk-errors.js';
-
-/** The object exists already (create): not retried; the caller re-reads it. */
-export const alreadyExists = (message: string, cause?: unknown) => new TargetError('AlreadyExistsError', message, false, cause);
-const unexpected = (message: string, cause?: unknown) => new TargetError('UnexpectedTargetError', message, false, cause);
 
 export interface KubeServiceAccountsOptions {
   /** API server URL, e.g. `https://ABC.gr7.us-east-1.eks.amazonaws.com` or `http://127.0.0.1:4000/sandbox/k8s`. */

@@ -35,6 +35,7 @@ import type {
 import type { MappingConfig } from '../config/schema.js';
 import { isOwnedRole, isOwnedServiceAccount } from '../provisioning/ownership.js';
 import { resolveSettings, type DriftMode, type ResolvedSettings, type SettingsDefaults } from '../provisioning/settings.js';
+import { isTargetError } from '../target-errors.js';
 import { PlanCache, type PlannedVersion } from '../workflow/planning.js';
 import { diffState, itemName, nsKey, saKey, summarise, type ObservedRole } from './diff.js';
 
@@ -197,7 +198,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       const inlinePolicy = actualName !== undefined ? await deps.iam.getInlinePolicy(item.role.name, actualName) : null;
       return { inlineNames, attached, inlinePolicy };
     } catch (e) {
-      if ((e as { name?: unknown }).name === 'NotFoundError') return null; // the role is missing
+      if (isTargetError(e, 'NotFoundError')) return null; // the role is missing
       throw e;
     }
   });

@@ -21,7 +21,7 @@ import type {
 import { findPlanItem, planItemsFor, type InstanceProfileItem, type K8sIrsaItem, type PlanItem, type PlanItemRef } from '../provisioning/plan.js';
 import { isOwnedRole, isOwnedServiceAccount, ROLE_ARN_ANNOTATION, type IamTag } from '../provisioning/ownership.js';
 import type { SettingsDefaults } from '../provisioning/settings.js';
-import { invalidInput, notOwned, notReady, superseded, TargetError } from '../target-errors.js';
+import { caughtIs, invalidInput, isTargetError, notOwned, notReady, superseded, type TargetResourceKind } from '../target-errors.js';
 import { PlanCache, type PlannedVersion } from './planning.js';
 
 export interface WorkflowDeps {
@@ -89,9 +89,26 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
     if (isOwnedRole(role.tags, cloudId)) return;
     const key = item.kind === 'k8s-irsa' ? item.serviceAccount.name : item.instanceProfile.name;
     throw notOwned(
+      { kind: 'iam-role', name: role.name },
       `IAM role ${role.name} exists without the ownership tags of this service; it was left alone. ` +
         `To let the service manage it, set provisioning.service_accounts.${key}.adopt_role: true`,
     );
+  }
+
+  /**
+   * The resource a NotOwnedError of this item is about. The error carries it (`resource`), but a
+   * Lambda error reaches the Catch as `{Error, Cause}` only, so it is taken from the plan: the
+   * role, unless the role's steps all passed (then the instance profile, the only later check).
+   */
+  async function leftAlone(input: ItemInput & { results?: Record<string, StepOutput> }): Promise<{ kind: TargetResourceKind; name: string }> {
+    try {
+      const { plan } = await plans.get(input.cloudId, input.version);
+      const item = findPlanItem(plan, input.ref);
+      if (item.kind === 'instance-profile' && input.results?.permissions) return { kind: 'instance-profile', name: item.instanceProfile.name };
+      return { kind: 'iam-role', name: item.role.name };
+    } catch {
+      return { kind: 'iam-role', name: input.ref.name };
+    }
   }
 
   return {
@@ -133,7 +150,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
           });
         } catch (e) {
           // Someone (or our own earlier attempt whose answer was lost) created it meanwhile: re-read next attempt.
-          if (e instanceof TargetError && e.name === 'AlreadyExistsError') throw notReady(`role ${want.name} was created concurrently; re-reading`);
+          if (isTargetError(e, 'AlreadyExistsError')) throw notReady(`role ${want.name} was created concurrently; re-reading`);
           throw e;
         }
         return { resources: [{ kind: 'iam-role', name: want.name, action: 'created', detail: want.arn }], createdRole: true };
@@ -251,11 +268,10 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
 
     /** Records an item whose step failed for good (after retries), with the cause. */
     async recordItemFailure(input: ItemInput & { results?: Record<string, StepOutput>; error: CaughtError }): Promise<ItemOutcome> {
-      const status = input.error.Error === 'SupersededError' ? 'SUPERSEDED' : 'FAILED';
+      const status = caughtIs(input.error, 'SupersededError') ? 'SUPERSEDED' : 'FAILED';
       const resources = collect(input.results);
-      if (input.error.Error === 'NotOwnedError') {
-        const roleName = /IAM role (\S+)/.exec(input.error.Cause ?? '')?.[1] ?? input.ref.name;
-        resources.push({ kind: 'iam-role', name: roleName, action: 'left-alone', detail: 'exists without ownership tags' });
+      if (caughtIs(input.error, 'NotOwnedError')) {
+        resources.push({ ...(await leftAlone(input)), action: 'left-alone', detail: 'exists without ownership tags' });
       }
       const result: ItemResult = {
         name: input.ref.name,
@@ -293,7 +309,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
 
     /** The run failed before or outside the items (plan error, dependency down): record why. */
     async recordRunFailure(input: RunInput & { error: CaughtError }): Promise<{ status: string }> {
-      const status = input.error.Error === 'SupersededError' ? 'SUPERSEDED' : 'FAILED';
+      const status = caughtIs(input.error, 'SupersededError') ? 'SUPERSEDED' : 'FAILED';
       await deps.runs.updateRun(
         input.cloudId,
         input.version,
@@ -357,7 +373,7 @@ async function ensureInstanceProfile(iam: IamPort, item: InstanceProfileItem, cl
     try {
       await iam.createInstanceProfile({ name: want.name, path: want.path, tags });
     } catch (e) {
-      if (e instanceof TargetError && e.name === 'AlreadyExistsError') throw notReady(`instance profile ${want.name} was created concurrently`);
+      if (isTargetError(e, 'AlreadyExistsError')) throw notReady(`instance profile ${want.name} was created concurrently`);
       throw e;
     }
     await iam.addRoleToInstanceProfile(want.name, item.role.name);
@@ -366,6 +382,7 @@ async function ensureInstanceProfile(iam: IamPort, item: InstanceProfileItem, cl
   const owned = isOwnedRole(existing.tags, cloudId);
   if (!owned && !item.adopt.instanceProfile) {
     throw notOwned(
+      { kind: 'instance-profile', name: want.name },
       `IAM instance profile ${want.name} exists without the ownership tags of this service; it was left alone. ` +
         `To let the service manage it, set provisioning.service_accounts.${want.name}.adopt_instance_profile: true`,
     );

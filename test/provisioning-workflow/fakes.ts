@@ -139,8 +139,8 @@ export class FakeKubernetes implements KubernetesPort {
     return [...this.accounts.values()].filter((s) => s.namespace === namespace).map((s) => structuredClone(s));
   }
   async createServiceAccount(input: { namespace: string; name: string; annotations: Record<string, string>; labels: Record<string, string> }): Promise<ServiceAccountInfo> {
-    if (!this.namespaces.has(input.namespace)) throw new TargetError('InvalidInputError', `namespace ${input.namespace} not found`, false);
-    if (this.accounts.has(this.k(input.namespace, input.name))) throw new TargetError('AlreadyExistsError', 'exists', false);
+    if (!this.namespaces.has(input.namespace)) throw new TargetError('InvalidInputError', `namespace ${input.namespace} not found`);
+    if (this.accounts.has(this.k(input.namespace, input.name))) throw new TargetError('AlreadyExistsError', 'exists');
     this.writes += 1;
     return this.put(input);
   }
@@ -152,7 +152,7 @@ export class FakeKubernetes implements KubernetesPort {
     labels?: Record<string, string | null>;
   }): Promise<ServiceAccountInfo> {
     const sa = this.accounts.get(this.k(input.namespace, input.name));
-    if (!sa || sa.resourceVersion !== input.resourceVersion) throw new TargetError('ConflictError', 'conflict', true);
+    if (!sa || sa.resourceVersion !== input.resourceVersion) throw new TargetError('ConflictError', 'conflict');
     this.writes += 1;
     const merge = (base: Record<string, string>, patch: Record<string, string | null> | undefined) => {
       const out = { ...base };

@@ -617,6 +617,19 @@ describe('recording', () => {
     expect(byName['sa-three']!.error).toEqual({ name: 'TransientError', message: 'IAM PutRolePolicy x: ServiceFailure: boom' });
   });
 
+  it('recordItemFailure: a NotOwnedError of an instance-profile item names the role, or the profile once the role steps passed', async () => {
+    const f = await fixture(config('VM', ['role_name1']));
+    const item = (await f.item()) as InstanceProfileItem;
+    const error = { Error: 'NotOwnedError', Cause: 'left alone' };
+    await f.steps.recordItemFailure({ ...f.input(), error });
+    let run = await f.runs.getRun(CLOUD, f.version);
+    expect(run!.items[0]!.resources).toEqual([expect.objectContaining({ kind: 'iam-role', name: item.role.name, action: 'left-alone' })]);
+    const passed = { resources: [] };
+    await f.steps.recordItemFailure({ ...f.input(), results: { role: passed, trust: passed, permissions: passed }, error });
+    run = await f.runs.getRun(CLOUD, f.version);
+    expect(run!.items[0]!.resources).toEqual([expect.objectContaining({ kind: 'instance-profile', name: item.instanceProfile.name, action: 'left-alone' })]);
+  });
+
   it('finalize: SUCCEEDED / FAILED / SUPERSEDED from the outcomes, only from RUNNING', async () => {
     const f = await fixture(config('K8S', ['sa-one']));
     expect(await f.steps.finalize({ cloudId: CLOUD, version: f.version, outcomes: [{ name: 'a', status: 'SUCCEEDED' }, { name: 'b', status: 'FAILED' }] })).toEqual({ status: 'FAILED' });
