@@ -68,5 +68,3 @@ export class DependencyUnavailableError extends AppError {
     if (cause !== undefined) (this as { cause?: unknown }).cause = cause;
   }
 }
-
-export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

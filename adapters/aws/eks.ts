@@ -125,5 +125,3 @@ export class AwsClusters implements ClusterPort {
     };
   }
 }
-
-export const createAwsClusters = (options: AwsClustersOptions): AwsClusters => new AwsClusters(options);

@@ -27,6 +27,7 @@ import {
   type Role,
   type Tag,
 } from '@aws-sdk/client-iam';
+import pMap from 'p-map';
 import type { IamPort, InstanceProfileInfo, PolicyDocument, RoleInfo } from '../../lib/ports.js';
 import { invalidInput } from '../../lib/target-errors.js';
 import { awsClientConfig, type AwsClientOptions } from './clients.js';
@@ -83,27 +84,13 @@ function instanceProfileInfo(profile: InstanceProfile): InstanceProfileInfo {
   };
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  return out;
-}
-
 export class AwsIam implements IamPort {
   readonly client: IAMClient;
   private readonly tagConcurrency: number;
 
   constructor(clientOrOptions: IAMClient | AwsIamOptions, options: { tagConcurrency?: number } = {}) {
     this.client = clientOrOptions instanceof IAMClient ? clientOrOptions : new IAMClient(awsClientConfig(clientOrOptions));
-    this.tagConcurrency = options.tagConcurrency ?? (clientOrOptions instanceof IAMClient ? undefined : clientOrOptions.tagConcurrency) ?? 5;
+    this.tagConcurrency = Math.max(1, options.tagConcurrency ?? (clientOrOptions instanceof IAMClient ? undefined : clientOrOptions.tagConcurrency) ?? 5);
   }
 
   /** Sends a command, mapping failures; `onNoSuchEntity` decides what a NoSuchEntity means (else NotFoundError). */
@@ -134,11 +121,11 @@ export class AwsIam implements IamPort {
       marker = page.IsTruncated ? page.Marker : undefined;
     } while (marker);
     // ListRoles does not return tags: read them per role (a role deleted meanwhile is skipped).
-    const withTags = await mapLimit(roles, this.tagConcurrency, async (role) => {
+    const withTags = await pMap(roles, async (role) => {
       if (role.Tags && role.Tags.length > 0) return roleInfo(role);
       const tags = await this.roleTags(role.RoleName ?? '');
       return tags === null ? null : roleInfo(role, tags);
-    });
+    }, { concurrency: this.tagConcurrency });
     return withTags.filter((r): r is RoleInfo => r !== null);
   }
 
@@ -286,6 +273,3 @@ export class AwsIam implements IamPort {
     );
   }
 }
-
-/** An AwsIam over a new IAMClient (maxAttempts 3 unless set). */
-export const createAwsIam = (options: AwsIamOptions): AwsIam => new AwsIam(options);

@@ -227,5 +227,3 @@ export class KubeServiceAccounts implements KubernetesPort {
     }
   }
 }
-
-export const createKubeServiceAccounts = (options: KubeServiceAccountsOptions): KubeServiceAccounts => new KubeServiceAccounts(options);

@@ -14,6 +14,7 @@
  * with repairable findings — the workflow itself never touches what lacks our ownership marks —
  * and, with `delete_orphans: true`, deletion of owned orphans (re-checked right before).
  */
+import pMap from 'p-map';
 import { AppError } from '../errors.js';
 import type {
   ClusterIdentity,
@@ -74,20 +75,6 @@ function plansOf(deps: DriftDeps): PlanCache {
   return cache;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  return out;
-}
-
 const inProgress = (run: ProvisioningRun | null) => run === null || run.status === 'PENDING' || run.status === 'RUNNING';
 
 /** The drift mode a cloud's latest config asks for (default `report`); null when it has no config. */
@@ -105,7 +92,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   const now = deps.now ?? (() => new Date());
   const started = Date.now();
   const checkedAt = now().toISOString();
-  const limit = deps.concurrency ?? 8;
+  const limit = Math.max(1, deps.concurrency ?? 8);
   const plans = plansOf(deps);
 
   const latest = await deps.configs.getLatestMeta(cloudId);
@@ -190,7 +177,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   const { plan, settings, clusters } = planned;
   const listing = deps.iam.listRoles(settings.rolePath);
   listing.catch(() => undefined);
-  const policyReads = mapLimit(plan.items, limit, async (item) => {
+  const policyReads = pMap(plan.items, async (item) => {
     try {
       const [inlineNames, attached] = await Promise.all([deps.iam.listInlinePolicies(item.role.name), deps.iam.listAttachedPolicies(item.role.name)]);
       const wanted = item.role.permissionPolicy.name.toLowerCase();
@@ -201,12 +188,12 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       if (isTargetError(e, 'NotFoundError')) return null; // the role is missing
       throw e;
     }
-  });
+  }, { concurrency: limit });
   const [listed, policies] = await Promise.all([listing, policyReads]);
   const byName = new Map(listed.map((r) => [r.name.toLowerCase(), r] as const));
   const extraRoles: RoleInfo[] = [];
   const observedRoles = new Map<string, ObservedRole | null>();
-  await mapLimit(plan.items, limit, async (item, i) => {
+  await pMap(plan.items, async (item, i) => {
     const name = item.role.name;
     let info = byName.get(name.toLowerCase()) ?? null;
     if (!info) {
@@ -220,20 +207,20 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       return;
     }
     observedRoles.set(name, { info, inlinePolicyNames: read.inlineNames, inlinePolicy: read.inlinePolicy, attachedPolicyArns: read.attached });
-  });
+  }, { concurrency: limit });
 
   const namespaces = [...new Set(plan.items.flatMap((i) => (i.kind === 'k8s-irsa' ? i.serviceAccount.namespaces : [])))];
   const pairs = clusters.flatMap((cluster) => namespaces.map((namespace) => ({ cluster, namespace })));
   const serviceAccounts = new Map<string, ServiceAccountInfo[]>();
-  await mapLimit(pairs, limit, async ({ cluster, namespace }) => {
+  await pMap(pairs, async ({ cluster, namespace }) => {
     serviceAccounts.set(nsKey(cluster.name, namespace), await deps.kubernetes(cluster).listServiceAccounts(namespace));
-  });
+  }, { concurrency: limit });
 
   const instanceProfiles = new Map<string, InstanceProfileInfo | null>();
   const vmItems = plan.items.filter((i) => i.kind === 'instance-profile');
-  await mapLimit(vmItems, limit, async (item) => {
+  await pMap(vmItems, async (item) => {
     instanceProfiles.set(itemName(item), await deps.iam.getInstanceProfile(itemName(item)));
-  });
+  }, { concurrency: limit });
 
   const leftAlone = new Set<string>();
   for (const item of desiredRun.items) {

@@ -1,5 +1,5 @@
 import type { ErrorDetail } from '../errors.js';
-import { fitTrustPolicy } from './budget.js';
+import { checkTrustPolicySize } from './budget.js';
 import { formatPath, PlanError } from './errors.js';
 import { canonicalJson, sha256Hex } from './hash.js';
 import { roleNameFor } from './naming.js';
@@ -171,9 +171,10 @@ export function buildPlan(input: PlanInput): ProvisioningPlan {
     const roleBase = { name: roleName, path: settings.rolePath, arn, permissionPolicy: bucketPolicy, extraPolicyArns: sa.extraPolicyArns, tags: ownershipTags(cloudId, value) };
     try {
       if (computeStack === 'K8S') {
-        const trust = fitTrustPolicy({
+        const trustPolicy = irsaTrustPolicy(clusters, value, sa, sa.namespaces.length);
+        const trustPolicySize = checkTrustPolicySize({
           roleName,
-          document: irsaTrustPolicy(clusters, value, sa, sa.namespaces.length),
+          document: trustPolicy,
           quota: settings.trustPolicyQuota,
           path: sa.namespacesPath,
           hint: () => `(about ${namespacesThatFit(clusters, value, sa, settings.trustPolicyQuota)} of these namespaces fit per role)`,
@@ -181,7 +182,7 @@ export function buildPlan(input: PlanInput): ProvisioningPlan {
         items.push({
           kind: 'k8s-irsa',
           serviceAccount: { name: value, namespaces: sa.namespaces },
-          role: { ...roleBase, trustPolicy: trust.document, trustPolicySize: trust.size },
+          role: { ...roleBase, trustPolicy, trustPolicySize },
           adopt: { role: sa.adoptRole, serviceAccount: sa.adoptServiceAccount },
           annotations: { [ROLE_ARN_ANNOTATION]: arn },
           labels: ownershipLabels(cloudId),

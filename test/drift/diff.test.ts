@@ -2,16 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { diffState, nsKey, saKey, type DesiredState, type ObservedRole, type ObservedState } from '../../lib/drift/diff.js';
 import type { DriftFinding, RoleInfo, ServiceAccountInfo } from '../../lib/ports.js';
-import {
-  CLOUD_TAG,
-  IDENTITY_TAG,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_TAG,
-  ownershipLabels,
-  ROLE_ARN_ANNOTATION,
-  type K8sIrsaItem,
-  type ProvisioningPlan,
-} from '../../lib/provisioning/index.js';
+import { CLOUD_TAG, IDENTITY_TAG, MANAGED_BY_LABEL, MANAGED_BY_TAG, ownershipLabels, ROLE_ARN_ANNOTATION } from '../../lib/provisioning/ownership.js';
+import { type K8sIrsaItem, type ProvisioningPlan } from '../../lib/provisioning/plan.js';
 import { ACCOUNT, FOREIGN, PROD, STAGING, planFor } from '../provisioning/fixtures.js';
 
 const CLOUD = 'cldrsrc_XXXX';

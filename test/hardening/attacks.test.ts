@@ -9,7 +9,9 @@
  */
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canAssumeWithWebIdentity, globMatch, STS_AUDIENCE, type PolicyDocument } from '../../lib/provisioning/index.js';
+import { globMatch } from '../../lib/provisioning/glob.js';
+import { STS_AUDIENCE, type PolicyDocument } from '../../lib/provisioning/policies.js';
+import { canAssumeWithWebIdentity } from '../provisioning/trust-evaluator.js';
 import { SEED_EXAMPLES } from '../helpers/seeds.js';
 import { startHarness, type Harness } from '../helpers/local.js';
 import { pool } from './util.js';

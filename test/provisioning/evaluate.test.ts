@@ -1,14 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  buildEc2TrustPolicy,
-  canAssumeAsService,
-  canAssumeWithWebIdentity,
-  globMatch,
-  isAllowed,
-  type PolicyDocument,
-  type PolicyStatement,
-} from '../../lib/provisioning/index.js';
+import { globMatch } from '../../lib/provisioning/glob.js';
+import { buildEc2TrustPolicy, type PolicyDocument, type PolicyStatement } from '../../lib/provisioning/policies.js';
+import { canAssumeAsService, canAssumeWithWebIdentity, isAllowed } from './trust-evaluator.js';
 import { FOREIGN, PROD } from './fixtures.js';
 
 const ISS = PROD.issuerHost;

@@ -1,16 +1,9 @@
 import { expect } from 'vitest';
-import {
-  buildPlan,
-  canAssumeWithWebIdentity,
-  globMatch,
-  parseProvisioningSettings,
-  STS_AUDIENCE,
-  type K8sIrsaItem,
-  type PlanInput,
-  type PolicyDocument,
-  type ProvisioningPlan,
-  type ResolvedCluster,
-} from '../../lib/provisioning/index.js';
+import { globMatch } from '../../lib/provisioning/glob.js';
+import { buildPlan, type K8sIrsaItem, type PlanInput, type ProvisioningPlan, type ResolvedCluster } from '../../lib/provisioning/plan.js';
+import { STS_AUDIENCE, type PolicyDocument } from '../../lib/provisioning/policies.js';
+import { parseProvisioningSettings } from '../../lib/provisioning/settings.js';
+import { canAssumeWithWebIdentity } from './trust-evaluator.js';
 
 export const ACCOUNT = '111122223333';
 

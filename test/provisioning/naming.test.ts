@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cloudNamePart, ROLE_NAME_MAX, roleNameFor } from '../../lib/provisioning/index.js';
+import { cloudNamePart, ROLE_NAME_MAX, roleNameFor } from '../../lib/provisioning/naming.js';
 
 const IAM_CHARS = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-'];
 /** Any instance-profile name (1-128 IAM name characters), biased to short and long. */

@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildPlan,
-  canAssumeAsService,
-  cloudLabelValue,
-  findPlanItem,
-  GCP_OUT_OF_SCOPE,
-  isOwnedRole,
-  isOwnedServiceAccount,
-  ownershipLabels,
-  ownershipTags,
-  PlanError,
-  planDigest,
-  planItemsFor,
-  resolveSettings,
-  roleNameFor,
-  type PlanInput,
-} from '../../lib/provisioning/index.js';
+import { PlanError } from '../../lib/provisioning/errors.js';
+import { roleNameFor } from '../../lib/provisioning/naming.js';
+import { cloudLabelValue, isOwnedRole, isOwnedServiceAccount, ownershipLabels, ownershipTags } from '../../lib/provisioning/ownership.js';
+import { buildPlan, findPlanItem, GCP_OUT_OF_SCOPE, planDigest, planItemsFor, type PlanInput } from '../../lib/provisioning/plan.js';
+import { resolveSettings } from '../../lib/provisioning/settings.js';
+import { canAssumeAsService } from './trust-evaluator.js';
 import { ACCOUNT, cluster, irsaItem, planFor, PROD } from './fixtures.js';
 
 const errorOf = (f: () => unknown): PlanError => {

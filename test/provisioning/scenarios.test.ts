@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  canAssumeWithWebIdentity,
-  PlanError,
-  policySize,
-  STS_AUDIENCE,
-  TRUST_POLICY_QUOTA_DEFAULT,
-  type PolicyDocument,
-} from '../../lib/provisioning/index.js';
+import { TRUST_POLICY_QUOTA_DEFAULT } from '../../lib/provisioning/budget.js';
+import { PlanError } from '../../lib/provisioning/errors.js';
+import { policySize, STS_AUDIENCE, type PolicyDocument } from '../../lib/provisioning/policies.js';
+import { canAssumeWithWebIdentity } from './trust-evaluator.js';
 import { ACCOUNT, assertAttackMatrix, FOREIGN, irsaItem, planFor, PROD, STAGING } from './fixtures.js';
 
 const iss = PROD.issuerHost;

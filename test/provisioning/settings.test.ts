@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { AppError } from '../../lib/errors.js';
-import {
-  parseProvisioningSettings,
-  provisioningSettingsIssues,
-  provisioningSettingsSchema,
-  resolveSettings,
-  s3BucketProblem,
-  serviceAccountSettings,
-} from '../../lib/provisioning/index.js';
+import { parseProvisioningSettings, provisioningSettingsIssues, provisioningSettingsSchema, resolveSettings, s3BucketProblem, serviceAccountSettings } from '../../lib/provisioning/settings.js';
 
 const README_EXAMPLE = `
 provisioning:

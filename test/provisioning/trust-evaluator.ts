@@ -1,5 +1,5 @@
-import { globMatch } from './glob.js';
-import { ASSUME_ROLE_ACTION, WEB_IDENTITY_ACTION, type PolicyDocument, type PolicyStatement, type PolicyValue } from './policies.js';
+import { globMatch } from '../../lib/provisioning/glob.js';
+import { ASSUME_ROLE_ACTION, WEB_IDENTITY_ACTION, type PolicyDocument, type PolicyStatement, type PolicyValue } from '../../lib/provisioning/policies.js';
 
 /**
  * A small evaluator of IAM role trust policies, enough to prove what a generated policy allows:
