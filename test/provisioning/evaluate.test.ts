@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { globMatch } from '../../lib/provisioning/glob.js';
 import { buildEc2TrustPolicy, type PolicyDocument, type PolicyStatement } from '../../lib/provisioning/policies.js';
+import { simulatedServiceCanAssume } from '../helpers/iam-simulate.js';
 import { canAssumeAsService, canAssumeWithWebIdentity, isAllowed } from './trust-evaluator.js';
 import { FOREIGN, PROD } from './fixtures.js';
 
@@ -135,10 +136,13 @@ describe('canAssumeWithWebIdentity', () => {
 });
 
 describe('canAssumeAsService (VM stack)', () => {
-  it('the EC2 trust policy lets EC2 and nothing else assume the role', () => {
+  it('the EC2 trust policy lets EC2 and nothing else assume the role', async () => {
     const p = buildEc2TrustPolicy();
     expect(canAssumeAsService(p, 'ec2.amazonaws.com')).toBe(true);
     expect(canAssumeAsService(p, 'lambda.amazonaws.com')).toBe(false);
+    // The same decisions from a third-party evaluator.
+    expect(await simulatedServiceCanAssume(p, 'ec2.amazonaws.com')).toBe(true);
+    expect(await simulatedServiceCanAssume(p, 'lambda.amazonaws.com')).toBe(false);
     expect(can(p, 'system:serviceaccount:ns:sa')).toBe(false);
     expect(isAllowed(p, { action: 'sts:AssumeRole', principal: { type: 'AWS', id: 'arn:aws:iam::999999999999:root' }, context: {} })).toBe(false);
   });

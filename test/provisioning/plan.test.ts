@@ -4,7 +4,7 @@ import { roleNameFor } from '../../lib/provisioning/naming.js';
 import { cloudLabelValue, isOwnedRole, isOwnedServiceAccount, ownershipLabels, ownershipTags } from '../../lib/provisioning/ownership.js';
 import { buildPlan, findPlanItem, GCP_OUT_OF_SCOPE, planDigest, planItemsFor, type PlanInput } from '../../lib/provisioning/plan.js';
 import { resolveSettings } from '../../lib/provisioning/settings.js';
-import { canAssumeAsService } from './trust-evaluator.js';
+import { simulatedRoleMay, simulatedServiceCanAssume } from '../helpers/iam-simulate.js';
 import { ACCOUNT, cluster, irsaItem, planFor, PROD } from './fixtures.js';
 
 const errorOf = (f: () => unknown): PlanError => {
@@ -17,10 +17,27 @@ const errorOf = (f: () => unknown): PlanError => {
   throw new Error('expected a PlanError');
 };
 
+describe('the default-bucket policy (seed 002), by IAM evaluation', () => {
+  const plan = planFor(['sa-one'], {});
+  const policy = plan.items[0]!.role.permissionPolicy.document;
+  const bucket = 'arn:aws:s3:::anyscale-default-bucket';
+  it('allows listing the bucket and every object action inside it', async () => {
+    expect(await simulatedRoleMay(policy, 's3:ListBucket', bucket)).toBe(true);
+    for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) expect(await simulatedRoleMay(policy, action, `${bucket}/some/key`)).toBe(true);
+  });
+  it('allows nothing on other buckets, and no bucket-level changes', async () => {
+    expect(await simulatedRoleMay(policy, 's3:GetObject', 'arn:aws:s3:::another-bucket/some/key')).toBe(false);
+    expect(await simulatedRoleMay(policy, 's3:ListBucket', 'arn:aws:s3:::another-bucket')).toBe(false);
+    expect(await simulatedRoleMay(policy, 's3:GetObject', 'arn:aws:s3:::anyscale-default-bucket-2/key')).toBe(false);
+    expect(await simulatedRoleMay(policy, 's3:DeleteBucket', bucket)).toBe(false);
+    expect(await simulatedRoleMay(policy, 's3:PutBucketPolicy', bucket)).toBe(false);
+  });
+});
+
 describe('AWS / VM: instance profiles (seed 001/002)', () => {
   const plan = planFor(['cld_abc-cluster_node_role', 'team-b-profile'], { service_accounts: { 'team-b-profile': { adopt_instance_profile: true, role_name: 'TeamB' } } }, { computeStack: 'VM' });
 
-  it('one item per instance profile, with an EC2-trusted role and default-bucket access', () => {
+  it('one item per instance profile, with an EC2-trusted role and default-bucket access', async () => {
     expect(plan.items.map((i) => i.kind)).toEqual(['instance-profile', 'instance-profile']);
     const [a, b] = plan.items;
     if (a?.kind !== 'instance-profile' || b?.kind !== 'instance-profile') throw new Error('kind');
@@ -32,7 +49,8 @@ describe('AWS / VM: instance profiles (seed 001/002)', () => {
     });
     expect(a.role.name).toBe(roleNameFor('iam-mapping-', 'cldrsrc_XXXX', 'cld_abc-cluster_node_role'));
     expect(a.role.trustPolicy).toEqual({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
-    expect(canAssumeAsService(a.role.trustPolicy, 'ec2.amazonaws.com')).toBe(true);
+    expect(await simulatedServiceCanAssume(a.role.trustPolicy, 'ec2.amazonaws.com')).toBe(true);
+    expect(await simulatedServiceCanAssume(a.role.trustPolicy, 'lambda.amazonaws.com')).toBe(false);
     expect(a.role.permissionPolicy.document.Statement[0]?.Resource).toEqual(['arn:aws:s3:::anyscale-default-bucket']);
     expect(a.adopt).toEqual({ role: false, instanceProfile: false });
     expect(b.adopt).toEqual({ role: false, instanceProfile: true });
