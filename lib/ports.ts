@@ -4,6 +4,8 @@
  * configuration in one composition root — never by `if` in domain logic.
  */
 
+import type { DriftKind } from './drift/kinds.js';
+
 /** Metadata of one immutable mapping-config version (the audit record of a change). */
 export interface VersionMeta {
   cloudId: string;
@@ -21,7 +23,10 @@ export interface VersionMeta {
   sizeBytes: number;
 }
 
-/** A stored version with its document (the config exactly as accepted, without `version`). */
+/**
+ * A stored version with its document (the config exactly as accepted, without `version`); the
+ * core reads the document through `parseStoredConfig` (lib/stored.ts).
+ */
 export interface StoredConfigVersion extends VersionMeta {
   document: Record<string, unknown>;
 }
@@ -235,7 +240,7 @@ export type DriftSeverity = 'critical' | 'high' | 'medium' | 'low';
 
 export interface DriftFinding {
   /** `role-missing`, `trust-policy-widened`, … (lib/drift/kinds.ts). */
-  kind: string;
+  kind: DriftKind;
   /** The resource: a role name, `<namespace>/<sa>`, `<role>/<policy>`, an instance-profile name. */
   name: string;
   /** What the plan of the config version says (short text or small JSON). */

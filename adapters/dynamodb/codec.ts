@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { AppError } from '../../lib/errors.js';
+import { StoredDataError } from '../../lib/stored.js';
+import { keys } from './table.js';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -107,8 +108,9 @@ export interface BodyRef {
   blobHash: string;
 }
 
-export const corrupted = (ref: BodyRef, why: string): AppError =>
-  new AppError('INTERNAL', `Stored config of cloud ${ref.cloudId} version ${ref.version} is corrupted: ${why}`);
+/** The body of a VERSION item does not decode to what the item says (its chunks are the `document`). */
+export const corrupted = (ref: BodyRef, why: string): StoredDataError =>
+  new StoredDataError(`${keys.cloudPk(ref.cloudId)} / ${keys.versionSk(ref.version)}`, 'document', `the config of cloud ${ref.cloudId} version ${ref.version}: ${why}`);
 
 /** Reassembles, integrity-checks (blob hash, then content hash) and parses a stored document. */
 export async function decodeDocument(ref: BodyRef, chunks: Uint8Array[]): Promise<Record<string, unknown>> {

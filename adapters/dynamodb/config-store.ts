@@ -20,6 +20,7 @@ import type {
   VersionMeta,
 } from '../../lib/ports.js';
 import { corrupted, decodeDocument, encodeDocument, type EncodedBody } from './codec.js';
+import { parseItem, stickyResolutionSchema, versionItemSchema, type ItemKey, type VersionItem } from './items.js';
 import { TableClient } from './table-client.js';
 import { ItemType, keys, MAX_CHUNK_BYTES, MAX_VERSION } from './table.js';
 
@@ -40,11 +41,7 @@ export interface DynamoConfigStoreOptions {
 }
 
 /** Internal view of a VERSION item: public meta plus where its body lives. */
-interface VersionRecord extends VersionMeta {
-  blobHash: string;
-  blobBytes: number;
-  chunkCount: number;
-}
+type VersionRecord = VersionItem;
 
 type IfMatch = { kind: 'any' } | { kind: 'etags'; etags: Set<string> };
 
@@ -81,21 +78,10 @@ function toMeta(r: VersionRecord): VersionMeta {
   };
 }
 
-function toRecord(item: Record<string, unknown>): VersionRecord {
-  return {
-    cloudId: String(item.cloudId),
-    version: Number(item.version),
-    etag: String(item.etag),
-    createdAt: String(item.createdAt),
-    createdBy: String(item.createdBy),
-    contentHash: String(item.contentHash),
-    ruleCount: Number(item.ruleCount),
-    sizeBytes: Number(item.sizeBytes),
-    blobHash: String(item.blobHash),
-    blobBytes: Number(item.blobBytes),
-    chunkCount: Number(item.chunkCount),
-  };
-}
+const keyOf = (item: Record<string, unknown>): ItemKey => ({ PK: String(item.PK), SK: String(item.SK) });
+
+/** A VERSION item, parsed (StoredDataError naming its key and field when it is not one). */
+const toRecord = (item: Record<string, unknown>): VersionRecord => parseItem(versionItemSchema, item, keyOf(item));
 
 function requireId(name: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 512) {
@@ -240,7 +226,7 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
       ExpressionAttributeValues: { ':pk': keys.cloudsPk },
       ProjectionExpression: '#sk',
     });
-    return items.map((i) => String(i.SK));
+    return items.map((i) => String(i.SK)); // a key attribute: always a string
   }
 
   // ---------------------------------------------------------------------------------- sticky
@@ -255,7 +241,8 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
         }),
       ),
     );
-    return (res.Item?.resolution as StickyResolution | undefined) ?? null;
+    if (!res.Item) return null;
+    return parseItem(stickyResolutionSchema, res.Item.resolution, keyOf(res.Item), 'resolution');
   }
 
   async putStickyIfAbsent(cloudId: string, clusterId: string, resolution: StickyResolution): Promise<StickyResolution> {

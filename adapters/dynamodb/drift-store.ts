@@ -8,6 +8,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../lib/errors.js';
 import type { DriftReport, DriftReportStore, DriftReportSummary } from '../../lib/ports.js';
+import { StoredDataError } from '../../lib/stored.js';
+import { driftReportSchema, driftSummaryItemSchema, parseItem } from './items.js';
 import { ItemType, keys } from './table.js';
 import { TableClient } from './table-client.js';
 
@@ -82,25 +84,21 @@ export class DynamoDriftStore implements DriftReportStore {
   async latestReport(cloudId: string): Promise<DriftReport | null> {
     const [item] = await this.query(cloudId, 1);
     if (!item) return null;
+    const key = { PK: keys.cloudPk(cloudId), SK: String(item.SK) };
     const body = item.body;
-    if (!(body instanceof Uint8Array)) throw new AppError('INTERNAL', `drift report ${String(item.SK)} of ${cloudId} has no body`);
+    if (!(body instanceof Uint8Array)) throw new StoredDataError(`${key.PK} / ${key.SK}`, 'body', 'missing (expected gzip JSON)');
+    let decoded: unknown;
     try {
-      return JSON.parse(gunzipSync(body).toString('utf8')) as DriftReport;
+      decoded = JSON.parse(gunzipSync(body).toString('utf8'));
     } catch (e) {
-      throw new AppError('INTERNAL', `drift report ${String(item.SK)} of ${cloudId} is corrupted: ${e instanceof Error ? e.message : String(e)}`);
+      throw new StoredDataError(`${key.PK} / ${key.SK}`, 'body', `not gzip JSON (${e instanceof Error ? e.message : String(e)})`);
     }
+    return parseItem(driftReportSchema, decoded, key, 'body');
   }
 
   async listReports(cloudId: string, options: { limit?: number } = {}): Promise<DriftReportSummary[]> {
     const items = await this.query(cloudId, Math.max(1, Math.min(options.limit ?? 20, 100)), true);
-    return items.map((i) => ({
-      checked_at: String(i.checkedAt),
-      status: i.status as DriftReportSummary['status'],
-      drifted: i.drifted === true,
-      config_version: typeof i.configVersion === 'number' ? i.configVersion : null,
-      finding_count: Number(i.findingCount ?? 0),
-      by_severity: (i.bySeverity as Record<string, number> | undefined) ?? {},
-    }));
+    return items.map((i) => parseItem(driftSummaryItemSchema, i, { PK: keys.cloudPk(cloudId), SK: String(i.SK) }));
   }
 
   private query(cloudId: string, limit: number, summaryOnly = false): Promise<Record<string, unknown>[]> {

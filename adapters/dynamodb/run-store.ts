@@ -7,6 +7,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ItemResult, ProvisioningRun, ProvisioningRunStore, RunPatch, RunStatus } from '../../lib/ports.js';
+import { fenceSchema, itemResultSchema, parseItem, runHeadSchema, type ItemKey } from './items.js';
 import { ItemType, keys } from './table.js';
 import { TableClient } from './table-client.js';
 
@@ -95,9 +96,10 @@ export class DynamoRunStore implements ProvisioningRunStore {
     });
     const head = items.find((i) => i.type === ItemType.RUN);
     if (!head) return null;
-    const { PK: _pk, SK: _sk, type: _type, ...run } = head;
-    const results = items.filter((i) => i.type === ItemType.RUN_ITEM).map((i) => i.result as ItemResult);
-    return { ...(run as Omit<ProvisioningRun, 'items'>), items: results };
+    const keyOf = (i: Record<string, unknown>): ItemKey => ({ PK: String(i.PK), SK: String(i.SK) });
+    const run = parseItem(runHeadSchema, head, keyOf(head));
+    const results = items.filter((i) => i.type === ItemType.RUN_ITEM).map((i) => parseItem(itemResultSchema, i.result, keyOf(i), 'result'));
+    return { ...run, items: results };
   }
 
   async claim(cloudId: string, version: number): Promise<boolean> {
@@ -119,7 +121,7 @@ export class DynamoRunStore implements ProvisioningRunStore {
     const res = await this.t.send('GetItem', () =>
       this.t.doc.send(new GetCommand({ TableName: this.t.tableName, Key: { PK: keys.cloudPk(cloudId), SK: keys.fenceSk }, ConsistentRead: true })),
     );
-    const v = res.Item?.claimedVersion;
-    return typeof v === 'number' ? v : null;
+    if (!res.Item) return null;
+    return parseItem(fenceSchema, res.Item, { PK: keys.cloudPk(cloudId), SK: keys.fenceSk }).claimedVersion ?? null;
   }
 }

@@ -33,9 +33,9 @@ import type {
   ServiceAccountInfo,
   WorkflowStarter,
 } from '../ports.js';
-import type { MappingConfig } from '../config/schema.js';
 import { isOwnedRole, isOwnedServiceAccount } from '../provisioning/ownership.js';
-import { resolveSettings, type DriftMode, type ResolvedSettings, type SettingsDefaults } from '../provisioning/settings.js';
+import { parseProvisioningSettings, type DriftMode, type ResolvedSettings, type SettingsDefaults } from '../provisioning/settings.js';
+import { parseStoredConfig } from '../stored.js';
 import { isTargetError } from '../target-errors.js';
 import { PlanCache, type PlannedVersion } from '../workflow/planning.js';
 import { diffState, itemName, nsKey, saKey, summarise, type ObservedRole } from './diff.js';
@@ -82,7 +82,7 @@ export async function driftSettingsOf(deps: Pick<DriftDeps, 'configs' | 'default
   const stored = await deps.configs.getVersion(cloudId, version);
   if (!stored) return null;
   try {
-    return resolveSettings((stored.document as unknown as MappingConfig).provisioning as never, deps.defaults).drift;
+    return parseProvisioningSettings(parseStoredConfig(stored).provisioning, deps.defaults).drift;
   } catch {
     return { mode: 'report', deleteOrphans: false };
   }

@@ -65,7 +65,7 @@ export const saKey = (cluster: string, namespace: string, name: string) => `${cl
 
 export const itemName = (item: PlanItem): string => (item.kind === 'k8s-irsa' ? item.serviceAccount.name : item.instanceProfile.name);
 
-type Draft = Omit<DriftFinding, 'severity'> & { kind: DriftKind; severity?: DriftSeverity };
+type Draft = Omit<DriftFinding, 'severity'> & { severity?: DriftSeverity };
 
 function finish(d: Draft): DriftFinding {
   return { ...d, severity: d.severity ?? DRIFT_KINDS[d.kind].severity };

@@ -33,7 +33,7 @@ export interface VersionRef {
   etag: string;
 }
 
-export function compileConfig(config: MappingConfig, ref: VersionRef, selectors?: readonly Selector[]): CompiledConfig {
+export function compileConfig(config: Pick<MappingConfig, 'cloud_deployment_id' | 'dataplane_iam_mapping'>, ref: VersionRef, selectors?: readonly Selector[]): CompiledConfig {
   const index: Record<LabelKey, Map<string, number[]>> = { user: new Map(), project: new Map(), 'workload-type': new Map() };
   const unindexed: number[] = [];
   const rules = config.dataplane_iam_mapping.rules.map((rule, i): CompiledRule => {

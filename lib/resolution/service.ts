@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { ConfigStore, StickyResolution, StickyStore } from '../ports.js';
-import type { MappingConfig } from '../config/schema.js';
+import { parseStoredConfig } from '../stored.js';
 import { compileConfig, type CompiledConfig } from './compile.js';
 import { explain, resolve, type Launch, type Resolution, type TraceEntry } from './resolve.js';
 
@@ -162,7 +162,7 @@ export class ResolutionService {
     if (current && current.version === meta.version) return current;
     const stored = await this.configs.getVersion(cloudId, meta.version);
     if (!stored) return null;
-    return compileConfig(stored.document as MappingConfig, { version: stored.version, etag: stored.etag });
+    return compileConfig(parseStoredConfig(stored), { version: stored.version, etag: stored.etag });
   }
 
   private touch(cloudId: string, entry: Entry): void {

@@ -4,21 +4,21 @@
  * checked against the item digest the plan step handed out — so a Map iteration never acts on
  * an item that changed since planning, and nothing large travels through Step Functions state.
  */
-import type { MappingConfig } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { ClusterIdentity, ClusterPort, ConfigStore } from '../ports.js';
+import { parseStoredConfig, type StoredMappingConfig } from '../stored.js';
 import { buildPlan, type ProvisioningPlan } from '../provisioning/plan.js';
-import { resolveSettings, type ResolvedSettings, type SettingsDefaults } from '../provisioning/settings.js';
+import { parseProvisioningSettings, type ResolvedSettings, type SettingsDefaults } from '../provisioning/settings.js';
 
 export interface PlannedVersion {
-  config: MappingConfig;
+  config: StoredMappingConfig;
   settings: ResolvedSettings;
   plan: ProvisioningPlan;
   clusters: ClusterIdentity[];
 }
 
 /** Rule values and the default value, distinct, in first-appearance order. */
-export function valuesOf(config: MappingConfig): string[] {
+export function valuesOf(config: Pick<StoredMappingConfig, 'dataplane_iam_mapping'>): string[] {
   const values = config.dataplane_iam_mapping.rules.map((r) => r.value);
   if (config.dataplane_iam_mapping.default_value) values.push(config.dataplane_iam_mapping.default_value);
   return [...new Set(values)];
@@ -49,8 +49,8 @@ export class PlanCache {
   private async build(cloudId: string, version: number): Promise<PlannedVersion> {
     const stored = await this.configs.getVersion(cloudId, version);
     if (!stored) throw new AppError('NOT_FOUND', `cloud ${cloudId} has no config version ${version}`);
-    const config = stored.document as MappingConfig;
-    const settings = resolveSettings(config.provisioning, this.defaults);
+    const config = parseStoredConfig(stored);
+    const settings = parseProvisioningSettings(config.provisioning, this.defaults);
     const isAws = config.cloud_provider === 'AWS';
     const clusters =
       isAws && config.compute_stack === 'K8S'
