@@ -8,6 +8,7 @@ import { lintRules } from '../lib/config/lint.js';
 import type { MappingConfig } from '../lib/config/schema.js';
 import { validateConfig } from '../lib/config/validate.js';
 import { compileConfig } from '../lib/resolution/compile.js';
+import { ruleIndexStats } from '../lib/resolution/rule-index.js';
 import { labelsOf, resolve, type Resolution } from '../lib/resolution/resolve.js';
 import { emit, median, percentile, round } from './common.js';
 import { generateConfig, sampleLaunches, type LaunchKind } from './rules.js';
@@ -51,12 +52,7 @@ for (let i = 0; i < 5; i++) {
   compileRuns.push(ms(t0, process.hrtime.bigint()));
 }
 const compileWarmMs = median(compileRuns);
-const sizes = {
-  user_keys: compiled.index.user.size,
-  project_keys: compiled.index.project.size,
-  workload_type_keys: compiled.index['workload-type'].size,
-  unindexed: compiled.unindexed.length,
-};
+const sizes = ruleIndexStats(compiled.index);
 console.log(`compile: ${compileMs.toFixed(1)} ms first, ${compileWarmMs.toFixed(1)} ms warm (median of 5); index ${JSON.stringify(sizes)}`);
 
 // Correctness: indexed resolve vs naive linear first-match, on every launch of the pool.
