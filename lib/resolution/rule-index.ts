@@ -36,19 +36,20 @@ interface NumericTable {
   step: number;
 }
 
-/** Entry of a mentioned value: `sparse` ops (rule r holds: r, fails: ~r) or a `dense` bitset. */
-interface ValueEntry {
-  /** The value as an integer (gt/lt base), when the key has gt/lt rules and the value is one. */
-  int: number | bigint | undefined;
-  ops: Int32Array | null;
-  dense: Bits | null;
-}
-
 export interface KeyTable {
   key: string;
   absent: Bits;
   unseen: Bits;
-  values: Map<string, ValueEntry>;
+  /**
+   * Mentioned value → entry e. e ≥ 0: sparse, the ops `ops[starts[e] .. starts[e+1])` (rule r
+   * holds for the value: r; fails: ~r) applied onto the bitset of an unmentioned value that is
+   * `ints[e]` (its integer reading, when the key has gt/lt rules). e < 0: `dense[~e]`.
+   */
+  values: Map<string, number>;
+  starts: Int32Array;
+  ops: Int32Array;
+  ints: (number | bigint | undefined)[] | null;
+  dense: Bits[];
   numeric: NumericTable | null;
   /** Reused per resolve (resolution is synchronous; one scratch per key of one compiled config). */
   scratch: Bits;
@@ -181,25 +182,40 @@ function buildTable(key: string, rules: readonly number[], reqs: readonly (reado
     numeric = { coords: switches.map((s) => asCoord(s.at)), events, checkpoints, step };
   }
 
-  const table: KeyTable = { key, absent, unseen, values: new Map(), numeric, scratch: new Int32Array(words) };
+  const table: KeyTable = {
+    key,
+    absent,
+    unseen,
+    values: new Map(),
+    starts: new Int32Array(0),
+    ops: new Int32Array(0),
+    ints: numeric ? [] : null,
+    dense: [],
+    numeric,
+    scratch: new Int32Array(words),
+  };
   // A value mentioned by at least this many rules keeps a full bitset: memory stays ≤ 32 bytes
   // per mention, and applying a sparse entry costs fewer bit operations than this.
   const denseFrom = Math.max(32, words >>> 3);
+  const starts: number[] = [0];
+  const ops: number[] = [];
   for (const [v, positions] of mentions) {
     const labels = one(v);
-    const ops = new Int32Array(positions.length);
-    for (let i = 0; i < positions.length; i++) {
-      const j = positions[i]!;
-      ops[i] = holdsAll(reqs[j]!, labels) ? rules[j]! : ~rules[j]!;
-    }
     const int = numeric ? parseInt64(v) : undefined;
-    if (ops.length >= denseFrom) {
-      const dense = new Int32Array(words);
-      baseInto(table, int, dense);
-      for (const op of ops) apply(dense, op);
-      table.values.set(v, { int, ops: null, dense });
-    } else table.values.set(v, { int, ops, dense: null });
+    if (positions.length >= denseFrom) {
+      const dense = baseInto(table, int, new Int32Array(words));
+      for (const j of positions) (holdsAll(reqs[j]!, labels) ? setBit : clearBit)(dense, rules[j]!);
+      table.values.set(v, ~table.dense.length);
+      table.dense.push(dense);
+      continue;
+    }
+    for (const j of positions) ops.push(holdsAll(reqs[j]!, labels) ? rules[j]! : ~rules[j]!);
+    table.values.set(v, starts.length - 1);
+    starts.push(ops.length);
+    table.ints?.push(int);
   }
+  table.starts = Int32Array.from(starts);
+  table.ops = Int32Array.from(ops);
   return table;
 }
 
@@ -228,16 +244,17 @@ function baseInto(t: KeyTable, int: number | bigint | undefined, out: Bits): Bit
 
 /** The rules K's requirements let through when the launch's K is `v` (a string). */
 export function bitsFor(t: KeyTable, v: string): Bits {
-  const entry = t.values.get(v);
-  if (entry === undefined) {
+  const e = t.values.get(v);
+  if (e === undefined) {
     if (t.numeric === null) return t.unseen;
     const int = parseInt64(v);
     return int === undefined ? t.unseen : baseInto(t, int, t.scratch);
   }
-  if (entry.dense !== null) return entry.dense;
-  const out = baseInto(t, entry.int, t.scratch);
-  const ops = entry.ops!;
-  for (let i = 0; i < ops.length; i++) apply(out, ops[i]!);
+  if (e < 0) return t.dense[~e]!;
+  const out = baseInto(t, t.ints === null ? undefined : t.ints[e], t.scratch);
+  const ops = t.ops;
+  const end = t.starts[e + 1]!;
+  for (let i = t.starts[e]!; i < end; i++) apply(out, ops[i]!);
   return out;
 }
 
@@ -320,16 +337,10 @@ export function ruleIndexStats(ix: RuleIndex): RuleIndexStats {
     if (t === null) continue;
     stats.keys++;
     stats.bytes += t.absent.byteLength + t.unseen.byteLength + t.scratch.byteLength;
-    for (const e of t.values.values()) {
-      stats.mentioned_values++;
-      if (e.dense) {
-        stats.dense_values++;
-        stats.bytes += e.dense.byteLength;
-      } else {
-        stats.sparse_ops += e.ops!.length;
-        stats.bytes += e.ops!.byteLength;
-      }
-    }
+    stats.mentioned_values += t.values.size;
+    stats.dense_values += t.dense.length;
+    stats.sparse_ops += t.ops.length;
+    stats.bytes += t.starts.byteLength + t.ops.byteLength + t.dense.reduce((n, b) => n + b.byteLength, 0);
     if (t.numeric) {
       stats.numeric_events += t.numeric.events.length;
       stats.numeric_checkpoints += t.numeric.checkpoints.length;
