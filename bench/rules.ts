@@ -236,3 +236,166 @@ export function sampleLaunches(gen: GeneratedConfig, count: number, seed = 7): S
   }
   return out;
 }
+
+/**
+ * Adversarial shapes: n-rule configs (all accepted by the config schema) of the kinds a
+ * positive-equality index cannot narrow — negations, exists, `!key`, `in ()`, notin over
+ * workload-type, gt/lt ranges, large shared value sets, random mixes of every operator — each with
+ * a launch pool dominated by launches that every rule but the last (or none) rejects.
+ */
+export interface Shape {
+  name: string;
+  /** What the rules look like, for the report. */
+  shape: string;
+  selectors: string[];
+  launches: Launch[];
+}
+
+export function shapeConfig(shape: Shape): BenchConfig {
+  const ids = Array.from({ length: 50 }, (_, i) => `sa-shape-${i}`);
+  return {
+    cloud_deployment_id: CLOUD_ID,
+    cloud_provider: 'AWS',
+    compute_stack: 'K8S',
+    dataplane_iam_mapping: {
+      rules: shape.selectors.map((selector, i) => ({ selector, value: ids[i % ids.length]! })),
+      fallback_rule: 'CLOUD_DEFAULT',
+    },
+  };
+}
+
+export function adversarialShapes(n: number, launchCount = 2_000, seed = 424242): Shape[] {
+  const rng = new Rng(seed);
+  const user = (i: number) => `user${i}@example.com`;
+  const proj = (i: number) => `proj-${TEAMS[i % TEAMS.length]}-${i}`;
+  const build = (name: string, shape: string, rule: (i: number) => string, last: string, launch: (k: number) => Launch): Shape => ({
+    name,
+    shape,
+    selectors: Array.from({ length: n }, (_, i) => (i === n - 1 ? last : rule(i))),
+    launches: Array.from({ length: launchCount }, (_, k) => launch(k)),
+  });
+  const wt = () => rng.pick(WORKLOAD_TYPES);
+  const someUser = () => (rng.next() < 0.5 ? user(rng.int(n)) : `guest${rng.int(1e6)}@example.com`);
+  const someProject = () => (rng.next() < 0.5 ? proj(rng.int(n)) : `proj-adhoc-${rng.int(1e6)}`);
+
+  const shapes: Shape[] = [
+    build(
+      'negations',
+      '`project notin (P_i,shared),user!=U_i`; last `user!=ci-bot@example.com`',
+      (i) => `project notin (${proj(i)},proj-shared),user!=${user(i)}`,
+      `user!=${CI_BOT}`,
+      // 3 in 4 launches are in the shared project: every rule but the last rejects them.
+      (k) => ({ workload_type: wt(), project: k % 4 === 0 ? someProject() : 'proj-shared', user: someUser() }),
+    ),
+    build(
+      'exists-neq',
+      '`project,user!=shared` / `project,user notin (shared,U_i)`; last `project`',
+      (i) => (i % 2 === 0 ? 'project,user!=shared@example.com' : `project,user notin (shared@example.com,${user(i)})`),
+      'project',
+      (k) => ({ workload_type: wt(), project: someProject(), user: k % 4 === 0 ? someUser() : 'shared@example.com' }),
+    ),
+    build(
+      'workload-notin',
+      '`workload-type notin (workspace),user notin (shared,U_i)` / `workload-type notin (service,workspace),project!=P_i,user!=shared`; last `workload-type`',
+      (i) =>
+        i % 2 === 0
+          ? `workload-type notin (workspace),user notin (shared@example.com,${user(i)})`
+          : `workload-type notin (service,workspace),project!=${proj(i)},user!=shared@example.com`,
+      'workload-type',
+      (k) => ({ workload_type: k % 4 === 0 ? wt() : 'job', project: someProject(), user: k % 4 === 0 ? someUser() : 'shared@example.com' }),
+    ),
+    build(
+      'numeric-ranges',
+      '`project>10i,project<10i+5` (3 in 4) / `user<-i,project!=10i+7`; last `project`',
+      (i) => (i % 4 === 3 ? `user<-${i},project!=${10 * i + 7}` : `project>${10 * i},project<${10 * i + 5}`),
+      'project',
+      (k) => {
+        const i = rng.int(n);
+        const r = k % 4;
+        // Gaps between ranges (last rule wins), other spellings of in-range integers, non-integers.
+        const project = r === 0 ? `${10 * i + 7}` : r === 1 ? `+000${10 * i + 2}` : r === 2 ? `${10 * i + 8}` : `p${i}`;
+        return { workload_type: wt(), project, user: someUser() };
+      },
+    ),
+    build(
+      'absent-and-empty',
+      '`!project` / `project in ()` / `!user,workload-type=job` / `workload-type notin (job,service,workspace)` / `user in (),project=P_i` / `project,user notin (),user<0`; last `user`',
+      (i) =>
+        ['!project', 'project in ()', '!user,workload-type=job', 'workload-type notin (job,service,workspace)', `user in (),project=${proj(i)}`, 'project,user notin (),user<0'][
+          i % 6
+        ]!,
+      'user',
+      () => ({ workload_type: wt(), project: someProject(), user: someUser() }),
+    ),
+  ];
+
+  // Large value sets drawn from small pools: every value is mentioned by hundreds of rules.
+  const userPool = Array.from({ length: 500 }, (_, i) => user(i));
+  const projectPool = Array.from({ length: 300 }, (_, i) => proj(i));
+  shapes.push({
+    name: 'shared-sets',
+    shape: '`user in (40 of 500 users),project notin (3 of 300 projects)`; last `user`',
+    selectors: Array.from({ length: n }, (_, i) =>
+      i === n - 1 ? 'user' : `project notin (${rng.sample(projectPool, 3).join(',')}),user in (${rng.sample(userPool, 40).join(',')})`,
+    ),
+    launches: Array.from({ length: launchCount }, () => ({
+      workload_type: wt(),
+      project: rng.pick(projectPool),
+      user: rng.next() < 0.5 ? rng.pick(userPool) : `guest${rng.int(1e6)}@example.com`,
+    })),
+  });
+
+  // Every operator, at random, over pools that launches share partly.
+  const ints = Array.from({ length: 50 }, (_, i) => String(i * 7 - 100));
+  const pick = (key: 'project' | 'user', pool: readonly string[]): string => {
+    const v = rng.pick(pool);
+    switch (rng.int(9)) {
+      case 0:
+        return `${key}=${v}`;
+      case 1:
+        return `${key}!=${v}`;
+      case 2:
+        return `${key} in (${rng.sample(pool, 1 + rng.int(4)).join(',')})`;
+      case 3:
+        return `${key} notin (${rng.sample(pool, 1 + rng.int(4)).join(',')})`;
+      case 4:
+        return key;
+      case 5:
+        return `!${key}`;
+      case 6:
+        return `${key}>${rng.pick(ints)}`;
+      case 7:
+        return `${key}<${rng.pick(ints)}`;
+      default:
+        return `${key} notin ()`;
+    }
+  };
+  const wtReq = () => {
+    const vs = rng.sample(WORKLOAD_TYPES, 1 + rng.int(2));
+    return rng.next() < 0.5 ? `workload-type in (${vs.join(',')})` : `workload-type notin (${vs.join(',')})`;
+  };
+  const mixUsers = [...Array.from({ length: 200 }, (_, i) => user(i)), ...ints];
+  const mixProjects = [...Array.from({ length: 200 }, (_, i) => proj(i)), ...ints];
+  shapes.push({
+    name: 'random-mix',
+    shape: '1–3 random requirements of every operator (=, !=, in, notin, exists, !, gt, lt, notin ()) over shared pools',
+    selectors: Array.from({ length: n }, (_, i) => {
+      if (i === n - 1) return '';
+      const parts = new Map<string, string>();
+      const count = 1 + rng.int(3);
+      for (let j = 0; j < count; j++) {
+        const which = rng.int(3);
+        if (which === 0) parts.set('workload-type', wtReq());
+        else if (which === 1) parts.set('project', pick('project', mixProjects));
+        else parts.set('user', pick('user', mixUsers));
+      }
+      return [...parts.values()].join(',');
+    }),
+    launches: Array.from({ length: launchCount }, () => ({
+      workload_type: wt(),
+      project: rng.next() < 0.7 ? rng.pick(mixProjects) : rng.next() < 0.5 ? `${rng.int(400) - 200}` : `proj-adhoc-${rng.int(1e6)}`,
+      user: rng.next() < 0.7 ? rng.pick(mixUsers) : rng.next() < 0.5 ? `+${rng.int(300)}` : `guest${rng.int(1e6)}@example.com`,
+    })),
+  });
+  return shapes;
+}

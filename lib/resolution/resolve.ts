@@ -6,6 +6,7 @@
 import { AppError, type ErrorDetail } from '../errors.js';
 import type { Requirement } from '../selector/index.js';
 import type { CompiledConfig } from './compile.js';
+import { firstMatchLabels, firstMatchLaunch } from './rule-index.js';
 
 export interface Launch {
   workload_type: string;
@@ -29,41 +30,17 @@ export interface TraceEntry {
   reason?: string;
 }
 
-const EMPTY: readonly number[] = [];
-
 export function labelsOf(launch: Launch): Record<string, string> {
   return { 'workload-type': launch.workload_type, project: launch.project, user: launch.user };
 }
 
-/** Index of the first rule matching the launch, or -1. */
+/** Index of the first rule matching the labels, or -1 (the same answer as a linear scan). */
 export function firstMatch(compiled: CompiledConfig, labels: Record<string, string>): number {
-  const a = compiled.index.user.get(labels.user!) ?? EMPTY;
-  const b = compiled.index.project.get(labels.project!) ?? EMPTY;
-  const c = compiled.index['workload-type'].get(labels['workload-type']!) ?? EMPTY;
-  const d = compiled.unindexed;
-  const rules = compiled.rules;
-  let ia = 0;
-  let ib = 0;
-  let ic = 0;
-  let id = 0;
-  // k-way merge of four ascending lists; each rule sits in at most one of them.
-  for (;;) {
-    let next = Number.MAX_SAFE_INTEGER;
-    if (ia < a.length && a[ia]! < next) next = a[ia]!;
-    if (ib < b.length && b[ib]! < next) next = b[ib]!;
-    if (ic < c.length && c[ic]! < next) next = c[ic]!;
-    if (id < d.length && d[id]! < next) next = d[id]!;
-    if (next === Number.MAX_SAFE_INTEGER) return -1;
-    if (rules[next]!.selector.matches(labels)) return next;
-    if (ia < a.length && a[ia] === next) ia++;
-    else if (ib < b.length && b[ib] === next) ib++;
-    else if (ic < c.length && c[ic] === next) ic++;
-    else id++;
-  }
+  return firstMatchLabels(compiled.index, labels);
 }
 
 export function resolve(compiled: CompiledConfig, launch: Launch): Resolution {
-  const i = firstMatch(compiled, labelsOf(launch));
+  const i = firstMatchLaunch(compiled.index, launch.workload_type, launch.project, launch.user);
   if (i >= 0) return { value: compiled.rules[i]!.value, source: 'RULE', rule_index: i, config_version: compiled.version };
   return fallback(compiled, launch);
 }
