@@ -14,6 +14,7 @@
  * with repairable findings — the workflow itself never touches what lacks our ownership marks —
  * and, with `delete_orphans: true`, deletion of owned orphans (re-checked right before).
  */
+import { runOutlived } from '../workflow/run-ended.js';
 import { AppError } from '../errors.js';
 import type {
   ClusterIdentity,
@@ -87,7 +88,8 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return out;
 }
 
-const inProgress = (run: ProvisioningRun | null) => run === null || run.status === 'PENDING' || run.status === 'RUNNING';
+/** Still provisioning — but a RUNNING run older than the execution timeout cannot be, and is not waited on. */
+const inProgress = (run: ProvisioningRun | null, now: Date) => run === null || run.status === 'PENDING' || (run.status === 'RUNNING' && !runOutlived(run, now));
 
 /** The drift mode a cloud's latest config asks for (default `report`); null when it has no config. */
 export async function driftSettingsOf(deps: Pick<DriftDeps, 'configs' | 'defaults'>, cloudId: string, version?: number): Promise<ResolvedSettings['drift'] | null> {
@@ -110,7 +112,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   const latest = await deps.configs.getLatestMeta(cloudId);
   if (!latest) throw new AppError('NOT_FOUND', `cloud ${cloudId} has no IAM mapping config`);
   const latestRun = await deps.runs.getRun(cloudId, latest.version);
-  if (inProgress(latestRun)) {
+  if (inProgress(latestRun, now())) {
     throw new AppError(
       'CONFLICT',
       `provisioning of config version ${latest.version} is ${latestRun?.status ?? 'not started'}; a drift check compares against finished provisioning — try again when it is done`,
