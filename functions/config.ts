@@ -6,7 +6,7 @@ import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import { stringify } from 'yaml';
 import { parseConfigBody } from '../lib/config/parse.js';
-import { validateConfig } from '../lib/config/validate.js';
+import { identityCeiling, validateConfig } from '../lib/config/validate.js';
 import { AppError } from '../lib/errors.js';
 import type { VersionMeta } from '../lib/ports.js';
 import { cloudOf } from './cloud.js';
@@ -20,10 +20,12 @@ import { logger } from './observability.js';
 const quoted = (etag: string) => `"${etag}"`;
 
 export function createConfigHandler(getDeps: () => Deps) {
+  // The deployment's ceiling on distinct identities (serverless.yml param maxIdentities), read once.
+  const maxIdentities = identityCeiling(process.env.MAX_IDENTITIES);
   const put = async (event: HttpEvent, context: HttpContext): Promise<HttpResult> => {
     const cloudId = cloudOf(event);
     const parsed = parseConfigBody(bodyText(event), header(event, 'content-type'));
-    const result = validateConfig(parsed.document, { cloudId, locate: parsed.locate });
+    const result = validateConfig(parsed.document, { cloudId, locate: parsed.locate, maxIdentities });
     if (!result.ok) {
       const first = result.errors[0]!;
       const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';

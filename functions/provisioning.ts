@@ -9,6 +9,7 @@ import { workflowDepsFromEnv } from './workflow-deps.js';
 
 export const STEP_FUNCTIONS = {
   provisionPlan: 'plan',
+  provisionLoadPage: 'loadPage',
   provisionEnsureRole: 'ensureRole',
   provisionEnsureTrustPolicy: 'ensureTrustPolicy',
   provisionEnsurePermissions: 'ensurePermissions',
@@ -40,6 +41,7 @@ const lambda = (step: keyof WorkflowSteps): TaskHandler => (input) => {
 };
 
 export const plan = lambda('plan');
+export const loadPage = lambda('loadPage');
 export const ensureRole = lambda('ensureRole');
 export const ensureTrustPolicy = lambda('ensureTrustPolicy');
 export const ensurePermissions = lambda('ensurePermissions');

@@ -8,9 +8,14 @@ import type { WorkflowDeps } from '../lib/workflow/steps.js';
 import type { SettingsDefaults } from '../lib/provisioning/settings.js';
 import { createStores, regionOf, settingsDefaultsFromEnv, storeConfigFromEnv, type StoreDeps } from './deps.js';
 
-export function createWorkflowDeps(stores: StoreDeps, targetsConfig: TargetsConfig, defaults: SettingsDefaults): WorkflowDeps {
+export function createWorkflowDeps(
+  stores: StoreDeps,
+  targetsConfig: TargetsConfig,
+  defaults: SettingsDefaults,
+  options: Pick<WorkflowDeps, 'planPageSize'> = {},
+): WorkflowDeps {
   const targets = createTargets(targetsConfig);
-  return { configs: stores.configs, runs: stores.runs, iam: targets.iam, clusters: targets.clusters, kubernetes: targets.kubernetes, defaults };
+  return { configs: stores.configs, runs: stores.runs, iam: targets.iam, clusters: targets.clusters, kubernetes: targets.kubernetes, defaults, ...options };
 }
 
 /** The real IAM/EKS/Kubernetes of a deployed function: region and EKS cluster from the environment. */
@@ -20,5 +25,11 @@ export function awsTargetsFromEnv(env: NodeJS.ProcessEnv = process.env): Targets
 
 /** Deps of the workflow's task Lambdas (real AWS targets). */
 export function workflowDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkflowDeps {
-  return createWorkflowDeps(createStores(storeConfigFromEnv(env)), awsTargetsFromEnv(env), settingsDefaultsFromEnv(env));
+  return createWorkflowDeps(createStores(storeConfigFromEnv(env)), awsTargetsFromEnv(env), settingsDefaultsFromEnv(env), planPageSizeFromEnv(env));
+}
+
+/** PLAN_PAGE_SIZE (items per Distributed Map child); unset: the default of lib/workflow/steps.ts. */
+export function planPageSizeFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<WorkflowDeps, 'planPageSize'> {
+  const n = Number(env.PLAN_PAGE_SIZE);
+  return env.PLAN_PAGE_SIZE && Number.isInteger(n) && n > 0 ? { planPageSize: n } : {};
 }

@@ -3,6 +3,7 @@
  * has exactly one adapter per environment (real AWS, or the local sandbox), chosen by
  * configuration in one composition root — never by `if` in domain logic.
  */
+import type { PlanItemRef } from './provisioning/plan.js';
 
 import type { DriftKind } from './drift/kinds.js';
 
@@ -224,6 +225,13 @@ export interface ProvisioningRunStore {
    */
   claim(cloudId: string, version: number): Promise<boolean>;
   claimedVersion(cloudId: string): Promise<number | null>;
+  /**
+   * The item refs of one page of a run's plan (the state machine carries only page numbers, each
+   * Distributed Map child reads its page by number). `planId` tells apart two plans of the same
+   * version (a restarted or partial run).
+   */
+  putPlanPage(cloudId: string, version: number, planId: string, page: number, refs: PlanItemRef[]): Promise<void>;
+  getPlanPage(cloudId: string, version: number, planId: string, page: number): Promise<PlanItemRef[] | null>;
 }
 
 /** Starts the provisioning workflow for a config version (Step Functions deployed, in-process locally). */

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createConfigHandler } from '../functions/config.js';
 import { createDeps, createStores, type Deps } from '../functions/deps.js';
-import { createWorkflowDeps } from '../functions/workflow-deps.js';
+import { createWorkflowDeps, planPageSizeFromEnv } from '../functions/workflow-deps.js';
 import { createDriftHandler } from '../functions/drift.js';
 import { logger } from '../functions/observability.js';
 import { createProvisioningStatusHandler } from '../functions/provisioning-status.js';
@@ -22,7 +22,8 @@ import type { SettingsDefaults } from '../lib/provisioning/settings.js';
 import { createWorkflowSteps } from '../lib/workflow/steps.js';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/index.js';
 import { persistedSandboxState } from './sandbox-state.js';
-import { createLocalWorkflowRunner, type LocalWorkflowRunner } from './workflow-runner.js';
+import { createLocalWorkflowRunner, type LocalWorkflowRunner, type Quotas } from './workflow-runner.js';
+import { recordExecutionEnd, resumeUnfinishedRuns } from '../lib/workflow/run-ended.js';
 import { handler as healthz } from '../functions/healthz.js';
 import { handler as openapi } from '../functions/openapi.js';
 import { MAX_BODY_BYTES, type HttpContext, type HttpEvent, type HttpResult } from '../functions/http.js';
@@ -53,8 +54,8 @@ export interface LocalServerOptions {
   targets?: TargetsConfig;
   /** Provisioning defaults: the cluster to trust and the default bucket. */
   defaults?: SettingsDefaults;
-  /** Local workflow timing: retry interval and Wait states, in ms. */
-  workflow?: { retryIntervalMs?: number; waitMs?: number };
+  /** Local workflow timing: retry interval and Wait states, in ms; plan page size (items per Distributed Map child, default env PLAN_PAGE_SIZE, else 100); quota overrides. */
+  workflow?: { retryIntervalMs?: number; waitMs?: number; planPageSize?: number; quotas?: Partial<Quotas> };
   /** Seconds between scheduled drift passes (drift checks, restarts of lost provisioning); 0 = none. Default env DRIFT_INTERVAL_SECONDS, else 300. */
   driftIntervalSeconds?: number;
 }
@@ -193,12 +194,23 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     stores,
     options.targets ?? { mode: 'sandbox', region: LOCAL_REGION, sandboxUrl: url, clusterName: SANDBOX_DEFAULTS.clusterName! },
     defaults,
+    options.workflow?.planPageSize ? { planPageSize: options.workflow.planPageSize } : planPageSizeFromEnv(),
   );
   const workflow = createLocalWorkflowRunner({
     handlers: taskHandlers(createWorkflowSteps(workflowDeps)),
     ...options.workflow,
     onError: (id, error) => logger.warn('workflow execution ended with an error', { executionId: id, error: String(error) }),
+    // What EventBridge's execution status change does deployed: a run its execution left unfinished is marked FAILED.
+    onEnded: async (ended) => {
+      await recordExecutionEnd(stores.runs, { ...ended, cloudId: ended.input.cloudId, version: ended.input.version });
+    },
   });
+  // Runs cut off by a crash (SIGKILL) or a stop of the previous process are resumed (started
+  // before the server reports ready, so no request races a resume of the same version).
+  await resumeUnfinishedRuns({ configs: stores.configs, runs: stores.runs, workflow }).then(
+    (resumed) => resumed.length > 0 && logger.info('resumed unfinished provisioning runs', { resumed }),
+    (error: unknown) => logger.warn('could not resume unfinished provisioning runs', { error: String(error) }),
+  );
   const deps = createDeps(stores, workflow, {
     resolveFreshnessMs: options.resolveFreshnessMs ?? Number(process.env.RESOLVE_FRESHNESS_MS ?? 1000),
     resolveStaleGraceMs: options.resolveStaleGraceMs ?? Number(process.env.RESOLVE_STALE_GRACE_MS ?? 2000),

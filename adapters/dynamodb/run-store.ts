@@ -2,14 +2,20 @@
  * Provisioning runs in the service table (layout in table.ts): one RUN item per config version,
  * one RUN_ITEM per plan item (so 1,000 service accounts never meet the 400 KB item limit and
  * parallel Map iterations never write the same item), and a FENCE item holding the newest
- * version being provisioned. All single-item conditional writes.
+ * version being provisioned, and PLAN_PAGE items holding a run's plan item refs page by page (so
+ * the state machine carries page numbers, never 5,000 refs; they expire after PLAN_PAGE_TTL_DAYS).
+ * All single-item writes.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { PlanItemRef } from '../../lib/provisioning/plan.js';
 import type { ItemResult, ProvisioningRun, ProvisioningRunStore, RunPatch, RunStatus } from '../../lib/ports.js';
 import { fenceSchema, itemResultSchema, parseItem, runHeadSchema, type ItemKey } from './items.js';
 import { ItemType, keys } from './table.js';
 import { TableClient } from './table-client.js';
+
+/** Plan pages are only read while their run is running; DynamoDB's TTL removes them after this. */
+export const PLAN_PAGE_TTL_DAYS = 30;
 
 export class DynamoRunStore implements ProvisioningRunStore {
   private readonly t: TableClient;
@@ -123,5 +129,26 @@ export class DynamoRunStore implements ProvisioningRunStore {
     );
     if (!res.Item) return null;
     return parseItem(fenceSchema, res.Item, { PK: keys.cloudPk(cloudId), SK: keys.fenceSk }).claimedVersion ?? null;
+  }
+
+  async putPlanPage(cloudId: string, version: number, planId: string, page: number, refs: PlanItemRef[]): Promise<void> {
+    const expiresAt = Math.floor(this.now().getTime() / 1000) + PLAN_PAGE_TTL_DAYS * 86_400;
+    await this.t.send('PutItem', () =>
+      this.t.doc.send(
+        new PutCommand({
+          TableName: this.t.tableName,
+          Item: { PK: keys.cloudPk(cloudId), SK: keys.planPageSk(version, planId, page), type: ItemType.PLAN_PAGE, refs, expiresAt },
+        }),
+      ),
+    );
+  }
+
+  async getPlanPage(cloudId: string, version: number, planId: string, page: number): Promise<PlanItemRef[] | null> {
+    const res = await this.t.send('GetItem', () =>
+      this.t.doc.send(
+        new GetCommand({ TableName: this.t.tableName, Key: { PK: keys.cloudPk(cloudId), SK: keys.planPageSk(version, planId, page) }, ConsistentRead: true }),
+      ),
+    );
+    return (res.Item?.refs as PlanItemRef[] | undefined) ?? null;
   }
 }

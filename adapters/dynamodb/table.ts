@@ -19,6 +19,7 @@
  * │                    │                                  │           │ executionId, planDigest, itemCount, error    │
  * │ CLOUD#<cloudId>    │ RUN#<version>#ITEM#<name>        │ RUN_ITEM  │ result of one plan item (resources, error)   │
  * │ CLOUD#<cloudId>    │ PROVISIONING                     │ FENCE     │ claimedVersion: newest version provisioning  │
+ * │ CLOUD#<cloudId>    │ PLAN#<version>#<planId>#<page 5d>│ PLAN_PAGE │ refs (≤ page size item refs), expiresAt (TTL)│
  * │ CLOUD#<cloudId>    │ DRIFT#<checked_at ISO>[#<n>]     │ DRIFT     │ one drift report: checkedAt, status, drifted,│
  * │                    │   (toISOString, ms precision)    │           │ configVersion, findingCount, bySeverity,     │
  * │                    │                                  │           │ body (B, gzip JSON report), expiresAt (TTL)  │
@@ -78,6 +79,7 @@ export const ItemType = {
   RUN_ITEM: 'RUN_ITEM',
   FENCE: 'FENCE',
   DRIFT: 'DRIFT',
+  PLAN_PAGE: 'PLAN_PAGE',
 } as const;
 
 export const keys = {
@@ -91,6 +93,7 @@ export const keys = {
   runSk: (version: number) => `RUN#${String(version).padStart(VERSION_DIGITS, '0')}`,
   runItemSk: (version: number, name: string) => `RUN#${String(version).padStart(VERSION_DIGITS, '0')}#ITEM#${name}`,
   fenceSk: 'PROVISIONING',
+  planPageSk: (version: number, planId: string, page: number) => `PLAN#${String(version).padStart(VERSION_DIGITS, '0')}#${planId}#${String(page).padStart(5, '0')}`,
   driftPrefix: 'DRIFT#',
   /** `checkedAt`: ISO-8601 UTC (`toISOString()`), so keys sort by time. */
   driftSk: (checkedAt: string, collision = 0) => `DRIFT#${checkedAt}${collision > 0 ? `#${collision}` : ''}`,

@@ -25,6 +25,35 @@ export interface ValidateOptions {
   cloudId?: string;
   /** Maps a document path to its YAML line/column, so errors can point at lines. */
   locate?: Locate;
+  /**
+   * The deployment's ceiling on distinct identities (rule values plus `default_value`): more is a
+   * 400 naming the count and the limit. Unset: no ceiling (offline lint). See `identityCeiling`.
+   */
+  maxIdentities?: number;
+}
+
+/** IAM's hard ceiling of roles per account: no deployment may allow more identities. */
+export const IDENTITY_CEILING_MAX = 5_000;
+/** IAM's default quota of roles per account: the ceiling unless the deployment raises it. */
+export const IDENTITY_CEILING_DEFAULT = 1_000;
+
+/**
+ * The ceiling a deployment allows, from its setting (`MAX_IDENTITIES`): default 1,000, never above
+ * 5,000; an unparsable or non-positive setting is refused at start rather than silently ignored.
+ */
+export function identityCeiling(setting: string | number | undefined): number {
+  if (setting === undefined || setting === '') return IDENTITY_CEILING_DEFAULT;
+  const n = typeof setting === 'number' ? setting : Number(setting);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`MAX_IDENTITIES must be a positive integer, got ${JSON.stringify(setting)}`);
+  return Math.min(n, IDENTITY_CEILING_MAX);
+}
+
+/** Distinct identities a config needs: its rule values and default value (case-insensitively for AWS VM, as IAM names are). */
+export function distinctIdentities(config: Pick<MappingConfig, 'cloud_provider' | 'compute_stack' | 'dataplane_iam_mapping'>): number {
+  const fold = config.cloud_provider === 'AWS' && config.compute_stack === 'VM' ? (v: string) => v.toLowerCase() : (v: string) => v;
+  const values = new Set(config.dataplane_iam_mapping.rules.map((r) => fold(r.value)));
+  if (config.dataplane_iam_mapping.default_value) values.add(fold(config.dataplane_iam_mapping.default_value));
+  return values.size;
 }
 
 const LABEL_KEY_SET: ReadonlySet<string> = new Set(LABEL_KEYS);
@@ -86,6 +115,17 @@ function validate(document: unknown, options: ValidateOptions): ValidationResult
   if (defaultValue !== undefined) {
     const problem = checkValue(provider, stack, defaultValue);
     if (problem) add(['dataplane_iam_mapping', 'default_value'], `default_value ${problem}`);
+  }
+  if (options.maxIdentities !== undefined) {
+    const count = distinctIdentities(config);
+    if (count > options.maxIdentities) {
+      add(
+        ['dataplane_iam_mapping', 'rules'],
+        `the config names ${count} distinct identities; this deployment allows at most ${options.maxIdentities} ` +
+          `(MAX_IDENTITIES, at most ${IDENTITY_CEILING_MAX}: IAM's roles per account)`,
+        { count, limit: options.maxIdentities },
+      );
+    }
   }
   if (config.provisioning !== undefined && provider !== 'AWS') {
     add(['provisioning'], 'provisioning settings apply to AWS clouds only (EKS or VM); remove them for GCP');

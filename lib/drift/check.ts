@@ -15,6 +15,7 @@
  * and, with `delete_orphans: true`, deletion of owned orphans (re-checked right before).
  */
 import pMap from 'p-map';
+import { runOutlived } from '../workflow/run-ended.js';
 import { AppError } from '../errors.js';
 import type {
   ClusterIdentity,
@@ -75,7 +76,8 @@ function plansOf(deps: DriftDeps): PlanCache {
   return cache;
 }
 
-const inProgress = (run: ProvisioningRun | null) => run === null || run.status === 'PENDING' || run.status === 'RUNNING';
+/** Still provisioning — but a RUNNING run older than the execution timeout cannot be, and is not waited on. */
+const inProgress = (run: ProvisioningRun | null, now: Date) => run === null || run.status === 'PENDING' || (run.status === 'RUNNING' && !runOutlived(run, now));
 
 /** The drift mode a cloud's latest config asks for (default `report`); null when it has no config. */
 export async function driftSettingsOf(deps: Pick<DriftDeps, 'configs' | 'defaults'>, cloudId: string, version?: number): Promise<ResolvedSettings['drift'] | null> {
@@ -98,7 +100,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   const latest = await deps.configs.getLatestMeta(cloudId);
   if (!latest) throw new AppError('NOT_FOUND', `cloud ${cloudId} has no IAM mapping config`);
   const latestRun = await deps.runs.getRun(cloudId, latest.version);
-  if (inProgress(latestRun)) {
+  if (inProgress(latestRun, now())) {
     throw new AppError(
       'CONFLICT',
       `provisioning of config version ${latest.version} is ${latestRun?.status ?? 'not started'}; a drift check compares against finished provisioning — try again when it is done`,

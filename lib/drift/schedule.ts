@@ -4,6 +4,7 @@
  * restart of provisioning for a cloud whose latest version's run has been PENDING for longer
  * than `pendingAfterMs` (its start was lost: the PUT committed the version, the start failed).
  */
+import { runOutlived } from '../workflow/run-ended.js';
 import type { DriftReport } from '../ports.js';
 import { driftSettingsOf, runDriftCheck, type DriftDeps } from './check.js';
 
@@ -48,7 +49,7 @@ export async function runScheduledDriftChecks(deps: DriftDeps, options: Schedule
         } else out.skipped.push({ cloudId, reason: `provisioning of version ${latest.version} is PENDING` });
         continue;
       }
-      if (run.status === 'RUNNING') {
+      if (run.status === 'RUNNING' && !runOutlived(run, now())) {
         out.skipped.push({ cloudId, reason: `provisioning of version ${latest.version} is RUNNING` });
         continue;
       }

@@ -5,6 +5,7 @@
  * lacks our ownership marks unless the config adopts it, and stop without writing once a newer
  * config version has claimed the cloud.
  */
+import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
 import { policiesEqual } from '../policy-compare.js';
 import type {
@@ -32,7 +33,17 @@ export interface WorkflowDeps {
   kubernetes(cluster: ClusterIdentity): KubernetesPort;
   defaults: SettingsDefaults;
   now?: () => Date;
+  /** Plan item refs per stored page, i.e. per Distributed Map child execution (default PLAN_PAGE_SIZE). */
+  planPageSize?: number;
 }
+
+/**
+ * Items per plan page, i.e. per child execution of the Distributed Map. Sized for Step Functions'
+ * 25,000-event history quota of each child: an item's path is ~38 events, and even if every Task
+ * of every item exhausted its retries (3 events per retry: Scheduled, Started, Failed; 6 retries
+ * on each of 7 Tasks and 10 on AwaitRole ≈ 156) a page of 100 stays under ~19,500 events.
+ */
+export const PLAN_PAGE_SIZE = 100;
 
 export interface RunInput {
   cloudId: string;
@@ -42,8 +53,25 @@ export interface RunInput {
 export interface StartInput extends RunInput {
   only?: string[];
 }
+/**
+ * What Plan hands the state machine: counts and page numbers only (a few bytes per 100 items), so
+ * no state's payload grows with the config; the item refs are stored page by page.
+ */
 export interface PlanOutput extends RunInput {
   superseded: boolean;
+  /** Names the stored pages of this plan (two runs of one version never share pages). */
+  planId: string;
+  itemCount: number;
+  pageSize: number;
+  /** Page numbers 0..n-1: the Distributed Map's items, one child execution each. */
+  pages: number[];
+}
+/** One page of a plan: the input of a Distributed Map child. */
+export interface PageInput extends RunInput {
+  planId: string;
+  page: number;
+}
+export interface PageOutput extends PageInput {
   items: PlanItemRef[];
 }
 export interface ItemInput extends RunInput {
@@ -65,10 +93,22 @@ export interface ItemOutcome {
   status: ItemResult['status'];
 }
 
+/** Unique per plan: time then randomness, short enough for a sort key. */
+const newPlanId = () => `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 const tagMap = (tags: IamTag[]) => Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
 
 export function createWorkflowSteps(deps: WorkflowDeps) {
   const plans = new PlanCache(deps.configs, deps.clusters, deps.defaults);
+  const pageSize = Math.max(1, Math.floor(deps.planPageSize ?? PLAN_PAGE_SIZE));
   const now = () => (deps.now ?? (() => new Date()))().toISOString();
 
   /** Stop (without writing) when a newer version claimed the cloud. */
@@ -116,13 +156,16 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
     async plan(input: StartInput): Promise<PlanOutput> {
       const { cloudId, version } = input;
       await deps.runs.createRun(cloudId, version);
+      const planId = newPlanId();
       if (!(await deps.runs.claim(cloudId, version))) {
         await deps.runs.updateRun(cloudId, version, { status: 'SUPERSEDED', finishedAt: now() }, { onlyFrom: ['PENDING', 'RUNNING'] });
-        return { cloudId, version, superseded: true, items: [] };
+        return { cloudId, version, superseded: true, planId, itemCount: 0, pageSize, pages: [] };
       }
       const { plan } = await plans.get(cloudId, version);
       const only = input.only ? new Set(input.only) : null;
       const items = planItemsFor(plan).filter((ref) => !only || only.has(ref.name));
+      const pages = Array.from({ length: Math.ceil(items.length / pageSize) }, (_, p) => p);
+      await forEachLimit(pages, 8, (p) => deps.runs.putPlanPage(cloudId, version, planId, p, items.slice(p * pageSize, (p + 1) * pageSize)));
       await deps.runs.updateRun(cloudId, version, {
         status: 'RUNNING',
         startedAt: now(),
@@ -130,7 +173,15 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
         itemCount: items.length,
         ...(plan.reason ? { reason: plan.reason } : {}),
       });
-      return { cloudId, version, superseded: false, items };
+      return { cloudId, version, superseded: false, planId, itemCount: items.length, pageSize, pages };
+    },
+
+    /** A Distributed Map child's first step: its page of item refs, read by number from the stored plan. */
+    async loadPage(input: PageInput): Promise<PageOutput> {
+      await fence(input);
+      const items = await deps.runs.getPlanPage(input.cloudId, input.version, input.planId, input.page);
+      if (!items) throw new AppError('NOT_FOUND', `plan ${input.planId} of ${input.cloudId} version ${input.version} has no page ${input.page}`);
+      return { ...input, items };
     },
 
     /** The IAM role exists and carries our ownership tags (created, adopted, or left alone → error). */
@@ -286,8 +337,9 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
     },
 
     /** Ends the run: SUCCEEDED when every item did, else FAILED (or SUPERSEDED). */
-    async finalize(input: RunInput & { outcomes?: ItemOutcome[]; superseded?: boolean }): Promise<{ status: string }> {
-      const outcomes = input.outcomes ?? [];
+    async finalize(input: RunInput & { outcomes?: ItemOutcome[]; pages?: Array<Array<ItemOutcome['status']>>; superseded?: boolean }): Promise<{ status: string }> {
+      // The Distributed Map hands over each page's item statuses (a few bytes per item); `outcomes` is the per-item form.
+      const outcomes = input.outcomes ?? (input.pages ?? []).flat().map((status) => ({ name: '', status }));
       const status = input.superseded || outcomes.some((o) => o.status === 'SUPERSEDED')
         ? 'SUPERSEDED'
         : outcomes.some((o) => o.status === 'FAILED')

@@ -15,6 +15,7 @@ import type {
   VersionMeta,
 } from '../../lib/ports.js';
 import { TargetError } from '../../lib/target-errors.js';
+import type { PlanItemRef } from '../../lib/provisioning/plan.js';
 
 export const ACCOUNT = '123456789012';
 export const ISSUER_HOST = 'oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF';
@@ -103,6 +104,14 @@ export class FakeRunStore implements ProvisioningRunStore {
   }
   async claimedVersion(cloudId: string): Promise<number | null> {
     return this.fences.get(cloudId) ?? null;
+  }
+  readonly planPages = new Map<string, PlanItemRef[]>();
+  async putPlanPage(cloudId: string, version: number, planId: string, page: number, refs: PlanItemRef[]): Promise<void> {
+    this.planPages.set(`${cloudId}#${version}#${planId}#${page}`, structuredClone(refs));
+  }
+  async getPlanPage(cloudId: string, version: number, planId: string, page: number): Promise<PlanItemRef[] | null> {
+    const refs = this.planPages.get(`${cloudId}#${version}#${planId}#${page}`);
+    return refs ? structuredClone(refs) : null;
   }
 }
 

@@ -92,6 +92,8 @@ async function fixture(doc: Record<string, unknown>): Promise<Fixture> {
   const steps = createWorkflowSteps({ configs, runs, iam, clusters, kubernetes: () => k8s, defaults: DEFAULTS });
   const version = configs.add(CLOUD, doc);
   const planned = await steps.plan({ cloudId: CLOUD, version });
+  // The item refs as a Distributed Map child reads them: page by page from the stored plan.
+  const refs = (await Promise.all(planned.pages.map((page) => steps.loadPage({ cloudId: CLOUD, version, planId: planned.planId, page })))).flatMap((p) => p.items);
   const cache = new PlanCache(configs, clusters, DEFAULTS);
   return {
     steps,
@@ -99,9 +101,9 @@ async function fixture(doc: Record<string, unknown>): Promise<Fixture> {
     runs,
     k8s,
     version,
-    refs: planned.items,
-    input: (i = 0) => ({ cloudId: CLOUD, version, ref: planned.items[i]! }),
-    item: async (i = 0) => findPlanItem((await cache.get(CLOUD, version)).plan, planned.items[i]!),
+    refs,
+    input: (i = 0) => ({ cloudId: CLOUD, version, ref: refs[i]! }),
+    item: async (i = 0) => findPlanItem((await cache.get(CLOUD, version)).plan, refs[i]!),
   };
 }
 
@@ -156,7 +158,7 @@ describe('plan', () => {
     const v2 = f.configs.add(CLOUD, config('K8S', ['sa-one']));
     await f.steps.plan({ cloudId: CLOUD, version: v2 });
     const older = await f.steps.plan({ cloudId: CLOUD, version: f.version });
-    expect(older).toMatchObject({ superseded: true, items: [] });
+    expect(older).toMatchObject({ superseded: true, itemCount: 0, pages: [] });
     expect((await f.runs.getRun(CLOUD, f.version))?.status).toBe('SUPERSEDED');
   });
 
