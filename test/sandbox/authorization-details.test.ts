@@ -119,10 +119,10 @@ describe.skipIf(!enabled)('GetAccountAuthorizationDetails: sandbox vs moto', () 
     const motoPage = await page(moto.url, ['--no-paginate', '--max-items', '1']);
     expect(motoPage.IsTruncated).toBe(false);
     expect(Object.keys(motoPage).sort()).toEqual(Object.keys(second).sort());
-    const since = (await (await fetch(`${sandbox.url}/sandbox/calls?since=0`)).json()).last;
+    const since = ((await (await fetch(`${sandbox.url}/sandbox/calls?since=0`)).json()) as any).last;
     const all = await page(`${sandbox.url}/sandbox/aws`, ['--page-size', '1']);
     expect(all.RoleDetailList).toHaveLength(2);
-    const log = await (await fetch(`${sandbox.url}/sandbox/calls?since=${since}`)).json();
+    const log = (await (await fetch(`${sandbox.url}/sandbox/calls?since=${since}`)).json()) as any;
     expect(log.calls.map((c: any) => [c.service, c.action, c.status, c.mutating])).toEqual([
       ['iam', 'GetAccountAuthorizationDetails', 200, false],
       ['iam', 'GetAccountAuthorizationDetails', 200, false],
