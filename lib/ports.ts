@@ -163,8 +163,11 @@ export interface KubernetesPort {
   getServiceAccount(namespace: string, name: string): Promise<ServiceAccountInfo | null>;
   /** Every ServiceAccount of a namespace (paginated internally), optionally by label selector. */
   listServiceAccounts(namespace: string, labelSelector?: string): Promise<ServiceAccountInfo[]>;
-  /** ServiceAccounts of every namespace matching a label selector (one paginated cluster-wide LIST). */
-  listServiceAccountsInAllNamespaces?(labelSelector: string): Promise<ServiceAccountInfo[]>;
+  /**
+   * ServiceAccounts of every namespace matching a label selector (one paginated cluster-wide LIST);
+   * `excludeNamespaces` may be left out server-side (a field selector) — callers still filter.
+   */
+  listServiceAccountsInAllNamespaces?(labelSelector: string, options?: { excludeNamespaces?: readonly string[] }): Promise<ServiceAccountInfo[]>;
   createServiceAccount(input: { namespace: string; name: string; annotations: Record<string, string>; labels: Record<string, string> }): Promise<ServiceAccountInfo>;
   /** JSON merge patch of metadata; `null` removes a key. Fails with ConflictError when resourceVersion is stale. */
   patchServiceAccountMetadata(input: {

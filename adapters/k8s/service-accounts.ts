@@ -178,12 +178,20 @@ export class KubeServiceAccounts implements KubernetesPort {
     return out;
   }
 
-  async listServiceAccountsInAllNamespaces(labelSelector: string): Promise<ServiceAccountInfo[]> {
+  async listServiceAccountsInAllNamespaces(labelSelector: string, options: { excludeNamespaces?: readonly string[] } = {}): Promise<ServiceAccountInfo[]> {
     const out: ServiceAccountInfo[] = [];
     let token: string | undefined;
+    // Namespaces already listed in full are left out server-side while the selector stays short.
+    const exclude = options.excludeNamespaces ?? [];
+    const fieldSelector = exclude.length > 0 && exclude.length <= 50 ? exclude.map((ns) => `metadata.namespace!=${ns}`).join(',') : undefined;
     try {
       do {
-        const page = await this.api.listServiceAccountForAllNamespaces({ limit: this.pageSize, labelSelector, ...(token ? { _continue: token } : {}) });
+        const page = await this.api.listServiceAccountForAllNamespaces({
+          limit: this.pageSize,
+          labelSelector,
+          ...(fieldSelector ? { fieldSelector } : {}),
+          ...(token ? { _continue: token } : {}),
+        });
         out.push(...page.items.map((sa) => info(sa, sa.metadata?.namespace ?? '')));
         token = page.metadata?._continue || undefined;
       } while (token);

@@ -231,9 +231,10 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   await mapLimit(orphanClusters, limit, async (cluster) => {
     const k8s = deps.kubernetes(cluster);
     if (!k8s.listServiceAccountsInAllNamespaces) return;
-    for (const sa of await k8s.listServiceAccountsInAllNamespaces(ownedSelector)) {
+    const listedInFull = clusters.some((c) => c.name === cluster.name) ? namespaces : [];
+    for (const sa of await k8s.listServiceAccountsInAllNamespaces(ownedSelector, { excludeNamespaces: listedInFull })) {
       const key = nsKey(cluster.name, sa.namespace);
-      if (namespaces.includes(sa.namespace) && clusters.some((c) => c.name === cluster.name)) continue; // listed in full above
+      if (listedInFull.includes(sa.namespace)) continue; // listed in full above
       const list = serviceAccounts.get(key) ?? [];
       list.push(sa);
       serviceAccounts.set(key, list);
