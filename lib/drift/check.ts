@@ -163,7 +163,9 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   }
   const desiredVersion = desiredRun.configVersion;
   const planned: PlannedVersion = await plans.get(cloudId, desiredVersion);
-  if (planned.plan.provider === 'GCP') return nothing(planned.plan.reason ?? 'nothing is provisioned for this cloud', desiredVersion);
+  // GCP: nothing of AWS is wanted, but AWS identities this cloud made under an earlier provider are
+  // still its own — reported as orphans when there are any (and when AWS can be read at all).
+  const gcpReason = planned.plan.provider === 'GCP' ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
 
   // Items of a newer, unfinished version are not orphans.
   let keep: { roles: Set<string>; serviceAccounts: Set<string>; instanceProfiles: Set<string> } | undefined;
@@ -190,11 +192,18 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   // Kubernetes: one paged LIST per (cluster, namespace) of the plan, plus one cluster-wide LIST of
   // this cloud's labelled ServiceAccounts per cluster (orphans of any namespace or stack).
   const { plan, settings, clusters } = planned;
-  const [details, providers, orphanClusters] = await Promise.all([
-    deps.iam.listRoleDetails(),
-    clusters.length > 0 ? deps.iam.listOpenIdConnectProviders() : Promise.resolve([] as string[]),
-    clusters.length > 0 ? Promise.resolve(clusters) : clustersOfAnyStack(deps, settings),
-  ]);
+  let reads: [RoleDetail[], string[], ClusterIdentity[]];
+  try {
+    reads = await Promise.all([
+      deps.iam.listRoleDetails(),
+      clusters.length > 0 ? deps.iam.listOpenIdConnectProviders() : Promise.resolve([] as string[]),
+      clusters.length > 0 ? Promise.resolve(clusters) : clustersOfAnyStack(deps, settings),
+    ]);
+  } catch (e) {
+    if (gcpReason) return nothing(gcpReason, desiredVersion);
+    throw e;
+  }
+  const [details, providers, orphanClusters] = reads;
   const detailByName = new Map(details.map((d) => [d.role.name.toLowerCase(), d] as const));
   // What drift looks at: roles under the service's path or carrying this cloud's marks (any path), and planned roles.
   const plannedRoleNames = new Set(plan.items.map((i) => i.role.name.toLowerCase()));
@@ -232,7 +241,11 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     const k8s = deps.kubernetes(cluster);
     if (!k8s.listServiceAccountsInAllNamespaces) return;
     const listedInFull = clusters.some((c) => c.name === cluster.name) ? namespaces : [];
-    for (const sa of await k8s.listServiceAccountsInAllNamespaces(ownedSelector, { excludeNamespaces: listedInFull })) {
+    const owned = await k8s.listServiceAccountsInAllNamespaces(ownedSelector, { excludeNamespaces: listedInFull }).catch((e: unknown) => {
+      if (gcpReason) return []; // a GCP cloud's check does not fail on an unreachable EKS cluster
+      throw e;
+    });
+    for (const sa of owned) {
       const key = nsKey(cluster.name, sa.namespace);
       if (listedInFull.includes(sa.namespace)) continue; // listed in full above
       const list = serviceAccounts.get(key) ?? [];
@@ -264,6 +277,8 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     { roles: observedRoles, listedRoles: listed, serviceAccounts, instanceProfiles, listedInstanceProfiles: listedProfiles, oidcProviderArns: new Set(providers) },
   );
 
+  if (gcpReason && findings.length === 0) return nothing(gcpReason, desiredVersion);
+  if (gcpReason) caveat = [`${gcpReason}; AWS identities this cloud made under an earlier provider are left over`, caveat].filter(Boolean).join('; ');
   const report: DriftReport = {
     ...base,
     status: findings.length > 0 ? 'drifted' : 'clean',

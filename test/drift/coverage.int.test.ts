@@ -117,4 +117,19 @@ describe('everything a cloud owns, whatever its current stack', () => {
     expect(sandbox.iam.findRole(role('restack-a'))).toBeDefined();
     expect((await check(cloud)).drifted).toBe(false);
   });
+
+  it('AWS → GCP: the AWS roles and ServiceAccounts are orphans of the GCP cloud; none left → nothing to compare', async () => {
+    const gcpCloud = 'cldrsrc_togcp';
+    const sandbox = h.server.sandbox!;
+    await provision(gcpCloud, eks.replaceAll('restack-', 'togcp-'));
+    await provision(gcpCloud, SEED_EXAMPLES.gke);
+    const report = await check(gcpCloud);
+    const gcpRole = (sa: string) => roleNameFor('iam-mapping-', gcpCloud, sa);
+    expect(kindsOf(report)).toEqual([`orphan-role ${gcpRole('togcp-a')}`, `orphan-role ${gcpRole('togcp-b')}`, `orphan-service-account ${NS}/togcp-a`, `orphan-service-account ${NS}/togcp-b`]);
+    expect(report.reason).toMatch(/GCP.*left over/);
+    await provision(gcpCloud, withDrift(SEED_EXAMPLES.gke, '{ mode: repair, delete_orphans: true }'));
+    expect((await check(gcpCloud)).repair.deleted).toHaveLength(4);
+    expect(sandbox.iam.findRole(gcpRole('togcp-a'))).toBeUndefined();
+    expect(await check(gcpCloud)).toMatchObject({ status: 'nothing-to-compare', findings: [] });
+  });
 });
