@@ -95,7 +95,7 @@ export function createTargets(config: TargetsConfig): Targets {
       client = new KubeServiceAccounts({
         server,
         ...(caData ? { caData } : {}),
-        ...(token ? { token } : base || (config.k8sServer && server.startsWith('http://')) ? {} : { token: eksTokenProvider({ clusterName: name as string, region }) }),
+        ...(token ? { token } : base ? {} : { token: eksTokenProvider({ clusterName: name as string, region }) }),
       });
       kubeClients.set(key, client);
     }

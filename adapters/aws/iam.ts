@@ -43,7 +43,7 @@ export type AwsIamOptions = AwsClientOptions & {
   tagConcurrency?: number;
 };
 
-/** MaxItems of list pages: IAM's maximum (it may return fewer per page). */
+/** MaxItems of the bulk read's pages: IAM's maximum (it may return fewer per page). */
 const PAGE_SIZE = 1000;
 
 /** Decodes an IAM policy document: URL-encoded JSON (as IAM returns it) or plain JSON. */
@@ -133,7 +133,7 @@ export class AwsIam implements IamPort {
   }
 
   async listRoles(pathPrefix: string): Promise<RoleInfo[]> {
-    const roles = await this.collect(`ListRoles ${pathPrefix}`, paginateListRoles({ client: this.client, pageSize: PAGE_SIZE }, { PathPrefix: pathPrefix }), (page) => page.Roles);
+    const roles = await this.collect(`ListRoles ${pathPrefix}`, paginateListRoles({ client: this.client }, { PathPrefix: pathPrefix }), (page) => page.Roles);
     // ListRoles does not return tags: read them per role (a role deleted meanwhile is skipped).
     const withTags = await mapLimit(roles, this.tagConcurrency, async (role) => {
       if (role.Tags && role.Tags.length > 0) return roleInfo(role);
@@ -160,7 +160,7 @@ export class AwsIam implements IamPort {
   private async roleTags(roleName: string): Promise<Record<string, string> | null> {
     const tags = await this.collect(
       `ListRoleTags ${roleName}`,
-      paginateListRoleTags({ client: this.client, pageSize: PAGE_SIZE }, { RoleName: roleName }),
+      paginateListRoleTags({ client: this.client }, { RoleName: roleName }),
       (page) => page.Tags,
       () => null,
     );
@@ -214,7 +214,7 @@ export class AwsIam implements IamPort {
   }
 
   async listInlinePolicies(roleName: string): Promise<string[]> {
-    return this.collect(`ListRolePolicies ${roleName}`, paginateListRolePolicies({ client: this.client, pageSize: PAGE_SIZE }, { RoleName: roleName }), (page) => page.PolicyNames);
+    return this.collect(`ListRolePolicies ${roleName}`, paginateListRolePolicies({ client: this.client }, { RoleName: roleName }), (page) => page.PolicyNames);
   }
 
   async getInlinePolicy(roleName: string, policyName: string): Promise<PolicyDocument | null> {
@@ -243,7 +243,7 @@ export class AwsIam implements IamPort {
   async listAttachedPolicies(roleName: string): Promise<string[]> {
     const attached = await this.collect(
       `ListAttachedRolePolicies ${roleName}`,
-      paginateListAttachedRolePolicies({ client: this.client, pageSize: PAGE_SIZE }, { RoleName: roleName }),
+      paginateListAttachedRolePolicies({ client: this.client }, { RoleName: roleName }),
       (page) => page.AttachedPolicies,
     );
     return attached.map((p) => p.PolicyArn ?? '').filter((a) => a !== '');
