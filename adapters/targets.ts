@@ -6,13 +6,18 @@
  *             DescribeCluster) with its CA and an EKS bearer token.
  *   sandbox — IAM/EKS/STS at `${sandboxUrl}/sandbox/aws` with dummy credentials; Kubernetes at
  *             `${sandboxUrl}/sandbox/k8s` without a token.
+ *
+ * Mode `aws` never sets an endpoint itself, so the SDK's own `AWS_ENDPOINT_URL` /
+ * `AWS_ENDPOINT_URL_IAM` / `_EKS` / `_STS` variables point it elsewhere (e.g. moto). Kubernetes can be
+ * named outright: `k8sServer` (+ `k8sToken` / `k8sCaData`) or a kubeconfig file.
  */
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { ClusterIdentity, ClusterPort, IamPort, KubernetesPort } from '../lib/ports.js';
 import { invalidInput } from '../lib/target-errors.js';
 import { AwsClusters } from './aws/eks.js';
 import { AwsIam } from './aws/iam.js';
 import { eksTokenProvider } from './k8s/eks-token.js';
-import { KubeServiceAccounts } from './k8s/service-accounts.js';
+import { KubeServiceAccounts, normaliseServerUrl } from './k8s/service-accounts.js';
 
 export interface TargetsConfig {
   mode: 'aws' | 'sandbox';
@@ -25,6 +30,10 @@ export interface TargetsConfig {
   k8sServer?: string;
   /** Base64 PEM CA for `k8sServer`. */
   k8sCaData?: string;
+  /** Bearer token for `k8sServer` (else, mode aws: an EKS token of the cluster; mode sandbox: none). */
+  k8sToken?: string;
+  /** A kubeconfig file (its current context) for every cluster, instead of `k8sServer` / the cluster endpoint. */
+  kubeconfig?: string;
   /** SDK attempts per call (default 3). */
   maxAttempts?: number;
 }
@@ -56,11 +65,28 @@ export function createTargets(config: TargetsConfig): Targets {
   const clusters = new AwsClusters(aws);
   const kubeClients = new Map<string, KubeServiceAccounts>();
 
+  let fromKubeconfig: KubeServiceAccounts | undefined;
+  if (config.kubeconfig) {
+    const kc = new KubeConfig();
+    kc.loadFromFile(config.kubeconfig);
+    kc.loadFromOptions({
+      clusters: kc.clusters.map((c) => ({ ...c, server: normaliseServerUrl(c.server) })),
+      users: kc.users,
+      contexts: kc.contexts,
+      currentContext: kc.currentContext,
+    });
+    if (!kc.getCurrentCluster()) throw invalidInput(`kubeconfig ${config.kubeconfig} has no current context with a cluster`);
+    fromKubeconfig = new KubeServiceAccounts({ api: kc.makeApiClient(CoreV1Api) });
+  }
+
   const kubernetes = (cluster: TargetCluster): KubernetesPort => {
+    if (fromKubeconfig) return fromKubeconfig;
     const name = cluster.name || config.clusterName;
     const region = cluster.region ?? config.region;
-    const server = config.k8sServer ?? (base ? `${base}/sandbox/k8s` : cluster.endpoint);
-    if (!base && !name) throw invalidInput('an EKS cluster name is needed for the Kubernetes bearer token');
+    const rawServer = config.k8sServer ?? (base ? `${base}/sandbox/k8s` : cluster.endpoint);
+    const server = rawServer === undefined ? undefined : normaliseServerUrl(rawServer);
+    const token = config.k8sServer && config.k8sToken ? config.k8sToken : undefined;
+    if (!base && !token && !name) throw invalidInput('an EKS cluster name is needed for the Kubernetes bearer token');
     if (!server) throw invalidInput(`cluster ${name ?? '?'} has no API server endpoint (describe it first, or configure k8sServer)`);
     const key = `${server}\u0000${name ?? ''}\u0000${region}`;
     let client = kubeClients.get(key);
@@ -69,7 +95,7 @@ export function createTargets(config: TargetsConfig): Targets {
       client = new KubeServiceAccounts({
         server,
         ...(caData ? { caData } : {}),
-        ...(base ? {} : { token: eksTokenProvider({ clusterName: name as string, region }) }),
+        ...(token ? { token } : base ? {} : { token: eksTokenProvider({ clusterName: name as string, region }) }),
       });
       kubeClients.set(key, client);
     }

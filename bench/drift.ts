@@ -5,8 +5,11 @@
  * BENCH_DRIFT_PROVISION=workflow by storing the config and letting the workflow run (~2 min), then:
  *   1. a drift check of the converged state (expect 0 findings),
  *   2. the same after an operator tampered with 10 roles and 10 service accounts.
- * Reports the target API calls of each check by kind (sandbox call log), their total, and wall
- * time (HTTP POST /drift-checks through the local server). Last line: {"bench":"drift",...}.
+ * Reports the target API calls of each check by kind (sandbox call log), IAM and Kubernetes calls
+ * per check, and wall time (HTTP POST /drift-checks through the local server). Goal: ≤ 1 IAM call
+ * per 50 roles + a constant (GetAccountAuthorizationDetails pages of 1,000 roles, one
+ * ListOpenIDConnectProviders), one Kubernetes LIST per (cluster, namespace) + one per cluster.
+ * Last line: {"bench":"drift",...}.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,8 +98,20 @@ try {
     const wallMs = performance.now() - started;
     const calls = sandbox.calls.countsByAction({ sinceSeq: mark });
     const total = Object.values(calls).reduce((a, b) => a + b, 0);
-    console.log(`${label}: ${report.summary.total} findings in ${round(wallMs)} ms, ${total} target calls: ${JSON.stringify(calls)}`);
-    return { wall_ms: round(wallMs), findings: report.summary.total, by_kind: report.summary.by_kind, api_calls: calls, api_calls_total: total, mutating: sandbox.calls.mutatingCount(mark) };
+    const sum = (prefix: string) => Object.entries(calls).reduce((n, [k, v]) => n + (k.startsWith(prefix) ? v : 0), 0);
+    const iam = sum('iam:');
+    const k8s = sum('k8s:');
+    console.log(`${label}: ${report.summary.total} findings in ${round(wallMs)} ms, ${total} target calls (IAM ${iam}, Kubernetes ${k8s}): ${JSON.stringify(calls)}`);
+    return {
+      wall_ms: round(wallMs),
+      findings: report.summary.total,
+      by_kind: report.summary.by_kind,
+      api_calls: calls,
+      api_calls_total: total,
+      iam_calls: iam,
+      k8s_calls: k8s,
+      mutating: sandbox.calls.mutatingCount(mark),
+    };
   };
 
   await measure('warm-up');
@@ -115,6 +130,12 @@ try {
     sandbox.k8s.patch('serviceaccounts', a.ns, a.name, 'application/merge-patch+json', { metadata: { annotations: { [ROLE_ARN_ANNOTATION]: 'arn:aws:iam::123456789012:role/other' } } });
   }
   const drifted = await measure('drifted');
+  // ≤ 1 IAM call per 50 roles + 2 (the OIDC provider listing, a short last page).
+  const iamBudget = Math.ceil(accounts.length / 50) + 2;
+  if (clean.iam_calls > iamBudget || drifted.iam_calls > iamBudget) {
+    exitCode = 1;
+    console.error(`IAM calls per check ${clean.iam_calls} / ${drifted.iam_calls} exceed the budget of ${iamBudget}`);
+  }
   if (clean.findings !== 0 || drifted.findings !== 2 * TAMPERED || clean.mutating + drifted.mutating !== 0) {
     exitCode = 1;
     console.error(`unexpected: converged findings ${clean.findings}, drifted findings ${drifted.findings} (want ${2 * TAMPERED}), mutating calls ${clean.mutating + drifted.mutating}`);
@@ -128,7 +149,11 @@ try {
     provision_s: round(provisionMs / 1000, 1),
     converged: clean,
     drifted,
-    calls_per_role: round((clean.api_calls_total - NAMESPACES) / accounts.length, 2),
+    iam_calls_per_check: clean.iam_calls,
+    k8s_calls_per_check: clean.k8s_calls,
+    iam_calls_per_50_roles: round((clean.iam_calls * 50) / accounts.length, 3),
+    iam_call_budget: iamBudget,
+    check_ms: clean.wall_ms,
   });
 } catch (e) {
   exitCode = 1;

@@ -100,8 +100,27 @@ export interface InstanceProfileInfo {
   tags: Record<string, string>;
 }
 
+/** One role as IAM's bulk read (GetAccountAuthorizationDetails) returns it: everything drift compares. */
+export interface RoleDetail {
+  /** With its tags and decoded trust policy. */
+  role: RoleInfo;
+  /** Inline policies: name → decoded document. */
+  inlinePolicies: Record<string, PolicyDocument>;
+  attachedPolicyArns: string[];
+  /** The instance profiles holding this role (with their tags). */
+  instanceProfiles: InstanceProfileInfo[];
+}
+
 export interface IamPort {
   getRole(name: string): Promise<RoleInfo | null>;
+  /**
+   * Every role of the account with its inline policies, attached managed policies, tags, trust policy
+   * and instance profiles — IAM's bulk read (GetAccountAuthorizationDetails, Filter=Role, pages of up
+   * to 1,000 roles). Callers filter (path, ownership tags) themselves: the API has no path filter.
+   */
+  listRoleDetails(): Promise<RoleDetail[]>;
+  /** ARNs of the account's IAM OIDC identity providers (one call). */
+  listOpenIdConnectProviders(): Promise<string[]>;
   /** Roles under a path prefix (paginated internally), with their tags. */
   listRoles(pathPrefix: string): Promise<RoleInfo[]>;
   createRole(input: { name: string; path: string; trustPolicy: PolicyDocument; tags: Record<string, string>; description?: string }): Promise<RoleInfo>;
@@ -119,6 +138,8 @@ export interface IamPort {
   createInstanceProfile(input: { name: string; path: string; tags: Record<string, string> }): Promise<InstanceProfileInfo>;
   addRoleToInstanceProfile(profileName: string, roleName: string): Promise<void>;
   removeRoleFromInstanceProfile(profileName: string, roleName: string): Promise<void>;
+  /** Deletes an instance profile (it must hold no role); a missing one is not an error. */
+  deleteInstanceProfile(name: string): Promise<void>;
 }
 
 export interface ClusterIdentity {
@@ -148,6 +169,11 @@ export interface KubernetesPort {
   getServiceAccount(namespace: string, name: string): Promise<ServiceAccountInfo | null>;
   /** Every ServiceAccount of a namespace (paginated internally), optionally by label selector. */
   listServiceAccounts(namespace: string, labelSelector?: string): Promise<ServiceAccountInfo[]>;
+  /**
+   * ServiceAccounts of every namespace matching a label selector (one paginated cluster-wide LIST);
+   * `excludeNamespaces` may be left out server-side (a field selector) — callers still filter.
+   */
+  listServiceAccountsInAllNamespaces?(labelSelector: string, options?: { excludeNamespaces?: readonly string[] }): Promise<ServiceAccountInfo[]>;
   createServiceAccount(input: { namespace: string; name: string; annotations: Record<string, string>; labels: Record<string, string> }): Promise<ServiceAccountInfo>;
   /** JSON merge patch of metadata; `null` removes a key. Fails with ConflictError when resourceVersion is stale. */
   patchServiceAccountMetadata(input: {

@@ -1,6 +1,8 @@
 /**
  * IamPort over the AWS SDK v3 IAM client. Policy documents travel URL-encoded in IAM responses and
- * are decoded here; list calls follow Marker/IsTruncated; every error becomes a TargetError
+ * are decoded here; list calls page with the SDK's `paginate*` helpers (Marker/IsTruncated/MaxItems);
+ * drift's bulk read is GetAccountAuthorizationDetails (Filter=Role, up to 1,000 roles a page with
+ * their policies, tags and instance profiles); every error becomes a TargetError
  * (`./errors.ts`). Reads of a missing entity return null; deletes of a missing entity succeed.
  */
 import {
@@ -8,6 +10,7 @@ import {
   AttachRolePolicyCommand,
   CreateInstanceProfileCommand,
   CreateRoleCommand,
+  DeleteInstanceProfileCommand,
   DeleteRoleCommand,
   DeleteRolePolicyCommand,
   DetachRolePolicyCommand,
@@ -15,20 +18,23 @@ import {
   GetRoleCommand,
   GetRolePolicyCommand,
   IAMClient,
-  ListAttachedRolePoliciesCommand,
-  ListRolePoliciesCommand,
-  ListRoleTagsCommand,
-  ListRolesCommand,
+  ListOpenIDConnectProvidersCommand,
+  paginateGetAccountAuthorizationDetails,
+  paginateListAttachedRolePolicies,
+  paginateListRolePolicies,
+  paginateListRoleTags,
+  paginateListRoles,
   PutRolePolicyCommand,
   RemoveRoleFromInstanceProfileCommand,
   TagRoleCommand,
   UpdateAssumeRolePolicyCommand,
   type InstanceProfile,
   type Role,
+  type RoleDetail as AwsRoleDetail,
   type Tag,
 } from '@aws-sdk/client-iam';
 import pMap from 'p-map';
-import type { IamPort, InstanceProfileInfo, PolicyDocument, RoleInfo } from '../../lib/ports.js';
+import type { IamPort, InstanceProfileInfo, PolicyDocument, RoleDetail, RoleInfo } from '../../lib/ports.js';
 import { invalidInput } from '../../lib/target-errors.js';
 import { awsClientConfig, type AwsClientOptions } from './clients.js';
 import { isNoSuchEntity, mapAwsError } from './errors.js';
@@ -37,6 +43,9 @@ export type AwsIamOptions = AwsClientOptions & {
   /** Parallel ListRoleTags calls while listing roles. Default 5. */
   tagConcurrency?: number;
 };
+
+/** MaxItems of the bulk read's pages: IAM's maximum (it may return fewer per page). */
+const PAGE_SIZE = 1000;
 
 /** Decodes an IAM policy document: URL-encoded JSON (as IAM returns it) or plain JSON. */
 export function decodePolicyDocument(raw: string | undefined, what = 'policy document'): PolicyDocument {
@@ -111,15 +120,7 @@ export class AwsIam implements IamPort {
   }
 
   async listRoles(pathPrefix: string): Promise<RoleInfo[]> {
-    const roles: Role[] = [];
-    let marker: string | undefined;
-    do {
-      const page = await this.call(`ListRoles ${pathPrefix}`, () =>
-        this.client.send(new ListRolesCommand({ PathPrefix: pathPrefix, ...(marker ? { Marker: marker } : {}) })),
-      );
-      roles.push(...(page.Roles ?? []));
-      marker = page.IsTruncated ? page.Marker : undefined;
-    } while (marker);
+    const roles = await this.collect(`ListRoles ${pathPrefix}`, paginateListRoles({ client: this.client }, { PathPrefix: pathPrefix }), (page) => page.Roles);
     // ListRoles does not return tags: read them per role (a role deleted meanwhile is skipped).
     const withTags = await pMap(roles, async (role) => {
       if (role.Tags && role.Tags.length > 0) return roleInfo(role);
@@ -129,20 +130,42 @@ export class AwsIam implements IamPort {
     return withTags.filter((r): r is RoleInfo => r !== null);
   }
 
+  /** Every page of a paginator, flattened; failures mapped (NoSuchEntity → `onNoSuchEntity()` when given). */
+  private async collect<P, T>(context: string, pages: AsyncIterable<P>, itemsOf: (page: P) => T[] | undefined): Promise<T[]>;
+  private async collect<P, T, F>(context: string, pages: AsyncIterable<P>, itemsOf: (page: P) => T[] | undefined, onNoSuchEntity: () => F): Promise<T[] | F>;
+  private async collect<P, T, F>(context: string, pages: AsyncIterable<P>, itemsOf: (page: P) => T[] | undefined, onNoSuchEntity?: () => F): Promise<T[] | F> {
+    const out: T[] = [];
+    try {
+      for await (const page of pages) out.push(...(itemsOf(page) ?? []));
+    } catch (err) {
+      if (onNoSuchEntity && isNoSuchEntity(err)) return onNoSuchEntity();
+      throw mapAwsError(err, `IAM ${context}`);
+    }
+    return out;
+  }
+
   private async roleTags(roleName: string): Promise<Record<string, string> | null> {
-    const tags: Tag[] = [];
-    let marker: string | undefined;
-    do {
-      const page = await this.call(
-        `ListRoleTags ${roleName}`,
-        () => this.client.send(new ListRoleTagsCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) })),
-        () => null,
-      );
-      if (page === null) return null;
-      tags.push(...(page.Tags ?? []));
-      marker = page.IsTruncated ? page.Marker : undefined;
-    } while (marker);
-    return tagsToRecord(tags);
+    const tags = await this.collect(
+      `ListRoleTags ${roleName}`,
+      paginateListRoleTags({ client: this.client }, { RoleName: roleName }),
+      (page) => page.Tags,
+      () => null,
+    );
+    return tags === null ? null : tagsToRecord(tags);
+  }
+
+  async listRoleDetails(): Promise<RoleDetail[]> {
+    const details = await this.collect(
+      'GetAccountAuthorizationDetails Filter=Role',
+      paginateGetAccountAuthorizationDetails({ client: this.client, pageSize: PAGE_SIZE }, { Filter: ['Role'] }),
+      (page) => page.RoleDetailList,
+    );
+    return details.map(roleDetail);
+  }
+
+  async listOpenIdConnectProviders(): Promise<string[]> {
+    const out = await this.call('ListOpenIDConnectProviders', () => this.client.send(new ListOpenIDConnectProvidersCommand({})));
+    return (out.OpenIDConnectProviderList ?? []).map((p) => p.Arn ?? '').filter((a) => a !== '');
   }
 
   async createRole(input: { name: string; path: string; trustPolicy: PolicyDocument; tags: Record<string, string>; description?: string }): Promise<RoleInfo> {
@@ -178,16 +201,7 @@ export class AwsIam implements IamPort {
   }
 
   async listInlinePolicies(roleName: string): Promise<string[]> {
-    const names: string[] = [];
-    let marker: string | undefined;
-    do {
-      const page = await this.call(`ListRolePolicies ${roleName}`, () =>
-        this.client.send(new ListRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) })),
-      );
-      names.push(...(page.PolicyNames ?? []));
-      marker = page.IsTruncated ? page.Marker : undefined;
-    } while (marker);
-    return names;
+    return this.collect(`ListRolePolicies ${roleName}`, paginateListRolePolicies({ client: this.client }, { RoleName: roleName }), (page) => page.PolicyNames);
   }
 
   async getInlinePolicy(roleName: string, policyName: string): Promise<PolicyDocument | null> {
@@ -214,16 +228,12 @@ export class AwsIam implements IamPort {
   }
 
   async listAttachedPolicies(roleName: string): Promise<string[]> {
-    const arns: string[] = [];
-    let marker: string | undefined;
-    do {
-      const page = await this.call(`ListAttachedRolePolicies ${roleName}`, () =>
-        this.client.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) })),
-      );
-      arns.push(...(page.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? '').filter((a) => a !== ''));
-      marker = page.IsTruncated ? page.Marker : undefined;
-    } while (marker);
-    return arns;
+    const attached = await this.collect(
+      `ListAttachedRolePolicies ${roleName}`,
+      paginateListAttachedRolePolicies({ client: this.client }, { RoleName: roleName }),
+      (page) => page.AttachedPolicies,
+    );
+    return attached.map((p) => p.PolicyArn ?? '').filter((a) => a !== '');
   }
 
   async attachPolicy(roleName: string, policyArn: string): Promise<void> {
@@ -265,6 +275,10 @@ export class AwsIam implements IamPort {
     );
   }
 
+  async deleteInstanceProfile(name: string): Promise<void> {
+    await this.call(`DeleteInstanceProfile ${name}`, () => this.client.send(new DeleteInstanceProfileCommand({ InstanceProfileName: name })), () => undefined);
+  }
+
   async removeRoleFromInstanceProfile(profileName: string, roleName: string): Promise<void> {
     await this.call(
       `RemoveRoleFromInstanceProfile ${profileName} ${roleName}`,
@@ -272,4 +286,19 @@ export class AwsIam implements IamPort {
       () => undefined,
     );
   }
+}
+
+/** A GetAccountAuthorizationDetails role entry as the port's RoleDetail (documents decoded). */
+function roleDetail(detail: AwsRoleDetail): RoleDetail {
+  const name = detail.RoleName ?? '';
+  return {
+    role: roleInfo({ ...detail, RoleName: name } as Role),
+    inlinePolicies: Object.fromEntries(
+      (detail.RolePolicyList ?? [])
+        .filter((p) => p.PolicyName !== undefined)
+        .map((p) => [p.PolicyName as string, decodePolicyDocument(p.PolicyDocument, `inline policy ${p.PolicyName} of role ${name}`)]),
+    ),
+    attachedPolicyArns: (detail.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn ?? '').filter((a) => a !== ''),
+    instanceProfiles: (detail.InstanceProfileList ?? []).map(instanceProfileInfo),
+  };
 }

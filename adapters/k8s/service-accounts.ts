@@ -101,15 +101,19 @@ class DynamicTokenKubeConfig extends KubeConfig {
   }
 }
 
+/** An API server URL without trailing slashes (client-node appends `/api/v1/...`: `x/` would give `x//api/v1`). */
+export const normaliseServerUrl = (server: string): string => server.replace(/\/+$/, '');
+
 export function buildKubeConfig(options: KubeServiceAccountsOptions): KubeConfig {
   const kc = typeof options.token === 'function' ? new DynamicTokenKubeConfig(options.token) : new KubeConfig();
+  const server = normaliseServerUrl(options.server);
   kc.loadFromOptions({
     clusters: [
       {
         name: 'target',
-        server: options.server,
+        server,
         // client-node refuses plain http unless skipTLSVerify is set (there is no TLS to verify then).
-        skipTLSVerify: options.skipTLSVerify ?? options.server.startsWith('http://'),
+        skipTLSVerify: options.skipTLSVerify ?? server.startsWith('http://'),
         ...(options.caData ? { caData: options.caData } : {}),
       },
     ],
@@ -166,6 +170,29 @@ export class KubeServiceAccounts implements KubernetesPort {
     } catch (err) {
       if (statusOf(err) === 404) return [];
       throw mapKubeError(err, `Kubernetes list serviceaccounts ${namespace}`, 'read');
+    }
+    return out;
+  }
+
+  async listServiceAccountsInAllNamespaces(labelSelector: string, options: { excludeNamespaces?: readonly string[] } = {}): Promise<ServiceAccountInfo[]> {
+    const out: ServiceAccountInfo[] = [];
+    let token: string | undefined;
+    // Namespaces already listed in full are left out server-side while the selector stays short.
+    const exclude = options.excludeNamespaces ?? [];
+    const fieldSelector = exclude.length > 0 && exclude.length <= 50 ? exclude.map((ns) => `metadata.namespace!=${ns}`).join(',') : undefined;
+    try {
+      do {
+        const page = await this.api.listServiceAccountForAllNamespaces({
+          limit: this.pageSize,
+          labelSelector,
+          ...(fieldSelector ? { fieldSelector } : {}),
+          ...(token ? { _continue: token } : {}),
+        });
+        out.push(...page.items.map((sa) => info(sa, sa.metadata?.namespace ?? '')));
+        token = page.metadata?._continue || undefined;
+      } while (token);
+    } catch (err) {
+      throw mapKubeError(err, `Kubernetes list serviceaccounts (all namespaces, ${labelSelector})`, 'read');
     }
     return out;
   }

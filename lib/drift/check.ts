@@ -30,14 +30,13 @@ import type {
   KubernetesPort,
   ProvisioningRun,
   ProvisioningRunStore,
-  RoleInfo,
+  RoleDetail,
   ServiceAccountInfo,
   WorkflowStarter,
 } from '../ports.js';
-import { isOwnedRole, isOwnedServiceAccount } from '../provisioning/ownership.js';
+import { CLOUD_LABEL, cloudLabelValue, isOwnedRole, isOwnedServiceAccount } from '../provisioning/ownership.js';
 import { parseProvisioningSettings, type DriftMode, type ResolvedSettings, type SettingsDefaults } from '../provisioning/settings.js';
 import { parseStoredConfig } from '../stored.js';
-import { isTargetError } from '../target-errors.js';
 import { PlanCache, type PlannedVersion } from '../workflow/planning.js';
 import { diffState, itemName, nsKey, saKey, summarise, type ObservedRole } from './diff.js';
 
@@ -153,18 +152,21 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   }
   const desiredVersion = desiredRun.configVersion;
   const planned: PlannedVersion = await plans.get(cloudId, desiredVersion);
-  if (planned.plan.provider === 'GCP') return nothing(planned.plan.reason ?? 'nothing is provisioned for this cloud', desiredVersion);
+  // GCP: nothing of AWS is wanted, but AWS identities this cloud made under an earlier provider are
+  // still its own — reported as orphans when there are any (and when AWS can be read at all).
+  const gcpReason = planned.plan.provider === 'GCP' ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
 
   // Items of a newer, unfinished version are not orphans.
-  let keep: { roles: Set<string>; serviceAccounts: Set<string> } | undefined;
+  let keep: { roles: Set<string>; serviceAccounts: Set<string>; instanceProfiles: Set<string> } | undefined;
   let caveat: string | undefined;
   if (desiredVersion !== latest.version) {
     caveat = `compared against config version ${desiredVersion}, the newest whose provisioning SUCCEEDED; version ${latest.version} is ${latestRun?.status}`;
-    keep = { roles: new Set(), serviceAccounts: new Set() };
+    keep = { roles: new Set(), serviceAccounts: new Set(), instanceProfiles: new Set() };
     try {
       const newer = await plans.get(cloudId, latest.version);
       for (const item of newer.plan.items) {
         keep.roles.add(item.role.name.toLowerCase());
+        if (item.kind === 'instance-profile') keep.instanceProfiles.add(item.instanceProfile.name.toLowerCase());
         if (item.kind === 'k8s-irsa') {
           for (const c of newer.clusters) for (const ns of item.serviceAccount.namespaces) keep.serviceAccounts.add(saKey(c.name, ns, item.serviceAccount.name));
         }
@@ -174,42 +176,47 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     }
   }
 
-  // ---- observe. The role listing (ListRoles + a ListRoleTags per role) and the per-role policy
-  // reads go in parallel: a planned role's policies are read by name, whether or not it is listed.
+  // ---- observe. IAM: one bulk read of every role with its policies, tags and instance profiles
+  // (GetAccountAuthorizationDetails, ≤ 1 call per 1,000 roles) and one ListOpenIDConnectProviders;
+  // Kubernetes: one paged LIST per (cluster, namespace) of the plan, plus one cluster-wide LIST of
+  // this cloud's labelled ServiceAccounts per cluster (orphans of any namespace or stack).
   const { plan, settings, clusters } = planned;
-  const listing = deps.iam.listRoles(settings.rolePath);
-  listing.catch(() => undefined);
-  const policyReads = pMap(plan.items, async (item) => {
-    try {
-      const [inlineNames, attached] = await Promise.all([deps.iam.listInlinePolicies(item.role.name), deps.iam.listAttachedPolicies(item.role.name)]);
-      const wanted = item.role.permissionPolicy.name.toLowerCase();
-      const actualName = inlineNames.find((n) => n.toLowerCase() === wanted);
-      const inlinePolicy = actualName !== undefined ? await deps.iam.getInlinePolicy(item.role.name, actualName) : null;
-      return { inlineNames, attached, inlinePolicy };
-    } catch (e) {
-      if (isTargetError(e, 'NotFoundError')) return null; // the role is missing
-      throw e;
-    }
-  }, { concurrency: limit });
-  const [listed, policies] = await Promise.all([listing, policyReads]);
-  const byName = new Map(listed.map((r) => [r.name.toLowerCase(), r] as const));
-  const extraRoles: RoleInfo[] = [];
+  let reads: [RoleDetail[], string[], ClusterIdentity[]];
+  try {
+    reads = await Promise.all([
+      deps.iam.listRoleDetails(),
+      clusters.length > 0 ? deps.iam.listOpenIdConnectProviders() : Promise.resolve([] as string[]),
+      clusters.length > 0 ? Promise.resolve(clusters) : clustersOfAnyStack(deps, settings),
+    ]);
+  } catch (e) {
+    if (gcpReason) return nothing(gcpReason, desiredVersion);
+    throw e;
+  }
+  const [details, providers, orphanClusters] = reads;
+  const detailByName = new Map(details.map((d) => [d.role.name.toLowerCase(), d] as const));
+  // What drift looks at: roles under the service's path or carrying this cloud's marks (any path), and planned roles.
+  const plannedRoleNames = new Set(plan.items.map((i) => i.role.name.toLowerCase()));
+  const relevant = details.filter(
+    (d) => d.role.path.startsWith(settings.rolePath) || isOwnedRole(d.role.tags, cloudId) || plannedRoleNames.has(d.role.name.toLowerCase()),
+  );
+  const listed = relevant.map((d) => d.role);
   const observedRoles = new Map<string, ObservedRole | null>();
-  await pMap(plan.items, async (item, i) => {
-    const name = item.role.name;
-    let info = byName.get(name.toLowerCase()) ?? null;
-    if (!info) {
-      // Not under the role path: missing, or adopted from another path.
-      info = await deps.iam.getRole(name);
-      if (info) extraRoles.push(info);
+  for (const item of plan.items) {
+    const detail = detailByName.get(item.role.name.toLowerCase());
+    if (!detail) {
+      observedRoles.set(item.role.name, null);
+      continue;
     }
-    const read = policies[i];
-    if (!info || !read) {
-      observedRoles.set(name, null);
-      return;
-    }
-    observedRoles.set(name, { info, inlinePolicyNames: read.inlineNames, inlinePolicy: read.inlinePolicy, attachedPolicyArns: read.attached });
-  }, { concurrency: limit });
+    const wanted = item.role.permissionPolicy.name.toLowerCase();
+    const inlinePolicyNames = Object.keys(detail.inlinePolicies);
+    const actualName = inlinePolicyNames.find((n) => n.toLowerCase() === wanted);
+    observedRoles.set(item.role.name, {
+      info: detail.role,
+      inlinePolicyNames,
+      inlinePolicy: actualName !== undefined ? (detail.inlinePolicies[actualName] ?? null) : null,
+      attachedPolicyArns: detail.attachedPolicyArns,
+    });
+  }
 
   const namespaces = [...new Set(plan.items.flatMap((i) => (i.kind === 'k8s-irsa' ? i.serviceAccount.namespaces : [])))];
   const pairs = clusters.flatMap((cluster) => namespaces.map((namespace) => ({ cluster, namespace })));
@@ -217,12 +224,35 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   await pMap(pairs, async ({ cluster, namespace }) => {
     serviceAccounts.set(nsKey(cluster.name, namespace), await deps.kubernetes(cluster).listServiceAccounts(namespace));
   }, { concurrency: limit });
+  // This cloud's ServiceAccounts outside the planned namespaces (a namespace or the stack changed).
+  const ownedSelector = `${CLOUD_LABEL}=${cloudLabelValue(cloudId)}`;
+  await pMap(orphanClusters, async (cluster) => {
+    const k8s = deps.kubernetes(cluster);
+    if (!k8s.listServiceAccountsInAllNamespaces) return;
+    const listedInFull = clusters.some((c) => c.name === cluster.name) ? namespaces : [];
+    const owned = await k8s.listServiceAccountsInAllNamespaces(ownedSelector, { excludeNamespaces: listedInFull }).catch((e: unknown) => {
+      if (gcpReason) return []; // a GCP cloud's check does not fail on an unreachable EKS cluster
+      throw e;
+    });
+    for (const sa of owned) {
+      const key = nsKey(cluster.name, sa.namespace);
+      if (listedInFull.includes(sa.namespace)) continue; // listed in full above
+      const list = serviceAccounts.get(key) ?? [];
+      list.push(sa);
+      serviceAccounts.set(key, list);
+    }
+  }, { concurrency: limit });
 
+  // Instance profiles come with their roles; one GetInstanceProfile only for a planned profile no role lists.
+  const profilesByName = new Map<string, InstanceProfileInfo>();
+  for (const d of relevant) for (const p of d.instanceProfiles) profilesByName.set(p.name.toLowerCase(), p);
   const instanceProfiles = new Map<string, InstanceProfileInfo | null>();
   const vmItems = plan.items.filter((i) => i.kind === 'instance-profile');
   await pMap(vmItems, async (item) => {
-    instanceProfiles.set(itemName(item), await deps.iam.getInstanceProfile(itemName(item)));
+    const name = itemName(item);
+    instanceProfiles.set(name, profilesByName.get(name.toLowerCase()) ?? (await deps.iam.getInstanceProfile(name)));
   }, { concurrency: limit });
+  const listedProfiles = [...profilesByName.values()];
 
   const leftAlone = new Set<string>();
   for (const item of desiredRun.items) {
@@ -233,9 +263,11 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
 
   const findings = diffState(
     { cloudId, plan, clusters: clusters.map((c) => ({ name: c.name, issuerHost: c.issuerHost, oidcProviderArn: c.oidcProviderArn })), leftAlone, ...(keep ? { keep } : {}) },
-    { roles: observedRoles, listedRoles: listed, serviceAccounts, instanceProfiles },
+    { roles: observedRoles, listedRoles: listed, serviceAccounts, instanceProfiles, listedInstanceProfiles: listedProfiles, oidcProviderArns: new Set(providers) },
   );
 
+  if (gcpReason && findings.length === 0) return nothing(gcpReason, desiredVersion);
+  if (gcpReason) caveat = [`${gcpReason}; AWS identities this cloud made under an earlier provider are left over`, caveat].filter(Boolean).join('; ');
   const report: DriftReport = {
     ...base,
     status: findings.length > 0 ? 'drifted' : 'clean',
@@ -245,7 +277,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     findings,
     summary: summarise(findings),
     observed: {
-      roles: listed.length + extraRoles.length,
+      roles: listed.length,
       service_accounts: [...serviceAccounts.values()].reduce((n, l) => n + l.length, 0),
       namespaces: namespaces.length,
       clusters: clusters.length,
@@ -256,7 +288,14 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   // ---- repair
   const repairWanted = options.repair ?? latestDrift.mode === 'repair';
   if (repairWanted && findings.length > 0) {
-    report.repair = await repair(deps, cloudId, { desiredVersion, latestVersion: latest.version, deleteOrphans: latestDrift.deleteOrphans, findings });
+    report.repair = await repair(deps, cloudId, {
+      desiredVersion,
+      latestVersion: latest.version,
+      deleteOrphans: latestDrift.deleteOrphans,
+      findings,
+      clusters: new Map([...orphanClusters, ...clusters].map((c) => [c.name, c] as const)),
+      details: detailByName,
+    });
   }
   return finishReport(report);
 }
@@ -264,10 +303,21 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
 async function repair(
   deps: DriftDeps,
   cloudId: string,
-  input: { desiredVersion: number; latestVersion: number; deleteOrphans: boolean; findings: DriftFinding[] },
+  input: {
+    desiredVersion: number;
+    latestVersion: number;
+    deleteOrphans: boolean;
+    findings: DriftFinding[];
+    /** The clusters the check listed ServiceAccounts in, by name. */
+    clusters: ReadonlyMap<string, ClusterIdentity>;
+    /** What the check read, by lower-case role name (instance profiles of orphan roles). */
+    details: ReadonlyMap<string, RoleDetail>;
+  },
 ): Promise<DriftRepair> {
   const result: DriftRepair = { items: [], deleted: [], errors: [], skipped: 0 };
-  const orphans = input.findings.filter((f) => f.kind === 'orphan-role' || f.kind === 'orphan-service-account');
+  // Instance profiles before roles: a role held by a profile cannot be deleted.
+  const orphanOrder = { 'orphan-instance-profile': 0, 'orphan-role': 1, 'orphan-service-account': 2 } as Record<string, number>;
+  const orphans = input.findings.filter((f) => orphanOrder[f.kind] !== undefined).sort((a, b) => (orphanOrder[a.kind] ?? 0) - (orphanOrder[b.kind] ?? 0));
   result.skipped = input.findings.filter((f) => !f.repairable && !(input.deleteOrphans && orphans.includes(f))).length;
   if (input.desiredVersion !== input.latestVersion) {
     result.errors.push(
@@ -295,7 +345,12 @@ async function repair(
     }
     for (const f of orphans) {
       try {
-        const done = f.kind === 'orphan-role' ? await deleteOrphanRole(deps.iam, cloudId, f.name) : await deleteOrphanServiceAccount(deps, cloudId, f);
+        const done =
+          f.kind === 'orphan-role'
+            ? await deleteOrphanRole(deps.iam, cloudId, f.name, input.details.get(f.name.toLowerCase())?.instanceProfiles ?? [])
+            : f.kind === 'orphan-instance-profile'
+              ? await deleteOrphanInstanceProfile(deps.iam, cloudId, f.name)
+              : await deleteOrphanServiceAccount(deps, cloudId, f, input.clusters);
         if (done === true) result.deleted.push(`${f.resource} ${f.cluster && f.kind === 'orphan-service-account' ? `${f.cluster}:` : ''}${f.name}`);
         else if (done) result.errors.push(done);
       } catch (e) {
@@ -306,20 +361,32 @@ async function repair(
   return result;
 }
 
-/** Deletes an orphan role that still carries our marks: inline policies, managed attachments, the role. */
-async function deleteOrphanRole(iam: IamPort, cloudId: string, name: string): Promise<true | string | null> {
+/** Deletes an orphan role that still carries our marks: out of our instance profiles, inline policies, managed attachments, the role. */
+async function deleteOrphanRole(iam: IamPort, cloudId: string, name: string, profiles: readonly InstanceProfileInfo[]): Promise<true | string | null> {
   const role = await iam.getRole(name);
   if (!role) return null;
   if (!isOwnedRole(role.tags, cloudId)) return `iam-role ${name} not deleted: it no longer carries the ownership tags`;
+  const foreign = profiles.filter((p) => !isOwnedRole(p.tags, cloudId));
+  if (foreign.length > 0) return `iam-role ${name} not deleted: instance profile ${foreign.map((p) => p.name).join(', ')} (not ours) holds it`;
+  for (const profile of profiles) await iam.removeRoleFromInstanceProfile(profile.name, name);
   for (const policy of await iam.listInlinePolicies(name)) await iam.deleteInlinePolicy(name, policy);
   for (const arn of await iam.listAttachedPolicies(name)) await iam.detachPolicy(name, arn);
   await iam.deleteRole(name);
   return true;
 }
 
-async function deleteOrphanServiceAccount(deps: DriftDeps, cloudId: string, f: DriftFinding): Promise<true | string | null> {
-  const planned = await plansOf(deps).get(cloudId, (await deps.configs.getLatestMeta(cloudId))?.version ?? 0);
-  const cluster = planned.clusters.find((c) => c.name === f.cluster);
+/** Deletes an orphan instance profile that still carries our marks (its role is taken out first; the role itself is an orphan finding of its own). */
+async function deleteOrphanInstanceProfile(iam: IamPort, cloudId: string, name: string): Promise<true | string | null> {
+  const profile = await iam.getInstanceProfile(name);
+  if (!profile) return null;
+  if (!isOwnedRole(profile.tags, cloudId)) return `instance-profile ${name} not deleted: it no longer carries the ownership tags`;
+  for (const roleName of profile.roleNames) await iam.removeRoleFromInstanceProfile(name, roleName);
+  await iam.deleteInstanceProfile(name);
+  return true;
+}
+
+async function deleteOrphanServiceAccount(deps: DriftDeps, cloudId: string, f: DriftFinding, clusters: ReadonlyMap<string, ClusterIdentity>): Promise<true | string | null> {
+  const cluster = f.cluster === undefined ? undefined : clusters.get(f.cluster);
   if (!cluster || !f.namespace) return `service-account ${f.name} not deleted: cluster ${f.cluster} is not configured`;
   const k8s = deps.kubernetes(cluster);
   const saName = f.name.slice(f.namespace.length + 1);
@@ -328,4 +395,14 @@ async function deleteOrphanServiceAccount(deps: DriftDeps, cloudId: string, f: D
   if (!isOwnedServiceAccount(sa.labels, cloudId)) return `service-account ${f.name} not deleted: it no longer carries the ownership labels`;
   await k8s.deleteServiceAccount(f.namespace, saName);
   return true;
+}
+
+/**
+ * The clusters a config without K8S clusters (VM stack) may have left ServiceAccounts in: those its
+ * settings name (by default the deployment's cluster). A cluster that cannot be described holds none
+ * we could reach.
+ */
+async function clustersOfAnyStack(deps: DriftDeps, settings: ResolvedSettings): Promise<ClusterIdentity[]> {
+  const found = await Promise.all(settings.clusters.map((c) => deps.clusters.describeCluster(c.name, c.region ?? undefined).catch(() => null)));
+  return found.filter((c): c is ClusterIdentity => c !== null);
 }

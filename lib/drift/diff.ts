@@ -37,7 +37,7 @@ export interface DesiredState {
   /** Service accounts the run left alone (they exist without our labels, annotation right): saKey(). */
   leftAlone?: ReadonlySet<string>;
   /** Not orphans even though this plan lacks them (e.g. items of a newer, unfinished version). */
-  keep?: { roles?: ReadonlySet<string>; serviceAccounts?: ReadonlySet<string> };
+  keep?: { roles?: ReadonlySet<string>; serviceAccounts?: ReadonlySet<string>; instanceProfiles?: ReadonlySet<string> };
 }
 
 export interface ObservedRole {
@@ -58,6 +58,10 @@ export interface ObservedState {
   serviceAccounts: ReadonlyMap<string, readonly ServiceAccountInfo[]>;
   /** VM stack: by instance-profile name (null: missing). */
   instanceProfiles?: ReadonlyMap<string, InstanceProfileInfo | null>;
+  /** Every instance profile seen (those holding a listed role), with tags (orphan detection, any stack). */
+  listedInstanceProfiles?: readonly InstanceProfileInfo[];
+  /** ARNs of the account's OIDC providers; absent: not read. */
+  oidcProviderArns?: ReadonlySet<string>;
 }
 
 export const nsKey = (cluster: string, namespace: string) => `${cluster}\u0000${namespace}`;
@@ -161,6 +165,26 @@ export function diffState(desired: DesiredState, observed: ObservedState): Drift
           repairable: isOwnedRole(profile.tags, cloudId) || item.adopt.instanceProfile,
         });
       }
+    }
+  }
+
+  if (observed.oidcProviderArns) {
+    const roles = plan.items.filter((i) => i.kind === 'k8s-irsa').length;
+    for (const cluster of desired.clusters) {
+      if (observed.oidcProviderArns.has(cluster.oidcProviderArn)) continue;
+      out.push({
+        kind: 'oidc-provider-missing',
+        name: cluster.name,
+        resource: 'oidc-provider',
+        cluster: cluster.name,
+        expected: cluster.oidcProviderArn,
+        actual: 'missing',
+        message:
+          `the IAM OIDC provider of cluster ${cluster.name} (${cluster.oidcProviderArn}) no longer exists: no pod of the cluster can assume ` +
+          `any of the ${roles} role${roles === 1 ? '' : 's'} of this config (IRSA is broken); the service never creates it — ` +
+          `re-create it (eksctl utils associate-iam-oidc-provider --cluster ${cluster.name} --approve)`,
+        repairable: false,
+      });
     }
   }
 
@@ -324,6 +348,21 @@ function orphanFindings(desired: DesiredState, observed: ObservedState): Draft[]
       expected: 'absent',
       actual: role.arn,
       message: `IAM role ${role.name}${identity ? ` (made for ${identity})` : ''} was created by the service, but config version ${plan.configVersion} no longer names ${identity ?? 'it'}; it is deleted only with provisioning.drift.delete_orphans: true (mode repair)`,
+      repairable: false,
+    });
+  }
+  const plannedProfiles = new Set(plan.items.filter((i) => i.kind === 'instance-profile').map((i) => itemName(i).toLowerCase()));
+  const keepProfiles = desired.keep?.instanceProfiles ?? new Set<string>();
+  for (const profile of observed.listedInstanceProfiles ?? []) {
+    const lower = profile.name.toLowerCase();
+    if (!isOwnedRole(profile.tags, cloudId) || plannedProfiles.has(lower) || keepProfiles.has(lower)) continue;
+    out.push({
+      kind: 'orphan-instance-profile',
+      name: profile.name,
+      resource: 'instance-profile',
+      expected: 'absent',
+      actual: profile.roleNames.length ? `${profile.arn} with role ${profile.roleNames.join(', ')}` : profile.arn,
+      message: `instance profile ${profile.name} was created by the service, but config version ${plan.configVersion} (${plan.provider}/${plan.computeStack}) no longer names it; it is deleted only with provisioning.drift.delete_orphans: true (mode repair)`,
       repairable: false,
     });
   }

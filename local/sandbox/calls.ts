@@ -89,6 +89,14 @@ export class CallLog {
     return out;
   }
 
+  /** `GET /sandbox/calls?since=N`: every call after sequence number N, in the contract's shape. */
+  toJson(since = 0): { last: number; calls: Array<{ seq: number; service: string; action: string; status: number | null; mutating: boolean }> } {
+    return {
+      last: this.seqCounter,
+      calls: this.filter({ sinceSeq: since }).map((r) => ({ seq: r.seq, service: r.service, action: r.action, status: r.status ?? null, mutating: r.mutating })),
+    };
+  }
+
   resetPeak(): void {
     this.peak = this.current;
   }

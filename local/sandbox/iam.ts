@@ -120,6 +120,62 @@ function instanceProfileXml(iam: IamState, profile: InstanceProfileRecord): XmlO
   };
 }
 
+/** A role as GetAccountAuthorizationDetails shows it: with inline documents (URL-encoded), attachments, tags and instance profiles. */
+function roleDetailXml(iam: IamState, role: RoleRecord): XmlObject {
+  return {
+    Path: role.path,
+    RoleName: role.roleName,
+    RoleId: role.roleId,
+    Arn: role.arn,
+    CreateDate: role.createDate,
+    AssumeRolePolicyDocument: encodePolicy(role.assumeRolePolicyDocument),
+    InstanceProfileList: iam.listInstanceProfilesForRole(role.roleName).map((x) => instanceProfileXml(iam, x)),
+    RolePolicyList: Object.keys(role.inlinePolicies)
+      .sort()
+      .map((name) => ({ PolicyName: name, PolicyDocument: encodePolicy(role.inlinePolicies[name] as string) })),
+    AttachedManagedPolicies: iam.listAttachedRolePolicies(role.roleName).map((a) => ({ PolicyName: a.policyName, PolicyArn: a.policyArn })),
+    Tags: tagsXml(role.tags),
+    RoleLastUsed: role.roleLastUsed ? { LastUsedDate: role.roleLastUsed.lastUsedDate, Region: role.roleLastUsed.region } : {},
+  };
+}
+
+const AUTHORIZATION_FILTERS = ['User', 'Role', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy'];
+
+/**
+ * GetAccountAuthorizationDetails: roles (and customer-managed policies) in one listing paged by
+ * MaxItems/Marker, roles first. The sandbox has no users or groups; AWS-managed policies are only
+ * synthesised on demand, so they are never listed.
+ */
+function accountAuthorizationDetails(p: QueryParams, iam: IamState): XmlObject {
+  const filters = p.list('Filter');
+  for (const f of filters) {
+    if (!AUTHORIZATION_FILTERS.includes(f)) throw validationError('filter', f, `Member must satisfy enum value set: [${AUTHORIZATION_FILTERS.join(', ')}]`);
+  }
+  const wants = (f: string) => filters.length === 0 || filters.includes(f);
+  type Entry = { key: string; role?: RoleRecord; policy?: ManagedPolicyRecord };
+  const entries: Entry[] = [
+    ...(wants('Role') ? iam.listRoles().map((role) => ({ key: `1:${lower(role.roleName)}`, role })) : []),
+    ...(wants('LocalManagedPolicy') ? iam.listPolicies().map((policy) => ({ key: `2:${lower(policy.name)}`, policy })) : []),
+  ];
+  const { items, ...page } = paginate(entries, (e) => e.key, p);
+  return {
+    UserDetailList: [],
+    GroupDetailList: [],
+    RoleDetailList: items.filter((e) => e.role).map((e) => roleDetailXml(iam, e.role as RoleRecord)),
+    Policies: items
+      .filter((e) => e.policy)
+      .map((e) => {
+        const policy = e.policy as ManagedPolicyRecord;
+        const { Tags: _tags, Description: _description, ...rest } = policyXml(policy, false);
+        return {
+          ...rest,
+          PolicyVersionList: [{ Document: encodePolicy(policy.document), VersionId: policy.defaultVersionId, IsDefaultVersion: true, CreateDate: policy.updateDate }],
+        };
+      }),
+    ...page,
+  };
+}
+
 function policyXml(policy: ManagedPolicyRecord, withTags: boolean): XmlObject {
   return {
     PolicyName: policy.name,
@@ -239,6 +295,9 @@ export const IAM_ACTIONS: Record<string, QueryAction<IamState>> = {
     const { items, ...page } = paginate(iam.getInstanceProfile(p.str('InstanceProfileName')).tags, (t) => lower(t.Key), p);
     return { Tags: tagsXml(items), ...page };
   }),
+
+  // the bulk read (drift)
+  GetAccountAuthorizationDetails: read(accountAuthorizationDetails),
 
   // OIDC providers
   CreateOpenIDConnectProvider: write((p, iam) => {

@@ -165,6 +165,15 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       const url = new URL(subpath || '/', 'http://sandbox');
       const query = subpath.includes('?') ? url.searchParams : new URL(req.url ?? '/', 'http://sandbox').searchParams;
       const body = await readBody(req);
+      if (url.pathname === '/calls' && (req.method ?? 'GET').toUpperCase() === 'GET') {
+        const since = Number(query.get('since') ?? 0);
+        if (!Number.isInteger(since) || since < 0) {
+          sendReply(res, { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'since must be a non-negative integer' }) });
+        } else {
+          sendReply(res, { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(calls.toJson(since)) });
+        }
+        return;
+      }
       const op = resolve(req, url.pathname, query, body);
       if (!op) {
         const status = url.pathname === '/' ? 200 : 404;

@@ -306,6 +306,32 @@ describe('diffState', () => {
     });
   });
 
+  describe('beyond the plan: OIDC providers and orphan instance profiles', () => {
+    it('oidc-provider-missing per cluster whose provider is not listed (critical, never repairable); not read → no finding', () => {
+      const w = world(['sa-1', 'sa-2'], {}, [PROD, STAGING]);
+      expect(diffState(w.desired, { ...observed(w), oidcProviderArns: new Set([PROD.oidcProviderArn, STAGING.oidcProviderArn]) })).toEqual([]);
+      const fs = diffState(w.desired, { ...observed(w), oidcProviderArns: new Set([PROD.oidcProviderArn]) });
+      expect(fs.map((f) => [f.kind, f.name, f.severity, f.repairable, f.expected, f.cluster])).toEqual([
+        ['oidc-provider-missing', STAGING.name, 'critical', false, STAGING.oidcProviderArn, STAGING.name],
+      ]);
+      expect(fs[0]!.message).toContain(`cluster ${STAGING.name} (${STAGING.oidcProviderArn}) no longer exists`);
+      expect(fs[0]!.message).toContain('2 roles');
+      expect(diff(w)).toEqual([]);
+    });
+
+    it('orphan-instance-profile: owned by this cloud and not planned or kept; another cloud’s or a hand-made one is not', () => {
+      const w = world(['sa-1']);
+      const owned = { [MANAGED_BY_TAG]: 'iam-mapping-service', [CLOUD_TAG]: CLOUD };
+      const profile = (name: string, tags: Record<string, string>) => ({ name, arn: `arn:aws:iam::${ACCOUNT}:instance-profile/iam-mapping/${name}`, roleNames: ['r'], tags });
+      const fs = diffState(
+        { ...w.desired, keep: { instanceProfiles: new Set(['kept']) } },
+        { ...observed(w), listedInstanceProfiles: [profile('old-vm', owned), profile('Kept', owned), profile('theirs', { ...owned, [CLOUD_TAG]: 'cldrsrc_OTHER' }), profile('hand-made', {})] },
+      );
+      expect(fs.map((f) => [f.kind, f.name, f.severity, f.repairable])).toEqual([['orphan-instance-profile', 'old-vm', 'low', false]]);
+      expect(fs[0]!.message).toContain('AWS/K8S');
+    });
+  });
+
   it('AWS VM: instance-profile-missing / instance-profile-role-mismatch; the EC2 trust statement compared', () => {
     const plan = planFor(['profile-a', 'profile-b'], {}, { computeStack: 'VM', cloudId: CLOUD });
     const roles = new Map<string, ObservedRole | null>();
