@@ -17,7 +17,7 @@
  * freshness, BENCH_SWR=1 simulates stale-while-revalidate re-checks, BENCH_PROFILE=1 writes a CPU
  * profile of each scenario (bench/results/http-resolve-<scenario>.cpuprofile) and prints its top,
  * BENCH_HANDLER=lean adds two interleaved scenarios served by bench/diag-server.ts (same parts as
- * local/server.ts, same Deps): `resolve_lean` (resolve without middy) and `post_floor` (the
+ * local/server.ts, same app): `resolve_lean` (resolve without middy) and `post_floor` (the
  * resolve request answered with a constant after JWT check, body read and event adaptation).
  */
 import { spawn } from 'node:child_process';
@@ -103,7 +103,7 @@ try {
   console.log(`resolve ${bodies[0]} → ${first}`);
 
   // Instrument the store round trips the resolve path makes (freshness re-checks), for diagnosis.
-  const store = server.deps.configs;
+  const store = server.app.stores.configs;
   const original = store.getLatestMeta.bind(store);
   const storeCalls: number[] = [];
   store.getLatestMeta = async (cloudId) => {
@@ -116,14 +116,14 @@ try {
   };
 
   // Diagnosis only (BENCH_HANDLER=lean): two more interleaved scenarios served by
-  // bench/diag-server.ts from the same Deps: `resolve_lean` (resolve without middy) and
+  // bench/diag-server.ts from the same app: `resolve_lean` (resolve without middy) and
   // `post_floor` (the resolve route answering a constant after auth + body read + adaptation).
   const diagnose = process.env.BENCH_HANDLER;
   if (diagnose !== undefined && diagnose !== 'lean') throw new Error('BENCH_HANDLER must be lean');
   const diagScenarios: Array<{ name: string; url: string; requests: Array<{ method: string; path: string; headers: Record<string, string>; body: string }> }> = [];
   if (diagnose) {
     for (const [name, variant] of [['resolve_lean', 'lean'], ['post_floor', 'floor']] as const) {
-      const diag = await startDiagServer(server.deps, secret, variant);
+      const diag = await startDiagServer(server.app, secret, variant);
       diagClosers.push(diag.close);
       const probe = await fetch(`${diag.url}${resolvePath}`, { method: 'POST', headers, body: bodies[0] });
       const text = await probe.text();
@@ -149,7 +149,7 @@ try {
   // Diagnosis only (BENCH_SWR=1): serve the compiled config while its freshness re-check runs in
   // the background (stale-while-revalidate) instead of making requests wait for it.
   if (process.env.BENCH_SWR === '1') {
-    const svc = server.deps.resolution as unknown as { compiled(cloudId: string): Promise<unknown> };
+    const svc = server.app.resolution as unknown as { compiled(cloudId: string): Promise<unknown> };
     const compiled = svc.compiled.bind(svc);
     const last = new Map<string, { value: unknown; at: number }>();
     const refreshing = new Set<string>();
