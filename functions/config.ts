@@ -4,7 +4,9 @@
  * (the audit trail).
  */
 import { stringify } from 'yaml';
+import { listClouds } from '../app/use-cases/clouds.js';
 import { getConfig, listVersions, putConfig } from '../app/use-cases/config.js';
+import { inScope } from '../lib/auth.js';
 import { wantsYaml } from './http.js';
 import { httpFunction, type Operations } from './http/handler.js';
 import { reply } from './http/route.js';
@@ -17,6 +19,8 @@ const quoted = (etag: string) => `"${etag}"`;
 const matches = (ifNoneMatch: string, etag: string) => ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '').replace(/"/g, '') === etag);
 
 export const configOperations: Operations<'config'> = {
+  listClouds: ({ principal }, app) => listClouds(app, principal, inScope),
+
   putConfig: async ({ path, body, principal, ifMatch }, app) => {
     const { response, started } = await putConfig(app, { cloudId: path.cloud, body, principal, ...(ifMatch ? { ifMatch } : {}) });
     if ('error' in started) logger.error('provisioning workflow could not be started', { cloudId: path.cloud, version: response.version, error: started.error });

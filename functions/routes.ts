@@ -42,6 +42,16 @@ export const ROUTES = [
     responses: { 200: { description: 'the OpenAPI 3.1 document', schema: s.openApiDocumentSchema } },
   },
   {
+    method: 'GET',
+    path: '/v1/clouds',
+    fn: 'config',
+    permission: 'read',
+    useCase: 'listClouds',
+    summary: 'The clouds in the token’s scope that have a config',
+    tag: 'config',
+    responses: { 200: { description: 'by cloud id, each with its latest version', schema: s.cloudListSchema }, ...AUTH, ...DOWN },
+  },
+  {
     method: 'PUT',
     path: '/v1/clouds/{cloud}/iam-mapping',
     fn: 'config',

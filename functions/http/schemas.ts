@@ -10,6 +10,7 @@
  */
 import * as z from 'zod/mini';
 import type { LintCode } from '../../lib/config/lint.js';
+import { CLOUD_PROVIDERS, COMPUTE_STACKS } from '../../lib/config/constants.js';
 import { DRIFT_KINDS } from '../../lib/drift/kinds.js';
 import type { ErrorCode } from '../../lib/errors.js';
 import type { DriftReport, DriftReportSummary, ProvisioningRun } from '../../lib/ports.js';
@@ -111,6 +112,19 @@ export const versionsResponseSchema = z.object({
   cloud_deployment_id: z.string(),
   versions: described(z.array(versionMetaSchema), 'newest first'),
 });
+
+export const cloudListSchema = described(
+  z.array(
+    z.object({
+      cloud_deployment_id: z.string(),
+      version: described(int(1), 'the latest config version'),
+      cloud_provider: z.enum(CLOUD_PROVIDERS),
+      compute_stack: z.enum(COMPUTE_STACKS),
+      updated_at: described(timestamp(), 'when the latest version was stored'),
+    }),
+  ),
+  'the clouds in the token’s scope that have a config, by id',
+);
 
 // ----------------------------------------------------------------------------------- resolve
 

@@ -47,6 +47,7 @@ const httpEvents = readdirSync(EVENTS)
 const EXPECTED: Record<string, number> = {
   'healthz.json': 200,
   'openapi.json': 200,
+  'clouds-list.json': 200,
   'config-put.json': 200,
   'config-get.json': 200,
   'config-versions.json': 200,

@@ -127,6 +127,8 @@ describe('real responses match the served document', () => {
 
     conforms('GET', P, await h.api('GET', BASE, { role: 'viewer' }));
     conforms('GET', P, await h.api('GET', `${BASE}?version=1`, { role: 'viewer', headers: { accept: 'application/yaml' } }));
+    conforms('GET', '/v1/clouds', await h.api('GET', '/v1/clouds', { role: 'viewer' }));
+    conforms('GET', '/v1/clouds', await h.api('GET', '/v1/clouds', { role: null }));
     const current = await h.api('GET', BASE, { role: 'viewer' });
     conforms('GET', P, await h.api('GET', BASE, { role: 'viewer', headers: { 'if-none-match': current.headers.get('etag')! } }));
     conforms('GET', P, await h.api('GET', `${BASE}?version=x`, { role: 'viewer' }));
