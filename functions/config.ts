@@ -4,7 +4,7 @@
  * (the audit trail).
  */
 import { stringify } from 'yaml';
-import { listClouds } from '../app/use-cases/clouds.js';
+import { forgetBinding, listBindings, listClouds } from '../app/use-cases/clouds.js';
 import { getConfig, listVersions, putConfig } from '../app/use-cases/config.js';
 import { inScope } from '../lib/auth.js';
 import { wantsYaml } from './http.js';
@@ -35,6 +35,14 @@ export const configOperations: Operations<'config'> = {
     const body = { ...stored.document, version: stored.version };
     if (wantsYaml(header('accept'))) return { reply: true, status: 200, text: stringify(body), headers: { ...headers, 'content-type': 'application/yaml; charset=utf-8' } };
     return reply(200, body, headers);
+  },
+
+  listBindings: ({ path }, app) => listBindings(app, path.cloud),
+
+  forgetBinding: async ({ path, principal }, app) => {
+    await forgetBinding(app, path.cloud, path.cluster_id);
+    logger.info('pinned cluster forgotten', { audit: true, cloudId: path.cloud, clusterId: path.cluster_id, subject: principal.subject });
+    return undefined;
   },
 
   listVersions: ({ path, query }, app) =>

@@ -1,5 +1,6 @@
-/** Use cases across clouds: the clouds a caller may see. */
+/** Use cases across a cloud's configs: the clouds a caller may see, and the clusters pinned by sticky resolution. */
 import type { Principal } from '../../lib/auth.js';
+import { AppError } from '../../lib/errors.js';
 import type { App } from '../app.js';
 
 const BATCH = 10;
@@ -23,4 +24,24 @@ export async function listClouds(app: Pick<App, 'stores'>, principal: Principal,
     }
   }
   return out;
+}
+
+/** The clusters of a cloud whose first answer is kept, by cluster id. */
+export async function listBindings(app: Pick<App, 'stores'>, cloudId: string) {
+  const kept = await app.stores.sticky.listSticky(cloudId);
+  return kept
+    .map(({ clusterId, resolution }) => ({
+      cluster_id: clusterId,
+      value: resolution.value,
+      config_version: resolution.config_version,
+      created_at: resolution.resolved_at,
+    }))
+    .sort((a, b) => (a.cluster_id < b.cluster_id ? -1 : a.cluster_id > b.cluster_id ? 1 : 0));
+}
+
+/** Forgets one cluster's kept answer (its next resolve follows the current version); NOT_FOUND when it had none. */
+export async function forgetBinding(app: Pick<App, 'stores'>, cloudId: string, clusterId: string): Promise<void> {
+  if (!(await app.stores.sticky.deleteSticky(cloudId, clusterId))) {
+    throw new AppError('NOT_FOUND', `cluster ${clusterId} of cloud ${cloudId} is not pinned`);
+  }
 }

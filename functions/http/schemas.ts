@@ -126,6 +126,18 @@ export const cloudListSchema = described(
   'the clouds in the token’s scope that have a config, by id',
 );
 
+export const bindingListSchema = described(
+  z.array(
+    z.object({
+      cluster_id: z.string(),
+      value: described(z.nullable(z.string()), 'the identity kept for the cluster (null: the cloud default)'),
+      config_version: int(1),
+      created_at: described(timestamp(), 'when the cluster was first resolved'),
+    }),
+  ),
+  'the clusters pinned by sticky resolution, by cluster id',
+);
+
 // ----------------------------------------------------------------------------------- resolve
 
 export const traceEntrySchema = z.object({

@@ -146,6 +146,10 @@ describe('real responses match the served document', () => {
     conforms('POST', P, explained);
     conforms('POST', P, await h.api('POST', `${BASE}/resolve`, { role: 'control-plane', body: { ...launch, cluster_id: 'c1' } }));
     conforms('POST', P, await h.api('POST', `${BASE}/resolve?explain=true`, { role: 'control-plane', body: { ...launch, cluster_id: 'c1' } }));
+    conforms('GET', `/v1/clouds/{cloud}/iam-mapping/bindings`, await h.api('GET', `${BASE}/bindings`, { role: 'viewer' }));
+    conforms('DELETE', `/v1/clouds/{cloud}/iam-mapping/bindings/{cluster_id}`, await h.api('DELETE', `${BASE}/bindings/c1`, { role: 'viewer' }));
+    conforms('DELETE', `/v1/clouds/{cloud}/iam-mapping/bindings/{cluster_id}`, await h.api('DELETE', `${BASE}/bindings/c1`));
+    conforms('DELETE', `/v1/clouds/{cloud}/iam-mapping/bindings/{cluster_id}`, await h.api('DELETE', `${BASE}/bindings/c1`));
     conforms('POST', P, await h.api('POST', `${BASE}/resolve`, { role: 'control-plane', body: { ...launch, workload_type: 'batch' } }));
     conforms('POST', P, await h.api('POST', `${BASE}/resolve`, { role: 'viewer', body: launch }));
     conforms('POST', P, await h.api('POST', '/v1/clouds/cldrsrc_none/iam-mapping/resolve', { role: 'control-plane', body: launch }));
