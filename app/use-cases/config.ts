@@ -1,6 +1,6 @@
 /** Use cases of mapping configs: store a new version (and start its provisioning), read one, list the history. */
 import type { Principal } from '../../lib/auth.js';
-import type { ParsedBody } from '../../lib/config/parse.js';
+import { parseConfigBody } from '../../lib/config/parse.js';
 import { validateConfig } from '../../lib/config/validate.js';
 import { AppError } from '../../lib/errors.js';
 import type { IfMatch, VersionMeta } from '../../lib/ports.js';
@@ -9,14 +9,16 @@ import { startProvisioning } from './provisioning.js';
 
 export interface PutConfigInput {
   cloudId: string;
-  body: ParsedBody;
+  /** The request body: JSON or YAML text by its Content-Type. */
+  body: { text: string; contentType: string | undefined };
   principal: Principal;
   ifMatch?: IfMatch;
 }
 
-/** Validates the document, commits it as a new version, and starts its provisioning run. */
+/** Parses (JSON or YAML) and validates the document, commits it as a new version, and starts its provisioning run. */
 export async function putConfig(app: Pick<App, 'stores' | 'workflow' | 'resolution'>, input: PutConfigInput) {
-  const { cloudId, body } = input;
+  const { cloudId } = input;
+  const body = parseConfigBody(input.body.text, input.body.contentType);
   const result = validateConfig(body.document, { cloudId, locate: body.locate });
   if (!result.ok) {
     const first = result.errors[0]!;

@@ -1,7 +1,8 @@
 /**
  * A function's HTTP handler, derived from the route table: API Gateway's `routeKey` picks the
  * route; its permission is enforced (`authorize`), its path parameters, query and body are parsed
- * by its schemas (one body-parsing path for JSON, YAML and empty bodies), the use case runs, and
+ * by its schemas (one body-reading path: base64, size limit, UTF-8; JSON bodies parsed here, config
+ * documents — JSON or YAML — handed to the config parser of the use case), the use case runs, and
  * its reply leaves as JSON with the route's success status. Errors leave through the one error
  * middleware; Powertools' middlewares put the request on every log line and flush the metrics.
  */
@@ -10,7 +11,6 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { App } from '../../app/app.js';
-import { parseConfigBody } from '../../lib/config/parse.js';
 import { AppError } from '../../lib/errors.js';
 import { authorize, principalOf } from '../middleware/auth.js';
 import { errorResponses } from '../middleware/errors.js';
@@ -71,7 +71,7 @@ async function run(entry: Compiled, event: HttpEvent, context: HttpContext, app:
   const request = (route as RouteSpec).request;
   const query = request?.query ? parseWith(request.query, event.queryStringParameters ?? {}, 'query') : {};
   let body: unknown;
-  if (request?.body === MAPPING_CONFIG) body = parseConfigBody(bodyText(event), header(event, 'content-type'));
+  if (request?.body === MAPPING_CONFIG) body = { text: bodyText(event), contentType: header(event, 'content-type') };
   else if (request?.body) body = jsonBody(event, request.body, request.optionalBody === true, `${route.useCase} request`);
   const input = {
     path,

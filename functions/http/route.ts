@@ -5,19 +5,24 @@
  */
 import type * as z from 'zod/mini';
 import type { Permission, Principal } from '../../lib/auth.js';
-import type { ParsedBody } from '../../lib/config/parse.js';
 import type { IfMatch } from '../../lib/ports.js';
 
 /** The deployed functions serving HTTP routes (serverless.yml `functions:`). */
 export type FunctionName = 'healthz' | 'openapi' | 'config' | 'resolve' | 'provisioningStatus' | 'drift';
 
-/** A mapping config document in the request (JSON or YAML, with YAML positions for errors). */
+/** A mapping config document in the request: JSON or YAML text, read by the config parser (lib/config/parse.ts) with positions for errors. */
 export const MAPPING_CONFIG = 'MappingConfig';
 /** The stored config version (the document plus `version`), JSON or YAML. */
 export const STORED_CONFIG = 'StoredConfig';
 export type ConfigComponent = typeof MAPPING_CONFIG | typeof STORED_CONFIG;
 
 export type Schema = z.core.$ZodType;
+
+/** A config document body as the edge hands it on: size-checked UTF-8 text and its Content-Type. */
+export interface ConfigBody {
+  text: string;
+  contentType: string | undefined;
+}
 
 export interface ResponseSpec {
   description: string;
@@ -65,7 +70,7 @@ type PathParamNames<P extends string> = P extends `${string}{${infer N}}${infer 
 
 type BodyOf<R extends RouteSpec> = R['request'] extends { body: infer B }
   ? B extends typeof MAPPING_CONFIG
-    ? ParsedBody
+    ? ConfigBody
     : B extends Schema
       ? z.infer<B>
       : undefined
