@@ -57,13 +57,15 @@ export function flag(value: string | undefined): boolean {
 /** The request body as text: base64 decoded, size-checked (413), and required to be UTF-8. */
 export function bodyText(event: HttpEvent): string {
   const raw = event.body ?? '';
-  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.length > MAX_BODY_BYTES) {
-    throw new AppError('PAYLOAD_TOO_LARGE', `request body is ${bytes.length} bytes; the limit is ${MAX_BODY_BYTES}`, [
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short text bodies need no byte count.
+  const size = event.isBase64Encoded ? Buffer.byteLength(raw, 'base64') : raw.length * 3 > MAX_BODY_BYTES ? Buffer.byteLength(raw, 'utf8') : 0;
+  if (size > MAX_BODY_BYTES) {
+    throw new AppError('PAYLOAD_TOO_LARGE', `request body is ${size} bytes; the limit is ${MAX_BODY_BYTES}`, [
       { path: 'body', message: `at most ${MAX_BODY_BYTES} bytes` },
     ]);
   }
   if (!event.isBase64Encoded) return raw;
+  const bytes = Buffer.from(raw, 'base64');
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {

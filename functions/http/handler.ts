@@ -44,6 +44,9 @@ function pathParameter(event: HttpEvent, name: string): string {
 interface Compiled {
   route: Route;
   params: string[];
+  /** The query schema's answer for no query string (parsed once). */
+  emptyQuery: unknown;
+  readsIfMatch: boolean;
   authorize: MiddlewareObj<HttpEvent> | undefined;
   success: number;
   operation: Operation<RouteSpec>;
@@ -51,9 +54,12 @@ interface Compiled {
 
 function compile(route: Route, operation: Operation<RouteSpec>): Compiled {
   const statuses = Object.keys(route.responses).map(Number);
+  const request = (route as RouteSpec).request;
   return {
     route,
     params: [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string),
+    emptyQuery: Object.freeze(request?.query ? parseWith(request.query, {}, 'query') : {}),
+    readsIfMatch: request?.headers?.some((h) => h.name === 'If-Match') ?? false,
     authorize: route.permission ? authorize(route.permission) : undefined,
     success: statuses.find((s) => s >= 200 && s < 300) ?? 200,
     operation,
@@ -69,7 +75,8 @@ async function run(entry: Compiled, event: HttpEvent, context: HttpContext, app:
   const path: Record<string, string> = {};
   for (const name of entry.params) path[name] = pathParameter(event, name);
   const request = (route as RouteSpec).request;
-  const query = request?.query ? parseWith(request.query, event.queryStringParameters ?? {}, 'query') : {};
+  const params = event.queryStringParameters;
+  const query = request?.query && params ? parseWith(request.query, params, 'query') : entry.emptyQuery;
   let body: unknown;
   if (request?.body === MAPPING_CONFIG) body = { text: bodyText(event), contentType: header(event, 'content-type') };
   else if (request?.body) body = jsonBody(event, request.body, request.optionalBody === true, `${route.useCase} request`);
@@ -78,7 +85,7 @@ async function run(entry: Compiled, event: HttpEvent, context: HttpContext, app:
     query,
     body,
     principal: route.permission ? principalOf(context) : null,
-    ifMatch: parseIfMatch(header(event, 'if-match')),
+    ifMatch: entry.readsIfMatch ? parseIfMatch(header(event, 'if-match')) : undefined,
     header: (name: string) => header(event, name),
     requestId: context.awsRequestId,
   } as RouteInput<RouteSpec>;
