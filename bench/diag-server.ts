@@ -1,7 +1,7 @@
 /**
  * Diagnosis only (bench/http-resolve.ts with BENCH_HANDLER=replica|lean): a second HTTP front end
  * built from the same parts as local/server.ts (route table, JWT verifier, body reader, API
- * Gateway event/context adapter, error mapping) and the same Deps, so a different resolve handler
+ * Gateway event/context adapter, error mapping) and the same app, so a different resolve handler
  * can be measured over HTTP without touching the service's files.
  * - `replica`: the shipped handlers (control: should measure like local/server.ts);
  * - `lean`: resolve without middy — same authorization, Content-Type check, JSON parse, zod
@@ -13,12 +13,13 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { App } from '../app/app.js';
 import { cloudOf } from '../functions/cloud.js';
-import type { Deps } from '../functions/deps.js';
-import { handler as healthz } from '../functions/healthz.js';
-import { MAX_BODY_BYTES, json, queryFlag, type HttpContext, type HttpEvent, type HttpResult } from '../functions/http.js';
+import { healthzOperations } from '../functions/healthz.js';
+import { MAX_BODY_BYTES, flag, json, type HttpContext, type HttpEvent, type HttpResult } from '../functions/http.js';
+import { httpFunction } from '../functions/http/handler.js';
 import { errorResponse } from '../functions/middleware/errors.js';
-import { createResolveHandler } from '../functions/resolve.js';
+import { resolveOperations } from '../functions/resolve.js';
 import { matchRoute, type FunctionName } from '../functions/routes.js';
 import { can, principalFromClaims } from '../lib/auth.js';
 import { resolveRequestSchema } from '../lib/config/schema.js';
@@ -30,7 +31,7 @@ import { lambdaContext, readBody, send, toEvent } from '../local/http-adapter.js
 type Handler = (event: HttpEvent, context: HttpContext) => Promise<HttpResult>;
 
 /** functions/resolve.ts without middy (behaviour kept: 401/403, 415, 400 on bad JSON or body). */
-export function createLeanResolveHandler(getDeps: () => Deps): Handler {
+export function createLeanResolveHandler(getApp: () => App): Handler {
   return async (event, context) => {
     try {
       const principal = principalFromClaims(event.requestContext.authorizer?.jwt?.claims, process.env.ROLE_CLAIM ?? 'role');
@@ -51,7 +52,7 @@ export function createLeanResolveHandler(getDeps: () => Deps): Handler {
         const details = issuesToDetails(parsed.error.issues, body).map(({ path, message }) => ({ path, message }));
         throw new AppError('INVALID_REQUEST', `invalid resolve request: ${details[0]?.path || 'body'}: ${details[0]?.message}`, details);
       }
-      const answer = await getDeps().resolution.resolve(cloudOf(event), parsed.data, { explain: queryFlag(event, 'explain') });
+      const answer = await getApp().resolution.resolve(cloudOf(event), parsed.data, { explain: flag(event.queryStringParameters?.explain) });
       return json(200, answer);
     } catch (e) {
       return errorResponse(e, context.awsRequestId);
@@ -68,13 +69,13 @@ export interface DiagServer {
 export type DiagVariant = 'replica' | 'lean' | 'floor';
 const FLOOR_ANSWER = { value: 'sa-user-804', source: 'RULE', rule_index: 804, config_version: 1 };
 
-export async function startDiagServer(deps: Deps, secret: Uint8Array, variant: DiagVariant): Promise<DiagServer> {
+export async function startDiagServer(app: App, secret: Uint8Array, variant: DiagVariant): Promise<DiagServer> {
   const resolveHandlers: Record<DiagVariant, () => Handler> = {
-    replica: () => createResolveHandler(() => deps) as unknown as Handler,
-    lean: () => createLeanResolveHandler(() => deps),
+    replica: () => httpFunction('resolve', resolveOperations, () => app),
+    lean: () => createLeanResolveHandler(() => app),
     floor: () => async () => json(200, FLOOR_ANSWER),
   };
-  const handlers: Partial<Record<FunctionName, Handler>> = { healthz: healthz as Handler, resolve: resolveHandlers[variant]() };
+  const handlers: Partial<Record<FunctionName, Handler>> = { healthz: httpFunction('healthz', healthzOperations, () => app), resolve: resolveHandlers[variant]() };
   const verify = createVerifier(secret);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -87,7 +88,7 @@ export async function startDiagServer(deps: Deps, secret: Uint8Array, variant: D
       return;
     }
     let claims: Record<string, unknown> | undefined;
-    if (match.route.auth) {
+    if (match.route.permission) {
       const payload = await verify(req.headers.authorization);
       if (!payload) {
         req.resume();

@@ -12,12 +12,13 @@
 import middy from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import { cloudOf } from '../functions/cloud.js';
-import { handler as healthz } from '../functions/healthz.js';
+import type { App } from '../app/app.js';
+import { healthzOperations } from '../functions/healthz.js';
+import { httpFunction } from '../functions/http/handler.js';
 import { json, type HttpContext, type HttpEvent } from '../functions/http.js';
 import { authorize } from '../functions/middleware/auth.js';
 import { errorResponse, errorResponses } from '../functions/middleware/errors.js';
-import { createResolveHandler } from '../functions/resolve.js';
-import type { Deps } from '../functions/deps.js';
+import { resolveOperations } from '../functions/resolve.js';
 import { can, principalFromClaims } from '../lib/auth.js';
 import { resolveRequestSchema, type MappingConfig } from '../lib/config/schema.js';
 import { AppError } from '../lib/errors.js';
@@ -37,7 +38,7 @@ const store = { getLatestMeta: async () => meta } as unknown as ConfigStore & St
 const resolution = new ResolutionService(store, store, { freshnessMs: 3_600_000 });
 await resolution.compiled(CLOUD_ID).catch(() => undefined);
 (resolution as unknown as { cache: Map<string, unknown> }).cache.set(CLOUD_ID, { compiled, checkedAt: Date.now() });
-const deps = { resolution } as unknown as Deps;
+const app = { resolution } as unknown as App;
 
 const bodies = sampleLaunches(gen, 64, 99).map((s) => JSON.stringify(s.launch));
 let k = 0;
@@ -59,13 +60,13 @@ const context = () => lambdaContext('resolve', 'r') as HttpContext;
 const core = async (e: HttpEvent) => {
   const parsed = resolveRequestSchema.safeParse((e as { body: unknown }).body);
   if (!parsed.success) throw new AppError('INVALID_REQUEST', 'invalid resolve request');
-  return json(200, await deps.resolution.resolve(cloudOf(e), parsed.data));
+  return json(200, await app.resolution.resolve(cloudOf(e), parsed.data));
 };
 const plainJson = { before: (request: { event: { body?: unknown } }) => void (request.event.body = JSON.parse(request.event.body as string)) };
 type Handler = (e: HttpEvent, c: HttpContext) => Promise<unknown>;
 const variants: Record<string, Handler> = {
-  healthz: async () => healthz(),
-  resolve_as_shipped: createResolveHandler(() => deps) as unknown as Handler,
+  healthz: httpFunction('healthz', healthzOperations, () => app),
+  resolve_as_shipped: httpFunction('resolve', resolveOperations, () => app),
   middy_timeoutEarly_0: middy(core, { timeoutEarlyInMillis: 0 }).use(errorResponses()).use(authorize('resolve')).use(httpJsonBodyParser({ disableContentTypeError: false })) as unknown as Handler,
   middy_plain_JSON_parse: middy(core).use(errorResponses()).use(authorize('resolve')).use(plainJson) as unknown as Handler,
   middy_both: middy(core, { timeoutEarlyInMillis: 0 }).use(errorResponses()).use(authorize('resolve')).use(plainJson) as unknown as Handler,

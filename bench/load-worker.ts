@@ -9,10 +9,16 @@
  * timing (µs resolution); autocannon's histogram rounds to whole milliseconds (also reported).
  * Between runs it writes `phase <name>` to stderr so the parent can sample its own CPU per phase.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon, { type Request, type Result } from 'autocannon';
 import { percentile, round } from './common.js';
 
 interface Job {
+  /** `wrk` (Debian's C load generator, when installed) or autocannon. */
+  loadgen?: 'wrk' | 'autocannon';
   url: string;
   connections: number;
   pipelining: number;
@@ -45,6 +51,10 @@ function run(job: Job, scenario: Job['scenarios'][number], duration: number, lat
 }
 
 const job = JSON.parse(await readStdin()) as Job;
+if (job.loadgen === 'wrk') {
+  await runWrkJob(job);
+  process.exit(0);
+}
 for (const scenario of job.scenarios) {
   process.stderr.write(`phase warmup:${scenario.name}\n`);
   await run(job, scenario, job.warmupSeconds);
@@ -84,4 +94,122 @@ for (const [scenario, { latencies, results }] of measured) {
       status_codes: codes,
     })}\n`,
   );
+}
+
+// ------------------------------------------------------------------------------------------ wrk
+
+interface WrkRound {
+  requests: number;
+  duration_s: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  max_ms: number;
+}
+
+/** A JSON string is a valid Lua string literal for these (ASCII) values. */
+function lua(s: string): string {
+  return JSON.stringify(s);
+}
+
+/** A wrk script rotating through the scenario's requests and printing the round's figures as JSON. */
+function wrkScript(requests: Request[]): string {
+  const reqs = requests.map((r) => {
+    const headers = Object.entries(r.headers ?? {}).map(([k, v]) => `[${lua(k)}]=${lua(String(v))}`).join(',');
+    return `wrk.format(${lua(r.method ?? 'GET')}, ${lua(r.path ?? '/')}, {${headers}}, ${r.body === undefined ? 'nil' : lua(String(r.body))})`;
+  });
+  return `
+local reqs = {}
+init = function(args)
+  ${reqs.map((r, i) => `reqs[${i + 1}] = ${r}`).join('\n  ')}
+end
+local i = 0
+request = function()
+  i = i + 1
+  return reqs[(i % #reqs) + 1]
+end
+done = function(summary, latency, requests)
+  io.write(string.format('{"requests":%d,"duration_us":%d,"non2xx":%d,"errors":%d,"timeouts":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d}\\n',
+    summary.requests, summary.duration, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+`;
+}
+
+function wrk(url: string, connections: number, seconds: number, script: string): Promise<WrkRound> {
+  return new Promise((resolve, reject) => {
+    const args = ['-t1', `-c${connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--timeout', '10s', '-s', script, url];
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
+      if (code !== 0 || !line) return reject(new Error(`wrk exited ${code}: ${err || out}`));
+      const r = JSON.parse(line) as Record<string, number>;
+      resolve({
+        requests: r.requests!,
+        duration_s: r.duration_us! / 1e6,
+        non2xx: r.non2xx!,
+        errors: r.errors!,
+        timeouts: r.timeouts!,
+        p50_ms: r.p50_us! / 1000,
+        p90_ms: r.p90_us! / 1000,
+        p99_ms: r.p99_us! / 1000,
+        max_ms: r.max_us! / 1000,
+      });
+    });
+  });
+}
+
+/** The same job with wrk: warm-up, interleaved rounds; percentiles are the request-weighted mean of the rounds'. */
+async function runWrkJob(job: Job): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'wrk-'));
+  try {
+    const scripts = new Map(job.scenarios.map((s) => [s.name, join(dir, `${s.name}.lua`)]));
+    for (const s of job.scenarios) writeFileSync(scripts.get(s.name)!, wrkScript(s.requests));
+    for (const s of job.scenarios) {
+      process.stderr.write(`phase warmup:${s.name}\n`);
+      await wrk(s.url ?? job.url, job.connections, job.warmupSeconds, scripts.get(s.name)!);
+    }
+    const rounds = Math.max(1, job.rounds);
+    const measured = new Map<string, WrkRound[]>(job.scenarios.map((s) => [s.name, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const s of job.scenarios) {
+        process.stderr.write(`phase measure:${s.name}\n`);
+        measured.get(s.name)!.push(await wrk(s.url ?? job.url, job.connections, job.durationSeconds / rounds, scripts.get(s.name)!));
+        process.stderr.write(`phase done:${s.name}\n`);
+      }
+    }
+    for (const [scenario, results] of measured) {
+      const total = results.reduce((a, r) => a + r.requests, 0);
+      const duration = results.reduce((a, r) => a + r.duration_s, 0);
+      const weighted = (f: (r: WrkRound) => number) => round(results.reduce((a, r) => a + f(r) * r.requests, 0) / total, 3);
+      process.stdout.write(
+        `${JSON.stringify({
+          scenario,
+          loadgen: 'wrk',
+          requests: total,
+          duration_s: round(duration, 2),
+          rps: round(total / duration, 0),
+          p50_ms: weighted((r) => r.p50_ms),
+          p90_ms: weighted((r) => r.p90_ms),
+          p99_ms: weighted((r) => r.p99_ms),
+          max_ms: round(Math.max(...results.map((r) => r.max_ms)), 3),
+          rounds: results.map((r) => ({ requests: r.requests, p50_ms: r.p50_ms, p99_ms: r.p99_ms })),
+          non2xx: results.reduce((a, r) => a + r.non2xx, 0),
+          errors: results.reduce((a, r) => a + r.errors, 0),
+          timeouts: results.reduce((a, r) => a + r.timeouts, 0),
+        })}\n`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

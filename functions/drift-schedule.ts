@@ -1,16 +1,20 @@
 /**
  * EventBridge-scheduled (serverless.yml `rate(${param:driftRate})`): a drift check of every cloud
- * whose drift mode is not `off`, and a restart of provisioning lost in PENDING (lib/drift/schedule.ts).
- * Emits CloudWatch metrics as EMF on stdout: DriftChecks, DriftFindings (total and per `kind`),
- * DriftedClouds, DriftCheckErrors, ProvisioningRestarts.
+ * whose drift mode is not `off`, and a restart of provisioning lost in PENDING (the
+ * `runScheduledPass` use case). Emits CloudWatch metrics as EMF (logMetrics): DriftChecks,
+ * DriftFindings (total and per `kind`), DriftedClouds, DriftCheckErrors, ProvisioningRestarts.
  */
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { DriftDeps } from '../lib/drift/check.js';
-import { runScheduledDriftChecks, type ScheduleOutcome } from '../lib/drift/schedule.js';
-import { lazyDriftDeps } from './drift.js';
-import { logger } from './observability.js';
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { App } from '../app/app.js';
+import { runScheduledPass, type ScheduleOutcome } from '../app/use-cases/drift.js';
+import { driftAdapters } from './drift.js';
+import { lambdaApp } from './lambda-app.js';
+import { logger, metrics as processMetrics, metricsEnabled } from './observability.js';
 
-/** Records one pass's figures on `metrics` (flushed by the caller). */
+/** Records one pass's figures on `metrics` (flushed by logMetrics). */
 export function recordScheduleMetrics(metrics: Metrics, outcome: ScheduleOutcome): void {
   const byKind: Record<string, number> = {};
   let findings = 0;
@@ -39,11 +43,10 @@ export function summaryOf(outcome: ScheduleOutcome) {
   };
 }
 
-export function createDriftScheduleHandler(getDeps: () => DriftDeps, metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'IamMapping', serviceName: 'iam-mapping' })) {
-  return async () => {
-    const outcome = await runScheduledDriftChecks(getDeps());
+export function createDriftScheduleHandler(getApp: () => App, metrics: Metrics = processMetrics) {
+  const pass = async () => {
+    const outcome = await runScheduledPass(getApp());
     recordScheduleMetrics(metrics, outcome);
-    metrics.publishStoredMetrics();
     const summary = summaryOf(outcome);
     if (outcome.errors.length > 0) logger.error('drift checks failed for some clouds', { errors: outcome.errors });
     for (const c of outcome.checked.filter((x) => x.report.drifted)) {
@@ -52,6 +55,8 @@ export function createDriftScheduleHandler(getDeps: () => DriftDeps, metrics = n
     logger.info('drift schedule pass', summary);
     return summary;
   };
+  const handler = middy(pass, { timeoutEarlyInMillis: 0 }).use(injectLambdaContext(logger));
+  return metricsEnabled() ? handler.use(logMetrics(metrics)) : handler;
 }
 
-export const handler = createDriftScheduleHandler(lazyDriftDeps());
+export const handler = createDriftScheduleHandler(lambdaApp(driftAdapters));

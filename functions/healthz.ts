@@ -1,4 +1,9 @@
 /** GET /v1/healthz — no auth, no store access: the latency floor. */
-import { json, type HttpResult } from './http.js';
+import { httpFunction, type Operations } from './http/handler.js';
+import { lambdaApp } from './lambda-app.js';
 
-export const handler = async (): Promise<HttpResult> => json(200, { ok: true });
+export const healthzOperations: Operations<'healthz'> = {
+  health: async () => ({ ok: true }),
+};
+
+export const handler = httpFunction('healthz', healthzOperations, lambdaApp());

@@ -1,7 +1,14 @@
-/** HTTP helpers shared by the thin handlers: API Gateway HTTP API (payload v2) in and out. */
+/**
+ * The HTTP edge's helpers: API Gateway HTTP API (payload v2) in and out, and the one place
+ * request bodies (JSON, YAML, empty) and `If-Match` are parsed.
+ */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { AppError } from '../lib/errors.js';
+import * as z from 'zod/mini';
 import type { Principal } from '../lib/auth.js';
+import { issuesToDetails } from '../lib/config/issues.js';
+import { AppError } from '../lib/errors.js';
+import type { IfMatch } from '../lib/ports.js';
+import type { Schema } from './http/route.js';
 
 export type HttpEvent = APIGatewayProxyEventV2 & {
   requestContext: APIGatewayProxyEventV2['requestContext'] & {
@@ -42,21 +49,23 @@ export function pathParam(event: HttpEvent, name: string): string {
   }
 }
 
-export function queryFlag(event: HttpEvent, name: string): boolean {
-  const v = event.queryStringParameters?.[name];
-  return v !== undefined && ['', 'true', '1', 'yes'].includes(v.toLowerCase());
+/** A query flag's value: `''`, `true`, `1`, `yes` (any case) are on. */
+export function flag(value: string | undefined): boolean {
+  return value !== undefined && ['', 'true', '1', 'yes'].includes(value.toLowerCase());
 }
 
 /** The request body as text: base64 decoded, size-checked (413), and required to be UTF-8. */
 export function bodyText(event: HttpEvent): string {
   const raw = event.body ?? '';
-  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.length > MAX_BODY_BYTES) {
-    throw new AppError('PAYLOAD_TOO_LARGE', `request body is ${bytes.length} bytes; the limit is ${MAX_BODY_BYTES}`, [
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short text bodies need no byte count.
+  const size = event.isBase64Encoded ? Buffer.byteLength(raw, 'base64') : raw.length * 3 > MAX_BODY_BYTES ? Buffer.byteLength(raw, 'utf8') : 0;
+  if (size > MAX_BODY_BYTES) {
+    throw new AppError('PAYLOAD_TOO_LARGE', `request body is ${size} bytes; the limit is ${MAX_BODY_BYTES}`, [
       { path: 'body', message: `at most ${MAX_BODY_BYTES} bytes` },
     ]);
   }
   if (!event.isBase64Encoded) return raw;
+  const bytes = Buffer.from(raw, 'base64');
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
@@ -65,10 +74,69 @@ export function bodyText(event: HttpEvent): string {
 }
 
 /** Does the client prefer YAML (`Accept: application/yaml`) over JSON? */
-export function wantsYaml(event: HttpEvent): boolean {
-  const accept = (header(event, 'accept') ?? '').toLowerCase();
+export function wantsYaml(acceptHeader: string | undefined): boolean {
+  const accept = (acceptHeader ?? '').toLowerCase();
   if (!/(?:application|text)\/(?:x-)?yaml/.test(accept)) return false;
   const yamlAt = accept.search(/(?:application|text)\/(?:x-)?yaml/);
   const jsonAt = accept.indexOf('application/json');
   return jsonAt < 0 || yamlAt < jsonAt;
+}
+
+/** Parses an If-Match header value: `*`, or a comma list of (optionally weak/quoted) etags. */
+export function parseIfMatch(raw: string | undefined): IfMatch | undefined {
+  if (raw === undefined) return undefined;
+  const etags: string[] = [];
+  for (const part of raw.split(',')) {
+    let tag = part.trim();
+    if (tag.startsWith('W/')) tag = tag.slice(2).trim();
+    if (tag.length >= 2 && tag.startsWith('"') && tag.endsWith('"')) tag = tag.slice(1, -1).trim();
+    if (tag === '*') return { kind: 'any' };
+    if (tag !== '') etags.push(tag);
+  }
+  return { kind: 'etags', etags };
+}
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json(;|$)/i;
+const NOT_JSON = 'request body is not valid JSON';
+const FORBIDDEN_KEY = 'request body contains a forbidden key (__proto__ or constructor.prototype)';
+
+/** `__proto__` or `constructor.prototype` anywhere in a JSON document (checked only when the text names them). */
+function refuseForbiddenKeys(text: string): void {
+  if (!text.includes('__proto__') && !text.includes('constructor')) return;
+  JSON.parse(text, (key, value: unknown) => {
+    if (key === '__proto__' || (key === 'constructor' && value !== null && typeof value === 'object' && Object.hasOwn(value, 'prototype'))) {
+      throw new AppError('INVALID_REQUEST', FORBIDDEN_KEY, [{ path: 'body', message: FORBIDDEN_KEY }]);
+    }
+    return value;
+  });
+}
+
+/**
+ * A JSON request body parsed by `schema`: Content-Type must be JSON (415) unless the body is
+ * optional and empty (then `{}`); not JSON → 400; each schema problem → a 400 detail naming the field.
+ */
+export function jsonBody(event: HttpEvent, schema: Schema, optional: boolean, what: string): unknown {
+  const text = bodyText(event);
+  let raw: unknown = {};
+  if (!(optional && text.trim() === '')) {
+    if (!JSON_TYPE.test(header(event, 'content-type') ?? '')) {
+      const message = 'Content-Type must be application/json';
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', message, [{ path: 'body', message }]);
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new AppError('INVALID_REQUEST', NOT_JSON, [{ path: 'body', message: NOT_JSON }]);
+    }
+    refuseForbiddenKeys(text);
+  }
+  return parseWith(schema, raw, what);
+}
+
+/** `raw` parsed by `schema`; else 400 INVALID_REQUEST with one detail per problem, naming the field. */
+export function parseWith(schema: Schema, raw: unknown, what: string): unknown {
+  const parsed = z.safeParse(schema, raw);
+  if (parsed.success) return parsed.data;
+  const details = issuesToDetails(parsed.error.issues, raw).map(({ path, message }) => ({ path, message }));
+  throw new AppError('INVALID_REQUEST', `invalid ${what}: ${details[0]?.path || 'body'}: ${details[0]?.message}`, details);
 }

@@ -1,19 +1,13 @@
-/**
- * GET /v1/openapi.json — the OpenAPI 3.1 document of this API (no auth), generated from the zod
- * schemas in lib/openapi.ts for exactly the routes of the routing table.
- */
-import { buildOpenApiDocument } from '../lib/openapi.js';
-import type { HttpResult } from './http.js';
-import { ROUTES } from './routes.js';
+/** GET /v1/openapi.json — the OpenAPI 3.1 document of this API (no auth), generated from the route table. */
+import { httpFunction, type Operations } from './http/handler.js';
+import { buildOpenApiDocument } from './http/openapi.js';
+import { reply } from './http/route.js';
+import { lambdaApp } from './lambda-app.js';
 
-let body: string | undefined;
+let document: ReturnType<typeof buildOpenApiDocument> | undefined;
 
-export function openApiBody(): string {
-  return (body ??= JSON.stringify(buildOpenApiDocument(ROUTES)));
-}
+export const openapiOperations: Operations<'openapi'> = {
+  openApiDocument: async () => reply(200, (document ??= buildOpenApiDocument()) as never, { 'cache-control': 'public, max-age=300' }),
+};
 
-export const handler = async (): Promise<HttpResult> => ({
-  statusCode: 200,
-  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' },
-  body: openApiBody(),
-});
+export const handler = httpFunction('openapi', openapiOperations, lambdaApp());

@@ -1,11 +1,13 @@
 /**
  * The provisioning state machine's Lambda tasks (workflow/provisioning.asl.yml): one exported
- * handler per step, each a thin call into lib/workflow/steps.ts. STEP_FUNCTIONS maps the
- * serverless.yml function names that the ASL references (`Fn::GetAtt: [name, Arn]`) to steps,
- * which is also how the local runner finds the handler of each Task state.
+ * handler per step, each a thin call into lib/workflow/steps.ts over the app's ports. STEP_FUNCTIONS
+ * maps the serverless.yml function names that the ASL references (`Fn::GetAtt: [name, Arn]`) to
+ * steps, which is also how the local runner finds the handler of each Task state.
  */
+import type { App } from '../app/app.js';
 import { createWorkflowSteps, type WorkflowSteps } from '../lib/workflow/steps.js';
-import { workflowDepsFromEnv } from './workflow-deps.js';
+import { lambdaApp } from './lambda-app.js';
+import { awsTargets } from './targets.js';
 
 export const STEP_FUNCTIONS = {
   provisionPlan: 'plan',
@@ -25,30 +27,28 @@ export const STEP_FUNCTIONS = {
 export type StepFunctionName = keyof typeof STEP_FUNCTIONS;
 export type TaskHandler = (input: any) => Promise<unknown>;
 
-/** Task handlers by serverless function name, for a given set of steps. */
-export function taskHandlers(steps: WorkflowSteps): Record<StepFunctionName, TaskHandler> {
+/** Task handlers by serverless function name; the steps are built on the first task (once per warm container). */
+export function taskHandlers(buildSteps: () => WorkflowSteps): Record<StepFunctionName, TaskHandler> {
+  let steps: WorkflowSteps | undefined;
   const out = {} as Record<StepFunctionName, TaskHandler>;
   for (const [fn, step] of Object.entries(STEP_FUNCTIONS) as Array<[StepFunctionName, keyof WorkflowSteps]>) {
-    out[fn] = (input) => (steps[step] as TaskHandler)(input);
+    out[fn] = (input) => ((steps ??= buildSteps())[step] as TaskHandler)(input);
   }
   return out;
 }
 
-let steps: WorkflowSteps | undefined;
-const lambda = (step: keyof WorkflowSteps): TaskHandler => (input) => {
-  steps ??= createWorkflowSteps(workflowDepsFromEnv());
-  return (steps[step] as TaskHandler)(input);
-};
+const app: () => App = lambdaApp((env) => ({ targets: awsTargets(env) }));
+const tasks = taskHandlers(() => createWorkflowSteps(app().workflowDeps));
 
-export const plan = lambda('plan');
-export const loadPage = lambda('loadPage');
-export const ensureRole = lambda('ensureRole');
-export const ensureTrustPolicy = lambda('ensureTrustPolicy');
-export const ensurePermissions = lambda('ensurePermissions');
-export const awaitRole = lambda('awaitRole');
-export const ensureServiceAccount = lambda('ensureServiceAccount');
-export const ensureInstanceProfile = lambda('ensureInstanceProfile');
-export const recordItem = lambda('recordItem');
-export const recordItemFailure = lambda('recordItemFailure');
-export const finalize = lambda('finalize');
-export const recordRunFailure = lambda('recordRunFailure');
+export const plan = tasks.provisionPlan;
+export const loadPage = tasks.provisionLoadPage;
+export const ensureRole = tasks.provisionEnsureRole;
+export const ensureTrustPolicy = tasks.provisionEnsureTrustPolicy;
+export const ensurePermissions = tasks.provisionEnsurePermissions;
+export const awaitRole = tasks.provisionAwaitRole;
+export const ensureServiceAccount = tasks.provisionEnsureServiceAccount;
+export const ensureInstanceProfile = tasks.provisionEnsureInstanceProfile;
+export const recordItem = tasks.provisionRecordItem;
+export const recordItemFailure = tasks.provisionRecordItemFailure;
+export const finalize = tasks.provisionFinalize;
+export const recordRunFailure = tasks.provisionRecordRunFailure;

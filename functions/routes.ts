@@ -1,42 +1,218 @@
 /**
- * The HTTP API's routes and the function serving each — the table the local server dispatches
- * on. serverless.yml declares the same routes for API Gateway (a test keeps the two equal).
+ * THE route table of the HTTP API: per route its method and path, the permission it needs, its
+ * request and response schemas, the use case it calls and the function that serves it. Everything
+ * else is derived from it: each function's routing (functions/http/handler.ts), the local
+ * server's routing, the OpenAPI document (functions/http/openapi.ts), and the input and reply
+ * types of each use case; serverless.yml's `httpApi` events are checked against it by a test.
+ *
+ * Adding a route: an entry here, its use case in the function's operations (the compiler asks
+ * for it), and its `httpApi` line in serverless.yml (the test asks for it).
  */
-export type FunctionName = 'healthz' | 'config' | 'resolve' | 'provisioningStatus' | 'openapi' | 'drift';
+import * as s from './http/schemas.js';
+import { MAPPING_CONFIG, STORED_CONFIG, type FunctionName, type ResponseSpec, type RouteSpec } from './http/route.js';
 
-export interface RouteSpec {
-  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
-  path: string;
-  fn: FunctionName;
-  /** Behind the JWT authorizer (every route but healthz). */
-  auth: boolean;
-}
+export type { FunctionName, RouteSpec } from './http/route.js';
 
-export const ROUTES: readonly RouteSpec[] = [
-  { method: 'GET', path: '/v1/healthz', fn: 'healthz', auth: false },
-  { method: 'GET', path: '/v1/openapi.json', fn: 'openapi', auth: false },
-  { method: 'PUT', path: '/v1/clouds/{cloud}/iam-mapping', fn: 'config', auth: true },
-  { method: 'GET', path: '/v1/clouds/{cloud}/iam-mapping', fn: 'config', auth: true },
-  { method: 'GET', path: '/v1/clouds/{cloud}/iam-mapping/versions', fn: 'config', auth: true },
-  { method: 'POST', path: '/v1/clouds/{cloud}/iam-mapping/resolve', fn: 'resolve', auth: true },
-  { method: 'GET', path: '/v1/clouds/{cloud}/iam-mapping/provisioning', fn: 'provisioningStatus', auth: true },
-  { method: 'POST', path: '/v1/clouds/{cloud}/drift-checks', fn: 'drift', auth: true },
-  { method: 'GET', path: '/v1/clouds/{cloud}/drift-checks', fn: 'drift', auth: true },
-  { method: 'GET', path: '/v1/clouds/{cloud}/drift-checks/latest', fn: 'drift', auth: true },
-];
+const err = (description: string): ResponseSpec => ({ description, schema: s.errorResponseSchema });
+const AUTH = { 401: err('missing or invalid bearer token'), 403: err('role not allowed') };
+const NO_CONFIG = { 404: err('the cloud has no config (or no such version)') };
+const BAD = { 400: err('invalid request: the details name the field') };
+const DOWN = { 503: err('a dependency (the store) is unavailable; retry (Retry-After)') };
+const IF_MATCH = { name: 'If-Match', description: 'etag of the version this edit is based on (`*`: any existing version)' };
+
+export const ROUTES = [
+  {
+    method: 'GET',
+    path: '/v1/healthz',
+    fn: 'healthz',
+    permission: null,
+    useCase: 'health',
+    summary: 'Liveness: no auth, no store access',
+    tag: 'service',
+    responses: { 200: { description: 'alive', schema: s.healthSchema } },
+  },
+  {
+    method: 'GET',
+    path: '/v1/openapi.json',
+    fn: 'openapi',
+    permission: null,
+    useCase: 'openApiDocument',
+    summary: 'This document',
+    tag: 'service',
+    responses: { 200: { description: 'the OpenAPI 3.1 document', schema: s.openApiDocumentSchema } },
+  },
+  {
+    method: 'GET',
+    path: '/v1/clouds',
+    fn: 'config',
+    permission: 'read',
+    useCase: 'listClouds',
+    summary: 'The clouds in the token’s scope that have a config',
+    tag: 'config',
+    responses: { 200: { description: 'by cloud id, each with its latest version', schema: s.cloudListSchema }, ...AUTH, ...DOWN },
+  },
+  {
+    method: 'PUT',
+    path: '/v1/clouds/{cloud}/iam-mapping',
+    fn: 'config',
+    permission: 'write',
+    useCase: 'putConfig',
+    summary: 'Store a new config version',
+    description:
+      'Body as `anyscale cloud config get` prints it (YAML or JSON). The new version starts a provisioning run. ' +
+      'With If-Match, the write succeeds only while the latest version has that etag.',
+    tag: 'config',
+    request: { body: MAPPING_CONFIG, headers: [IF_MATCH] },
+    responses: {
+      200: { description: 'stored as a new version', schema: s.configPutResponseSchema, etag: true },
+      400: err('INVALID_CONFIG: details point at each bad field (YAML line/column; rule_index and position for selectors)'),
+      ...AUTH,
+      412: err('PRECONDITION_FAILED: If-Match is not the latest version'),
+      413: err('body too large'),
+      415: err('unsupported Content-Type'),
+      ...DOWN,
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/clouds/{cloud}/iam-mapping',
+    fn: 'config',
+    permission: 'read',
+    useCase: 'getConfig',
+    summary: 'The current (or a given) config version',
+    tag: 'config',
+    request: { query: s.configQuerySchema, headers: [{ name: 'If-None-Match', description: 'etag; 304 when unchanged' }] },
+    responses: {
+      200: { description: 'the config with its version; YAML with Accept: application/yaml', schema: STORED_CONFIG, yaml: true, etag: true },
+      304: { description: 'not modified: If-None-Match names this version', etag: true },
+      ...BAD,
+      ...AUTH,
+      ...NO_CONFIG,
+      ...DOWN,
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/clouds/{cloud}/iam-mapping/versions',
+    fn: 'config',
+    permission: 'read',
+    useCase: 'listVersions',
+    summary: 'Version history, newest first',
+    tag: 'config',
+    request: { query: s.versionsQuerySchema },
+    responses: { 200: { description: 'the history', schema: s.versionsResponseSchema }, ...BAD, ...AUTH, ...NO_CONFIG, ...DOWN },
+  },
+  {
+    method: 'POST',
+    path: '/v1/clouds/{cloud}/iam-mapping/resolve',
+    fn: 'resolve',
+    permission: 'resolve',
+    useCase: 'resolve',
+    summary: 'Which identity a launch gets',
+    description: 'First matching rule wins; else the fallback. With cluster_id, the first answer for that cluster is kept and returned again.',
+    tag: 'resolve',
+    request: { query: s.resolveQuerySchema, body: s.resolveRequestSchema },
+    responses: {
+      200: { description: 'the identity', schema: s.resolveResponseSchema },
+      ...BAD,
+      ...AUTH,
+      ...NO_CONFIG,
+      415: err('Content-Type must be application/json'),
+      422: err('NO_MATCHING_RULE: no rule matches and fallback_rule is FAIL (details: why each rule did not match)'),
+      ...DOWN,
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/clouds/{cloud}/iam-mapping/bindings',
+    fn: 'config',
+    permission: 'read',
+    useCase: 'listBindings',
+    summary: 'The clusters pinned by sticky resolution',
+    tag: 'resolve',
+    responses: { 200: { description: 'by cluster id', schema: s.bindingListSchema }, ...AUTH, ...DOWN },
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/clouds/{cloud}/iam-mapping/bindings/{cluster_id}',
+    fn: 'config',
+    permission: 'write',
+    useCase: 'forgetBinding',
+    summary: 'Forget one pinned cluster: its next resolve follows the current version',
+    tag: 'resolve',
+    responses: { 204: { description: 'forgotten (audited)' }, ...BAD, ...AUTH, 404: err('the cluster is not pinned'), ...DOWN },
+  },
+  {
+    method: 'GET',
+    path: '/v1/clouds/{cloud}/iam-mapping/provisioning',
+    fn: 'provisioningStatus',
+    permission: 'read',
+    useCase: 'provisioningStatus',
+    summary: 'Provisioning run of the latest (or a given) version',
+    tag: 'provisioning',
+    request: { query: s.versionQuerySchema },
+    responses: { 200: { description: 'the run', schema: s.provisioningStatusSchema }, ...BAD, ...AUTH, ...NO_CONFIG, ...DOWN },
+  },
+  {
+    method: 'POST',
+    path: '/v1/clouds/{cloud}/drift-checks',
+    fn: 'drift',
+    permission: 'drift:run',
+    useCase: 'runDriftCheck',
+    summary: 'Run a drift check now and return its report',
+    description:
+      'Compares what the latest successfully provisioned version made with what IAM and Kubernetes hold now. ' +
+      'With `{"repair": true}` (or drift mode repair) also re-provisions what drifted.',
+    tag: 'drift',
+    request: { body: s.driftCheckRequestSchema, optionalBody: true },
+    responses: {
+      200: { description: 'the report', schema: s.driftReportSchema },
+      ...BAD,
+      ...AUTH,
+      ...NO_CONFIG,
+      409: err('the latest version is still being provisioned'),
+      ...DOWN,
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/clouds/{cloud}/drift-checks',
+    fn: 'drift',
+    permission: 'read',
+    useCase: 'driftHistory',
+    summary: 'Drift report history, newest first',
+    tag: 'drift',
+    request: { query: s.driftHistoryQuerySchema },
+    responses: { 200: { description: 'report summaries', schema: s.driftReportsSchema }, ...BAD, ...AUTH, ...DOWN },
+  },
+  {
+    method: 'GET',
+    path: '/v1/clouds/{cloud}/drift-checks/latest',
+    fn: 'drift',
+    permission: 'read',
+    useCase: 'latestDriftReport',
+    summary: 'The latest drift report',
+    tag: 'drift',
+    responses: { 200: { description: 'the report', schema: s.driftReportSchema }, ...AUTH, 404: err('no drift check has run yet'), ...DOWN },
+  },
+] as const satisfies readonly RouteSpec[];
+
+export type Route = (typeof ROUTES)[number];
+/** The routes a function serves. */
+export type RoutesOf<F extends FunctionName> = Extract<Route, { fn: F }>;
 
 export interface RouteMatch {
-  route: RouteSpec;
+  route: Route;
   pathParameters: Record<string, string>;
 }
 
 const compiled = ROUTES.map((route) => ({
-  route,
+  route: route as Route,
   names: [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string),
   regex: new RegExp(`^${route.path.replace(/\{\w+\}/g, '([^/]+)')}/?$`),
 }));
 
-/** The route for a method and path; `allowed` lists the methods the path supports when none matches. */
+/** The route for a method and path (the local stand-in for API Gateway); `allowed` lists the path's methods when none matches. */
 export function matchRoute(method: string, path: string): { match?: RouteMatch; allowed: string[] } {
   const allowed: string[] = [];
   for (const { route, names, regex } of compiled) {
@@ -52,3 +228,5 @@ export function matchRoute(method: string, path: string): { match?: RouteMatch; 
   }
   return { allowed };
 }
+
+export const routeKey = (route: { method: string; path: string }) => `${route.method} ${route.path}`;

@@ -7,7 +7,7 @@
  */
 import { recordExecutionEnd, type ExecutionEnd } from '../lib/workflow/run-ended.js';
 import type { ProvisioningRunStore } from '../lib/ports.js';
-import { createStores, storeConfigFromEnv } from './deps.js';
+import { lambdaApp } from './lambda-app.js';
 import { logger } from './observability.js';
 
 /** The `detail` of a "Step Functions Execution Status Change" event (the fields used). */
@@ -54,5 +54,5 @@ export function createRunEndedHandler(getRuns: () => ProvisioningRunStore) {
   };
 }
 
-let runs: ProvisioningRunStore | undefined;
-export const handler = createRunEndedHandler(() => (runs ??= createStores(storeConfigFromEnv(process.env)).runs));
+const app = lambdaApp();
+export const handler = createRunEndedHandler(() => app().stores.runs);

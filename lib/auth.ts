@@ -16,6 +16,8 @@ const GRANTS: Record<Role, ReadonlySet<Permission>> = {
 export interface Principal {
   subject: string;
   roles: Role[];
+  /** The clouds the token may touch (`['*']`: all); undefined: not limited. */
+  clouds?: string[];
 }
 
 export function isRole(value: string): value is Role {
@@ -43,4 +45,9 @@ export function principalFromClaims(claims: Record<string, unknown> | undefined,
 
 export function can(principal: Principal, permission: Permission): boolean {
   return principal.roles.some((r) => GRANTS[r].has(permission));
+}
+
+/** Whether the principal may touch this cloud. */
+export function inScope(principal: Principal, cloudId: string): boolean {
+  return principal.clouds === undefined || principal.clouds.includes('*') || principal.clouds.includes(cloudId);
 }

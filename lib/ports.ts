@@ -32,12 +32,15 @@ export interface StoredConfigVersion extends VersionMeta {
   document: Record<string, unknown>;
 }
 
+/** A parsed `If-Match`: any existing version, or one of these etags (parsed at the HTTP edge). */
+export type IfMatch = { kind: 'any' } | { kind: 'etags'; etags: readonly string[] };
+
 export interface PutVersionInput {
   cloudId: string;
   document: Record<string, unknown>;
   createdBy: string;
-  /** When set, the write succeeds only if the latest version's etag equals this (else PRECONDITION_FAILED). `*` = any existing version. */
-  ifMatch?: string;
+  /** When set, the write succeeds only if the latest version's etag is one of these, or any version exists for `any` (else PRECONDITION_FAILED). */
+  ifMatch?: IfMatch;
   ruleCount: number;
   now?: Date;
 }
@@ -71,6 +74,10 @@ export interface StickyStore {
   getSticky(cloudId: string, clusterId: string): Promise<StickyResolution | null>;
   /** Stores `resolution` unless one exists; returns whichever is stored (first writer wins). */
   putStickyIfAbsent(cloudId: string, clusterId: string, resolution: StickyResolution): Promise<StickyResolution>;
+  /** Every cluster of a cloud with a kept answer, by cluster id. */
+  listSticky(cloudId: string): Promise<Array<{ clusterId: string; resolution: StickyResolution }>>;
+  /** Forgets a cluster's kept answer; false when there was none. */
+  deleteSticky(cloudId: string, clusterId: string): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ export function unauthorized(): HttpResult {
 
 export type Verifier = (authorization: string | undefined) => Promise<JWTPayload | null>;
 
-/** Verifies `Authorization: Bearer …`; null when missing or invalid. Verified tokens are cached until they expire. */
+/** Verifies `Authorization: Bearer …`; null when missing or invalid. Verified tokens are kept until they expire (least recently used evicted past `maxCached`). */
 export function createVerifier(secret: Uint8Array, maxCached = 1024): Verifier {
   const cache = new Map<string, JWTPayload>();
   return async (authorization) => {
@@ -57,7 +57,13 @@ export function createVerifier(secret: Uint8Array, maxCached = 1024): Verifier {
     if (!m) return null;
     const token = m[1] as string;
     const hit = cache.get(token);
-    if (hit && typeof hit.exp === 'number' && hit.exp * 1000 > Date.now()) return hit;
+    if (hit) {
+      cache.delete(token);
+      if (typeof hit.exp === 'number' && hit.exp * 1000 > Date.now()) {
+        cache.set(token, hit); // most recently used last: the first key is the one to evict
+        return hit;
+      }
+    }
     try {
       const { payload } = await jwtVerify(token, secret, { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
       if (cache.size >= maxCached) cache.delete(cache.keys().next().value as string);

@@ -3,37 +3,41 @@
  * handlers behind a local stand-in for API Gateway (routing + JWT verification), dynalite as
  * DynamoDB persisted under DATA_DIR.
  */
+import './defaults.js';
 import './polyfills.js';
 import { mkdirSync, readFile } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createConfigHandler } from '../functions/config.js';
-import { createDeps, createStores, type Deps } from '../functions/deps.js';
-import { createWorkflowDeps, planPageSizeFromEnv } from '../functions/workflow-deps.js';
-import { createDriftHandler } from '../functions/drift.js';
+import { createApp, type App, type StorePorts } from '../app/app.js';
+import { runScheduledPass, type ScheduleOutcome } from '../app/use-cases/drift.js';
+import { createTargets, type TargetsConfig } from '../adapters/targets.js';
+import { configOperations } from '../functions/config.js';
+import { driftOperations } from '../functions/drift.js';
+import { healthzOperations } from '../functions/healthz.js';
+import { MAX_BODY_BYTES } from '../functions/http.js';
+import { httpFunction, type HttpHandler } from '../functions/http/handler.js';
+import { errorResponse } from '../functions/middleware/errors.js';
 import { logger } from '../functions/observability.js';
-import { createProvisioningStatusHandler } from '../functions/provisioning-status.js';
+import { openapiOperations } from '../functions/openapi.js';
+import { provisioningStatusOperations } from '../functions/provisioning-status.js';
 import { taskHandlers } from '../functions/provisioning.js';
-import type { TargetsConfig } from '../adapters/targets.js';
+import { resolveOperations } from '../functions/resolve.js';
+import { matchRoute, routeKey, type FunctionName } from '../functions/routes.js';
 import type { DriftDeps } from '../lib/drift/check.js';
-import { runScheduledDriftChecks, type ScheduleOutcome } from '../lib/drift/schedule.js';
+import { AppError } from '../lib/errors.js';
 import type { SettingsDefaults } from '../lib/provisioning/settings.js';
+import type { ResolutionService } from '../lib/resolution/service.js';
 import { createWorkflowSteps } from '../lib/workflow/steps.js';
+import { createVerifier, loadOrCreateSecret, unauthorized } from './auth.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, createLocalDocumentClient, ensureTable, startDynalite } from './dynalite.js';
+import { BodyTooLargeError, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/index.js';
 import { persistedSandboxState } from './sandbox-state.js';
 import { createLocalWorkflowRunner, type LocalWorkflowRunner, type Quotas } from './workflow-runner.js';
 import { recordExecutionEnd, resumeUnfinishedRuns } from '../lib/workflow/run-ended.js';
-import { handler as healthz } from '../functions/healthz.js';
-import { handler as openapi } from '../functions/openapi.js';
-import { MAX_BODY_BYTES, type HttpContext, type HttpEvent, type HttpResult } from '../functions/http.js';
-import { errorResponse } from '../functions/middleware/errors.js';
-import { createResolveHandler } from '../functions/resolve.js';
-import { matchRoute, type FunctionName } from '../functions/routes.js';
-import { AppError } from '../lib/errors.js';
-import { createVerifier, loadOrCreateSecret, unauthorized } from './auth.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, createLocalDocumentClient, ensureTable, startDynalite } from './dynalite.js';
-import { BodyTooLargeError, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
+import { identityCeiling } from '../lib/config/validate.js';
+import { planPageSizeFromEnv } from '../functions/lambda-app.js';
 
 export interface LocalServerOptions {
   port?: number;
@@ -65,7 +69,10 @@ export interface LocalServer {
   port: number;
   /** The embedded DynamoDB, for the AWS CLI or `osls invoke local`. */
   dynamoEndpoint: string;
-  deps: Deps;
+  /** The app every handler runs on (the same composition as deployed, other adapters). */
+  app: App;
+  /** The app's stores and resolution service (for tests and benchmarks). */
+  deps: StorePorts & { resolution: ResolutionService };
   /** The emulated IAM/EKS/Kubernetes (absent when real targets are configured). */
   sandbox: Sandbox | undefined;
   workflow: LocalWorkflowRunner;
@@ -78,8 +85,6 @@ export interface LocalServer {
 
 /** Defaults of `npm start`: the sandbox's EKS cluster and a made-up default bucket. */
 export const SANDBOX_DEFAULTS: SettingsDefaults = { clusterName: 'sandbox', region: LOCAL_REGION, defaultBucket: 'anyscale-sandbox-bucket' };
-
-type Handler = (event: HttpEvent, context: HttpContext) => Promise<HttpResult>;
 
 /** The request target as a URL: a path (`//x` is a path, not a protocol-relative URL) or absolute-form; undefined when unparsable (`*`). */
 function requestTarget(raw: string): URL | undefined {
@@ -106,12 +111,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   } finally {
     admin.destroy();
   }
-  const stores = createStores({ tableName, region: LOCAL_REGION, dynamodbEndpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS });
 
   const sandboxState = persistedSandboxState(join(options.dataDir, 'sandbox.json'));
   const sandbox = options.targets ? undefined : createSandbox({ ...options.sandbox, state: sandboxState.hooks });
 
-  let handlers: Record<FunctionName, Handler> | undefined;
+  let handlers: Record<FunctionName, HttpHandler> | undefined;
   const verify = createVerifier(loadOrCreateSecret(options.dataDir));
 
   const server = createServer((req, res) => {
@@ -152,7 +156,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       return;
     }
     let claims: Record<string, unknown> | undefined;
-    if (match.route.auth) {
+    if (match.route.permission) {
       const payload = await verify(req.headers.authorization);
       if (!payload) {
         req.resume();
@@ -171,12 +175,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       }
       throw e;
     }
-    const routeKey = `${match.route.method} ${match.route.path}`;
-    const event = toEvent(req, url, body, routeKey, match.pathParameters, claims);
+    const event = toEvent(req, url, body, routeKey(match.route), match.pathParameters, claims);
     const context = lambdaContext(match.route.fn, event.requestContext.requestId);
     if (!handlers) throw new AppError('SERVICE_UNAVAILABLE', 'starting up');
-    const result = await handlers[match.route.fn](event, context as HttpContext);
-    send(res, result);
+    send(res, await handlers[match.route.fn](event, context));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -189,55 +191,49 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const { port } = server.address() as AddressInfo;
   const url = `http://${host}:${port}`;
   // The sandbox is served on this server's port, so the targets are built once it listens.
-  const defaults = options.defaults ?? (options.targets ? {} : SANDBOX_DEFAULTS);
-  const workflowDeps = createWorkflowDeps(
-    stores,
-    options.targets ?? { mode: 'sandbox', region: LOCAL_REGION, sandboxUrl: url, clusterName: SANDBOX_DEFAULTS.clusterName! },
-    defaults,
-    options.workflow?.planPageSize ? { planPageSize: options.workflow.planPageSize } : planPageSizeFromEnv(),
-  );
-  const workflow = createLocalWorkflowRunner({
-    handlers: taskHandlers(createWorkflowSteps(workflowDeps)),
+  const targetsConfig: TargetsConfig = options.targets ?? { mode: 'sandbox', region: LOCAL_REGION, sandboxUrl: url, clusterName: SANDBOX_DEFAULTS.clusterName! };
+  // The same ASL file as deployed, run in this process over the same step handlers and the app's ports.
+  const runner = createLocalWorkflowRunner({
+    handlers: taskHandlers(() => createWorkflowSteps(app.workflowDeps)),
     ...options.workflow,
     onError: (id, error) => logger.warn('workflow execution ended with an error', { executionId: id, error: String(error) }),
     // What EventBridge's execution status change does deployed: a run its execution left unfinished is marked FAILED.
     onEnded: async (ended) => {
-      await recordExecutionEnd(stores.runs, { ...ended, cloudId: ended.input.cloudId, version: ended.input.version });
+      await recordExecutionEnd(app.stores.runs, { ...ended, cloudId: ended.input.cloudId, version: ended.input.version });
     },
+  });
+  const app: App = createApp({
+    store: { tableName, region: LOCAL_REGION, dynamodbEndpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS },
+    resolve: {
+      freshnessMs: options.resolveFreshnessMs ?? Number(process.env.RESOLVE_FRESHNESS_MS ?? 1000),
+      staleGraceMs: options.resolveStaleGraceMs ?? Number(process.env.RESOLVE_STALE_GRACE_MS ?? 2000),
+    },
+    defaults: options.defaults ?? (options.targets ? {} : SANDBOX_DEFAULTS),
+    targets: () => createTargets(targetsConfig),
+    workflow: () => runner,
+    maxIdentities: identityCeiling(process.env.MAX_IDENTITIES),
+    ...(options.workflow?.planPageSize ? { planPageSize: options.workflow.planPageSize } : planPageSizeFromEnv()),
   });
   // Runs cut off by a crash (SIGKILL) or a stop of the previous process are resumed (started
   // before the server reports ready, so no request races a resume of the same version).
-  await resumeUnfinishedRuns({ configs: stores.configs, runs: stores.runs, workflow }).then(
+  await resumeUnfinishedRuns({ configs: app.stores.configs, runs: app.stores.runs, workflow: runner }).then(
     (resumed) => resumed.length > 0 && logger.info('resumed unfinished provisioning runs', { resumed }),
     (error: unknown) => logger.warn('could not resume unfinished provisioning runs', { error: String(error) }),
   );
-  const deps = createDeps(stores, workflow, {
-    resolveFreshnessMs: options.resolveFreshnessMs ?? Number(process.env.RESOLVE_FRESHNESS_MS ?? 1000),
-    resolveStaleGraceMs: options.resolveStaleGraceMs ?? Number(process.env.RESOLVE_STALE_GRACE_MS ?? 2000),
-  });
-  const drift: DriftDeps = {
-    configs: stores.configs,
-    runs: stores.runs,
-    reports: stores.drift,
-    workflow,
-    iam: workflowDeps.iam,
-    clusters: workflowDeps.clusters,
-    kubernetes: workflowDeps.kubernetes,
-    defaults,
-  };
+  const getApp = () => app;
   handlers = {
-    healthz: healthz as Handler,
-    openapi: openapi as Handler,
-    config: createConfigHandler(() => deps) as unknown as Handler,
-    resolve: createResolveHandler(() => deps) as unknown as Handler,
-    provisioningStatus: createProvisioningStatusHandler(() => deps) as unknown as Handler,
-    drift: createDriftHandler(() => drift) as unknown as Handler,
+    healthz: httpFunction('healthz', healthzOperations, getApp),
+    openapi: httpFunction('openapi', openapiOperations, getApp),
+    config: httpFunction('config', configOperations, getApp),
+    resolve: httpFunction('resolve', resolveOperations, getApp),
+    provisioningStatus: httpFunction('provisioningStatus', provisioningStatusOperations, getApp),
+    drift: httpFunction('drift', driftOperations, getApp),
   };
 
   // The scheduled drift pass (deployed: an EventBridge rule); one at a time, quiet unless it fails.
   let driftPass: Promise<ScheduleOutcome> | undefined;
   const runDriftSchedule = () =>
-    (driftPass ??= runScheduledDriftChecks(drift).finally(() => {
+    (driftPass ??= runScheduledPass(app).finally(() => {
       driftPass = undefined;
     }));
   const intervalSeconds = options.driftIntervalSeconds ?? Number(process.env.DRIFT_INTERVAL_SECONDS ?? 300);
@@ -260,7 +256,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     (closing ??= (async () => {
       if (driftTimer) clearInterval(driftTimer);
       await driftPass?.catch(() => undefined);
-      await workflow.close();
+      await runner.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -270,7 +266,22 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       await dynamo.close();
     })());
 
-  return { url, port, dynamoEndpoint: dynamo.endpoint, deps, sandbox, workflow, drift, runDriftSchedule, close };
+  return {
+    url,
+    port,
+    dynamoEndpoint: dynamo.endpoint,
+    app,
+    get deps() {
+      return { ...app.stores, resolution: app.resolution };
+    },
+    sandbox,
+    workflow: runner,
+    get drift() {
+      return app.driftDeps;
+    },
+    runDriftSchedule,
+    close,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,14 +5,17 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
+  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
+  paginateQuery,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../lib/errors.js';
 import type {
   ConfigStore,
+  IfMatch,
   PutVersionInput,
   StickyResolution,
   StickyStore,
@@ -43,24 +46,8 @@ export interface DynamoConfigStoreOptions {
 /** Internal view of a VERSION item: public meta plus where its body lives. */
 type VersionRecord = VersionItem;
 
-type IfMatch = { kind: 'any' } | { kind: 'etags'; etags: Set<string> };
-
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
-
-/** Parses an If-Match header value: `*`, or a comma list of (optionally weak/quoted) etags. */
-export function parseIfMatch(raw: string | undefined): IfMatch | null {
-  if (raw === undefined) return null;
-  const etags = new Set<string>();
-  for (const part of raw.split(',')) {
-    let tag = part.trim();
-    if (tag.startsWith('W/')) tag = tag.slice(2).trim();
-    if (tag.length >= 2 && tag.startsWith('"') && tag.endsWith('"')) tag = tag.slice(1, -1).trim();
-    if (tag === '*') return { kind: 'any' };
-    if (tag !== '') etags.add(tag);
-  }
-  return { kind: 'etags', etags };
-}
 
 const etagOf = (version: number, contentHash: string) => `${version}-${contentHash.slice(0, 12)}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -110,7 +97,7 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
   async putVersion(input: PutVersionInput): Promise<VersionMeta> {
     const cloudId = requireId('cloudId', input.cloudId);
     const createdAt = (input.now ?? new Date()).toISOString();
-    const ifMatch = parseIfMatch(input.ifMatch);
+    const ifMatch = input.ifMatch ?? null;
 
     let latest = await this.latestRecord(cloudId);
     this.checkPrecondition(cloudId, ifMatch, latest);
@@ -275,6 +262,21 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
     throw new AppError('CONFLICT', `sticky resolution of cluster ${clusterId} keeps changing; retry`);
   }
 
+  async listSticky(cloudId: string): Promise<Array<{ clusterId: string; resolution: StickyResolution }>> {
+    const items = await this.tableClient.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK' },
+      ExpressionAttributeValues: { ':pk': keys.cloudPk(requireId('cloudId', cloudId)), ':prefix': keys.clusterSk('') },
+      ConsistentRead: true,
+    });
+    return items.map((item) => ({ clusterId: String(item.clusterId), resolution: parseItem(stickyResolutionSchema, item.resolution, keyOf(item), 'resolution') }));
+  }
+
+  async deleteSticky(cloudId: string, clusterId: string): Promise<boolean> {
+    const key = { PK: keys.cloudPk(requireId('cloudId', cloudId)), SK: keys.clusterSk(requireId('clusterId', clusterId)) };
+    return this.tableClient.sendConditional('DeleteItem', () => this.doc.send(new DeleteCommand({ TableName: this.table, Key: key, ConditionExpression: 'attribute_exists(PK)' })));
+  }
+
   // -------------------------------------------------------------------------------- internals
 
   private checkPrecondition(cloudId: string, ifMatch: IfMatch | null, latest: VersionRecord | null, lostRace = false): void {
@@ -283,7 +285,7 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
       throw new AppError('PRECONDITION_FAILED', `If-Match given but cloud ${cloudId} has no config version yet`);
     }
     if (ifMatch.kind === 'any') return;
-    if (!lostRace && ifMatch.etags.has(latest.etag)) return;
+    if (!lostRace && ifMatch.etags.includes(latest.etag)) return;
     throw new AppError(
       'PRECONDITION_FAILED',
       `If-Match does not match the current config version of cloud ${cloudId}: current etag is "${latest.etag}"` +

@@ -47,6 +47,9 @@ const httpEvents = readdirSync(EVENTS)
 const EXPECTED: Record<string, number> = {
   'healthz.json': 200,
   'openapi.json': 200,
+  'bindings-delete.json': 404, // no cluster is pinned in this store
+  'bindings-list.json': 200,
+  'clouds-list.json': 200,
   'config-put.json': 200,
   'config-get.json': 200,
   'config-versions.json': 200,

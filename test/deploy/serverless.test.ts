@@ -21,12 +21,16 @@ const serverless = parseDocument(readFileSync(join(root, 'serverless.yml'), 'utf
 };
 
 describe('serverless.yml', () => {
-  it('declares every route of the local server on the same function, with the JWT authorizer where auth is needed', () => {
+  it('declares every route of the route table on the same function, with the JWT authorizer where auth is needed', () => {
     const declared = Object.entries(serverless.functions).flatMap(([fn, f]) =>
       (f.events ?? []).filter((e) => e.httpApi).map((e) => ({ fn, method: e.httpApi!.method, path: e.httpApi!.path, auth: e.httpApi!.authorizer?.name === 'jwt' })),
     );
-    const expected = ROUTES.map((r) => ({ fn: r.fn, method: r.method, path: r.path, auth: r.auth }));
+    const expected = ROUTES.map((r) => ({ fn: r.fn, method: r.method as string, path: r.path as string, auth: r.permission !== null }));
     expect(declared.sort(byKey)).toEqual(expected.sort(byKey));
+    // Function by function: each serves exactly its routes of the table.
+    for (const fn of new Set(expected.map((e) => e.fn))) {
+      expect(declared.filter((d) => d.fn === fn).sort(byKey), fn).toEqual(expected.filter((e) => e.fn === fn).sort(byKey));
+    }
   });
 
   it('deploys a function for every Task of the state machine, with the step handler', () => {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { runScheduledDriftChecks } from '../../lib/drift/schedule.js';
+import { runScheduledPass } from '../../app/use-cases/drift.js';
 import { roleNameFor } from '../../lib/provisioning/naming.js';
 import { MANAGED_BY_LABEL, ROLE_ARN_ANNOTATION } from '../../lib/provisioning/ownership.js';
 import { startHarness, type Harness } from '../helpers/local.js';
@@ -262,7 +262,7 @@ describe('orphans and the schedule', () => {
   });
 
   it('the scheduled pass checks clouds whose mode is not off and restarts a lost start', async () => {
-    const { deps, drift } = h.server;
+    const { deps } = h.server;
     // A second cloud with drift off, and a version whose workflow start was lost (committed, never started).
     await put(h, 'cldrsrc_off', eksConfig('cldrsrc_off', 'provisioning: { drift: { mode: off } }', ['off-sa', 'off-sa']));
     const meta = await deps.configs.putVersion({
@@ -273,17 +273,17 @@ describe('orphans and the schedule', () => {
     });
     await deps.runs.createRun('cldrsrc_lost', meta.version);
 
-    const early = await runScheduledDriftChecks(drift);
+    const early = await runScheduledPass(h.server.app);
     expect(early.skipped.map((s) => s.cloudId).sort()).toEqual(['cldrsrc_lost', 'cldrsrc_off']);
     expect(early.checked.map((c) => c.cloudId)).toEqual([CLOUD]);
     expect(early.checked[0]!.report.trigger).toBe('schedule');
 
-    const later = await runScheduledDriftChecks({ ...drift, now: () => new Date(Date.now() + 6 * 60_000) });
+    const later = await runScheduledPass(h.server.app, { now: () => new Date(Date.now() + 6 * 60_000) });
     expect(later.restarted).toMatchObject([{ cloudId: 'cldrsrc_lost', version: 1 }]);
     expect(later.restarted[0]!.executionId).toBeTruthy();
     await h.server.workflow.idle();
     expect((await deps.runs.getRun('cldrsrc_lost', 1))!.status).toBe('SUCCEEDED');
-    const after = await runScheduledDriftChecks(drift);
+    const after = await runScheduledPass(h.server.app);
     expect(after.checked.map((c) => c.cloudId).sort()).toEqual(['cldrsrc_lost', CLOUD]);
     expect(after.errors).toEqual([]);
   });

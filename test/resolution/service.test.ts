@@ -61,6 +61,8 @@ class ControlledStore implements ConfigStore {
 const noSticky: StickyStore = {
   getSticky: async () => null,
   putStickyIfAbsent: async (_c, _k, r) => r,
+  listSticky: async () => [],
+  deleteSticky: async () => false,
 };
 
 function setup() {

@@ -7,6 +7,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson, sha256Hex } from '../../adapters/dynamodb/codec.js';
 import { DynamoConfigStore } from '../../adapters/dynamodb/config-store.js';
+import { parseIfMatch } from '../../functions/http.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
 import type { StickyResolution } from '../../lib/ports.js';
 import { createLocalDocumentClient, ensureTable, startDynalite, type DynaliteHandle } from '../../local/dynalite.js';
@@ -31,7 +32,7 @@ afterAll(async () => {
 });
 
 const put = (cloudId: string, document: Record<string, unknown>, ifMatch?: string) =>
-  store.putVersion({ cloudId, document, createdBy: 'alice@example.com', ruleCount: 0, ...(ifMatch !== undefined ? { ifMatch } : {}) });
+  store.putVersion({ cloudId, document, createdBy: 'alice@example.com', ruleCount: 0, ...(ifMatch !== undefined ? { ifMatch: parseIfMatch(ifMatch)! } : {}) });
 
 async function expectAppError(p: Promise<unknown>, code: string): Promise<AppError> {
   const err = await p.then(

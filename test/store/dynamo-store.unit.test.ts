@@ -16,7 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { canonicalJson, encodeDocument } from '../../adapters/dynamodb/codec.js';
-import { DynamoConfigStore, parseIfMatch } from '../../adapters/dynamodb/config-store.js';
+import { DynamoConfigStore } from '../../adapters/dynamodb/config-store.js';
 import { isUnavailableError, mapDynamoError } from '../../adapters/dynamodb/errors.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
 import type { StickyResolution } from '../../lib/ports.js';
@@ -164,7 +164,7 @@ describe('conditional-write paths', () => {
     ddb.on(QueryCommand, isLatestQuery).resolvesOnce({ Items: [v1.item] }).resolves({ Items: [v2.item] });
     ddb.on(PutCommand).resolves({});
     ddb.on(PutCommand, { Item: { type: 'VERSION' } }).rejects(ccf());
-    const err = await caught(store.putVersion({ cloudId: 'c1', document: { a: 3 }, createdBy: 'x', ruleCount: 0, ifMatch: v1.item.etag }));
+    const err = await caught(store.putVersion({ cloudId: 'c1', document: { a: 3 }, createdBy: 'x', ruleCount: 0, ifMatch: { kind: 'etags', etags: [v1.item.etag] } }));
     expect(err).toMatchObject({ code: 'PRECONDITION_FAILED', status: 412 });
     expect((err as Error).message).toContain(v2.item.etag);
     expect(ddb).toHaveReceivedCommandTimes(PutCommand, 2); // 1 chunk + 1 commit attempt, no retry
@@ -174,7 +174,7 @@ describe('conditional-write paths', () => {
     const v1 = await versionItem(1, { a: 1 });
     ddb.on(QueryCommand).resolves({ Items: [v1.item] });
     expect(
-      await caught(store.putVersion({ cloudId: 'c1', document: { a: 3 }, createdBy: 'x', ruleCount: 0, ifMatch: '"0-000000000000"' })),
+      await caught(store.putVersion({ cloudId: 'c1', document: { a: 3 }, createdBy: 'x', ruleCount: 0, ifMatch: { kind: 'etags', etags: ['0-000000000000'] } })),
     ).toMatchObject({ code: 'PRECONDITION_FAILED', message: expect.stringContaining(v1.item.etag) });
     expect(ddb).toHaveReceivedCommandTimes(PutCommand, 0);
   });
@@ -231,14 +231,6 @@ describe('conditional-write paths', () => {
 });
 
 describe('helpers', () => {
-  it('parseIfMatch normalises weak / quoted / list / *', () => {
-    expect(parseIfMatch(undefined)).toBeNull();
-    expect(parseIfMatch('*')).toEqual({ kind: 'any' });
-    expect(parseIfMatch('"*"')).toEqual({ kind: 'any' });
-    expect(parseIfMatch('W/"3-abc"')).toEqual({ kind: 'etags', etags: new Set(['3-abc']) });
-    expect(parseIfMatch(' "3-abc" , 4-def ')).toEqual({ kind: 'etags', etags: new Set(['3-abc', '4-def']) });
-  });
-
   it('canonicalJson sorts keys at every depth (incl. integer-like keys) and matches JSON semantics', () => {
     expect(canonicalJson({ b: 1, a: { '10': 1, '9': 2, x: [{ d: 1, c: undefined }, undefined] } })).toBe(
       '{"a":{"10":1,"9":2,"x":[{"d":1},null]},"b":1}',

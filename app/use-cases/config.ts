@@ -1,0 +1,82 @@
+/** Use cases of mapping configs: store a new version (and start its provisioning), read one, list the history. */
+import type { Principal } from '../../lib/auth.js';
+import { parseConfigBody } from '../../lib/config/parse.js';
+import { identityCeiling, validateConfig } from '../../lib/config/validate.js';
+import { AppError } from '../../lib/errors.js';
+import type { IfMatch, VersionMeta } from '../../lib/ports.js';
+import type { App } from '../app.js';
+import { startProvisioning } from './provisioning.js';
+
+export interface PutConfigInput {
+  cloudId: string;
+  /** The request body: JSON or YAML text by its Content-Type. */
+  body: { text: string; contentType: string | undefined };
+  principal: Principal;
+  ifMatch?: IfMatch;
+}
+
+/** Parses (JSON or YAML) and validates the document, commits it as a new version, and starts its provisioning run. */
+export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' | 'resolution'>, input: PutConfigInput) {
+  const { cloudId } = input;
+  const body = parseConfigBody(input.body.text, input.body.contentType);
+  const result = validateConfig(body.document, { cloudId, locate: body.locate, maxIdentities: app.config.maxIdentities ?? identityCeiling(undefined) });
+  if (!result.ok) {
+    const first = result.errors[0]!;
+    const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
+    throw new AppError('INVALID_CONFIG', `invalid mapping config: ${first.path ? `${first.path}: ` : ''}${first.message}${more}`, result.errors);
+  }
+  const meta = await app.stores.configs.putVersion({
+    cloudId,
+    document: result.config as unknown as Record<string, unknown>,
+    createdBy: input.principal.subject,
+    ruleCount: result.config.dataplane_iam_mapping.rules.length,
+    ...(input.ifMatch ? { ifMatch: input.ifMatch } : {}),
+  });
+  app.resolution.invalidate(cloudId);
+  const started = await startProvisioning(app, cloudId, meta.version);
+  const notes = body.notes.map((message) => ({ code: 'UNINDENTED_YAML' as const, path: '', message }));
+  return {
+    meta,
+    started,
+    response: {
+      cloud_deployment_id: cloudId,
+      version: meta.version,
+      etag: meta.etag,
+      warnings: [...notes, ...result.warnings],
+      provisioning:
+        'executionId' in started
+          ? { status: 'PENDING' as const, execution_id: started.executionId }
+          : { status: 'PENDING' as const, error: 'the provisioning workflow could not be started now; the scheduled check will start it' },
+    },
+  };
+}
+
+/** One stored version (default: the latest); NOT_FOUND when there is none. */
+export async function getConfig(app: Pick<App, 'stores'>, cloudId: string, version?: number) {
+  const stored = await app.stores.configs.getVersion(cloudId, version);
+  if (!stored) {
+    throw new AppError('NOT_FOUND', version ? `cloud ${cloudId} has no config version ${version}` : `cloud ${cloudId} has no IAM mapping config`);
+  }
+  return stored;
+}
+
+/** The version history, newest first; NOT_FOUND for a cloud without any. */
+export async function listVersions(app: Pick<App, 'stores'>, cloudId: string, options: { limit: number; before?: number }) {
+  const { configs } = app.stores;
+  const list = await configs.listVersions(cloudId, { limit: options.limit, ...(options.before ? { beforeVersion: options.before } : {}) });
+  if (list.length === 0 && !options.before && !(await configs.getLatestMeta(cloudId))) {
+    throw new AppError('NOT_FOUND', `cloud ${cloudId} has no IAM mapping config`);
+  }
+  return { cloud_deployment_id: cloudId, versions: list.map(versionView) };
+}
+
+export function versionView(meta: VersionMeta) {
+  return {
+    version: meta.version,
+    etag: meta.etag,
+    created_at: meta.createdAt,
+    created_by: meta.createdBy,
+    rule_count: meta.ruleCount,
+    content_hash: meta.contentHash,
+  };
+}

@@ -1,0 +1,302 @@
+/**
+ * The HTTP API's request and response bodies as zod schemas — what the route table
+ * (functions/routes.ts) names per route, what the OpenAPI document is generated from, and what
+ * the handlers' reply types are (`z.infer`). Written with zod's mini API so every function bundle
+ * can carry them (the resolve Lambda stays a few KB of zod); the mapping config document itself
+ * is the full-zod schema of lib/config/schema.ts, named here by component only (`MAPPING_CONFIG`).
+ *
+ * The domain types that are API bodies (lib/ports.ts, lib/resolution) are checked against these at
+ * compile time at the end of this file: every value the domain produces fits its response schema.
+ */
+import * as z from 'zod/mini';
+import type { LintCode } from '../../lib/config/lint.js';
+import { CLOUD_PROVIDERS, COMPUTE_STACKS } from '../../lib/config/constants.js';
+import { DRIFT_KINDS } from '../../lib/drift/kinds.js';
+import type { ErrorCode } from '../../lib/errors.js';
+import type { DriftReport, DriftReportSummary, ProvisioningRun } from '../../lib/ports.js';
+import type { ResolveOutput } from '../../lib/resolution/service.js';
+
+export { resolveRequestSchema } from '../../lib/resolution/request.js';
+
+const int = (min: number) => z.int().check(z.minimum(min));
+const timestamp = () => z.iso.datetime({ offset: true }).check(z.describe('ISO-8601 timestamp'));
+/** A positive integer in a query string (`version=3`). */
+const positive = () => z.string().check(z.regex(/^[1-9]\d{0,9}$/, 'must be a positive integer'));
+const described = <T extends z.core.$ZodType>(schema: T, text: string): T => {
+  z.globalRegistry.add(schema, { description: text });
+  return schema;
+};
+
+// ------------------------------------------------------------------------------------ errors
+
+export const ERROR_CODES = [
+  'INVALID_CONFIG',
+  'INVALID_REQUEST',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'NOT_ACCEPTABLE',
+  'CONFLICT',
+  'PRECONDITION_FAILED',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'NO_MATCHING_RULE',
+  'SERVICE_UNAVAILABLE',
+  'INTERNAL',
+] as const satisfies readonly ErrorCode[];
+
+export const errorDetailSchema = described(
+  z.looseObject({
+    path: described(z.string(), 'dotted path of the offending field, e.g. `dataplane_iam_mapping.rules[3].selector`; empty for the whole body'),
+    message: z.string(),
+    line: z.optional(described(int(1), '1-based line in the YAML body')),
+    column: z.optional(described(int(1), '1-based column in the YAML body')),
+    rule_index: z.optional(described(int(0), 'index of the rule (from 0) whose selector or value is wrong')),
+    position: z.optional(described(int(0), '0-based character position inside the selector')),
+  }),
+  'One problem, pointing at where it is.',
+);
+
+export const errorResponseSchema = described(
+  z.object({ error: z.object({ code: z.enum(ERROR_CODES), message: z.string(), details: z.array(errorDetailSchema) }) }),
+  'Every error response: never a stack trace.',
+);
+
+// ----------------------------------------------------------------------------------- service
+
+export const healthSchema = z.object({ ok: z.literal(true) });
+
+export const openApiDocumentSchema = z.looseObject({
+  openapi: z.string().check(z.regex(/^3\.1\.\d+$/)),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.unknown()),
+});
+
+// ------------------------------------------------------------------------------------ config
+
+const LINT_CODES = ['DUPLICATE_RULE', 'SHADOWED_RULE', 'UNSATISFIABLE_SELECTOR', 'LINT_INCOMPLETE', 'UNINDENTED_YAML'] as const satisfies readonly LintCode[];
+
+export const lintWarningSchema = z.object({
+  code: z.enum(LINT_CODES),
+  path: z.string(),
+  message: z.string(),
+  rule_index: z.optional(int(0)),
+  shadowed_by: z.optional(int(0)),
+});
+
+export const provisioningStartSchema = z.object({
+  status: z.literal('PENDING'),
+  execution_id: z.optional(z.string()),
+  error: z.optional(z.string()),
+});
+
+export const configPutResponseSchema = z.looseObject({
+  cloud_deployment_id: z.string(),
+  version: int(1),
+  etag: described(z.string(), 'send as If-Match to update this version'),
+  warnings: described(z.array(lintWarningSchema), 'lint findings; the config was stored anyway'),
+  provisioning: provisioningStartSchema,
+});
+
+export const versionMetaSchema = z.object({
+  version: int(1),
+  etag: z.string(),
+  created_at: timestamp(),
+  created_by: z.string(),
+  rule_count: int(0),
+  content_hash: described(z.string(), 'sha256 hex of the canonical JSON document'),
+});
+
+export const versionsResponseSchema = z.object({
+  cloud_deployment_id: z.string(),
+  versions: described(z.array(versionMetaSchema), 'newest first'),
+});
+
+export const cloudListSchema = described(
+  z.array(
+    z.object({
+      cloud_deployment_id: z.string(),
+      version: described(int(1), 'the latest config version'),
+      cloud_provider: z.enum(CLOUD_PROVIDERS),
+      compute_stack: z.enum(COMPUTE_STACKS),
+      updated_at: described(timestamp(), 'when the latest version was stored'),
+    }),
+  ),
+  'the clouds in the token’s scope that have a config, by id',
+);
+
+export const bindingListSchema = described(
+  z.array(
+    z.object({
+      cluster_id: z.string(),
+      value: described(z.nullable(z.string()), 'the identity kept for the cluster (null: the cloud default)'),
+      config_version: int(1),
+      created_at: described(timestamp(), 'when the cluster was first resolved'),
+    }),
+  ),
+  'the clusters pinned by sticky resolution, by cluster id',
+);
+
+// ----------------------------------------------------------------------------------- resolve
+
+export const traceEntrySchema = z.object({
+  rule_index: int(0),
+  selector: described(z.string(), 'canonical form'),
+  matched: z.boolean(),
+  failed_requirement: z.optional(described(z.string(), 'the first requirement that did not hold')),
+  reason: z.optional(z.string()),
+});
+
+export const resolveResponseSchema = z.object({
+  value: described(z.nullable(z.string()), 'the identity; null for CLOUD_DEFAULT when the config names no default_value'),
+  source: z.enum(['RULE', 'CLOUD_DEFAULT']),
+  rule_index: z.nullable(int(0)),
+  config_version: int(1),
+  trace: z.optional(described(z.array(traceEntrySchema), 'with ?explain=true: every rule evaluated, in order')),
+  cluster_id: z.optional(z.string()),
+  sticky: z.optional(described(z.boolean(), 'true when the answer was kept from the first resolution of this cluster_id')),
+  resolved_at: z.optional(timestamp()),
+});
+
+export const resolveQuerySchema = z.object({
+  explain: z.optional(described(z.string(), '`true`, `1`, `yes` or empty: add the per-rule trace (anything else: no trace)')),
+});
+
+// ------------------------------------------------------------------------------ provisioning
+
+export const RUN_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'SUPERSEDED'] as const;
+const RESOURCE_ACTIONS = ['created', 'updated', 'unchanged', 'adopted', 'left-alone', 'deleted', 'failed'] as const;
+
+export const provisioningResourceSchema = z.object({
+  kind: described(z.string(), 'iam-role, trust-policy, permission-policy, managed-policy, instance-profile, service-account'),
+  name: z.string(),
+  namespace: z.optional(z.string()),
+  cluster: z.optional(z.string()),
+  action: z.enum(RESOURCE_ACTIONS),
+  detail: z.optional(z.string()),
+});
+
+const runErrorSchema = z.object({ name: z.string(), message: z.string() });
+
+export const provisioningStatusSchema = z.object({
+  config_version: int(1),
+  status: z.enum(RUN_STATUSES),
+  reason: z.optional(described(z.string(), 'why nothing was provisioned, when that is the case')),
+  error: z.optional(runErrorSchema),
+  created_at: z.optional(timestamp()),
+  started_at: z.optional(timestamp()),
+  finished_at: z.optional(timestamp()),
+  execution_id: z.optional(z.string()),
+  item_count: z.optional(z.nullable(int(0))),
+  items: z.array(
+    z.object({
+      name: described(z.string(), 'service-account or instance-profile name'),
+      kind: z.string(),
+      status: z.enum(['SUCCEEDED', 'FAILED', 'SUPERSEDED']),
+      error: z.optional(runErrorSchema),
+    }),
+  ),
+  resources: z.array(provisioningResourceSchema),
+});
+
+export const versionQuerySchema = z.object({ version: z.optional(described(positive(), 'a past version (default: the latest)')) });
+
+// ------------------------------------------------------------------------------------- drift
+
+const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+const DRIFT_STATUSES = ['clean', 'drifted', 'nothing-to-compare'] as const;
+const counts = () => z.record(z.string(), int(0));
+
+export const driftFindingSchema = z.object({
+  kind: described(z.string(), `what drifted: ${Object.keys(DRIFT_KINDS).join(', ')}`),
+  name: described(z.string(), 'the resource: a role name, <namespace>/<sa>, <role>/<policy>, an instance-profile name'),
+  expected: described(z.unknown(), 'what the plan of the config version says'),
+  actual: described(z.unknown(), 'what the target holds now'),
+  severity: z.enum(SEVERITIES),
+  message: z.string(),
+  resource: described(z.string(), 'iam-role, trust-policy, permission-policy, managed-policy, service-account, instance-profile'),
+  item: z.optional(described(z.string(), 'the plan item a repair would re-provision')),
+  cluster: z.optional(z.string()),
+  namespace: z.optional(z.string()),
+  repairable: z.boolean(),
+});
+
+export const driftReportSchema = z.object({
+  cloud_deployment_id: z.string(),
+  checked_at: timestamp(),
+  status: z.enum(DRIFT_STATUSES),
+  drifted: z.boolean(),
+  config_version: described(z.nullable(int(1)), 'the version compared against (the latest whose run SUCCEEDED)'),
+  latest_version: z.nullable(int(1)),
+  mode: z.enum(['off', 'report', 'repair']),
+  reason: z.optional(z.string()),
+  findings: z.array(driftFindingSchema),
+  summary: z.object({ total: int(0), by_kind: counts(), by_severity: counts() }),
+  repair: z.optional(
+    z.object({
+      items: z.array(z.string()),
+      execution_id: z.optional(z.string()),
+      deleted: z.array(z.string()),
+      errors: z.array(z.string()),
+      skipped: int(0),
+    }),
+  ),
+  observed: counts(),
+  duration_ms: z.number().check(z.minimum(0)),
+  trigger: z.enum(['api', 'schedule']),
+  findings_truncated: z.optional(int(0)),
+});
+
+export const driftReportSummarySchema = z.object({
+  checked_at: timestamp(),
+  status: z.enum(DRIFT_STATUSES),
+  drifted: z.boolean(),
+  config_version: z.nullable(int(1)),
+  finding_count: int(0),
+  by_severity: counts(),
+});
+
+export const driftReportsSchema = z.object({
+  cloud_deployment_id: z.string(),
+  reports: described(z.array(driftReportSummarySchema), 'newest first'),
+});
+
+/** Body of POST .../drift-checks (optional): `repair` re-provisions what drifted (mode repair). */
+export const driftCheckRequestSchema = z.strictObject(
+  { repair: z.optional(z.boolean({ error: 'must be true or false' })) },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object such as {"repair": true}' : undefined) },
+);
+
+export const driftHistoryQuerySchema = z.object({
+  limit: z.optional(described(z.string().check(z.regex(/^(?:[1-9]\d?|100)$/, 'must be an integer from 1 to 100')), 'at most this many (1..100, default 20)')),
+});
+export const configQuerySchema = z.object({ version: z.optional(described(positive(), 'a past version (default: the latest)')) });
+export const versionsQuerySchema = z.object({
+  limit: z.optional(described(positive(), 'at most this many (default 100, max 1000)')),
+  before: z.optional(described(positive(), 'only versions before this one (paging)')),
+});
+
+// -------------------------------------------------------------------- domain types agree
+
+/** Every value of the domain type fits the schema, and both require the same fields. */
+type Fits<Domain, Schema extends z.core.$ZodType> = [Domain] extends [z.infer<Schema>] ? true : false;
+type RequiredKeys<T> = { [K in keyof T]-?: undefined extends T[K] ? never : K }[keyof T];
+type SameRequired<Domain, Schema extends z.core.$ZodType> = [RequiredKeys<Domain>] extends [RequiredKeys<z.infer<Schema>>]
+  ? [RequiredKeys<z.infer<Schema>>] extends [RequiredKeys<Domain>]
+    ? true
+    : false
+  : false;
+type Assert<T extends true> = T;
+export type DomainTypesAgree = [
+  Assert<Fits<DriftReport, typeof driftReportSchema>>,
+  Assert<SameRequired<DriftReport, typeof driftReportSchema>>,
+  Assert<Fits<DriftReport['findings'][number], typeof driftFindingSchema>>,
+  Assert<SameRequired<DriftReport['findings'][number], typeof driftFindingSchema>>,
+  Assert<Fits<DriftReportSummary, typeof driftReportSummarySchema>>,
+  Assert<SameRequired<DriftReportSummary, typeof driftReportSummarySchema>>,
+  Assert<Fits<ResolveOutput, typeof resolveResponseSchema>>,
+  Assert<SameRequired<ResolveOutput, typeof resolveResponseSchema>>,
+  Assert<Fits<ProvisioningRun['items'][number]['resources'][number], typeof provisioningResourceSchema>>,
+  Assert<Fits<ProvisioningRun['status'], (typeof provisioningStatusSchema)['shape']['status']>>,
+];

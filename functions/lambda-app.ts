@@ -1,0 +1,55 @@
+/**
+ * The app of a deployed function, from its environment (serverless.yml sets it): the DynamoDB
+ * table, the provisioning defaults, resolve caching. Built on the first invocation and kept for
+ * the warm container. A function that starts provisioning runs or reaches IAM/EKS/Kubernetes
+ * passes those adapters in (functions/sfn.ts, functions/targets.ts), so the others' bundles never
+ * carry the Step Functions or Kubernetes clients.
+ */
+import { createApp, type App, type AppConfig } from '../app/app.js';
+import { identityCeiling } from '../lib/config/validate.js';
+import type { SettingsDefaults } from '../lib/provisioning/settings.js';
+
+export const regionOf = (env: NodeJS.ProcessEnv) => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+/** Environment defaults of the provisioning settings (the cloud's cluster and bucket). */
+export function settingsDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsDefaults {
+  return {
+    region: regionOf(env),
+    ...(env.EKS_CLUSTER_NAME ? { clusterName: env.EKS_CLUSTER_NAME } : {}),
+    ...(env.DEFAULT_BUCKET ? { defaultBucket: env.DEFAULT_BUCKET } : {}),
+  };
+}
+
+export function appConfigFromEnv(env: NodeJS.ProcessEnv, adapters: Pick<AppConfig, 'workflow' | 'targets'> = {}): AppConfig {
+  return {
+    store: {
+      tableName: required(env, 'TABLE_NAME'),
+      region: regionOf(env),
+      ...(env.DYNAMODB_ENDPOINT ? { dynamodbEndpoint: env.DYNAMODB_ENDPOINT } : {}),
+    },
+    resolve: { freshnessMs: Number(env.RESOLVE_FRESHNESS_MS ?? 1000), staleGraceMs: Number(env.RESOLVE_STALE_GRACE_MS ?? 2000) },
+    defaults: settingsDefaultsFromEnv(env),
+    ...(env.DRIFT_CONCURRENCY ? { driftConcurrency: Number(env.DRIFT_CONCURRENCY) } : {}),
+    maxIdentities: identityCeiling(env.MAX_IDENTITIES),
+    ...planPageSizeFromEnv(env),
+    ...adapters,
+  };
+}
+
+/** The function's app, built on first use from `process.env` (read then, not at import). */
+export function lambdaApp(adapters: (env: NodeJS.ProcessEnv) => Pick<AppConfig, 'workflow' | 'targets'> = () => ({})): () => App {
+  let app: App | undefined;
+  return () => (app ??= createApp(appConfigFromEnv(process.env, adapters(process.env))));
+}
+
+/** PLAN_PAGE_SIZE (items per Distributed Map child); unset: the default of lib/workflow/steps.ts. */
+export function planPageSizeFromEnv(env: NodeJS.ProcessEnv = process.env): { planPageSize?: number } {
+  const n = Number(env.PLAN_PAGE_SIZE);
+  return env.PLAN_PAGE_SIZE && Number.isInteger(n) && n > 0 ? { planPageSize: n } : {};
+}
