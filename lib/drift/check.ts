@@ -3,12 +3,13 @@
  * provisioning SUCCEEDED), read what the targets hold — cheaply — compare (diff.ts), optionally
  * repair, and store the report.
  *
- * Reads per check: IAM ListRoles once under the role path (the adapter adds one ListRoleTags per
- * listed role: ListRoles returns no tags), and per planned role ListRolePolicies +
- * ListAttachedRolePolicies + GetRolePolicy (only when the planned policy exists), read by name in
- * parallel with the listing; GetRole only for a planned role the listing lacks (missing, or
- * adopted from another path). Kubernetes: one paginated list of ServiceAccounts per (cluster,
- * namespace). Nothing is read twice, nothing per namespace per item.
+ * Reads per check: IAM in bulk — GetAccountAuthorizationDetails (Filter=Role, pages of 1,000 roles
+ * with tags, trust, inline documents, attached policies and instance profiles), filtered here to the
+ * role path, this cloud's ownership tags and the planned names — plus one ListOpenIDConnectProviders
+ * (each cluster's provider must exist), and GetInstanceProfile only for a planned profile no role
+ * holds. Kubernetes: one paginated list of ServiceAccounts per (cluster, namespace) of the plan and
+ * one cluster-wide list per cluster of this cloud's labelled ones elsewhere (orphans of any stack:
+ * for a VM or GCP plan, the clusters the settings name). Nothing is read twice, nothing per role.
  *
  * Repair (mode `repair`, or `{repair: true}`): one partial workflow run (`only`) over the items
  * with repairable findings — the workflow itself never touches what lacks our ownership marks —

@@ -52,7 +52,7 @@ export interface ObservedRole {
 export interface ObservedState {
   /** By planned role name: what exists (null: missing). Roles not looked at are absent. */
   roles: ReadonlyMap<string, ObservedRole | null>;
-  /** Every role under the service's role path, with tags (orphan detection). */
+  /** Every role under the service's role path or carrying this cloud's marks, with tags (orphan detection). */
   listedRoles: readonly RoleInfo[];
   /** ServiceAccounts by nsKey(cluster, namespace), as listed. Namespaces not listed are absent. */
   serviceAccounts: ReadonlyMap<string, readonly ServiceAccountInfo[]>;

@@ -3,14 +3,16 @@
  * through the SDK's own AWS_ENDPOINT_URL_* variables (nothing in the service overrides them), the
  * Kubernetes API of a separate sandbox named by URL (with a trailing slash, which must not become
  * `//api/v1`), and an existing DynamoDB table. Provisioning and drift (bulk read + OIDC provider
- * check) then run against moto. Skipped where moto_server is not installed.
+ * check) then run against moto. Skipped where moto_server is not installed. Also: a kubeconfig file
+ * names the Kubernetes API instead.
  */
 import { CreateClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { CreateOpenIDConnectProviderCommand, DeleteOpenIDConnectProviderCommand, IAMClient, paginateListRoles } from '@aws-sdk/client-iam';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTargets } from '../../adapters/targets.js';
 import { startDynalite } from '../../local/dynalite.js';
 import { startSandboxServer, type SandboxServer } from '../../local/sandbox/index.js';
 import { startHarness, type Harness } from '../helpers/local.js';
@@ -92,5 +94,43 @@ describe.skipIf(!hasMoto)('local server against moto (AWS) and an outside Kubern
     await iam.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn }));
     const drifted = await h.api('POST', `/v1/clouds/${CLOUD}/drift-checks`);
     expect(drifted.json.findings.map((f: any) => [f.kind, f.name, f.expected])).toEqual([['oidc-provider-missing', 'prod', providerArn]]);
+  });
+});
+
+describe('Kubernetes named by a kubeconfig file', () => {
+  it('uses its current context, a trailing slash in the server URL included', async () => {
+    const server = await startSandboxServer({ port: 0, clusters: [] });
+    const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
+    try {
+      server.sandbox.k8s.create('serviceaccounts', 'anyscale-operator', { metadata: { name: 'from-kubeconfig', labels: { 'iam-mapping.anyscale.io/cloud': 'c1' } } });
+      const file = join(dir, 'config');
+      writeFileSync(
+        file,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          'clusters:',
+          `- name: other`,
+          `  cluster: { server: "https://unused.example" }`,
+          `- name: sandbox`,
+          `  cluster: { server: "${server.url}/sandbox/k8s/", insecure-skip-tls-verify: true }`,
+          'users:',
+          '- name: me',
+          '  user: { token: kubeconfig-token }',
+          'contexts:',
+          '- name: sandbox',
+          '  context: { cluster: sandbox, user: me }',
+          'current-context: sandbox',
+        ].join('\n'),
+      );
+      const targets = createTargets({ mode: 'aws', region: 'us-east-1', clusterName: 'prod', kubeconfig: file });
+      const k8s = targets.kubernetes({ name: 'prod', issuerHost: 'h', oidcProviderArn: 'arn', accountId: '1' });
+      expect((await k8s.listServiceAccounts('anyscale-operator')).map((s) => s.name)).toContain('from-kubeconfig');
+      expect((await k8s.listServiceAccountsInAllNamespaces!('iam-mapping.anyscale.io/cloud=c1')).map((s) => `${s.namespace}/${s.name}`)).toEqual(['anyscale-operator/from-kubeconfig']);
+      expect([...new Set(server.sandbox.calls.filter({ service: 'k8s' }).map((c) => c.action))]).toEqual(['LIST serviceaccounts']);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
