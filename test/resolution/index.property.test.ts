@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MappingConfig } from '../../lib/config/schema.js';
 import { compileConfig } from '../../lib/resolution/compile.js';
-import { firstMatch, labelsOf, resolve } from '../../lib/resolution/resolve.js';
+import { explain, firstMatch, labelsOf, resolve } from '../../lib/resolution/resolve.js';
 import { ruleIndexStats } from '../../lib/resolution/rule-index.js';
 
 const config = (selectors: readonly string[]): MappingConfig => ({
@@ -90,6 +90,11 @@ describe('bitset index = linear first-match scan', () => {
         for (const l of launches) {
           const i = linear(c, labelsOf(l));
           expect(resolve(c, l).rule_index).toBe(i < 0 ? null : i);
+          // explain stays a linear evaluation: same winner, one entry per rule up to it.
+          const e = explain(c, l);
+          expect(e.rule_index).toBe(i < 0 ? null : i);
+          expect(e.trace.length).toBe(i < 0 ? c.rules.length : i + 1);
+          expect(e.trace.filter((t) => t.matched).length).toBe(i < 0 ? 0 : 1);
         }
       }),
       { numRuns: 400 },
