@@ -3,7 +3,7 @@
  * bench/rules.ts and the adversarial shapes (negations, exists + !=, workload-type notin, gt/lt
  * ranges, `!key` / `in ()`, large shared value sets, a random mix of every operator). Per shape:
  * validate (the schema must accept it), compile (timed, first and warm), memory of one compiled
- * version (heap delta after GC, and the index's own typed-array bytes), the indexed `resolve`
+ * version (heap + ArrayBuffer delta after GC, and the index's own typed-array bytes), the indexed `resolve`
  * checked against a naive first-match scan on every launch of the pool (exit 1 on any mismatch),
  * then ≥ 100,000 single resolutions timed with process.hrtime.bigint().
  * Goal: p99 ≤ 20 µs for every shape. Run with --expose-gc (bench/run.ts does) for heap figures.
@@ -30,10 +30,12 @@ const ms = (t0: bigint, t1: bigint) => Number(t1 - t0) / 1e6;
 const us = (ns: number) => round(ns / 1000, 3);
 const mb = (bytes: number) => round(bytes / 2 ** 20, 2);
 
+/** JS heap plus ArrayBuffer backing stores (typed arrays above 64 bytes live outside the heap). */
 function heapAfterGc(): number {
   gc!();
   gc!();
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 }
 
 interface ShapeResult {
