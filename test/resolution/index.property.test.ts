@@ -64,9 +64,24 @@ const selectors = fc.oneof(
     ),
     { minLength: 60, maxLength: 200 },
   ),
+  // Several requirements on one key over a tiny pool: a value must pass every one of them.
+  fc.array(
+    fc
+      .array(
+        fc.oneof(
+          fc.uniqueArray(fc.constantFrom('4', '9', 'a'), { minLength: 1, maxLength: 3 }).map((vs) => `project in (${vs.join(',')})`),
+          fc.constantFrom('4', '9', 'a').map((v) => `project=${v}`),
+          fc.uniqueArray(fc.constantFrom('4', '9', 'a'), { minLength: 1, maxLength: 2 }).map((vs) => `project notin (${vs.join(',')})`),
+          fc.constantFrom('project>3', 'project<5', 'project>8', 'project<10', 'project', '!project'),
+        ),
+        { minLength: 1, maxLength: 3 },
+      )
+      .map((rs) => rs.join(',')),
+    { minLength: 1, maxLength: 60 },
+  ),
 );
 
-const labelValue = fc.constantFrom(...WORDS, ...INTS, ...UNSEEN);
+const labelValue = fc.constantFrom(...WORDS, ...INTS, ...UNSEEN, '4', '9', 'a', '+4', '04');
 const labels = fc.dictionary(fc.constantFrom(...KEYS, 'other'), labelValue, { maxKeys: 5 });
 const launch = fc.record({ workload_type: labelValue, project: labelValue, user: labelValue });
 
@@ -123,6 +138,15 @@ describe('bitset index edge cases', () => {
     expect(first(sels, { user: '+7' })).toBe(2);
     expect(first(sels, { user: '8' })).toBe(3);
     expect(first(sels, { user: 'x' })).toBe(3);
+  });
+
+  it('a value passes a rule only if it passes all of the rule\'s requirements on its key', () => {
+    const sels = ['user in (a,b),user=a', 'user in (4,9),user<5', 'user in (4,9),user>4', 'user in (a,4),user notin (4)', 'user'];
+    expect(first(sels, { user: 'a' })).toBe(0);
+    expect(first(sels, { user: 'b' })).toBe(4);
+    expect(first(sels, { user: '4' })).toBe(1);
+    expect(first(sels, { user: '9' })).toBe(2);
+    expect(first(sels, { user: '+4' })).toBe(4);
   });
 
   it('!key, in () and keys no launch carries', () => {
