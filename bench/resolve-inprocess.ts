@@ -3,7 +3,7 @@
  * bench/rules.ts and the adversarial shapes (negations, exists + !=, workload-type notin, gt/lt
  * ranges, `!key` / `in ()`, large shared value sets, a random mix of every operator). Per shape:
  * validate (the schema must accept it), compile (timed, first and warm), memory of one compiled
- * version (heap delta after GC, and the index's own typed-array bytes), the indexed `resolve`
+ * version (heap + ArrayBuffer delta after GC, and the index's own typed-array bytes), the indexed `resolve`
  * checked against a naive first-match scan on every launch of the pool (exit 1 on any mismatch),
  * then ≥ 100,000 single resolutions timed with process.hrtime.bigint().
  * Goal: p99 ≤ 20 µs for every shape. Run with --expose-gc (bench/run.ts does) for heap figures.
@@ -27,13 +27,20 @@ const GOAL_P99_US = 20;
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const ms = (t0: bigint, t1: bigint) => Number(t1 - t0) / 1e6;
+/** CPU time of this process in ms (user + system): unlike wall time, not inflated by other processes. */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 const us = (ns: number) => round(ns / 1000, 3);
 const mb = (bytes: number) => round(bytes / 2 ** 20, 2);
 
+/** JS heap plus ArrayBuffer backing stores (typed arrays above 64 bytes live outside the heap). */
 function heapAfterGc(): number {
   gc!();
   gc!();
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 }
 
 interface ShapeResult {
@@ -42,6 +49,8 @@ interface ShapeResult {
   lint_warnings: Record<string, number>;
   compile_ms: number;
   compile_warm_ms: number;
+  /** CPU time of a warm compile (median of 3). */
+  compile_warm_cpu_ms: number;
   /** Heap retained by one compiled version (parsed selectors + index), after GC. */
   heap_per_version_mb: number | null;
   /** Heap retained by the index alone (selectors already parsed), after GC. */
@@ -73,10 +82,13 @@ function measure(name: string, shape: string, document: BenchConfig, launches: r
   let compiled: CompiledConfig = compileConfig(config, { version: 1, etag: 'bench' });
   const compileMs = ms(t0, process.hrtime.bigint());
   const runs: number[] = [];
+  const cpuRuns: number[] = [];
   for (let i = 0; i < 3; i++) {
+    const c0 = cpuMs();
     t0 = process.hrtime.bigint();
     compiled = compileConfig(config, { version: 1, etag: 'bench' });
     runs.push(ms(t0, process.hrtime.bigint()));
+    cpuRuns.push(cpuMs() - c0);
   }
 
   let heapPerVersion: number | null = null;
@@ -137,6 +149,7 @@ function measure(name: string, shape: string, document: BenchConfig, launches: r
     lint_warnings: warnings,
     compile_ms: round(compileMs, 1),
     compile_warm_ms: round(median(runs), 1),
+    compile_warm_cpu_ms: round(median(cpuRuns), 1),
     heap_per_version_mb: heapPerVersion === null ? null : mb(heapPerVersion),
     index_heap_mb: indexHeap === null ? null : mb(indexHeap),
     index: stats,
@@ -149,7 +162,7 @@ function measure(name: string, shape: string, document: BenchConfig, launches: r
     ...(byKind ? { by_kind: byKind } : {}),
   };
   console.log(
-    `${name.padEnd(17)} p50 ${result.p50_us} µs, p99 ${result.p99_us} µs, p99.9 ${result.p999_us} µs | compile ${result.compile_ms} ms (warm ${result.compile_warm_ms}) | ` +
+    `${name.padEnd(17)} p50 ${result.p50_us} µs, p99 ${result.p99_us} µs, p99.9 ${result.p999_us} µs | compile ${result.compile_ms} ms (warm ${result.compile_warm_ms}, CPU ${result.compile_warm_cpu_ms}) | ` +
       `heap/version ${result.heap_per_version_mb ?? '?'} MB (index ${result.index_heap_mb ?? '?'} MB, ${mb(stats.bytes)} MB typed arrays) | ` +
       `validate+lint ${result.validate_lint_ms} ms | ${mismatches} mismatches in ${launches.length} launches ${JSON.stringify(winners)}`,
   );

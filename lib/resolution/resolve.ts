@@ -1,7 +1,8 @@
 /**
  * Resolution: which identity a launch gets. First matching rule wins; otherwise the fallback
- * (CLOUD_DEFAULT → the cloud's default identity, FAIL → NO_MATCHING_RULE). `explain` walks the
- * rules in order and says, for each rule before the winner, the first requirement that failed.
+ * (CLOUD_DEFAULT → the cloud's default identity, FAIL → NO_MATCHING_RULE). `resolve` answers from
+ * the bitset index of rule-index.ts; `explain` (not the hot path) walks the rules in order and
+ * says, for each rule before the winner, the first requirement that failed — the same winner.
  */
 import { AppError, type ErrorDetail } from '../errors.js';
 import type { Requirement } from '../selector/index.js';

@@ -99,7 +99,6 @@ const clearBit = (b: Bits, r: number): void => {
 /** Applies one op/event: r ≥ 0 sets bit r, ~r clears it. */
 const apply = (b: Bits, op: number): void => (op >= 0 ? setBit(b, op) : clearBit(b, ~op));
 
-const isNumeric = (r: Requirement) => r.operator === 'gt' || r.operator === 'lt';
 const holdsAll = (reqs: readonly Requirement[], labels: Labels) => {
   for (const r of reqs) if (!r.matcher(labels)) return false;
   return true;
@@ -112,30 +111,58 @@ const asCoord = (x: bigint): number | bigint => (x >= -9007199254740991n && x <=
  */
 function buildTable(key: string, rules: readonly number[], reqs: readonly (readonly Requirement[])[], ruleCount: number, words: number): KeyTable {
   const ones = allOnes(ruleCount, words);
-  // One label set reused for every probe: matchers read only labels[key].
-  const probe = Object.create(null) as Record<string, string>;
-  const one = (v: string): Labels => {
-    probe[key] = v;
-    return probe;
-  };
 
-  // Every value a non-numeric requirement on K names → positions j (ascending) of the rules naming it.
-  const mentions = new Map<string, number[]>();
+  // Per rule j on K: how many `=`/`in` requirements it has (a present value must be in each),
+  // whether it has `!K` (no present value passes), and its gt/lt interval [lo, hi] (null: open).
+  const positives = new Int32Array(rules.length);
+  const forbidsKey = new Uint8Array(rules.length);
+  const hasNumeric = new Uint8Array(rules.length);
+  const lows: (bigint | null)[] = new Array<bigint | null>(rules.length).fill(null);
+  const highs: (bigint | null)[] = new Array<bigint | null>(rules.length).fill(null);
+  // Every value a non-numeric requirement on K names → the rules naming it (positions j,
+  // ascending) and, per rule, in how many of its `=`/`in` and `!=`/`notin` requirements.
+  const mentions = new Map<string, { at: number[]; inPos: number[]; inNeg: number[] }>();
   for (let j = 0; j < rules.length; j++) {
     for (const r of reqs[j]!) {
-      if (isNumeric(r)) continue;
+      const op = r.operator;
+      if (op === 'gt' || op === 'lt') {
+        hasNumeric[j] = 1;
+        const t = BigInt(parseInt64(r.values[0]!)!);
+        if (op === 'gt') lows[j] = lows[j] === null || t + 1n > lows[j]! ? t + 1n : lows[j]!;
+        else highs[j] = highs[j] === null || t - 1n < highs[j]! ? t - 1n : highs[j]!;
+        continue;
+      }
+      if (op === '!') forbidsKey[j] = 1;
+      const positive = op === '=' || op === '==' || op === 'in';
+      if (positive) positives[j]!++;
       for (const v of r.values) {
-        const list = mentions.get(v);
-        if (!list) mentions.set(v, [j]);
-        else if (list[list.length - 1] !== j) list.push(j);
+        let m = mentions.get(v);
+        if (!m) mentions.set(v, (m = { at: [], inPos: [], inNeg: [] }));
+        const last = m.at.length - 1;
+        if (last < 0 || m.at[last] !== j) {
+          m.at.push(j);
+          m.inPos.push(positive ? 1 : 0);
+          m.inNeg.push(positive ? 0 : 1);
+        } else if (positive) m.inPos[last]!++;
+        else m.inNeg[last]!++;
       }
     }
   }
-  // A value no rule mentions and that is not an integer: it stands for every such value.
+  // For a present value v: rule j passes K iff every `=`/`in` of it names v, no `!=`/`notin`
+  // names v, it has no `!K`, and v is an integer in its gt/lt interval (when it has one).
+  const inInterval = (j: number, int: number | bigint | undefined): boolean => {
+    if (hasNumeric[j] === 0) return true;
+    if (int === undefined) return false;
+    const lo = lows[j]!;
+    const hi = highs[j]!;
+    return (lo === null || int >= lo) && (hi === null || int <= hi);
+  };
+
+  // `absent` and `unseen` come from the requirements' own matchers (a value no rule mentions
+  // that is not an integer stands for every such value).
   let sentinel = '\u0000unseen';
   while (mentions.has(sentinel)) sentinel += '\u0000';
-  const unseenLabels = one(sentinel);
-
+  const unseenLabels = Object.assign(Object.create(null) as Record<string, string>, { [key]: sentinel });
   const absent = ones.slice();
   const unseen = ones.slice();
   for (let j = 0; j < rules.length; j++) {
@@ -143,23 +170,16 @@ function buildTable(key: string, rules: readonly number[], reqs: readonly (reado
     if (!holdsAll(reqs[j]!, unseenLabels)) clearBit(unseen, rules[j]!);
   }
 
-  // gt/lt: the interval [lo, hi] of integers a rule's numeric requirements on K allow, for a
-  // value that passes its other requirements on K the way an unmentioned value does.
+  // gt/lt: over the integers (values no rule mentions), rule j switches on at lo and off after hi.
   const switches: Array<{ at: bigint; op: number }> = [];
   const initiallyOn: number[] = [];
   let anyNumeric = false;
   for (let j = 0; j < rules.length; j++) {
-    const numericReqs = reqs[j]!.filter(isNumeric);
-    if (numericReqs.length === 0) continue;
+    if (hasNumeric[j] === 0) continue;
     anyNumeric = true;
-    if (!holdsAll(reqs[j]!.filter((r) => !isNumeric(r)), unseenLabels)) continue;
-    let lo: bigint | null = null;
-    let hi: bigint | null = null;
-    for (const r of numericReqs) {
-      const t = BigInt(parseInt64(r.values[0]!)!);
-      if (r.operator === 'gt') lo = lo === null || t + 1n > lo ? t + 1n : lo;
-      else hi = hi === null || t - 1n < hi ? t - 1n : hi;
-    }
+    if (positives[j]! > 0 || forbidsKey[j] === 1) continue; // an unmentioned value fails it anyway
+    const lo = lows[j]!;
+    const hi = highs[j]!;
     if (lo !== null && hi !== null && lo > hi) continue;
     const rule = rules[j]!;
     if (lo === null) initiallyOn.push(rule);
@@ -168,7 +188,7 @@ function buildTable(key: string, rules: readonly number[], reqs: readonly (reado
   }
   let numeric: NumericTable | null = null;
   if (anyNumeric) {
-    switches.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    switches.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
     const step = Math.max(32, Math.ceil(Math.sqrt(switches.length)));
     const state = unseen.slice();
     for (const r of initiallyOn) setBit(state, r);
@@ -179,7 +199,7 @@ function buildTable(key: string, rules: readonly number[], reqs: readonly (reado
       apply(state, events[i]!);
       if ((i + 1) % step === 0) checkpoints.push(state.slice());
     }
-    numeric = { coords: switches.map((s) => asCoord(s.at)), events, checkpoints, step };
+    numeric = { coords: switches.map((x) => asCoord(x.at)), events, checkpoints, step };
   }
 
   const table: KeyTable = {
@@ -199,17 +219,20 @@ function buildTable(key: string, rules: readonly number[], reqs: readonly (reado
   const denseFrom = Math.max(32, words >>> 3);
   const starts: number[] = [0];
   const ops: number[] = [];
-  for (const [v, positions] of mentions) {
-    const labels = one(v);
+  for (const [v, m] of mentions) {
     const int = numeric ? parseInt64(v) : undefined;
-    if (positions.length >= denseFrom) {
+    const holds = (i: number): boolean => {
+      const j = m.at[i]!;
+      return m.inNeg[i] === 0 && forbidsKey[j] === 0 && m.inPos[i] === positives[j] && inInterval(j, int);
+    };
+    if (m.at.length >= denseFrom) {
       const dense = baseInto(table, int, new Int32Array(words));
-      for (const j of positions) (holdsAll(reqs[j]!, labels) ? setBit : clearBit)(dense, rules[j]!);
+      for (let i = 0; i < m.at.length; i++) (holds(i) ? setBit : clearBit)(dense, rules[m.at[i]!]!);
       table.values.set(v, ~table.dense.length);
       table.dense.push(dense);
       continue;
     }
-    for (const j of positions) ops.push(holdsAll(reqs[j]!, labels) ? rules[j]! : ~rules[j]!);
+    for (let i = 0; i < m.at.length; i++) ops.push(holds(i) ? rules[m.at[i]!]! : ~rules[m.at[i]!]!);
     table.values.set(v, starts.length - 1);
     starts.push(ops.length);
     table.ints?.push(int);

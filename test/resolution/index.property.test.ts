@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MappingConfig } from '../../lib/config/schema.js';
 import { compileConfig } from '../../lib/resolution/compile.js';
-import { firstMatch, labelsOf, resolve } from '../../lib/resolution/resolve.js';
+import { explain, firstMatch, labelsOf, resolve } from '../../lib/resolution/resolve.js';
 import { ruleIndexStats } from '../../lib/resolution/rule-index.js';
 
 const config = (selectors: readonly string[]): MappingConfig => ({
@@ -64,9 +64,24 @@ const selectors = fc.oneof(
     ),
     { minLength: 60, maxLength: 200 },
   ),
+  // Several requirements on one key over a tiny pool: a value must pass every one of them.
+  fc.array(
+    fc
+      .array(
+        fc.oneof(
+          fc.uniqueArray(fc.constantFrom('4', '9', 'a'), { minLength: 1, maxLength: 3 }).map((vs) => `project in (${vs.join(',')})`),
+          fc.constantFrom('4', '9', 'a').map((v) => `project=${v}`),
+          fc.uniqueArray(fc.constantFrom('4', '9', 'a'), { minLength: 1, maxLength: 2 }).map((vs) => `project notin (${vs.join(',')})`),
+          fc.constantFrom('project>3', 'project<5', 'project>8', 'project<10', 'project', '!project'),
+        ),
+        { minLength: 1, maxLength: 3 },
+      )
+      .map((rs) => rs.join(',')),
+    { minLength: 1, maxLength: 60 },
+  ),
 );
 
-const labelValue = fc.constantFrom(...WORDS, ...INTS, ...UNSEEN);
+const labelValue = fc.constantFrom(...WORDS, ...INTS, ...UNSEEN, '4', '9', 'a', '+4', '04');
 const labels = fc.dictionary(fc.constantFrom(...KEYS, 'other'), labelValue, { maxKeys: 5 });
 const launch = fc.record({ workload_type: labelValue, project: labelValue, user: labelValue });
 
@@ -90,6 +105,11 @@ describe('bitset index = linear first-match scan', () => {
         for (const l of launches) {
           const i = linear(c, labelsOf(l));
           expect(resolve(c, l).rule_index).toBe(i < 0 ? null : i);
+          // explain stays a linear evaluation: same winner, one entry per rule up to it.
+          const e = explain(c, l);
+          expect(e.rule_index).toBe(i < 0 ? null : i);
+          expect(e.trace.length).toBe(i < 0 ? c.rules.length : i + 1);
+          expect(e.trace.filter((t) => t.matched).length).toBe(i < 0 ? 0 : 1);
         }
       }),
       { numRuns: 400 },
@@ -118,6 +138,15 @@ describe('bitset index edge cases', () => {
     expect(first(sels, { user: '+7' })).toBe(2);
     expect(first(sels, { user: '8' })).toBe(3);
     expect(first(sels, { user: 'x' })).toBe(3);
+  });
+
+  it('a value passes a rule only if it passes all of the rule\'s requirements on its key', () => {
+    const sels = ['user in (a,b),user=a', 'user in (4,9),user<5', 'user in (4,9),user>4', 'user in (a,4),user notin (4)', 'user'];
+    expect(first(sels, { user: 'a' })).toBe(0);
+    expect(first(sels, { user: 'b' })).toBe(4);
+    expect(first(sels, { user: '4' })).toBe(1);
+    expect(first(sels, { user: '9' })).toBe(2);
+    expect(first(sels, { user: '+4' })).toBe(4);
   });
 
   it('!key, in () and keys no launch carries', () => {
