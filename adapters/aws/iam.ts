@@ -28,7 +28,8 @@ import {
   type Tag,
 } from '@aws-sdk/client-iam';
 import pMap from 'p-map';
-import type { IamPort, InstanceProfileInfo, PolicyDocument, RoleInfo } from '../../lib/ports.js';
+import type { IamPort, InstanceProfileInfo, ObservedPolicy, RoleInfo } from '../../lib/ports.js';
+import type { PolicyDocument } from '../../lib/provisioning/policies.js';
 import { invalidInput } from '../../lib/target-errors.js';
 import { awsClientConfig, type AwsClientOptions } from './clients.js';
 import { isNoSuchEntity, mapAwsError } from './errors.js';
@@ -39,7 +40,7 @@ export type AwsIamOptions = AwsClientOptions & {
 };
 
 /** Decodes an IAM policy document: URL-encoded JSON (as IAM returns it) or plain JSON. */
-export function decodePolicyDocument(raw: string | undefined, what = 'policy document'): PolicyDocument {
+export function decodePolicyDocument(raw: string | undefined, what = 'policy document'): ObservedPolicy {
   if (raw === undefined || raw === '') return {};
   const trimmed = raw.trim();
   let text = trimmed;
@@ -53,7 +54,7 @@ export function decodePolicyDocument(raw: string | undefined, what = 'policy doc
   try {
     const parsed: unknown = JSON.parse(text);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-    return parsed as PolicyDocument;
+    return parsed as ObservedPolicy;
   } catch (err) {
     throw invalidInput(`IAM returned a ${what} that is not a JSON object`, err);
   }
@@ -190,7 +191,7 @@ export class AwsIam implements IamPort {
     return names;
   }
 
-  async getInlinePolicy(roleName: string, policyName: string): Promise<PolicyDocument | null> {
+  async getInlinePolicy(roleName: string, policyName: string): Promise<ObservedPolicy | null> {
     const out = await this.call(
       `GetRolePolicy ${roleName}/${policyName}`,
       () => this.client.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })),
