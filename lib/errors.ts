@@ -10,6 +10,21 @@ export interface ErrorDetail {
   [extra: string]: unknown;
 }
 
+/**
+ * An ErrorDetail path from its segments: `dataplane_iam_mapping.rules[3].selector`; a key that is
+ * not a plain name is quoted, `provisioning.service_accounts["my.sa"]`, so every path reads back
+ * unambiguously. `base` is prefixed (`provisioning`).
+ */
+export function formatPath(segments: ReadonlyArray<string | number>, base = ''): string {
+  let out = base;
+  for (const seg of segments) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_][\w-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
 export type ErrorCode =
   | 'INVALID_CONFIG'
   | 'INVALID_REQUEST'

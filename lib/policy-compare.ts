@@ -3,9 +3,8 @@
  * list, duplicate list entries, key order and whitespace do not matter; anything that changes who
  * may do what does. Used by the workflow (write only what differs) and by drift checks.
  */
-import type { PolicyDocument } from './ports.js';
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+import type { Json } from './json.js';
+import type { ObservedPolicy } from './ports.js';
 
 /** Keys whose values IAM treats as sets (a string equals a one-element list). */
 const SET_KEYS = new Set(['Action', 'NotAction', 'Resource', 'NotResource', 'AWS', 'Federated', 'Service', 'CanonicalUser']);
@@ -38,24 +37,24 @@ function sortUnique(items: Json[]): Json[] {
 }
 
 /** A canonical form of a policy document: equal for documents that grant the same. */
-export function normalisePolicy(doc: PolicyDocument): Json {
+export function normalisePolicy(doc: ObservedPolicy): Json {
   const statement = (doc as { Statement?: unknown }).Statement;
   const statements = Array.isArray(statement) ? statement : statement === undefined ? [] : [statement];
   return normaliseValue({ ...(doc as Record<string, Json>), Statement: statements as Json[] }, undefined, false);
 }
 
-export function canonicalPolicy(doc: PolicyDocument): string {
+export function canonicalPolicy(doc: ObservedPolicy): string {
   return JSON.stringify(normalisePolicy(doc));
 }
 
-export function policiesEqual(a: PolicyDocument | null | undefined, b: PolicyDocument | null | undefined): boolean {
+export function policiesEqual(a: ObservedPolicy | null | undefined, b: ObservedPolicy | null | undefined): boolean {
   if (!a || !b) return a === b;
   return canonicalPolicy(a) === canonicalPolicy(b);
 }
 
 /** Statements of `actual` that `expected` does not have, and the reverse (canonical JSON each). */
-export function statementDiff(expected: PolicyDocument, actual: PolicyDocument): { added: Json[]; removed: Json[] } {
-  const list = (doc: PolicyDocument) => (normalisePolicy(doc) as { Statement: Json[] }).Statement;
+export function statementDiff(expected: ObservedPolicy, actual: ObservedPolicy): { added: Json[]; removed: Json[] } {
+  const list = (doc: ObservedPolicy) => (normalisePolicy(doc) as { Statement: Json[] }).Statement;
   const e = new Map(list(expected).map((s) => [JSON.stringify(s), s]));
   const a = new Map(list(actual).map((s) => [JSON.stringify(s), s]));
   return {

@@ -6,6 +6,7 @@
 import type { PlanItemRef } from './provisioning/plan.js';
 
 import type { DriftKind } from './drift/kinds.js';
+import type { PolicyDocument } from './provisioning/policies.js';
 
 /** Metadata of one immutable mapping-config version (the audit record of a change). */
 export interface VersionMeta {
@@ -87,15 +88,18 @@ export interface StickyStore {
 // answers null (or []), not an error; a write naming something missing is NotFoundError.
 // ---------------------------------------------------------------------------------------------
 
-/** An IAM policy document (a JSON object; what IAM holds may be anything an operator wrote). */
-export type PolicyDocument = object;
+/**
+ * A policy document as IAM returns it: any JSON object an operator may have written (compare it
+ * with lib/policy-compare.ts). What the service writes is a PolicyDocument (lib/provisioning/policies.ts).
+ */
+export type ObservedPolicy = object;
 
 export interface RoleInfo {
   name: string;
   arn: string;
   path: string;
   /** Decoded trust policy. */
-  trustPolicy: PolicyDocument;
+  trustPolicy: ObservedPolicy;
   tags: Record<string, string>;
   createdAt?: string;
 }
@@ -112,7 +116,7 @@ export interface RoleDetail {
   /** With its tags and decoded trust policy. */
   role: RoleInfo;
   /** Inline policies: name → decoded document. */
-  inlinePolicies: Record<string, PolicyDocument>;
+  inlinePolicies: Record<string, ObservedPolicy>;
   attachedPolicyArns: string[];
   /** The instance profiles holding this role (with their tags). */
   instanceProfiles: InstanceProfileInfo[];
@@ -135,7 +139,7 @@ export interface IamPort {
   tagRole(roleName: string, tags: Record<string, string>): Promise<void>;
   deleteRole(roleName: string): Promise<void>;
   listInlinePolicies(roleName: string): Promise<string[]>;
-  getInlinePolicy(roleName: string, policyName: string): Promise<PolicyDocument | null>;
+  getInlinePolicy(roleName: string, policyName: string): Promise<ObservedPolicy | null>;
   putInlinePolicy(roleName: string, policyName: string, document: PolicyDocument): Promise<void>;
   deleteInlinePolicy(roleName: string, policyName: string): Promise<void>;
   listAttachedPolicies(roleName: string): Promise<string[]>;

@@ -6,6 +6,7 @@
 import { DescribeClusterCommand, EKSClient, type Cluster } from '@aws-sdk/client-eks';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { ClusterIdentity, ClusterPort } from '../../lib/ports.js';
+import { cachedOnce, PromiseCache } from '../../lib/promise-cache.js';
 import { invalidInput } from '../../lib/target-errors.js';
 import { awsClientConfig, type AwsClientOptions } from './clients.js';
 import { awsErrorCode, mapAwsError } from './errors.js';
@@ -40,8 +41,18 @@ export class AwsClusters implements ClusterPort {
   private readonly options: AwsClientOptions;
   private readonly eksClients = new Map<string, EKSClient>();
   private readonly sts: STSClient;
-  private readonly clusters = new Map<string, Promise<EksClusterInfo>>();
-  private account: Promise<string> | undefined;
+  private readonly clusters = new PromiseCache<string, EksClusterInfo>();
+  private readonly account = cachedOnce(() =>
+    this.sts.send(new GetCallerIdentityCommand({})).then(
+      (out) => {
+        if (!out.Account) throw invalidInput('STS GetCallerIdentity returned no Account');
+        return out.Account;
+      },
+      (err: unknown) => {
+        throw mapAwsError(err, 'STS GetCallerIdentity');
+      },
+    ),
+  );
 
   constructor(options: AwsClustersOptions) {
     const { eks, sts, ...clientOptions } = options;
@@ -64,35 +75,12 @@ export class AwsClusters implements ClusterPort {
   }
 
   accountId(): Promise<string> {
-    if (!this.account) {
-      this.account = this.sts.send(new GetCallerIdentityCommand({})).then(
-        (out) => {
-          if (!out.Account) throw invalidInput('STS GetCallerIdentity returned no Account');
-          return out.Account;
-        },
-        (err: unknown) => {
-          throw mapAwsError(err, 'STS GetCallerIdentity');
-        },
-      );
-      this.account.catch(() => {
-        this.account = undefined;
-      });
-    }
-    return this.account;
+    return this.account();
   }
 
   describeCluster(name: string, region?: string): Promise<EksClusterInfo> {
     const r = region ?? this.options.region;
-    const key = `${r}/${name}`;
-    let cached = this.clusters.get(key);
-    if (!cached) {
-      cached = this.load(name, r);
-      this.clusters.set(key, cached);
-      cached.catch(() => {
-        if (this.clusters.get(key) === cached) this.clusters.delete(key);
-      });
-    }
-    return cached;
+    return this.clusters.get(`${r}/${name}`, () => this.load(name, r));
   }
 
   private async load(name: string, region: string): Promise<EksClusterInfo> {

@@ -34,7 +34,8 @@ import {
   type Tag,
 } from '@aws-sdk/client-iam';
 import pMap from 'p-map';
-import type { IamPort, InstanceProfileInfo, PolicyDocument, RoleDetail, RoleInfo } from '../../lib/ports.js';
+import type { IamPort, InstanceProfileInfo, ObservedPolicy, RoleDetail, RoleInfo } from '../../lib/ports.js';
+import type { PolicyDocument } from '../../lib/provisioning/policies.js';
 import { invalidInput } from '../../lib/target-errors.js';
 import { awsClientConfig, type AwsClientOptions } from './clients.js';
 import { isNoSuchEntity, mapAwsError } from './errors.js';
@@ -48,7 +49,7 @@ export type AwsIamOptions = AwsClientOptions & {
 const PAGE_SIZE = 1000;
 
 /** Decodes an IAM policy document: URL-encoded JSON (as IAM returns it) or plain JSON. */
-export function decodePolicyDocument(raw: string | undefined, what = 'policy document'): PolicyDocument {
+export function decodePolicyDocument(raw: string | undefined, what = 'policy document'): ObservedPolicy {
   if (raw === undefined || raw === '') return {};
   const trimmed = raw.trim();
   let text = trimmed;
@@ -62,7 +63,7 @@ export function decodePolicyDocument(raw: string | undefined, what = 'policy doc
   try {
     const parsed: unknown = JSON.parse(text);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-    return parsed as PolicyDocument;
+    return parsed as ObservedPolicy;
   } catch (err) {
     throw invalidInput(`IAM returned a ${what} that is not a JSON object`, err);
   }
@@ -204,7 +205,7 @@ export class AwsIam implements IamPort {
     return this.collect(`ListRolePolicies ${roleName}`, paginateListRolePolicies({ client: this.client }, { RoleName: roleName }), (page) => page.PolicyNames);
   }
 
-  async getInlinePolicy(roleName: string, policyName: string): Promise<PolicyDocument | null> {
+  async getInlinePolicy(roleName: string, policyName: string): Promise<ObservedPolicy | null> {
     const out = await this.call(
       `GetRolePolicy ${roleName}/${policyName}`,
       () => this.client.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })),

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { WorkflowStarter } from '../../lib/ports.js';
+import { cachedOnce } from '../../lib/promise-cache.js';
 
 /**
  * The state machine is named by ARN, or by name (serverless.yml sets the name; the ARN is then
@@ -10,27 +11,20 @@ import type { WorkflowStarter } from '../../lib/ports.js';
  */
 export class StepFunctionsStarter implements WorkflowStarter {
   private readonly client: SFNClient;
-  private arn: Promise<string> | undefined;
+  private readonly stateMachineArn: () => Promise<string>;
 
   constructor(
     private readonly stateMachine: { arn: string } | { name: string },
     private readonly options: { region: string; client?: SFNClient; sts?: STSClient },
   ) {
     this.client = options.client ?? new SFNClient({ region: options.region, maxAttempts: 3 });
-    if ('arn' in stateMachine) this.arn = Promise.resolve(stateMachine.arn);
-  }
-
-  private stateMachineArn(): Promise<string> {
-    if (!this.arn) {
-      const { name } = this.stateMachine as { name: string };
-      const sts = this.options.sts ?? new STSClient({ region: this.options.region });
-      this.arn = sts.send(new GetCallerIdentityCommand({})).then((id) => {
-        const partition = id.Arn?.split(':')[1] ?? 'aws';
-        return `arn:${partition}:states:${this.options.region}:${id.Account}:stateMachine:${name}`;
-      });
-      this.arn.catch(() => (this.arn = undefined));
-    }
-    return this.arn;
+    this.stateMachineArn = cachedOnce(async () => {
+      if ('arn' in stateMachine) return stateMachine.arn;
+      const sts = options.sts ?? new STSClient({ region: options.region });
+      const id = await sts.send(new GetCallerIdentityCommand({}));
+      const partition = id.Arn?.split(':')[1] ?? 'aws';
+      return `arn:${partition}:states:${options.region}:${id.Account}:stateMachine:${stateMachine.name}`;
+    });
   }
 
   async start(input: { cloudId: string; version: number; only?: string[] }): Promise<{ executionId: string }> {

@@ -1,6 +1,6 @@
 /** The table access every store shares: error mapping and paginated queries. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { translateConfig } from './client.js';
 import { isConditionalCheckFailed, mapDynamoError } from './errors.js';
 
@@ -38,25 +38,21 @@ export class TableClient {
     }
   }
 
-  /** Runs a Query to completion (following LastEvaluatedKey), stopping once `max` items are collected. */
+  /** Runs a Query to completion (lib-dynamodb's paginator follows LastEvaluatedKey), stopping once `max` items are collected. */
   async queryAll(input: Omit<QueryCommandInput, 'TableName'> & { TableName?: string }, max = Infinity): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const remaining = max - items.length;
-      const res = await this.send('Query', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            ...input,
-            ...(Number.isFinite(remaining) ? { Limit: remaining } : {}),
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        ),
-      );
-      items.push(...(res.Items ?? []));
-      startKey = res.LastEvaluatedKey;
-    } while (startKey && items.length < max);
+    const pages = paginateQuery(
+      { client: this.doc, ...(Number.isFinite(max) ? { pageSize: max } : {}) },
+      { TableName: this.tableName, ...input },
+    );
+    try {
+      for await (const page of pages) {
+        items.push(...(page.Items ?? []));
+        if (items.length >= max) break;
+      }
+    } catch (err) {
+      throw mapDynamoError(err, 'Query');
+    }
     return items.slice(0, max);
   }
 }

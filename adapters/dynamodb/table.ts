@@ -1,8 +1,10 @@
 /**
  * The service's single DynamoDB table: definition, key builders and the item layout.
  *
- * Designed for single-item conditional writes only (no TransactWriteItems, no TTL), so it runs
- * unchanged on dynalite (local) and real DynamoDB.
+ * Designed for single-item conditional writes only (no TransactWriteItems), so it runs unchanged
+ * on dynalite (local) and real DynamoDB. TTL is used for one thing only, old drift reports
+ * (`expiresAt`, enabled on the deployed table; dynalite ignores it and keeps them).
+ * Reads go through lib-dynamodb's `paginateQuery` (table-client.ts) and are parsed (items.ts).
  *
  * Key schema: PK (S, HASH) + SK (S, RANGE), PAY_PER_REQUEST, no indexes (yet).
  * Every item also carries `type` (entity name) so a Scan/export is self-describing.
@@ -38,8 +40,8 @@
  *  - Latest = Query `PK = CLOUD#id AND begins_with(SK, 'VERSION#')`, ScanIndexForward=false,
  *    Limit=1, ConsistentRead. History = same query, paged with `SK < VERSION#<before>`.
  *  - etag = `<version>-<first 12 hex of contentHash>`.
- *  - A writer that loses the commit race leaves its chunks behind (orphans; no TTL on dynalite).
- *    They are unreachable, harmless, and only exist when the losing content differed from the
+ *  - A writer that loses the commit race leaves its chunks behind (orphans; BLOB items carry no
+ *    `expiresAt`, so TTL does not remove them). They are unreachable, harmless, and only exist when the losing content differed from the
  *    winner's; a future sweeper can delete BLOB items no VERSION item references.
  *
  * Cloud registry: `PK=CLOUDS, SK=<cloudId>` is put (conditionally, first one wins) just before
@@ -57,10 +59,14 @@
  * to stay under the item limit); `expiresAt` (epoch seconds) lets DynamoDB TTL drop old reports
  * (TTL is enabled on the deployed table; dynalite ignores it, harmlessly).
  *
- * Extending: new per-cloud entities go under the same PK with their own SK prefix, e.g.
- * `RUN#<ulid>` (provisioning runs), `DRIFT#<iso-timestamp>` (drift reports). Prefixes must not be
- * a prefix of one another (`VERSION#`, `BLOB#`, `CLUSTER#`, `RUN#`, `DRIFT#`). Should a
- * cross-cloud access pattern appear, add a GSI on generic `GSI1PK`/`GSI1SK` attributes.
+ * Provisioning runs (adapters/dynamodb/run-store.ts): `RUN#<version, 10 digits>` holds the run of
+ * a config version, `RUN#<version>#ITEM#<name>` one result per plan item (so getRun is one Query on
+ * the `RUN#<version>` prefix), `PROVISIONING` the fencing token. Runs do not expire.
+ *
+ * Extending: new per-cloud entities go under the same PK with their own SK prefix. Prefixes must
+ * not be a prefix of one another (`VERSION#`, `BLOB#`, `CLUSTER#`, `RUN#`, `DRIFT#`, and the
+ * exact SK `PROVISIONING`). Should a cross-cloud access pattern appear, add a GSI on generic
+ * `GSI1PK`/`GSI1SK` attributes.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 

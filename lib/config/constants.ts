@@ -17,3 +17,4 @@ export const MAX_SELECTOR_LENGTH = 4_096;
 export const MAX_VALUE_LENGTH = 256;
 /** Cloud ids as Anyscale prints them (`cldrsrc_XXXX`, `cldrsrcgcp_...`); also the `{cloud}` path segment. */
 export const CLOUD_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+export const CLOUD_ID_RULE = 'must be a cloud deployment id such as cldrsrc_XXXX (letters, digits, _ and -)';

@@ -1,13 +1,7 @@
 /** zod issues (classic or mini schemas) as the contract's error details, each naming its path. */
 import type { $ZodIssue } from 'zod/v4/core';
-import type { ErrorDetail } from '../errors.js';
+import { formatPath, type ErrorDetail } from '../errors.js';
 import type { Path } from './parse.js';
-
-export function formatPath(path: Path): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
-  return out;
-}
 
 /**
  * zod issues as error details naming their paths (unknown keys each get their own detail).

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { provisioningSettingsSchema } from '../provisioning/settings.js';
-import { CLOUD_ID, CLOUD_PROVIDERS, COMPUTE_STACKS, FALLBACK_RULES, MAX_RULES, MAX_SELECTOR_LENGTH, MAX_VALUE_LENGTH } from './constants.js';
+import { CLOUD_ID, CLOUD_ID_RULE, CLOUD_PROVIDERS, COMPUTE_STACKS, FALLBACK_RULES, MAX_RULES, MAX_SELECTOR_LENGTH, MAX_VALUE_LENGTH } from './constants.js';
 
 export * from './constants.js';
 
@@ -22,7 +22,7 @@ export const dataplaneIamMappingSchema = z.strictObject({
 });
 
 export const mappingConfigSchema = z.strictObject({
-  cloud_deployment_id: z.string().regex(CLOUD_ID, 'must be a cloud deployment id such as cldrsrc_XXXX (letters, digits, _ and -)'),
+  cloud_deployment_id: z.string().regex(CLOUD_ID, CLOUD_ID_RULE),
   cloud_provider: z.enum(CLOUD_PROVIDERS),
   compute_stack: z.enum(COMPUTE_STACKS),
   dataplane_iam_mapping: dataplaneIamMappingSchema,

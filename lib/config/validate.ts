@@ -4,10 +4,10 @@
  * `workload-type` only `job`/`service`/`workspace`, and every value has the format its provider
  * and compute stack require. Never throws: returns all errors (bounded), each naming its path.
  */
-import type { ErrorDetail } from '../errors.js';
+import { formatPath, type ErrorDetail } from '../errors.js';
 import { parseSelector, SelectorSyntaxError, type Selector } from '../selector/index.js';
 import { lintRules, rulePath, type LintWarning } from './lint.js';
-import { formatPath, issuesToDetails } from './issues.js';
+import { issuesToDetails } from './issues.js';
 import type { Path } from './parse.js';
 import { LABEL_KEYS, WORKLOAD_TYPES, mappingConfigSchema, type MappingConfig } from './schema.js';
 import { checkValue } from './values.js';

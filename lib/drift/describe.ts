@@ -1,7 +1,6 @@
 /** Operator-facing descriptions of policy statements, subjects and principals (pure, short). */
+import type { Json } from '../json.js';
 import { hasWildcard } from '../provisioning/glob.js';
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 export const asList = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))) : [typeof v === 'string' ? v : JSON.stringify(v)]);
 

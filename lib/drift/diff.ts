@@ -10,7 +10,7 @@
  * workflow (orphans are deleted separately, and only with `drift.delete_orphans: true`).
  */
 import { normalisePolicy, policiesEqual, statementDiff } from '../policy-compare.js';
-import type { DriftFinding, DriftSeverity, InstanceProfileInfo, PolicyDocument, RoleInfo, ServiceAccountInfo } from '../ports.js';
+import type { DriftFinding, DriftSeverity, InstanceProfileInfo, ObservedPolicy, RoleInfo, ServiceAccountInfo } from '../ports.js';
 import {
   CLOUD_LABEL,
   CLOUD_TAG,
@@ -27,7 +27,8 @@ import {
 import type { K8sIrsaItem, PlanItem, ProvisioningPlan } from '../provisioning/plan.js';
 import { clip, describeStatement, listText } from './describe.js';
 import { DRIFT_KINDS, SEVERITY_RANK, type DriftKind } from './kinds.js';
-import { analyseTrust, type TrustCluster } from './trust.js';
+import type { TrustCluster } from '../provisioning/policies.js';
+import { analyseTrust } from './trust.js';
 
 export interface DesiredState {
   cloudId: string;
@@ -45,7 +46,7 @@ export interface ObservedRole {
   /** Names of every inline policy of the role. */
   inlinePolicyNames: string[];
   /** The planned inline policy's document, null when the role has no such policy. */
-  inlinePolicy: PolicyDocument | null;
+  inlinePolicy: ObservedPolicy | null;
   attachedPolicyArns: string[];
 }
 
@@ -84,7 +85,7 @@ export function compareFindings(a: DriftFinding, b: DriftFinding): number {
   );
 }
 
-const statementsOf = (doc: PolicyDocument) => ((normalisePolicy(doc) as { Statement?: unknown[] }).Statement ?? []) as Parameters<typeof describeStatement>[0][];
+const statementsOf = (doc: ObservedPolicy) => ((normalisePolicy(doc) as { Statement?: unknown[] }).Statement ?? []) as Parameters<typeof describeStatement>[0][];
 
 export function diffState(desired: DesiredState, observed: ObservedState): DriftFinding[] {
   const { cloudId, plan } = desired;

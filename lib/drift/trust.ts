@@ -12,21 +12,15 @@
  * A difference that fits none of these (e.g. a statement split in two that grants the same) is
  * reported as `trust-policy-changed` (low).
  */
+import type { Json } from '../json.js';
 import { normalisePolicy, policiesEqual } from '../policy-compare.js';
-import type { PolicyDocument } from '../ports.js';
+import type { ObservedPolicy } from '../ports.js';
 import { globMatch, hasWildcard } from '../provisioning/glob.js';
-import { STS_AUDIENCE, WEB_IDENTITY_ACTION } from '../provisioning/policies.js';
+import { STS_AUDIENCE, WEB_IDENTITY_ACTION, type TrustCluster } from '../provisioning/policies.js';
 import { asList, clip, describePrincipal, describeStatement, describeSubject, listText } from './describe.js';
 import type { DriftKind } from './kinds.js';
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Stmt = Record<string, Json>;
-
-export interface TrustCluster {
-  name: string;
-  issuerHost: string;
-  oidcProviderArn: string;
-}
 
 export interface TrustFinding {
   kind: DriftKind;
@@ -50,7 +44,7 @@ interface Grant {
   other: string[];
 }
 
-const statementsOf = (doc: PolicyDocument): Stmt[] =>
+const statementsOf = (doc: ObservedPolicy): Stmt[] =>
   ((normalisePolicy(doc) as { Statement?: Json[] }).Statement ?? []).filter((s): s is Stmt => s !== null && typeof s === 'object' && !Array.isArray(s));
 
 const key = (s: Stmt) => JSON.stringify(s);
@@ -119,7 +113,7 @@ const uniqSubjects = (list: Subject[]): Subject[] => {
   return [...seen.values()];
 };
 
-export function analyseTrust(roleName: string, expected: PolicyDocument, actual: PolicyDocument, clusters: readonly TrustCluster[]): TrustFinding[] {
+export function analyseTrust(roleName: string, expected: ObservedPolicy, actual: ObservedPolicy, clusters: readonly TrustCluster[]): TrustFinding[] {
   if (policiesEqual(expected, actual)) return [];
   const findings: TrustFinding[] = [];
   const expStmts = statementsOf(expected);

@@ -13,13 +13,3 @@ export class PlanError extends AppError {
   }
 }
 
-/** `provisioning.service_accounts["my.sa"]`-style dotted path, as used in ErrorDetail.path. */
-export function formatPath(segments: ReadonlyArray<string | number>, base = ''): string {
-  let out = base;
-  for (const seg of segments) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (/^[A-Za-z_][\w-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(seg)}]`;
-  }
-  return out;
-}

@@ -1,4 +1,4 @@
-import { sha256Hex } from './hash.js';
+import { sha256Hex } from '../json.js';
 
 /**
  * Deterministic IAM role names: `<prefix><cloud>-<value>`, at most 64 characters.

@@ -1,4 +1,4 @@
-import { sha256Hex } from './hash.js';
+import { sha256Hex } from '../json.js';
 
 /**
  * Ownership marks. Everything the provisioning workflow creates carries them; it never changes

@@ -1,7 +1,9 @@
 import type { ErrorDetail } from '../errors.js';
 import { checkTrustPolicySize } from './budget.js';
-import { formatPath, PlanError } from './errors.js';
-import { canonicalJson, sha256Hex } from './hash.js';
+import { CLOUD_ID, CLOUD_ID_RULE } from '../config/constants.js';
+import { formatPath } from '../errors.js';
+import { PlanError } from './errors.js';
+import { canonicalJson, sha256Hex } from '../json.js';
 import { roleNameFor } from './naming.js';
 import { ownershipLabels, ownershipTags, ROLE_ARN_ANNOTATION, type IamTag } from './ownership.js';
 import {
@@ -102,7 +104,6 @@ export interface PlanItemRef {
 
 const ACCOUNT = /^\d{12}$/;
 const PARTITION = /^aws(?:-cn|-us-gov|-iso|-iso-b)?$/;
-const CLOUD_ID = /^[\w.:=+@-]{1,128}$/;
 const ISSUER_HOST = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?(?:\/[A-Za-z0-9._~-]+)*$/;
 const OIDC_ARN = /^arn:([\w-]+):iam::(\d{12}):oidc-provider\/(.+)$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
@@ -117,7 +118,7 @@ export function buildPlan(input: PlanInput): ProvisioningPlan {
   const errors: ErrorDetail[] = [];
   const fail = (path: string, message: string, extra: Record<string, unknown> = {}) => errors.push({ path, message, ...extra });
 
-  if (!CLOUD_ID.test(cloudId)) fail('cloud_deployment_id', `must be 1-128 characters of letters, digits and _.:=+@-, got ${JSON.stringify(cloudId)}`);
+  if (!CLOUD_ID.test(cloudId)) fail('cloud_deployment_id', `${CLOUD_ID_RULE}, got ${JSON.stringify(cloudId)}`);
   if (!Number.isSafeInteger(configVersion) || configVersion < 0) fail('version', `must be a non-negative integer, got ${String(configVersion)}`);
   const base = (items: PlanItem[], reason: string | null, warnings: string[]) => seal({ cloudId, configVersion, provider, computeStack, items, reason, warnings });
 

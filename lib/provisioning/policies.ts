@@ -29,8 +29,10 @@ export const EC2_SERVICE_PRINCIPAL = 'ec2.amazonaws.com';
 /** Name of the inline permission policy every provisioned role gets (seed 002). */
 export const DEFAULT_BUCKET_POLICY_NAME = 'iam-mapping-default-bucket';
 
-/** What the trust policy needs to know about one EKS cluster. */
+/** What a trust policy (built here, or compared by a drift check) needs to know about one EKS cluster. */
 export interface TrustCluster {
+  /** The cluster's name (for messages). */
+  name: string;
   /** `arn:aws:iam::<account>:oidc-provider/<issuerHost>` */
   oidcProviderArn: string;
   /** The issuer URL without `https://`, e.g. `oidc.eks.us-west-2.amazonaws.com/id/EXAMPLE...`. */

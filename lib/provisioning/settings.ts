@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { AppError, type ErrorDetail } from '../errors.js';
+import { AppError, formatPath, type ErrorDetail } from '../errors.js';
 import { TRUST_POLICY_QUOTA_DEFAULT, TRUST_POLICY_QUOTA_MAX, TRUST_POLICY_QUOTA_MIN } from './budget.js';
-import { formatPath } from './errors.js';
 import { globMatch, hasWildcard } from './glob.js';
 import { ROLE_NAME_PREFIX_MAX } from './naming.js';
 

@@ -6,6 +6,7 @@
  */
 import { AppError } from '../errors.js';
 import type { ClusterIdentity, ClusterPort, ConfigStore } from '../ports.js';
+import { PromiseCache } from '../promise-cache.js';
 import { parseStoredConfig, type StoredMappingConfig } from '../stored.js';
 import { buildPlan, type ProvisioningPlan } from '../provisioning/plan.js';
 import { parseProvisioningSettings, type ResolvedSettings, type SettingsDefaults } from '../provisioning/settings.js';
@@ -25,25 +26,19 @@ export function valuesOf(config: Pick<StoredMappingConfig, 'dataplane_iam_mappin
 }
 
 export class PlanCache {
-  private readonly entries = new Map<string, Promise<PlannedVersion>>();
+  private readonly entries: PromiseCache<string, PlannedVersion>;
 
   constructor(
     private readonly configs: ConfigStore,
     private readonly clusters: ClusterPort,
     private readonly defaults: SettingsDefaults,
-    private readonly capacity = 16,
-  ) {}
+    capacity = 16,
+  ) {
+    this.entries = new PromiseCache(capacity);
+  }
 
   get(cloudId: string, version: number): Promise<PlannedVersion> {
-    const key = `${cloudId}#${version}`;
-    let entry = this.entries.get(key);
-    if (!entry) {
-      entry = this.build(cloudId, version);
-      entry.catch(() => this.entries.delete(key));
-      this.entries.set(key, entry);
-      while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
-    }
-    return entry;
+    return this.entries.get(`${cloudId}#${version}`, () => this.build(cloudId, version));
   }
 
   private async build(cloudId: string, version: number): Promise<PlannedVersion> {

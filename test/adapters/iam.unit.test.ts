@@ -16,6 +16,7 @@ import {
   UpdateAssumeRolePolicyCommand,
   DeleteRoleCommand,
 } from '@aws-sdk/client-iam';
+import type { PolicyDocument } from '../../lib/provisioning/policies.js';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -26,7 +27,7 @@ import { TargetError } from '../../lib/target-errors.js';
 const iamMock = mockClient(IAMClient);
 const iam = new AwsIam(new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
 
-const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Federated: 'arn:aws:iam::1:oidc-provider/x' }, Action: 'sts:AssumeRoleWithWebIdentity' }] };
+const trust: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Federated: 'arn:aws:iam::1:oidc-provider/x' }, Action: 'sts:AssumeRoleWithWebIdentity' }] };
 const encoded = (doc: unknown): string => encodeURIComponent(JSON.stringify(doc));
 const meta = { $metadata: { httpStatusCode: 400 } };
 
@@ -114,7 +115,7 @@ describe('AwsIam (mocked IAMClient)', () => {
   });
 
   it('URL-decodes trust and inline policy documents; tags become a record', async () => {
-    const inline = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/a b+c*' }] };
+    const inline: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/a b+c*' }] };
     iamMock.on(GetRoleCommand).resolves({
       Role: { RoleName: 'r', Arn: 'arn:aws:iam::1:role/irsa/r', Path: '/irsa/', RoleId: 'R', CreateDate: new Date('2024-01-01T00:00:00Z'), AssumeRolePolicyDocument: encoded(trust), Tags: [{ Key: 'k', Value: 'v' }] },
     });

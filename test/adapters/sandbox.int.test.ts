@@ -1,4 +1,5 @@
 /** The provisioning adapters against the local sandbox emulators (real HTTP, real SDK / client-node). */
+import type { PolicyDocument } from '../../lib/provisioning/policies.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsClusters } from '../../adapters/aws/eks.js';
 import { AwsIam } from '../../adapters/aws/iam.js';
@@ -37,7 +38,7 @@ async function failure(promise: Promise<unknown>): Promise<TargetError> {
   throw new Error('expected a failure');
 }
 
-const trustFor = (subject: string) => {
+const trustFor = (subject: string): PolicyDocument => {
   const host = providerArn.split(':oidc-provider/')[1] as string;
   return {
     Version: '2012-10-17',
@@ -70,7 +71,7 @@ describe('AwsIam against the sandbox', () => {
     await iam.updateTrustPolicy('irsa-rt', trust2);
     expect((await iam.getRole('irsa-rt'))?.trustPolicy).toEqual(trust2);
 
-    const badTrust = { ...trust, Statement: [{ ...trust.Statement[0], Principal: { Federated: 'arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/missing' } }] };
+    const badTrust = { ...trust, Statement: [{ ...trust.Statement[0]!, Principal: { Federated: 'arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/missing' } }] };
     expect((await failure(iam.updateTrustPolicy('irsa-rt', badTrust))).name).toBe('MalformedPolicyError');
     expect((await failure(iam.updateTrustPolicy('ghost', trust))).name).toBe('NotFoundError');
 
@@ -78,7 +79,7 @@ describe('AwsIam against the sandbox', () => {
     const listed = await iam.listRoles('/irsa/');
     expect(listed.find((r) => r.name === 'irsa-rt')?.tags).toEqual({ owner: 'iam-mapping', team: 'ml', extra: 'yes' });
 
-    const inline = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::bucket a/*' }] };
+    const inline: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::bucket a/*' }] };
     await iam.putInlinePolicy('irsa-rt', 'access', inline);
     expect(await iam.listInlinePolicies('irsa-rt')).toEqual(['access']);
     expect(await iam.getInlinePolicy('irsa-rt', 'access')).toEqual(inline);
@@ -110,13 +111,13 @@ describe('AwsIam against the sandbox', () => {
     await iam.createRole({ name: 'irsa-big', path: '/irsa/', trustPolicy: trust, tags: {} });
     const host = providerArn.split(':oidc-provider/')[1] as string;
     const subjects = Array.from({ length: 60 }, (_, i) => `system:serviceaccount:namespace-${i}:service-account-${i}`);
-    const bigTrust = { ...trust, Statement: [{ ...trust.Statement[0], Condition: { StringEquals: { [`${host}:aud`]: 'sts.amazonaws.com' }, StringLike: { [`${host}:sub`]: subjects } } }] };
+    const bigTrust = { ...trust, Statement: [{ ...trust.Statement[0]!, Condition: { StringEquals: { [`${host}:aud`]: 'sts.amazonaws.com' }, StringLike: { [`${host}:sub`]: subjects } } }] };
     const err = await failure(iam.updateTrustPolicy('irsa-big', bigTrust));
     expect(err.name).toBe('LimitExceededError');
     expect(err.retryable).toBe(false);
     expect(err.message).toContain('Cannot exceed quota for ACLSizePerRole: 2048');
 
-    const huge = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: Array.from({ length: 400 }, (_, i) => `arn:aws:s3:::bucket-${i}/*`) }] };
+    const huge: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: Array.from({ length: 400 }, (_, i) => `arn:aws:s3:::bucket-${i}/*`) }] };
     const inline = await failure(iam.putInlinePolicy('irsa-big', 'huge', huge));
     expect(inline.name).toBe('LimitExceededError');
     expect(inline.message).toContain('Maximum policy size of');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalJson, sha256Hex } from '../../adapters/dynamodb/codec.js';
+import { canonicalJson, sha256Hex } from '../../lib/json.js';
 import { DynamoConfigStore } from '../../adapters/dynamodb/config-store.js';
 import { parseIfMatch } from '../../functions/http.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';

@@ -15,7 +15,8 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@a
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { canonicalJson, encodeDocument } from '../../adapters/dynamodb/codec.js';
+import { encodeDocument } from '../../adapters/dynamodb/codec.js';
+import { canonicalJson } from '../../lib/json.js';
 import { DynamoConfigStore } from '../../adapters/dynamodb/config-store.js';
 import { isUnavailableError, mapDynamoError } from '../../adapters/dynamodb/errors.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
