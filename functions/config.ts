@@ -6,7 +6,7 @@ import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import { stringify } from 'yaml';
 import { parseConfigBody } from '../lib/config/parse.js';
-import { identityCeiling, validateConfig } from '../lib/config/validate.js';
+import { identityCeiling, validateConfigAsync } from '../lib/config/validate.js';
 import { AppError } from '../lib/errors.js';
 import type { VersionMeta } from '../lib/ports.js';
 import { cloudOf } from './cloud.js';
@@ -25,7 +25,7 @@ export function createConfigHandler(getDeps: () => Deps) {
   const put = async (event: HttpEvent, context: HttpContext): Promise<HttpResult> => {
     const cloudId = cloudOf(event);
     const parsed = parseConfigBody(bodyText(event), header(event, 'content-type'));
-    const result = validateConfig(parsed.document, { cloudId, locate: parsed.locate, maxIdentities });
+    const result = await validateConfigAsync(parsed.document, { cloudId, locate: parsed.locate, maxIdentities });
     if (!result.ok) {
       const first = result.errors[0]!;
       const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
