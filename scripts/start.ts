@@ -19,8 +19,9 @@ if (env.IAM_MAPPING_TARGETS === 'aws') {
   if (!env.EKS_CLUSTER_NAME) throw new Error('IAM_MAPPING_TARGETS=aws needs EKS_CLUSTER_NAME (the cluster whose OIDC provider roles trust)');
   options.targets = { mode: 'aws', region, clusterName: env.EKS_CLUSTER_NAME };
   options.defaults = { region, clusterName: env.EKS_CLUSTER_NAME, ...(env.DEFAULT_BUCKET ? { defaultBucket: env.DEFAULT_BUCKET } : {}) };
-} else if (env.SANDBOX_LATENCY_MS) {
-  options.sandbox = { latencyMs: Number(env.SANDBOX_LATENCY_MS) };
+} else {
+  if (env.SANDBOX_LATENCY_MS) options.sandbox = { latencyMs: Number(env.SANDBOX_LATENCY_MS) };
+  if (env.SANDBOX_IAM_MUTATING_RPS) options.sandbox = { ...options.sandbox, iamMutatingRatePerSecond: Number(env.SANDBOX_IAM_MUTATING_RPS) };
 }
 
 const server = await startLocalServer(options);
