@@ -120,6 +120,7 @@ try {
     }
     const status = await fetch(`${server.url}/v1/clouds/${CLOUD}/iam-mapping/provisioning?version=${put.version}`, { headers: { authorization: `Bearer ${owner}` } });
     const run = (await status.json()) as { status: string; items: Array<{ status: string; error?: { message: string } }>; error?: { message: string } };
+    if (status.status !== 200) throw new Error(`status ${status.status}: ${JSON.stringify(run).slice(0, 300)}`);
     const calls = sandbox.calls.count({ sinceSeq: mark });
     const mutating = sandbox.calls.mutatingCount(mark);
     // What the throttle's floor counts: mutating IAM calls that got through (throttled answers are retried).
