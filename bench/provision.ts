@@ -1,19 +1,28 @@
 /**
- * Provisioning throughput: the whole local system (API, dynalite, the ASL run by
- * aws-local-stepfunctions, the sandbox IAM/EKS/Kubernetes with an injected per-call latency)
- * provisions a config whose rules name 1,000 distinct service accounts (AWS, K8S, no
- * `provisioning` section: the sandbox cluster and the SANDBOX_DEFAULTS bucket apply).
+ * Provisioning at account scale: the whole local system (API, dynalite, the ASL run by the local
+ * runner with Step Functions' quotas on — payload, history per execution, Inline Map concurrency —
+ * the sandbox IAM/EKS/Kubernetes with 20 ms per call and IAM's mutating calls throttled to 20 per
+ * second) provisions a config whose rules name 5,000 distinct service accounts (IAM's ceiling of
+ * roles per account; AWS, K8S, no `provisioning` section: the sandbox cluster and bucket apply).
+ *
+ * The floor: the throttle lets at most 20 mutating IAM calls through per second, so a run needs
+ * at least (mutating IAM calls that succeeded) ÷ 20 seconds. Goal: ≤ 1.3 × that floor.
  *
  *   run 1 (cold):  PUT → wait until the workflow is idle → SUCCEEDED? wall time, sandbox calls per
  *                  SA (total / mutating), calls by action, peak in-flight sandbox calls (bounded by
  *                  the Map's MaxConcurrency × the per-step parallelism, which is 1: every step makes
  *                  its calls one after another).
- *   run 2 (warm):  PUT the same rules again (a new version) → wall time and mutating calls (goal 0).
+ *   run 2 (warm):  PUT a new version naming the same identities (one extra rule) → wall time and
+ *                  mutating calls (goal 0).
+ * Also reported: peak history events of any one execution (parent or Distributed Map child) and
+ * the largest state payload, from the runner.
  *
- * Goals: both runs SUCCEEDED, run 2 makes 0 mutating calls, peak in-flight ≤ MaxConcurrency,
- * total time within BENCH_BUDGET_S (default 180 s).
+ * Goals: both runs SUCCEEDED, run 1 within 1.3 × the throttle's floor, run 2 makes 0 mutating
+ * calls, peak in-flight ≤ the items the state machine runs at once, no quota exceeded.
  *
- * Knobs (env): BENCH_SAS (default 1000), BENCH_LATENCY_MS (sandbox latency per call, default 5),
+ * Knobs (env): BENCH_SAS (default 5000), BENCH_LATENCY_MS (sandbox latency per call, default 20),
+ * BENCH_IAM_RPS (mutating IAM calls per second, default 20; 0 = unthrottled),
+ * BENCH_PAGE_SIZE (plan page size, default the service's 100),
  * BENCH_RETRY_MS / BENCH_WAIT_MS (local retry interval / Wait-state time, defaults 50 / 100: the
  * runner's defaults), BENCH_PROFILE=1 (or 2) writes a CPU profile of run 1 (or 2)
  * (bench/results/provision.cpuprofile) and prints its top.
@@ -25,56 +34,61 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOrCreateSecret, mintToken } from '../local/auth.js';
 import { startLocalServer } from '../local/server.js';
-import { loadDefinition } from '../local/workflow-runner.js';
+import { allStates, loadDefinition } from '../local/workflow-runner.js';
 import { emit, round } from './common.js';
 import { summarize, type CpuProfile } from './cpuprofile.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const SAS = Number(process.env.BENCH_SAS ?? 1000);
-const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 5);
+const SAS = Number(process.env.BENCH_SAS ?? 5000);
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
+const IAM_RPS = Number(process.env.BENCH_IAM_RPS ?? 20);
+const PAGE_SIZE = process.env.BENCH_PAGE_SIZE ? Number(process.env.BENCH_PAGE_SIZE) : undefined;
 const RETRY_MS = Number(process.env.BENCH_RETRY_MS ?? 50);
 const WAIT_MS = Number(process.env.BENCH_WAIT_MS ?? 100);
-const BUDGET_S = Number(process.env.BENCH_BUDGET_S ?? 180);
+const BUDGET_S = Number(process.env.BENCH_BUDGET_S ?? 1800);
+process.env.MAX_IDENTITIES ??= String(Math.max(SAS, 1000));
 /** BENCH_PROFILE=1: profile run 1; =2: run 2. */
 const PROFILE = process.env.BENCH_PROFILE ?? '';
 const CLOUD = 'cldrsrc_benchprov';
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
-/** MaxConcurrency of the Map state (ProvisionItems) in the one ASL definition. */
+/** Items the state machine runs at once: the product of the nested Maps' MaxConcurrency. */
 function mapConcurrency(): number {
-  const states = (loadDefinition() as { States: Record<string, { Type?: string; MaxConcurrency?: number }> }).States;
-  const map = Object.values(states).find((s) => s.Type === 'Map');
-  return map?.MaxConcurrency ?? Number.POSITIVE_INFINITY;
+  return allStates(loadDefinition())
+    .filter((s) => s.state.Type === 'Map')
+    .reduce((n, s) => n * ((s.state.MaxConcurrency as number | undefined) ?? Number.POSITIVE_INFINITY), 1);
 }
 
-function config(n: number) {
+function config(n: number, extraRule = false) {
   const pad = String(n - 1).length;
-  return {
-    cloud_deployment_id: CLOUD,
-    cloud_provider: 'AWS',
-    compute_stack: 'K8S',
-    dataplane_iam_mapping: {
-      rules: Array.from({ length: n }, (_, i) => ({ selector: `project=proj-${String(i).padStart(pad, '0')}`, value: `bench-sa-${String(i).padStart(pad, '0')}` })),
-      fallback_rule: 'FAIL',
-    },
-  };
+  const rules = Array.from({ length: n }, (_, i) => ({ selector: `project=proj-${String(i).padStart(pad, '0')}`, value: `bench-sa-${String(i).padStart(pad, '0')}` }));
+  // A new version naming the same identities (an identical document would be answered "unchanged").
+  if (extraRule) rules.push({ selector: 'project=proj-extra', value: rules[0]!.value });
+  return { cloud_deployment_id: CLOUD, cloud_provider: 'AWS', compute_stack: 'K8S', dataplane_iam_mapping: { rules, fallback_rule: 'FAIL' } };
 }
 
 const started = Date.now();
 const dataDir = mkdtempSync(join(tmpdir(), 'iam-mapping-bench-provision-'));
-const server = await startLocalServer({ dataDir, port: 0, sandbox: { latencyMs: LATENCY_MS }, workflow: { retryIntervalMs: RETRY_MS, waitMs: WAIT_MS } });
+const server = await startLocalServer({
+  dataDir,
+  port: 0,
+  driftIntervalSeconds: 0,
+  sandbox: { latencyMs: LATENCY_MS, ...(IAM_RPS > 0 ? { iamMutatingRatePerSecond: IAM_RPS } : {}) },
+  workflow: { retryIntervalMs: RETRY_MS, waitMs: WAIT_MS, ...(PAGE_SIZE ? { planPageSize: PAGE_SIZE } : {}) },
+});
 const sandbox = server.sandbox!;
 let exitCode = 0;
 
 try {
   const owner = await mintToken(loadOrCreateSecret(dataDir), 'owner', 'bench@example.com');
-  const body = JSON.stringify(config(SAS));
   const maxConcurrency = mapConcurrency();
-  console.log(`provision: ${SAS} service accounts, sandbox latency ${LATENCY_MS} ms/call, Map MaxConcurrency ${maxConcurrency}, retry ${RETRY_MS} ms, wait ${WAIT_MS} ms`);
+  console.log(
+    `provision: ${SAS} service accounts, sandbox latency ${LATENCY_MS} ms/call, IAM mutating calls ≤ ${IAM_RPS || '∞'}/s, items at once ≤ ${maxConcurrency}, retry ${RETRY_MS} ms, wait ${WAIT_MS} ms`,
+  );
 
-  async function provision(label: string, profile = false) {
+  async function provision(label: string, body: string, profile = false) {
     const mark = sandbox.calls.mark();
     sandbox.calls.resetPeak();
     const cpu0 = process.cpuUsage();
@@ -106,8 +120,14 @@ try {
     }
     const status = await fetch(`${server.url}/v1/clouds/${CLOUD}/iam-mapping/provisioning?version=${put.version}`, { headers: { authorization: `Bearer ${owner}` } });
     const run = (await status.json()) as { status: string; items: Array<{ status: string; error?: { message: string } }>; error?: { message: string } };
+    if (status.status !== 200) throw new Error(`status ${status.status}: ${JSON.stringify(run).slice(0, 300)}`);
     const calls = sandbox.calls.count({ sinceSeq: mark });
     const mutating = sandbox.calls.mutatingCount(mark);
+    // What the throttle's floor counts: mutating IAM calls that got through (throttled answers are retried).
+    const iamWrites = sandbox.calls.filter({ sinceSeq: mark, service: 'iam', mutating: true, failed: false }).length;
+    const throttled = sandbox.calls.filter({ sinceSeq: mark, service: 'iam', mutating: true }).filter((c) => c.errorCode === 'Throttling').length;
+    const floorS = IAM_RPS > 0 ? iamWrites / IAM_RPS : 0;
+    const quota = server.workflow.stats();
     // Expected on a first run: the reads that find nothing (NoSuchEntity, 404) before each create.
     const errorCalls: Record<string, number> = {};
     for (const c of sandbox.calls.filter({ sinceSeq: mark, failed: true })) {
@@ -128,6 +148,14 @@ try {
       cpu_s: round((cpu.user + cpu.system) / 1e6, 2),
       calls,
       mutating_calls: mutating,
+      iam_mutating_ok: iamWrites,
+      iam_throttled_answers: throttled,
+      floor_s: round(floorS, 1),
+      vs_floor: floorS > 0 ? round(wallMs / 1000 / floorS, 3) : null,
+      peak_history_events: quota.peakHistoryEvents,
+      peak_payload_bytes: quota.peakPayloadBytes,
+      peak_payload_state: quota.peakPayloadState,
+      child_executions: quota.childExecutions,
       error_answers: failedCalls,
       error_answers_by_code: errorCalls,
       calls_per_sa: round(calls / SAS, 2),
@@ -138,6 +166,10 @@ try {
     console.log(
       `${label}: v${out.version} ${out.status} (${out.items} items, ${out.failed_items} failed) in ${out.wall_s} s (PUT ${out.put_ms} ms, ${out.per_sa_ms} ms/SA, CPU ${out.cpu_s} s); ` +
         `sandbox calls ${calls} (${out.calls_per_sa}/SA), mutating ${mutating} (${out.mutating_per_sa}/SA), error answers ${failedCalls} ${JSON.stringify(errorCalls)}; peak in-flight ${out.peak_in_flight}`,
+    );
+    console.log(
+      `${label}: IAM writes ${iamWrites} (+${throttled} throttled) → floor ${out.floor_s} s, ${out.vs_floor ?? '-'}× the floor; ` +
+        `peak history ${out.peak_history_events} events/execution, peak payload ${out.peak_payload_bytes} bytes (${out.peak_payload_state}), child executions so far ${out.child_executions}`,
     );
     console.log(`${label}: calls by action ${JSON.stringify(byAction)}`);
     if (failedItems.length) console.log(`${label}: first failure: ${failedItems[0]?.error?.message ?? '?'}`);
@@ -151,11 +183,14 @@ try {
     return out;
   }
 
-  const cold = await provision('run 1 (create)', PROFILE === '1');
-  const warm = await provision('run 2 (converged)', PROFILE === '2');
+  const cold = await provision('run 1 (create)', JSON.stringify(config(SAS)), PROFILE === '1');
+  const warm = await provision('run 2 (converged)', JSON.stringify(config(SAS, true)), PROFILE === '2');
   const totalS = round((Date.now() - started) / 1000, 1);
   const goal = {
     both_succeeded: cold.status === 'SUCCEEDED' && warm.status === 'SUCCEEDED',
+    within_1_3x_floor: cold.vs_floor === null || cold.vs_floor <= 1.3,
+    history_within_quota: warm.peak_history_events <= 25_000,
+    payload_within_quota: warm.peak_payload_bytes <= 262_144,
     rerun_mutating_calls_zero: warm.mutating_calls === 0,
     peak_in_flight_within_map_concurrency: cold.peak_in_flight <= maxConcurrency && warm.peak_in_flight <= maxConcurrency,
     within_budget: totalS <= BUDGET_S,
@@ -166,6 +201,7 @@ try {
     bench: 'provision',
     service_accounts: SAS,
     sandbox_latency_ms: LATENCY_MS,
+    iam_mutating_rps: IAM_RPS,
     map_max_concurrency: maxConcurrency,
     retry_interval_ms: RETRY_MS,
     wait_ms: WAIT_MS,

@@ -35,8 +35,9 @@ if (env.IAM_MAPPING_TARGETS === 'aws') {
     ...(env.KUBECONFIG && !env.K8S_SERVER ? { kubeconfig: env.KUBECONFIG } : {}),
   };
   options.defaults = { region, clusterName: env.EKS_CLUSTER_NAME, ...(env.DEFAULT_BUCKET ? { defaultBucket: env.DEFAULT_BUCKET } : {}) };
-} else if (env.SANDBOX_LATENCY_MS) {
-  options.sandbox = { latencyMs: Number(env.SANDBOX_LATENCY_MS) };
+} else {
+  if (env.SANDBOX_LATENCY_MS) options.sandbox = { latencyMs: Number(env.SANDBOX_LATENCY_MS) };
+  if (env.SANDBOX_IAM_MUTATING_RPS) options.sandbox = { ...options.sandbox, iamMutatingRatePerSecond: Number(env.SANDBOX_IAM_MUTATING_RPS) };
 }
 
 const server = await startLocalServer(options);

@@ -1,7 +1,7 @@
 /** Use cases of mapping configs: store a new version (and start its provisioning), read one, list the history. */
 import type { Principal } from '../../lib/auth.js';
 import { parseConfigBody } from '../../lib/config/parse.js';
-import { identityCeiling, validateConfig } from '../../lib/config/validate.js';
+import { identityCeiling, validateConfigAsync } from '../../lib/config/validate.js';
 import { AppError } from '../../lib/errors.js';
 import type { IfMatch, VersionMeta } from '../../lib/ports.js';
 import type { App } from '../app.js';
@@ -19,7 +19,7 @@ export interface PutConfigInput {
 export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' | 'resolution'>, input: PutConfigInput) {
   const { cloudId } = input;
   const body = parseConfigBody(input.body.text, input.body.contentType);
-  const result = validateConfig(body.document, { cloudId, locate: body.locate, maxIdentities: app.config.maxIdentities ?? identityCeiling(undefined) });
+  const result = await validateConfigAsync(body.document, { cloudId, locate: body.locate, maxIdentities: app.config.maxIdentities ?? identityCeiling(undefined) });
   if (!result.ok) {
     const first = result.errors[0]!;
     const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';

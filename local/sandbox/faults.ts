@@ -60,6 +60,26 @@ export const faults = {
     };
     return (call) => (matches(match, call) && next() < rate ? (typeof spec === 'function' ? spec(call) : spec) : undefined);
   },
+  /**
+   * A token bucket of `perSecond` tokens (burst: `burst`, default one second's worth) over the
+   * matching calls: a call finding the bucket empty gets the service's throttling answer (IAM:
+   * 400 `Throttling`, "Rate exceeded"), as IAM's own API rate limits answer.
+   */
+  rateLimit(perSecond: number, match?: CallMatcher, burst = Math.max(1, perSecond), now: () => number = () => performance.now()): FaultInjector {
+    let tokens = burst;
+    let last = now();
+    return (call) => {
+      if (!matches(match, call)) return undefined;
+      const t = now();
+      tokens = Math.min(burst, tokens + ((t - last) / 1000) * perSecond);
+      last = t;
+      if (tokens >= 1) {
+        tokens -= 1;
+        return undefined;
+      }
+      return throttlingFor(call);
+    };
+  },
   /** First injector that returns a fault wins. */
   combine(...injectors: FaultInjector[]): FaultInjector {
     return (call) => {

@@ -28,6 +28,7 @@ export type { ClusterRecord } from './eks.js';
 export { K8sState } from './k8s-state.js';
 export type { K8sObject } from './k8s-resources.js';
 export { faults } from './faults.js';
+import { faults as faultsLib } from './faults.js';
 
 export const SANDBOX_SNAPSHOT_VERSION = 1;
 
@@ -63,6 +64,11 @@ export interface SandboxOptions {
   latencyMs?: LatencySpec;
   faults?: FaultInjector;
   state?: SandboxStateHooks;
+  /**
+   * IAM's rate limit on mutating calls (CreateRole, PutRolePolicy, …), per second: beyond it IAM
+   * answers 400 `Throttling` (a token bucket, one second of burst). Default: no limit.
+   */
+  iamMutatingRatePerSecond?: number;
   /** Reject trust policies naming a missing OIDC provider of this account (IAM does). Default true. */
   strictPrincipals?: boolean;
 }
@@ -106,6 +112,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const calls = new CallLog();
   let faults = options.faults;
   let latency = options.latencyMs;
+  const iamThrottle = options.iamMutatingRatePerSecond ? faultsLib.rateLimit(options.iamMutatingRatePerSecond, { service: 'iam', mutating: true }) : undefined;
 
   const seedAws = (): void => {
     iam.clear();
@@ -188,7 +195,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       const record = calls.record({ ...info, at: started });
       const delay = typeof latency === 'function' ? latency(info) : (latency ?? 0);
       if (delay > 0) await sleep(delay);
-      const fault = faults?.(info) ?? undefined;
+      const fault = faults?.(info) ?? iamThrottle?.(info) ?? undefined;
       let reply: Reply;
       if (fault && !fault.afterExecute) {
         reply = op.renderFault(fault);

@@ -1,0 +1,144 @@
+/**
+ * Lint in bounded time. Worst cases for the shadowing analysis (lib/config/lint.ts), each linted
+ * in-process (validation = schema + selectors + values, then lint, timed separately), and then
+ * PUT through the local server while `perf_hooks.monitorEventLoopDelay` watches the event loop:
+ *
+ *   notin-1200:  1,200 rules `project notin (<800 values>, z<i>)` (~4.7 MB): every rule is
+ *                unindexed and no rule covers another — the pairwise check was 16 s;
+ *   notin-1800:  1,800 such rules of 500 values (the rule count that once got a 500 after committing);
+ *   mixed-25000: 25,000 rules of assorted shapes (per-user, per-project, workload-type sets,
+ *                notin lists, exists, duplicates, shadowed rules), up to the 5 MiB body limit.
+ *
+ * Goals: lint ≤ 1 s for each; the longest event-loop stall during the PUT of each ≤ 100 ms (the
+ * YAML/JSON parse of the body is included in the PUT; see the figures per phase).
+ * Knobs: BENCH_LINT_REPEAT (default 3: best of N in-process).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { lintRules } from '../lib/config/lint.js';
+import { validateConfig } from '../lib/config/validate.js';
+import { parseSelector } from '../lib/selector/index.js';
+import { loadOrCreateSecret, mintToken } from '../local/auth.js';
+import { startLocalServer } from '../local/server.js';
+import { emit, round } from './common.js';
+
+process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+const REPEAT = Number(process.env.BENCH_LINT_REPEAT ?? 3);
+
+type Rule = { selector: string; value: string };
+
+function notinRules(n: number, values = 800): Rule[] {
+  const common = Array.from({ length: values }, (_, i) => `p${i}`).join(',');
+  return Array.from({ length: n }, (_, i) => ({ selector: `project notin (${common},z${i})`, value: `sa-${i % 900}` }));
+}
+
+function mixedRules(n: number): Rule[] {
+  const rules: Rule[] = [];
+  const users = (i: number, k: number) => Array.from({ length: k }, (_, j) => `u${(i * 7 + j) % 5000}@example.com`).join(',');
+  for (let i = 0; rules.length < n; i++) {
+    const v = `sa-${i % 1000}`;
+    switch (i % 10) {
+      case 0: rules.push({ selector: `workload-type in (job,service),user=u${i}@example.com`, value: v }); break;
+      case 1: rules.push({ selector: `project in (${Array.from({ length: 20 }, (_, j) => `proj-${i}-${j}`).join(',')})`, value: v }); break;
+      case 2: rules.push({ selector: `user in (${users(i, 30)}),workload-type!=workspace`, value: v }); break;
+      case 3: rules.push({ selector: `project notin (${Array.from({ length: 40 }, (_, j) => `x${(i + j) % 300}`).join(',')}),workload-type=job`, value: v }); break;
+      case 4: rules.push({ selector: `user!=u${i}@example.com,project=proj-${i % 777}`, value: v }); break;
+      case 5: rules.push({ selector: `project,user in (${users(i, 5)})`, value: v }); break;
+      case 6: rules.push({ selector: `workload-type=service,project=proj-${i % 333}`, value: v }); break;
+      case 7: rules.push({ selector: `user=u${i % 4000}@example.com`, value: v }); break; // some duplicate/shadow earlier ones
+      case 8: rules.push({ selector: `project notin (${Array.from({ length: 120 }, (_, j) => `y${j}`).join(',')},w${i})`, value: v }); break;
+      default: rules.push({ selector: `workload-type in (job),project in (proj-${i % 50},proj-${(i + 1) % 50}),user=u${i % 6000}@example.com`, value: v });
+    }
+  }
+  return rules;
+}
+
+function doc(cloud: string, rules: Rule[]) {
+  return {
+    cloud_deployment_id: cloud,
+    cloud_provider: 'AWS',
+    compute_stack: 'K8S',
+    dataplane_iam_mapping: { rules, fallback_rule: 'CLOUD_DEFAULT' },
+  };
+}
+
+const cases: Array<{ name: string; rules: Rule[] }> = [
+  { name: 'notin-1200', rules: notinRules(1200) },
+  { name: 'notin-1800', rules: notinRules(1800, 500) },
+  { name: 'mixed-25000', rules: mixedRules(25_000) },
+];
+
+const results: Record<string, unknown> = {};
+const dataDir = mkdtempSync(join(tmpdir(), 'iam-mapping-bench-lint-'));
+process.env.MAX_IDENTITIES = '5000';
+const server = await startLocalServer({ dataDir, port: 0, driftIntervalSeconds: 0 });
+const owner = await mintToken(loadOrCreateSecret(dataDir), 'owner', 'bench@example.com');
+let allMet = true;
+try {
+  for (const c of cases) {
+    const body = JSON.stringify(doc(`cldrsrc_lint${c.name.replace(/\W/g, '')}`, c.rules));
+    const selectors = c.rules.map((r) => parseSelector(r.selector));
+    let lintMs = Number.POSITIVE_INFINITY;
+    let validateMs = Number.POSITIVE_INFINITY;
+    let warnings: ReturnType<typeof lintRules> = [];
+    for (let k = 0; k < REPEAT; k++) {
+      let t0 = performance.now();
+      warnings = lintRules(c.rules.map((r, i) => ({ selector: selectors[i]!, value: r.value })));
+      lintMs = Math.min(lintMs, performance.now() - t0);
+      t0 = performance.now();
+      const v = validateConfig(JSON.parse(body), { cloudId: `cldrsrc_lint${c.name.replace(/\W/g, '')}`, maxIdentities: 5000 });
+      validateMs = Math.min(validateMs, performance.now() - t0);
+      if (!v.ok) throw new Error(`${c.name} is not valid: ${JSON.stringify(v.errors.slice(0, 2))}`);
+    }
+    const byCode: Record<string, number> = {};
+    for (const w of warnings) byCode[w.code] = (byCode[w.code] ?? 0) + 1;
+
+    // Through the local server: the longest stall of the event loop while the PUT runs.
+    const h = monitorEventLoopDelay({ resolution: 10 });
+    let ticks = 0;
+    let maxGap = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+      ticks++;
+    }, 5);
+    h.enable();
+    const t0 = performance.now();
+    const res = await fetch(`${server.url}/v1/clouds/cldrsrc_lint${c.name.replace(/\W/g, '')}/iam-mapping`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
+      body,
+    });
+    const text = await res.text();
+    const putMs = performance.now() - t0;
+    h.disable();
+    clearInterval(ticker);
+    await server.workflow.close().catch(() => undefined);
+    if (res.status !== 200) throw new Error(`${c.name}: PUT ${res.status} ${text.slice(0, 300)}`);
+    const stallMs = Math.max(h.max / 1e6, maxGap);
+    const met = lintMs <= 1000 && stallMs <= 100;
+    allMet &&= met;
+    const r = {
+      rules: c.rules.length,
+      body_bytes: Buffer.byteLength(body),
+      lint_ms: round(lintMs, 1),
+      validate_ms: round(validateMs, 1),
+      warnings: byCode,
+      put_ms: round(putMs, 1),
+      max_event_loop_stall_ms: round(stallMs, 1),
+      event_loop_delay_p99_ms: round(h.percentile(99) / 1e6, 1),
+      goal_met: met,
+    };
+    results[c.name] = r;
+    console.log(`${c.name}: ${r.rules} rules, ${(r.body_bytes / 1e6).toFixed(2)} MB: lint ${r.lint_ms} ms, validate ${r.validate_ms} ms, warnings ${JSON.stringify(byCode)}; PUT ${r.put_ms} ms, longest event-loop stall ${r.max_event_loop_stall_ms} ms${met ? '' : ' (goal MISSED)'}`);
+  }
+} finally {
+  await server.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+emit({ bench: 'lint', cases: results, goal: { met: allMet, lint_ms_max: 1000, stall_ms_max: 100 } });
+process.exit(0);
