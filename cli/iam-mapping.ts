@@ -446,9 +446,64 @@ as FILE:LINE:COLUMN; selector problems point at the offending character.
       return v['fail-on-drift'] && res.json.drifted ? EXIT.INVALID : EXIT.OK;
     },
   },
+
+  'clouds list': {
+    usage: 'clouds list [-o json]',
+    summary: 'the clouds your token may see that have a config',
+    help: `  -o, --output json   the server's answer as JSON`,
+    options: ['output'],
+    async run({ v, io, api }) {
+      const format = outputFormat(v, ['text', 'json'], 'text');
+      const res = await api().request('GET', '/v1/clouds');
+      if (format === 'json') io.out(`${JSON.stringify(res.json, null, 2)}\n`);
+      else {
+        const rows = (res.json as Array<Record<string, unknown>>).map((c) => [
+          String(c.cloud_deployment_id),
+          String(c.version),
+          `${c.cloud_provider}/${c.compute_stack}`,
+          String(c.updated_at),
+        ]);
+        io.out(table(['CLOUD', 'VERSION', 'STACK', 'UPDATED_AT'], rows));
+      }
+      return EXIT.OK;
+    },
+  },
+
+  'bindings list': {
+    usage: 'bindings list -n CLOUD [-o json]',
+    summary: 'the clusters whose identity is pinned (sticky resolution)',
+    help: `  -n, --cloud CLOUD   the cloud_deployment_id
+  -o, --output json   the server's answer as JSON`,
+    options: ['cloud', 'output'],
+    required: ['cloud'],
+    async run({ v, io, api }) {
+      const format = outputFormat(v, ['text', 'json'], 'text');
+      const res = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping/bindings'));
+      if (format === 'json') io.out(`${JSON.stringify(res.json, null, 2)}\n`);
+      else {
+        const rows = (res.json as Array<Record<string, unknown>>).map((b) => [String(b.cluster_id), String(b.value ?? '(cloud default)'), String(b.config_version), String(b.created_at)]);
+        io.out(table(['CLUSTER', 'VALUE', 'VERSION', 'PINNED_AT'], rows));
+      }
+      return EXIT.OK;
+    },
+  },
+
+  'bindings forget': {
+    usage: 'bindings forget -n CLOUD --cluster-id ID',
+    summary: "forget one pinned cluster: its next resolve follows the current version",
+    help: `  -n, --cloud CLOUD   the cloud_deployment_id
+  --cluster-id ID     the pinned cluster`,
+    options: ['cloud', 'cluster-id'],
+    required: ['cloud', 'cluster-id'],
+    async run({ v, io, api }) {
+      await api().request('DELETE', api().cloudPath(v.cloud!, `/iam-mapping/bindings/${encodeURIComponent(v['cluster-id']!)}`));
+      io.out(`cluster ${v['cluster-id']} of ${v.cloud} forgotten: its next resolve follows the current version\n`);
+      return EXIT.OK;
+    },
+  },
 };
 
-const GROUPS = ['config', 'provisioning', 'drift'];
+const GROUPS = ['config', 'provisioning', 'drift', 'clouds', 'bindings'];
 
 // ---------------------------------------------------------------------------------------------
 // Output helpers

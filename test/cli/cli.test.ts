@@ -354,3 +354,30 @@ describe('against the server', () => {
     expect((await cli(['drift', 'check', '-n', D, '--fail-on-drift'])).code).toBe(0);
   });
 });
+
+describe('clouds and bindings', () => {
+  it('clouds list, bindings list, bindings forget (owner only)', async () => {
+    const spec = file('cb.yaml', SEED_EXAMPLES.eks.replace(/cldrsrc_XXXX/g, 'cldrsrc_cb'));
+    expect((await cli(['config', 'update', '-n', 'cldrsrc_cb', '-f', spec, '--force'])).code).toBe(0);
+    const clouds = await cli(['clouds', 'list'], { token: viewer });
+    expect(clouds.code, clouds.stderr).toBe(0);
+    expect(clouds.stdout).toMatch(/^CLOUD\s+VERSION\s+STACK\s+UPDATED_AT/);
+    expect(clouds.stdout).toMatch(/cldrsrc_cb\s+1\s+AWS\/K8S/);
+    const asJson = JSON.parse((await cli(['clouds', 'list', '-o', 'json'], { token: viewer })).stdout) as Array<{ cloud_deployment_id: string }>;
+    expect(asJson.map((c) => c.cloud_deployment_id)).toContain('cldrsrc_cb');
+
+    const launch = ['resolve', '-n', 'cldrsrc_cb', '--workload-type', 'job', '--project', 'p', '--user', 'user2@example.com', '--cluster-id', 'ses_cli'];
+    expect((await cli(launch, { token: controlPlane })).code).toBe(0);
+    const listed = await cli(['bindings', 'list', '-n', 'cldrsrc_cb'], { token: viewer });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/ses_cli\s+kubernetes-service-account-name2\s+1/);
+
+    const refused = await cli(['bindings', 'forget', '-n', 'cldrsrc_cb', '--cluster-id', 'ses_cli'], { token: viewer });
+    expect(refused.code).toBe(3);
+    const forgotten = await cli(['bindings', 'forget', '-n', 'cldrsrc_cb', '--cluster-id', 'ses_cli']);
+    expect(forgotten.code, forgotten.stderr).toBe(0);
+    expect(forgotten.stdout).toContain('ses_cli of cldrsrc_cb forgotten');
+    expect((await cli(['bindings', 'forget', '-n', 'cldrsrc_cb', '--cluster-id', 'ses_cli'])).code).toBe(4);
+    expect((await cli(['bindings', 'forget', '-n', 'cldrsrc_cb'])).code).toBe(2);
+  });
+});

@@ -1,0 +1,68 @@
+/** The HTTP edge's parsing (functions/http.ts): If-Match, JSON bodies, body size — the one place each is done. */
+import { describe, expect, it } from 'vitest';
+import { bodyText, jsonBody, MAX_BODY_BYTES, parseIfMatch, type HttpEvent } from '../../functions/http.js';
+import { driftCheckRequestSchema, resolveRequestSchema } from '../../functions/http/schemas.js';
+import { AppError } from '../../lib/errors.js';
+
+const event = (body: string | undefined, contentType?: string, isBase64Encoded = false) =>
+  ({ headers: contentType ? { 'content-type': contentType } : {}, ...(body !== undefined ? { body } : {}), isBase64Encoded }) as unknown as HttpEvent;
+
+const failure = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return e as AppError;
+  }
+  throw new Error('expected a failure');
+};
+
+describe('parseIfMatch', () => {
+  it('normalises weak / quoted / list / *', () => {
+    expect(parseIfMatch(undefined)).toBeUndefined();
+    expect(parseIfMatch('*')).toEqual({ kind: 'any' });
+    expect(parseIfMatch('"*"')).toEqual({ kind: 'any' });
+    expect(parseIfMatch('W/"3-abc"')).toEqual({ kind: 'etags', etags: ['3-abc'] });
+    expect(parseIfMatch(' "3-abc" , 4-def ')).toEqual({ kind: 'etags', etags: ['3-abc', '4-def'] });
+  });
+});
+
+describe('jsonBody', () => {
+  const launch = { workload_type: 'job', project: 'p', user: 'u' };
+  it('parses a JSON body by the route schema', () => {
+    expect(jsonBody(event(JSON.stringify(launch), 'application/json; charset=utf-8'), resolveRequestSchema, false, 'resolve request')).toEqual(launch);
+  });
+  it('415 for a non-JSON Content-Type, 400 for text that is not JSON, naming the body', () => {
+    expect(failure(() => jsonBody(event('x: 1', 'text/plain'), resolveRequestSchema, false, 'r'))).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', status: 415 });
+    expect(failure(() => jsonBody(event(undefined, 'application/json'), resolveRequestSchema, false, 'r'))).toMatchObject({ code: 'INVALID_REQUEST', message: 'request body is not valid JSON' });
+    expect(failure(() => jsonBody(event('{"a":', 'application/json'), resolveRequestSchema, false, 'r')).details).toEqual([{ path: 'body', message: 'request body is not valid JSON' }]);
+  });
+  it('refuses __proto__ and constructor.prototype keys anywhere', () => {
+    for (const text of ['{"__proto__":{"x":1}}', '{"a":{"constructor":{"prototype":{"x":1}}}}']) {
+      expect(failure(() => jsonBody(event(text, 'application/json'), resolveRequestSchema, false, 'r')).message).toMatch(/forbidden key/);
+    }
+  });
+  it('an optional body may be empty (then `{}`), whatever the Content-Type', () => {
+    expect(jsonBody(event(undefined), driftCheckRequestSchema, true, 'drift request')).toEqual({});
+    expect(jsonBody(event('  ', 'text/plain'), driftCheckRequestSchema, true, 'drift request')).toEqual({});
+    expect(failure(() => jsonBody(event('{"repair":"yes"}', 'application/json'), driftCheckRequestSchema, true, 'drift request')).details).toEqual([
+      { path: 'repair', message: 'must be true or false' },
+    ]);
+  });
+  it('each schema problem is a detail naming its field', () => {
+    const e = failure(() => jsonBody(event('{"workload_type":"batch","project":"p"}', 'application/json'), resolveRequestSchema, false, 'resolve request'));
+    expect(e.message).toBe('invalid resolve request: workload_type: must be one of job, service, workspace');
+    expect(e.details).toEqual([
+      { path: 'workload_type', message: 'must be one of job, service, workspace' },
+      { path: 'user', message: 'user is required' },
+    ]);
+  });
+});
+
+describe('bodyText', () => {
+  it('413 above the limit (counted in UTF-8 bytes), base64 decoded as UTF-8 or 400', () => {
+    expect(failure(() => bodyText(event('é'.repeat(MAX_BODY_BYTES / 2 + 1))))).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', status: 413 });
+    expect(bodyText(event('é'.repeat(MAX_BODY_BYTES / 2)))).toHaveLength(MAX_BODY_BYTES / 2);
+    expect(bodyText(event(Buffer.from('héllo').toString('base64'), 'application/json', true))).toBe('héllo');
+    expect(failure(() => bodyText(event(Buffer.from([0xff, 0xfe]).toString('base64'), 'application/json', true)))).toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+});
