@@ -10,6 +10,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { stringify as toYaml } from 'yaml';
 import { Api, CliError, EXIT, errorBody, formatDetail, type ApiResponse, type ExitCode } from './client.js';
 import type { Outcome } from './local.js';
 import { locationOf, readSpec, withoutVersion } from './spec.js';
@@ -23,6 +24,7 @@ const OPTIONS = {
   token: { type: 'string' },
   cloud: { type: 'string', short: 'n' },
   output: { type: 'string', short: 'o' },
+  'no-headers': { type: 'boolean' },
   'spec-file': { type: 'string', short: 'f' },
   'if-match': { type: 'string' },
   force: { type: 'boolean' },
@@ -53,6 +55,8 @@ export interface Io {
 interface Ctx {
   v: Values;
   io: Io;
+  /** How to print: -o json|yaml|table|wide and --no-headers. */
+  out: Out;
   api(): Api;
   state: EtagState;
   endpoint: string;
@@ -66,6 +70,8 @@ interface Command {
   required?: OptionName[];
   /** Needs no server (no --endpoint/--token). */
   local?: boolean;
+  /** Output format without -o (default table). */
+  defaultOutput?: Format;
   run(ctx: Ctx): Promise<ExitCode>;
 }
 
@@ -73,9 +79,16 @@ const CONNECTION_HELP = `Connection:
   --endpoint URL   API endpoint (env IAM_MAPPING_ENDPOINT, default ${DEFAULT_ENDPOINT})
   --token TOKEN    bearer token (env IAM_MAPPING_TOKEN; locally: npm run --silent dev-token -- owner)`;
 
+const OUTPUT_HELP = `Output:
+  -o, --output FORMAT  table (default; cut to fit COLUMNS or 120 columns), wide (every cell
+                       whole, more columns), json or yaml (the server's answer, for scripts)
+  --no-headers         tables without their header row and summary lines`;
+
 const EXIT_HELP = `Exit codes:
-  0 ok   1 invalid config/request, no matching rule   2 usage   3 auth (401/403, no token)
-  4 not found   5 conflict (412: someone else changed it)   6 server error / unreachable`;
+  0 ok   1 failed: invalid config/request, no matching rule, provisioning FAILED,
+         changes (--fail-on-change), drift (--fail-on-drift)   2 usage   3 auth (401/403, no token)
+  4 not found   5 conflict (412: someone else changed it)   6 server error / unreachable
+  A closed output pipe (e.g. \`| head\`) ends the command quietly with the code it would have had.`;
 
 // ---------------------------------------------------------------------------------------------
 // Commands
@@ -83,22 +96,27 @@ const EXIT_HELP = `Exit codes:
 
 const COMMANDS: Record<string, Command> = {
   'config get': {
-    usage: 'config get -n CLOUD [-o yaml|json] [--version N]',
+    usage: 'config get -n CLOUD [--version N]',
     summary: 'print the current (or a past) mapping config',
     help: `Prints the config as stored, plus its read-only \`version\` (YAML by default). Remembers the
 version's etag, so a later \`config update\` fails instead of overwriting a change made meanwhile.
   -n, --cloud CLOUD    the cloud_deployment_id, e.g. cldrsrc_XXXX
-  -o, --output FORMAT  yaml (default) or json
+  -o, --output FORMAT  yaml (default), json, or table/wide (the rules, one per line)
   --version N          a past version (its etag is not remembered)`,
-    options: ['cloud', 'output', 'version'],
+    options: ['cloud', 'version'],
     required: ['cloud'],
-    async run({ v, io, api, state, endpoint }) {
-      const format = outputFormat(v, ['yaml', 'json'], 'yaml');
+    defaultOutput: 'yaml',
+    async run({ v, io, api, state, endpoint, out }) {
       const version = v.version !== undefined ? positiveInt(v.version, '--version') : undefined;
       const res = await api().request('GET', api().cloudPath(v.cloud!, `/iam-mapping${version ? `?version=${version}` : ''}`), {
-        accept: format === 'yaml' ? 'application/yaml' : 'application/json',
+        accept: out.format === 'yaml' ? 'application/yaml' : 'application/json',
       });
-      io.out(format === 'json' ? `${JSON.stringify(JSON.parse(res.text), null, 2)}\n` : res.text.endsWith('\n') ? res.text : `${res.text}\n`);
+      if (out.format === 'yaml') io.out(res.text.endsWith('\n') ? res.text : `${res.text}\n`);
+      else if (!printData(io, out, JSON.parse(res.text))) {
+        const c = JSON.parse(res.text) as { version: number; cloud_provider: string; compute_stack: string; dataplane_iam_mapping: { rules: Array<{ selector: string; value: string }>; fallback_rule: string } };
+        if (!out.noHeaders) io.out(`cloud ${v.cloud} version ${c.version} (${c.cloud_provider} ${c.compute_stack}), fallback_rule ${c.dataplane_iam_mapping.fallback_rule}\n`);
+        io.out(table(['RULE', 'SELECTOR', 'VALUE'], c.dataplane_iam_mapping.rules.map((r, i) => [String(i), r.selector, r.value]), out));
+      }
       const etag = unquote(res.headers.get('etag'));
       if (!version && etag) state.set(endpoint, v.cloud!, etag, versionOfEtag(etag));
       return EXIT.OK;
@@ -115,12 +133,10 @@ version meanwhile it fails with exit code 5 and nothing is changed.
   -n, --cloud CLOUD      the cloud_deployment_id
   -f, --spec-file FILE   the config
   --if-match ETAG        base version's etag (default: remembered by \`config get\`)
-  --force                overwrite whatever is current (no If-Match)
-  -o, --output json      print the server's answer as JSON`,
-    options: ['cloud', 'spec-file', 'if-match', 'force', 'output'],
+  --force                overwrite whatever is current (no If-Match)`,
+    options: ['cloud', 'spec-file', 'if-match', 'force'],
     required: ['cloud', 'spec-file'],
-    async run({ v, io, api, state, endpoint }) {
-      const format = outputFormat(v, ['text', 'json'], 'text');
+    async run({ v, io, api, state, endpoint, out }) {
       if (v.force && v['if-match']) throw usage('--force and --if-match cannot be combined');
       const spec = withoutVersion(readSpec(v['spec-file']!));
       let ifMatch = v['if-match'];
@@ -147,11 +163,14 @@ version meanwhile it fails with exit code 5 and nothing is changed.
           ...(ifMatch ? { ifMatch: quote(ifMatch) } : {}),
         });
       } catch (e) {
-        throw withFileLocations(e, spec.file, spec.text, v.cloud!);
+        throw withFileLocations(e, spec.file, spec.text, v.cloud!, await currentWriter(api(), v.cloud!, e));
       }
       state.set(endpoint, v.cloud!, res.json.etag, res.json.version);
-      if (format === 'json') io.out(`${JSON.stringify(res.json, null, 2)}\n`);
-      else {
+      if (!printData(io, out, res.json)) {
+        if (res.json.unchanged) {
+          io.out(`cloud ${v.cloud}: unchanged — ${spec.file} equals version ${res.json.version}; nothing stored, no provisioning run\n`);
+          return EXIT.OK;
+        }
         io.out(`cloud ${v.cloud}: stored version ${res.json.version} (etag ${res.json.etag}); provisioning ${res.json.provisioning?.status ?? 'PENDING'}\n`);
         for (const w of res.json.warnings ?? []) io.err(`warning: ${w.code}: ${w.message}\n`);
         io.err(`follow it with: iam-mapping provisioning status -n ${v.cloud} --wait\n`);
@@ -161,17 +180,14 @@ version meanwhile it fails with exit code 5 and nothing is changed.
   },
 
   'config versions': {
-    usage: 'config versions -n CLOUD [-o json]',
+    usage: 'config versions -n CLOUD',
     summary: 'version history, newest first',
-    help: `  -n, --cloud CLOUD   the cloud_deployment_id
-  -o, --output json   the server's answer as JSON`,
-    options: ['cloud', 'output'],
+    help: `  -n, --cloud CLOUD   the cloud_deployment_id`,
+    options: ['cloud'],
     required: ['cloud'],
-    async run({ v, io, api }) {
-      const format = outputFormat(v, ['text', 'json'], 'text');
+    async run({ v, io, api, out }) {
       const res = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping/versions'));
-      if (format === 'json') io.out(`${JSON.stringify(res.json, null, 2)}\n`);
-      else {
+      if (!printData(io, out, res.json)) {
         const rows = (res.json.versions as Array<Record<string, unknown>>).map((x, i) => [
           `${i === 0 ? '*' : ' '}${x.version}`,
           String(x.created_at),
@@ -179,7 +195,7 @@ version meanwhile it fails with exit code 5 and nothing is changed.
           String(x.rule_count),
           String(x.etag),
         ]);
-        io.out(table(['VERSION', 'CREATED_AT', 'CREATED_BY', 'RULES', 'ETAG'], rows));
+        io.out(table(['VERSION', 'CREATED_AT', 'CREATED_BY', 'RULES', 'ETAG'], rows, out));
       }
       return EXIT.OK;
     },
@@ -192,11 +208,10 @@ version meanwhile it fails with exit code 5 and nothing is changed.
 conditional on the current version (exit code 5 if it changes in between).
   -n, --cloud CLOUD   the cloud_deployment_id
   --to N              the version whose content to restore`,
-    options: ['cloud', 'to', 'output'],
+    options: ['cloud', 'to'],
     required: ['cloud', 'to'],
-    async run({ v, io, api, state, endpoint }) {
-      const format = outputFormat(v, ['text', 'json'], 'text');
-      const to = positiveInt(v.to!, '--to');
+    async run({ v, io, api, state, endpoint, out }) {
+            const to = positiveInt(v.to!, '--to');
       const old = await api().request('GET', api().cloudPath(v.cloud!, `/iam-mapping?version=${to}`));
       const current = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping'));
       const currentEtag = unquote(current.headers.get('etag'));
@@ -211,8 +226,7 @@ conditional on the current version (exit code 5 if it changes in between).
         ...(currentEtag ? { ifMatch: quote(currentEtag) } : {}),
       });
       state.set(endpoint, v.cloud!, res.json.etag, res.json.version);
-      if (format === 'json') io.out(`${JSON.stringify(res.json, null, 2)}\n`);
-      else io.out(`cloud ${v.cloud}: rolled back to the content of version ${to}, stored as version ${res.json.version} (etag ${res.json.etag}); provisioning ${res.json.provisioning?.status ?? 'PENDING'}\n`);
+      if (!printData(io, out, res.json)) io.out(`cloud ${v.cloud}: rolled back to the content of version ${to}, stored as version ${res.json.version} (etag ${res.json.etag}); provisioning ${res.json.provisioning?.status ?? 'PENDING'}\n`);
       return EXIT.OK;
     },
   },
@@ -226,13 +240,11 @@ conditional on the current version (exit code 5 if it changes in between).
   --project P, --user U     the launch's project and user (e-mail)
   --cluster-id C            keep the answer for this cluster (sticky, like a real launch)
   --explain                 print each rule in order: the one that matched, and why the others did not
-  -o, --output json         the server's answer as JSON
 Exit code 1 when no rule matches and fallback_rule is FAIL.`,
-    options: ['cloud', 'workload-type', 'project', 'user', 'cluster-id', 'explain', 'output'],
+    options: ['cloud', 'workload-type', 'project', 'user', 'cluster-id', 'explain'],
     required: ['cloud', 'workload-type', 'project', 'user'],
-    async run({ v, io, api }) {
-      const format = outputFormat(v, ['text', 'json'], 'text');
-      const body = {
+    async run({ v, io, api, out }) {
+            const body = {
         workload_type: v['workload-type'],
         project: v.project,
         user: v.user,
@@ -242,10 +254,7 @@ Exit code 1 when no rule matches and fallback_rule is FAIL.`,
         body: JSON.stringify(body),
         allow: [422],
       });
-      if (format === 'json') {
-        io.out(`${JSON.stringify(res.json, null, 2)}\n`);
-        return res.status === 422 ? EXIT.INVALID : EXIT.OK;
-      }
+      if (printData(io, out, res.json)) return res.status === 422 ? EXIT.INVALID : EXIT.OK;
       if (res.status === 422) {
         const e = errorBody(res)!;
         io.out(`no rule matches and fallback_rule is FAIL: the launch would fail\n`);
@@ -281,13 +290,11 @@ stored) against sample launches, and compares each answer with the CURRENT versi
   --launches FILE          CSV with the header workload_type,project,user — or YAML/JSON: a list
                            of {workload_type, project, user} (or {launches: [...]})
   --explain                for each launch that changes, why the draft's rules (do not) match
-  --fail-on-change         exit code 1 when any launch would change identity
-  -o, --output json        the comparison as JSON`,
-    options: ['cloud', 'spec-file', 'launches', 'explain', 'fail-on-change', 'output'],
+  --fail-on-change         exit code 1 when any launch would change identity`,
+    options: ['cloud', 'spec-file', 'launches', 'explain', 'fail-on-change'],
     required: ['spec-file', 'launches'],
-    async run({ v, io, api }) {
-      const format = outputFormat(v, ['text', 'json'], 'text');
-      const { describeOutcome, evaluate, identityOf, readLaunches, traceOf, validateSpec } = await import('./local.js');
+    async run({ v, io, api, out }) {
+            const { describeOutcome, evaluate, identityOf, readLaunches, traceOf, validateSpec } = await import('./local.js');
       const spec = readSpec(v['spec-file']!);
       const draft = validateSpec(spec, v.cloud);
       if (!draft.ok) return reportInvalid(io, spec.file, spec.text, draft.errors);
@@ -314,14 +321,13 @@ stored) against sample launches, and compares each answer with the CURRENT versi
         return { where, launch, current: before, draft: after, changed: identityOf(before) !== identityOf(after) };
       });
       const changed = results.filter((r) => r.changed);
-      if (format === 'json') {
-        io.out(`${JSON.stringify({ cloud_deployment_id: cloud, current_version: currentVersion, launches: results.length, changed: changed.length, results }, null, 2)}\n`);
-      } else {
+      if (!printData(io, out, { cloud_deployment_id: cloud, current_version: currentVersion, launches: results.length, changed: changed.length, results })) {
         for (const w of draft.warnings) io.err(`warning: ${w.code}: ${w.message}\n`);
         io.out(
           table(
             ['', 'WORKLOAD', 'PROJECT', 'USER', `CURRENT (${currentVersion ? `v${currentVersion}` : 'none'})`, 'DRAFT'],
             results.map((r) => [r.changed ? 'CHANGED' : '', r.launch.workload_type, r.launch.project, r.launch.user, describeOutcome(r.current), describeOutcome(r.draft)]),
+            out,
           ),
         );
         io.out(`${changed.length} of ${results.length} launch${results.length === 1 ? '' : 'es'} would change identity${currentVersion ? ` (draft vs version ${currentVersion} of ${cloud})` : ` (${cloud} has no config yet)`}\n`);
@@ -343,27 +349,21 @@ stored) against sample launches, and compares each answer with the CURRENT versi
 as FILE:LINE:COLUMN; selector problems point at the offending character.
   -f, --spec-file FILE   the config (YAML or JSON)
   -n, --cloud CLOUD      also require cloud_deployment_id to be CLOUD
-  --strict               exit code 1 on warnings too
-  -o, --output json      {errors, warnings} as JSON`,
-    options: ['spec-file', 'cloud', 'strict', 'output'],
+  --strict               exit code 1 on warnings too`,
+    options: ['spec-file', 'cloud', 'strict'],
     required: ['spec-file'],
     local: true,
-    async run({ v, io }) {
-      const format = outputFormat(v, ['text', 'json'], 'text');
+    async run({ v, io, out }) {
       const { pathParts } = await import('./spec.js');
       const { validateSpec } = await import('./local.js');
       const spec = readSpec(v['spec-file']!);
       const result = validateSpec(spec, v.cloud);
       if (!result.ok) {
-        if (format === 'json') {
-          io.out(`${JSON.stringify({ ok: false, errors: result.errors, warnings: [] }, null, 2)}\n`);
-          return EXIT.INVALID;
-        }
+        if (printData(io, out, { ok: false, errors: result.errors, warnings: [] })) return EXIT.INVALID;
         return reportInvalid(io, spec.file, spec.text, result.errors);
       }
       const warnings = [...result.notes.map((message) => ({ code: 'UNINDENTED_YAML', path: '', message })), ...result.warnings];
-      if (format === 'json') io.out(`${JSON.stringify({ ok: true, errors: [], warnings }, null, 2)}\n`);
-      else {
+      if (!printData(io, out, { ok: true, errors: [], warnings })) {
         for (const w of warnings) {
           const at = w.path ? result.locate(pathParts(w.path)) : undefined;
           io.out(`${at ? `${spec.file}:${at.line}:${at.column}` : spec.file}: warning: ${w.code}: ${w.message}\n`);
@@ -380,28 +380,27 @@ as FILE:LINE:COLUMN; selector problems point at the offending character.
     summary: 'the provisioning run of the latest version: items and resources',
     help: `  -n, --cloud CLOUD    the cloud_deployment_id
   --version N          a past version's run
-  --wait               poll until the run has finished (exit code 1 if it FAILED, 6 on timeout)
-  --timeout SECONDS    how long --wait waits (default 300)
-  -o, --output json    the server's answer as JSON`,
-    options: ['cloud', 'version', 'wait', 'timeout', 'output'],
+  --wait               poll until the run has finished (6 on timeout)
+Exit code 1 when the run FAILED (with or without --wait).
+  --timeout SECONDS    how long --wait waits (default 300)`,
+    options: ['cloud', 'version', 'wait', 'timeout'],
     required: ['cloud'],
-    async run({ v, io, api }) {
-      const format = outputFormat(v, ['text', 'json'], 'text');
-      const version = v.version !== undefined ? positiveInt(v.version, '--version') : undefined;
+    async run({ v, io, api, out }) {
+            const version = v.version !== undefined ? positiveInt(v.version, '--version') : undefined;
       const timeoutMs = (v.timeout !== undefined ? positiveInt(v.timeout, '--timeout') : 300) * 1000;
       const path = api().cloudPath(v.cloud!, `/iam-mapping/provisioning${version ? `?version=${version}` : ''}`);
       const deadline = Date.now() + timeoutMs;
       let res = await api().request('GET', path);
       while (v.wait && (res.json.status === 'PENDING' || res.json.status === 'RUNNING')) {
         if (Date.now() > deadline) {
-          printRun(io, v.cloud!, res.json, format);
+          printRun(io, v.cloud!, res.json, out);
           throw new CliError(EXIT.UNAVAILABLE, `provisioning of version ${res.json.config_version} still ${res.json.status} after ${timeoutMs / 1000}s`);
         }
         await new Promise((r) => setTimeout(r, 500));
         res = await api().request('GET', path);
       }
-      printRun(io, v.cloud!, res.json, format);
-      return v.wait && res.json.status === 'FAILED' ? EXIT.INVALID : EXIT.OK;
+      printRun(io, v.cloud!, res.json, out);
+      return res.json.status === 'FAILED' ? EXIT.INVALID : EXIT.OK;
     },
   },
 
@@ -410,15 +409,13 @@ as FILE:LINE:COLUMN; selector problems point at the offending character.
     summary: 'run a drift check now (owner) and print the report',
     help: `  -n, --cloud CLOUD   the cloud_deployment_id
   --repair            repair what is ours even when the cloud's drift mode is \`report\`
-  --fail-on-drift     exit code 1 when drift was found
-  -o, --output json   the report as JSON`,
-    options: ['cloud', 'repair', 'fail-on-drift', 'output'],
+  --fail-on-drift     exit code 1 when drift was found`,
+    options: ['cloud', 'repair', 'fail-on-drift'],
     required: ['cloud'],
-    async run({ v, io, api }) {
-      const format = outputFormat(v, ['text', 'json'], 'text');
-      const body = v.repair ? JSON.stringify({ repair: true }) : undefined;
+    async run({ v, io, api, out }) {
+            const body = v.repair ? JSON.stringify({ repair: true }) : undefined;
       const res = await api().request('POST', api().cloudPath(v.cloud!, '/drift-checks'), body ? { body } : {});
-      printDrift(io, v.cloud!, res.json, format);
+      printDrift(io, v.cloud!, res.json, out);
       return v['fail-on-drift'] && res.json.drifted ? EXIT.INVALID : EXIT.OK;
     },
   },
@@ -427,13 +424,11 @@ as FILE:LINE:COLUMN; selector problems point at the offending character.
     usage: 'drift show -n CLOUD [--fail-on-drift]',
     summary: 'the latest drift report',
     help: `  -n, --cloud CLOUD   the cloud_deployment_id
-  --fail-on-drift     exit code 1 when the report found drift
-  -o, --output json   the report as JSON`,
-    options: ['cloud', 'fail-on-drift', 'output'],
+  --fail-on-drift     exit code 1 when the report found drift`,
+    options: ['cloud', 'fail-on-drift'],
     required: ['cloud'],
-    async run({ v, io, api }) {
-      const format = outputFormat(v, ['text', 'json'], 'text');
-      let res: ApiResponse;
+    async run({ v, io, api, out }) {
+            let res: ApiResponse;
       try {
         res = await api().request('GET', api().cloudPath(v.cloud!, '/drift-checks/latest'));
       } catch (e) {
@@ -442,47 +437,42 @@ as FILE:LINE:COLUMN; selector problems point at the offending character.
         }
         throw e;
       }
-      printDrift(io, v.cloud!, res.json, format);
+      printDrift(io, v.cloud!, res.json, out);
       return v['fail-on-drift'] && res.json.drifted ? EXIT.INVALID : EXIT.OK;
     },
   },
 
   'clouds list': {
-    usage: 'clouds list [-o json]',
+    usage: 'clouds list',
     summary: 'the clouds your token may see that have a config',
-    help: `  -o, --output json   the server's answer as JSON`,
-    options: ['output'],
-    async run({ v, io, api }) {
-      const format = outputFormat(v, ['text', 'json'], 'text');
+    help: `Lists the clouds in your token's scope that have a mapping config.`,
+    options: [],
+    async run({ io, api, out }) {
       const res = await api().request('GET', '/v1/clouds');
-      if (format === 'json') io.out(`${JSON.stringify(res.json, null, 2)}\n`);
-      else {
+      if (!printData(io, out, res.json)) {
         const rows = (res.json as Array<Record<string, unknown>>).map((c) => [
           String(c.cloud_deployment_id),
           String(c.version),
           `${c.cloud_provider}/${c.compute_stack}`,
           String(c.updated_at),
         ]);
-        io.out(table(['CLOUD', 'VERSION', 'STACK', 'UPDATED_AT'], rows));
+        io.out(table(['CLOUD', 'VERSION', 'STACK', 'UPDATED_AT'], rows, out));
       }
       return EXIT.OK;
     },
   },
 
   'bindings list': {
-    usage: 'bindings list -n CLOUD [-o json]',
+    usage: 'bindings list -n CLOUD',
     summary: 'the clusters whose identity is pinned (sticky resolution)',
-    help: `  -n, --cloud CLOUD   the cloud_deployment_id
-  -o, --output json   the server's answer as JSON`,
-    options: ['cloud', 'output'],
+    help: `  -n, --cloud CLOUD   the cloud_deployment_id`,
+    options: ['cloud'],
     required: ['cloud'],
-    async run({ v, io, api }) {
-      const format = outputFormat(v, ['text', 'json'], 'text');
+    async run({ v, io, api, out }) {
       const res = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping/bindings'));
-      if (format === 'json') io.out(`${JSON.stringify(res.json, null, 2)}\n`);
-      else {
+      if (!printData(io, out, res.json)) {
         const rows = (res.json as Array<Record<string, unknown>>).map((b) => [String(b.cluster_id), String(b.value ?? '(cloud default)'), String(b.config_version), String(b.created_at)]);
-        io.out(table(['CLUSTER', 'VALUE', 'VERSION', 'PINNED_AT'], rows));
+        io.out(table(['CLUSTER', 'VALUE', 'VERSION', 'PINNED_AT'], rows, out));
       }
       return EXIT.OK;
     },
@@ -495,9 +485,11 @@ as FILE:LINE:COLUMN; selector problems point at the offending character.
   --cluster-id ID     the pinned cluster`,
     options: ['cloud', 'cluster-id'],
     required: ['cloud', 'cluster-id'],
-    async run({ v, io, api }) {
+    async run({ v, io, api, out }) {
       await api().request('DELETE', api().cloudPath(v.cloud!, `/iam-mapping/bindings/${encodeURIComponent(v['cluster-id']!)}`));
-      io.out(`cluster ${v['cluster-id']} of ${v.cloud} forgotten: its next resolve follows the current version\n`);
+      if (!printData(io, out, { cloud_deployment_id: v.cloud, cluster_id: v['cluster-id'], forgotten: true })) {
+        io.out(`cluster ${v['cluster-id']} of ${v.cloud} forgotten: its next resolve follows the current version\n`);
+      }
       return EXIT.OK;
     },
   },
@@ -509,58 +501,112 @@ const GROUPS = ['config', 'provisioning', 'drift', 'clouds', 'bindings'];
 // Output helpers
 // ---------------------------------------------------------------------------------------------
 
-export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
+/** The output formats every command takes (`-o`); `text` is an alias of `table`. */
+export const FORMATS = ['json', 'yaml', 'table', 'wide'] as const;
+export type Format = (typeof FORMATS)[number];
+export interface Out {
+  format: Format;
+  noHeaders: boolean;
+  /** Columns a `table` may use (COLUMNS, else 120); `wide` never truncates. */
+  width: number;
 }
 
-function printRun(io: Io, cloud: string, run: any, format: string): void {
-  if (format === 'json') {
-    io.out(`${JSON.stringify(run, null, 2)}\n`);
-    return;
+/** Prints `data` as JSON or YAML when that is the chosen format; false when the caller prints a table. */
+function printData(io: Io, out: Out, data: unknown): boolean {
+  if (out.format === 'json') io.out(`${JSON.stringify(data, null, 2)}\n`);
+  else if (out.format === 'yaml') io.out(toYaml(data, { lineWidth: 0 }));
+  else return false;
+  return true;
+}
+
+/**
+ * A table in kubectl's manner: columns padded by two spaces, headers unless --no-headers. In
+ * `table` format the last column, then the widest, are cut (with …) until the table fits `width`;
+ * `wide` prints every cell whole.
+ */
+export function table(headers: string[], rows: string[][], out: Partial<Out> = {}): string {
+  const flat = rows.map((r) => headers.map((_, i) => (r[i] ?? '').replace(/\s*\n\s*/g, ' ')));
+  const widths = headers.map((h, i) => Math.max(out.noHeaders ? 0 : h.length, ...flat.map((r) => r[i]!.length)));
+  if (out.format !== 'wide') {
+    const limit = out.width ?? 120;
+    const floor = headers.map((h) => Math.max(h.length, 12));
+    const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+    // The last column (free text: detail, error, actual) gives way first, down to 30 characters,
+    // then the widest column, one character at a time.
+    const last = widths.length - 1;
+    const lastFloor = Math.max(floor[last]!, 30);
+    if (total() > limit && widths[last]! > lastFloor) widths[last] = Math.max(lastFloor, widths[last]! - (total() - limit));
+    let excess = total() - limit;
+    while (excess > 0) {
+      let widest = -1;
+      for (let i = 0; i < widths.length; i++) if (widths[i]! > floor[i]! && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+      if (widest < 0) break;
+      widths[widest]!--;
+      excess--;
+    }
   }
+  const fit = (c: string, i: number) => (c.length > widths[i]! ? `${c.slice(0, Math.max(1, widths[i]! - 1))}…` : c);
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? fit(c, i) : fit(c, i).padEnd(widths[i]!))).join('  ').trimEnd();
+  return `${[...(out.noHeaders ? [] : [line(headers)]), ...flat.map(line)].join('\n')}\n`;
+}
+
+function printRun(io: Io, cloud: string, run: any, out: Out): void {
+  if (printData(io, out, run)) return;
   const when = [run.started_at && `started ${run.started_at}`, run.finished_at && `finished ${run.finished_at}`].filter(Boolean).join(', ');
-  io.out(`cloud ${cloud}, config version ${run.config_version}: ${run.status}${when ? ` (${when})` : ''}\n`);
-  if (run.reason) io.out(`reason: ${run.reason}\n`);
-  if (run.error) io.out(`error: ${run.error.name}: ${run.error.message}\n`);
+  if (!out.noHeaders) {
+    io.out(`cloud ${cloud}, config version ${run.config_version}: ${run.status}${when ? ` (${when})` : ''}\n`);
+    if (run.reason) io.out(`reason: ${run.reason}\n`);
+    if (run.error) io.out(`error: ${run.error.name}: ${run.error.message}\n`);
+  }
   if (run.items?.length) {
-    io.out('\n');
-    io.out(table(['ITEM', 'KIND', 'STATUS', 'ERROR'], run.items.map((i: any) => [i.name, i.kind, i.status, i.error ? `${i.error.name}: ${i.error.message}` : ''])));
+    if (!out.noHeaders) io.out('\n');
+    io.out(table(['ITEM', 'KIND', 'STATUS', 'ERROR'], run.items.map((i: any) => [i.name, i.kind, i.status, i.error ? `${i.error.name}: ${i.error.message}` : '']), out));
   }
   if (run.resources?.length) {
-    io.out('\n');
+    if (!out.noHeaders) io.out('\n');
+    const wide = out.format === 'wide';
     io.out(
       table(
-        ['RESOURCE', 'NAME', 'NAMESPACE', 'ACTION', 'DETAIL'],
-        run.resources.map((r: any) => [r.kind, r.name, r.namespace ?? '', r.action, r.detail ?? '']),
+        ['RESOURCE', 'NAME', 'NAMESPACE', ...(wide ? ['CLUSTER'] : []), 'ACTION', 'DETAIL'],
+        run.resources.map((r: any) => [r.kind, r.name, r.namespace ?? '', ...(wide ? [r.cluster ?? ''] : []), r.action, r.detail ?? '']),
+        out,
       ),
     );
   }
 }
 
-function printDrift(io: Io, cloud: string, report: any, format: string): void {
-  if (format === 'json') {
-    io.out(`${JSON.stringify(report, null, 2)}\n`);
-    return;
-  }
+function printDrift(io: Io, cloud: string, report: any, out: Out): void {
+  if (printData(io, out, report)) return;
   const findings = (report.findings ?? []) as Array<Record<string, unknown>>;
-  io.out(
-    `cloud ${cloud}, checked ${report.checked_at}: ${report.drifted ? `DRIFTED (${findings.length} finding${findings.length === 1 ? '' : 's'})` : 'no drift'}\n`,
-  );
+  if (!out.noHeaders) {
+    io.out(
+      `cloud ${cloud}, checked ${report.checked_at}: ${report.drifted ? `DRIFTED (${findings.length} finding${findings.length === 1 ? '' : 's'})` : 'no drift'}\n`,
+    );
+  }
   if (findings.length) {
-    io.out('\n');
+    if (!out.noHeaders) io.out('\n');
     const severity = findings.some((f) => f.severity !== undefined);
+    const wide = out.format === 'wide';
     io.out(
       table(
-        [...(severity ? ['SEVERITY'] : []), 'KIND', 'NAME', 'EXPECTED', 'ACTUAL'],
-        findings.map((f) => [...(severity ? [String(f.severity ?? '')] : []), String(f.kind), String(f.name), shortJson(f.expected), shortJson(f.actual)]),
+        [...(severity ? ['SEVERITY'] : []), 'KIND', 'NAME', ...(wide ? ['RESOURCE', 'REPAIRABLE'] : []), 'EXPECTED', 'ACTUAL'],
+        findings.map((f) => [
+          ...(severity ? [String(f.severity ?? '')] : []),
+          String(f.kind),
+          String(f.name),
+          ...(wide ? [String(f.resource ?? ''), f.repairable === undefined ? '' : f.repairable ? 'yes' : 'no'] : []),
+          shortJson(f.expected, wide),
+          shortJson(f.actual, wide),
+        ]),
+        out,
       ),
     );
+    if (out.noHeaders) return;
     // What changed, in words, one line per finding.
     io.out('\n');
     for (const f of findings) if (typeof f.message === 'string') io.out(`- ${f.message}\n`);
   }
+  if (out.noHeaders) return;
   const repair = report.repair as { items?: string[]; execution_id?: string; deleted?: string[]; errors?: string[]; skipped?: number } | undefined;
   if (repair) {
     const parts: string[] = [];
@@ -572,9 +618,9 @@ function printDrift(io: Io, cloud: string, report: any, format: string): void {
   }
 }
 
-function shortJson(v: unknown): string {
+function shortJson(v: unknown, wide = false): string {
   const s = typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v);
-  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+  return !wide && s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
 function reportInvalid(io: Io, file: string, text: string, errors: Array<Record<string, unknown> & { path: string; message: string }>): ExitCode {
@@ -583,11 +629,24 @@ function reportInvalid(io: Io, file: string, text: string, errors: Array<Record<
   return EXIT.INVALID;
 }
 
-/** A 400 of PUT with details: point each at FILE:LINE:COL. */
-function withFileLocations(e: unknown, file: string, text: string, cloud: string): unknown {
+/** Who stored the current version, for a 412's message (undefined when it cannot be read). */
+async function currentWriter(api: Api, cloud: string, e: unknown): Promise<string | undefined> {
+  if (!(e instanceof CliError) || e.body?.code !== 'PRECONDITION_FAILED') return undefined;
+  try {
+    const res = await api.request('GET', api.cloudPath(cloud, '/iam-mapping/versions?limit=1'));
+    const latest = res.json?.versions?.[0];
+    return latest ? `version ${latest.version} was stored by ${latest.created_by} at ${latest.created_at}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A 400 of PUT with details: point each at FILE:LINE:COL; a 412 says who changed it. */
+function withFileLocations(e: unknown, file: string, text: string, cloud: string, writer?: string): unknown {
   if (!(e instanceof CliError) || !e.body) return e;
   if (e.body.code === 'PRECONDITION_FAILED') {
     return new CliError(EXIT.CONFLICT, `someone else changed the config of ${cloud} meanwhile; nothing was stored`, [
+      ...(writer ? [writer] : []),
       `run \`iam-mapping config get -n ${cloud}\`, merge your edits into ${file}, and retry`,
     ]);
   }
@@ -604,10 +663,12 @@ function usage(message: string): CliError {
   return new CliError(EXIT.USAGE, message, ['see `iam-mapping --help`']);
 }
 
-function outputFormat<T extends string>(v: Values, allowed: readonly T[], fallback: T): T {
-  const o = v.output ?? fallback;
-  if (!(allowed as readonly string[]).includes(o)) throw usage(`--output must be ${allowed.join(' or ')}, got ${JSON.stringify(o)}`);
-  return o as T;
+function outputOf(v: Values, env: NodeJS.ProcessEnv, fallback: Format): Out {
+  const raw = v.output ?? fallback;
+  const format = raw === 'text' ? 'table' : raw;
+  if (!(FORMATS as readonly string[]).includes(format)) throw usage(`--output must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(raw)}`);
+  const columns = Number(env.COLUMNS);
+  return { format: format as Format, noHeaders: v['no-headers'] === true, width: Number.isInteger(columns) && columns >= 40 ? columns : 120 };
 }
 
 function positiveInt(raw: string, flag: string): number {
@@ -633,6 +694,8 @@ Usage: iam-mapping COMMAND [options]     (iam-mapping COMMAND --help for its opt
 Commands:
 ${lines.join('\n')}
 
+${OUTPUT_HELP}
+
 ${CONNECTION_HELP}
 
 ${EXIT_HELP}
@@ -645,6 +708,8 @@ function commandHelp(c: Command): string {
 ${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.
 
 ${c.help}
+
+${OUTPUT_HELP}
 ${c.local ? '' : `\n${CONNECTION_HELP}\n`}
 ${EXIT_HELP}
 `;
@@ -695,7 +760,7 @@ export async function run(argv: string[], io: Io = processIo()): Promise<ExitCod
   }
   try {
     if (extra.length) throw usage(`unexpected argument ${JSON.stringify(extra[0])} for \`${name}\``);
-    const allowed = new Set<OptionName>([...command.options, 'help', ...(command.local ? [] : (['endpoint', 'token'] as const))]);
+    const allowed = new Set<OptionName>([...command.options, 'help', 'output', 'no-headers', ...(command.local ? [] : (['endpoint', 'token'] as const))]);
     for (const k of Object.keys(v) as OptionName[]) {
       if (!allowed.has(k)) throw usage(`\`${name}\` does not take --${k} (it takes ${flagList(command)})`);
     }
@@ -708,6 +773,7 @@ export async function run(argv: string[], io: Io = processIo()): Promise<ExitCod
     const ctx: Ctx = {
       v,
       io,
+      out: outputOf(v, io.env, command.defaultOutput ?? 'table'),
       endpoint,
       state: new EtagState(stateDir(io.env)),
       api: () => (client ??= new Api(endpoint, v.token ?? io.env.IAM_MAPPING_TOKEN)),
@@ -724,7 +790,19 @@ export async function run(argv: string[], io: Io = processIo()): Promise<ExitCod
 }
 
 function processIo(): Io {
-  return { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env };
+  // A reader that stops early (`| head`) closes the pipe: stop writing, quietly, without a stack trace.
+  let closed = false;
+  const onError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    closed = true;
+  };
+  process.stdout.on('error', onError);
+  process.stderr.on('error', onError);
+  return {
+    out: (t) => void (closed || process.stdout.write(t)),
+    err: (t) => void (closed || process.stderr.write(t)),
+    env: process.env,
+  };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -8,6 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { run as runCli } from '../../cli/iam-mapping.js';
 import { ROUTES } from '../../functions/routes.js';
 import { startHarness, type Harness } from '../helpers/local.js';
 import { SEED_EXAMPLES } from '../helpers/seeds.js';
@@ -268,7 +270,7 @@ describe('against the server', () => {
       'launches.csv',
       'workload_type,project,user\n# comment\nworkspace,p,user1@example.com\njob,p,user2@example.com\n"service","ml","someone@example.com"\njob,other,someone@example.com\n',
     );
-    const res = await cli(['what-if', '-n', CLOUD, '-f', draftFile, '--launches', csv], { token: viewer });
+    const res = await cli(['what-if', '-n', CLOUD, '-f', draftFile, '--launches', csv, '-o', 'wide'], { token: viewer });
     expect(res.code, res.stderr).toBe(0);
     const rows = res.stdout.split('\n');
     expect(rows[0]).toMatch(/^\s+WORKLOAD\s+PROJECT\s+USER\s+CURRENT \(v5\)\s+DRAFT$/);
@@ -379,5 +381,86 @@ describe('clouds and bindings', () => {
     expect(forgotten.stdout).toContain('ses_cli of cldrsrc_cb forgotten');
     expect((await cli(['bindings', 'forget', '-n', 'cldrsrc_cb', '--cluster-id', 'ses_cli'])).code).toBe(4);
     expect((await cli(['bindings', 'forget', '-n', 'cldrsrc_cb'])).code).toBe(2);
+  });
+});
+
+describe('output formats on every command (-o json|yaml|table|wide, --no-headers)', () => {
+  // In process (the same `run` that bin.mjs calls), so the matrix of commands × formats stays fast.
+  const cli = async (args: string[], options: { env?: Record<string, string> } = {}): Promise<Run> => {
+    let stdout = '';
+    let stderr = '';
+    const env = { HOME: dir, XDG_STATE_HOME: join(dir, 'state'), IAM_MAPPING_ENDPOINT: h.server.url, IAM_MAPPING_TOKEN: owner, ...options.env };
+    const code = await runCli(args, { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env });
+    return { code, stdout, stderr };
+  };
+  const launch = ['--workload-type', 'job', '--project', 'p', '--user', 'user2@example.com'];
+  // Every read-only command, as a user would type it; each must print the same data as JSON and YAML.
+  const commands = (): string[][] => [
+    ['config', 'get', '-n', CLOUD],
+    ['config', 'versions', '-n', CLOUD],
+    ['resolve', '-n', CLOUD, ...launch, '--explain'],
+    ['what-if', '-n', CLOUD, '-f', join(dir, 'draft.yaml'), '--launches', join(dir, 'launches.csv')],
+    ['lint', '-f', join(dir, 'v1.yaml')],
+    ['provisioning', 'status', '-n', CLOUD],
+    ...(hasDrift ? [['drift', 'show', '-n', 'cldrsrc_drift']] : []),
+    ['clouds', 'list'],
+    ['bindings', 'list', '-n', 'cldrsrc_cb'],
+  ];
+
+  it('json and yaml print the same answer; tables fit 120 columns (or $COLUMNS) unless -o wide; --no-headers drops the header row', async () => {
+    const widest = (text: string) =>
+      Math.max(0, ...text.split('\n').filter((l) => !l.startsWith('- ') && !l.startsWith('  rule ') && !/^(cloud|identity|matched|config|repair|\S+: ok|\d+ of)/.test(l)).map((l) => l.length));
+    for (const args of commands()) {
+      const [json, yaml, tbl, wide, bare, narrow] = await Promise.all([
+        cli([...args, '-o', 'json']),
+        cli([...args, '-o', 'yaml']),
+        cli([...args, '-o', 'table']),
+        cli([...args, '-o', 'wide']),
+        cli([...args, '--no-headers']),
+        cli([...args, '-o', 'table'], { env: { COLUMNS: '80' } }),
+      ]);
+      const what = args.join(' ');
+      for (const r of [json, yaml, tbl, wide, bare, narrow]) expect(r.code, `${what}: ${r.stderr}`).toBe(0);
+      expect(parseYaml(yaml.stdout), what).toEqual(JSON.parse(json.stdout));
+      expect(tbl.stdout.trim().length, what).toBeGreaterThan(0);
+      expect(widest(tbl.stdout), `${what}\n${tbl.stdout}`).toBeLessThanOrEqual(120);
+      expect(widest(narrow.stdout), `${what}\n${narrow.stdout}`).toBeLessThanOrEqual(80);
+      expect(wide.stdout.length, what).toBeGreaterThanOrEqual(tbl.stdout.length);
+      expect(bare.stdout, what).not.toMatch(/^(VERSION|RULE|SEVERITY|KIND|ITEM|RESOURCE|CLOUD|CLUSTER|\s+WORKLOAD)\s/m);
+    }
+    const versions = await cli(['config', 'versions', '-n', CLOUD, '--no-headers']);
+    expect(versions.stdout.split('\n')[0]).toMatch(/^\*\d+\s/);
+    const rules = await cli(['config', 'get', '-n', CLOUD, '-o', 'table']);
+    expect(rules.stdout).toMatch(/^RULE\s+SELECTOR\s+VALUE$/m);
+    expect(rules.stdout).toMatch(/^1\s+workload-type in \(job, service\),user=user2@example\.com\s+kubernetes-service-account-name3$/m);
+  });
+
+  it('an unknown format is a usage error naming the choices', async () => {
+    const res = await cli(['config', 'versions', '-n', CLOUD, '-o', 'xml']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('json, yaml, table, wide');
+  });
+
+  it('a closed pipe ends quietly with the code the command would have had', async () => {
+    const piped = (args: string[]) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const script = `node ${JSON.stringify(BIN)} ${args.map((a) => JSON.stringify(a)).join(' ')} | head -1 >/dev/null; exit \${PIPESTATUS[0]}`;
+        const child = spawn('bash', ['-c', script], {
+          cwd: dir,
+          env: { PATH: process.env.PATH ?? '', HOME: dir, XDG_STATE_HOME: join(dir, 'state'), IAM_MAPPING_ENDPOINT: h.server.url, IAM_MAPPING_TOKEN: owner },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+    // Enough output that the reader is gone before the CLI has written it all.
+    const big = file('big.yaml', SEED_EXAMPLES.eks.replace('  fallback_rule', `${Array.from({ length: 3000 }, (_, i) => `    - selector: project=p${i}\n      value: sa-${i % 7}\n`).join('')}  fallback_rule`));
+    for (const args of [['config', 'get', '-n', CLOUD], ['lint', '-f', big, '-o', 'json'], ...(hasDrift ? [['drift', 'show', '-n', 'cldrsrc_drift']] : [])]) {
+      const res = await piped(args);
+      expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);
+      expect(res.stderr).not.toMatch(/EPIPE|Error:|at /);
+    }
   });
 });
