@@ -35,6 +35,7 @@ export function createConfigHandler(getDeps: () => Deps) {
       cloudId,
       document: result.config as unknown as Record<string, unknown>,
       createdBy: principalOf(context).subject,
+      createdScope: principalOf(context).clouds,
       ruleCount: result.config.dataplane_iam_mapping.rules.length,
       ...(ifMatch !== undefined ? { ifMatch } : {}),
     });
@@ -112,6 +113,7 @@ export function versionView(meta: VersionMeta) {
     etag: meta.etag,
     created_at: meta.createdAt,
     created_by: meta.createdBy,
+    ...(meta.createdScope ? { created_scope: meta.createdScope } : {}),
     rule_count: meta.ruleCount,
     content_hash: meta.contentHash,
   };

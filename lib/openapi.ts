@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'PRECONDITION_FAILED',
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
+  'HEADER_TOO_LARGE',
   'NO_MATCHING_RULE',
   'SERVICE_UNAVAILABLE',
   'INTERNAL',
@@ -101,6 +102,7 @@ export const versionMetaSchema = z.object({
   etag: z.string(),
   created_at: timestamp(),
   created_by: z.string(),
+  created_scope: z.array(z.string()).optional().describe("cloud scope of the writer's token (`[\"*\"]` = every cloud)"),
   rule_count: int().min(0),
   content_hash: z.string().describe('sha256 hex of the canonical JSON document'),
 });

@@ -14,6 +14,8 @@ export interface VersionMeta {
   createdAt: string;
   /** Subject (e-mail) of the caller who stored it. */
   createdBy: string;
+  /** Cloud scope of the caller's token (`['*']` = every cloud); absent on versions stored before scopes existed. */
+  createdScope?: string[];
   /** sha256 hex of the canonical JSON of the stored document. */
   contentHash: string;
   ruleCount: number;
@@ -30,6 +32,8 @@ export interface PutVersionInput {
   cloudId: string;
   document: Record<string, unknown>;
   createdBy: string;
+  /** Cloud scope of the caller's token, kept in the audit record. */
+  createdScope?: string[];
   /** When set, the write succeeds only if the latest version's etag equals this (else PRECONDITION_FAILED). `*` = any existing version. */
   ifMatch?: string;
   ruleCount: number;

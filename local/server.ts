@@ -120,6 +120,20 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     });
   });
   server.keepAliveTimeout = 65_000;
+  // Node answers a request whose headers exceed its limit (16 KiB) with a bare 431 and no body;
+  // answer it (and other unparsable requests) with the contract's error body instead.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify({
+      error: tooLarge
+        ? { code: 'HEADER_TOO_LARGE', message: 'the request headers are too large', details: [{ path: 'headers', message: 'headers too large' }] }
+        : { code: 'INVALID_REQUEST', message: 'the request could not be parsed', details: [{ path: 'request', message: String(err.code ?? 'malformed request') }] },
+    });
+    const reason = tooLarge ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = req.url ?? '/';
