@@ -23,7 +23,7 @@ export function createConfigHandler(getDeps: () => Deps) {
   const put = async (event: HttpEvent, context: HttpContext): Promise<HttpResult> => {
     const cloudId = cloudOf(event);
     const parsed = parseConfigBody(bodyText(event), header(event, 'content-type'));
-    const result = validateConfig(parsed.document, { cloudId, locate: parsed.locate });
+    const result = validateConfig(parsed.document, { cloudId, locate: parsed.locate, deployment: getDeps().deployment });
     if (!result.ok) {
       const first = result.errors[0]!;
       const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';

@@ -11,7 +11,7 @@ import { DynamoConfigStore } from '../adapters/dynamodb/config-store.js';
 import { DynamoDriftStore } from '../adapters/dynamodb/drift-store.js';
 import { DynamoRunStore } from '../adapters/dynamodb/run-store.js';
 import type { ConfigStore, DriftReportStore, ProvisioningRunStore, StickyStore, WorkflowStarter } from '../lib/ports.js';
-import type { SettingsDefaults } from '../lib/provisioning/settings.js';
+import type { DeploymentRules, SettingsDefaults } from '../lib/provisioning/settings.js';
 import { ResolutionService } from '../lib/resolution/service.js';
 
 export interface StoreDeps {
@@ -24,6 +24,8 @@ export interface StoreDeps {
 export interface Deps extends StoreDeps {
   resolution: ResolutionService;
   workflow: WorkflowStarter;
+  /** What a config may ask for in this deployment (checked at PUT). */
+  deployment: DeploymentRules;
 }
 
 export interface StoreConfig {
@@ -48,7 +50,11 @@ export function createStores(config: StoreConfig): StoreDeps {
   };
 }
 
-export function createDeps(stores: StoreDeps, workflow: WorkflowStarter, options: { resolveFreshnessMs: number; resolveStaleGraceMs?: number }): Deps {
+export function createDeps(
+  stores: StoreDeps,
+  workflow: WorkflowStarter,
+  options: { resolveFreshnessMs: number; resolveStaleGraceMs?: number; deployment?: DeploymentRules },
+): Deps {
   return {
     ...stores,
     resolution: new ResolutionService(stores.configs, stores.sticky, {
@@ -56,6 +62,7 @@ export function createDeps(stores: StoreDeps, workflow: WorkflowStarter, options
       ...(options.resolveStaleGraceMs !== undefined ? { staleGraceMs: options.resolveStaleGraceMs } : {}),
     }),
     workflow,
+    deployment: options.deployment ?? {},
   };
 }
 
@@ -77,9 +84,22 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv): StoreConfig {
   };
 }
 
-/** Environment defaults of the provisioning settings (the cloud's cluster and bucket). */
+const listOf = (raw: string | undefined): string[] => (raw ?? '').split(/[\s,]+/).filter((s) => s !== '');
+
+/** The deployment's limits from the environment: ROLE_PATH, ALLOWED_POLICY_ARNS, PROTECTED_NAMESPACES, PERMISSIONS_BOUNDARY_ARN. */
+export function deploymentRulesFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentRules {
+  return {
+    ...(env.ROLE_PATH ? { rolePath: env.ROLE_PATH } : {}),
+    allowedPolicyArns: listOf(env.ALLOWED_POLICY_ARNS),
+    protectedNamespaces: listOf(env.PROTECTED_NAMESPACES),
+    ...(env.PERMISSIONS_BOUNDARY_ARN ? { permissionsBoundaryArn: env.PERMISSIONS_BOUNDARY_ARN } : {}),
+  };
+}
+
+/** Environment defaults of the provisioning settings (the cloud's cluster and bucket) and the deployment's limits. */
 export function settingsDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsDefaults {
   return {
+    ...deploymentRulesFromEnv(env),
     region: regionOf(env),
     ...(env.EKS_CLUSTER_NAME ? { clusterName: env.EKS_CLUSTER_NAME } : {}),
     ...(env.DEFAULT_BUCKET ? { defaultBucket: env.DEFAULT_BUCKET } : {}),
@@ -104,6 +124,7 @@ export function lazyEnvDeps(env: NodeJS.ProcessEnv = process.env, starter: Start
     deps ??= createDeps(createStores(storeConfigFromEnv(env)), starter(env), {
       resolveFreshnessMs: Number(env.RESOLVE_FRESHNESS_MS ?? 1000),
       resolveStaleGraceMs: Number(env.RESOLVE_STALE_GRACE_MS ?? 2000),
+      deployment: deploymentRulesFromEnv(env),
     });
     return deps;
   };

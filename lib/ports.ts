@@ -89,6 +89,8 @@ export interface RoleInfo {
   trustPolicy: PolicyDocument;
   tags: Record<string, string>;
   createdAt?: string;
+  /** ARN of the role's permissions boundary (GetRole shows it; list calls do not). */
+  permissionsBoundaryArn?: string;
 }
 
 export interface InstanceProfileInfo {
@@ -102,7 +104,10 @@ export interface IamPort {
   getRole(name: string): Promise<RoleInfo | null>;
   /** Roles under a path prefix (paginated internally), with their tags. */
   listRoles(pathPrefix: string): Promise<RoleInfo[]>;
-  createRole(input: { name: string; path: string; trustPolicy: PolicyDocument; tags: Record<string, string>; description?: string }): Promise<RoleInfo>;
+  /** `permissionsBoundaryArn`: the deployment's boundary (the deployed role may create roles only with it). */
+  createRole(input: { name: string; path: string; trustPolicy: PolicyDocument; tags: Record<string, string>; description?: string; permissionsBoundaryArn?: string }): Promise<RoleInfo>;
+  /** Sets the role's permissions boundary (puts a removed one back). */
+  putRolePermissionsBoundary(roleName: string, boundaryArn: string): Promise<void>;
   updateTrustPolicy(roleName: string, trustPolicy: PolicyDocument): Promise<void>;
   tagRole(roleName: string, tags: Record<string, string>): Promise<void>;
   deleteRole(roleName: string): Promise<void>;

@@ -9,7 +9,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createConfigHandler } from '../functions/config.js';
-import { createDeps, createStores, type Deps } from '../functions/deps.js';
+import { createDeps, createStores, deploymentRulesFromEnv, type Deps } from '../functions/deps.js';
 import { createWorkflowDeps } from '../functions/workflow-deps.js';
 import { createDriftHandler } from '../functions/drift.js';
 import { logger } from '../functions/observability.js';
@@ -108,7 +108,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const stores = createStores({ tableName, region: LOCAL_REGION, dynamodbEndpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS });
 
   const sandboxState = persistedSandboxState(join(options.dataDir, 'sandbox.json'));
-  const sandbox = options.targets ? undefined : createSandbox({ ...options.sandbox, state: sandboxState.hooks });
+  // The sandbox models the deployment's permissions boundary (CreateRole without it is AccessDenied) unless told not to.
+  const sandbox = options.targets ? undefined : createSandbox({ permissionsBoundary: true, ...options.sandbox, state: sandboxState.hooks });
 
   let handlers: Record<FunctionName, Handler> | undefined;
   const verify = createVerifier(loadOrCreateSecret(options.dataDir));
@@ -202,7 +203,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const { port } = server.address() as AddressInfo;
   const url = `http://${host}:${port}`;
   // The sandbox is served on this server's port, so the targets are built once it listens.
-  const defaults = options.defaults ?? (options.targets ? {} : SANDBOX_DEFAULTS);
+  // The deployment's limits (ALLOWED_POLICY_ARNS, PROTECTED_NAMESPACES, ROLE_PATH, PERMISSIONS_BOUNDARY_ARN) as deployed, from
+  // the environment; under the sandbox the boundary is the sandbox's.
+  const defaults: SettingsDefaults = {
+    ...deploymentRulesFromEnv(process.env),
+    ...(sandbox?.permissionsBoundaryArn ? { permissionsBoundaryArn: sandbox.permissionsBoundaryArn } : {}),
+    ...(options.defaults ?? (options.targets ? {} : SANDBOX_DEFAULTS)),
+  };
   const workflowDeps = createWorkflowDeps(
     stores,
     options.targets ?? { mode: 'sandbox', region: LOCAL_REGION, sandboxUrl: url, clusterName: SANDBOX_DEFAULTS.clusterName! },
@@ -216,6 +223,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const deps = createDeps(stores, workflow, {
     resolveFreshnessMs: options.resolveFreshnessMs ?? Number(process.env.RESOLVE_FRESHNESS_MS ?? 1000),
     resolveStaleGraceMs: options.resolveStaleGraceMs ?? Number(process.env.RESOLVE_STALE_GRACE_MS ?? 2000),
+    deployment: defaults,
   });
   const drift: DriftDeps = {
     configs: stores.configs,

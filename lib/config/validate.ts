@@ -11,6 +11,7 @@ import { formatPath, issuesToDetails } from './issues.js';
 import type { Path } from './parse.js';
 import { LABEL_KEYS, WORKLOAD_TYPES, mappingConfigSchema, type MappingConfig } from './schema.js';
 import { checkValue } from './values.js';
+import { deploymentIssues, type DeploymentRules } from '../provisioning/settings.js';
 
 export const MAX_ERRORS = 100;
 
@@ -25,6 +26,8 @@ export interface ValidateOptions {
   cloudId?: string;
   /** Maps a document path to its YAML line/column, so errors can point at lines. */
   locate?: Locate;
+  /** What the deployment allows (role path, allow-listed policies, protected namespaces); defaults when absent. */
+  deployment?: DeploymentRules;
 }
 
 const LABEL_KEY_SET: ReadonlySet<string> = new Set(LABEL_KEYS);
@@ -63,6 +66,8 @@ function validate(document: unknown, options: ValidateOptions): ValidationResult
   if (options.cloudId !== undefined && config.cloud_deployment_id !== options.cloudId) {
     add(['cloud_deployment_id'], `must equal the cloud in the request path (${options.cloudId}), got ${config.cloud_deployment_id}`);
   }
+
+  for (const issue of deploymentIssues(config.provisioning, options.deployment)) add(issue.pathParts, issue.message);
 
   const { cloud_provider: provider, compute_stack: stack } = config;
   const selectors: Selector[] = [];
