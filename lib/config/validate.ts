@@ -57,8 +57,12 @@ function validate(document: unknown, options: ValidateOptions): ValidationResult
   }
 
   const shape = mappingConfigSchema.safeParse(document);
+  const rawProvisioning = (document as Record<string, unknown>).provisioning;
   if (!shape.success) {
     for (const detail of issuesToDetails(shape.error.issues, document)) add(detail.pathParts, detail.message);
+    // What the deployment refuses, in the same answer (a field already reported is not reported twice).
+    const reported = new Set(errors.map((e) => e.path));
+    for (const issue of deploymentIssues(rawProvisioning, options.deployment)) if (!reported.has(formatPath(issue.pathParts))) add(issue.pathParts, issue.message);
     return { ok: false, errors: finish(errors) };
   }
   const config = shape.data;
@@ -67,7 +71,7 @@ function validate(document: unknown, options: ValidateOptions): ValidationResult
     add(['cloud_deployment_id'], `must equal the cloud in the request path (${options.cloudId}), got ${config.cloud_deployment_id}`);
   }
 
-  for (const issue of deploymentIssues(config.provisioning, options.deployment)) add(issue.pathParts, issue.message);
+  for (const issue of deploymentIssues(rawProvisioning, options.deployment)) add(issue.pathParts, issue.message);
 
   const { cloud_provider: provider, compute_stack: stack } = config;
   const selectors: Selector[] = [];

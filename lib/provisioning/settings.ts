@@ -400,40 +400,48 @@ export interface DeploymentIssue {
 }
 
 /**
- * What a (shape-valid) `provisioning` section asks for that the deployment does not allow: a role
- * path outside the deployment's, `extra_policy_arns` outside the allow-list, and protected
- * namespaces (in `namespaces`, a service account's `namespaces`, or a subject's namespace segment).
- * Paths are relative to the config document (`provisioning.…`).
+ * What a `provisioning` section asks for that the deployment does not allow: a role path outside
+ * the deployment's, `extra_policy_arns` outside the allow-list, and protected namespaces (in
+ * `namespaces`, a service account's `namespaces`, or a subject's namespace segment). Reads the
+ * section defensively (it may not have passed the schema), so these are reported together with
+ * shape errors. Paths are relative to the config document (`provisioning.…`).
  */
-export function deploymentIssues(settings: ProvisioningSettings | undefined, rules: DeploymentRules = {}): DeploymentIssue[] {
-  if (!settings) return [];
+export function deploymentIssues(settings: unknown, rules: DeploymentRules = {}): DeploymentIssue[] {
+  if (!isObject(settings)) return [];
   const issues: DeploymentIssue[] = [];
   const add = (pathParts: Array<string | number>, message: string) => issues.push({ pathParts: ['provisioning', ...pathParts], message });
   const rolePath = rules.rolePath ?? DEFAULT_ROLE_PATH;
-  if (settings.role_path !== undefined && !settings.role_path.startsWith(rolePath)) {
+  if (typeof settings.role_path === 'string' && !settings.role_path.startsWith(rolePath)) {
     add(['role_path'], `must be ${rolePath} or a path under it: this deployment may only create roles and instance profiles under ${rolePath}`);
   }
   const protectedSet = new Set([...BUILTIN_PROTECTED_NAMESPACES, ...(rules.protectedNamespaces ?? [])]);
   const protectedText = [...protectedSet].join(', ');
-  const checkNamespace = (pathParts: Array<string | number>, ns: string) => {
-    if (protectedSet.has(ns)) add(pathParts, `namespace ${ns} is protected (${protectedText}): no identity of this service may live there`);
+  const strings = (v: unknown): Array<[number, string]> => (Array.isArray(v) ? v.flatMap((x, i): Array<[number, string]> => (typeof x === 'string' ? [[i, x]] : [])) : []);
+  const checkNamespaces = (pathParts: Array<string | number>, list: unknown) => {
+    for (const [i, ns] of strings(list)) {
+      if (protectedSet.has(ns)) add([...pathParts, i], `namespace ${ns} is protected (${protectedText}): no identity of this service may live there`);
+    }
   };
-  settings.namespaces?.forEach((ns, i) => checkNamespace(['namespaces', i], ns));
+  checkNamespaces(['namespaces'], settings.namespaces);
   const allowed = new Set(rules.allowedPolicyArns ?? []);
-  for (const [name, sa] of Object.entries(settings.service_accounts ?? {})) {
-    sa.namespaces?.forEach((ns, i) => checkNamespace(['service_accounts', name, 'namespaces', i], ns));
-    sa.subjects?.forEach((subject, i) => {
+  const accounts = isObject(settings.service_accounts) ? Object.entries(settings.service_accounts) : [];
+  for (const [name, sa] of accounts) {
+    if (!isObject(sa)) continue;
+    checkNamespaces(['service_accounts', name, 'namespaces'], sa.namespaces);
+    for (const [i, subject] of strings(sa.subjects)) {
       const ns = SUBJECT.exec(subject)?.[1];
       if (ns !== undefined && ns !== '*' && protectedSet.has(ns)) {
         add(['service_accounts', name, 'subjects', i], `namespace ${ns} is protected (${protectedText}): no identity of this service may trust its service accounts`);
       }
-    });
-    sa.extra_policy_arns?.forEach((arn, i) => {
+    }
+    for (const [i, arn] of strings(sa.extra_policy_arns)) {
       if (!allowed.has(arn)) {
         const list = allowed.size > 0 ? `allowed: ${[...allowed].join(', ')}` : 'this deployment allows none (deploy parameter allowedPolicyArns)';
         add(['service_accounts', name, 'extra_policy_arns', i], `${arn} is not in the deployment's allow-list of managed policies (${list})`);
       }
-    });
+    }
   }
   return issues;
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

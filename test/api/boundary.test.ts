@@ -21,6 +21,7 @@ import { awsClients, irsaTrust } from '../sandbox/helpers.js';
 
 const CLOUD = 'cldrsrc_bound';
 const ALLOWED = 'arn:aws:iam::123456789012:policy/ml-team-read';
+const ADMIN_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 
 let h: Harness;
 let cliDir: string;
@@ -128,6 +129,15 @@ describe('PUT refuses what the deployment does not allow (400 naming the field, 
       { deployment: { allowedPolicyArns: [ALLOWED] } },
     );
     expect(ok.ok, JSON.stringify(ok)).toBe(true);
+  });
+
+  it('reported in the same answer as shape errors', () => {
+    const res = validateConfig(config({ namespaces: ['kube-system'], trust_policy_quota: 'big', service_accounts: { 'sa-one': { extra_policy_arns: ['not-an-arn', ADMIN_ARN] } } }));
+    expect(res.ok).toBe(false);
+    const paths = res.ok ? [] : res.errors.map((e) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['provisioning.trust_policy_quota', 'provisioning.namespaces[0]', 'provisioning.service_accounts.sa-one.extra_policy_arns[0]', 'provisioning.service_accounts.sa-one.extra_policy_arns[1]']));
+    expect(paths.filter((p) => p === 'provisioning.service_accounts.sa-one.extra_policy_arns[0]')).toHaveLength(1);
+    expect(deploymentIssues({ namespaces: 'kube-system', service_accounts: { x: 3 } })).toEqual([]);
   });
 
   it('without an allow-list no extra policy is accepted; the deployment path is a parameter', () => {

@@ -177,9 +177,10 @@ describe('token time rules and scope in the middleware (the deployed path)', () 
     expect(await run(base, A, { authorization: `Bearer ${'a'.repeat(9000)}` })).toMatch(/^431 /);
   });
   it('tokenTimeProblem with required claims', () => {
-    expect(tokenTimeProblem({ exp: now + 10 }, { required: true })).toMatch(/no issue time/);
+    const now = Math.floor(Date.now() / 1000);
+    expect(tokenTimeProblem({ exp: now + 3600 }, { required: true })).toMatch(/no issue time/);
     expect(tokenTimeProblem({ iat: now }, { required: true })).toMatch(/no expiry/);
-    expect(tokenTimeProblem({ iat: now, exp: now + 10 }, { required: true })).toBeNull();
+    expect(tokenTimeProblem({ iat: now, exp: now + 3600 }, { required: true })).toBeNull();
   });
 });
 
