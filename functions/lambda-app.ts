@@ -7,7 +7,7 @@
  */
 import { createApp, type App, type AppConfig } from '../app/app.js';
 import { identityCeiling } from '../lib/config/validate.js';
-import type { SettingsDefaults } from '../lib/provisioning/settings.js';
+import type { DeploymentRules, SettingsDefaults } from '../lib/provisioning/settings.js';
 
 export const regionOf = (env: NodeJS.ProcessEnv) => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
 
@@ -17,9 +17,22 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
   return value;
 }
 
-/** Environment defaults of the provisioning settings (the cloud's cluster and bucket). */
+const listOf = (raw: string | undefined): string[] => (raw ?? '').split(/[\s,]+/).filter((s) => s !== '');
+
+/** The deployment's limits from the environment: ROLE_PATH, ALLOWED_POLICY_ARNS, PROTECTED_NAMESPACES, PERMISSIONS_BOUNDARY_ARN. */
+export function deploymentRulesFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentRules {
+  return {
+    ...(env.ROLE_PATH ? { rolePath: env.ROLE_PATH } : {}),
+    allowedPolicyArns: listOf(env.ALLOWED_POLICY_ARNS),
+    protectedNamespaces: listOf(env.PROTECTED_NAMESPACES),
+    ...(env.PERMISSIONS_BOUNDARY_ARN ? { permissionsBoundaryArn: env.PERMISSIONS_BOUNDARY_ARN } : {}),
+  };
+}
+
+/** Environment defaults of the provisioning settings (the cloud's cluster and bucket) and the deployment's limits. */
 export function settingsDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsDefaults {
   return {
+    ...deploymentRulesFromEnv(env),
     region: regionOf(env),
     ...(env.EKS_CLUSTER_NAME ? { clusterName: env.EKS_CLUSTER_NAME } : {}),
     ...(env.DEFAULT_BUCKET ? { defaultBucket: env.DEFAULT_BUCKET } : {}),

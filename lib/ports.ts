@@ -18,6 +18,8 @@ export interface VersionMeta {
   createdAt: string;
   /** Subject (e-mail) of the caller who stored it. */
   createdBy: string;
+  /** Cloud scope of the caller's token (`['*']` = every cloud); absent on versions stored before scopes existed. */
+  createdScope?: string[];
   /** sha256 hex of the canonical JSON of the stored document. */
   contentHash: string;
   ruleCount: number;
@@ -40,6 +42,8 @@ export interface PutVersionInput {
   cloudId: string;
   document: Record<string, unknown>;
   createdBy: string;
+  /** Cloud scope of the caller's token, kept in the audit record. */
+  createdScope?: string[];
   /** When set, the write succeeds only if the latest version's etag is one of these, or any version exists for `any` (else PRECONDITION_FAILED). */
   ifMatch?: IfMatch;
   ruleCount: number;
@@ -102,6 +106,8 @@ export interface RoleInfo {
   trustPolicy: ObservedPolicy;
   tags: Record<string, string>;
   createdAt?: string;
+  /** ARN of the role's permissions boundary (GetRole shows it; list calls do not). */
+  permissionsBoundaryArn?: string;
 }
 
 export interface InstanceProfileInfo {
@@ -134,7 +140,10 @@ export interface IamPort {
   listOpenIdConnectProviders(): Promise<string[]>;
   /** Roles under a path prefix (paginated internally), with their tags. */
   listRoles(pathPrefix: string): Promise<RoleInfo[]>;
-  createRole(input: { name: string; path: string; trustPolicy: PolicyDocument; tags: Record<string, string>; description?: string }): Promise<RoleInfo>;
+  /** `permissionsBoundaryArn`: the deployment's boundary (the deployed role may create roles only with it). */
+  createRole(input: { name: string; path: string; trustPolicy: PolicyDocument; tags: Record<string, string>; description?: string; permissionsBoundaryArn?: string }): Promise<RoleInfo>;
+  /** Sets the role's permissions boundary (puts a removed one back). */
+  putRolePermissionsBoundary(roleName: string, boundaryArn: string): Promise<void>;
   updateTrustPolicy(roleName: string, trustPolicy: PolicyDocument): Promise<void>;
   tagRole(roleName: string, tags: Record<string, string>): Promise<void>;
   deleteRole(roleName: string): Promise<void>;

@@ -37,7 +37,7 @@ import { persistedSandboxState } from './sandbox-state.js';
 import { createLocalWorkflowRunner, type LocalWorkflowRunner, type Quotas } from './workflow-runner.js';
 import { recordExecutionEnd, resumeUnfinishedRuns } from '../lib/workflow/run-ended.js';
 import { identityCeiling } from '../lib/config/validate.js';
-import { planPageSizeFromEnv } from '../functions/lambda-app.js';
+import { deploymentRulesFromEnv, planPageSizeFromEnv } from '../functions/lambda-app.js';
 
 export interface LocalServerOptions {
   port?: number;
@@ -113,7 +113,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   }
 
   const sandboxState = persistedSandboxState(join(options.dataDir, 'sandbox.json'));
-  const sandbox = options.targets ? undefined : createSandbox({ ...options.sandbox, state: sandboxState.hooks });
+  // The sandbox models the deployment's permissions boundary (CreateRole without it is AccessDenied) unless told not to.
+  const sandbox = options.targets ? undefined : createSandbox({ permissionsBoundary: true, ...options.sandbox, state: sandboxState.hooks });
 
   let handlers: Record<FunctionName, HttpHandler> | undefined;
   const verify = createVerifier(loadOrCreateSecret(options.dataDir));
@@ -125,6 +126,20 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     });
   });
   server.keepAliveTimeout = 65_000;
+  // Node answers a request whose headers exceed its limit (16 KiB) with a bare 431 and no body;
+  // answer it (and other unparsable requests) with the contract's error body instead.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify({
+      error: tooLarge
+        ? { code: 'HEADER_TOO_LARGE', message: 'the request headers are too large', details: [{ path: 'headers', message: 'headers too large' }] }
+        : { code: 'INVALID_REQUEST', message: 'the request could not be parsed', details: [{ path: 'request', message: String(err.code ?? 'malformed request') }] },
+    });
+    const reason = tooLarge ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = req.url ?? '/';
@@ -192,6 +207,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const url = `http://${host}:${port}`;
   // The sandbox is served on this server's port, so the targets are built once it listens.
   const targetsConfig: TargetsConfig = options.targets ?? { mode: 'sandbox', region: LOCAL_REGION, sandboxUrl: url, clusterName: SANDBOX_DEFAULTS.clusterName! };
+  // The deployment's limits (ALLOWED_POLICY_ARNS, PROTECTED_NAMESPACES, ROLE_PATH, PERMISSIONS_BOUNDARY_ARN) as deployed, from
+  // the environment; under the sandbox the boundary is the sandbox's.
+  const defaults: SettingsDefaults = {
+    ...deploymentRulesFromEnv(process.env),
+    ...(sandbox?.permissionsBoundaryArn ? { permissionsBoundaryArn: sandbox.permissionsBoundaryArn } : {}),
+    ...(options.defaults ?? (options.targets ? {} : SANDBOX_DEFAULTS)),
+  };
   // The same ASL file as deployed, run in this process over the same step handlers and the app's ports.
   const runner = createLocalWorkflowRunner({
     handlers: taskHandlers(() => createWorkflowSteps(app.workflowDeps)),
@@ -208,7 +230,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       freshnessMs: options.resolveFreshnessMs ?? Number(process.env.RESOLVE_FRESHNESS_MS ?? 1000),
       staleGraceMs: options.resolveStaleGraceMs ?? Number(process.env.RESOLVE_STALE_GRACE_MS ?? 2000),
     },
-    defaults: options.defaults ?? (options.targets ? {} : SANDBOX_DEFAULTS),
+    defaults,
     targets: () => createTargets(targetsConfig),
     workflow: () => runner,
     maxIdentities: identityCeiling(process.env.MAX_IDENTITIES),

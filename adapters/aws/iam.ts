@@ -24,6 +24,11 @@ import {
   paginateListRolePolicies,
   paginateListRoleTags,
   paginateListRoles,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  ListRoleTagsCommand,
+  ListRolesCommand,
+  PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
   RemoveRoleFromInstanceProfileCommand,
   TagRoleCommand,
@@ -82,6 +87,7 @@ function roleInfo(role: Role, tags?: Record<string, string>): RoleInfo {
     trustPolicy: decodePolicyDocument(role.AssumeRolePolicyDocument, `trust policy of role ${role.RoleName}`),
     tags: tags ?? tagsToRecord(role.Tags),
     ...(role.CreateDate ? { createdAt: role.CreateDate.toISOString() } : {}),
+    ...(role.PermissionsBoundary?.PermissionsBoundaryArn ? { permissionsBoundaryArn: role.PermissionsBoundary.PermissionsBoundaryArn } : {}),
   };
 }
 
@@ -169,7 +175,14 @@ export class AwsIam implements IamPort {
     return (out.OpenIDConnectProviderList ?? []).map((p) => p.Arn ?? '').filter((a) => a !== '');
   }
 
-  async createRole(input: { name: string; path: string; trustPolicy: PolicyDocument; tags: Record<string, string>; description?: string }): Promise<RoleInfo> {
+  async createRole(input: {
+    name: string;
+    path: string;
+    trustPolicy: PolicyDocument;
+    tags: Record<string, string>;
+    description?: string;
+    permissionsBoundaryArn?: string;
+  }): Promise<RoleInfo> {
     const out = await this.call(`CreateRole ${input.name}`, () =>
       this.client.send(
         new CreateRoleCommand({
@@ -178,12 +191,19 @@ export class AwsIam implements IamPort {
           AssumeRolePolicyDocument: JSON.stringify(input.trustPolicy),
           ...(Object.keys(input.tags).length > 0 ? { Tags: recordToTags(input.tags) } : {}),
           ...(input.description !== undefined ? { Description: input.description } : {}),
+          ...(input.permissionsBoundaryArn !== undefined ? { PermissionsBoundary: input.permissionsBoundaryArn } : {}),
         }),
       ),
     );
     const role = out.Role;
     if (!role) throw mapAwsError(new Error('CreateRole returned no Role'), `IAM CreateRole ${input.name}`);
     return { ...roleInfo({ ...role, AssumeRolePolicyDocument: role.AssumeRolePolicyDocument ?? JSON.stringify(input.trustPolicy) }), tags: role.Tags ? tagsToRecord(role.Tags) : { ...input.tags } };
+  }
+
+  async putRolePermissionsBoundary(roleName: string, boundaryArn: string): Promise<void> {
+    await this.call(`PutRolePermissionsBoundary ${roleName}`, () =>
+      this.client.send(new PutRolePermissionsBoundaryCommand({ RoleName: roleName, PermissionsBoundary: boundaryArn })),
+    );
   }
 
   async updateTrustPolicy(roleName: string, trustPolicy: PolicyDocument): Promise<void> {

@@ -38,6 +38,7 @@ export const versionItemSchema = z.object({
   etag: nonEmpty,
   createdAt: str,
   createdBy: str,
+  createdScope: z.optional(z.array(z.string())),
   contentHash: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
   ruleCount: nonNegative,
   sizeBytes: nonNegative,

@@ -19,7 +19,7 @@ export interface PutConfigInput {
 export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' | 'resolution'>, input: PutConfigInput) {
   const { cloudId } = input;
   const body = parseConfigBody(input.body.text, input.body.contentType);
-  const result = await validateConfigAsync(body.document, { cloudId, locate: body.locate, maxIdentities: app.config.maxIdentities ?? identityCeiling(undefined) });
+  const result = await validateConfigAsync(body.document, { cloudId, locate: body.locate, deployment: app.config.defaults, maxIdentities: app.config.maxIdentities ?? identityCeiling(undefined) });
   if (!result.ok) {
     const first = result.errors[0]!;
     const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
@@ -29,6 +29,7 @@ export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' 
     cloudId,
     document: result.config as unknown as Record<string, unknown>,
     createdBy: input.principal.subject,
+    createdScope: input.principal.clouds,
     ruleCount: result.config.dataplane_iam_mapping.rules.length,
     ...(input.ifMatch ? { ifMatch: input.ifMatch } : {}),
   });
@@ -76,6 +77,7 @@ export function versionView(meta: VersionMeta) {
     etag: meta.etag,
     created_at: meta.createdAt,
     created_by: meta.createdBy,
+    ...(meta.createdScope ? { created_scope: meta.createdScope } : {}),
     rule_count: meta.ruleCount,
     content_hash: meta.contentHash,
   };

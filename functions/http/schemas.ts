@@ -41,6 +41,7 @@ export const ERROR_CODES = [
   'PRECONDITION_FAILED',
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
+  'HEADER_TOO_LARGE',
   'NO_MATCHING_RULE',
   'SERVICE_UNAVAILABLE',
   'INTERNAL',
@@ -104,6 +105,7 @@ export const versionMetaSchema = z.object({
   etag: z.string(),
   created_at: timestamp(),
   created_by: z.string(),
+  created_scope: z.optional(described(z.array(z.string()), "cloud scope of the writer's token (`[\"*\"]` = every cloud)")),
   rule_count: int(0),
   content_hash: described(z.string(), 'sha256 hex of the canonical JSON document'),
 });

@@ -1,26 +1,66 @@
 /**
  * Authorization: the token was verified upstream (API Gateway's JWT authorizer deployed, the
  * local server under `npm start`); here the verified claims become a principal and the route's
- * permission is enforced: no claims → 401, role not allowed → 403.
+ * permission is enforced: no claims → 401, token times outside the rules (iat in the future,
+ * lifetime over 24 h — API Gateway checks only signature, exp and nbf) → 401, an Authorization
+ * value over 8 KiB → 431, role not allowed → 403, and on every `/v1/clouds/{cloud}/...` route a
+ * cloud outside the token's scope (or a token without a cloud scope) → 403.
  */
 import type { MiddlewareObj } from '@middy/core';
-import { can, principalFromClaims, type Permission, type Principal } from '../../lib/auth.js';
+import { can, inScope, MAX_AUTHORIZATION_BYTES, principalFromClaims, tokenTimeProblem, type Permission, type Principal } from '../../lib/auth.js';
 import { AppError } from '../../lib/errors.js';
-import type { HttpContext, HttpEvent } from '../http.js';
+import { header, type HttpContext, type HttpEvent } from '../http.js';
 
 const ROLE_CLAIM = process.env.ROLE_CLAIM ?? 'role';
+const CLOUDS_CLAIM = process.env.CLOUDS_CLAIM ?? 'clouds';
 
 export const authorize = (permission: Permission): MiddlewareObj<HttpEvent> => ({
   before: async (request) => {
-    const principal = principalFromClaims(request.event.requestContext?.authorizer?.jwt?.claims, ROLE_CLAIM);
-    if (!principal) throw new AppError('UNAUTHORIZED', 'a bearer token is required');
+    const event = request.event;
+    const authorization = header(event, 'authorization');
+    if (authorization !== undefined && Buffer.byteLength(authorization) > MAX_AUTHORIZATION_BYTES) {
+      throw new AppError('HEADER_TOO_LARGE', `the Authorization header is longer than ${MAX_AUTHORIZATION_BYTES} bytes`, [
+        { path: 'headers.authorization', message: `at most ${MAX_AUTHORIZATION_BYTES} bytes` },
+      ]);
+    }
+    const claims = event.requestContext?.authorizer?.jwt?.claims;
+    const principal = principalFromClaims(claims, ROLE_CLAIM, CLOUDS_CLAIM);
+    if (!principal || !claims) throw new AppError('UNAUTHORIZED', 'a bearer token is required');
+    const timeProblem = tokenTimeProblem(claims);
+    if (timeProblem) throw new AppError('UNAUTHORIZED', `${timeProblem}; a valid bearer token is required`);
     if (!can(principal, permission)) {
       const roles = principal.roles.length ? principal.roles.join(', ') : 'no role';
       throw new AppError('FORBIDDEN', `${principal.subject} (${roles}) may not ${PERMISSION_TEXT[permission]}`);
     }
+    const cloud = cloudParam(event);
+    if (cloud !== undefined) {
+      if (principal.clouds.length === 0) {
+        throw new AppError('FORBIDDEN', `the token of ${principal.subject} has no cloud scope (claim "${CLOUDS_CLAIM}"), so it may not touch cloud ${clip(cloud)}`, [
+          { path: 'cloud', message: `the token has no "${CLOUDS_CLAIM}" claim` },
+        ]);
+      }
+      if (!inScope(principal, cloud)) {
+        throw new AppError('FORBIDDEN', `cloud ${clip(cloud)} is outside the cloud scope of the token of ${principal.subject} (${principal.clouds.map(clip).join(', ')})`, [
+          { path: 'cloud', message: 'not in the token\'s cloud scope' },
+        ]);
+      }
+    }
     (request.context as HttpContext).principal = principal;
   },
 });
+
+/** The `{cloud}` path parameter as the handlers read it (percent-decoded); undefined on routes without one. */
+function cloudParam(event: HttpEvent): string | undefined {
+  const raw = event.pathParameters?.cloud;
+  if (raw === undefined) return undefined;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw; // malformed escapes never equal a cloud id in scope; the handler answers 400 for them
+  }
+}
+
+const clip = (s: string) => (s.length > 80 ? `${s.slice(0, 80)}…` : s);
 
 const PERMISSION_TEXT: Record<Permission, string> = {
   read: 'read this cloud',

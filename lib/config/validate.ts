@@ -11,6 +11,7 @@ import { issuesToDetails } from './issues.js';
 import type { Path } from './parse.js';
 import { LABEL_KEYS, WORKLOAD_TYPES, mappingConfigSchema, type MappingConfig } from './schema.js';
 import { checkValue } from './values.js';
+import { deploymentIssues, type DeploymentRules } from '../provisioning/settings.js';
 
 export const MAX_ERRORS = 100;
 
@@ -30,6 +31,8 @@ export interface ValidateOptions {
    * 400 naming the count and the limit. Unset: no ceiling (offline lint). See `identityCeiling`.
    */
   maxIdentities?: number;
+  /** What the deployment allows (role path, allow-listed policies, protected namespaces); defaults when absent. */
+  deployment?: DeploymentRules;
 }
 
 /** IAM's hard ceiling of roles per account: no deployment may allow more identities. */
@@ -112,8 +115,12 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
   }
 
   const shape = mappingConfigSchema.safeParse(document);
+  const rawProvisioning = (document as Record<string, unknown>).provisioning;
   if (!shape.success) {
     for (const detail of issuesToDetails(shape.error.issues, document)) add(detail.pathParts, detail.message);
+    // What the deployment refuses, in the same answer (a field already reported is not reported twice).
+    const reported = new Set(errors.map((e) => e.path));
+    for (const issue of deploymentIssues(rawProvisioning, options.deployment)) if (!reported.has(formatPath(issue.pathParts))) add(issue.pathParts, issue.message);
     return { ok: false, errors: finish(errors) };
   }
   const config = shape.data;
@@ -121,6 +128,8 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
   if (options.cloudId !== undefined && config.cloud_deployment_id !== options.cloudId) {
     add(['cloud_deployment_id'], `must equal the cloud in the request path (${options.cloudId}), got ${config.cloud_deployment_id}`);
   }
+
+  for (const issue of deploymentIssues(rawProvisioning, options.deployment)) add(issue.pathParts, issue.message);
 
   const { cloud_provider: provider, compute_stack: stack } = config;
   const selectors: Selector[] = [];

@@ -102,15 +102,30 @@ export function s3BucketProblem(name: string): string | null {
   return null;
 }
 
-const subjectSchema = safeString(SUBJECT, 'a service-account subject "system:serviceaccount:<namespace>:<name>" (wildcards * and ? only within <namespace> and <name>)', {
+/**
+ * Kubernetes namespaces no config may place an identity in (its ServiceAccounts are the cluster's
+ * own: aws-node, coredns, …); a deployment adds more with PROTECTED_NAMESPACES.
+ */
+export const BUILTIN_PROTECTED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
+
+const WHOLE_SEGMENT_WILDCARDS =
+  'a wildcard may only be a whole segment: system:serviceaccount:<namespace>:* (every service account of one namespace) or system:serviceaccount:*:<name> (one name in every namespace)';
+
+const subjectSchema = safeString(SUBJECT, 'a service-account subject "system:serviceaccount:<namespace>:<name>" (a wildcard only as a whole segment: <namespace>:* or *:<name>)', {
   wildcards: true,
 }).superRefine((value, ctx) => {
   const m = SUBJECT.exec(value);
   if (!m) return;
   const [, ns, name] = m as unknown as [string, string, string];
+  if (ns === '*' && name === '*') {
+    ctx.addIssue({ code: 'custom', message: 'the subject must not be only wildcards (that would trust every service account in every namespace)' });
+    return;
+  }
+  for (const [what, seg] of [['namespace', ns], ['name', name]] as const) {
+    if (seg !== '*' && hasWildcard(seg)) ctx.addIssue({ code: 'custom', message: `${what} segment ${JSON.stringify(seg)}: ${WHOLE_SEGMENT_WILDCARDS}` });
+  }
   if (!hasWildcard(ns) && !DNS_LABEL.test(ns)) ctx.addIssue({ code: 'custom', message: `namespace segment ${JSON.stringify(ns)} is not a Kubernetes namespace name` });
   if (!hasWildcard(name) && !DNS_SUBDOMAIN.test(name)) ctx.addIssue({ code: 'custom', message: `name segment ${JSON.stringify(name)} is not a Kubernetes service-account name` });
-  if (/^[*?]+$/.test(name)) ctx.addIssue({ code: 'custom', message: 'the service-account name segment must not be only wildcards (that would trust every service account)' });
 });
 
 const clusterSchema = z.strictObject({
@@ -224,8 +239,25 @@ export interface ResolvedSettings {
   drift: { mode: DriftMode; deleteOrphans: boolean };
 }
 
+/**
+ * What the deployment allows a config to ask for (deploy parameters; checked at PUT, see
+ * deploymentIssues): the deployed provisioning role's IAM policy enforces the same limits, so a
+ * config that passes here is one the role can carry out, and one that does not is refused before
+ * anything is stored.
+ */
+export interface DeploymentRules {
+  /** The role path of the deployment (the provisioning role may only write roles and instance profiles under it). Default `/iam-mapping/`. */
+  rolePath?: string;
+  /** Managed policies `extra_policy_arns` may name (ALLOWED_POLICY_ARNS). Default: none. */
+  allowedPolicyArns?: readonly string[];
+  /** Namespaces refused in addition to BUILTIN_PROTECTED_NAMESPACES (PROTECTED_NAMESPACES). */
+  protectedNamespaces?: readonly string[];
+  /** The permissions boundary every created role carries (PERMISSIONS_BOUNDARY_ARN); none when unset. */
+  permissionsBoundaryArn?: string;
+}
+
 /** Values from the environment of the deployment. */
-export interface SettingsDefaults {
+export interface SettingsDefaults extends DeploymentRules {
   /** The EKS cluster of the environment, trusted when `clusters` is not set. */
   clusterName?: string;
   region?: string;
@@ -329,7 +361,7 @@ export function resolveSettings(settings: ProvisioningSettings | undefined, defa
     clusters,
     defaultBucket: s.default_bucket ?? defaults.defaultBucket ?? null,
     roleNamePrefix: s.role_name_prefix ?? DEFAULT_ROLE_NAME_PREFIX,
-    rolePath: s.role_path ?? DEFAULT_ROLE_PATH,
+    rolePath: s.role_path ?? defaults.rolePath ?? DEFAULT_ROLE_PATH,
     trustPolicyQuota: s.trust_policy_quota ?? TRUST_POLICY_QUOTA_DEFAULT,
     serviceAccounts,
     drift: { mode: s.drift?.mode ?? 'report', deleteOrphans: s.drift?.delete_orphans ?? false },
@@ -359,3 +391,56 @@ export function serviceAccountSettings(settings: ResolvedSettings, name: string)
     overridden: o !== undefined,
   };
 }
+
+/** A problem found by deploymentIssues, with its path as parts (for YAML line lookup). */
+export interface DeploymentIssue {
+  pathParts: Array<string | number>;
+  message: string;
+}
+
+/**
+ * What a `provisioning` section asks for that the deployment does not allow: a role path outside
+ * the deployment's, `extra_policy_arns` outside the allow-list, and protected namespaces (in
+ * `namespaces`, a service account's `namespaces`, or a subject's namespace segment). Reads the
+ * section defensively (it may not have passed the schema), so these are reported together with
+ * shape errors. Paths are relative to the config document (`provisioning.…`).
+ */
+export function deploymentIssues(settings: unknown, rules: DeploymentRules = {}): DeploymentIssue[] {
+  if (!isObject(settings)) return [];
+  const issues: DeploymentIssue[] = [];
+  const add = (pathParts: Array<string | number>, message: string) => issues.push({ pathParts: ['provisioning', ...pathParts], message });
+  const rolePath = rules.rolePath ?? DEFAULT_ROLE_PATH;
+  if (typeof settings.role_path === 'string' && !settings.role_path.startsWith(rolePath)) {
+    add(['role_path'], `must be ${rolePath} or a path under it: this deployment may only create roles and instance profiles under ${rolePath}`);
+  }
+  const protectedSet = new Set([...BUILTIN_PROTECTED_NAMESPACES, ...(rules.protectedNamespaces ?? [])]);
+  const protectedText = [...protectedSet].join(', ');
+  const strings = (v: unknown): Array<[number, string]> => (Array.isArray(v) ? v.flatMap((x, i): Array<[number, string]> => (typeof x === 'string' ? [[i, x]] : [])) : []);
+  const checkNamespaces = (pathParts: Array<string | number>, list: unknown) => {
+    for (const [i, ns] of strings(list)) {
+      if (protectedSet.has(ns)) add([...pathParts, i], `namespace ${ns} is protected (${protectedText}): no identity of this service may live there`);
+    }
+  };
+  checkNamespaces(['namespaces'], settings.namespaces);
+  const allowed = new Set(rules.allowedPolicyArns ?? []);
+  const accounts = isObject(settings.service_accounts) ? Object.entries(settings.service_accounts) : [];
+  for (const [name, sa] of accounts) {
+    if (!isObject(sa)) continue;
+    checkNamespaces(['service_accounts', name, 'namespaces'], sa.namespaces);
+    for (const [i, subject] of strings(sa.subjects)) {
+      const ns = SUBJECT.exec(subject)?.[1];
+      if (ns !== undefined && ns !== '*' && protectedSet.has(ns)) {
+        add(['service_accounts', name, 'subjects', i], `namespace ${ns} is protected (${protectedText}): no identity of this service may trust its service accounts`);
+      }
+    }
+    for (const [i, arn] of strings(sa.extra_policy_arns)) {
+      if (!allowed.has(arn)) {
+        const list = allowed.size > 0 ? `allowed: ${[...allowed].join(', ')}` : 'this deployment allows none (deploy parameter allowedPolicyArns)';
+        add(['service_accounts', name, 'extra_policy_arns', i], `${arn} is not in the deployment's allow-list of managed policies (${list})`);
+      }
+    }
+  }
+  return issues;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

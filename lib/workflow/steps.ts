@@ -189,6 +189,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       const { item } = await itemOf(input);
       const want = item.role;
       const wantTags = tagMap(want.tags);
+      const boundary = deps.defaults.permissionsBoundaryArn;
       const existing = await deps.iam.getRole(want.name);
       if (!existing) {
         try {
@@ -198,6 +199,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
             trustPolicy: want.trustPolicy,
             tags: wantTags,
             description: `Managed by iam-mapping for ${input.cloudId} (${input.ref.name})`,
+            ...(boundary !== undefined ? { permissionsBoundaryArn: boundary } : {}),
           });
         } catch (e) {
           // Someone (or our own earlier attempt whose answer was lost) created it meanwhile: re-read next attempt.
@@ -217,8 +219,14 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       }
       const missing = Object.fromEntries(Object.entries(wantTags).filter(([k, v]) => existing.tags[k] !== v));
       if (Object.keys(missing).length > 0) await deps.iam.tagRole(want.name, missing);
-      const action = !owned ? 'adopted' : Object.keys(missing).length > 0 ? 'updated' : 'unchanged';
-      return { resources: [{ kind: 'iam-role', name: want.name, action, detail: existing.arn }], createdRole: false };
+      // Every role the service manages carries the deployment's boundary: put a removed (or another) one back.
+      const boundaryFixed = boundary !== undefined && existing.permissionsBoundaryArn !== boundary;
+      if (boundaryFixed) await deps.iam.putRolePermissionsBoundary(want.name, boundary);
+      const action = !owned ? 'adopted' : Object.keys(missing).length > 0 || boundaryFixed ? 'updated' : 'unchanged';
+      const detail = boundaryFixed
+        ? `${existing.arn}; permissions boundary ${existing.permissionsBoundaryArn ? `${existing.permissionsBoundaryArn} replaced by` : 'set to'} ${boundary}`
+        : existing.arn;
+      return { resources: [{ kind: 'iam-role', name: want.name, action, detail }], createdRole: false };
     },
 
     /** The trust policy equals the plan's (compared semantically). */

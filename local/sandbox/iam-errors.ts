@@ -25,6 +25,7 @@ const STATUS: Record<string, number> = {
   MissingAction: 400,
   Throttling: 400,
   UnmodifiableEntity: 400,
+  AccessDenied: 403,
   ServiceFailure: 500,
 };
 

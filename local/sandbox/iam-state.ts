@@ -34,6 +34,8 @@ export interface RoleRecord {
   /** Inline policies: name → JSON text. */
   inlinePolicies: Record<string, string>;
   attachedPolicyArns: string[];
+  /** ARN of the managed policy set as the role's permissions boundary. */
+  permissionsBoundaryArn?: string;
   roleLastUsed?: { lastUsedDate?: string; region?: string };
 }
 
@@ -84,6 +86,16 @@ export interface IamStateOptions {
   accountId: string;
   /** Reject trust policies whose `Federated` principal is an OIDC provider of this account that does not exist (IAM does). Default true. */
   strictPrincipals?: boolean;
+}
+
+/**
+ * The deployed provisioning role's boundary rule, modelled (see BoundaryRule in the README): roles
+ * under `pathPrefix` may be created only with `arn` as their permissions boundary, and that
+ * boundary may be set but neither replaced nor removed.
+ */
+export interface BoundaryRule {
+  arn: string;
+  pathPrefix: string;
 }
 
 export const LIMITS = {
@@ -158,6 +170,8 @@ const removeTags = (existing: Tag[], keys: string[]): Tag[] => {
 export class IamState {
   readonly accountId: string;
   private readonly strictPrincipals: boolean;
+  /** When set, the query API refuses what the deployed provisioning role may not do (see BoundaryRule). */
+  boundaryRule: BoundaryRule | undefined;
   private roles = new Map<string, RoleRecord>();
   private profiles = new Map<string, InstanceProfileRecord>();
   private policies = new Map<string, ManagedPolicyRecord>();
@@ -177,9 +191,11 @@ export class IamState {
     description?: string;
     maxSessionDuration?: number;
     tags?: Tag[];
+    permissionsBoundary?: string;
   }): RoleRecord {
     const roleName = validateName(input.roleName, 'roleName', LIMITS.roleNameLength);
     const path = validatePath(input.path);
+    if (input.permissionsBoundary !== undefined) this.requireBoundaryPolicy(input.permissionsBoundary);
     this.validateDescription(input.description);
     const maxSessionDuration = this.validateSessionDuration(input.maxSessionDuration);
     const tags = input.tags ?? [];
@@ -198,6 +214,7 @@ export class IamState {
       tags: [...tags],
       inlinePolicies: {},
       attachedPolicyArns: [],
+      ...(input.permissionsBoundary !== undefined ? { permissionsBoundaryArn: input.permissionsBoundary } : {}),
     };
     this.roles.set(key(roleName), role);
     return role;
@@ -249,6 +266,28 @@ export class IamState {
   untagRole(roleName: string | undefined, tagKeys: string[]): void {
     const role = this.getRole(roleName);
     role.tags = removeTags(role.tags, tagKeys);
+  }
+
+  putRolePermissionsBoundary(roleName: string | undefined, boundaryArn: string | undefined): void {
+    const role = this.getRole(roleName);
+    if (boundaryArn === undefined) throw validationError('permissionsBoundary', undefined, 'Member must not be null');
+    this.requireBoundaryPolicy(boundaryArn);
+    role.permissionsBoundaryArn = boundaryArn;
+  }
+
+  deleteRolePermissionsBoundary(roleName: string | undefined): void {
+    const role = this.getRole(roleName);
+    delete role.permissionsBoundaryArn;
+  }
+
+  /** A boundary must name an existing managed policy (IAM: InvalidInput for a malformed ARN, NoSuchEntity for a missing policy). */
+  private requireBoundaryPolicy(arn: string): void {
+    if (!POLICY_ARN_PATTERN.test(arn)) throw invalidInput(`Value (${arn}) for parameter PermissionsBoundary is invalid.`);
+    try {
+      this.getPolicy(arn);
+    } catch {
+      throw noSuchEntity(`Scope ARN: ${arn} does not exist or is not attachable.`);
+    }
   }
 
   /** Parsed trust policy of a role (inspection helper). */

@@ -3,7 +3,7 @@
  * dispatches through action tables onto `IamState`, and renders XML results and errors.
  */
 import { IamError, iamError, validationError } from './iam-errors.js';
-import type { IamState, InstanceProfileRecord, ManagedPolicyRecord, RoleRecord, Tag } from './iam-state.js';
+import { validatePath, type IamState, type InstanceProfileRecord, type ManagedPolicyRecord, type RoleRecord, type Tag } from './iam-state.js';
 import { IAM_XMLNS, STS_XMLNS, encodePolicy, queryError, queryResponse, type XmlObject } from './iam-xml.js';
 import type { FaultSpec, Operation, Reply } from './types.js';
 import { decodeToken, encodeToken, hexDigest, uuid } from './util.js';
@@ -102,6 +102,9 @@ function roleXml(role: RoleRecord, detail: boolean): XmlObject {
     AssumeRolePolicyDocument: encodePolicy(role.assumeRolePolicyDocument),
     Description: role.description,
     MaxSessionDuration: role.maxSessionDuration,
+    // As IAM (and moto): GetRole/CreateRole show the boundary, ListRoles does not.
+    PermissionsBoundary:
+      detail && role.permissionsBoundaryArn ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.permissionsBoundaryArn } : undefined,
     Tags: detail && role.tags.length > 0 ? tagsXml(role.tags) : undefined,
     RoleLastUsed:
       detail && role.roleLastUsed ? { LastUsedDate: role.roleLastUsed.lastUsedDate, Region: role.roleLastUsed.region } : undefined,
@@ -193,6 +196,24 @@ function policyXml(policy: ManagedPolicyRecord, withTags: boolean): XmlObject {
   };
 }
 
+/**
+ * The deployed provisioning role's boundary conditions, as IAM would apply them: under the rule's
+ * path a role is created (or its boundary set) only with the deployment's boundary ARN. Callers of
+ * the sandbox are not told apart, so roles elsewhere (an admin's) are not affected.
+ */
+function requireBoundary(iam: IamState, action: string, roleName: string | undefined, path: string | undefined, boundary: string | undefined): void {
+  const rule = iam.boundaryRule;
+  if (!rule || roleName === undefined) return;
+  const rolePath = validatePath(path);
+  if (!rolePath.startsWith(rule.pathPrefix) || boundary === rule.arn) return;
+  throw iamError(
+    'AccessDenied',
+    `User: arn:aws:sts::${iam.accountId}:assumed-role/iam-mapping-provisioning/sandbox is not authorized to perform: iam:${action} on resource: ` +
+      `arn:aws:iam::${iam.accountId}:role${rolePath}${roleName} because no identity-based policy allows the iam:${action} action ` +
+      `(the permissions boundary must be ${rule.arn})`,
+  );
+}
+
 // --------------------------------------------------------------- action tables
 
 interface QueryAction<S> {
@@ -205,7 +226,9 @@ const write = <S>(run: QueryAction<S>['run']): QueryAction<S> => ({ mutating: tr
 
 export const IAM_ACTIONS: Record<string, QueryAction<IamState>> = {
   // roles
-  CreateRole: write((p, iam) => ({
+  CreateRole: write((p, iam) => {
+    requireBoundary(iam, 'CreateRole', p.str('RoleName'), p.str('Path'), p.str('PermissionsBoundary'));
+    return {
     Role: roleXml(
       iam.createRole({
         roleName: p.str('RoleName'),
@@ -214,10 +237,18 @@ export const IAM_ACTIONS: Record<string, QueryAction<IamState>> = {
         description: p.str('Description'),
         maxSessionDuration: p.int('MaxSessionDuration'),
         tags: p.tags(),
+        permissionsBoundary: p.str('PermissionsBoundary'),
       }),
       true,
     ),
-  })),
+    };
+  }),
+  PutRolePermissionsBoundary: write((p, iam) => {
+    const role = iam.getRole(p.str('RoleName'));
+    requireBoundary(iam, 'PutRolePermissionsBoundary', role.roleName, role.path, p.str('PermissionsBoundary'));
+    iam.putRolePermissionsBoundary(role.roleName, p.str('PermissionsBoundary'));
+  }),
+  DeleteRolePermissionsBoundary: write((p, iam) => iam.deleteRolePermissionsBoundary(p.str('RoleName'))),
   GetRole: read((p, iam) => ({ Role: roleXml(iam.getRole(p.str('RoleName')), true) })),
   DeleteRole: write((p, iam) => iam.deleteRole(p.str('RoleName'))),
   ListRoles: read((p, iam) => {

@@ -71,11 +71,19 @@ export interface SandboxOptions {
   iamMutatingRatePerSecond?: number;
   /** Reject trust policies naming a missing OIDC provider of this account (IAM does). Default true. */
   strictPrincipals?: boolean;
+  /**
+   * Model the deployment's permissions boundary: the boundary managed policy exists, and CreateRole
+   * (or PutRolePermissionsBoundary) under `pathPrefix` without exactly that boundary is AccessDenied,
+   * as the deployed provisioning role's policy makes it. Default off; `npm start` turns it on.
+   */
+  permissionsBoundary?: boolean | { policyName?: string; pathPrefix?: string };
 }
 
 export interface Sandbox {
   readonly accountId: string;
   readonly region: string;
+  /** ARN of the modelled permissions boundary (when the option is on). */
+  readonly permissionsBoundaryArn: string | undefined;
   /** Serves one request; `subpath` is the part of the URL after `/sandbox` (e.g. `/aws/`, `/k8s/api/v1/...`). */
   handle(req: IncomingMessage, res: ServerResponse, subpath: string): Promise<void>;
   readonly iam: IamState;
@@ -91,6 +99,15 @@ export interface Sandbox {
 }
 
 const DEFAULT_ACCOUNT = '123456789012';
+
+/** The sandbox's boundary document: the shape of the deployed one (serverless.yml), with S3 on any bucket. */
+const LOCAL_BOUNDARY_DOCUMENT = {
+  Version: '2012-10-17',
+  Statement: [
+    { Sid: 'WorkloadData', Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: '*' },
+    { Sid: 'NeverIam', Effect: 'Deny', Action: ['iam:*', 'organizations:*', 'account:*', 'sts:AssumeRole'], Resource: '*' },
+  ],
+};
 const DEFAULT_REGION = 'us-east-1';
 
 /** `Credential=AKID/20240101/us-east-1/sts/aws4_request` → `sts`. */
@@ -114,10 +131,22 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   let latency = options.latencyMs;
   const iamThrottle = options.iamMutatingRatePerSecond ? faultsLib.rateLimit(options.iamMutatingRatePerSecond, { service: 'iam', mutating: true }) : undefined;
 
+  const boundary = options.permissionsBoundary
+    ? { policyName: 'iam-mapping-local-workload-boundary', pathPrefix: '/iam-mapping/', ...(options.permissionsBoundary === true ? {} : options.permissionsBoundary) }
+    : undefined;
+  const permissionsBoundaryArn = boundary ? `arn:aws:iam::${accountId}:policy/${boundary.policyName}` : undefined;
+  iam.boundaryRule = boundary && permissionsBoundaryArn ? { arn: permissionsBoundaryArn, pathPrefix: boundary.pathPrefix } : undefined;
+  /** The boundary policy, as the deployment's stack creates it. */
+  const seedBoundary = (): void => {
+    if (!boundary || !permissionsBoundaryArn || iam.listPolicies().some((p) => p.arn === permissionsBoundaryArn)) return;
+    iam.createPolicy({ policyName: boundary.policyName, document: JSON.stringify(LOCAL_BOUNDARY_DOCUMENT), description: 'What a workload identity made by iam-mapping may ever do (sandbox)' });
+  };
+
   const seedAws = (): void => {
     iam.clear();
     eks.clear();
     for (const c of clusters) eks.addCluster(c);
+    seedBoundary();
   };
 
   const snapshot = (): SandboxSnapshot => ({
@@ -149,6 +178,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   seedAws();
   const loaded = options.state?.load?.();
   if (loaded) restore(loaded);
+  seedBoundary();
 
   function resolve(req: IncomingMessage, path: string, query: URLSearchParams, body: string): Operation | undefined {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -222,6 +252,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   return {
     accountId,
     region,
+    permissionsBoundaryArn,
     handle,
     iam,
     eks,
@@ -240,7 +271,10 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       void persist();
     },
     snapshot,
-    restore,
+    restore: (snap) => {
+      restore(snap);
+      seedBoundary();
+    },
   };
 }
 

@@ -95,11 +95,13 @@ for (const v of [...ESCAPES, 'Team-B', 'a'.repeat(64)]) {
   cases.push([`SA namespace ${JSON.stringify(v)}`, withProvisioning({ service_accounts: { 'sa-ok': { namespaces: [v] } } }), 'provisioning.service_accounts.sa-ok.namespaces[0]']);
 }
 const subjects = [
-  // (`sa*` is not here: an explicit wildcard that matches the SA's own name is the documented way to ask for one)
-  ...ESCAPES.filter((e) => e !== 'sa*').map((e) => `system:serviceaccount:anyscale-operator:${e}`),
+  // (`*` is not here: `<namespace>:*` is the documented whole-segment wildcard; `sa*` is refused below as a partial one)
+  ...ESCAPES.filter((e) => e !== '*').map((e) => `system:serviceaccount:anyscale-operator:${e}`),
   ...ESCAPES.filter((e) => e !== '*' && e !== 'sa*' && e !== 'sa?').map((e) => `system:serviceaccount:${e}:sa-ok`),
   'system:serviceaccount:*:*',
-  'system:serviceaccount:anyscale-operator:*',
+  'system:serviceaccount:*:*e*',
+  'system:serviceaccount:anyscale-*:sa-ok',
+  'system:serviceaccount:kube-system:sa-ok',
   'system:serviceaccount:anyscale-operator:???',
   'system:serviceaccount:anyscale-operator:other-sa',
   'system:serviceaccounts:anyscale-operator',

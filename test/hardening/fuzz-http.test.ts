@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../../functions/http.js';
 import { startHarness, type Harness } from '../helpers/local.js';
+import { SANDBOX_DEFAULTS } from '../../local/server.js';
 import { contractProblems, pool, prototypeFingerprint, rawClient, type RawRequest, type RawResponse } from './util.js';
 
 const SEED = 20_260_105;
@@ -38,7 +39,7 @@ const BASE = {
     clusters: [{ name: 'sandbox', region: 'us-east-1' }],
     default_bucket: 'fuzz-bucket',
     role_name_prefix: 'fz-',
-    role_path: '/fuzz/',
+    role_path: '/iam-mapping/fuzz/',
     trust_policy_quota: 2048,
     service_accounts: {
       'sa-one': {
@@ -49,7 +50,7 @@ const BASE = {
         adopt_service_account: false,
         adopt_instance_profile: false,
       },
-      'sa-two': { subjects: ['system:serviceaccount:team-*:sa-two'] },
+      'sa-two': { subjects: ['system:serviceaccount:*:sa-two'] },
     },
     drift: { mode: 'report', delete_orphans: false },
   },
@@ -400,7 +401,8 @@ const snapshot = async () => {
 };
 
 beforeAll(async () => {
-  h = await startHarness();
+  // BASE attaches one policy: the deployment's allow-list names it (ALLOWED_POLICY_ARNS).
+  h = await startHarness({ defaults: { ...SANDBOX_DEFAULTS, allowedPolicyArns: ['arn:aws:iam::123456789012:policy/x'] } });
   const v1 = await h.api('PUT', MAPPING, { body: BASE });
   expect(v1.status, v1.text).toBe(200);
   const v2 = await h.api('PUT', MAPPING, { body: stringify(setIn(BASE as Json, ['dataplane_iam_mapping', 'default_value'], 'sa-default-2')), contentType: 'application/yaml' });

@@ -100,11 +100,11 @@ describe('seed 004: Flyte, explicit wildcard subject', () => {
   it('exact and wildcard subjects together stay under StringLike, exact ones matching only themselves', () => {
     const p = planFor(['default'], {
       namespaces: ['flyte'],
-      service_accounts: { default: { subjects: ['system:serviceaccount:project-*:default'] } },
+      service_accounts: { default: { subjects: ['system:serviceaccount:project-a:*'] } },
     });
     const doc = irsaItem(p, 'default').role.trustPolicy;
-    expect(doc.Statement[0]?.Condition?.StringLike).toEqual({ [`${iss}:sub`]: ['system:serviceaccount:flyte:default', 'system:serviceaccount:project-*:default'] });
-    assertAttackMatrix(doc, ['system:serviceaccount:flyte:default', 'system:serviceaccount:project-*:default'], [PROD]);
+    expect(doc.Statement[0]?.Condition?.StringLike).toEqual({ [`${iss}:sub`]: ['system:serviceaccount:flyte:default', 'system:serviceaccount:project-a:*'] });
+    assertAttackMatrix(doc, ['system:serviceaccount:flyte:default', 'system:serviceaccount:project-a:*'], [PROD]);
   });
 });
 
@@ -159,10 +159,10 @@ describe('40 namespaces on one role (kubeflow/kubeflow#6687)', () => {
   });
 
   it('fits with an explicit wildcard subject the admin asked for', () => {
-    const plan = planFor(['default-editor'], config({ subjects: ['system:serviceaccount:kf-user-*:default-editor'] }));
+    const plan = planFor(['default-editor'], config({ subjects: ['system:serviceaccount:*:default-editor'] }));
     const doc = irsaItem(plan, 'default-editor').role.trustPolicy;
     expect(policySize(doc)).toBeLessThan(TRUST_POLICY_QUOTA_DEFAULT);
-    expect(doc.Statement[0]?.Condition?.StringLike).toEqual({ [`${iss}:sub`]: 'system:serviceaccount:kf-user-*:default-editor' });
+    expect(doc.Statement[0]?.Condition?.StringLike).toEqual({ [`${iss}:sub`]: 'system:serviceaccount:*:default-editor' });
   });
 
   it('at the maximum quota the message does not suggest raising it', () => {

@@ -150,12 +150,16 @@ describe('other validation', () => {
     ]);
   });
 
-  it('subjects: wildcards only in namespace/name segments, name must match the SA, never wildcard-only', () => {
+  it('subjects: a wildcard only as a whole segment (<ns>:* or *:<name>), name must match the SA, never *:*', () => {
     const sub = (sa: string, s: string) => issues({ service_accounts: { [sa]: { subjects: [s] } } });
     expect(sub('default', 'system:serviceaccount:*:default')).toEqual([]);
-    expect(sub('default', 'system:serviceaccount:project-?:default')).toEqual([]);
-    expect(sub('default-editor', 'system:serviceaccount:*:default-*')).toEqual([]);
+    expect(sub('default', 'system:serviceaccount:flyte:*')).toEqual([]);
     expect(sub('default', 'system:serviceaccount:flyte:default')).toEqual([]);
+    // Partial wildcards widen more than they say (issue: `*e*` matched any SA containing "e").
+    for (const partial of ['system:serviceaccount:project-?:default', 'system:serviceaccount:project-*:default', 'system:serviceaccount:flyte:*e*', 'system:serviceaccount:*:*e*']) {
+      expect(sub('default', partial)[0]).toMatchObject({ path: 'provisioning.service_accounts.default.subjects[0]', message: expect.stringContaining('a wildcard may only be a whole segment') });
+    }
+    expect(sub('default-editor', 'system:serviceaccount:*:default-*')[0]?.message).toContain('a wildcard may only be a whole segment');
     expect(sub('default', 'system:serviceaccount:*:other')[0]).toMatchObject({
       path: 'provisioning.service_accounts.default.subjects[0]',
       message: expect.stringContaining('does not match service account "default"'),

@@ -1,0 +1,233 @@
+/**
+ * "Done when" (issue 10): the PACKAGED CloudFormation (`osls package`, offline) evaluated with a
+ * third-party IAM evaluator (@cloud-copilot/iam-simulate). The intrinsics the template uses
+ * (Fn::Sub, Ref, Fn::GetAtt, Fn::If over its Conditions, Fn::Split) are resolved into concrete
+ * ARNs of a made-up account. Shows: the provisioning role cannot create a role without the
+ * permissions boundary (or with another), cannot remove or replace it, cannot attach a policy
+ * outside the allow-list (AdministratorAccess); it can create a role with the boundary; the
+ * record/finalize and ServiceAccount steps have no IAM write; and the boundary caps whatever a
+ * workload role is granted.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const ACCOUNT = '111122223333';
+const REGION = 'us-east-1';
+const STAGE = 'ci';
+const ALLOWED = `arn:aws:iam::${ACCOUNT}:policy/ml-team-read`;
+const ADMIN = 'arn:aws:iam::aws:policy/AdministratorAccess';
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+interface Template {
+  Conditions?: Record<string, Json>;
+  Resources: Record<string, { Type: string; Properties: Record<string, Json> }>;
+}
+
+let template: Template;
+const NO_VALUE = Symbol('NoValue');
+
+/** Resolves the intrinsics of `value` for ACCOUNT/REGION (names of resources as CloudFormation would make them). */
+function resolveIntrinsics(value: Json, t: Template): Json {
+  const refs: Record<string, string> = {
+    'AWS::Partition': 'aws',
+    'AWS::AccountId': ACCOUNT,
+    'AWS::Region': REGION,
+    WorkloadBoundary: `arn:aws:iam::${ACCOUNT}:policy/${String((t.Resources.WorkloadBoundary?.Properties as Record<string, Json>).ManagedPolicyName)}`,
+  };
+  const attrs: Record<string, string> = {
+    'MappingTable.Arn': `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/iam-mapping-${STAGE}`,
+  };
+  const condition = (name: string): boolean => Boolean(walk(t.Conditions?.[name] ?? false));
+  const walk = (v: Json): any => {
+    if (Array.isArray(v)) return v.map(walk).filter((x) => x !== NO_VALUE);
+    if (v === null || typeof v !== 'object') return v;
+    const keys = Object.keys(v);
+    if (keys.length === 1) {
+      const [k] = keys as [string];
+      const arg = v[k] as Json;
+      switch (k) {
+        case 'Ref':
+          if (arg === 'AWS::NoValue') return NO_VALUE;
+          if (typeof arg === 'string' && arg in refs) return refs[arg];
+          throw new Error(`unresolved Ref ${String(arg)}`);
+        case 'Fn::GetAtt': {
+          const key = Array.isArray(arg) ? arg.join('.') : String(arg);
+          if (key in attrs) return attrs[key];
+          if (key.endsWith('Role.Arn')) return `arn:aws:iam::${ACCOUNT}:role/${key.slice(0, -4)}`;
+          throw new Error(`unresolved GetAtt ${key}`);
+        }
+        case 'Fn::Sub': {
+          const text = Array.isArray(arg) ? String(arg[0]) : String(arg);
+          return text.replace(/\$\{([^}]+)\}/g, (_m, name: string) => {
+            if (name in refs) return refs[name] as string;
+            if (name in attrs) return attrs[name] as string;
+            throw new Error(`unresolved Sub \${${name}}`);
+          });
+        }
+        case 'Fn::If': {
+          const [name, yes, no] = arg as [string, Json, Json];
+          return walk(condition(name) ? yes : no);
+        }
+        case 'Fn::Not':
+          return !walk((arg as Json[])[0] as Json);
+        case 'Fn::Equals': {
+          const [a, b] = (arg as Json[]).map(walk);
+          return a === b;
+        }
+        case 'Fn::Split': {
+          const [sep, text] = (arg as Json[]).map(walk) as [string, string];
+          return text.split(sep);
+        }
+        default:
+          if (k.startsWith('Fn::')) throw new Error(`unsupported intrinsic ${k}`);
+      }
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      const r = walk(x);
+      if (r !== NO_VALUE) out[k] = r;
+    }
+    return out;
+  };
+  return walk(value);
+}
+
+/** The inline policies of a role resource, resolved. */
+function rolePolicies(name: string): Array<{ name: string; policy: any }> {
+  const role = template.Resources[name];
+  if (role?.Type !== 'AWS::IAM::Role') throw new Error(`no role ${name} in the template`);
+  const policies = (role.Properties.Policies ?? []) as Array<{ PolicyName: string; PolicyDocument: Json }>;
+  return policies.map((p) => ({ name: p.PolicyName, policy: resolveIntrinsics(p.PolicyDocument, template) }));
+}
+const boundaryArn = () => `arn:aws:iam::${ACCOUNT}:policy/iam-mapping-${STAGE}-workload-boundary`;
+const boundaryDocument = () => resolveIntrinsics(template.Resources.WorkloadBoundary!.Properties.PolicyDocument as Json, template);
+
+async function decide(
+  roleName: string,
+  action: string,
+  resource: string,
+  context: Record<string, string | string[]> = {},
+  extra: { permissionBoundaryPolicies?: Array<{ name: string; policy: any }>; identityPolicies?: Array<{ name: string; policy: any }> } = {},
+): Promise<string> {
+  const result = await runSimulation(
+    {
+      identityPolicies: extra.identityPolicies ?? rolePolicies(roleName),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(extra.permissionBoundaryPolicies ? { permissionBoundaryPolicies: extra.permissionBoundaryPolicies } : {}),
+      request: {
+        principal: `arn:aws:iam::${ACCOUNT}:role/${roleName}`,
+        action,
+        resource: { accountId: ACCOUNT, resource },
+        contextVariables: context,
+      },
+    },
+    {},
+  );
+  if (result.resultType === 'error') throw new Error(`simulation error: ${JSON.stringify(result.errors)}`);
+  return result.overallResult;
+}
+
+const role = (path: string, name = 'iam-mapping-c-sa') => `arn:aws:iam::${ACCOUNT}:role${path}${name}`;
+
+beforeAll(async () => {
+  const out = mkdtempSync(join(tmpdir(), 'osls-iam-'));
+  try {
+    await promisify(execFile)('npx', ['osls', 'package', '--stage', STAGE, '--package', out], {
+      cwd: ROOT,
+      env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', SLS_TELEMETRY_DISABLED: '1', ALLOWED_POLICY_ARNS: ALLOWED },
+      timeout: 240_000,
+    });
+    template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}, 300_000);
+
+describe('the packaged provisioning role (IAM steps)', () => {
+  const R = 'ProvisioningRole';
+  it('CreateRole without the boundary is denied', async () => {
+    expect(await decide(R, 'iam:CreateRole', role('/iam-mapping/'))).toMatch(/Denied/);
+  });
+  it('CreateRole with another boundary (AdministratorAccess) is denied', async () => {
+    expect(await decide(R, 'iam:CreateRole', role('/iam-mapping/'), { 'iam:PermissionsBoundary': ADMIN })).toMatch(/Denied/);
+  });
+  it('CreateRole with the boundary is allowed — under the service path only', async () => {
+    expect(await decide(R, 'iam:CreateRole', role('/iam-mapping/'), { 'iam:PermissionsBoundary': boundaryArn() })).toBe('Allowed');
+    expect(await decide(R, 'iam:CreateRole', role('/'), { 'iam:PermissionsBoundary': boundaryArn() })).toMatch(/Denied/);
+    expect(await decide(R, 'iam:CreateRole', role('/admin/'), { 'iam:PermissionsBoundary': boundaryArn() })).toMatch(/Denied/);
+  });
+  it('DeleteRolePermissionsBoundary is denied; PutRolePermissionsBoundary only puts the boundary back', async () => {
+    expect(await decide(R, 'iam:DeleteRolePermissionsBoundary', role('/iam-mapping/'))).toBe('ExplicitlyDenied');
+    expect(await decide(R, 'iam:PutRolePermissionsBoundary', role('/iam-mapping/'), { 'iam:PermissionsBoundary': boundaryArn() })).toBe('Allowed');
+    expect(await decide(R, 'iam:PutRolePermissionsBoundary', role('/iam-mapping/'), { 'iam:PermissionsBoundary': ADMIN })).toBe('ExplicitlyDenied');
+  });
+  it('AttachRolePolicy of AdministratorAccess is denied; an allow-listed policy is allowed', async () => {
+    expect(await decide(R, 'iam:AttachRolePolicy', role('/iam-mapping/'), { 'iam:PolicyARN': ADMIN })).toMatch(/Denied/);
+    expect(await decide(R, 'iam:AttachRolePolicy', role('/iam-mapping/'), { 'iam:PolicyARN': ALLOWED })).toBe('Allowed');
+    expect(await decide(R, 'iam:AttachRolePolicy', role('/'), { 'iam:PolicyARN': ALLOWED })).toMatch(/Denied/);
+  });
+  it('PutRolePolicy only on its own role path; the boundary policy itself cannot be rewritten', async () => {
+    expect(await decide(R, 'iam:PutRolePolicy', role('/iam-mapping/'))).toBe('Allowed');
+    expect(await decide(R, 'iam:PutRolePolicy', role('/'))).toMatch(/Denied/);
+    expect(await decide(R, 'iam:CreatePolicyVersion', boundaryArn())).toMatch(/Denied/);
+  });
+  it('GetRole is read-only on every role (the pre-create GetRole is authorised against a path-less ARN)', async () => {
+    expect(await decide(R, 'iam:GetRole', role('/', 'iam-mapping-c-new'))).toBe('Allowed');
+    expect(await decide(R, 'iam:UpdateAssumeRolePolicy', role('/', 'someone-elses'))).toMatch(/Denied/);
+  });
+  it('instance profiles only under the service path; no unused grants', async () => {
+    const ip = (path: string) => `arn:aws:iam::${ACCOUNT}:instance-profile${path}p`;
+    expect(await decide(R, 'iam:CreateInstanceProfile', ip('/iam-mapping/'))).toBe('Allowed');
+    expect(await decide(R, 'iam:CreateInstanceProfile', ip('/'))).toMatch(/Denied/);
+    expect(await decide(R, 'iam:ListRoles', '*')).toMatch(/Denied/);
+    expect(await decide(R, 'dynamodb:BatchGetItem', `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/iam-mapping-${STAGE}`)).toMatch(/Denied/);
+  });
+});
+
+describe('the other workflow steps have no IAM write', () => {
+  const writes = ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:TagRole', 'iam:DeleteRolePermissionsBoundary'];
+  const fnRole = (fn: string) => {
+    const f = template.Resources[`${fn}LambdaFunction`]!;
+    return ((f.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'])[0];
+  };
+  it('record/finalize steps run as ProvisioningRecordRole, Plan and the ServiceAccount step as ProvisioningClusterRole', () => {
+    for (const fn of ['ProvisionRecordItem', 'ProvisionRecordItemFailure', 'ProvisionFinalize', 'ProvisionRecordRunFailure']) expect(fnRole(fn)).toBe('ProvisioningRecordRole');
+    for (const fn of ['ProvisionPlan', 'ProvisionEnsureServiceAccount']) expect(fnRole(fn)).toBe('ProvisioningClusterRole');
+    for (const fn of ['ProvisionEnsureRole', 'ProvisionEnsureTrustPolicy', 'ProvisionEnsurePermissions', 'ProvisionAwaitRole', 'ProvisionEnsureInstanceProfile']) expect(fnRole(fn)).toBe('ProvisioningRole');
+  });
+  it.each(['ProvisioningRecordRole', 'ProvisioningClusterRole'])('%s: every IAM write denied', async (name) => {
+    for (const action of writes) {
+      expect(await decide(name, action, role('/iam-mapping/'), { 'iam:PermissionsBoundary': boundaryArn(), 'iam:PolicyARN': ALLOWED }), `${name} ${action}`).toMatch(/Denied/);
+    }
+    expect(await decide(name, 'dynamodb:UpdateItem', `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/iam-mapping-${STAGE}`)).toBe('Allowed');
+  });
+  it('the ServiceAccount step may describe clusters; the record steps may not', async () => {
+    const cluster = `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/prod`;
+    expect(await decide('ProvisioningClusterRole', 'eks:DescribeCluster', cluster)).toBe('Allowed');
+    expect(await decide('ProvisioningRecordRole', 'eks:DescribeCluster', cluster)).toMatch(/Denied/);
+  });
+});
+
+describe('the permissions boundary caps a workload role', () => {
+  const everything = [{ name: 'admin', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }];
+  const asWorkload = (action: string, resource: string) =>
+    decide('iam-mapping/iam-mapping-c-sa', action, resource, {}, { identityPolicies: everything, permissionBoundaryPolicies: [{ name: 'boundary', policy: boundaryDocument() }] });
+  it('even with AdministratorAccess attached: no IAM, no role chaining, no Organizations', async () => {
+    expect(await asWorkload('iam:CreateUser', `arn:aws:iam::${ACCOUNT}:user/x`)).toMatch(/Denied/);
+    expect(await asWorkload('iam:PutRolePolicy', role('/iam-mapping/'))).toMatch(/Denied/);
+    expect(await asWorkload('sts:AssumeRole', `arn:aws:iam::${ACCOUNT}:role/admin`)).toMatch(/Denied/);
+    expect(await asWorkload('organizations:LeaveOrganization', '*')).toMatch(/Denied/);
+    expect(await asWorkload('ec2:RunInstances', `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/*`)).toMatch(/Denied/);
+  });
+  it('the data access the service grants stays possible', async () => {
+    expect(await asWorkload('s3:GetObject', 'arn:aws:s3:::my-anyscale-bucket/k')).toBe('Allowed');
+    expect(await asWorkload('s3:ListBucket', 'arn:aws:s3:::my-anyscale-bucket')).toBe('Allowed');
+  });
+});
