@@ -9,8 +9,9 @@
 import { createDocumentClient } from '../adapters/dynamodb/client.js';
 import { DynamoConfigStore } from '../adapters/dynamodb/config-store.js';
 import { DynamoDriftStore } from '../adapters/dynamodb/drift-store.js';
+import { DynamoOwnershipStore } from '../adapters/dynamodb/ownership-store.js';
 import { DynamoRunStore } from '../adapters/dynamodb/run-store.js';
-import type { ConfigStore, DriftReportStore, ProvisioningRunStore, StickyStore, WorkflowStarter } from '../lib/ports.js';
+import type { ConfigStore, DriftReportStore, OwnershipStore, ProvisioningRunStore, StickyStore, WorkflowStarter } from '../lib/ports.js';
 import type { SettingsDefaults } from '../lib/provisioning/settings.js';
 import { ResolutionService } from '../lib/resolution/service.js';
 
@@ -19,6 +20,7 @@ export interface StoreDeps {
   sticky: StickyStore;
   runs: ProvisioningRunStore;
   drift: DriftReportStore;
+  ownership: OwnershipStore;
 }
 
 export interface Deps extends StoreDeps {
@@ -45,6 +47,7 @@ export function createStores(config: StoreConfig): StoreDeps {
     sticky: store,
     runs: new DynamoRunStore({ client, tableName: config.tableName }),
     drift: new DynamoDriftStore({ client, tableName: config.tableName }),
+    ownership: new DynamoOwnershipStore({ client, tableName: config.tableName }),
   };
 }
 

@@ -89,12 +89,13 @@ export function lazyDriftDeps(env: NodeJS.ProcessEnv = process.env): () => Drift
   const api = lazyEnvDeps(env, stepFunctionsFromEnv);
   return () => {
     if (deps) return deps;
-    const { configs, runs, drift, workflow } = api();
+    const { configs, runs, drift, workflow, ownership } = api();
     const targets = createTargets(awsTargetsFromEnv(env));
     deps = {
       configs,
       runs,
       reports: drift,
+      ownership,
       workflow,
       iam: targets.iam,
       clusters: targets.clusters,

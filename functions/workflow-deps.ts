@@ -10,7 +10,7 @@ import { createStores, regionOf, settingsDefaultsFromEnv, storeConfigFromEnv, ty
 
 export function createWorkflowDeps(stores: StoreDeps, targetsConfig: TargetsConfig, defaults: SettingsDefaults): WorkflowDeps {
   const targets = createTargets(targetsConfig);
-  return { configs: stores.configs, runs: stores.runs, iam: targets.iam, clusters: targets.clusters, kubernetes: targets.kubernetes, defaults };
+  return { configs: stores.configs, runs: stores.runs, ownership: stores.ownership, iam: targets.iam, clusters: targets.clusters, kubernetes: targets.kubernetes, defaults };
 }
 
 /** The real IAM/EKS/Kubernetes of a deployed function: region and EKS cluster from the environment. */

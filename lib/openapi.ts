@@ -161,6 +161,7 @@ export const provisioningStatusSchema = z.object({
     }),
   ),
   resources: z.array(provisioningResourceSchema),
+  lingering: z.array(provisioningResourceSchema).optional().describe('identities this cloud made that the version no longer wants (e.g. after a stack change), still in place'),
 });
 
 export const driftFindingSchema = z.looseObject({

@@ -207,6 +207,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     configs: stores.configs,
     runs: stores.runs,
     reports: stores.drift,
+    ownership: stores.ownership,
     workflow,
     iam: workflowDeps.iam,
     clusters: workflowDeps.clusters,

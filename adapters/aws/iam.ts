@@ -71,6 +71,7 @@ function roleInfo(role: Role, tags?: Record<string, string>): RoleInfo {
     trustPolicy: decodePolicyDocument(role.AssumeRolePolicyDocument, `trust policy of role ${role.RoleName}`),
     tags: tags ?? tagsToRecord(role.Tags),
     ...(role.CreateDate ? { createdAt: role.CreateDate.toISOString() } : {}),
+    ...(role.RoleId ? { id: role.RoleId } : {}),
   };
 }
 
@@ -80,6 +81,7 @@ function instanceProfileInfo(profile: InstanceProfile): InstanceProfileInfo {
     arn: profile.Arn ?? '',
     roleNames: (profile.Roles ?? []).map((r) => r.RoleName ?? '').filter((n) => n !== ''),
     tags: tagsToRecord(profile.Tags),
+    ...(profile.InstanceProfileId ? { id: profile.InstanceProfileId } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { formatPath, issuesToDetails } from './issues.js';
 import type { Path } from './parse.js';
 import { LABEL_KEYS, WORKLOAD_TYPES, mappingConfigSchema, type MappingConfig } from './schema.js';
 import { checkValue } from './values.js';
+import { identityNameProblems } from './identity-names.js';
 
 export const MAX_ERRORS = 100;
 
@@ -90,6 +91,8 @@ function validate(document: unknown, options: ValidateOptions): ValidationResult
   if (config.provisioning !== undefined && provider !== 'AWS') {
     add(['provisioning'], 'provisioning settings apply to AWS clouds only (EKS or VM); remove them for GCP');
   }
+
+  if (errors.length === 0) identityNameProblems(config, add);
 
   if (errors.length > 0) return { ok: false, errors: finish(errors) };
   const warnings = lintRules(config.dataplane_iam_mapping.rules.map((r, i) => ({ selector: selectors[i]!, value: r.value })));
