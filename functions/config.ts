@@ -7,6 +7,7 @@ import httpRouterHandler from '@middy/http-router';
 import { stringify } from 'yaml';
 import { parseConfigBody } from '../lib/config/parse.js';
 import { validateConfig } from '../lib/config/validate.js';
+import { checkStackChange, CONFIRM_STACK_CHANGE_HEADER, stackChangeConfirmed, type Stack } from '../lib/config/stack-change.js';
 import { AppError } from '../lib/errors.js';
 import type { VersionMeta } from '../lib/ports.js';
 import { cloudOf } from './cloud.js';
@@ -31,6 +32,9 @@ export function createConfigHandler(getDeps: () => Deps) {
     }
     const { configs, resolution } = getDeps();
     const ifMatch = header(event, 'if-match');
+    const previous = (await configs.getVersion(cloudId))?.document as Stack | undefined;
+    const confirmed = stackChangeConfirmed(event.queryStringParameters, header(event, CONFIRM_STACK_CHANGE_HEADER));
+    const stackChange = checkStackChange(cloudId, previous ?? null, result.config, confirmed);
     const meta = await configs.putVersion({
       cloudId,
       document: result.config as unknown as Record<string, unknown>,
@@ -43,7 +47,7 @@ export function createConfigHandler(getDeps: () => Deps) {
     const notes = parsed.notes.map((message) => ({ code: 'UNINDENTED_YAML', path: '', message }));
     return json(
       200,
-      { cloud_deployment_id: cloudId, version: meta.version, etag: meta.etag, warnings: [...notes, ...result.warnings], provisioning },
+      { cloud_deployment_id: cloudId, version: meta.version, etag: meta.etag, warnings: [...notes, ...(stackChange ? [stackChange] : []), ...result.warnings], provisioning },
       { etag: quoted(meta.etag) },
     );
   };

@@ -44,7 +44,8 @@ const LINT_CODES = [
   'UNSATISFIABLE_SELECTOR',
   'LINT_INCOMPLETE',
   'UNINDENTED_YAML',
-] as const satisfies readonly LintCode[];
+  'STACK_CHANGED',
+] as const satisfies readonly (LintCode | 'STACK_CHANGED')[];
 
 const int = () => z.number().int();
 const timestamp = () => z.iso.datetime({ offset: true }).describe('ISO-8601 timestamp');
@@ -335,12 +336,16 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       'With If-Match, the write succeeds only while the latest version has that etag.',
     tag: 'config',
     roles: ['owner'],
-    params: [{ name: 'If-Match', in: 'header', description: 'etag of the version this edit is based on', schema: z.string() }],
+    params: [
+      { name: 'If-Match', in: 'header', description: 'etag of the version this edit is based on', schema: z.string() },
+      { name: 'confirm_stack_change', in: 'query', description: '`true` confirms a change of cloud_provider or compute_stack (also header X-Confirm-Stack-Change: true)', schema: z.enum(['true', 'false']) },
+    ],
     body: { schema: 'MappingConfig', yaml: true, description: 'the mapping config' },
     responses: {
       200: { description: 'stored as a new version', schema: 'ConfigPutResponse', etag: true },
       400: err('INVALID_CONFIG: details point at each bad field (YAML line/column; rule_index and position for selectors)'),
       ...AUTH_ERRORS,
+      409: err('CONFLICT: the config changes cloud_provider or compute_stack without confirm_stack_change=true'),
       412: err('PRECONDITION_FAILED: If-Match is not the latest version'),
       413: err('body too large'),
       415: err('unsupported Content-Type'),
