@@ -1,9 +1,9 @@
 /**
  * Names IAM treats as one. IAM compares role and instance-profile names ignoring case, so two
  * values of one config that differ only in case (`Prof` and `prof`) would share one instance
- * profile: the rule meant for one gets the other's identity. Likewise two explicit `role_name`s
- * equal ignoring case, and a `role_name_prefix` that could produce another cloud's role names.
- * Each is a 400 at PUT naming both places.
+ * profile: the rule meant for one gets the other's identity: a 400 at PUT naming both rules.
+ * (Two explicit `role_name`s equal ignoring case are refused by the settings schema.) Also a
+ * `role_name_prefix` that could produce another cloud's role names.
  */
 import { rolePrefixProblem } from '../provisioning/naming.js';
 import type { Path } from './parse.js';
@@ -33,14 +33,5 @@ export function identityNameProblems(config: MappingConfig, add: AddError): void
   if (p.role_name_prefix !== undefined) {
     const problem = rolePrefixProblem(p.role_name_prefix);
     if (problem) add(['provisioning', 'role_name_prefix'], `role_name_prefix ${problem}`);
-  }
-  const roleNames = new Map<string, string>();
-  for (const [name, sa] of Object.entries(p.service_accounts ?? {})) {
-    if (sa?.role_name === undefined) continue;
-    const key = sa.role_name.toLowerCase();
-    const other = roleNames.get(key);
-    if (other !== undefined) {
-      add(['provisioning', 'service_accounts', name, 'role_name'], `service_accounts ${JSON.stringify(name)} and ${JSON.stringify(other)} name the same IAM role ${JSON.stringify(sa.role_name)} (role names ignore case); give each its own role_name`);
-    } else roleNames.set(key, name);
   }
 }
