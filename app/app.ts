@@ -11,10 +11,11 @@
 import { createDocumentClient } from '../adapters/dynamodb/client.js';
 import { DynamoConfigStore } from '../adapters/dynamodb/config-store.js';
 import { DynamoDriftStore } from '../adapters/dynamodb/drift-store.js';
+import { DynamoOwnershipStore } from '../adapters/dynamodb/ownership-store.js';
 import { DynamoRunStore } from '../adapters/dynamodb/run-store.js';
 import type { Targets } from '../adapters/targets.js';
 import type { DriftDeps } from '../lib/drift/check.js';
-import type { ConfigStore, DriftReportStore, ProvisioningRunStore, StickyStore, WorkflowStarter } from '../lib/ports.js';
+import type { ConfigStore, DriftReportStore, OwnershipStore, ProvisioningRunStore, StickyStore, WorkflowStarter } from '../lib/ports.js';
 import type { SettingsDefaults } from '../lib/provisioning/settings.js';
 import { ResolutionService } from '../lib/resolution/service.js';
 import type { WorkflowDeps } from '../lib/workflow/steps.js';
@@ -31,6 +32,7 @@ export interface StorePorts {
   sticky: StickyStore;
   runs: ProvisioningRunStore;
   drift: DriftReportStore;
+  ownership: OwnershipStore;
 }
 
 export interface AppConfig {
@@ -76,6 +78,7 @@ export function createStores(config: StoreConfig): StorePorts {
     sticky: store,
     runs: new DynamoRunStore({ client, tableName: config.tableName }),
     drift: new DynamoDriftStore({ client, tableName: config.tableName }),
+    ownership: new DynamoOwnershipStore({ client, tableName: config.tableName }),
   };
 }
 
@@ -103,6 +106,7 @@ export function createApp(config: AppConfig): App {
     (): WorkflowDeps => ({
       configs: stores().configs,
       runs: stores().runs,
+      ownership: stores().ownership,
       iam: targets().iam,
       clusters: targets().clusters,
       kubernetes: (cluster) => targets().kubernetes(cluster),
@@ -145,6 +149,7 @@ export function createApp(config: AppConfig): App {
       configs: stores().configs,
       runs: stores().runs,
       reports: stores().drift,
+      ownership: stores().ownership,
       workflow: workflow(),
       iam: targets().iam,
       clusters: targets().clusters,

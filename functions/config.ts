@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { forgetBinding, listBindings, listClouds } from '../app/use-cases/clouds.js';
 import { getConfig, listVersions, putConfig } from '../app/use-cases/config.js';
 import { inScope } from '../lib/auth.js';
+import { CONFIRM_STACK_CHANGE_HEADER, stackChangeConfirmed } from '../lib/config/stack-change.js';
 import { wantsYaml } from './http.js';
 import { httpFunction, type Operations } from './http/handler.js';
 import { reply } from './http/route.js';
@@ -21,8 +22,9 @@ const matches = (ifNoneMatch: string, etag: string) => ifNoneMatch.split(',').so
 export const configOperations: Operations<'config'> = {
   listClouds: ({ principal }, app) => listClouds(app, principal, inScope),
 
-  putConfig: async ({ path, body, principal, ifMatch }, app) => {
-    const { response, started } = await putConfig(app, { cloudId: path.cloud, body, principal, ...(ifMatch ? { ifMatch } : {}) });
+  putConfig: async ({ path, query, header, body, principal, ifMatch }, app) => {
+    const confirmStackChange = stackChangeConfirmed(query, header(CONFIRM_STACK_CHANGE_HEADER));
+    const { response, started } = await putConfig(app, { cloudId: path.cloud, body, principal, confirmStackChange, ...(ifMatch ? { ifMatch } : {}) });
     if ('error' in started) logger.error('provisioning workflow could not be started', { cloudId: path.cloud, version: response.version, error: started.error });
     return reply(200, response, { etag: quoted(response.etag) });
   },

@@ -62,11 +62,16 @@ export const ROUTES = [
       'Body as `anyscale cloud config get` prints it (YAML or JSON). The new version starts a provisioning run. ' +
       'With If-Match, the write succeeds only while the latest version has that etag.',
     tag: 'config',
-    request: { body: MAPPING_CONFIG, headers: [IF_MATCH] },
+    request: {
+      query: s.putConfigQuerySchema,
+      body: MAPPING_CONFIG,
+      headers: [IF_MATCH, { name: 'X-Confirm-Stack-Change', description: '`true` confirms a change of cloud_provider or compute_stack' }],
+    },
     responses: {
       200: { description: 'stored as a new version', schema: s.configPutResponseSchema, etag: true },
       400: err('INVALID_CONFIG: details point at each bad field (YAML line/column; rule_index and position for selectors)'),
       ...AUTH,
+      409: err('CONFLICT: the config changes cloud_provider or compute_stack without confirm_stack_change=true'),
       412: err('PRECONDITION_FAILED: If-Match is not the latest version'),
       413: err('body too large'),
       415: err('unsupported Content-Type'),

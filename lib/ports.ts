@@ -108,6 +108,8 @@ export interface RoleInfo {
   createdAt?: string;
   /** ARN of the role's permissions boundary (GetRole shows it; list calls do not). */
   permissionsBoundaryArn?: string;
+  /** IAM's RoleId (`AROA…`): unique per role ever created, so a re-created role has another. */
+  id?: string;
 }
 
 export interface InstanceProfileInfo {
@@ -115,6 +117,8 @@ export interface InstanceProfileInfo {
   arn: string;
   roleNames: string[];
   tags: Record<string, string>;
+  /** IAM's InstanceProfileId (`AIPA…`). */
+  id?: string;
 }
 
 /** One role as IAM's bulk read (GetAccountAuthorizationDetails) returns it: everything drift compares. */
@@ -183,6 +187,8 @@ export interface ServiceAccountInfo {
   annotations: Record<string, string>;
   labels: Record<string, string>;
   resourceVersion: string;
+  /** metadata.uid: unique per object ever created. */
+  uid?: string;
 }
 
 export interface KubernetesPort {
@@ -253,10 +259,12 @@ export interface ProvisioningRun {
   /** Why nothing was provisioned (e.g. GCP), when that is the case. */
   reason?: string;
   error?: RunError;
+  /** Identities this cloud made that the version no longer wants (e.g. after a stack change), still in place. */
+  lingering?: ResourceResult[];
   items: ItemResult[];
 }
 
-export type RunPatch = Partial<Pick<ProvisioningRun, 'status' | 'startedAt' | 'finishedAt' | 'executionId' | 'planDigest' | 'itemCount' | 'reason' | 'error'>>;
+export type RunPatch = Partial<Pick<ProvisioningRun, 'status' | 'startedAt' | 'finishedAt' | 'executionId' | 'planDigest' | 'itemCount' | 'reason' | 'error' | 'lingering'>>;
 
 export interface ProvisioningRunStore {
   /** Records a PENDING run for a version (no-op when it exists). */
@@ -278,6 +286,57 @@ export interface ProvisioningRunStore {
    */
   putPlanPage(cloudId: string, version: number, planId: string, page: number, refs: PlanItemRef[]): Promise<void>;
   getPlanPage(cloudId: string, version: number, planId: string, page: number): Promise<PlanItemRef[] | null>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ownership across clouds: what the service created (the inventory, keyed by the resource and
+// holding its IAM id / Kubernetes uid), and which cloud wants which name (claims, taken at plan
+// time). Both are single-item conditional writes (first cloud wins).
+// ---------------------------------------------------------------------------------------------
+
+export type OwnedKind = 'iam-role' | 'instance-profile' | 'service-account';
+
+/** Where an owned resource is: IAM names (compared ignoring case) or a ServiceAccount in a cluster. */
+export interface ResourceRef {
+  kind: OwnedKind;
+  name: string;
+  /** Service accounts: the cluster's name (for messages) and its OIDC issuer host (the identity). */
+  cluster?: string;
+  clusterIssuer?: string;
+  namespace?: string;
+}
+
+export interface InventoryRecord extends ResourceRef {
+  cloudId: string;
+  /** RoleId / InstanceProfileId / metadata.uid; null while a create is in flight (see token). */
+  id: string | null;
+  /** Random token written on the resource at creation (tag / annotation), to recognise a create whose answer was lost. */
+  token?: string;
+  recordedAt: string;
+}
+
+export interface ClaimRecord extends ResourceRef {
+  cloudId: string;
+  configVersion: number;
+  claimedAt: string;
+}
+
+export interface OwnershipStore {
+  getInventory(ref: ResourceRef): Promise<InventoryRecord | null>;
+  /**
+   * Records `record` unless another cloud's record stands: succeeds when there is none, when it is
+   * this cloud's, or when it is `staleId` (the resource it described is gone). Returns the record stored after the call.
+   */
+  putInventory(record: InventoryRecord, options?: { staleId?: string | null }): Promise<{ stored: boolean; current: InventoryRecord | null }>;
+  /** Removes this cloud's record (no-op when absent or another cloud's). */
+  deleteInventory(ref: ResourceRef, cloudId: string): Promise<void>;
+  /** Takes the claim unless another cloud holds it; returns the holder after the call. */
+  claim(claim: ClaimRecord): Promise<ClaimRecord>;
+  getClaim(ref: ResourceRef): Promise<ClaimRecord | null>;
+  /** The claims this cloud holds. */
+  listClaims(cloudId: string): Promise<ClaimRecord[]>;
+  /** Releases this cloud's claim (no-op when another cloud holds it). */
+  releaseClaim(ref: ResourceRef, cloudId: string): Promise<void>;
 }
 
 /** Starts the provisioning workflow for a config version (Step Functions deployed, in-process locally). */

@@ -88,6 +88,7 @@ function roleInfo(role: Role, tags?: Record<string, string>): RoleInfo {
     tags: tags ?? tagsToRecord(role.Tags),
     ...(role.CreateDate ? { createdAt: role.CreateDate.toISOString() } : {}),
     ...(role.PermissionsBoundary?.PermissionsBoundaryArn ? { permissionsBoundaryArn: role.PermissionsBoundary.PermissionsBoundaryArn } : {}),
+    ...(role.RoleId ? { id: role.RoleId } : {}),
   };
 }
 
@@ -97,6 +98,7 @@ function instanceProfileInfo(profile: InstanceProfile): InstanceProfileInfo {
     arn: profile.Arn ?? '',
     roleNames: (profile.Roles ?? []).map((r) => r.RoleName ?? '').filter((n) => n !== ''),
     tags: tagsToRecord(profile.Tags),
+    ...(profile.InstanceProfileId ? { id: profile.InstanceProfileId } : {}),
   };
 }
 

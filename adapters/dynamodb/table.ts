@@ -25,7 +25,11 @@
  * │ CLOUD#<cloudId>    │ DRIFT#<checked_at ISO>[#<n>]     │ DRIFT     │ one drift report: checkedAt, status, drifted,│
  * │                    │   (toISOString, ms precision)    │           │ configVersion, findingCount, bySeverity,     │
  * │                    │                                  │           │ body (B, gzip JSON report), expiresAt (TTL)  │
+ * │ CLOUD#<cloudId>    │ CLAIMED#<resource key>           │ CLAIMED   │ copy of a claim this cloud holds (listing)   │
  * │ CLOUDS             │ <cloudId>                        │ CLOUD     │ cloudId, registeredAt                        │
+ * │ OWNERSHIP          │ INVENTORY#<resource key>         │ INVENTORY │ what the service created/adopted: cloudId,   │
+ * │                    │                                  │           │ id (RoleId/InstanceProfileId/uid), token     │
+ * │ OWNERSHIP          │ CLAIM#<resource key>             │ CLAIM     │ which cloud wants a name: cloudId, version   │
  * └────────────────────┴──────────────────────────────────┴───────────┴──────────────────────────────────────────────┘
  *
  * Config versions
@@ -86,6 +90,9 @@ export const ItemType = {
   FENCE: 'FENCE',
   DRIFT: 'DRIFT',
   PLAN_PAGE: 'PLAN_PAGE',
+  INVENTORY: 'INVENTORY',
+  CLAIM: 'CLAIM',
+  CLAIMED: 'CLAIMED',
 } as const;
 
 export const keys = {
@@ -103,6 +110,12 @@ export const keys = {
   driftPrefix: 'DRIFT#',
   /** `checkedAt`: ISO-8601 UTC (`toISOString()`), so keys sort by time. */
   driftSk: (checkedAt: string, collision = 0) => `DRIFT#${checkedAt}${collision > 0 ? `#${collision}` : ''}`,
+  /** Ownership inventory and claims across clouds (adapters/dynamodb/ownership-store.ts). */
+  ownershipPk: 'OWNERSHIP',
+  inventorySk: (resourceKey: string) => `INVENTORY#${resourceKey}`,
+  claimSk: (resourceKey: string) => `CLAIM#${resourceKey}`,
+  claimedPrefix: 'CLAIMED#',
+  claimedSk: (resourceKey: string) => `CLAIMED#${resourceKey}`,
 } as const;
 
 /** CreateTable input for the service table (mirrored by the CloudFormation resource in serverless.yml). */

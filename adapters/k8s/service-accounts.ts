@@ -132,6 +132,7 @@ function info(sa: V1ServiceAccount, namespace: string): ServiceAccountInfo {
     annotations: { ...(meta.annotations ?? {}) },
     labels: { ...(meta.labels ?? {}) },
     resourceVersion: meta.resourceVersion ?? '',
+    ...(meta.uid ? { uid: meta.uid } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 /** Use cases of mapping configs: store a new version (and start its provisioning), read one, list the history. */
 import type { Principal } from '../../lib/auth.js';
 import { parseConfigBody } from '../../lib/config/parse.js';
+import { checkStackChange, type Stack } from '../../lib/config/stack-change.js';
 import { identityCeiling, validateConfigAsync } from '../../lib/config/validate.js';
 import { AppError } from '../../lib/errors.js';
 import type { IfMatch, VersionMeta } from '../../lib/ports.js';
@@ -13,6 +14,8 @@ export interface PutConfigInput {
   body: { text: string; contentType: string | undefined };
   principal: Principal;
   ifMatch?: IfMatch;
+  /** The request confirms a change of cloud_provider / compute_stack (else such a PUT is 409). */
+  confirmStackChange?: boolean;
 }
 
 /** Parses (JSON or YAML) and validates the document, commits it as a new version, and starts its provisioning run. */
@@ -25,6 +28,8 @@ export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' 
     const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
     throw new AppError('INVALID_CONFIG', `invalid mapping config: ${first.path ? `${first.path}: ` : ''}${first.message}${more}`, result.errors);
   }
+  const previous = await app.stores.configs.getVersion(cloudId);
+  const stackChange = checkStackChange(cloudId, previous ? (previous.document as unknown as Stack) : null, result.config, input.confirmStackChange === true);
   const meta = await app.stores.configs.putVersion({
     cloudId,
     document: result.config as unknown as Record<string, unknown>,
@@ -43,7 +48,7 @@ export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' 
       cloud_deployment_id: cloudId,
       version: meta.version,
       etag: meta.etag,
-      warnings: [...notes, ...result.warnings],
+      warnings: [...notes, ...(stackChange ? [stackChange] : []), ...result.warnings],
       provisioning:
         'executionId' in started
           ? { status: 'PENDING' as const, execution_id: started.executionId }

@@ -44,5 +44,6 @@ export function runView(version: number, run: ProvisioningRun | null) {
     item_count: run.itemCount ?? null,
     items: run.items.map((i) => ({ name: i.name, kind: i.kind, status: i.status, ...(i.error ? { error: i.error } : {}) })),
     resources: run.items.flatMap((i) => i.resources),
+    ...(run.lingering?.length ? { lingering: run.lingering } : {}),
   };
 }

@@ -76,7 +76,7 @@ export const openApiDocumentSchema = z.looseObject({
 
 // ------------------------------------------------------------------------------------ config
 
-const LINT_CODES = ['DUPLICATE_RULE', 'SHADOWED_RULE', 'UNSATISFIABLE_SELECTOR', 'LINT_INCOMPLETE', 'UNINDENTED_YAML'] as const satisfies readonly LintCode[];
+const LINT_CODES = ['DUPLICATE_RULE', 'SHADOWED_RULE', 'UNSATISFIABLE_SELECTOR', 'LINT_INCOMPLETE', 'UNINDENTED_YAML', 'STACK_CHANGED'] as const satisfies readonly (LintCode | 'STACK_CHANGED')[];
 
 export const lintWarningSchema = z.object({
   code: z.enum(LINT_CODES),
@@ -200,6 +200,7 @@ export const provisioningStatusSchema = z.object({
     }),
   ),
   resources: z.array(provisioningResourceSchema),
+  lingering: z.optional(described(z.array(provisioningResourceSchema), 'identities this cloud made that the version no longer wants (e.g. after a stack change), still in place')),
 });
 
 export const versionQuerySchema = z.object({ version: z.optional(described(positive(), 'a past version (default: the latest)')) });
@@ -272,6 +273,9 @@ export const driftCheckRequestSchema = z.strictObject(
 
 export const driftHistoryQuerySchema = z.object({
   limit: z.optional(described(z.string().check(z.regex(/^(?:[1-9]\d?|100)$/, 'must be an integer from 1 to 100')), 'at most this many (1..100, default 20)')),
+});
+export const putConfigQuerySchema = z.object({
+  confirm_stack_change: z.optional(described(z.enum(['true', 'false']), '`true` confirms a change of cloud_provider or compute_stack (also header X-Confirm-Stack-Change: true)')),
 });
 export const configQuerySchema = z.object({ version: z.optional(described(positive(), 'a past version (default: the latest)')) });
 export const versionsQuerySchema = z.object({

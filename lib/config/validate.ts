@@ -12,6 +12,7 @@ import type { Path } from './parse.js';
 import { LABEL_KEYS, WORKLOAD_TYPES, mappingConfigSchema, type MappingConfig } from './schema.js';
 import { checkValue } from './values.js';
 import { deploymentIssues, type DeploymentRules } from '../provisioning/settings.js';
+import { identityNameProblems } from './identity-names.js';
 
 export const MAX_ERRORS = 100;
 
@@ -171,6 +172,8 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
   if (config.provisioning !== undefined && provider !== 'AWS') {
     add(['provisioning'], 'provisioning settings apply to AWS clouds only (EKS or VM); remove them for GCP');
   }
+
+  if (errors.length === 0) identityNameProblems(config, add);
 
   if (errors.length > 0) return { ok: false, errors: finish(errors) };
   yield;

@@ -29,6 +29,7 @@ import type {
   IamPort,
   InstanceProfileInfo,
   KubernetesPort,
+  OwnershipStore,
   ProvisioningRun,
   ProvisioningRunStore,
   RoleDetail,
@@ -39,12 +40,16 @@ import { CLOUD_LABEL, cloudLabelValue, isOwnedRole, isOwnedServiceAccount } from
 import { parseProvisioningSettings, type DriftMode, type ResolvedSettings, type SettingsDefaults } from '../provisioning/settings.js';
 import { parseStoredConfig } from '../stored.js';
 import { PlanCache, type PlannedVersion } from '../workflow/planning.js';
+import { refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
+import { forgetOwned, judgeRole, judgeServiceAccount } from '../workflow/ownership-checks.js';
 import { diffState, itemName, nsKey, saKey, summarise, type ObservedRole } from './diff.js';
 
 export interface DriftDeps {
   configs: ConfigStore;
   runs: ProvisioningRunStore;
   reports: DriftReportStore;
+  /** The ownership inventory: an orphan is deleted only when it agrees (lib/provisioning/inventory.ts). */
+  ownership?: OwnershipStore;
   workflow: WorkflowStarter;
   iam: IamPort;
   clusters: ClusterPort;
@@ -348,7 +353,7 @@ async function repair(
       try {
         const done =
           f.kind === 'orphan-role'
-            ? await deleteOrphanRole(deps.iam, cloudId, f.name, input.details.get(f.name.toLowerCase())?.instanceProfiles ?? [])
+            ? await deleteOrphanRole(deps, cloudId, f.name, input.details.get(f.name.toLowerCase())?.instanceProfiles ?? [])
             : f.kind === 'orphan-instance-profile'
               ? await deleteOrphanInstanceProfile(deps.iam, cloudId, f.name)
               : await deleteOrphanServiceAccount(deps, cloudId, f, input.clusters);
@@ -363,16 +368,23 @@ async function repair(
 }
 
 /** Deletes an orphan role that still carries our marks: out of our instance profiles, inline policies, managed attachments, the role. */
-async function deleteOrphanRole(iam: IamPort, cloudId: string, name: string, profiles: readonly InstanceProfileInfo[]): Promise<true | string | null> {
+async function deleteOrphanRole(deps: DriftDeps, cloudId: string, name: string, profiles: readonly InstanceProfileInfo[]): Promise<true | string | null> {
+  const iam = deps.iam;
   const role = await iam.getRole(name);
   if (!role) return null;
   if (!isOwnedRole(role.tags, cloudId)) return `iam-role ${name} not deleted: it no longer carries the ownership tags`;
+  // Marks are not enough (tags can be copied onto a hand-made role): the inventory must agree.
+  if (deps.ownership) {
+    const { verdict } = await judgeRole(deps.ownership, role, cloudId);
+    if (verdict.kind !== 'ours') return `iam-role ${name} not deleted: ${refusal(roleRef(name), verdict, name, 'adopt_role')}`;
+  }
   const foreign = profiles.filter((p) => !isOwnedRole(p.tags, cloudId));
   if (foreign.length > 0) return `iam-role ${name} not deleted: instance profile ${foreign.map((p) => p.name).join(', ')} (not ours) holds it`;
   for (const profile of profiles) await iam.removeRoleFromInstanceProfile(profile.name, name);
   for (const policy of await iam.listInlinePolicies(name)) await iam.deleteInlinePolicy(name, policy);
   for (const arn of await iam.listAttachedPolicies(name)) await iam.detachPolicy(name, arn);
   await iam.deleteRole(name);
+  if (deps.ownership) await forgetOwned(deps.ownership, roleRef(name), cloudId);
   return true;
 }
 
@@ -394,7 +406,13 @@ async function deleteOrphanServiceAccount(deps: DriftDeps, cloudId: string, f: D
   const sa = await k8s.getServiceAccount(f.namespace, saName);
   if (!sa) return null;
   if (!isOwnedServiceAccount(sa.labels, cloudId)) return `service-account ${f.name} not deleted: it no longer carries the ownership labels`;
+  const ref = serviceAccountRef(cluster, f.namespace, saName);
+  if (deps.ownership) {
+    const { verdict } = await judgeServiceAccount(deps.ownership, ref, sa, cloudId);
+    if (verdict.kind !== 'ours') return `service-account ${f.name} not deleted: ${refusal(ref, verdict, saName, 'adopt_service_account')}`;
+  }
   await k8s.deleteServiceAccount(f.namespace, saName);
+  if (deps.ownership) await forgetOwned(deps.ownership, ref, cloudId);
   return true;
 }
 

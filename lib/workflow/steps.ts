@@ -13,14 +13,20 @@ import type {
   ClusterPort,
   ConfigStore,
   IamPort,
+  InstanceProfileInfo,
   ItemResult,
   KubernetesPort,
+  OwnershipStore,
   ProvisioningRunStore,
   ResourceResult,
   RoleInfo,
 } from '../ports.js';
 import { findPlanItem, planItemsFor, type InstanceProfileItem, type K8sIrsaItem, type PlanItem, type PlanItemRef } from '../provisioning/plan.js';
-import { isOwnedRole, isOwnedServiceAccount, ROLE_ARN_ANNOTATION, type IamTag } from '../provisioning/ownership.js';
+import { ROLE_ARN_ANNOTATION, type IamTag } from '../provisioning/ownership.js';
+import { INVENTORY_TOKEN_KEY, instanceProfileRef, pendingRecord, refusal, roleRef, serviceAccountRef, type Verdict } from '../provisioning/inventory.js';
+import type { InventoryRecord, ResourceRef } from '../ports.js';
+import { settleClaims } from './claims.js';
+import { judgeInstanceProfile, judgeRole, judgeServiceAccount, recordOwned } from './ownership-checks.js';
 import type { SettingsDefaults } from '../provisioning/settings.js';
 import { caughtIs, invalidInput, isTargetError, notOwned, notReady, superseded, type TargetResourceKind } from '../target-errors.js';
 import { PlanCache, type PlannedVersion } from './planning.js';
@@ -28,6 +34,8 @@ import { PlanCache, type PlannedVersion } from './planning.js';
 export interface WorkflowDeps {
   configs: ConfigStore;
   runs: ProvisioningRunStore;
+  /** Inventory of what the service made, and the cross-cloud claims (lib/workflow/claims.ts). */
+  ownership: OwnershipStore;
   iam: IamPort;
   clusters: ClusterPort;
   kubernetes(cluster: ClusterIdentity): KubernetesPort;
@@ -125,14 +133,30 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
     return { planned, item: findPlanItem(planned.plan, input.ref) };
   }
 
-  function requireOwned(role: RoleInfo, item: PlanItem, cloudId: string): void {
-    if (isOwnedRole(role.tags, cloudId)) return;
-    const key = item.kind === 'k8s-irsa' ? item.serviceAccount.name : item.instanceProfile.name;
-    throw notOwned(
-      { kind: 'iam-role', name: role.name },
-      `IAM role ${role.name} exists without the ownership tags of this service; it was left alone. ` +
-        `To let the service manage it, set provisioning.service_accounts.${key}.adopt_role: true`,
-    );
+  const itemKey = (item: PlanItem) => (item.kind === 'k8s-irsa' ? item.serviceAccount.name : item.instanceProfile.name);
+
+  /** Proceeds only when marks and inventory agree that the role is this cloud's (finalising a create whose answer was lost). */
+  async function requireOwned(role: RoleInfo, item: PlanItem, cloudId: string): Promise<void> {
+    const { verdict } = await judgeRole(deps.ownership, role, cloudId);
+    if (verdict.kind !== 'ours') throw notOwned(roleRef(role.name), refusal(roleRef(role.name), verdict, itemKey(item), 'adopt_role'));
+    if (verdict.finalize) await recordOwned(deps.ownership, roleRef(role.name), cloudId, role.id, now(), null);
+  }
+
+  /** The inventory record to write before creating `ref`: our own pending one is reused (its token may be on a create whose answer was lost). */
+  async function beginCreate(ref: ResourceRef, cloudId: string): Promise<InventoryRecord> {
+    const prior = await deps.ownership.getInventory(ref);
+    if (prior && prior.cloudId === cloudId && prior.id === null && prior.token) return prior;
+    if (prior && prior.cloudId !== cloudId && prior.id === null) {
+      throw notOwned(ref, `${ref.kind === 'service-account' ? 'ServiceAccount' : ref.kind === 'iam-role' ? 'IAM role' : 'IAM instance profile'} ${ref.name} is being created for cloud ${prior.cloudId}; it is never shared between clouds and was left alone`);
+    }
+    const record = pendingRecord(ref, cloudId, now());
+    const { stored, current } = await deps.ownership.putInventory(record, { staleId: prior && prior.cloudId !== cloudId ? prior.id : null });
+    if (!stored) throw notOwned(ref, `${ref.name} is recorded for cloud ${current?.cloudId ?? 'another cloud'}; it is never shared between clouds and was left alone`);
+    return record;
+  }
+
+  async function finishCreate(record: InventoryRecord, id: string | undefined): Promise<void> {
+    if (id !== undefined) await deps.ownership.putInventory({ ...record, id, recordedAt: now() });
   }
 
   /**
@@ -161,17 +185,30 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
         await deps.runs.updateRun(cloudId, version, { status: 'SUPERSEDED', finishedAt: now() }, { onlyFrom: ['PENDING', 'RUNNING'] });
         return { cloudId, version, superseded: true, planId, itemCount: 0, pageSize, pages: [] };
       }
-      const { plan } = await plans.get(cloudId, version);
+      const planned = await plans.get(cloudId, version);
+      const { plan } = planned;
       const only = input.only ? new Set(input.only) : null;
-      const items = planItemsFor(plan).filter((ref) => !only || only.has(ref.name));
+      const refs = planItemsFor(plan).filter((ref) => !only || only.has(ref.name));
+      // Cross-cloud conflicts, before any role is created: refused items are recorded now and never run.
+      const { refused, lingering } = await settleClaims(deps, {
+        cloudId,
+        version,
+        items: refs.map((ref) => ({ ref, item: findPlanItem(plan, ref) })),
+        clusters: planned.clusters,
+        full: only === null,
+        now: now(),
+      });
+      for (const result of refused.values()) await deps.runs.putItemResult(cloudId, version, result);
+      const items = refs.filter((ref) => !refused.has(ref.name));
       const pages = Array.from({ length: Math.ceil(items.length / pageSize) }, (_, p) => p);
       await forEachLimit(pages, 8, (p) => deps.runs.putPlanPage(cloudId, version, planId, p, items.slice(p * pageSize, (p + 1) * pageSize)));
       await deps.runs.updateRun(cloudId, version, {
         status: 'RUNNING',
         startedAt: now(),
         planDigest: plan.digest,
-        itemCount: items.length,
+        itemCount: refs.length,
         ...(plan.reason ? { reason: plan.reason } : {}),
+        ...(only === null ? { lingering } : {}),
       });
       return { cloudId, version, superseded: false, planId, itemCount: items.length, pageSize, pages };
     },
@@ -190,14 +227,17 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       const want = item.role;
       const wantTags = tagMap(want.tags);
       const boundary = deps.defaults.permissionsBoundaryArn;
+      const ref = roleRef(want.name);
       const existing = await deps.iam.getRole(want.name);
       if (!existing) {
+        const record = await beginCreate(ref, input.cloudId);
+        let created: RoleInfo;
         try {
-          await deps.iam.createRole({
+          created = await deps.iam.createRole({
             name: want.name,
             path: want.path,
             trustPolicy: want.trustPolicy,
-            tags: wantTags,
+            tags: { ...wantTags, [INVENTORY_TOKEN_KEY]: record.token as string },
             description: `Managed by iam-mapping for ${input.cloudId} (${input.ref.name})`,
             ...(boundary !== undefined ? { permissionsBoundaryArn: boundary } : {}),
           });
@@ -206,10 +246,13 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
           if (isTargetError(e, 'AlreadyExistsError')) throw notReady(`role ${want.name} was created concurrently; re-reading`);
           throw e;
         }
+        await finishCreate(record, created.id);
         return { resources: [{ kind: 'iam-role', name: want.name, action: 'created', detail: want.arn }], createdRole: true };
       }
-      const owned = isOwnedRole(existing.tags, input.cloudId);
-      if (!owned && !item.adopt.role) requireOwned(existing, item, input.cloudId);
+      // Ownership before any write: ours (marks and inventory agree), adoptable (no marks at all), or refused.
+      const { verdict, record } = await judgeRole(deps.ownership, existing, input.cloudId);
+      const owned = verdict.kind === 'ours';
+      if (!owned && !(verdict.kind === 'unmarked' && item.adopt.role)) throw notOwned(ref, refusal(ref, verdict, itemKey(item), 'adopt_role'));
       if (existing.arn !== want.arn) {
         // IAM cannot move a role to another path, and ServiceAccounts are annotated with the planned ARN.
         throw invalidInput(
@@ -222,6 +265,10 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       // Every role the service manages carries the deployment's boundary: put a removed (or another) one back.
       const boundaryFixed = boundary !== undefined && existing.permissionsBoundaryArn !== boundary;
       if (boundaryFixed) await deps.iam.putRolePermissionsBoundary(want.name, boundary);
+      if (!owned || (verdict as Extract<Verdict, { kind: 'ours' }>).finalize) {
+        // Adopted (or a create whose answer was lost): inventoried with its RoleId from now on.
+        await recordOwned(deps.ownership, ref, input.cloudId, existing.id, now(), record);
+      }
       const action = !owned ? 'adopted' : Object.keys(missing).length > 0 || boundaryFixed ? 'updated' : 'unchanged';
       const detail = boundaryFixed
         ? `${existing.arn}; permissions boundary ${existing.permissionsBoundaryArn ? `${existing.permissionsBoundaryArn} replaced by` : 'set to'} ${boundary}`
@@ -234,7 +281,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       const { item } = await itemOf(input);
       const role = await deps.iam.getRole(item.role.name);
       if (!role) throw notReady(`role ${item.role.name} is not visible yet`);
-      requireOwned(role, item, input.cloudId);
+      await requireOwned(role, item, input.cloudId);
       if (policiesEqual(role.trustPolicy, item.role.trustPolicy)) {
         // CreateRole wrote it moments ago: report it as made with the role, not as pre-existing.
         if (input.results?.role?.createdRole === true) {
@@ -252,7 +299,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       const roleName = item.role.name;
       const role = await deps.iam.getRole(roleName);
       if (!role) throw notReady(`role ${roleName} is not visible yet`);
-      requireOwned(role, item, input.cloudId);
+      await requireOwned(role, item, input.cloudId);
       const resources: ResourceResult[] = [];
       const policy = item.role.permissionPolicy;
       const current = await deps.iam.getInlinePolicy(roleName, policy.name);
@@ -296,7 +343,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       for (const cluster of planned.clusters) {
         const k8s = deps.kubernetes(cluster);
         for (const namespace of item.serviceAccount.namespaces) {
-          resources.push(await ensureOneServiceAccount(k8s, cluster.name, namespace, item, input.cloudId));
+          resources.push(await ensureOneServiceAccount(deps.ownership, k8s, cluster, namespace, item, input.cloudId, now, planned.clusters));
         }
       }
       return { resources };
@@ -306,7 +353,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
     async ensureInstanceProfile(input: ItemInput): Promise<StepOutput> {
       const { item } = await itemOf(input);
       if (item.kind !== 'instance-profile') throw new AppError('INTERNAL', `item ${item.kind} has no instance profile`);
-      return { resources: await ensureInstanceProfile(deps.iam, item, input.cloudId) };
+      return { resources: await ensureInstanceProfile(deps.iam, deps.ownership, item, input.cloudId, now) };
     },
 
     /** Records a finished item; an item with a failed resource is FAILED. */
@@ -330,7 +377,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       const status = caughtIs(input.error, 'SupersededError') ? 'SUPERSEDED' : 'FAILED';
       const resources = collect(input.results);
       if (caughtIs(input.error, 'NotOwnedError')) {
-        resources.push({ ...(await leftAlone(input)), action: 'left-alone', detail: 'exists without ownership tags' });
+        resources.push({ ...(await leftAlone(input)), action: 'left-alone', detail: causeMessage(input.error) });
       }
       const result: ItemResult = {
         name: input.ref.name,
@@ -347,7 +394,13 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
     /** Ends the run: SUCCEEDED when every item did, else FAILED (or SUPERSEDED). */
     async finalize(input: RunInput & { outcomes?: ItemOutcome[]; pages?: Array<Array<ItemOutcome['status']>>; superseded?: boolean }): Promise<{ status: string }> {
       // The Distributed Map hands over each page's item statuses (a few bytes per item); `outcomes` is the per-item form.
-      const outcomes = input.outcomes ?? (input.pages ?? []).flat().map((status) => ({ name: '', status }));
+      const outcomes = input.outcomes ? [...input.outcomes] : (input.pages ?? []).flat().map((status) => ({ name: '', status }));
+      // Items refused in Plan (cross-cloud conflicts) never reached the Map: count them from the run.
+      if (!input.superseded) {
+        const run = await deps.runs.getRun(input.cloudId, input.version);
+        const seen = new Set(outcomes.map((o) => o.name));
+        for (const r of run?.items ?? []) if (r.status === 'FAILED' && r.error?.name === 'OwnershipConflict' && !seen.has(r.name)) outcomes.push({ name: r.name, status: 'FAILED' });
+      }
       const status = input.superseded || outcomes.some((o) => o.status === 'SUPERSEDED')
         ? 'SUPERSEDED'
         : outcomes.some((o) => o.status === 'FAILED')
@@ -384,26 +437,59 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
 export type WorkflowSteps = ReturnType<typeof createWorkflowSteps>;
 
 async function ensureOneServiceAccount(
+  store: OwnershipStore,
   k8s: KubernetesPort,
-  clusterName: string,
+  cluster: ClusterIdentity,
   namespace: string,
   item: K8sIrsaItem,
   cloudId: string,
+  now: () => string,
+  allClusters: readonly ClusterIdentity[] = [],
 ): Promise<ResourceResult> {
   const name = item.serviceAccount.name;
   const arn = item.annotations[ROLE_ARN_ANNOTATION];
-  const base = { kind: 'service-account', name, namespace, cluster: clusterName };
+  const base = { kind: 'service-account', name, namespace, cluster: cluster.name };
+  const ref = serviceAccountRef(cluster, namespace, name);
   const sa = await k8s.getServiceAccount(namespace, name);
   if (!sa) {
     if (!(await k8s.namespaceExists(namespace))) {
-      return { ...base, action: 'failed', detail: `namespace ${namespace} does not exist in cluster ${clusterName}` };
+      return { ...base, action: 'failed', detail: `namespace ${namespace} does not exist in cluster ${cluster.name}` };
     }
-    await k8s.createServiceAccount({ namespace, name, annotations: { ...item.annotations }, labels: { ...item.labels } });
+    const prior = await store.getInventory(ref);
+    const reuse = prior && prior.cloudId === cloudId && prior.id === null && prior.token ? prior : null;
+    const record = reuse ?? pendingRecord(ref, cloudId, now());
+    if (!reuse) {
+      const { stored, current } = await store.putInventory(record, { staleId: prior && prior.cloudId !== cloudId ? prior.id : null });
+      if (!stored) return { ...base, action: 'failed', detail: `recorded for cloud ${current?.cloudId ?? 'another cloud'}; never shared between clouds, left alone` };
+    }
+    const created = await k8s.createServiceAccount({
+      namespace,
+      name,
+      annotations: { ...item.annotations, [INVENTORY_TOKEN_KEY]: record.token as string },
+      labels: { ...item.labels },
+    });
+    if (created.uid !== undefined) await store.putInventory({ ...record, id: created.uid, recordedAt: now() });
     return { ...base, action: 'created', detail: arn };
   }
-  const owned = isOwnedServiceAccount(sa.labels, cloudId);
+  // Ownership before any write: ours (labels and inventory agree), adoptable (no marks), or refused.
+  let { verdict, record } = await judgeServiceAccount(store, ref, sa, cloudId);
+  if (verdict.kind === 'unverified' && record === null && sa.uid !== undefined) {
+    // The same object reached through another configured cluster name (one API server): ours if we recorded that uid there.
+    for (const other of allClusters) {
+      if (other.issuerHost === cluster.issuerHost) continue;
+      const seen = await store.getInventory(serviceAccountRef(other, namespace, name));
+      if (seen?.cloudId === cloudId && seen.id === sa.uid) {
+        verdict = { kind: 'ours', finalize: true };
+        break;
+      }
+    }
+  }
+  const owned = verdict.kind === 'ours';
   const annotationOk = sa.annotations[ROLE_ARN_ANNOTATION] === arn;
   const missingLabels = Object.fromEntries(Object.entries(item.labels).filter(([k, v]) => sa.labels[k] !== v));
+  if (verdict.kind === 'other-cloud' || verdict.kind === 'unverified') {
+    return { ...base, action: 'failed', detail: refusal(ref, verdict, name, 'adopt_service_account') };
+  }
   if (!owned && !item.adopt.serviceAccount) {
     return annotationOk
       ? { ...base, action: 'left-alone', detail: 'exists without the ownership label; its annotation already names the role' }
@@ -413,7 +499,8 @@ async function ensureOneServiceAccount(
           detail: `exists without the ownership label and was left alone (annotation: ${sa.annotations[ROLE_ARN_ANNOTATION] ?? 'none'}); set provisioning.service_accounts.${name}.adopt_service_account: true to adopt it`,
         };
   }
-  if (annotationOk && Object.keys(missingLabels).length === 0) return { ...base, action: 'unchanged', detail: arn };
+  if (verdict.kind !== 'ours' || verdict.finalize) await recordOwned(store, ref, cloudId, sa.uid, now(), record);
+  if (annotationOk && Object.keys(missingLabels).length === 0) return { ...base, action: owned ? 'unchanged' : 'adopted', detail: arn };
   await k8s.patchServiceAccountMetadata({
     namespace,
     name,
@@ -424,29 +511,36 @@ async function ensureOneServiceAccount(
   return { ...base, action: owned ? 'updated' : 'adopted', detail: arn };
 }
 
-async function ensureInstanceProfile(iam: IamPort, item: InstanceProfileItem, cloudId: string): Promise<ResourceResult[]> {
+async function ensureInstanceProfile(iam: IamPort, store: OwnershipStore, item: InstanceProfileItem, cloudId: string, now: () => string): Promise<ResourceResult[]> {
   const want = item.instanceProfile;
   const base = { kind: 'instance-profile', name: want.name };
+  const ref = instanceProfileRef(want.name);
   const tags = tagMap(want.tags);
   const existing = await iam.getInstanceProfile(want.name);
   if (!existing) {
+    const prior = await store.getInventory(ref);
+    const reuse = prior && prior.cloudId === cloudId && prior.id === null && prior.token ? prior : null;
+    const record = reuse ?? pendingRecord(ref, cloudId, now());
+    if (!reuse) {
+      const { stored, current } = await store.putInventory(record, { staleId: prior && prior.cloudId !== cloudId ? prior.id : null });
+      if (!stored) throw notOwned(ref, `IAM instance profile ${want.name} is recorded for cloud ${current?.cloudId ?? 'another cloud'}; it is never shared between clouds and was left alone`);
+    }
+    let created: InstanceProfileInfo;
     try {
-      await iam.createInstanceProfile({ name: want.name, path: want.path, tags });
+      created = await iam.createInstanceProfile({ name: want.name, path: want.path, tags: { ...tags, [INVENTORY_TOKEN_KEY]: record.token as string } });
     } catch (e) {
       if (isTargetError(e, 'AlreadyExistsError')) throw notReady(`instance profile ${want.name} was created concurrently`);
       throw e;
     }
+    if (created.id !== undefined) await store.putInventory({ ...record, id: created.id, recordedAt: now() });
     await iam.addRoleToInstanceProfile(want.name, item.role.name);
     return [{ ...base, action: 'created', detail: `with role ${item.role.name}` }];
   }
-  const owned = isOwnedRole(existing.tags, cloudId);
-  if (!owned && !item.adopt.instanceProfile) {
-    throw notOwned(
-      { kind: 'instance-profile', name: want.name },
-      `IAM instance profile ${want.name} exists without the ownership tags of this service; it was left alone. ` +
-        `To let the service manage it, set provisioning.service_accounts.${want.name}.adopt_instance_profile: true`,
-    );
-  }
+  // Ownership before any write; a profile marked or inventoried for another cloud is never adopted.
+  const { verdict, record } = await judgeInstanceProfile(store, existing, cloudId);
+  const owned = verdict.kind === 'ours';
+  if (!owned && !(verdict.kind === 'unmarked' && item.adopt.instanceProfile)) throw notOwned(ref, refusal(ref, verdict, want.name, 'adopt_instance_profile'));
+  if (!owned || verdict.finalize) await recordOwned(store, ref, cloudId, existing.id, now(), record);
   if (existing.roleNames.includes(item.role.name)) return [{ ...base, action: owned ? 'unchanged' : 'adopted', detail: `with role ${item.role.name}` }];
   for (const other of existing.roleNames) await iam.removeRoleFromInstanceProfile(want.name, other);
   await iam.addRoleToInstanceProfile(want.name, item.role.name);

@@ -120,7 +120,7 @@ describe('AwsIam (mocked IAMClient)', () => {
       Role: { RoleName: 'r', Arn: 'arn:aws:iam::1:role/irsa/r', Path: '/irsa/', RoleId: 'R', CreateDate: new Date('2024-01-01T00:00:00Z'), AssumeRolePolicyDocument: encoded(trust), Tags: [{ Key: 'k', Value: 'v' }] },
     });
     iamMock.on(GetRolePolicyCommand).resolves({ RoleName: 'r', PolicyName: 'p', PolicyDocument: encoded(inline) });
-    expect(await iam.getRole('r')).toEqual({ name: 'r', arn: 'arn:aws:iam::1:role/irsa/r', path: '/irsa/', trustPolicy: trust, tags: { k: 'v' }, createdAt: '2024-01-01T00:00:00.000Z' });
+    expect(await iam.getRole('r')).toEqual({ name: 'r', arn: 'arn:aws:iam::1:role/irsa/r', path: '/irsa/', trustPolicy: trust, tags: { k: 'v' }, createdAt: '2024-01-01T00:00:00.000Z', id: 'R' });
     expect(await iam.getInlinePolicy('r', 'p')).toEqual(inline);
     expect(decodePolicyDocument(JSON.stringify(inline))).toEqual(inline);
   });

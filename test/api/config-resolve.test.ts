@@ -31,7 +31,8 @@ describe('seed 001 examples', () => {
     it(`${name}: PUT verbatim as YAML and as JSON, then resolve as documented`, async () => {
       const yaml = SEED_EXAMPLES[name];
       const cloud = cloudOf(yaml);
-      const put = await h.api('PUT', mapping(cloud), { body: yaml, contentType: 'application/yaml' });
+      // awsVm and eks share cldrsrc_XXXX: the second changes the stack, which a PUT must confirm.
+      const put = await h.api('PUT', mapping(cloud), { body: yaml, contentType: 'application/yaml', headers: { 'x-confirm-stack-change': 'true' } });
       expect(put.status).toBe(200);
       expect(put.json).toMatchObject({ cloud_deployment_id: cloud, version: expect.any(Number), etag: expect.any(String) });
       expect(put.headers.get('etag')).toBe(`"${put.json.etag}"`);

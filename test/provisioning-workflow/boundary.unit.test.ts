@@ -6,7 +6,7 @@ import { AwsIam } from '../../adapters/aws/iam.js';
 import { findPlanItem, type PlanItem } from '../../lib/provisioning/plan.js';
 import { PlanCache } from '../../lib/workflow/planning.js';
 import { createWorkflowSteps } from '../../lib/workflow/steps.js';
-import { FakeClusters, FakeConfigStore, FakeKubernetes, FakeRunStore } from './fakes.js';
+import { FakeClusters, FakeConfigStore, FakeKubernetes, FakeRunStore, FakeOwnershipStore } from './fakes.js';
 
 const iamMock = mockClient(IAMClient);
 const CLOUD = 'cldrsrc_bnd';
@@ -23,7 +23,7 @@ async function fixture() {
   const configs = new FakeConfigStore();
   const clusters = new FakeClusters();
   const iam = new AwsIam(new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
-  const steps = createWorkflowSteps({ configs, runs: new FakeRunStore(), iam, clusters, kubernetes: () => new FakeKubernetes(), defaults: DEFAULTS });
+  const steps = createWorkflowSteps({ configs, runs: new FakeRunStore(), ownership: new FakeOwnershipStore(), iam, clusters, kubernetes: () => new FakeKubernetes(), defaults: DEFAULTS });
   const version = configs.add(CLOUD, DOC);
   const planned = await steps.plan({ cloudId: CLOUD, version });
   const { items } = await steps.loadPage({ cloudId: CLOUD, version, planId: planned.planId, page: 0 });

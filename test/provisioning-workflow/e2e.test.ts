@@ -45,7 +45,8 @@ interface Run {
 }
 
 async function put(cloud: string, body: string | object): Promise<number> {
-  const res = await h.api('PUT', `/v1/clouds/${cloud}/iam-mapping`, { body });
+  // These tests reuse the seed cloud id across stacks (EKS, then VM): confirm such a change.
+  const res = await h.api('PUT', `/v1/clouds/${cloud}/iam-mapping`, { body, headers: { 'x-confirm-stack-change': 'true' } });
   expect(res.status, res.text).toBe(200);
   return res.json.version as number;
 }

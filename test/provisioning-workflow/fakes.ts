@@ -1,5 +1,9 @@
 /** In-memory fakes of the workflow's non-IAM ports (config store, run store, clusters, Kubernetes) for unit tests. */
 import type {
+  ClaimRecord,
+  InventoryRecord,
+  OwnershipStore,
+  ResourceRef,
   ClusterIdentity,
   ClusterPort,
   ConfigStore,
@@ -16,6 +20,7 @@ import type {
 } from '../../lib/ports.js';
 import { TargetError } from '../../lib/target-errors.js';
 import type { PlanItemRef } from '../../lib/provisioning/plan.js';
+import { resourceKey } from '../../lib/provisioning/inventory.js';
 
 export const ACCOUNT = '123456789012';
 export const ISSUER_HOST = 'oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF';
@@ -136,7 +141,8 @@ export class FakeKubernetes implements KubernetesPort {
   private k = (ns: string, name: string) => `${ns}/${name}`;
 
   put(sa: Omit<ServiceAccountInfo, 'resourceVersion'>): ServiceAccountInfo {
-    const stored = { ...structuredClone(sa), resourceVersion: String(++this.rv) };
+    const uid = sa.uid ?? this.accounts.get(this.k(sa.namespace, sa.name))?.uid ?? `uid-${sa.namespace}-${sa.name}-${this.rv}`;
+    const stored = { ...structuredClone(sa), uid, resourceVersion: String(++this.rv) };
     this.accounts.set(this.k(sa.namespace, sa.name), stored);
     return structuredClone(stored);
   }
@@ -151,6 +157,7 @@ export class FakeKubernetes implements KubernetesPort {
     if (!this.namespaces.has(input.namespace)) throw new TargetError('InvalidInputError', `namespace ${input.namespace} not found`);
     if (this.accounts.has(this.k(input.namespace, input.name))) throw new TargetError('AlreadyExistsError', 'exists');
     this.writes += 1;
+    this.accounts.delete(this.k(input.namespace, input.name));
     return this.put(input);
   }
   async patchServiceAccountMetadata(input: {
@@ -179,5 +186,44 @@ export class FakeKubernetes implements KubernetesPort {
   }
   async namespaceExists(namespace: string): Promise<boolean> {
     return this.namespaces.has(namespace);
+  }
+}
+
+/** The ownership inventory and claims in memory, with the DynamoDB adapter's conditions. */
+export class FakeOwnershipStore implements OwnershipStore {
+  readonly inventory = new Map<string, InventoryRecord>();
+  readonly claims = new Map<string, ClaimRecord>();
+
+  async getInventory(ref: ResourceRef): Promise<InventoryRecord | null> {
+    const r = this.inventory.get(resourceKey(ref));
+    return r ? structuredClone(r) : null;
+  }
+  async putInventory(record: InventoryRecord, options: { staleId?: string | null } = {}): Promise<{ stored: boolean; current: InventoryRecord | null }> {
+    const key = resourceKey(record);
+    const prior = this.inventory.get(key);
+    if (prior && prior.cloudId !== record.cloudId && !(options.staleId != null && prior.id === options.staleId)) return { stored: false, current: structuredClone(prior) };
+    this.inventory.set(key, structuredClone(record));
+    return { stored: true, current: record };
+  }
+  async deleteInventory(ref: ResourceRef, cloudId: string): Promise<void> {
+    const key = resourceKey(ref);
+    if (this.inventory.get(key)?.cloudId === cloudId) this.inventory.delete(key);
+  }
+  async claim(claim: ClaimRecord): Promise<ClaimRecord> {
+    const key = resourceKey(claim);
+    const prior = this.claims.get(key);
+    if (prior && prior.cloudId !== claim.cloudId) return structuredClone(prior);
+    this.claims.set(key, structuredClone(claim));
+    return claim;
+  }
+  async getClaim(ref: ResourceRef): Promise<ClaimRecord | null> {
+    return this.claims.get(resourceKey(ref)) ?? null;
+  }
+  async listClaims(cloudId: string): Promise<ClaimRecord[]> {
+    return [...this.claims.values()].filter((c) => c.cloudId === cloudId).map((c) => structuredClone(c));
+  }
+  async releaseClaim(ref: ResourceRef, cloudId: string): Promise<void> {
+    const key = resourceKey(ref);
+    if (this.claims.get(key)?.cloudId === cloudId) this.claims.delete(key);
   }
 }

@@ -36,7 +36,8 @@ import { CLOUD_LABEL, CLOUD_TAG, MANAGED_BY_LABEL, MANAGED_BY_TAG, ROLE_ARN_ANNO
 import { TargetError } from '../../lib/target-errors.js';
 import { PlanCache } from '../../lib/workflow/planning.js';
 import { createWorkflowSteps, type ItemInput, type StepOutput } from '../../lib/workflow/steps.js';
-import { ACCOUNT, FakeClusters, FakeConfigStore, FakeKubernetes, FakeRunStore, ISSUER_HOST, OIDC_ARN } from './fakes.js';
+import { INVENTORY_TOKEN_KEY, serviceAccountRef } from '../../lib/provisioning/inventory.js';
+import { ACCOUNT, FakeClusters, FakeConfigStore, FakeKubernetes, FakeOwnershipStore, FakeRunStore, ISSUER_HOST, OIDC_ARN } from './fakes.js';
 
 const iamMock = mockClient(IAMClient);
 const CLOUD = 'cldrsrc_unit';
@@ -76,6 +77,7 @@ interface Fixture {
   steps: ReturnType<typeof createWorkflowSteps>;
   configs: FakeConfigStore;
   runs: FakeRunStore;
+  ownership: FakeOwnershipStore;
   k8s: FakeKubernetes;
   version: number;
   refs: PlanItemRef[];
@@ -88,17 +90,23 @@ async function fixture(doc: Record<string, unknown>): Promise<Fixture> {
   const runs = new FakeRunStore();
   const clusters = new FakeClusters();
   const k8s = new FakeKubernetes();
+  const ownership = new FakeOwnershipStore();
   const iam = new AwsIam(new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
-  const steps = createWorkflowSteps({ configs, runs, iam, clusters, kubernetes: () => k8s, defaults: DEFAULTS });
+  const steps = createWorkflowSteps({ configs, runs, ownership, iam, clusters, kubernetes: () => k8s, defaults: DEFAULTS });
   const version = configs.add(CLOUD, doc);
   const planned = await steps.plan({ cloudId: CLOUD, version });
   // The item refs as a Distributed Map child reads them: page by page from the stored plan.
   const refs = (await Promise.all(planned.pages.map((page) => steps.loadPage({ cloudId: CLOUD, version, planId: planned.planId, page })))).flatMap((p) => p.items);
   const cache = new PlanCache(configs, clusters, DEFAULTS);
+  // The service made these roles earlier (roleOf answers with their RoleId): they are in its inventory.
+  for (const item of (await cache.get(CLOUD, version)).plan.items) {
+    await ownership.putInventory({ kind: 'iam-role', name: item.role.name, cloudId: CLOUD, id: 'AROAUNITTEST', recordedAt: new Date(0).toISOString() });
+  }
   return {
     steps,
     configs,
     runs,
+    ownership,
     k8s,
     version,
     refs,
@@ -167,7 +175,7 @@ describe('plan', () => {
     const configs = new FakeConfigStore();
     const runs = new FakeRunStore();
     const iam = new AwsIam(new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
-    const steps = createWorkflowSteps({ configs, runs, iam, clusters: new FakeClusters(), kubernetes: () => new FakeKubernetes(), defaults: DEFAULTS });
+    const steps = createWorkflowSteps({ configs, runs, ownership: new FakeOwnershipStore(), iam, clusters: new FakeClusters(), kubernetes: () => new FakeKubernetes(), defaults: DEFAULTS });
     const version = configs.add(CLOUD, config('K8S', ['default-editor'], { service_accounts: { 'default-editor': { namespaces } } }));
     const err = await steps.plan({ cloudId: CLOUD, version }).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(Error);
@@ -212,7 +220,9 @@ describe('ensureRole', () => {
   it('EntityAlreadyExists on create → retryable NotReadyError; the retry re-reads and does not create again', async () => {
     const f = await fixture(config('K8S', ['sa-one']));
     const item = await f.item();
-    iamMock.on(GetRoleCommand).rejectsOnce(noSuchEntity()).resolves(roleOf(item));
+    // Our first attempt's CreateRole committed (the role carries its inventory token) but its answer was lost.
+    const token = () => [...f.ownership.inventory.values()].find((r) => r.name === item.role.name)?.token ?? '';
+    iamMock.on(GetRoleCommand).rejectsOnce(noSuchEntity()).callsFake(() => roleOf(item, { Tags: [...item.role.tags, { Key: INVENTORY_TOKEN_KEY, Value: token() }] }));
     iamMock.on(CreateRoleCommand).rejects(new EntityAlreadyExistsException({ message: `Role with name ${item.role.name} already exists.`, ...meta }));
     const err = await failure(f.steps.ensureRole(f.input()));
     expect(err).toMatchObject({ name: 'NotReadyError', retryable: true });
@@ -568,7 +578,10 @@ describe('a whole item over converged state', () => {
       const item = (await f.item(i)) as K8sIrsaItem;
       iamMock.on(GetRoleCommand, { RoleName: item.role.name }).resolves(roleOf(item));
       iamMock.on(GetRolePolicyCommand, { RoleName: item.role.name }).resolves({ RoleName: item.role.name, PolicyName: 'iam-mapping-default-bucket', PolicyDocument: encode(item.role.permissionPolicy.document) });
-      f.k8s.put({ namespace: 'anyscale-operator', name: item.serviceAccount.name, annotations: { ...item.annotations }, labels: { ...item.labels } });
+      const sa = f.k8s.put({ namespace: 'anyscale-operator', name: item.serviceAccount.name, annotations: { ...item.annotations }, labels: { ...item.labels } });
+      // Made by the service earlier: in its inventory with this uid.
+      const ref = serviceAccountRef({ name: DEFAULTS.clusterName!, issuerHost: ISSUER_HOST }, 'anyscale-operator', item.serviceAccount.name);
+      await f.ownership.putInventory({ ...ref, cloudId: CLOUD, id: sa.uid!, recordedAt: new Date(0).toISOString() });
     }
     iamMock.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [] });
     const writes = f.k8s.writes;
