@@ -124,7 +124,7 @@ try {
   if (diagnose) {
     for (const [name, variant] of [['resolve_lean', 'lean'], ['post_floor', 'floor']] as const) {
       const diag = await startDiagServer(server.deps, secret, variant);
-      diagClosers.push(diag.close);
+      diagClosers.push(() => diag.close());
       const probe = await fetch(`${diag.url}${resolvePath}`, { method: 'POST', headers, body: bodies[0] });
       const text = await probe.text();
       if (probe.status !== 200 || (variant === 'lean' && text !== first)) throw new Error(`diag server ${variant} answered ${probe.status} ${text}`);

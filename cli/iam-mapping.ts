@@ -45,15 +45,15 @@ type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
 export interface Io {
-  out(text: string): void;
-  err(text: string): void;
+  out: (text: string) => void;
+  err: (text: string) => void;
   env: NodeJS.ProcessEnv;
 }
 
 interface Ctx {
   v: Values;
   io: Io;
-  api(): Api;
+  api: () => Api;
   state: EtagState;
   endpoint: string;
 }
@@ -173,7 +173,7 @@ version meanwhile it fails with exit code 5 and nothing is changed.
       if (format === 'json') io.out(`${JSON.stringify(res.json, null, 2)}\n`);
       else {
         const rows = (res.json.versions as Array<Record<string, unknown>>).map((x, i) => [
-          `${i === 0 ? '*' : ' '}${x.version}`,
+          `${i === 0 ? '*' : ' '}${String(x.version)}`,
           String(x.created_at),
           String(x.created_by),
           String(x.rule_count),
@@ -300,11 +300,11 @@ stored) against sample launches, and compares each answer with the CURRENT versi
       if (res.status === 200) {
         const { version, ...document } = res.json as Record<string, unknown>;
         currentVersion = Number(version);
-        const c = validateSpec({ file: `${cloud} version ${version}`, text: JSON.stringify(document), contentType: 'application/json' }, undefined, {
+        const c = validateSpec({ file: `${cloud} version ${currentVersion}`, text: JSON.stringify(document), contentType: 'application/json' }, undefined, {
           version: currentVersion,
           etag: unquote(res.headers.get('etag')) ?? '',
         });
-        if (!c.ok) throw new CliError(EXIT.UNAVAILABLE, `the current config of ${cloud} (version ${version}) does not validate with this CLI; is it older than the server?`);
+        if (!c.ok) throw new CliError(EXIT.UNAVAILABLE, `the current config of ${cloud} (version ${currentVersion}) does not validate with this CLI; is it older than the server?`);
         current = c.compiled;
       }
 
@@ -499,7 +499,7 @@ function printDrift(io: Io, cloud: string, report: any, format: string): void {
     io.out(
       table(
         [...(severity ? ['SEVERITY'] : []), 'KIND', 'NAME', 'EXPECTED', 'ACTUAL'],
-        findings.map((f) => [...(severity ? [String(f.severity ?? '')] : []), String(f.kind), String(f.name), shortJson(f.expected), shortJson(f.actual)]),
+        findings.map((f) => [...(severity ? [typeof f.severity === 'string' ? f.severity : ''] : []), String(f.kind), String(f.name), shortJson(f.expected), shortJson(f.actual)]),
       ),
     );
     // What changed, in words, one line per finding.

@@ -136,7 +136,7 @@ export class DynamoRunStore implements ProvisioningRunStore {
     const res = await this.t.send('GetItem', () =>
       this.t.doc.send(new GetCommand({ TableName: this.t.tableName, Key: { PK: keys.cloudPk(cloudId), SK: keys.fenceSk }, ConsistentRead: true })),
     );
-    const v = res.Item?.claimedVersion;
+    const v: unknown = res.Item?.claimedVersion;
     return typeof v === 'number' ? v : null;
   }
 }

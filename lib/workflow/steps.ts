@@ -29,7 +29,7 @@ export interface WorkflowDeps {
   runs: ProvisioningRunStore;
   iam: IamPort;
   clusters: ClusterPort;
-  kubernetes(cluster: ClusterIdentity): KubernetesPort;
+  kubernetes: (cluster: ClusterIdentity) => KubernetesPort;
   defaults: SettingsDefaults;
   now?: () => Date;
 }

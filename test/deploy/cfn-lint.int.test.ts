@@ -37,8 +37,8 @@ describe.skipIf(!hasCfnLint)('cfn-lint over the packaged template', () => {
       // cfn-lint exits non-zero whenever it reports anything (a bit per level); read its JSON.
       const stdout = await run('cfn-lint', ['--format', 'json', '--', template], { maxBuffer: 16 * 1024 * 1024 }).then(
         (r) => r.stdout,
-        (e: { stdout?: string; stderr?: string }) => {
-          if (!e.stdout) throw new Error(`cfn-lint failed: ${e.stderr ?? e}`);
+        (e: Error & { stdout?: string; stderr?: string }) => {
+          if (!e.stdout) throw new Error(`cfn-lint failed: ${e.stderr || e.message}`, { cause: e });
           return e.stdout;
         },
       );
