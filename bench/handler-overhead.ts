@@ -19,7 +19,7 @@ import { errorResponse, errorResponses } from '../functions/middleware/errors.js
 import { createResolveHandler } from '../functions/resolve.js';
 import type { Deps } from '../functions/deps.js';
 import { can, principalFromClaims } from '../lib/auth.js';
-import { resolveRequestSchema, type MappingConfig } from '../lib/config/schema.js';
+import { resolveRequestSchema } from '../lib/config/schema.js';
 import { AppError } from '../lib/errors.js';
 import type { ConfigStore, StickyStore, VersionMeta } from '../lib/ports.js';
 import { compileConfig } from '../lib/resolution/compile.js';
@@ -30,7 +30,7 @@ import { CLOUD_ID, generateConfig, sampleLaunches } from './rules.js';
 
 const N = 30_000;
 const gen = generateConfig(10_000);
-const compiled = compileConfig(gen.config as unknown as MappingConfig, { version: 1, etag: 'bench' });
+const compiled = compileConfig(gen.config, { version: 1, etag: 'bench' });
 // A store that always reports version 1 (never re-fetched: the compiled config is current).
 const meta = { version: 1 } as VersionMeta;
 const store = { getLatestMeta: async () => meta } as unknown as ConfigStore & StickyStore;
@@ -65,10 +65,10 @@ const plainJson = { before: (request: { event: { body?: unknown } }) => void (re
 type Handler = (e: HttpEvent, c: HttpContext) => Promise<unknown>;
 const variants: Record<string, Handler> = {
   healthz: async () => healthz(),
-  resolve_as_shipped: createResolveHandler(() => deps) as unknown as Handler,
-  middy_timeoutEarly_0: middy(core, { timeoutEarlyInMillis: 0 }).use(errorResponses()).use(authorize('resolve')).use(httpJsonBodyParser({ disableContentTypeError: false })) as unknown as Handler,
-  middy_plain_JSON_parse: middy(core).use(errorResponses()).use(authorize('resolve')).use(plainJson) as unknown as Handler,
-  middy_both: middy(core, { timeoutEarlyInMillis: 0 }).use(errorResponses()).use(authorize('resolve')).use(plainJson) as unknown as Handler,
+  resolve_as_shipped: createResolveHandler(() => deps),
+  middy_timeoutEarly_0: middy(core, { timeoutEarlyInMillis: 0 }).use(errorResponses()).use(authorize('resolve')).use(httpJsonBodyParser({ disableContentTypeError: false })),
+  middy_plain_JSON_parse: middy(core).use(errorResponses()).use(authorize('resolve')).use(plainJson),
+  middy_both: middy(core, { timeoutEarlyInMillis: 0 }).use(errorResponses()).use(authorize('resolve')).use(plainJson),
   no_middy: async (e, c) => {
     try {
       const principal = principalFromClaims(e.requestContext.authorizer?.jwt?.claims, 'role');

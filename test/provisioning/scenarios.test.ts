@@ -5,7 +5,6 @@ import {
   policySize,
   STS_AUDIENCE,
   TRUST_POLICY_QUOTA_DEFAULT,
-  type PolicyDocument,
 } from '../../lib/provisioning/index.js';
 import { ACCOUNT, assertAttackMatrix, FOREIGN, irsaItem, planFor, PROD, STAGING } from './fixtures.js';
 
@@ -213,7 +212,7 @@ describe('determinism', () => {
       if (item.kind !== 'k8s-irsa') continue;
       const explicit = config.service_accounts[item.serviceAccount.name as 'default']?.subjects ?? [];
       const intended = [...item.serviceAccount.namespaces.map((ns) => `system:serviceaccount:${ns}:${item.serviceAccount.name}`), ...explicit];
-      assertAttackMatrix(item.role.trustPolicy as PolicyDocument, intended, [PROD, STAGING]);
+      assertAttackMatrix(item.role.trustPolicy, intended, [PROD, STAGING]);
     }
   });
 });
