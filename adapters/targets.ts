@@ -44,7 +44,7 @@ export type TargetCluster = ClusterIdentity & { endpoint?: string; caData?: stri
 export interface Targets {
   iam: IamPort;
   clusters: ClusterPort;
-  kubernetes(cluster: TargetCluster): KubernetesPort;
+  kubernetes: (cluster: TargetCluster) => KubernetesPort;
 }
 
 const SANDBOX_CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };

@@ -20,7 +20,7 @@ import { authorize } from '../functions/middleware/auth.js';
 import { errorResponse, errorResponses } from '../functions/middleware/errors.js';
 import { resolveOperations } from '../functions/resolve.js';
 import { can, principalFromClaims } from '../lib/auth.js';
-import { resolveRequestSchema, type MappingConfig } from '../lib/config/schema.js';
+import { resolveRequestSchema } from '../lib/config/schema.js';
 import { AppError } from '../lib/errors.js';
 import type { ConfigStore, StickyStore, VersionMeta } from '../lib/ports.js';
 import { compileConfig } from '../lib/resolution/compile.js';
@@ -31,7 +31,7 @@ import { CLOUD_ID, generateConfig, sampleLaunches } from './rules.js';
 
 const N = 30_000;
 const gen = generateConfig(10_000);
-const compiled = compileConfig(gen.config as unknown as MappingConfig, { version: 1, etag: 'bench' });
+const compiled = compileConfig(gen.config, { version: 1, etag: 'bench' });
 // A store that always reports version 1 (never re-fetched: the compiled config is current).
 const meta = { version: 1 } as VersionMeta;
 const store = { getLatestMeta: async () => meta } as unknown as ConfigStore & StickyStore;

@@ -47,8 +47,8 @@ type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
 export interface Io {
-  out(text: string): void;
-  err(text: string): void;
+  out: (text: string) => void;
+  err: (text: string) => void;
   env: NodeJS.ProcessEnv;
 }
 
@@ -57,7 +57,7 @@ interface Ctx {
   io: Io;
   /** How to print: -o json|yaml|table|wide and --no-headers. */
   out: Out;
-  api(): Api;
+  api: () => Api;
   state: EtagState;
   endpoint: string;
 }
@@ -189,7 +189,7 @@ version meanwhile it fails with exit code 5 and nothing is changed.
       const res = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping/versions'));
       if (!printData(io, out, res.json)) {
         const rows = (res.json.versions as Array<Record<string, unknown>>).map((x, i) => [
-          `${i === 0 ? '*' : ' '}${x.version}`,
+          `${i === 0 ? '*' : ' '}${String(x.version)}`,
           String(x.created_at),
           String(x.created_by),
           String(x.rule_count),
@@ -307,11 +307,11 @@ stored) against sample launches, and compares each answer with the CURRENT versi
       if (res.status === 200) {
         const { version, ...document } = res.json as Record<string, unknown>;
         currentVersion = Number(version);
-        const c = validateSpec({ file: `${cloud} version ${version}`, text: JSON.stringify(document), contentType: 'application/json' }, undefined, {
+        const c = validateSpec({ file: `${cloud} version ${currentVersion}`, text: JSON.stringify(document), contentType: 'application/json' }, undefined, {
           version: currentVersion,
           etag: unquote(res.headers.get('etag')) ?? '',
         });
-        if (!c.ok) throw new CliError(EXIT.UNAVAILABLE, `the current config of ${cloud} (version ${version}) does not validate with this CLI; is it older than the server?`);
+        if (!c.ok) throw new CliError(EXIT.UNAVAILABLE, `the current config of ${cloud} (version ${currentVersion}) does not validate with this CLI; is it older than the server?`);
         current = c.compiled;
       }
 

@@ -76,7 +76,7 @@ export async function api(method, path, options = {}) {
     throw new ApiError({ status: 0, ok: false, headers: new Headers(), text: '', json: null, error: { code: 'UNREACHABLE', message: `the API cannot be reached (${String(e)})`, details: [] } });
   }
   const text = await res.text();
-  let json = null;
+  let json;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {

@@ -90,7 +90,8 @@ export async function ensureTable(
   tableName: string,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const send = (client as DynamoDBClient).send.bind(client as DynamoDBClient);
+  const base: DynamoDBClient = client;
+  const send = base.send.bind(base);
   const status = async (): Promise<string | null> => {
     try {
       const res = await send(new DescribeTableCommand({ TableName: tableName }));

@@ -133,10 +133,9 @@ export function allStates(definition: Json): Array<{ name: string; state: Json; 
 
 /** The definition with each `Fn::GetAtt` resource replaced by a Lambda ARN (what CloudFormation does). */
 function withArns(definition: Json, region = 'us-east-1', account = '000000000000'): Json {
-  return JSON.parse(JSON.stringify(definition), (key, value) => {
-    if (key === 'Resource' && value && typeof value === 'object' && Array.isArray(value['Fn::GetAtt'])) {
-      return `arn:aws:lambda:${region}:${account}:function:${value['Fn::GetAtt'][0]}`;
-    }
+  return JSON.parse(JSON.stringify(definition), (key, value: unknown) => {
+    const ref = key === 'Resource' && value && typeof value === 'object' ? (value as Record<string, unknown>)['Fn::GetAtt'] : undefined;
+    if (Array.isArray(ref)) return `arn:aws:lambda:${region}:${account}:function:${String(ref[0])}`;
     return value;
   }) as Json;
 }

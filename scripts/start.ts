@@ -13,8 +13,6 @@ import { resolve } from 'node:path';
 import { startLocalServer, type LocalServerOptions } from '../local/server.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-// Node 20 is what these machines run (and Lambda's nodejs20.x); the SDK's upgrade notice is known.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const env = process.env;
 const port = Number(env.PORT ?? 3000);

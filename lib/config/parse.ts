@@ -15,7 +15,7 @@ export interface ParsedBody {
   document: unknown;
   format: BodyFormat;
   /** 1-based line/column of the node at `path` (or its nearest existing parent), YAML only. */
-  locate(path: Path): { line: number; column: number } | undefined;
+  locate: (path: Path) => { line: number; column: number } | undefined;
   notes: string[];
 }
 

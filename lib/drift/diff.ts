@@ -96,7 +96,6 @@ export function diffState(desired: DesiredState, observed: ObservedState): Drift
     const name = itemName(item);
     const role = item.role;
     const obs = observed.roles.get(role.name);
-    let roleRepairable = true;
     if (obs === null) {
       out.push({
         kind: 'role-missing',
@@ -110,7 +109,7 @@ export function diffState(desired: DesiredState, observed: ObservedState): Drift
       });
     } else if (obs !== undefined) {
       const owned = isOwnedRole(obs.info.tags, cloudId);
-      roleRepairable = owned || item.adopt.role;
+      const roleRepairable = owned || item.adopt.role;
       if (!owned) {
         const now = `${MANAGED_BY_TAG}=${obs.info.tags[MANAGED_BY_TAG] ?? '(absent)'}, ${CLOUD_TAG}=${obs.info.tags[CLOUD_TAG] ?? '(absent)'}`;
         out.push({

@@ -121,7 +121,6 @@ export function analyseTrust(roleName: string, expected: ObservedPolicy, actual:
   const expKeys = new Set(expStmts.map(key));
   const actKeys = new Set(actStmts.map(key));
   const providers = new Set(clusters.map((c) => c.oidcProviderArn));
-  const clusterOf = (arn: string) => clusters.find((c) => c.oidcProviderArn === arn);
   const multiCluster = clusters.length > 1;
 
   // Statements of the plan that are not provider statements (e.g. the EC2 trust of a VM role).

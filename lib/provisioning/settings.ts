@@ -41,6 +41,7 @@ const ESCAPES: ReadonlyArray<[RegExp, string]> = [
   [/[{}]/, 'braces'],
   [/\\/, 'backslashes'],
   [/\s/, 'whitespace'],
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   [/[\u0000-\u001f\u007f]/, 'control characters'],
 ];
 

@@ -118,7 +118,8 @@ export function requirementProblem(key: string, operator: Operator, values: read
   const keyProblem = isValidLabelKey(key);
   if (keyProblem !== null) return `invalid label key ${quote(key)}: ${keyProblem}`;
   if (!OPERATOR_SET.has(operator)) return `operator ${quote(String(operator))} is not supported; use one of ${[...OPERATOR_SET].join(', ')}`;
-  if (!Array.isArray(values)) return 'values must be an array of strings';
+  const list: unknown = values; // callers outside TypeScript may pass anything
+  if (!Array.isArray(list)) return 'values must be an array of strings';
   for (const v of values) {
     if (typeof v !== 'string') return 'values must be an array of strings';
     if (!isLexableValue(v)) return `value ${quote(v)} cannot contain whitespace or any of = ! ( ) , < >`;

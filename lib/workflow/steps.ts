@@ -38,7 +38,7 @@ export interface WorkflowDeps {
   ownership: OwnershipStore;
   iam: IamPort;
   clusters: ClusterPort;
-  kubernetes(cluster: ClusterIdentity): KubernetesPort;
+  kubernetes: (cluster: ClusterIdentity) => KubernetesPort;
   defaults: SettingsDefaults;
   now?: () => Date;
   /** Plan item refs per stored page, i.e. per Distributed Map child execution (default PLAN_PAGE_SIZE). */

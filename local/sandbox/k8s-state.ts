@@ -18,7 +18,7 @@ import {
 } from './k8s-resources.js';
 import { PATCH_TYPES, PatchError, isPatchType } from './k8s-patch.js';
 import { parseFieldSelector, parseLabelSelector } from './k8s-selectors.js';
-import { decodeToken, encodeToken, isPlainObject, isoSeconds, jsonEqual, uuid } from './util.js';
+import { decodeToken, encodeToken, isPlainObject, isoSeconds, jsonEqual, shown, uuid } from './util.js';
 
 export interface K8sSnapshot {
   resourceVersion: number;
@@ -178,7 +178,7 @@ export class K8sState {
     if (!isPlainObject(body)) throw badRequest('the body of the request was not a JSON object');
     const meta = isPlainObject(body.metadata) ? body.metadata : {};
     if (meta.name !== undefined && meta.name !== name) {
-      throw badRequest(`the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`);
+      throw badRequest(`the name of the object (${shown(meta.name)}) does not match the name on the URL (${name})`);
     }
     if (d.namespaced && meta.namespace !== undefined && meta.namespace !== namespace) {
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -212,14 +212,14 @@ export class K8sState {
   }
 
   remove(resource: string, namespace: string | undefined, name: string, deleteOptions: unknown, options: WriteOptions = {}): WriteResult {
-    const d = def(resource);
+    def(resource); // an unknown resource is a 404 of its own
     const existing = this.read(resource, namespace, name);
     const pre = isPlainObject(deleteOptions) && isPlainObject(deleteOptions.preconditions) ? deleteOptions.preconditions : {};
     if (pre.uid !== undefined && pre.uid !== existing.metadata.uid) {
-      throw conflict(resource, name, `Precondition failed: UID in precondition: ${String(pre.uid)}, UID in object meta: ${existing.metadata.uid}`);
+      throw conflict(resource, name, `Precondition failed: UID in precondition: ${shown(pre.uid)}, UID in object meta: ${existing.metadata.uid}`);
     }
     if (pre.resourceVersion !== undefined && pre.resourceVersion !== existing.metadata.resourceVersion) {
-      throw conflict(resource, name, `Precondition failed: ResourceVersion in precondition: ${String(pre.resourceVersion)}, ResourceVersion in object meta: ${existing.metadata.resourceVersion}`);
+      throw conflict(resource, name, `Precondition failed: ResourceVersion in precondition: ${shown(pre.resourceVersion)}, ResourceVersion in object meta: ${existing.metadata.resourceVersion}`);
     }
     if (resource === 'namespaces' && ['default', 'kube-system', 'kube-public'].includes(name)) {
       throw new K8sError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
@@ -263,7 +263,7 @@ export class K8sState {
 
   private bucket(resource: string): Map<string, K8sObject> {
     let b = this.store.get(resource);
-    if (!b) this.store.set(resource, (b = new Map()));
+    if (!b) this.store.set(resource, (b = new Map<string, K8sObject>()));
     return b;
   }
 
@@ -278,7 +278,7 @@ export class K8sState {
       throw conflict(d.resource, existing.metadata.name);
     }
     if (uid !== undefined && uid !== '' && uid !== existing.metadata.uid) {
-      throw conflict(d.resource, existing.metadata.name, `Precondition failed: UID in precondition: ${String(uid)}, UID in object meta: ${existing.metadata.uid}`);
+      throw conflict(d.resource, existing.metadata.name, `Precondition failed: UID in precondition: ${shown(uid)}, UID in object meta: ${existing.metadata.uid}`);
     }
   }
 
@@ -297,8 +297,8 @@ export class K8sState {
 
   /** Builds the stored form of an object: known fields only, server-managed metadata, validation (422). */
   private finalize(d: ResourceDef, namespace: string | undefined, body: Record<string, unknown>, existing: K8sObject | undefined): K8sObject {
-    if (body.kind !== undefined && body.kind !== d.kind) throw badRequest(`the object kind "${String(body.kind)}" does not match the expected kind "${d.kind}"`);
-    if (body.apiVersion !== undefined && body.apiVersion !== 'v1') throw badRequest(`the API version "${String(body.apiVersion)}" does not match the expected API version "v1"`);
+    if (body.kind !== undefined && body.kind !== d.kind) throw badRequest(`the object kind "${shown(body.kind)}" does not match the expected kind "${d.kind}"`);
+    if (body.apiVersion !== undefined && body.apiVersion !== 'v1') throw badRequest(`the API version "${shown(body.apiVersion)}" does not match the expected API version "v1"`);
     const inMeta = isPlainObject(body.metadata) ? body.metadata : {};
     const metadata: Record<string, unknown> = {};
     for (const f of USER_META) if (inMeta[f] !== undefined && inMeta[f] !== null) metadata[f] = structuredClone(inMeta[f]);
@@ -314,7 +314,7 @@ export class K8sState {
     const obj: K8sObject = { apiVersion: 'v1', kind: d.kind, metadata: metadata as ObjectMeta };
     for (const f of d.fields) if (body[f] !== undefined && body[f] !== null) obj[f] = structuredClone(body[f]);
 
-    const name = String(metadata.name ?? '');
+    const name = shown(metadata.name ?? '');
     const errors = [...validateMetadata(metadata), ...(d.validateFields?.(obj) ?? [])];
     const nameError = d.validateName(name);
     if (nameError) errors.unshift({ field: 'metadata.name', message: `Invalid value: "${name}": ${nameError}` });

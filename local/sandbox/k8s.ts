@@ -34,7 +34,7 @@ const statusReply = (err: K8sError): Reply => jsonReply(err.code, err.toStatus()
 
 // ------------------------------------------------------------------ discovery
 
-function discovery(path: string): unknown | undefined {
+function discovery(path: string): unknown {
   switch (path) {
     case '/version':
       return {

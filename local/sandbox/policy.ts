@@ -1,6 +1,6 @@
 /** IAM policy-document grammar checks and size accounting, close to what IAM enforces. */
 import { malformedPolicy } from './iam-errors.js';
-import { isPlainObject } from './util.js';
+import { isPlainObject, shown } from './util.js';
 
 export type PolicyKind = 'trust' | 'identity';
 
@@ -67,7 +67,7 @@ export function parsePolicyDocument(text: string, kind: PolicyKind, options: Val
       if (!STATEMENT_KEYS.has(key)) throw malformedPolicy(`Syntax errors in policy. Unknown field ${key}`);
     }
     if (s.Effect === undefined) throw malformedPolicy('Missing required field Effect');
-    if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw malformedPolicy(`Invalid effect: ${String(s.Effect)}`);
+    if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw malformedPolicy(`Invalid effect: ${shown(s.Effect)}`);
     if (s.Action === undefined && s.NotAction === undefined) throw malformedPolicy('Policy statement must contain actions.');
     if (s.Action !== undefined) checkStringList(s.Action, 'Action');
     if (s.NotAction !== undefined) checkStringList(s.NotAction, 'NotAction');

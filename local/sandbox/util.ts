@@ -76,3 +76,8 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** A caller's value as an error message shows it: strings as they are, anything else as JSON. */
+export function shown(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}

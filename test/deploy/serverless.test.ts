@@ -51,7 +51,7 @@ describe('serverless.yml', () => {
         timeout: 240_000,
       });
       const template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as {
-        Resources: Record<string, { Type: string; Properties: Record<string, any> }>;
+        Resources: Record<string, { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string; Properties: Record<string, any> }>;
       };
       const machines = Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
       expect(machines).toHaveLength(1);
@@ -62,8 +62,10 @@ describe('serverless.yml', () => {
       expect(taskStates(withFunctions).map((t) => t.name)).toEqual(taskStates(loadDefinition()).map((t) => t.name));
       const table = Object.values(template.Resources).find((r) => r.Type === 'AWS::DynamoDB::Table')!;
       expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      // Kept on stack deletion and replacement, but not left behind by a failed first create.
+      expect([table.DeletionPolicy, table.UpdateReplacePolicy]).toEqual(['RetainExceptOnCreate', 'Retain']);
       const fns = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-      for (const fn of fns) expect(fn.Properties.Runtime).toBe('nodejs20.x');
+      for (const fn of fns) expect(fn.Properties.Runtime).toBe('nodejs24.x');
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -84,31 +84,31 @@ export class SchemaChecker {
           if (Array.isArray(value)) value.forEach((v, i) => this.walk(v, kw as Schema, `${at}[${i}]`, out));
           break;
         case 'minItems':
-          if (Array.isArray(value) && value.length < (kw as number)) out.push(`${at}: fewer than ${kw} items`);
+          if (Array.isArray(value) && value.length < (kw as number)) out.push(`${at}: fewer than ${String(kw)} items`);
           break;
         case 'maxItems':
-          if (Array.isArray(value) && value.length > (kw as number)) out.push(`${at}: more than ${kw} items`);
+          if (Array.isArray(value) && value.length > (kw as number)) out.push(`${at}: more than ${String(kw)} items`);
           break;
         case 'minLength':
-          if (typeof value === 'string' && [...value].length < (kw as number)) out.push(`${at}: shorter than ${kw}`);
+          if (typeof value === 'string' && [...value].length < (kw as number)) out.push(`${at}: shorter than ${String(kw)}`);
           break;
         case 'maxLength':
-          if (typeof value === 'string' && [...value].length > (kw as number)) out.push(`${at}: longer than ${kw}`);
+          if (typeof value === 'string' && [...value].length > (kw as number)) out.push(`${at}: longer than ${String(kw)}`);
           break;
         case 'pattern':
-          if (typeof value === 'string' && !new RegExp(kw as string, 'u').test(value)) out.push(`${at}: ${JSON.stringify(value)} does not match ${kw}`);
+          if (typeof value === 'string' && !new RegExp(kw as string, 'u').test(value)) out.push(`${at}: ${JSON.stringify(value)} does not match ${String(kw)}`);
           break;
         case 'minimum':
-          if (typeof value === 'number' && value < (kw as number)) out.push(`${at}: below ${kw}`);
+          if (typeof value === 'number' && value < (kw as number)) out.push(`${at}: below ${String(kw)}`);
           break;
         case 'maximum':
-          if (typeof value === 'number' && value > (kw as number)) out.push(`${at}: above ${kw}`);
+          if (typeof value === 'number' && value > (kw as number)) out.push(`${at}: above ${String(kw)}`);
           break;
         case 'exclusiveMinimum':
-          if (typeof value === 'number' && value <= (kw as number)) out.push(`${at}: not above ${kw}`);
+          if (typeof value === 'number' && value <= (kw as number)) out.push(`${at}: not above ${String(kw)}`);
           break;
         case 'exclusiveMaximum':
-          if (typeof value === 'number' && value >= (kw as number)) out.push(`${at}: not below ${kw}`);
+          if (typeof value === 'number' && value >= (kw as number)) out.push(`${at}: not below ${String(kw)}`);
           break;
         default:
           if (!ANNOTATIONS.has(key)) throw new Error(`unsupported JSON Schema keyword ${key} at ${at}`);

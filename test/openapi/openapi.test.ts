@@ -165,10 +165,8 @@ describe('real responses match the served document', () => {
     const P = '/v1/clouds/{cloud}/iam-mapping/provisioning';
     let res = await h.api('GET', `${BASE}/provisioning`, { role: 'viewer' });
     conforms('GET', P, res);
-    for (const until = Date.now() + 30_000; Date.now() < until && ['PENDING', 'RUNNING'].includes(res.json.status); ) {
-      await new Promise((r) => setTimeout(r, 100));
-      res = await h.api('GET', `${BASE}/provisioning`, { role: 'viewer' });
-    }
+    await h.server.workflow.idle();
+    res = await h.api('GET', `${BASE}/provisioning`, { role: 'viewer' });
     expect(res.json.status, JSON.stringify(res.json)).toBe('SUCCEEDED');
     expect(res.json.resources.length).toBeGreaterThan(0);
     conforms('GET', P, res);

@@ -209,7 +209,7 @@ describe('determinism', () => {
       if (item.kind !== 'k8s-irsa') continue;
       const explicit = config.service_accounts[item.serviceAccount.name as 'default']?.subjects ?? [];
       const intended = [...item.serviceAccount.namespaces.map((ns) => `system:serviceaccount:${ns}:${item.serviceAccount.name}`), ...explicit];
-      assertAttackMatrix(item.role.trustPolicy as PolicyDocument, intended, [PROD, STAGING]);
+      assertAttackMatrix(item.role.trustPolicy, intended, [PROD, STAGING]);
     }
   });
 });

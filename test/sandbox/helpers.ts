@@ -2,7 +2,6 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { STSClient } from '@aws-sdk/client-sts';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { execFileSync } from 'node:child_process';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
 

@@ -112,7 +112,7 @@ describe('selector properties', () => {
           expect(typeof s.toString()).toBe('string');
           expect(typeof s.matches({})).toBe('boolean');
         } catch (e) {
-          if (!(e instanceof SelectorSyntaxError)) throw new Error(`non-syntax error for ${JSON.stringify(text)}: ${String(e)}`);
+          if (!(e instanceof SelectorSyntaxError)) throw new Error(`non-syntax error for ${JSON.stringify(text)}: ${String(e)}`, { cause: e });
           expect(Number.isInteger(e.position)).toBe(true);
           expect(e.position).toBeGreaterThanOrEqual(0);
           expect(e.position).toBeLessThanOrEqual(text.length);
