@@ -65,6 +65,14 @@ export const stickyResolutionSchema = z.object({
 
 const runError = z.object({ name: str, message: str });
 const runStatus = z.enum(['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'SUPERSEDED']);
+const resourceResult = z.object({
+  kind: str,
+  name: str,
+  namespace: z.optional(str),
+  cluster: z.optional(str),
+  action: z.enum(['created', 'updated', 'unchanged', 'adopted', 'left-alone', 'deleted', 'failed']),
+  detail: z.optional(str),
+});
 
 export const runHeadSchema = z.object({
   cloudId: nonEmpty,
@@ -79,22 +87,14 @@ export const runHeadSchema = z.object({
   itemCount: z.optional(nonNegative),
   reason: z.optional(str),
   error: z.optional(runError),
+  lingering: z.optional(z.array(resourceResult)),
 }) satisfies z.ZodMiniType<Omit<ProvisioningRun, 'items'>>;
 
 export const itemResultSchema = z.object({
   name: str,
   kind: str,
   status: z.enum(['SUCCEEDED', 'FAILED', 'SUPERSEDED']),
-  resources: z.array(
-    z.object({
-      kind: str,
-      name: str,
-      namespace: z.optional(str),
-      cluster: z.optional(str),
-      action: z.enum(['created', 'updated', 'unchanged', 'adopted', 'left-alone', 'deleted', 'failed']),
-      detail: z.optional(str),
-    }),
-  ),
+  resources: z.array(resourceResult),
   error: z.optional(runError),
   finishedAt: str,
 }) satisfies z.ZodMiniType<ItemResult>;

@@ -172,6 +172,8 @@ export class IamState {
   private readonly strictPrincipals: boolean;
   /** When set, the query API refuses what the deployed provisioning role may not do (see BoundaryRule). */
   boundaryRule: BoundaryRule | undefined;
+  /** Set while one query-API call runs: whether it is signed with the service's own access key (the rule applies only to it). */
+  callerIsService = false;
   private roles = new Map<string, RoleRecord>();
   private profiles = new Map<string, InstanceProfileRecord>();
   private policies = new Map<string, ManagedPolicyRecord>();

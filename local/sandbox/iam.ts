@@ -198,12 +198,13 @@ function policyXml(policy: ManagedPolicyRecord, withTags: boolean): XmlObject {
 
 /**
  * The deployed provisioning role's boundary conditions, as IAM would apply them: under the rule's
- * path a role is created (or its boundary set) only with the deployment's boundary ARN. Callers of
- * the sandbox are not told apart, so roles elsewhere (an admin's) are not affected.
+ * path a role is created (or its boundary set) only with the deployment's boundary ARN. Only the
+ * service's own calls (signed with its access key, `sandbox`) are the provisioning role: an admin
+ * with the AWS CLI and other credentials is not bound by its policy, as in a real account.
  */
 function requireBoundary(iam: IamState, action: string, roleName: string | undefined, path: string | undefined, boundary: string | undefined): void {
   const rule = iam.boundaryRule;
-  if (!rule || roleName === undefined) return;
+  if (!rule || roleName === undefined || !iam.callerIsService) return;
   const rolePath = validatePath(path);
   if (!rolePath.startsWith(rule.pathPrefix) || boundary === rule.arn) return;
   throw iamError(
@@ -372,7 +373,10 @@ const IAM_VERSION = '2010-05-08';
 const STS_VERSION = '2011-06-15';
 
 /** Resolves one query-protocol request into an executable operation (IAM, or STS by Version / signing scope). */
-export function queryOperation(iam: IamState, params: QueryParams, signingService: string | undefined): Operation {
+/** The access key the service signs its sandbox calls with (adapters/targets.ts). */
+export const SERVICE_ACCESS_KEY = 'sandbox';
+
+export function queryOperation(iam: IamState, params: QueryParams, signingService: string | undefined, accessKey?: string): Operation {
   const isSts = params.str('Version') === STS_VERSION || (params.str('Version') === undefined && signingService === 'sts');
   const service = isSts ? 'sts' : 'iam';
   const xmlns = isSts ? STS_XMLNS : IAM_XMLNS;
@@ -392,7 +396,13 @@ export function queryOperation(iam: IamState, params: QueryParams, signingServic
       if (actionName === undefined) return fail(iamError('MissingAction', 'Missing Action'));
       if (!action) return fail(iamError('InvalidAction', `Could not find operation ${actionName} for version ${params.str('Version') ?? version}`));
       try {
-        const result = isSts ? (action as QueryAction<StsState>).run(params, { accountId: iam.accountId }) : (action as QueryAction<IamState>).run(params, iam);
+        iam.callerIsService = accessKey === SERVICE_ACCESS_KEY;
+        let result: XmlObject | void;
+        try {
+          result = isSts ? (action as QueryAction<StsState>).run(params, { accountId: iam.accountId }) : (action as QueryAction<IamState>).run(params, iam);
+        } finally {
+          iam.callerIsService = false;
+        }
         return { ...queryResponse(actionName, result ?? undefined, xmlns, requestId), committed: action.mutating };
       } catch (err) {
         if (err instanceof IamError) return fail(err);

@@ -112,6 +112,8 @@ const DEFAULT_REGION = 'us-east-1';
 
 /** `Credential=AKID/20240101/us-east-1/sts/aws4_request` → `sts`. */
 const signingService = (req: IncomingMessage): string | undefined => /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+/** `Credential=AKID/…` → `AKID`. */
+const accessKeyOf = (req: IncomingMessage): string | undefined => /Credential=([^/,\s]+)\//.exec(req.headers.authorization ?? '')?.[1];
 
 function sendReply(res: ServerResponse, reply: Reply): void {
   if (res.headersSent) return;
@@ -186,7 +188,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       const rest = path.slice('/aws'.length);
       const eksOp = eksOperation(eks, accountId, method, rest, query);
       if (eksOp) return eksOp;
-      if (rest === '' || rest === '/') return queryOperation(iam, QueryParams.parse(method === 'POST' ? body : '', query), signingService(req));
+      if (rest === '' || rest === '/') return queryOperation(iam, QueryParams.parse(method === 'POST' ? body : '', query), signingService(req), accessKeyOf(req));
       return undefined;
     }
     if (path === '/k8s' || path.startsWith('/k8s/')) {

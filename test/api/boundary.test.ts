@@ -71,8 +71,8 @@ describe('the permissions boundary on every role the service creates', () => {
     expect(h.server.sandbox!.iam.getRole(roleName).attachedPolicyArns).toEqual([ALLOWED]);
   });
 
-  it('CreateRole under the service path without the boundary (or with another) is AccessDenied; elsewhere it is not modelled', async () => {
-    const { iam } = awsClients(h.server.url);
+  it('CreateRole under the service path without the boundary (or with another) is AccessDenied to the provisioning role; an admin is not bound by its policy', async () => {
+    const { iam } = awsClients(h.server.url, 1, 'service');
     const trust = irsaTrust(h.server.sandbox!.eks.oidcProviderArn('sandbox')!);
     for (const extra of [{}, { PermissionsBoundary: 'arn:aws:iam::aws:policy/AdministratorAccess' }]) {
       const err = await iam.send(new CreateRoleCommand({ RoleName: 'sneaky', Path: '/iam-mapping/', AssumeRolePolicyDocument: trust, ...extra })).catch((e: unknown) => e);
@@ -86,6 +86,10 @@ describe('the permissions boundary on every role the service creates', () => {
     const err = await iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: 'sneaky', PermissionsBoundary: 'arn:aws:iam::aws:policy/AdministratorAccess' })).catch((e: unknown) => e);
     expect((err as IAMServiceException).name).toBe('AccessDenied');
     await iam.send(new CreateRoleCommand({ RoleName: 'admins-own', Path: '/', AssumeRolePolicyDocument: trust }));
+    // A person with other credentials (the AWS CLI of an admin) is not the provisioning role.
+    const admin = awsClients(h.server.url).iam;
+    const made = await admin.send(new CreateRoleCommand({ RoleName: 'hand-made', Path: '/iam-mapping/', AssumeRolePolicyDocument: trust }));
+    expect(made.Role?.PermissionsBoundary).toBeUndefined();
   });
 
   it('a boundary removed by an operator is put back by the next run', async () => {

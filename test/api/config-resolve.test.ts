@@ -62,7 +62,8 @@ describe('seed 001 examples', () => {
     const pasted = seedTextExamples();
     for (const text of pasted) {
       const cloud = cloudOf(text);
-      const put = await h.api('PUT', mapping(cloud), { body: text, contentType: 'application/yaml' });
+      // The seeds share cldrsrc_XXXX across stacks: each change of stack is confirmed.
+      const put = await h.api('PUT', mapping(cloud), { body: text, contentType: 'application/yaml', headers: { 'x-confirm-stack-change': 'true' } });
       expect(put.status, put.text).toBe(200);
       expect(put.json.warnings).toContainEqual(expect.objectContaining({ code: 'UNINDENTED_YAML' }));
       const got = await h.api('GET', mapping(cloud));
