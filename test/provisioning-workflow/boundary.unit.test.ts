@@ -6,6 +6,7 @@ import { AwsIam } from '../../adapters/aws/iam.js';
 import { findPlanItem, type PlanItem } from '../../lib/provisioning/plan.js';
 import { PlanCache } from '../../lib/workflow/planning.js';
 import { createWorkflowSteps } from '../../lib/workflow/steps.js';
+import { roleRef } from '../../lib/provisioning/inventory.js';
 import { FakeClusters, FakeConfigStore, FakeKubernetes, FakeRunStore, FakeOwnershipStore } from './fakes.js';
 
 const iamMock = mockClient(IAMClient);
@@ -23,11 +24,14 @@ async function fixture() {
   const configs = new FakeConfigStore();
   const clusters = new FakeClusters();
   const iam = new AwsIam(new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
-  const steps = createWorkflowSteps({ configs, runs: new FakeRunStore(), ownership: new FakeOwnershipStore(), iam, clusters, kubernetes: () => new FakeKubernetes(), defaults: DEFAULTS });
+  const ownership = new FakeOwnershipStore();
+  const steps = createWorkflowSteps({ configs, runs: new FakeRunStore(), ownership, iam, clusters, kubernetes: () => new FakeKubernetes(), defaults: DEFAULTS });
   const version = configs.add(CLOUD, DOC);
   const planned = await steps.plan({ cloudId: CLOUD, version });
   const { items } = await steps.loadPage({ cloudId: CLOUD, version, planId: planned.planId, page: 0 });
   const item: PlanItem = findPlanItem((await new PlanCache(configs, clusters, DEFAULTS).get(CLOUD, version)).plan, items[0]!);
+  // The role the tests return from GetRole (RoleId AROAUNIT) is one the service made: inventoried.
+  await ownership.putInventory({ ...roleRef(item.role.name), cloudId: CLOUD, id: 'AROAUNIT', recordedAt: '' });
   return { steps, item, input: { cloudId: CLOUD, version, ref: items[0]! } };
 }
 
