@@ -1,7 +1,7 @@
 /**
  * What a selector allows for each label key, as a set algebra over the three keys every launch
  * carries (`workload-type`, `project`, `user` are always present at resolution). Used by the lint
- * (shadowed / duplicate / unsatisfiable rules) and by the resolution index.
+ * (shadowed / duplicate / unsatisfiable rules).
  */
 import type { Requirement, Selector } from '../selector/index.js';
 import { LABEL_KEYS, WORKLOAD_TYPES, type LabelKey } from './constants.js';
@@ -113,8 +113,8 @@ export function covers(earlier: Constraints, later: Constraints): boolean | unde
 }
 
 /**
- * The key and finite value set a rule is indexed under for resolution: the most selective key
- * (user, then project, then workload-type) that the rule restricts to a finite set of values.
+ * The key and finite value set the lint buckets a rule under: the most selective key (user, then
+ * project, then workload-type) that the rule restricts to a finite set of values.
  */
 export function indexKeyOf(c: Constraints): { key: LabelKey; values: ReadonlySet<string> } | null {
   for (const key of ['user', 'project', 'workload-type'] as const) {
