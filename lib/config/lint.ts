@@ -144,8 +144,10 @@ export function* lintSteps(rules: readonly LintRule[]): Generator<void, LintWarn
 
     if (!incomplete) {
       let shadowedBy: number | undefined;
-      for (const i of candidatesFor(c, buckets, signed, signedAll, free, work)) {
-        if (--work.left < 0) break;
+      const lists = candidatesFor(c, buckets, signed, signedAll, free, work);
+      for (const i of ascending(lists)) {
+        work.left -= lists.length; // one merge step over every list
+        if (work.left < 0) break;
         if (coversWithin(constraints[i]!, c, work) === true) {
           shadowedBy = i;
           break;
@@ -225,7 +227,7 @@ function candidatesFor(
   signedAll: Map<LabelKey, number[]>,
   free: number[],
   work: { left: number },
-): number[] {
+): number[][] {
   const lists: number[][] = [free];
   for (const key of INDEX_KEYS) {
     const a = allowedFor(c, key);
@@ -257,16 +259,37 @@ function candidatesFor(
       for (const [sig, list] of bySig) if (a.values.has(sig)) lists.push(list);
     }
   }
-  const nonEmpty = lists.filter((l) => l.length > 0);
-  if (nonEmpty.length === 0) return [];
-  if (nonEmpty.length === 1) return nonEmpty[0]!;
-  const merged = nonEmpty.flat();
-  work.left -= merged.length;
-  merged.sort((x, y) => x - y);
-  let w = 0;
-  for (let r = 0; r < merged.length; r++) if (r === 0 || merged[r] !== merged[r - 1]) merged[w++] = merged[r]!;
-  merged.length = w;
-  return merged;
+  return lists.filter((l) => l.length > 0);
+}
+
+/**
+ * The union of ascending lists, ascending and without repeats, produced lazily (a k-way merge):
+ * the caller stops at the first covering rule, so long lists are rarely walked to their end.
+ */
+function* ascending(lists: number[][]): Generator<number, void, void> {
+  if (lists.length === 1) {
+    yield* lists[0]!;
+    return;
+  }
+  const at = new Array<number>(lists.length).fill(0);
+  let last = -1;
+  for (;;) {
+    let best = -1;
+    let min = Number.POSITIVE_INFINITY;
+    for (let k = 0; k < lists.length; k++) {
+      const list = lists[k]!;
+      while (at[k]! < list.length && list[at[k]!]! <= last) at[k]!++;
+      const v = at[k]! < list.length ? list[at[k]!]! : Number.POSITIVE_INFINITY;
+      if (v < min) {
+        min = v;
+        best = k;
+      }
+    }
+    if (best < 0) return;
+    last = min;
+    at[best]!++;
+    yield min;
+  }
 }
 
 /** `covers` (constraints.ts) with each set-element check charged to `work`. */
