@@ -151,7 +151,10 @@ version meanwhile it fails with exit code 5 and nothing is changed.
       }
       state.set(endpoint, v.cloud!, res.json.etag, res.json.version);
       if (format === 'json') io.out(`${JSON.stringify(res.json, null, 2)}\n`);
-      else {
+      else if (res.json.unchanged) {
+        io.out(`cloud ${v.cloud}: unchanged — equal to the current version ${res.json.version} (etag ${res.json.etag}); nothing stored, no provisioning run\n`);
+        for (const w of res.json.warnings ?? []) io.err(`warning: ${w.code}: ${w.message}\n`);
+      } else {
         io.out(`cloud ${v.cloud}: stored version ${res.json.version} (etag ${res.json.etag}); provisioning ${res.json.provisioning?.status ?? 'PENDING'}\n`);
         for (const w of res.json.warnings ?? []) io.err(`warning: ${w.code}: ${w.message}\n`);
         io.err(`follow it with: iam-mapping provisioning status -n ${v.cloud} --wait\n`);
@@ -212,6 +215,7 @@ conditional on the current version (exit code 5 if it changes in between).
       });
       state.set(endpoint, v.cloud!, res.json.etag, res.json.version);
       if (format === 'json') io.out(`${JSON.stringify(res.json, null, 2)}\n`);
+      else if (res.json.unchanged) io.out(`cloud ${v.cloud}: the current version ${res.json.version} already has the content of version ${to}; nothing stored\n`);
       else io.out(`cloud ${v.cloud}: rolled back to the content of version ${to}, stored as version ${res.json.version} (etag ${res.json.etag}); provisioning ${res.json.provisioning?.status ?? 'PENDING'}\n`);
       return EXIT.OK;
     },

@@ -23,7 +23,7 @@ export const configOperations: Operations<'config'> = {
 
   putConfig: async ({ path, body, principal, ifMatch }, app) => {
     const { response, started } = await putConfig(app, { cloudId: path.cloud, body, principal, ...(ifMatch ? { ifMatch } : {}) });
-    if ('error' in started) logger.error('provisioning workflow could not be started', { cloudId: path.cloud, version: response.version, error: started.error });
+    if (started && 'error' in started) logger.error('provisioning workflow could not be started', { cloudId: path.cloud, version: response.version, error: started.error });
     return reply(200, response, { etag: quoted(response.etag) });
   },
 

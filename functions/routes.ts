@@ -60,14 +60,15 @@ export const ROUTES = [
     summary: 'Store a new config version',
     description:
       'Body as `anyscale cloud config get` prints it (YAML or JSON). The new version starts a provisioning run. ' +
-      'With If-Match, the write succeeds only while the latest version has that etag.',
+      'With If-Match, the write succeeds only while the latest version has that etag (412 names the version, who stored it and when). ' +
+      'A document equal to the current version stores nothing and starts no run: 200 with that version, its etag and `unchanged: true`.',
     tag: 'config',
     request: { body: MAPPING_CONFIG, headers: [IF_MATCH] },
     responses: {
-      200: { description: 'stored as a new version', schema: s.configPutResponseSchema, etag: true },
+      200: { description: 'stored as a new version, or `unchanged: true` with the current version', schema: s.configPutResponseSchema, etag: true },
       400: err('INVALID_CONFIG: details point at each bad field (YAML line/column; rule_index and position for selectors)'),
       ...AUTH,
-      412: err('PRECONDITION_FAILED: If-Match is not the latest version'),
+      412: err('PRECONDITION_FAILED: If-Match is not the latest version; the message names version N, who stored it and when'),
       413: err('body too large'),
       415: err('unsupported Content-Type'),
       ...DOWN,

@@ -15,7 +15,10 @@ export interface PutConfigInput {
   ifMatch?: IfMatch;
 }
 
-/** Parses (JSON or YAML) and validates the document, commits it as a new version, and starts its provisioning run. */
+/**
+ * Parses (JSON or YAML) and validates the document, commits it as a new version, and starts its provisioning run.
+ * A document equal to the current version stores nothing and starts nothing: that version with `unchanged: true`.
+ */
 export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' | 'resolution'>, input: PutConfigInput) {
   const { cloudId } = input;
   const body = parseConfigBody(input.body.text, input.body.contentType);
@@ -32,9 +35,18 @@ export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' 
     ruleCount: result.config.dataplane_iam_mapping.rules.length,
     ...(input.ifMatch ? { ifMatch: input.ifMatch } : {}),
   });
+  const notes = body.notes.map((message) => ({ code: 'UNINDENTED_YAML' as const, path: '', message }));
+  const warnings = [...notes, ...result.warnings];
+  if (meta.unchanged) {
+    // Equal (by canonical content hash) to the current version: nothing stored, nothing to provision.
+    return {
+      meta,
+      started: undefined,
+      response: { cloud_deployment_id: cloudId, version: meta.version, etag: meta.etag, unchanged: true as const, warnings },
+    };
+  }
   app.resolution.invalidate(cloudId);
   const started = await startProvisioning(app, cloudId, meta.version);
-  const notes = body.notes.map((message) => ({ code: 'UNINDENTED_YAML' as const, path: '', message }));
   return {
     meta,
     started,
@@ -42,7 +54,7 @@ export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' 
       cloud_deployment_id: cloudId,
       version: meta.version,
       etag: meta.etag,
-      warnings: [...notes, ...result.warnings],
+      warnings,
       provisioning:
         'executionId' in started
           ? { status: 'PENDING' as const, execution_id: started.executionId }
