@@ -537,6 +537,7 @@ function withFileLocations(e: unknown, file: string, text: string, cloud: string
   if (!(e instanceof CliError) || !e.body) return e;
   if (e.body.code === 'PRECONDITION_FAILED') {
     return new CliError(EXIT.CONFLICT, `someone else changed the config of ${cloud} meanwhile; nothing was stored`, [
+      String(e.body.message),
       `run \`iam-mapping config get -n ${cloud}\`, merge your edits into ${file}, and retry`,
     ]);
   }

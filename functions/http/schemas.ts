@@ -75,7 +75,7 @@ export const openApiDocumentSchema = z.looseObject({
 
 // ------------------------------------------------------------------------------------ config
 
-const LINT_CODES = ['DUPLICATE_RULE', 'SHADOWED_RULE', 'UNSATISFIABLE_SELECTOR', 'LINT_INCOMPLETE', 'UNINDENTED_YAML'] as const satisfies readonly LintCode[];
+const LINT_CODES = ['DUPLICATE_RULE', 'SHADOWED_RULE', 'UNSATISFIABLE_SELECTOR', 'LINT_INCOMPLETE', 'UNINDENTED_YAML', 'EMAIL_CASE'] as const satisfies readonly LintCode[];
 
 export const lintWarningSchema = z.object({
   code: z.enum(LINT_CODES),

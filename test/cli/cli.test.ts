@@ -192,7 +192,15 @@ describe('against the server', () => {
     expect(blind.stderr).toContain('no etag was remembered');
     const json = await cli(['config', 'get', '-n', CLOUD, '-o', 'json'], { env: elsewhere });
     expect(JSON.parse(json.stdout)).toMatchObject({ version: 3, cloud_deployment_id: CLOUD });
-    const fromJson = await cli(['config', 'update', '-n', CLOUD, '-f', file('v4.json', json.stdout), '-o', 'json'], { env: elsewhere });
+    // The `get` output stored back as is equals version 3: nothing is stored.
+    const same = await cli(['config', 'update', '-n', CLOUD, '-f', file('v3.json', json.stdout), '-o', 'json'], { env: elsewhere });
+    expect(same.code, same.stderr).toBe(0);
+    expect(JSON.parse(same.stdout)).toMatchObject({ version: 3, unchanged: true });
+    const sameText = await cli(['config', 'update', '-n', CLOUD, '-f', join(dir, 'v3.json')], { env: elsewhere });
+    expect(sameText.stdout).toContain('unchanged — equal to the current version 3');
+    const doc = JSON.parse(json.stdout);
+    doc.dataplane_iam_mapping.rules.push({ selector: 'project=cli-never-used', value: doc.dataplane_iam_mapping.rules[0].value });
+    const fromJson = await cli(['config', 'update', '-n', CLOUD, '-f', file('v4.json', JSON.stringify(doc)), '-o', 'json'], { env: elsewhere });
     expect(fromJson.code, fromJson.stderr).toBe(0);
     expect(JSON.parse(fromJson.stdout)).toMatchObject({ version: 4 });
   });
