@@ -527,7 +527,7 @@ function shortJson(v: unknown): string {
 }
 
 function reportInvalid(io: Io, file: string, text: string, errors: Array<Record<string, unknown> & { path: string; message: string }>): ExitCode {
-  for (const e of errors) io.err(`${locationOf(file, text, e)}: error: ${e.path ? `${e.path}: ` : ''}${e.message}\n`);
+  for (const e of errors) io.err(`${locationOf(file, text, e)}: error: ${e.path && !e.message.startsWith(`${e.path} `) ? `${e.path}: ` : ''}${e.message}\n`);
   io.err(`${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
   return EXIT.INVALID;
 }

@@ -26,7 +26,7 @@ export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' 
   if (!result.ok) {
     const first = result.errors[0]!;
     const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
-    throw new AppError('INVALID_CONFIG', `invalid mapping config: ${first.path ? `${first.path}: ` : ''}${first.message}${more}`, result.errors);
+    throw new AppError('INVALID_CONFIG', `invalid mapping config: ${first.path && !first.message.startsWith(first.path) ? `${first.path}: ` : ''}${first.message}${more}`, result.errors);
   }
   const meta = await app.stores.configs.putVersion({
     cloudId,

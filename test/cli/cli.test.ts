@@ -127,6 +127,16 @@ describe('lint (local, no server)', () => {
     expect(cloud.stderr).toContain('must equal the cloud in the request path (cldrsrc_other)');
   });
 
+  it('lint prints every problem at once: a bad fallback_rule does not hide bad rules', async () => {
+    const bad = SEED_EXAMPLES.eks.replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: NOPE').replace('user=user2@example.com', 'user="user2@example.com"').replace('kubernetes-service-account-name1', 'Not_A_Valid_SA');
+    const res = await cli(['lint', '-f', file('bad-all.yaml', bad)]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/bad-all\.yaml:\d+:\d+: error: dataplane_iam_mapping\.fallback_rule must be one of CLOUD_DEFAULT, FAIL; got "NOPE"/);
+    expect(res.stderr).toContain('selector values are written without quotes');
+    expect(res.stderr).toMatch(/error: dataplane_iam_mapping\.rules\[0\]\.value/);
+    expect(res.stderr).toContain('bad-all.yaml: 3 errors');
+  });
+
   it('prints lint warnings at their line; --strict fails on them; -o json', async () => {
     const dup = SEED_EXAMPLES.eks.replace(
       '  fallback_rule',
