@@ -54,6 +54,8 @@ const wanted: Record<string, string> = { object: 'a mapping (an object with fiel
 
 /** zod's message in plain words: the valid values, the limit and what was given. */
 function plainMessage(issue: $ZodIssue, path: Path, input: unknown): string {
+  // A schema's own message (e.g. the resolve request's) is already plain: keep it.
+  if (!/^(Invalid|Too (big|small))\b/.test(issue.message)) return issue.message;
   const name = formatPath(path.map(shortKey)) || 'the document';
   const given = valueAt(input, path);
   switch (issue.code) {
@@ -77,8 +79,6 @@ function plainMessage(issue: $ZodIssue, path: Path, input: unknown): string {
       const unit = issue.origin === 'array' ? 'items' : issue.origin === 'string' ? 'characters' : '';
       return Number(issue.minimum) === 1 && issue.origin === 'string' ? `${name} must not be empty` : `${name} needs at least ${String(issue.minimum)} ${unit}`;
     }
-    case 'invalid_format':
-      return `${name} ${issue.message}`;
     default:
       return `${name}: ${issue.message}`;
   }
