@@ -130,5 +130,8 @@ export function formatDetail(d: ApiErrorDetail): string {
   if (d.line !== undefined) where.push(`line ${d.line}${d.column !== undefined ? `, column ${d.column}` : ''}`);
   if (d.rule_index !== undefined && !String(d.message).startsWith(`rule ${d.rule_index}`)) where.push(`rule ${d.rule_index}`);
   if (d.position !== undefined) where.push(`selector character ${d.position}`);
-  return `${d.path || '(document)'}${where.length ? ` (${where.join(', ')})` : ''}: ${d.message}`;
+  const message = String(d.message);
+  // A message that already starts with its path ("x.y must be one of …") is shown once.
+  if (d.path && message.startsWith(`${d.path} `) && where.length === 0) return message;
+  return `${d.path || '(document)'}${where.length ? ` (${where.join(', ')})` : ''}: ${message}`;
 }

@@ -163,12 +163,13 @@ version meanwhile it fails with exit code 5 and nothing is changed.
           ...(ifMatch ? { ifMatch: quote(ifMatch) } : {}),
         });
       } catch (e) {
-        throw withFileLocations(e, spec.file, spec.text, v.cloud!, await currentWriter(api(), v.cloud!, e));
+        throw withFileLocations(e, spec.file, spec.text, v.cloud!);
       }
       state.set(endpoint, v.cloud!, res.json.etag, res.json.version);
       if (!printData(io, out, res.json)) {
         if (res.json.unchanged) {
-          io.out(`cloud ${v.cloud}: unchanged — ${spec.file} equals version ${res.json.version}; nothing stored, no provisioning run\n`);
+          io.out(`cloud ${v.cloud}: unchanged — equal to the current version ${res.json.version} (etag ${res.json.etag}); nothing stored, no provisioning run\n`);
+          for (const w of res.json.warnings ?? []) io.err(`warning: ${w.code}: ${w.message}\n`);
           return EXIT.OK;
         }
         io.out(`cloud ${v.cloud}: stored version ${res.json.version} (etag ${res.json.etag}); provisioning ${res.json.provisioning?.status ?? 'PENDING'}\n`);
@@ -226,7 +227,10 @@ conditional on the current version (exit code 5 if it changes in between).
         ...(currentEtag ? { ifMatch: quote(currentEtag) } : {}),
       });
       state.set(endpoint, v.cloud!, res.json.etag, res.json.version);
-      if (!printData(io, out, res.json)) io.out(`cloud ${v.cloud}: rolled back to the content of version ${to}, stored as version ${res.json.version} (etag ${res.json.etag}); provisioning ${res.json.provisioning?.status ?? 'PENDING'}\n`);
+      if (!printData(io, out, res.json)) {
+        if (res.json.unchanged) io.out(`cloud ${v.cloud}: the current version ${res.json.version} already has the content of version ${to}; nothing stored\n`);
+        else io.out(`cloud ${v.cloud}: rolled back to the content of version ${to}, stored as version ${res.json.version} (etag ${res.json.etag}); provisioning ${res.json.provisioning?.status ?? 'PENDING'}\n`);
+      }
       return EXIT.OK;
     },
   },
@@ -624,29 +628,17 @@ function shortJson(v: unknown, wide = false): string {
 }
 
 function reportInvalid(io: Io, file: string, text: string, errors: Array<Record<string, unknown> & { path: string; message: string }>): ExitCode {
-  for (const e of errors) io.err(`${locationOf(file, text, e)}: error: ${e.path ? `${e.path}: ` : ''}${e.message}\n`);
+  for (const e of errors) io.err(`${locationOf(file, text, e)}: error: ${e.path && !e.message.startsWith(`${e.path} `) ? `${e.path}: ` : ''}${e.message}\n`);
   io.err(`${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
   return EXIT.INVALID;
 }
 
-/** Who stored the current version, for a 412's message (undefined when it cannot be read). */
-async function currentWriter(api: Api, cloud: string, e: unknown): Promise<string | undefined> {
-  if (!(e instanceof CliError) || e.body?.code !== 'PRECONDITION_FAILED') return undefined;
-  try {
-    const res = await api.request('GET', api.cloudPath(cloud, '/iam-mapping/versions?limit=1'));
-    const latest = res.json?.versions?.[0];
-    return latest ? `version ${latest.version} was stored by ${latest.created_by} at ${latest.created_at}` : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** A 400 of PUT with details: point each at FILE:LINE:COL; a 412 says who changed it. */
-function withFileLocations(e: unknown, file: string, text: string, cloud: string, writer?: string): unknown {
+function withFileLocations(e: unknown, file: string, text: string, cloud: string): unknown {
   if (!(e instanceof CliError) || !e.body) return e;
   if (e.body.code === 'PRECONDITION_FAILED') {
     return new CliError(EXIT.CONFLICT, `someone else changed the config of ${cloud} meanwhile; nothing was stored`, [
-      ...(writer ? [writer] : []),
+      String(e.body.message),
       `run \`iam-mapping config get -n ${cloud}\`, merge your edits into ${file}, and retry`,
     ]);
   }

@@ -284,6 +284,11 @@ async function save() {
       state.version = res.json.version;
       setStatus();
       const warnings = /** @type {ErrorDetail[]} */ (res.json.warnings ?? []);
+      if (res.json.unchanged) {
+        banner('ok', `Unchanged: equal to the current version ${res.json.version}; nothing was stored and no provisioning run started.`);
+        setProblems(warnings.map((w) => ({ ...w, warning: true })));
+        return;
+      }
       banner('ok', `Saved as version ${res.json.version}. Provisioning ${res.json.provisioning?.status ?? 'PENDING'}: see the Provisioning tab.`, [
         el('button', { type: 'button', onclick: () => selectTab('provisioning') }, 'Show provisioning'),
       ]);

@@ -25,7 +25,7 @@ export const configOperations: Operations<'config'> = {
   putConfig: async ({ path, query, header, body, principal, ifMatch }, app) => {
     const confirmStackChange = stackChangeConfirmed(query, header(CONFIRM_STACK_CHANGE_HEADER));
     const { response, started } = await putConfig(app, { cloudId: path.cloud, body, principal, confirmStackChange, ...(ifMatch ? { ifMatch } : {}) });
-    if ('error' in started) logger.error('provisioning workflow could not be started', { cloudId: path.cloud, version: response.version, error: started.error });
+    if (started && 'error' in started) logger.error('provisioning workflow could not be started', { cloudId: path.cloud, version: response.version, error: started.error });
     return reply(200, response, { etag: quoted(response.etag) });
   },
 

@@ -60,7 +60,8 @@ export const ROUTES = [
     summary: 'Store a new config version',
     description:
       'Body as `anyscale cloud config get` prints it (YAML or JSON). The new version starts a provisioning run. ' +
-      'With If-Match, the write succeeds only while the latest version has that etag.',
+      'With If-Match, the write succeeds only while the latest version has that etag (412 names the version, who stored it and when). ' +
+      'A document equal to the current version stores nothing and starts no run: 200 with that version, its etag and `unchanged: true`.',
     tag: 'config',
     request: {
       query: s.putConfigQuerySchema,
@@ -68,11 +69,11 @@ export const ROUTES = [
       headers: [IF_MATCH, { name: 'X-Confirm-Stack-Change', description: '`true` confirms a change of cloud_provider or compute_stack' }],
     },
     responses: {
-      200: { description: 'stored as a new version', schema: s.configPutResponseSchema, etag: true },
+      200: { description: 'stored as a new version, or `unchanged: true` with the current version', schema: s.configPutResponseSchema, etag: true },
       400: err('INVALID_CONFIG: details point at each bad field (YAML line/column; rule_index and position for selectors)'),
       ...AUTH,
       409: err('CONFLICT: the config changes cloud_provider or compute_stack without confirm_stack_change=true'),
-      412: err('PRECONDITION_FAILED: If-Match is not the latest version'),
+      412: err('PRECONDITION_FAILED: If-Match is not the latest version; the message names version N, who stored it and when'),
       413: err('body too large'),
       415: err('unsupported Content-Type'),
       ...DOWN,

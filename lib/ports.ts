@@ -50,9 +50,15 @@ export interface PutVersionInput {
   now?: Date;
 }
 
+/** What putVersion did: the committed version, or (`unchanged`) the latest one when the document equals it by content hash. */
+export type PutVersionResult = VersionMeta & { unchanged?: boolean };
+
 export interface ConfigStore {
-  /** Commits a new version N+1 atomically (single-item conditional write). Throws AppError PRECONDITION_FAILED on a stale If-Match. */
-  putVersion(input: PutVersionInput): Promise<VersionMeta>;
+  /**
+   * Commits a new version N+1 atomically (single-item conditional write). Throws AppError PRECONDITION_FAILED on a stale If-Match.
+   * A document whose canonical content hash equals the latest version's stores nothing: that version, `unchanged: true`.
+   */
+  putVersion(input: PutVersionInput): Promise<PutVersionResult>;
   /** Latest committed version's metadata (strongly consistent), or null. */
   getLatestMeta(cloudId: string): Promise<VersionMeta | null>;
   /** One version with its document (latest when `version` is omitted), or null. */

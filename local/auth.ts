@@ -54,18 +54,35 @@ export async function mintToken(secret: Uint8Array, role: Role, subject: string,
     .sign(secret);
 }
 
-/** The 401 of the local server (deployed, API Gateway's JWT authorizer answers instead). */
-export function unauthorized(): HttpResult {
-  return json(401, { error: { code: 'UNAUTHORIZED', message: 'a valid bearer token is required', details: [] } }, { 'www-authenticate': 'Bearer' });
+/** The 401 of the local server (deployed, API Gateway's JWT authorizer answers instead); `reason` says why the token was refused. */
+export function unauthorized(reason?: string): HttpResult {
+  return json(
+    401,
+    { error: { code: 'UNAUTHORIZED', message: 'a valid bearer token is required', details: reason ? [{ path: 'Authorization', message: reason }] : [] } },
+    { 'www-authenticate': 'Bearer' },
+  );
 }
 
 export type Verifier = (authorization: string | undefined) => Promise<JWTPayload | null>;
 
+/** A verified token's claims, or why it was refused (in words an operator can act on). */
+export type Verification = { payload: JWTPayload; reason?: undefined } | { payload: null; reason: string };
+export type CheckingVerifier = (authorization: string | undefined) => Promise<Verification>;
+
 /**
  * Verifies `Authorization: Bearer …`; null when missing or invalid (→ 401). A value over 8 KiB
- * throws AppError HEADER_TOO_LARGE (→ 431). Verified tokens are cached while their times hold.
+ * throws AppError HEADER_TOO_LARGE (→ 431). Verified tokens are kept while their times hold (least
+ * recently used evicted past `maxCached`).
  */
 export function createVerifier(secret: Uint8Array, maxCached = 1024): Verifier {
+  const check = createCheckingVerifier(secret, maxCached);
+  return async (authorization) => (await check(authorization)).payload;
+}
+
+const TOKEN_HINT = 'mint one with `npm run dev-token -- ROLE` using the same DATA_DIR as this server';
+
+/** As createVerifier, but says why a token was refused: missing, malformed, bad signature, expired, not yet valid, wrong issuer/audience. */
+export function createCheckingVerifier(secret: Uint8Array, maxCached = 1024): CheckingVerifier {
   const cache = new Map<string, JWTPayload>();
   return async (authorization) => {
     if (authorization !== undefined && Buffer.byteLength(authorization) > MAX_AUTHORIZATION_BYTES) {
@@ -73,15 +90,23 @@ export function createVerifier(secret: Uint8Array, maxCached = 1024): Verifier {
         { path: 'headers.authorization', message: `at most ${MAX_AUTHORIZATION_BYTES} bytes` },
       ]);
     }
-    const m = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)\s*$/i.exec(authorization ?? '');
-    if (!m) return null;
+    if (authorization === undefined || authorization.trim() === '') return { payload: null, reason: `no Authorization header; send Authorization: Bearer <token> (${TOKEN_HINT})` };
+    const m = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)\s*$/i.exec(authorization);
+    if (!m) {
+      return {
+        payload: null,
+        reason: /^Bearer\s/i.test(authorization)
+          ? 'malformed token: not a JWT (three base64url parts separated by dots); copy the whole output of dev-token'
+          : 'malformed Authorization header: expected "Bearer <token>"',
+      };
+    }
     const token = m[1] as string;
     const hit = cache.get(token);
     if (hit) {
       cache.delete(token);
       if (tokenTimeProblem(hit, { required: true }) === null) {
         cache.set(token, hit); // most recently used last: the first key is the one to evict
-        return hit;
+        return { payload: hit };
       }
     }
     try {
@@ -92,12 +117,42 @@ export function createVerifier(secret: Uint8Array, maxCached = 1024): Verifier {
         requiredClaims: ['exp', 'iat', 'sub'],
         clockTolerance: CLOCK_SKEW_SECONDS,
       });
-      if (tokenTimeProblem(payload, { required: true }) !== null) return null;
+      const problem = tokenTimeProblem(payload, { required: true });
+      if (problem !== null) return { payload: null, reason: `${problem} (${TOKEN_HINT})` };
       if (cache.size >= maxCached) cache.delete(cache.keys().next().value as string);
       cache.set(token, payload);
-      return payload;
-    } catch {
-      return null;
+      return { payload };
+    } catch (e) {
+      return { payload: null, reason: refusal(e, token) };
     }
   };
+}
+
+function refusal(e: unknown, token: string): string {
+  const err = e as { code?: string; claim?: string; message?: string };
+  const claims = readClaims(token);
+  const at = (n: unknown) => (typeof n === 'number' ? new Date(n * 1000).toISOString() : 'an unknown time');
+  switch (err.code) {
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return `bad signature: the token was signed with another secret — minted for another DATA_DIR or another server; ${TOKEN_HINT}`;
+    case 'ERR_JWT_EXPIRED':
+      return `expired at ${at(claims?.exp)} (local tokens last 12 hours); ${TOKEN_HINT}`;
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'signed with an algorithm this server does not accept (only HS256)';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (err.claim === 'nbf' || err.claim === 'iat') return `not yet valid: valid from ${at(err.claim === 'nbf' ? claims?.nbf : claims?.iat)} (is this machine's clock behind?)`;
+      if (err.claim === 'iss') return `wrong issuer ${JSON.stringify(claims?.iss)}: this server accepts tokens issued by ${LOCAL_ISSUER}; ${TOKEN_HINT}`;
+      if (err.claim === 'aud') return `wrong audience ${JSON.stringify(claims?.aud)}: this server accepts audience ${LOCAL_AUDIENCE}; ${TOKEN_HINT}`;
+      return `claim ${err.claim ?? '?'} is missing or invalid: ${err.message ?? ''}`.trim();
+    default:
+      return `malformed token (${err.code ?? 'unreadable'}); ${TOKEN_HINT}`;
+  }
+}
+
+function readClaims(token: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }

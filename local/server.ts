@@ -29,7 +29,7 @@ import { AppError } from '../lib/errors.js';
 import type { SettingsDefaults } from '../lib/provisioning/settings.js';
 import type { ResolutionService } from '../lib/resolution/service.js';
 import { createWorkflowSteps } from '../lib/workflow/steps.js';
-import { createVerifier, loadOrCreateSecret, unauthorized } from './auth.js';
+import { createCheckingVerifier, loadOrCreateSecret, unauthorized } from './auth.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, createLocalDocumentClient, ensureTable, startDynalite } from './dynalite.js';
 import { BodyTooLargeError, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/index.js';
@@ -117,7 +117,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const sandbox = options.targets ? undefined : createSandbox({ permissionsBoundary: true, ...options.sandbox, state: sandboxState.hooks });
 
   let handlers: Record<FunctionName, HttpHandler> | undefined;
-  const verify = createVerifier(loadOrCreateSecret(options.dataDir));
+  const verify = createCheckingVerifier(loadOrCreateSecret(options.dataDir));
 
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -155,6 +155,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       return;
     }
     const method = (req.method ?? 'GET').toUpperCase();
+    if (url.pathname === '/' && (method === 'GET' || method === 'HEAD')) {
+      req.resume();
+      res.writeHead(302, { location: '/console/' }).end();
+      return;
+    }
     if (url.pathname === '/console' || url.pathname.startsWith('/console/')) {
       req.resume();
       serveConsole(method, url.pathname, res);
@@ -172,10 +177,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
     let claims: Record<string, unknown> | undefined;
     if (match.route.permission) {
-      const payload = await verify(req.headers.authorization);
+      const { payload, reason } = await verify(req.headers.authorization);
       if (!payload) {
         req.resume();
-        send(res, unauthorized());
+        logger.warn('token refused', { method, path: url.pathname, reason });
+        send(res, unauthorized(reason));
         return;
       }
       claims = payload as Record<string, unknown>;

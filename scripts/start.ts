@@ -48,7 +48,7 @@ if (options.targets) {
 if (server.sandbox) {
   console.log(`iam-mapping: sandbox AWS ${server.url}/sandbox/aws, Kubernetes ${server.url}/sandbox/k8s`);
 }
-console.log(`iam-mapping ready on ${server.url}`);
+console.log(`iam-mapping ready on ${server.url} — console ${server.url}/console/ (token: npm run --silent dev-token -- owner)`);
 
 let stopping = false;
 const stop = async (signal: string) => {

@@ -17,6 +17,7 @@ import type {
   ConfigStore,
   IfMatch,
   PutVersionInput,
+  PutVersionResult,
   StickyResolution,
   StickyStore,
   StoredConfigVersion,
@@ -95,7 +96,11 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
 
   // ---------------------------------------------------------------------------------- config
 
-  async putVersion(input: PutVersionInput): Promise<VersionMeta> {
+  /**
+   * Commits the document as version N+1 — unless its canonical content hash equals the latest
+   * version's: then nothing is written and that version comes back with `unchanged: true`.
+   */
+  async putVersion(input: PutVersionInput): Promise<PutVersionResult> {
     const cloudId = requireId('cloudId', input.cloudId);
     const createdAt = (input.now ?? new Date()).toISOString();
     const ifMatch = input.ifMatch ?? null;
@@ -104,6 +109,7 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
     this.checkPrecondition(cloudId, ifMatch, latest);
 
     const body = await encodeDocument(input.document, this.chunkSize);
+    if (latest && latest.contentHash === body.contentHash) return { ...toMeta(latest), unchanged: true };
     await this.writeChunks(cloudId, body);
 
     for (let attempt = 1; ; attempt++) {
@@ -143,6 +149,7 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
       // Someone else committed `version` first.
       latest = await this.latestRecord(cloudId);
       if (ifMatch?.kind === 'etags') this.checkPrecondition(cloudId, ifMatch, latest, true);
+      if (latest && latest.contentHash === body.contentHash) return { ...toMeta(latest), unchanged: true };
       if (attempt >= this.maxCommitAttempts) {
         throw new AppError('CONFLICT', `cloud ${cloudId}: too many concurrent writers, gave up after ${attempt} attempts`);
       }
@@ -290,8 +297,10 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
     if (!lostRace && ifMatch.etags.includes(latest.etag)) return;
     throw new AppError(
       'PRECONDITION_FAILED',
-      `If-Match does not match the current config version of cloud ${cloudId}: current etag is "${latest.etag}"` +
-        (lostRace ? ' (another change was committed concurrently)' : ''),
+      `If-Match does not match the current config version of cloud ${cloudId}: ` +
+        `version ${latest.version} stored by ${latest.createdBy} at ${latest.createdAt} is current (etag "${latest.etag}")` +
+        (lostRace ? ' (committed concurrently with this write)' : '') +
+        '; GET it, reapply your change and send its etag',
       [],
       { ETag: `"${latest.etag}"` },
     );

@@ -1,6 +1,7 @@
 /** Use cases of mapping configs: store a new version (and start its provisioning), read one, list the history. */
 import type { Principal } from '../../lib/auth.js';
 import { parseConfigBody } from '../../lib/config/parse.js';
+import type { MappingConfig } from '../../lib/config/schema.js';
 import { checkStackChange, type Stack } from '../../lib/config/stack-change.js';
 import { identityCeiling, validateConfigAsync } from '../../lib/config/validate.js';
 import { AppError } from '../../lib/errors.js';
@@ -18,7 +19,10 @@ export interface PutConfigInput {
   confirmStackChange?: boolean;
 }
 
-/** Parses (JSON or YAML) and validates the document, commits it as a new version, and starts its provisioning run. */
+/**
+ * Parses (JSON or YAML) and validates the document, commits it as a new version, and starts its provisioning run.
+ * A document equal to the current version stores nothing and starts nothing: that version with `unchanged: true`.
+ */
 export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' | 'resolution'>, input: PutConfigInput) {
   const { cloudId } = input;
   const body = parseConfigBody(input.body.text, input.body.contentType);
@@ -26,7 +30,7 @@ export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' 
   if (!result.ok) {
     const first = result.errors[0]!;
     const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
-    throw new AppError('INVALID_CONFIG', `invalid mapping config: ${first.path ? `${first.path}: ` : ''}${first.message}${more}`, result.errors);
+    throw new AppError('INVALID_CONFIG', `invalid mapping config: ${first.path && !first.message.startsWith(first.path) ? `${first.path}: ` : ''}${first.message}${more}`, result.errors);
   }
   const previous = await app.stores.configs.getVersion(cloudId);
   const stackChange = checkStackChange(cloudId, previous ? (previous.document as unknown as Stack) : null, result.config, input.confirmStackChange === true);
@@ -38,9 +42,18 @@ export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' 
     ruleCount: result.config.dataplane_iam_mapping.rules.length,
     ...(input.ifMatch ? { ifMatch: input.ifMatch } : {}),
   });
+  const notes = body.notes.map((message) => ({ code: 'UNINDENTED_YAML' as const, path: '', message }));
+  const warnings = [...notes, ...result.warnings];
+  if (meta.unchanged) {
+    // Equal (by canonical content hash) to the current version: nothing stored, nothing to provision.
+    return {
+      meta,
+      started: undefined,
+      response: { cloud_deployment_id: cloudId, version: meta.version, etag: meta.etag, unchanged: true as const, warnings },
+    };
+  }
   app.resolution.invalidate(cloudId);
   const started = await startProvisioning(app, cloudId, meta.version);
-  const notes = body.notes.map((message) => ({ code: 'UNINDENTED_YAML' as const, path: '', message }));
   return {
     meta,
     started,
@@ -48,7 +61,7 @@ export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' 
       cloud_deployment_id: cloudId,
       version: meta.version,
       etag: meta.etag,
-      warnings: [...notes, ...(stackChange ? [stackChange] : []), ...result.warnings],
+      warnings: [...(stackChange ? [stackChange] : []), ...warnings, ...(await pinnedWarnings(app, cloudId, result.config, meta.version))],
       provisioning:
         'executionId' in started
           ? { status: 'PENDING' as const, execution_id: started.executionId }
@@ -86,4 +99,28 @@ export function versionView(meta: VersionMeta) {
     rule_count: meta.ruleCount,
     content_hash: meta.contentHash,
   };
+}
+
+/**
+ * Clusters pinned by sticky resolution keep their first answer: when the new version no longer
+ * gives that identity (no rule value or default names it), say so — the pin can be forgotten
+ * with DELETE …/iam-mapping/bindings/{cluster_id}.
+ */
+async function pinnedWarnings(app: Pick<App, 'stores'>, cloudId: string, config: MappingConfig, version: number) {
+  const pins = await app.stores.sticky.listSticky(cloudId);
+  if (pins.length === 0) return [];
+  const given = new Set(config.dataplane_iam_mapping.rules.map((r) => r.value));
+  if (config.dataplane_iam_mapping.default_value !== undefined) given.add(config.dataplane_iam_mapping.default_value);
+  const byValue = new Map<string, string[]>();
+  for (const { clusterId, resolution } of pins) {
+    if (resolution.value === null || given.has(resolution.value)) continue;
+    byValue.set(resolution.value, [...(byValue.get(resolution.value) ?? []), clusterId]);
+  }
+  return [...byValue].map(([value, clusters]) => ({
+    code: 'PINNED_IDENTITY' as const,
+    path: 'dataplane_iam_mapping.rules',
+    message:
+      `${clusters.length} pinned cluster${clusters.length === 1 ? '' : 's'} (${clusters.slice(0, 5).join(', ')}${clusters.length > 5 ? ', …' : ''}) keep identity ${value}, ` +
+      `which version ${version} no longer gives; forget a pin with DELETE /v1/clouds/${cloudId}/iam-mapping/bindings/{cluster_id} (iam-mapping bindings forget)`,
+  }));
 }

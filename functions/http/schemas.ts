@@ -76,7 +76,7 @@ export const openApiDocumentSchema = z.looseObject({
 
 // ------------------------------------------------------------------------------------ config
 
-const LINT_CODES = ['DUPLICATE_RULE', 'SHADOWED_RULE', 'UNSATISFIABLE_SELECTOR', 'LINT_INCOMPLETE', 'UNINDENTED_YAML', 'STACK_CHANGED'] as const satisfies readonly (LintCode | 'STACK_CHANGED')[];
+const LINT_CODES = ['DUPLICATE_RULE', 'SHADOWED_RULE', 'UNSATISFIABLE_SELECTOR', 'LINT_INCOMPLETE', 'UNINDENTED_YAML', 'EMAIL_CASE', 'STACK_CHANGED', 'PINNED_IDENTITY'] as const satisfies readonly (LintCode | 'STACK_CHANGED' | 'PINNED_IDENTITY')[];
 
 export const lintWarningSchema = z.object({
   code: z.enum(LINT_CODES),
@@ -96,8 +96,9 @@ export const configPutResponseSchema = z.looseObject({
   cloud_deployment_id: z.string(),
   version: int(1),
   etag: described(z.string(), 'send as If-Match to update this version'),
+  unchanged: described(z.optional(z.literal(true)), 'the document equals the current version: nothing was stored, no provisioning run started; version and etag are the current ones'),
   warnings: described(z.array(lintWarningSchema), 'lint findings; the config was stored anyway'),
-  provisioning: provisioningStartSchema,
+  provisioning: described(z.optional(provisioningStartSchema), 'the run started for the new version; absent when unchanged'),
 });
 
 export const versionMetaSchema = z.object({

@@ -12,7 +12,7 @@ import type { Selector } from '../selector/index.js';
 import { constraintsOf, indexKeyOf, unsatisfiable, allowedFor, type Constraints } from './constraints.js';
 import type { LabelKey } from './schema.js';
 
-export type LintCode = 'DUPLICATE_RULE' | 'SHADOWED_RULE' | 'UNSATISFIABLE_SELECTOR' | 'LINT_INCOMPLETE' | 'UNINDENTED_YAML';
+export type LintCode = 'DUPLICATE_RULE' | 'SHADOWED_RULE' | 'UNSATISFIABLE_SELECTOR' | 'LINT_INCOMPLETE' | 'UNINDENTED_YAML' | 'EMAIL_CASE';
 
 export interface LintWarning {
   code: LintCode;

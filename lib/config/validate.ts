@@ -9,8 +9,8 @@ import { parseSelector, SelectorSyntaxError, type Selector } from '../selector/i
 import { lintSteps, rulePath, type LintWarning } from './lint.js';
 import { issuesToDetails } from './issues.js';
 import type { Path } from './parse.js';
-import { LABEL_KEYS, WORKLOAD_TYPES, mappingConfigSchema, type MappingConfig } from './schema.js';
-import { checkValue } from './values.js';
+import { CLOUD_PROVIDERS, COMPUTE_STACKS, LABEL_KEYS, MAX_RULES, MAX_SELECTOR_LENGTH, MAX_VALUE_LENGTH, WORKLOAD_TYPES, mappingConfigSchema, type MappingConfig } from './schema.js';
+import { checkValue, type CloudProvider, type ComputeStack } from './values.js';
 import { deploymentIssues, type DeploymentRules } from '../provisioning/settings.js';
 import { identityNameProblems } from './identity-names.js';
 
@@ -118,10 +118,33 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
   const shape = mappingConfigSchema.safeParse(document);
   const rawProvisioning = (document as Record<string, unknown>).provisioning;
   if (!shape.success) {
-    for (const detail of issuesToDetails(shape.error.issues, document)) add(detail.pathParts, detail.message);
+    const doc = document as Record<string, unknown>;
+    const mappingKeys = ['rules', 'fallback_rule', 'default_value'].filter((k) => Object.hasOwn(doc, k));
+    const lostIndent = mappingKeys.length > 0 && (doc.dataplane_iam_mapping === null || doc.dataplane_iam_mapping === undefined);
+    for (const detail of issuesToDetails(shape.error.issues, document)) {
+      if (lostIndent && detail.pathParts.length === 1 && (mappingKeys.includes(String(detail.pathParts[0])) || detail.pathParts[0] === 'dataplane_iam_mapping')) continue;
+      add(detail.pathParts, detail.message);
+    }
+    if (lostIndent) {
+      add(
+        ['dataplane_iam_mapping'],
+        `${mappingKeys.join(', ')} ${mappingKeys.length > 1 ? 'belong' : 'belongs'} under dataplane_iam_mapping but ${mappingKeys.length > 1 ? 'are' : 'is'} at the top level: ` +
+          'the indentation was probably lost — indent them by two spaces below dataplane_iam_mapping:',
+      );
+    }
     // What the deployment refuses, in the same answer (a field already reported is not reported twice).
     const reported = new Set(errors.map((e) => e.path));
     for (const issue of deploymentIssues(rawProvisioning, options.deployment)) if (!reported.has(formatPath(issue.pathParts))) add(issue.pathParts, issue.message);
+    // Still check every rule that has the right shape, so one answer lists every problem.
+    const mapping = doc.dataplane_iam_mapping as { rules?: unknown } | null | undefined;
+    const rules = mapping && typeof mapping === 'object' && Array.isArray(mapping.rules) ? mapping.rules : [];
+    const provider = CLOUD_PROVIDERS.includes(doc.cloud_provider as never) ? (doc.cloud_provider as CloudProvider) : undefined;
+    const stack = COMPUTE_STACKS.includes(doc.compute_stack as never) ? (doc.compute_stack as ComputeStack) : undefined;
+    checkRules(
+      rules.slice(0, MAX_RULES).map((r: unknown) => (r && typeof r === 'object' ? (r as Record<string, unknown>) : {})),
+      provider && stack ? { provider, stack } : undefined,
+      add,
+    );
     return { ok: false, errors: finish(errors) };
   }
   const config = shape.data;
@@ -133,24 +156,12 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
   for (const issue of deploymentIssues(rawProvisioning, options.deployment)) add(issue.pathParts, issue.message);
 
   const { cloud_provider: provider, compute_stack: stack } = config;
-  const selectors: Selector[] = [];
+  // Rules in chunks, yielding between them so a 25,000-rule config never blocks the event loop for long.
   const rules = config.dataplane_iam_mapping.rules;
-  for (let i = 0; i < rules.length; i++) {
-    if ((i & 63) === 63) yield;
-    const rule = rules[i]!;
-    const selectorPath = ['dataplane_iam_mapping', 'rules', i, 'selector'];
-    try {
-      const selector = parseSelector(rule.selector);
-      selectors.push(selector);
-      for (const problem of selectorProblems(selector, rule.selector)) {
-        add(selectorPath, `rule ${i}: ${problem.message} (at character ${problem.position})`, { rule_index: i, position: problem.position });
-      }
-    } catch (e) {
-      if (!(e instanceof SelectorSyntaxError)) throw e;
-      add(selectorPath, `rule ${i}: invalid selector: ${e.message}`, { rule_index: i, position: e.position });
-    }
-    const valueProblem = checkValue(provider, stack, rule.value);
-    if (valueProblem) add(['dataplane_iam_mapping', 'rules', i, 'value'], `rule ${i}: value ${valueProblem}`, { rule_index: i });
+  const selectors: Array<Selector | undefined> = [];
+  for (let start = 0; start < rules.length; start += 64) {
+    if (start > 0) yield;
+    selectors.push(...checkRules(rules.slice(start, start + 64), { provider, stack }, add, start));
   }
 
   const defaultValue = config.dataplane_iam_mapping.default_value;
@@ -177,8 +188,97 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
 
   if (errors.length > 0) return { ok: false, errors: finish(errors) };
   yield;
-  const warnings = yield* lintSteps(rules.map((r, i) => ({ selector: selectors[i]!, value: r.value })));
-  return { ok: true, config, selectors, warnings };
+  const warnings = [...(yield* lintSteps(rules.map((r, i) => ({ selector: selectors[i]!, value: r.value })))), ...emailCaseWarnings(selectors)];
+  return { ok: true, config, selectors: selectors as Selector[], warnings };
+}
+
+type Add = (path: Path, message: string, extra?: Record<string, unknown>) => void;
+
+/**
+ * Selector and value of each rule (rules whose selector or value is not a string are skipped:
+ * the shape check reported them). Returns the parsed selectors, by rule index.
+ */
+function checkRules(
+  rules: ReadonlyArray<{ selector?: unknown; value?: unknown }>,
+  kind: { provider: CloudProvider; stack: ComputeStack } | undefined,
+  add: Add,
+  offset = 0,
+): Array<Selector | undefined> {
+  const selectors: Array<Selector | undefined> = [];
+  rules.forEach((rule, j) => {
+    const i = offset + j;
+    const selectorPath = ['dataplane_iam_mapping', 'rules', i, 'selector'];
+    selectors.push(undefined);
+    if (typeof rule.selector === 'string' && rule.selector.length <= MAX_SELECTOR_LENGTH) {
+      const text = rule.selector;
+      const odd = oddCharacter(text);
+      if (odd) {
+        add(selectorPath, `rule ${i}: ${odd.message} (at character ${odd.position})`, { rule_index: i, position: odd.position });
+      } else {
+        try {
+          const selector = parseSelector(text);
+          selectors[j] = selector;
+          for (const problem of selectorProblems(selector, text)) {
+            add(selectorPath, `rule ${i}: ${problem.message} (at character ${problem.position})`, { rule_index: i, position: problem.position });
+          }
+        } catch (e) {
+          if (!(e instanceof SelectorSyntaxError)) throw e;
+          add(selectorPath, `rule ${i}: invalid selector: ${e.message}`, { rule_index: i, position: e.position });
+        }
+      }
+    }
+    if (kind && typeof rule.value === 'string' && rule.value.length > 0 && rule.value.length <= MAX_VALUE_LENGTH) {
+      const valueProblem = checkValue(kind.provider, kind.stack, rule.value);
+      if (valueProblem) add(['dataplane_iam_mapping', 'rules', i, 'value'], `rule ${i}: value ${valueProblem}`, { rule_index: i });
+    }
+  });
+  return selectors;
+}
+
+const INVISIBLE = /[\u00a0\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufeff\uffa0]/u;
+
+/**
+ * Characters a selector may not hold: quotes (values are written bare: `user=a@example.com`),
+ * invisible or non-breaking spaces, and any other non-ASCII character (a Cyrillic `а` looks like
+ * a Latin `a` but never matches it). Every selector key and value is plain ASCII.
+ */
+function oddCharacter(text: string): SelectorProblem | undefined {
+  const quote = /["'\u2018\u2019\u201c\u201d`]/u.exec(text);
+  if (quote) {
+    return { message: `selector values are written without quotes: remove the ${quote[0]} characters (e.g. user=a@example.com, not user="a@example.com")`, position: quote.index };
+  }
+  for (let i = 0; i < text.length; i++) {
+    const code = text.codePointAt(i)!;
+    if (code >= 0x20 && code < 0x7f) continue;
+    const ch = String.fromCodePoint(code);
+    const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+    if (INVISIBLE.test(ch) || code < 0x20 || code === 0x7f) {
+      return { message: `the selector contains an invisible or non-breaking character ${hex} (often pasted from a document); delete it and retype the space or text around it`, position: i };
+    }
+    return { message: `the selector contains the non-ASCII character ${JSON.stringify(ch)} (${hex}), which may look like an ASCII letter but never matches one; selector keys and values are plain ASCII — retype it`, position: i };
+  }
+  return undefined;
+}
+
+/** `user=Bob@Example.COM`: the service compares users exactly, and Anyscale sends e-mails in lower case — a warning naming the value to use. */
+function emailCaseWarnings(selectors: ReadonlyArray<Selector | undefined>): LintWarning[] {
+  const out: LintWarning[] = [];
+  selectors.forEach((selector, i) => {
+    for (const r of selector?.requirements ?? []) {
+      if (r.key !== 'user') continue;
+      for (const v of r.values) {
+        if (v.includes('@') && v !== v.toLowerCase()) {
+          out.push({
+            code: 'EMAIL_CASE',
+            path: formatPath(['dataplane_iam_mapping', 'rules', i, 'selector']),
+            rule_index: i,
+            message: `rule ${i}: user ${v} has capital letters; users are compared exactly and launches carry lower-case e-mails, so write ${v.toLowerCase()}`,
+          });
+        }
+      }
+    }
+  });
+  return out;
 }
 
 interface SelectorProblem {

@@ -30,7 +30,12 @@ export function checkValue(provider: CloudProvider, stack: ComputeStack, value: 
   if (provider === 'AWS') {
     if (value.startsWith('arn:')) {
       const m = INSTANCE_PROFILE_ARN.exec(value);
-      const hint = m ? `; for ${value} the instance profile name is ${m[1]}` : '';
+      const role = /^arn:aws[\w-]*:iam::\d+:role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/.exec(value);
+      const hint = m
+        ? `; for ${value} the instance profile name is ${m[1]}`
+        : role
+          ? `; ${value} is a role ARN — give the instance profile's NAME instead (the profile that holds role ${role[1]}; when it was created with the role, e.g. by the console, it is also named ${role[1]})`
+          : '';
       return `must be an IAM instance profile name, not an ARN${hint}`;
     }
     if (!IAM_NAME.test(value)) {

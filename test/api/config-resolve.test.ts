@@ -1,5 +1,6 @@
 /** Issue 2 acceptance over real HTTP against dynalite: seed examples, validation, resolution, concurrency. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { SEED_EXAMPLES, seedTextExamples, type SeedName } from '../helpers/seeds.js';
 import { startHarness, type Harness } from '../helpers/local.js';
 
@@ -54,7 +55,8 @@ describe('seed 001 examples', () => {
       const { version, ...doc } = asJson.json;
       const putJson = await h.api('PUT', mapping(cloud), { body: doc });
       expect(putJson.status).toBe(200);
-      expect(putJson.json.version).toBe(version + 1);
+      // the JSON form of the same document equals the current version: nothing new is stored
+      expect(putJson.json).toMatchObject({ version, unchanged: true });
     });
   }
 
@@ -279,6 +281,37 @@ describe('versions and optimistic concurrency', () => {
     const stale = await h.api('PUT', mapping(cloud), { body: body('sa-5'), headers: { 'if-match': `"${a.json.etag}"` } });
     expect(stale.status).toBe(412);
     expectErrorBody(stale, 'PRECONDITION_FAILED');
+    const current = await h.api('GET', mapping(cloud), { role: 'viewer' });
+    expect(stale.json.error.message).toContain(`version ${current.json.version} stored by owner@example.com at `);
+    expect(stale.headers.get('etag')).toBe(current.headers.get('etag'));
+  });
+
+  it('an identical PUT (JSON, YAML, keys reordered) stores nothing: 200 with the current version and unchanged: true', async () => {
+    const first = await h.api('PUT', mapping(cloud), { body: body('sa-same') });
+    expect(first.status).toBe(200);
+    expect(first.json.unchanged).toBeUndefined();
+    const runBefore = await h.api('GET', `${mapping(cloud)}/provisioning`, { role: 'viewer' });
+    const { dataplane_iam_mapping, ...rest } = body('sa-same');
+    const reordered = { dataplane_iam_mapping, ...rest };
+    const yaml = stringify(body('sa-same'));
+    for (const again of [
+      await h.api('PUT', mapping(cloud), { body: body('sa-same') }),
+      await h.api('PUT', mapping(cloud), { body: reordered, headers: { 'if-match': `"${first.json.etag}"` } }),
+      await h.api('PUT', mapping(cloud), { body: yaml, contentType: 'application/yaml' }),
+    ]) {
+      expect(again.status).toBe(200);
+      expect(again.json).toMatchObject({ cloud_deployment_id: cloud, version: first.json.version, etag: first.json.etag, unchanged: true });
+      expect(again.json.provisioning).toBeUndefined();
+      expect(again.headers.get('etag')).toBe(`"${first.json.etag}"`);
+    }
+    const list = await h.api('GET', `${mapping(cloud)}/versions?limit=1`, { role: 'viewer' });
+    expect(list.json.versions[0].version).toBe(first.json.version);
+    const runAfter = await h.api('GET', `${mapping(cloud)}/provisioning`, { role: 'viewer' });
+    expect(runAfter.json.config_version).toBe(runBefore.json.config_version);
+    // A stale If-Match still fails even for an equal document.
+    await h.api('PUT', mapping(cloud), { body: body('sa-other') });
+    const stale = await h.api('PUT', mapping(cloud), { body: body('sa-other'), headers: { 'if-match': `"${first.json.etag}"` } });
+    expect(stale.status).toBe(412);
   });
 
   it('50 concurrent PUTs with the same If-Match: exactly one 200, the rest 412, one new version', async () => {

@@ -129,6 +129,16 @@ describe('lint (local, no server)', () => {
     expect(cloud.stderr).toContain('must equal the cloud in the request path (cldrsrc_other)');
   });
 
+  it('lint prints every problem at once: a bad fallback_rule does not hide bad rules', async () => {
+    const bad = SEED_EXAMPLES.eks.replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: NOPE').replace('user=user2@example.com', 'user="user2@example.com"').replace('kubernetes-service-account-name1', 'Not_A_Valid_SA');
+    const res = await cli(['lint', '-f', file('bad-all.yaml', bad)]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/bad-all\.yaml:\d+:\d+: error: dataplane_iam_mapping\.fallback_rule must be one of CLOUD_DEFAULT, FAIL; got "NOPE"/);
+    expect(res.stderr).toContain('selector values are written without quotes');
+    expect(res.stderr).toMatch(/error: dataplane_iam_mapping\.rules\[0\]\.value/);
+    expect(res.stderr).toContain('bad-all.yaml: 3 errors');
+  });
+
   it('prints lint warnings at their line; --strict fails on them; -o json', async () => {
     const dup = SEED_EXAMPLES.eks.replace(
       '  fallback_rule',
@@ -194,7 +204,15 @@ describe('against the server', () => {
     expect(blind.stderr).toContain('no etag was remembered');
     const json = await cli(['config', 'get', '-n', CLOUD, '-o', 'json'], { env: elsewhere });
     expect(JSON.parse(json.stdout)).toMatchObject({ version: 3, cloud_deployment_id: CLOUD });
-    const fromJson = await cli(['config', 'update', '-n', CLOUD, '-f', file('v4.json', json.stdout), '-o', 'json'], { env: elsewhere });
+    // The `get` output stored back as is equals version 3: nothing is stored.
+    const same = await cli(['config', 'update', '-n', CLOUD, '-f', file('v3.json', json.stdout), '-o', 'json'], { env: elsewhere });
+    expect(same.code, same.stderr).toBe(0);
+    expect(JSON.parse(same.stdout)).toMatchObject({ version: 3, unchanged: true });
+    const sameText = await cli(['config', 'update', '-n', CLOUD, '-f', join(dir, 'v3.json')], { env: elsewhere });
+    expect(sameText.stdout).toContain('unchanged — equal to the current version 3');
+    const doc = JSON.parse(json.stdout);
+    doc.dataplane_iam_mapping.rules.push({ selector: 'project=cli-never-used', value: doc.dataplane_iam_mapping.rules[0].value });
+    const fromJson = await cli(['config', 'update', '-n', CLOUD, '-f', file('v4.json', JSON.stringify(doc)), '-o', 'json'], { env: elsewhere });
     expect(fromJson.code, fromJson.stderr).toBe(0);
     expect(JSON.parse(fromJson.stdout)).toMatchObject({ version: 4 });
   });

@@ -53,7 +53,7 @@ describe('parseConfigBody', () => {
     const config = { cloud_deployment_id: 'c', cloud_provider: 'AWS', compute_stack: 'K8S', dataplane_iam_mapping: { rules: 'all', fallback_rule: 'FAIL' } };
     const wrong = validateConfig(config);
     expect(wrong.ok).toBe(false);
-    if (!wrong.ok) expect(wrong.errors).toEqual([{ path: 'dataplane_iam_mapping.rules', message: 'Invalid input: expected array, received string' }]);
+    if (!wrong.ok) expect(wrong.errors).toEqual([{ path: 'dataplane_iam_mapping.rules', message: 'dataplane_iam_mapping.rules must be a list, not a string' }]);
     const { compute_stack: _, ...without } = config;
     const missing = validateConfig(without);
     if (!missing.ok) expect(missing.errors).toContainEqual({ path: 'compute_stack', message: 'compute_stack is required' });

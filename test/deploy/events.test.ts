@@ -74,7 +74,8 @@ beforeAll(async () => {
   });
   delete process.env.STATE_MACHINE_NAME;
   delete process.env.STATE_MACHINE_ARN;
-  const put = await h.api('PUT', '/v1/clouds/cldrsrc_XXXX/iam-mapping', { body: SEED_EXAMPLES.eks });
+  // Not the sample's own document: config-put.json must store a new version (an equal one would be `unchanged`).
+  const put = await h.api('PUT', '/v1/clouds/cldrsrc_XXXX/iam-mapping', { body: SEED_EXAMPLES.eks.replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: FAIL') });
   expect(put.status).toBe(200);
 });
 

@@ -126,7 +126,8 @@ describe('seed 001 EKS example', () => {
 
   it('(b) re-run of the same config (new version) makes zero mutating sandbox calls', async () => {
     const mark = sandbox.calls.mark();
-    const again = await provision(SEED_CLOUD, SEED_EXAMPLES.eks);
+    // An identical document would store nothing (unchanged); a different one naming the same identities re-runs.
+    const again = await provision(SEED_CLOUD, SEED_EXAMPLES.eks.replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: FAIL'));
     expect(again.version).toBe(first.version + 1);
     expect(again.status).toBe('SUCCEEDED');
     expect(sandbox.calls.mutatingCount(mark)).toBe(0);
@@ -366,7 +367,8 @@ describe('(h) faults', () => {
     expect(failed.items[0]).toMatchObject({ name: 'out-a', status: 'FAILED', error: { name: 'TransientError', message: expect.stringContaining('ServiceFailure') } });
     expect(failed.items[0]!.error!.message).toContain('PutRolePolicy');
 
-    const fixed = await provision(cloud, body);
+    // Retried as a new version (an identical document would be `unchanged` and start no run).
+    const fixed = await provision(cloud, body.replace(/fallback_rule: (\w+)/, (_m, f: string) => `fallback_rule: ${f === 'FAIL' ? 'CLOUD_DEFAULT' : 'FAIL'}`));
     expect(fixed.status, JSON.stringify(fixed)).toBe('SUCCEEDED');
     expect(rolesOf(fixed)).toEqual([expect.objectContaining({ action: 'unchanged' })]);
     expect(fixed.resources).toContainEqual(expect.objectContaining({ kind: 'permission-policy', action: 'created' }));

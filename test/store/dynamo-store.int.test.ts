@@ -106,20 +106,35 @@ describe('DynamoConfigStore on dynalite', () => {
   it('same content in a different key order has the same content hash', async () => {
     const cloudId = newCloudId();
     const a = await put(cloudId, { x: 1, y: { b: 2, a: 1 } });
+    // Directly after a, the reordered document equals the current version: nothing is stored.
+    const same = await put(cloudId, { y: { a: 1, b: 2 }, x: 1 });
+    expect(same).toMatchObject({ version: a.version, etag: a.etag, contentHash: a.contentHash, unchanged: true });
+    await put(cloudId, { other: true });
     const b = await put(cloudId, { y: { a: 1, b: 2 }, x: 1 });
+    expect(b.unchanged).toBeUndefined();
     expect(b.contentHash).toBe(a.contentHash);
     expect(b.etag).not.toBe(a.etag);
     // each version keeps the key order it was written in (GET shows what the admin wrote)
     expect(Object.keys((await store.getVersion(cloudId, a.version))!.document)).toEqual(['x', 'y']);
     expect(Object.keys((await store.getVersion(cloudId, b.version))!.document)).toEqual(['y', 'x']);
-    expect(await blobItemCount(cloudId)).toBe(2);
+    expect(await blobItemCount(cloudId)).toBe(3);
+  });
+
+  it('a stale If-Match names the current version, who stored it and when', async () => {
+    const cloudId = newCloudId();
+    const a = await put(cloudId, { n: 1 });
+    const b = await store.putVersion({ cloudId, document: { n: 2 }, createdBy: 'bob@example.com', ruleCount: 0 });
+    const err = await put(cloudId, { n: 3 }, `"${a.etag}"`).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PRECONDITION_FAILED' });
+    expect((err as Error).message).toContain(`version ${b.version} stored by bob@example.com at ${b.createdAt}`);
   });
 
   it('identical documents share their chunks (content-addressed)', async () => {
     const cloudId = newCloudId();
     await put(cloudId, { x: 1, y: { b: 2, a: 1 } });
+    await put(cloudId, { x: 2 });
     await put(cloudId, { x: 1, y: { b: 2, a: 1 } });
-    expect(await blobItemCount(cloudId)).toBe(1);
+    expect(await blobItemCount(cloudId)).toBe(2);
   });
 
   it('round-trips a 10,000-rule document (~1.5 MB) in several chunks', async () => {
