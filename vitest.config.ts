@@ -28,9 +28,11 @@ function startsSomething(file: string, seen = new Set<string>()): boolean {
   if (seen.has(file) || !existsSync(file)) return false;
   seen.add(file);
   // Value imports only (`import type` never runs anything), static, re-exports and dynamic.
-  const sources = [...readFileSync(file, 'utf8').matchAll(/(?:^|\n)\s*(?:import(?!\s+type\b)|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g)].map(
-    (m) => m[1] ?? m[2] ?? m[3]!,
-  );
+  const sources = [
+    ...readFileSync(file, 'utf8').matchAll(
+      /(?:^|\n)\s*(?:import(?!\s+type\b)|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g,
+    ),
+  ].map((m) => m[1] ?? m[2] ?? m[3]!);
   return sources.some((source) => {
     if (INTEGRATION_IMPORTS.some((re) => re.test(source))) return true;
     if (!source.startsWith('.')) return false;

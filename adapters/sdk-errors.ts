@@ -35,7 +35,7 @@ export interface SdkLikeError {
   errors?: unknown;
 }
 
-export const asSdkError = (e: unknown): SdkLikeError | null => (e !== null && typeof e === 'object' ? (e as SdkLikeError) : null);
+export const asSdkError = (e: unknown): SdkLikeError | null => (e !== null && typeof e === 'object' ? e : null);
 
 /** True if the error, its `cause` chain or its aggregated errors contain a transport failure. */
 export function isNetworkError(err: unknown, depth = 0): boolean {

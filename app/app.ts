@@ -102,18 +102,16 @@ const missing = (what: string) => () => {
 export function createApp(config: AppConfig): App {
   const stores = once(() => (config.store ? createStores(config.store) : missing('a store')()));
   const targets = once(config.targets ?? missing('provisioning targets (IAM, EKS, Kubernetes)'));
-  const workflowDeps = once(
-    (): WorkflowDeps => ({
-      configs: stores().configs,
-      runs: stores().runs,
-      ownership: stores().ownership,
-      iam: targets().iam,
-      clusters: targets().clusters,
-      kubernetes: (cluster) => targets().kubernetes(cluster),
-      defaults: config.defaults,
-      ...(config.planPageSize !== undefined ? { planPageSize: config.planPageSize } : {}),
-    }),
-  );
+  const workflowDeps = once((): WorkflowDeps => ({
+    configs: stores().configs,
+    runs: stores().runs,
+    ownership: stores().ownership,
+    iam: targets().iam,
+    clusters: targets().clusters,
+    kubernetes: (cluster) => targets().kubernetes(cluster),
+    defaults: config.defaults,
+    ...(config.planPageSize !== undefined ? { planPageSize: config.planPageSize } : {}),
+  }));
   const app: App = {
     config,
     get stores() {
@@ -144,19 +142,17 @@ export function createApp(config: AppConfig): App {
         ...(config.resolve?.staleGraceMs !== undefined ? { staleGraceMs: config.resolve.staleGraceMs } : {}),
       }),
   );
-  const driftDeps = once(
-    (): DriftDeps => ({
-      configs: stores().configs,
-      runs: stores().runs,
-      reports: stores().drift,
-      ownership: stores().ownership,
-      workflow: workflow(),
-      iam: targets().iam,
-      clusters: targets().clusters,
-      kubernetes: (cluster) => targets().kubernetes(cluster),
-      defaults: config.defaults,
-      ...(config.driftConcurrency !== undefined ? { concurrency: config.driftConcurrency } : {}),
-    }),
-  );
+  const driftDeps = once((): DriftDeps => ({
+    configs: stores().configs,
+    runs: stores().runs,
+    reports: stores().drift,
+    ownership: stores().ownership,
+    workflow: workflow(),
+    iam: targets().iam,
+    clusters: targets().clusters,
+    kubernetes: (cluster) => targets().kubernetes(cluster),
+    defaults: config.defaults,
+    ...(config.driftConcurrency !== undefined ? { concurrency: config.driftConcurrency } : {}),
+  }));
   return app;
 }

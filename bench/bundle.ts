@@ -68,13 +68,15 @@ try {
       map_kb: round(mapBytes / 1024, 1),
       top_inputs: topInputs(result.metafile!, `${fn}${ext}`),
     };
-    console.log(`${fn.padEnd(8)} ${sizes[fn].kb} KB minified (${sizes[fn].gzip_kb} KB gzip, map ${sizes[fn].map_kb} KB); biggest inputs (KB in bundle): ${sizes[fn].top_inputs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    console.log(
+      `${fn.padEnd(8)} ${sizes[fn].kb} KB minified (${sizes[fn].gzip_kb} KB gzip, map ${sizes[fn].map_kb} KB); biggest inputs (KB in bundle): ${sizes[fn].top_inputs.map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    );
   }
-
 
   // Cold import: each run a fresh process; the module's own import() is timed inside it, and
   // performance.now() at the end is the process's time since start (startup + import).
-  const script = "const t=performance.now();await import(process.env.BENCH_IMPORT);const i=performance.now()-t;console.log(JSON.stringify({i,p:performance.now()}));";
+  const script =
+    'const t=performance.now();await import(process.env.BENCH_IMPORT);const i=performance.now()-t;console.log(JSON.stringify({i,p:performance.now()}));';
   const targets: ReadonlyArray<readonly [string, string]> = [
     ['sdk', join(out, 'sdk-dynamodb.mjs')],
     ...FUNCTIONS.map((fn) => [fn, join(out, `${fn}${ext}`)] as const),
@@ -102,21 +104,34 @@ try {
     for (const [name, t] of times) {
       const m = median(t.importMs);
       const min = Math.min(...t.importMs);
-      medians[name] = { import_ms: round(m, 1), process_ms: round(median(t.processMs), 1), ratio_vs_sdk: round(m / sdk, 2), min_import_ms: round(min, 1), min_ratio_vs_sdk: round(min / sdkMin, 2) };
+      medians[name] = {
+        import_ms: round(m, 1),
+        process_ms: round(median(t.processMs), 1),
+        ratio_vs_sdk: round(m / sdk, 2),
+        min_import_ms: round(min, 1),
+        min_ratio_vs_sdk: round(min / sdkMin, 2),
+      };
     }
     return medians;
   };
 
   const plain = measure(RUNS, undefined);
   console.log(`cold import, median of ${RUNS} fresh processes (import ms / process ms / ratio to bare SDK import; [min import ms, ratio of minima]):`);
-  for (const [name, m] of Object.entries(plain)) console.log(`  ${name.padEnd(8)} ${m.import_ms} ms / ${m.process_ms} ms / ×${m.ratio_vs_sdk}  [${m.min_import_ms} ms, ×${m.min_ratio_vs_sdk}]`);
+  for (const [name, m] of Object.entries(plain))
+    console.log(`  ${name.padEnd(8)} ${m.import_ms} ms / ${m.process_ms} ms / ×${m.ratio_vs_sdk}  [${m.min_import_ms} ms, ×${m.min_ratio_vs_sdk}]`);
   const withMaps = measure(SOURCEMAP_RUNS, '--enable-source-maps', ['sdk', 'resolve']);
-  console.log(`  with NODE_OPTIONS=--enable-source-maps (as deployed), median of ${SOURCEMAP_RUNS}: ${Object.entries(withMaps).map(([n, m]) => `${n} ${m.import_ms} ms ×${m.ratio_vs_sdk}`).join(', ')}`);
+  console.log(
+    `  with NODE_OPTIONS=--enable-source-maps (as deployed), median of ${SOURCEMAP_RUNS}: ${Object.entries(withMaps)
+      .map(([n, m]) => `${n} ${m.import_ms} ms ×${m.ratio_vs_sdk}`)
+      .join(', ')}`,
+  );
 
   const resolveKb = sizes.resolve!.kb;
   const ratio = plain.resolve!.ratio_vs_sdk;
   const met = resolveKb <= GOAL_KB && ratio <= GOAL_RATIO;
-  console.log(`goal resolve ≤ ${GOAL_KB} KB: ${resolveKb <= GOAL_KB ? 'MET' : 'MISSED'} (${resolveKb} KB); cold import ≤ ×${GOAL_RATIO} bare SDK: ${ratio <= GOAL_RATIO ? 'MET' : 'MISSED'} (×${ratio})`);
+  console.log(
+    `goal resolve ≤ ${GOAL_KB} KB: ${resolveKb <= GOAL_KB ? 'MET' : 'MISSED'} (${resolveKb} KB); cold import ≤ ×${GOAL_RATIO} bare SDK: ${ratio <= GOAL_RATIO ? 'MET' : 'MISSED'} (×${ratio})`,
+  );
 
   emit({
     bench: 'bundle',
@@ -140,5 +155,8 @@ function topInputs(metafile: Metafile, outName: string, top = 6): Array<[string,
     const key = path.includes('node_modules/') ? origin(path, '') : path.split('/').slice(0, 2).join('/');
     groups.set(key, (groups.get(key) ?? 0) + bytesInOutput);
   }
-  return [...groups].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => [k, round(v / 1024, 1)]);
+  return [...groups]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, v]) => [k, round(v / 1024, 1)]);
 }

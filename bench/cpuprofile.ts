@@ -47,6 +47,9 @@ export function summarize(profile: CpuProfile, top = 15): { total_ms: number; fu
     total += us;
   }
   const sorted = (m: Map<string, number>) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]): [string, number] => [k, Math.round(v / 100) / 10]);
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, v]): [string, number] => [k, Math.round(v / 100) / 10]);
   return { total_ms: Math.round(total / 1000), functions: sorted(fns), origins: sorted(origins) };
 }

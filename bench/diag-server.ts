@@ -75,7 +75,10 @@ export async function startDiagServer(app: App, secret: Uint8Array, variant: Dia
     lean: () => createLeanResolveHandler(() => app),
     floor: () => async () => json(200, FLOOR_ANSWER),
   };
-  const handlers: Partial<Record<FunctionName, Handler>> = { healthz: httpFunction('healthz', healthzOperations, () => app), resolve: resolveHandlers[variant]() };
+  const handlers: Partial<Record<FunctionName, Handler>> = {
+    healthz: httpFunction('healthz', healthzOperations, () => app),
+    resolve: resolveHandlers[variant](),
+  };
   const verify = createVerifier(secret);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -95,12 +98,12 @@ export async function startDiagServer(app: App, secret: Uint8Array, variant: Dia
         send(res, unauthorized());
         return;
       }
-      claims = payload as Record<string, unknown>;
+      claims = payload;
     }
     const body = await readBody(req, MAX_BODY_BYTES);
     const event = toEvent(req, url, body, `${match.route.method} ${match.route.path}`, match.pathParameters, claims);
     const context = lambdaContext(match.route.fn, event.requestContext.requestId);
-    send(res, await fn(event, context as HttpContext));
+    send(res, await fn(event, context));
   };
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {

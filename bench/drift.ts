@@ -86,7 +86,8 @@ try {
     await api('PUT', `/v1/clouds/${CLOUD}/iam-mapping`, config());
     await server.workflow.idle();
     const status = await api('GET', `/v1/clouds/${CLOUD}/iam-mapping/provisioning`);
-    if (status.status !== 'SUCCEEDED') throw new Error(`provisioning ended ${status.status}: ${JSON.stringify(status.error ?? status.items?.find((i: any) => i.error))}`);
+    if (status.status !== 'SUCCEEDED')
+      throw new Error(`provisioning ended ${status.status}: ${JSON.stringify(status.error ?? status.items?.find((i: any) => i.error))}`);
   }
   const provisionMs = performance.now() - provisionStarted;
   console.log(`provisioned ${accounts.length} service accounts / roles over ${NAMESPACES} namespaces (${provisionedBy}) in ${round(provisionMs / 1000, 1)} s`);
@@ -101,7 +102,9 @@ try {
     const sum = (prefix: string) => Object.entries(calls).reduce((n, [k, v]) => n + (k.startsWith(prefix) ? v : 0), 0);
     const iam = sum('iam:');
     const k8s = sum('k8s:');
-    console.log(`${label}: ${report.summary.total} findings in ${round(wallMs)} ms, ${total} target calls (IAM ${iam}, Kubernetes ${k8s}): ${JSON.stringify(calls)}`);
+    console.log(
+      `${label}: ${report.summary.total} findings in ${round(wallMs)} ms, ${total} target calls (IAM ${iam}, Kubernetes ${k8s}): ${JSON.stringify(calls)}`,
+    );
     return {
       wall_ms: round(wallMs),
       findings: report.summary.total,
@@ -127,7 +130,9 @@ try {
     sandbox.iam.updateAssumeRolePolicy(role.roleName, JSON.stringify(doc));
   }
   for (const a of accounts.slice(-TAMPERED)) {
-    sandbox.k8s.patch('serviceaccounts', a.ns, a.name, 'application/merge-patch+json', { metadata: { annotations: { [ROLE_ARN_ANNOTATION]: 'arn:aws:iam::123456789012:role/other' } } });
+    sandbox.k8s.patch('serviceaccounts', a.ns, a.name, 'application/merge-patch+json', {
+      metadata: { annotations: { [ROLE_ARN_ANNOTATION]: 'arn:aws:iam::123456789012:role/other' } },
+    });
   }
   const drifted = await measure('drifted');
   // ≤ 1 IAM call per 50 roles + 2 (the OIDC provider listing, a short last page).
@@ -138,7 +143,9 @@ try {
   }
   if (clean.findings !== 0 || drifted.findings !== 2 * TAMPERED || clean.mutating + drifted.mutating !== 0) {
     exitCode = 1;
-    console.error(`unexpected: converged findings ${clean.findings}, drifted findings ${drifted.findings} (want ${2 * TAMPERED}), mutating calls ${clean.mutating + drifted.mutating}`);
+    console.error(
+      `unexpected: converged findings ${clean.findings}, drifted findings ${drifted.findings} (want ${2 * TAMPERED}), mutating calls ${clean.mutating + drifted.mutating}`,
+    );
   }
   emit({
     bench: 'drift',

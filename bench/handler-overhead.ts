@@ -52,7 +52,11 @@ const event = (): HttpEvent =>
     pathParameters: { cloud: CLOUD_ID },
     body: bodies[k++ & 63],
     isBase64Encoded: false,
-    requestContext: { requestId: 'r', http: { method: 'POST' }, authorizer: { jwt: { claims: { role: 'control-plane', email: 'cp@example.com', sub: 'cp' } } } },
+    requestContext: {
+      requestId: 'r',
+      http: { method: 'POST' },
+      authorizer: { jwt: { claims: { role: 'control-plane', email: 'cp@example.com', sub: 'cp' } } },
+    },
   }) as unknown as HttpEvent;
 const context = () => lambdaContext('resolve', 'r') as HttpContext;
 
@@ -67,9 +71,12 @@ type Handler = (e: HttpEvent, c: HttpContext) => Promise<unknown>;
 const variants: Record<string, Handler> = {
   healthz: httpFunction('healthz', healthzOperations, () => app),
   resolve_as_shipped: httpFunction('resolve', resolveOperations, () => app),
-  middy_timeoutEarly_0: middy(core, { timeoutEarlyInMillis: 0 }).use(errorResponses()).use(authorize('resolve')).use(httpJsonBodyParser({ disableContentTypeError: false })) as unknown as Handler,
-  middy_plain_JSON_parse: middy(core).use(errorResponses()).use(authorize('resolve')).use(plainJson) as unknown as Handler,
-  middy_both: middy(core, { timeoutEarlyInMillis: 0 }).use(errorResponses()).use(authorize('resolve')).use(plainJson) as unknown as Handler,
+  middy_timeoutEarly_0: middy(core, { timeoutEarlyInMillis: 0 })
+    .use(errorResponses())
+    .use(authorize('resolve'))
+    .use(httpJsonBodyParser({ disableContentTypeError: false })),
+  middy_plain_JSON_parse: middy(core).use(errorResponses()).use(authorize('resolve')).use(plainJson),
+  middy_both: middy(core, { timeoutEarlyInMillis: 0 }).use(errorResponses()).use(authorize('resolve')).use(plainJson),
   no_middy: async (e, c) => {
     try {
       const principal = principalFromClaims(e.requestContext.authorizer?.jwt?.claims, 'role');

@@ -38,8 +38,7 @@ import { CLOUD_ID, generateConfig, sampleLaunches } from './rules.js';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 const RULES = 10_000;
 /** wrk (Debian's `wrk` package) when installed, else autocannon; BENCH_LOADGEN=autocannon forces the latter. */
-const LOADGEN: 'wrk' | 'autocannon' =
-  process.env.BENCH_LOADGEN === 'autocannon' || spawnSync('wrk', ['--version']).error ? 'autocannon' : 'wrk';
+const LOADGEN: 'wrk' | 'autocannon' = process.env.BENCH_LOADGEN === 'autocannon' || spawnSync('wrk', ['--version']).error ? 'autocannon' : 'wrk';
 const CONNECTIONS = 8;
 const WARMUP_S = 2;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -125,11 +124,15 @@ try {
   // `post_floor` (the resolve route answering a constant after auth + body read + adaptation).
   const diagnose = process.env.BENCH_HANDLER;
   if (diagnose !== undefined && diagnose !== 'lean') throw new Error('BENCH_HANDLER must be lean');
-  const diagScenarios: Array<{ name: string; url: string; requests: Array<{ method: string; path: string; headers: Record<string, string>; body: string }> }> = [];
+  const diagScenarios: Array<{ name: string; url: string; requests: Array<{ method: string; path: string; headers: Record<string, string>; body: string }> }> =
+    [];
   if (diagnose) {
-    for (const [name, variant] of [['resolve_lean', 'lean'], ['post_floor', 'floor']] as const) {
+    for (const [name, variant] of [
+      ['resolve_lean', 'lean'],
+      ['post_floor', 'floor'],
+    ] as const) {
       const diag = await startDiagServer(server.app, secret, variant);
-      diagClosers.push(diag.close);
+      diagClosers.push(() => diag.close());
       const probe = await fetch(`${diag.url}${resolvePath}`, { method: 'POST', headers, body: bodies[0] });
       const text = await probe.text();
       if (probe.status !== 200 || (variant === 'lean' && text !== first)) throw new Error(`diag server ${variant} answered ${probe.status} ${text}`);
@@ -244,7 +247,19 @@ try {
   const code = await new Promise<number | null>((r) => child.on('close', r));
   if (code !== 0) throw new Error(`load worker exited with ${code}`);
   await profiling;
-  type Figures = { scenario: string; rounds: Array<{ requests: number }>; rps: number; p50_ms: number; p90_ms: number; p99_ms: number; max_ms: number; requests: number; non2xx: number; errors: number; timeouts: number };
+  type Figures = {
+    scenario: string;
+    rounds: Array<{ requests: number }>;
+    rps: number;
+    p50_ms: number;
+    p90_ms: number;
+    p99_ms: number;
+    max_ms: number;
+    requests: number;
+    non2xx: number;
+    errors: number;
+    timeouts: number;
+  };
   const results = new Map<string, Figures>();
   for (const line of out.split('\n').filter((l) => l.trim() !== '')) {
     const r = JSON.parse(line) as Figures;
@@ -275,7 +290,9 @@ try {
   const ratioRps = round(r.rps / h.rps, 2);
   const met = ratioP50 <= GOAL_RATIO && ratioP99 <= GOAL_RATIO && ratioRps >= GOAL_RPS_RATIO && non2xx === 0;
   for (const f of extra) console.log(`diagnosis: ${f.scenario}/healthz p50 ×${round(f.p50_ms / h.p50_ms, 2)}, p99 ×${round(f.p99_ms / h.p99_ms, 2)}`);
-  console.log(`resolve/healthz: p50 ×${ratioP50}, p99 ×${ratioP99} (goal ≤ ${GOAL_RATIO}), throughput ×${ratioRps} (goal ≥ ${GOAL_RPS_RATIO}): ${met ? 'MET' : 'MISSED'}`);
+  console.log(
+    `resolve/healthz: p50 ×${ratioP50}, p99 ×${ratioP99} (goal ≤ ${GOAL_RATIO}), throughput ×${ratioRps} (goal ≥ ${GOAL_RPS_RATIO}): ${met ? 'MET' : 'MISSED'}`,
+  );
   if (non2xx !== 0) exitCode = 1;
 
   emit({
@@ -290,7 +307,16 @@ try {
     resolve_freshness_ms: freshness ?? 'default',
     ...(process.env.BENCH_SWR === '1' ? { diagnosis_swr: 'stale-while-revalidate simulated' } : {}),
     ...Object.fromEntries(
-      extra.map((f) => [`diagnosis_${f.scenario}`, { ...f, server_cpu_us_per_req: cpuPerReq(f.scenario, f), server: serverSide[f.scenario], ratio_p50: round(f.p50_ms / h.p50_ms, 2), ratio_p99: round(f.p99_ms / h.p99_ms, 2) }]),
+      extra.map((f) => [
+        `diagnosis_${f.scenario}`,
+        {
+          ...f,
+          server_cpu_us_per_req: cpuPerReq(f.scenario, f),
+          server: serverSide[f.scenario],
+          ratio_p50: round(f.p50_ms / h.p50_ms, 2),
+          ratio_p99: round(f.p99_ms / h.p99_ms, 2),
+        },
+      ]),
     ),
     ...(profile ? { diagnosis_profiled: true } : {}),
     loadavg_1m: { start: round(loadStart, 2), end: round(loadavg()[0]!, 2) },

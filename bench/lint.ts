@@ -40,16 +40,35 @@ function mixedRules(n: number): Rule[] {
   for (let i = 0; rules.length < n; i++) {
     const v = `sa-${i % 1000}`;
     switch (i % 10) {
-      case 0: rules.push({ selector: `workload-type in (job,service),user=u${i}@example.com`, value: v }); break;
-      case 1: rules.push({ selector: `project in (${Array.from({ length: 8 }, (_, j) => `proj-${i}-${j}`).join(',')})`, value: v }); break;
-      case 2: rules.push({ selector: `user in (${users(i, 8)}),workload-type!=workspace`, value: v }); break;
-      case 3: rules.push({ selector: `project notin (${Array.from({ length: 40 }, (_, j) => `x${(i + j) % 300}`).join(',')}),workload-type=job`, value: v }); break;
-      case 4: rules.push({ selector: `user!=u${i}@example.com,project=proj-${i % 777}`, value: v }); break;
-      case 5: rules.push({ selector: `project,user in (${users(i, 5)})`, value: v }); break;
-      case 6: rules.push({ selector: `workload-type=service,project=proj-${i % 333}`, value: v }); break;
-      case 7: rules.push({ selector: `user=u${i % 4000}@example.com`, value: v }); break; // some duplicate/shadow earlier ones
-      case 8: rules.push({ selector: `project notin (${Array.from({ length: 60 }, (_, j) => `y${j}`).join(',')},w${i})`, value: v }); break;
-      default: rules.push({ selector: `workload-type in (job),project in (proj-${i % 50},proj-${(i + 1) % 50}),user=u${i % 6000}@example.com`, value: v });
+      case 0:
+        rules.push({ selector: `workload-type in (job,service),user=u${i}@example.com`, value: v });
+        break;
+      case 1:
+        rules.push({ selector: `project in (${Array.from({ length: 8 }, (_, j) => `proj-${i}-${j}`).join(',')})`, value: v });
+        break;
+      case 2:
+        rules.push({ selector: `user in (${users(i, 8)}),workload-type!=workspace`, value: v });
+        break;
+      case 3:
+        rules.push({ selector: `project notin (${Array.from({ length: 40 }, (_, j) => `x${(i + j) % 300}`).join(',')}),workload-type=job`, value: v });
+        break;
+      case 4:
+        rules.push({ selector: `user!=u${i}@example.com,project=proj-${i % 777}`, value: v });
+        break;
+      case 5:
+        rules.push({ selector: `project,user in (${users(i, 5)})`, value: v });
+        break;
+      case 6:
+        rules.push({ selector: `workload-type=service,project=proj-${i % 333}`, value: v });
+        break;
+      case 7:
+        rules.push({ selector: `user=u${i % 4000}@example.com`, value: v });
+        break; // some duplicate/shadow earlier ones
+      case 8:
+        rules.push({ selector: `project notin (${Array.from({ length: 60 }, (_, j) => `y${j}`).join(',')},w${i})`, value: v });
+        break;
+      default:
+        rules.push({ selector: `workload-type in (job),project in (proj-${i % 50},proj-${(i + 1) % 50}),user=u${i % 6000}@example.com`, value: v });
     }
   }
   return rules;
@@ -99,14 +118,12 @@ try {
 
     // Through the local server: the longest stall of the event loop while the PUT runs.
     const h = monitorEventLoopDelay({ resolution: 10 });
-    let ticks = 0;
     let maxGap = 0;
     let last = performance.now();
     const ticker = setInterval(() => {
       const now = performance.now();
       maxGap = Math.max(maxGap, now - last);
       last = now;
-      ticks++;
     }, 5);
     h.enable();
     const t0 = performance.now();
@@ -136,7 +153,9 @@ try {
       goal_met: met,
     };
     results[c.name] = r;
-    console.log(`${c.name}: ${r.rules} rules, ${(r.body_bytes / 1e6).toFixed(2)} MB: lint ${r.lint_ms} ms, validate ${r.validate_ms} ms, warnings ${JSON.stringify(byCode)}; PUT ${r.put_ms} ms, longest event-loop stall ${r.max_event_loop_stall_ms} ms${met ? '' : ' (goal MISSED)'}`);
+    console.log(
+      `${c.name}: ${r.rules} rules, ${(r.body_bytes / 1e6).toFixed(2)} MB: lint ${r.lint_ms} ms, validate ${r.validate_ms} ms, warnings ${JSON.stringify(byCode)}; PUT ${r.put_ms} ms, longest event-loop stall ${r.max_event_loop_stall_ms} ms${met ? '' : ' (goal MISSED)'}`,
+    );
   }
 } finally {
   await server.close();

@@ -118,7 +118,9 @@ function lua(s: string): string {
 /** A wrk script rotating through the scenario's requests and printing the round's figures as JSON. */
 function wrkScript(requests: Request[]): string {
   const reqs = requests.map((r) => {
-    const headers = Object.entries(r.headers ?? {}).map(([k, v]) => `[${lua(k)}]=${lua(String(v))}`).join(',');
+    const headers = Object.entries(r.headers ?? {})
+      .map(([k, v]) => `[${lua(k)}]=${lua(String(v))}`)
+      .join(',');
     return `wrk.format(${lua(r.method ?? 'GET')}, ${lua(r.path ?? '/')}, {${headers}}, ${r.body === undefined ? 'nil' : lua(String(r.body))})`;
   });
   return `

@@ -64,7 +64,10 @@ try {
   const versions: number[] = [];
   const putErrors: string[] = [];
   const putter = setInterval(() => {
-    put().then((v) => versions.push(v), (e: Error) => putErrors.push(e.message));
+    put().then(
+      (v) => versions.push(v),
+      (e: Error) => putErrors.push(e.message),
+    );
   }, PUT_EVERY_MS);
 
   console.log(`load: ${CONNECTIONS} connections, ${DURATION_S} s of resolves against ${RULES} rules, a PUT every ${PUT_EVERY_MS / 1000} s`);
@@ -74,11 +77,23 @@ try {
   child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
   // The worker announces its phases on stderr (used by http-resolve.ts); pass on anything else.
   child.stderr.on('data', (d: Buffer) => {
-    const text = d.toString('utf8').split('\n').filter((l) => l !== '' && !l.startsWith('phase ')).join('\n');
+    const text = d
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('phase '))
+      .join('\n');
     if (text) process.stderr.write(`[load-worker] ${text}\n`);
   });
   child.stdin.end(
-    JSON.stringify({ url: server.url, connections: CONNECTIONS, pipelining: 1, warmupSeconds: 2, durationSeconds: DURATION_S, rounds: 1, scenarios: [{ name: 'resolve', requests }] }),
+    JSON.stringify({
+      url: server.url,
+      connections: CONNECTIONS,
+      pipelining: 1,
+      warmupSeconds: 2,
+      durationSeconds: DURATION_S,
+      rounds: 1,
+      scenarios: [{ name: 'resolve', requests }],
+    }),
   );
   const code = await new Promise<number | null>((r) => child.on('close', r));
   clearInterval(putter);
@@ -90,7 +105,16 @@ try {
   await new Promise((r) => setTimeout(r, 100));
   global.gc?.();
   const after = process.memoryUsage();
-  const r = JSON.parse(out.trim().split('\n').pop()!) as { requests: number; rps: number; p50_ms: number; p99_ms: number; max_ms: number; non2xx: number; errors: number; timeouts: number };
+  const r = JSON.parse(out.trim().split('\n').pop()!) as {
+    requests: number;
+    rps: number;
+    p50_ms: number;
+    p99_ms: number;
+    max_ms: number;
+    non2xx: number;
+    errors: number;
+    timeouts: number;
+  };
   const met = r.non2xx === 0 && r.errors === 0 && r.timeouts === 0 && putErrors.length === 0;
   console.log(
     `${r.requests} resolves, ${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, max ${r.max_ms} ms, non-2xx ${r.non2xx}; ` +

@@ -63,7 +63,10 @@ function mapConcurrency(): number {
 
 function config(n: number, extraRule = false) {
   const pad = String(n - 1).length;
-  const rules = Array.from({ length: n }, (_, i) => ({ selector: `project=proj-${String(i).padStart(pad, '0')}`, value: `bench-sa-${String(i).padStart(pad, '0')}` }));
+  const rules = Array.from({ length: n }, (_, i) => ({
+    selector: `project=proj-${String(i).padStart(pad, '0')}`,
+    value: `bench-sa-${String(i).padStart(pad, '0')}`,
+  }));
   // A new version naming the same identities (an identical document would be answered "unchanged").
   if (extraRule) rules.push({ selector: 'project=proj-extra', value: rules[0]!.value });
   return { cloud_deployment_id: CLOUD, cloud_provider: 'AWS', compute_stack: 'K8S', dataplane_iam_mapping: { rules, fallback_rule: 'FAIL' } };
@@ -118,7 +121,9 @@ try {
       writeFileSync(join(resultsDir, 'provision.cpuprofile'), JSON.stringify(p));
       top = summarize(p, 12);
     }
-    const status = await fetch(`${server.url}/v1/clouds/${CLOUD}/iam-mapping/provisioning?version=${put.version}`, { headers: { authorization: `Bearer ${owner}` } });
+    const status = await fetch(`${server.url}/v1/clouds/${CLOUD}/iam-mapping/provisioning?version=${put.version}`, {
+      headers: { authorization: `Bearer ${owner}` },
+    });
     const run = (await status.json()) as { status: string; items: Array<{ status: string; error?: { message: string } }>; error?: { message: string } };
     if (status.status !== 200) throw new Error(`status ${status.status}: ${JSON.stringify(run).slice(0, 300)}`);
     const calls = sandbox.calls.count({ sinceSeq: mark });

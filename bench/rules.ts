@@ -130,9 +130,7 @@ export function generateConfig(n: number, seed = 20240601): GeneratedConfig {
   const rng = new Rng(seed);
   const bodyCount = Math.max(0, n - TAIL);
   const users = rng.shuffle(Array.from({ length: Math.ceil(bodyCount * 0.7) + 10 }, (_, i) => `user${i}@example.com`));
-  const projects = rng.shuffle(
-    Array.from({ length: Math.ceil(bodyCount * 0.8) + 10 }, (_, i) => `proj-${TEAMS[i % TEAMS.length]}-${i}`),
-  );
+  const projects = rng.shuffle(Array.from({ length: Math.ceil(bodyCount * 0.8) + 10 }, (_, i) => `proj-${TEAMS[i % TEAMS.length]}-${i}`));
   const sandboxes = Array.from({ length: SANDBOX_COUNT }, (_, i) => `sandbox-${i}`);
   const specs: RuleSpec[] = [];
   let userCursor = 0;
@@ -141,8 +139,7 @@ export function generateConfig(n: number, seed = 20240601): GeneratedConfig {
   // group), as in real mappings; every distinct value is provisioned (role + service account).
   const identities = Array.from({ length: Math.max(10, Math.ceil(bodyCount / IDENTITY_RATIO)) }, (_, i) => `sa-${TEAMS[i % TEAMS.length]}-${i}`);
   const sa = (_kind: string, _i: number) => rng.pick(identities);
-  const push = (constraints: Partial<Record<Key, KeyConstraint>>, value: string) =>
-    specs.push({ selector: render(constraints), value, constraints });
+  const push = (constraints: Partial<Record<Key, KeyConstraint>>, value: string) => specs.push({ selector: render(constraints), value, constraints });
 
   for (let i = 0; i < bodyCount; i++) {
     const r = rng.next();
@@ -321,9 +318,14 @@ export function adversarialShapes(n: number, launchCount = 2_000, seed = 424242)
       'absent-and-empty',
       '`!project` / `project in ()` / `!user,workload-type=job` / `workload-type notin (job,service,workspace)` / `user in (),project=P_i` / `project,user notin (),user<0`; last `user`',
       (i) =>
-        ['!project', 'project in ()', '!user,workload-type=job', 'workload-type notin (job,service,workspace)', `user in (),project=${proj(i)}`, 'project,user notin (),user<0'][
-          i % 6
-        ]!,
+        [
+          '!project',
+          'project in ()',
+          '!user,workload-type=job',
+          'workload-type notin (job,service,workspace)',
+          `user in (),project=${proj(i)}`,
+          'project,user notin (),user<0',
+        ][i % 6]!,
       'user',
       () => ({ workload_type: wt(), project: someProject(), user: someUser() }),
     ),

@@ -79,7 +79,10 @@ export class Api {
 
   async request(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
     if (!this.token) {
-      throw new CliError(EXIT.AUTH, 'no token: pass --token or set IAM_MAPPING_TOKEN (locally: export IAM_MAPPING_TOKEN=$(npm run --silent dev-token -- owner))');
+      throw new CliError(
+        EXIT.AUTH,
+        'no token: pass --token or set IAM_MAPPING_TOKEN (locally: export IAM_MAPPING_TOKEN=$(npm run --silent dev-token -- owner))',
+      );
     }
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: options.accept ?? 'application/json' };
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
@@ -108,7 +111,8 @@ export class Api {
 
 export function errorBody(res: ApiResponse): ApiErrorBody | undefined {
   const e = res.json?.error;
-  if (e && typeof e.code === 'string' && typeof e.message === 'string') return { code: e.code, message: e.message, details: Array.isArray(e.details) ? e.details : [] };
+  if (e && typeof e.code === 'string' && typeof e.message === 'string')
+    return { code: e.code, message: e.message, details: Array.isArray(e.details) ? e.details : [] };
   return undefined;
 }
 

@@ -113,9 +113,21 @@ version's etag, so a later \`config update\` fails instead of overwriting a chan
       });
       if (out.format === 'yaml') io.out(res.text.endsWith('\n') ? res.text : `${res.text}\n`);
       else if (!printData(io, out, JSON.parse(res.text))) {
-        const c = JSON.parse(res.text) as { version: number; cloud_provider: string; compute_stack: string; dataplane_iam_mapping: { rules: Array<{ selector: string; value: string }>; fallback_rule: string } };
-        if (!out.noHeaders) io.out(`cloud ${v.cloud} version ${c.version} (${c.cloud_provider} ${c.compute_stack}), fallback_rule ${c.dataplane_iam_mapping.fallback_rule}\n`);
-        io.out(table(['RULE', 'SELECTOR', 'VALUE'], c.dataplane_iam_mapping.rules.map((r, i) => [String(i), r.selector, r.value]), out));
+        const c = JSON.parse(res.text) as {
+          version: number;
+          cloud_provider: string;
+          compute_stack: string;
+          dataplane_iam_mapping: { rules: Array<{ selector: string; value: string }>; fallback_rule: string };
+        };
+        if (!out.noHeaders)
+          io.out(`cloud ${v.cloud} version ${c.version} (${c.cloud_provider} ${c.compute_stack}), fallback_rule ${c.dataplane_iam_mapping.fallback_rule}\n`);
+        io.out(
+          table(
+            ['RULE', 'SELECTOR', 'VALUE'],
+            c.dataplane_iam_mapping.rules.map((r, i) => [String(i), r.selector, r.value]),
+            out,
+          ),
+        );
       }
       const etag = unquote(res.headers.get('etag'));
       if (!version && etag) state.set(endpoint, v.cloud!, etag, versionOfEtag(etag));
@@ -147,11 +159,9 @@ version meanwhile it fails with exit code 5 and nothing is changed.
           const current = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping/versions?limit=1'), { allow: [404] });
           if (current.status === 200) {
             const latest = current.json.versions?.[0];
-            throw new CliError(
-              EXIT.CONFLICT,
-              `cloud ${v.cloud} already has config version ${latest?.version}, and no etag was remembered for it here`,
-              [`run \`iam-mapping config get -n ${v.cloud}\` first and merge your edits (or pass --force to overwrite)`],
-            );
+            throw new CliError(EXIT.CONFLICT, `cloud ${v.cloud} already has config version ${latest?.version}, and no etag was remembered for it here`, [
+              `run \`iam-mapping config get -n ${v.cloud}\` first and merge your edits (or pass --force to overwrite)`,
+            ]);
           }
         }
       }
@@ -168,7 +178,9 @@ version meanwhile it fails with exit code 5 and nothing is changed.
       state.set(endpoint, v.cloud!, res.json.etag, res.json.version);
       if (!printData(io, out, res.json)) {
         if (res.json.unchanged) {
-          io.out(`cloud ${v.cloud}: unchanged — equal to the current version ${res.json.version} (etag ${res.json.etag}); nothing stored, no provisioning run\n`);
+          io.out(
+            `cloud ${v.cloud}: unchanged — equal to the current version ${res.json.version} (etag ${res.json.etag}); nothing stored, no provisioning run\n`,
+          );
           for (const w of res.json.warnings ?? []) io.err(`warning: ${w.code}: ${w.message}\n`);
           return EXIT.OK;
         }
@@ -212,7 +224,7 @@ conditional on the current version (exit code 5 if it changes in between).
     options: ['cloud', 'to'],
     required: ['cloud', 'to'],
     async run({ v, io, api, state, endpoint, out }) {
-            const to = positiveInt(v.to!, '--to');
+      const to = positiveInt(v.to!, '--to');
       const old = await api().request('GET', api().cloudPath(v.cloud!, `/iam-mapping?version=${to}`));
       const current = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping'));
       const currentEtag = unquote(current.headers.get('etag'));
@@ -229,7 +241,10 @@ conditional on the current version (exit code 5 if it changes in between).
       state.set(endpoint, v.cloud!, res.json.etag, res.json.version);
       if (!printData(io, out, res.json)) {
         if (res.json.unchanged) io.out(`cloud ${v.cloud}: the current version ${res.json.version} already has the content of version ${to}; nothing stored\n`);
-        else io.out(`cloud ${v.cloud}: rolled back to the content of version ${to}, stored as version ${res.json.version} (etag ${res.json.etag}); provisioning ${res.json.provisioning?.status ?? 'PENDING'}\n`);
+        else
+          io.out(
+            `cloud ${v.cloud}: rolled back to the content of version ${to}, stored as version ${res.json.version} (etag ${res.json.etag}); provisioning ${res.json.provisioning?.status ?? 'PENDING'}\n`,
+          );
       }
       return EXIT.OK;
     },
@@ -248,7 +263,7 @@ Exit code 1 when no rule matches and fallback_rule is FAIL.`,
     options: ['cloud', 'workload-type', 'project', 'user', 'cluster-id', 'explain'],
     required: ['cloud', 'workload-type', 'project', 'user'],
     async run({ v, io, api, out }) {
-            const body = {
+      const body = {
         workload_type: v['workload-type'],
         project: v.project,
         user: v.user,
@@ -271,14 +286,13 @@ Exit code 1 when no rule matches and fallback_rule is FAIL.`,
       const winner = trace.find((t) => t.matched);
       io.out(`identity: ${a.value ?? '(the cloud default identity)'}\n`);
       io.out(
-        a.source === 'RULE'
-          ? `matched:  rule ${a.rule_index}${winner ? `: ${winner.selector}` : ''}\n`
-          : `matched:  no rule; fallback_rule CLOUD_DEFAULT\n`,
+        a.source === 'RULE' ? `matched:  rule ${a.rule_index}${winner ? `: ${winner.selector}` : ''}\n` : `matched:  no rule; fallback_rule CLOUD_DEFAULT\n`,
       );
       io.out(`config:   version ${a.config_version}${a.sticky ? ` (kept for cluster ${a.cluster_id} since ${a.resolved_at})` : ''}\n`);
       if (v.explain) {
         if (a.sticky) io.out('(no trace: the answer was kept from the first resolution of this cluster)\n');
-        for (const t of trace) io.out(t.matched ? `  rule ${t.rule_index}: MATCH  ${t.selector}\n` : `  rule ${t.rule_index}: no     ${t.selector} — ${t.reason}\n`);
+        for (const t of trace)
+          io.out(t.matched ? `  rule ${t.rule_index}: MATCH  ${t.selector}\n` : `  rule ${t.rule_index}: no     ${t.selector} — ${t.reason}\n`);
       }
       return EXIT.OK;
     },
@@ -298,7 +312,7 @@ stored) against sample launches, and compares each answer with the CURRENT versi
     options: ['cloud', 'spec-file', 'launches', 'explain', 'fail-on-change'],
     required: ['spec-file', 'launches'],
     async run({ v, io, api, out }) {
-            const { describeOutcome, evaluate, identityOf, readLaunches, traceOf, validateSpec } = await import('./local.js');
+      const { describeOutcome, evaluate, identityOf, readLaunches, traceOf, validateSpec } = await import('./local.js');
       const spec = readSpec(v['spec-file']!);
       const draft = validateSpec(spec, v.cloud);
       if (!draft.ok) return reportInvalid(io, spec.file, spec.text, draft.errors);
@@ -315,7 +329,11 @@ stored) against sample launches, and compares each answer with the CURRENT versi
           version: currentVersion,
           etag: unquote(res.headers.get('etag')) ?? '',
         });
-        if (!c.ok) throw new CliError(EXIT.UNAVAILABLE, `the current config of ${cloud} (version ${currentVersion}) does not validate with this CLI; is it older than the server?`);
+        if (!c.ok)
+          throw new CliError(
+            EXIT.UNAVAILABLE,
+            `the current config of ${cloud} (version ${currentVersion}) does not validate with this CLI; is it older than the server?`,
+          );
         current = c.compiled;
       }
 
@@ -330,15 +348,25 @@ stored) against sample launches, and compares each answer with the CURRENT versi
         io.out(
           table(
             ['', 'WORKLOAD', 'PROJECT', 'USER', `CURRENT (${currentVersion ? `v${currentVersion}` : 'none'})`, 'DRAFT'],
-            results.map((r) => [r.changed ? 'CHANGED' : '', r.launch.workload_type, r.launch.project, r.launch.user, describeOutcome(r.current), describeOutcome(r.draft)]),
+            results.map((r) => [
+              r.changed ? 'CHANGED' : '',
+              r.launch.workload_type,
+              r.launch.project,
+              r.launch.user,
+              describeOutcome(r.current),
+              describeOutcome(r.draft),
+            ]),
             out,
           ),
         );
-        io.out(`${changed.length} of ${results.length} launch${results.length === 1 ? '' : 'es'} would change identity${currentVersion ? ` (draft vs version ${currentVersion} of ${cloud})` : ` (${cloud} has no config yet)`}\n`);
+        io.out(
+          `${changed.length} of ${results.length} launch${results.length === 1 ? '' : 'es'} would change identity${currentVersion ? ` (draft vs version ${currentVersion} of ${cloud})` : ` (${cloud} has no config yet)`}\n`,
+        );
         if (v.explain) {
           for (const r of changed) {
             io.out(`\n${r.where}: ${r.launch.workload_type} ${r.launch.project} ${r.launch.user}\n`);
-            for (const t of traceOf(draft.compiled, r.launch)) io.out(t.matched ? `  rule ${t.rule_index}: MATCH  ${t.selector}\n` : `  rule ${t.rule_index}: no     ${t.selector} — ${t.reason}\n`);
+            for (const t of traceOf(draft.compiled, r.launch))
+              io.out(t.matched ? `  rule ${t.rule_index}: MATCH  ${t.selector}\n` : `  rule ${t.rule_index}: no     ${t.selector} — ${t.reason}\n`);
           }
         }
       }
@@ -390,7 +418,7 @@ Exit code 1 when the run FAILED (with or without --wait).
     options: ['cloud', 'version', 'wait', 'timeout'],
     required: ['cloud'],
     async run({ v, io, api, out }) {
-            const version = v.version !== undefined ? positiveInt(v.version, '--version') : undefined;
+      const version = v.version !== undefined ? positiveInt(v.version, '--version') : undefined;
       const timeoutMs = (v.timeout !== undefined ? positiveInt(v.timeout, '--timeout') : 300) * 1000;
       const path = api().cloudPath(v.cloud!, `/iam-mapping/provisioning${version ? `?version=${version}` : ''}`);
       const deadline = Date.now() + timeoutMs;
@@ -417,7 +445,7 @@ Exit code 1 when the run FAILED (with or without --wait).
     options: ['cloud', 'repair', 'fail-on-drift'],
     required: ['cloud'],
     async run({ v, io, api, out }) {
-            const body = v.repair ? JSON.stringify({ repair: true }) : undefined;
+      const body = v.repair ? JSON.stringify({ repair: true }) : undefined;
       const res = await api().request('POST', api().cloudPath(v.cloud!, '/drift-checks'), body ? { body } : {});
       printDrift(io, v.cloud!, res.json, out);
       return v['fail-on-drift'] && res.json.drifted ? EXIT.INVALID : EXIT.OK;
@@ -432,7 +460,7 @@ Exit code 1 when the run FAILED (with or without --wait).
     options: ['cloud', 'fail-on-drift'],
     required: ['cloud'],
     async run({ v, io, api, out }) {
-            let res: ApiResponse;
+      let res: ApiResponse;
       try {
         res = await api().request('GET', api().cloudPath(v.cloud!, '/drift-checks/latest'));
       } catch (e) {
@@ -475,7 +503,12 @@ Exit code 1 when the run FAILED (with or without --wait).
     async run({ v, io, api, out }) {
       const res = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping/bindings'));
       if (!printData(io, out, res.json)) {
-        const rows = (res.json as Array<Record<string, unknown>>).map((b) => [String(b.cluster_id), String(b.value ?? '(cloud default)'), String(b.config_version), String(b.created_at)]);
+        const rows = (res.json as Array<Record<string, unknown>>).map((b) => [
+          String(b.cluster_id),
+          String(b.value ?? '(cloud default)'),
+          String(b.config_version),
+          String(b.created_at),
+        ]);
         io.out(table(['CLUSTER', 'VALUE', 'VERSION', 'PINNED_AT'], rows, out));
       }
       return EXIT.OK;
@@ -484,7 +517,7 @@ Exit code 1 when the run FAILED (with or without --wait).
 
   'bindings forget': {
     usage: 'bindings forget -n CLOUD --cluster-id ID',
-    summary: "forget one pinned cluster: its next resolve follows the current version",
+    summary: 'forget one pinned cluster: its next resolve follows the current version',
     help: `  -n, --cloud CLOUD   the cloud_deployment_id
   --cluster-id ID     the pinned cluster`,
     options: ['cloud', 'cluster-id'],
@@ -550,7 +583,11 @@ export function table(headers: string[], rows: string[][], out: Partial<Out> = {
     }
   }
   const fit = (c: string, i: number) => (c.length > widths[i]! ? `${c.slice(0, Math.max(1, widths[i]! - 1))}…` : c);
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? fit(c, i) : fit(c, i).padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? fit(c, i) : fit(c, i).padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return `${[...(out.noHeaders ? [] : [line(headers)]), ...flat.map(line)].join('\n')}\n`;
 }
 
@@ -564,7 +601,13 @@ function printRun(io: Io, cloud: string, run: any, out: Out): void {
   }
   if (run.items?.length) {
     if (!out.noHeaders) io.out('\n');
-    io.out(table(['ITEM', 'KIND', 'STATUS', 'ERROR'], run.items.map((i: any) => [i.name, i.kind, i.status, i.error ? `${i.error.name}: ${i.error.message}` : '']), out));
+    io.out(
+      table(
+        ['ITEM', 'KIND', 'STATUS', 'ERROR'],
+        run.items.map((i: any) => [i.name, i.kind, i.status, i.error ? `${i.error.name}: ${i.error.message}` : '']),
+        out,
+      ),
+    );
   }
   if (run.resources?.length) {
     if (!out.noHeaders) io.out('\n');
@@ -724,7 +767,7 @@ export async function run(argv: string[], io: Io = processIo()): Promise<ExitCod
     io.err(`iam-mapping: ${(e as Error).message}\nsee \`iam-mapping --help\`\n`);
     return EXIT.USAGE;
   }
-  const v = parsed.values as Values;
+  const v = parsed.values;
   const words = parsed.positionals;
   const [first, second] = words;
   if (!first) {

@@ -16,7 +16,14 @@ import { CliError, EXIT } from './client.js';
 import { readTextFile, withoutVersion, type Spec } from './spec.js';
 
 export type LocalValidation =
-  | { ok: true; config: MappingConfig; compiled: CompiledConfig; warnings: LintWarning[]; notes: string[]; locate: (path: Path) => { line: number; column: number } | undefined }
+  | {
+      ok: true;
+      config: MappingConfig;
+      compiled: CompiledConfig;
+      warnings: LintWarning[];
+      notes: string[];
+      locate: (path: Path) => { line: number; column: number } | undefined;
+    }
   | { ok: false; errors: ErrorDetail[] };
 
 /** Parses and validates a spec exactly as a PUT would (without storing anything). */
@@ -91,7 +98,10 @@ function csvRows(file: string, text: string): Array<{ where: string; record: Rec
   const columns = header.cells.map((c) => c.trim().toLowerCase());
   for (const required of ['workload_type', 'project', 'user']) {
     if (!columns.some((c) => FIELD_ALIASES[c] === required)) {
-      throw new CliError(EXIT.USAGE, `${file}:${header.line}: the header must name the columns workload_type, project and user (got: ${header.cells.join(',')})`);
+      throw new CliError(
+        EXIT.USAGE,
+        `${file}:${header.line}: the header must name the columns workload_type, project and user (got: ${header.cells.join(',')})`,
+      );
     }
   }
   return lines.map(({ line, cells }) => ({ where: `${file}:${line}`, record: Object.fromEntries(columns.map((c, i) => [c, cells[i] ?? ''])) }));
@@ -152,7 +162,8 @@ function yamlRows(file: string, text: string): Array<{ where: string; record: Re
     throw new CliError(EXIT.USAGE, `${file}: not valid YAML/JSON: ${(e as Error).message.split('\n')[0]}`);
   }
   const list = Array.isArray(doc) ? doc : (doc as { launches?: unknown } | null)?.launches;
-  if (!Array.isArray(list)) throw new CliError(EXIT.USAGE, `${file}: expected a list of launches (or {launches: [...]}), each with workload_type, project and user`);
+  if (!Array.isArray(list))
+    throw new CliError(EXIT.USAGE, `${file}: expected a list of launches (or {launches: [...]}), each with workload_type, project and user`);
   return list.map((record, i) => ({
     where: `${file}[${i}]`,
     record: record && typeof record === 'object' && !Array.isArray(record) ? (record as Record<string, unknown>) : {},
@@ -163,11 +174,7 @@ function yamlRows(file: string, text: string): Array<{ where: string; record: Re
 // Evaluation
 // ---------------------------------------------------------------------------------------------
 
-export type Outcome =
-  | { kind: 'rule'; value: string; rule_index: number }
-  | { kind: 'default'; value: string | null }
-  | { kind: 'fail' }
-  | { kind: 'none' };
+export type Outcome = { kind: 'rule'; value: string; rule_index: number } | { kind: 'default'; value: string | null } | { kind: 'fail' } | { kind: 'none' };
 
 export function evaluate(compiled: CompiledConfig | null, launch: Launch): Outcome {
   if (!compiled) return { kind: 'none' };

@@ -34,7 +34,14 @@ export function describeToken(token) {
     const bytes = Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0));
     const json = JSON.parse(new TextDecoder().decode(bytes));
     const role = json.role;
-    const roles = Array.isArray(role) ? role.map(String) : typeof role === 'string' ? role.replace(/^\[(.*)\]$/, '$1').split(/[\s,]+/).filter(Boolean) : [];
+    const roles = Array.isArray(role)
+      ? role.map(String)
+      : typeof role === 'string'
+        ? role
+            .replace(/^\[(.*)\]$/, '$1')
+            .split(/[\s,]+/)
+            .filter(Boolean)
+        : [];
     return { subject: String(json.email ?? json.sub ?? 'unknown'), roles, expires: typeof json.exp === 'number' ? new Date(json.exp * 1000) : null };
   } catch {
     return null;
@@ -73,7 +80,14 @@ export async function api(method, path, options = {}) {
   try {
     res = await fetch(path, { method, headers, body: options.body, cache: 'no-store' });
   } catch (e) {
-    throw new ApiError({ status: 0, ok: false, headers: new Headers(), text: '', json: null, error: { code: 'UNREACHABLE', message: `the API cannot be reached (${String(e)})`, details: [] } });
+    throw new ApiError({
+      status: 0,
+      ok: false,
+      headers: new Headers(),
+      text: '',
+      json: null,
+      error: { code: 'UNREACHABLE', message: `the API cannot be reached (${String(e)})`, details: [] },
+    });
   }
   const text = await res.text();
   let json;
@@ -82,7 +96,10 @@ export async function api(method, path, options = {}) {
   } catch {
     json = null;
   }
-  const error = json && json.error && typeof json.error.code === 'string' ? { code: json.error.code, message: String(json.error.message), details: Array.isArray(json.error.details) ? json.error.details : [] } : null;
+  const error =
+    json && json.error && typeof json.error.code === 'string'
+      ? { code: json.error.code, message: String(json.error.message), details: Array.isArray(json.error.details) ? json.error.details : [] }
+      : null;
   /** @type {ApiResult} */
   const result = { status: res.status, ok: res.ok, headers: res.headers, text, json, error };
   if (res.status === 401 && onUnauthorized) onUnauthorized();

@@ -41,7 +41,11 @@ function el(tag, attrs = {}, ...children) {
 
 /** @param {HTMLElement} node @param {...(Node | string | null | undefined | false)} children */
 function fill(node, ...children) {
-  node.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'string' ? document.createTextNode(c) : /** @type {Node} */ (c))));
+  node.replaceChildren(
+    ...children
+      .filter((c) => c !== null && c !== undefined && c !== false)
+      .map((c) => (typeof c === 'string' ? document.createTextNode(c) : /** @type {Node} */ (c))),
+  );
 }
 
 /** @param {string | undefined | null} iso */
@@ -120,7 +124,9 @@ function applyRoles() {
 
 $('signin-form').addEventListener('submit', (/** @type {Event} */ e) => {
   e.preventDefault();
-  const token = String($('token').value).trim().replace(/^Bearer\s+/i, '');
+  const token = String($('token').value)
+    .trim()
+    .replace(/^Bearer\s+/i, '');
   const who = describeToken(token);
   if (!who) return void ($('signin-error').textContent = 'That is not a JWT (three base64url parts separated by dots).');
   if (who.expires && who.expires.getTime() < Date.now()) return void ($('signin-error').textContent = `That token expired at ${who.expires.toLocaleString()}.`);
@@ -234,7 +240,10 @@ async function loadConfig() {
       state.etag = null;
       state.version = null;
       editor.value = '';
-      banner('warn', `Cloud ${cloud} has no IAM mapping config yet. Paste one (YAML or JSON, as \`anyscale cloud config get\` prints it) or insert the example, then Save.`);
+      banner(
+        'warn',
+        `Cloud ${cloud} has no IAM mapping config yet. Paste one (YAML or JSON, as \`anyscale cloud config get\` prints it) or insert the example, then Save.`,
+      );
     } else {
       state.etag = res.headers.get('etag');
       const m = /^version:[ \t]*(\d+)[ \t]*$/m.exec(res.text);
@@ -309,7 +318,10 @@ async function save() {
       banner('bad', `Not saved: ${res.error?.message ?? 'your role may not change the config'}`);
     } else {
       const details = res.error?.details ?? [];
-      banner('bad', `Not saved: ${details.length > 1 ? `${details.length} problems` : (res.error?.message ?? 'invalid config')}. They are marked at their lines.`);
+      banner(
+        'bad',
+        `Not saved: ${details.length > 1 ? `${details.length} problems` : (res.error?.message ?? 'invalid config')}. They are marked at their lines.`,
+      );
       setProblems(details.length ? details : [{ path: '', message: res.error?.message ?? 'invalid config' }]);
     }
   } catch (e) {
@@ -332,7 +344,10 @@ async function compareWithCurrent() {
     state.version = m ? Number(m[1]) : state.version;
     setStatus();
     const box = el('pre', { class: 'diff' }, ...diff.map(diffLine));
-    banner('warn', `Differences between the current version ${state.version} (−) and your text (+). Merge what you need; Save now builds on version ${state.version}.`);
+    banner(
+      'warn',
+      `Differences between the current version ${state.version} (−) and your text (+). Merge what you need; Save now builds on version ${state.version}.`,
+    );
     $('config-banner').append(box);
   } catch (e) {
     banner('bad', `Could not load the current version: ${messageOf(e)}`);
@@ -415,13 +430,19 @@ async function loadHistory() {
   try {
     const res = await api('GET', cloudPath(cloud, '/iam-mapping/versions'), { expect: [404] });
     if (cloud !== state.cloud) return;
-    const versions = /** @type {Array<{version: number, etag: string, created_at: string, created_by: string, rule_count: number}>} */ (res.status === 404 ? [] : res.json.versions);
+    const versions = /** @type {Array<{version: number, etag: string, created_at: string, created_by: string, rule_count: number}>} */ (
+      res.status === 404 ? [] : res.json.versions
+    );
     status.textContent = versions.length ? `${versions.length} version${versions.length === 1 ? '' : 's'}, newest first` : 'No versions yet.';
     const current = versions[0];
     $('history-rows').replaceChildren(
       ...versions.map((v, i) => {
         const previous = versions[i + 1];
-        const rollback = el('button', { type: 'button', class: 'small', disabled: !isOwner() || i === 0, title: isOwner() ? '' : 'needs the owner role' }, 'Roll back');
+        const rollback = el(
+          'button',
+          { type: 'button', class: 'small', disabled: !isOwner() || i === 0, title: isOwner() ? '' : 'needs the owner role' },
+          'Roll back',
+        );
         rollback.addEventListener('click', () => {
           if (rollback.dataset.armed !== 'yes') {
             rollback.dataset.armed = 'yes';
@@ -442,9 +463,17 @@ async function loadHistory() {
           el(
             'td',
             { class: 'actions' },
-            el('button', { type: 'button', class: 'small', disabled: !previous, onclick: () => previous && showDiff(previous.version, v.version) }, 'Diff vs previous'),
+            el(
+              'button',
+              { type: 'button', class: 'small', disabled: !previous, onclick: () => previous && showDiff(previous.version, v.version) },
+              'Diff vs previous',
+            ),
             ' ',
-            el('button', { type: 'button', class: 'small', disabled: i === 0, onclick: () => current && showDiff(v.version, current.version) }, 'Diff vs current'),
+            el(
+              'button',
+              { type: 'button', class: 'small', disabled: i === 0, onclick: () => current && showDiff(v.version, current.version) },
+              'Diff vs current',
+            ),
             ' ',
             rollback,
           ),
@@ -511,7 +540,9 @@ $('whatif-form').addEventListener('submit', async (/** @type {Event} */ e) => {
     const res = await api('POST', cloudPath(cloud, '/iam-mapping/resolve?explain=true'), { body: JSON.stringify(launch), expect: [400, 403, 404, 422] });
     if (res.status === 200) {
       const a = res.json;
-      const trace = /** @type {Array<{rule_index: number, selector: string, matched: boolean, failed_requirement?: string, reason?: string}>} */ (a.trace ?? []);
+      const trace = /** @type {Array<{rule_index: number, selector: string, matched: boolean, failed_requirement?: string, reason?: string}>} */ (
+        a.trace ?? []
+      );
       fill(
         out,
         el(
@@ -531,7 +562,9 @@ $('whatif-form').addEventListener('submit', async (/** @type {Event} */ e) => {
       fill(
         out,
         el('div', { class: 'banner bad', id: 'wi-answer' }, 'No rule matches and fallback_rule is FAIL: this launch would fail.'),
-        traceTable(details.map((d) => ({ rule_index: Number(d.rule_index), selector: '', matched: false, reason: String(d.message).replace(/^rule \d+: /, '') }))),
+        traceTable(
+          details.map((d) => ({ rule_index: Number(d.rule_index), selector: '', matched: false, reason: String(d.message).replace(/^rule \d+: /, '') })),
+        ),
       );
     } else {
       fill(out, el('div', { class: 'banner bad', id: 'wi-answer' }, res.error ? `${res.error.code}: ${res.error.message}` : `HTTP ${res.status}`));
@@ -626,7 +659,14 @@ function renderRun(run) {
             'tbody',
             {},
             ...items.map((i) =>
-              el('tr', {}, el('td', { class: 'mono' }, i.name), el('td', {}, i.kind), el('td', {}, el('span', { class: `badge ${i.status}` }, i.status)), el('td', {}, i.error ? `${i.error.name}: ${i.error.message}` : '')),
+              el(
+                'tr',
+                {},
+                el('td', { class: 'mono' }, i.name),
+                el('td', {}, i.kind),
+                el('td', {}, el('span', { class: `badge ${i.status}` }, i.status)),
+                el('td', {}, i.error ? `${i.error.name}: ${i.error.message}` : ''),
+              ),
             ),
           ),
         )
@@ -641,7 +681,15 @@ function renderRun(run) {
             'tbody',
             {},
             ...resources.map((r) =>
-              el('tr', {}, el('td', {}, r.kind), el('td', { class: 'mono' }, r.name), el('td', {}, r.namespace ?? ''), el('td', {}, r.action), el('td', { class: 'mono' }, r.detail ?? '')),
+              el(
+                'tr',
+                {},
+                el('td', {}, r.kind),
+                el('td', { class: 'mono' }, r.name),
+                el('td', {}, r.namespace ?? ''),
+                el('td', {}, r.action),
+                el('td', { class: 'mono' }, r.detail ?? ''),
+              ),
             ),
           ),
         )
@@ -666,7 +714,10 @@ async function loadDrift() {
     status.textContent = '';
     if (res.status === 404) {
       const noRoute = /no route/i.test(res.error?.message ?? '');
-      fill($('drift-report'), el('p', { class: 'muted' }, noRoute ? 'This server has no drift checks.' : `No drift report yet.${isOwner() ? ' Run one with “Check now”.' : ''}`));
+      fill(
+        $('drift-report'),
+        el('p', { class: 'muted' }, noRoute ? 'This server has no drift checks.' : `No drift report yet.${isOwner() ? ' Run one with “Check now”.' : ''}`),
+      );
       return;
     }
     renderDrift(res.json);
@@ -704,7 +755,15 @@ function renderDrift(report) {
       'dl',
       { class: 'answer', id: 'drift-summary' },
       el('dt', {}, 'Result'),
-      el('dd', {}, el('span', { class: `badge ${report.drifted ? 'drifted' : 'clean'}`, id: 'drift-result' }, report.drifted ? `drifted (${findings.length} finding${findings.length === 1 ? '' : 's'})` : label === 'clean' ? 'no drift' : label)),
+      el(
+        'dd',
+        {},
+        el(
+          'span',
+          { class: `badge ${report.drifted ? 'drifted' : 'clean'}`, id: 'drift-result' },
+          report.drifted ? `drifted (${findings.length} finding${findings.length === 1 ? '' : 's'})` : label === 'clean' ? 'no drift' : label,
+        ),
+      ),
       el('dt', {}, 'Checked'),
       el('dd', {}, when(report.checked_at)),
       report.config_version !== undefined ? el('dt', {}, 'Compared with') : null,
@@ -716,7 +775,20 @@ function renderDrift(report) {
       ? el(
           'table',
           { class: 'grid', id: 'drift-findings' },
-          el('thead', {}, el('tr', {}, el('th', {}, 'Severity'), el('th', {}, 'Kind'), el('th', {}, 'Name'), el('th', {}, 'Expected'), el('th', {}, 'Actual'), el('th', {}, 'What changed'))),
+          el(
+            'thead',
+            {},
+            el(
+              'tr',
+              {},
+              el('th', {}, 'Severity'),
+              el('th', {}, 'Kind'),
+              el('th', {}, 'Name'),
+              el('th', {}, 'Expected'),
+              el('th', {}, 'Actual'),
+              el('th', {}, 'What changed'),
+            ),
+          ),
           el(
             'tbody',
             {},

@@ -25,7 +25,8 @@ export const configOperations: Operations<'config'> = {
   putConfig: async ({ path, query, header, body, principal, ifMatch }, app) => {
     const confirmStackChange = stackChangeConfirmed(query, header(CONFIRM_STACK_CHANGE_HEADER));
     const { response, started } = await putConfig(app, { cloudId: path.cloud, body, principal, confirmStackChange, ...(ifMatch ? { ifMatch } : {}) });
-    if (started && 'error' in started) logger.error('provisioning workflow could not be started', { cloudId: path.cloud, version: response.version, error: started.error });
+    if (started && 'error' in started)
+      logger.error('provisioning workflow could not be started', { cloudId: path.cloud, version: response.version, error: started.error });
     return reply(200, response, { etag: quoted(response.etag) });
   },
 
@@ -35,7 +36,8 @@ export const configOperations: Operations<'config'> = {
     const ifNoneMatch = header('if-none-match');
     if (ifNoneMatch !== undefined && matches(ifNoneMatch, stored.etag)) return reply(304, undefined, headers);
     const body = { ...stored.document, version: stored.version };
-    if (wantsYaml(header('accept'))) return { reply: true, status: 200, text: stringify(body), headers: { ...headers, 'content-type': 'application/yaml; charset=utf-8' } };
+    if (wantsYaml(header('accept')))
+      return { reply: true, status: 200, text: stringify(body), headers: { ...headers, 'content-type': 'application/yaml; charset=utf-8' } };
     return reply(200, body, headers);
   },
 
@@ -48,7 +50,14 @@ export const configOperations: Operations<'config'> = {
   },
 
   listVersions: ({ path, query }, app) =>
-    listVersions(app, path.cloud, { limit: Math.min(query.limit ? Number(query.limit) : 100, 1000), ...(query.before ? { before: Number(query.before) } : {}) }),
+    listVersions(app, path.cloud, {
+      limit: Math.min(query.limit ? Number(query.limit) : 100, 1000),
+      ...(query.before ? { before: Number(query.before) } : {}),
+    }),
 };
 
-export const handler = httpFunction('config', configOperations, lambdaApp((env) => ({ workflow: () => stepFunctionsFromEnv(env) })));
+export const handler = httpFunction(
+  'config',
+  configOperations,
+  lambdaApp((env) => ({ workflow: () => stepFunctionsFromEnv(env) })),
+);

@@ -213,7 +213,7 @@ export interface RouteMatch {
 }
 
 const compiled = ROUTES.map((route) => ({
-  route: route as Route,
+  route: route,
   names: [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string),
   regex: new RegExp(`^${route.path.replace(/\{\w+\}/g, '([^/]+)')}/?$`),
 }));

@@ -151,7 +151,14 @@ export interface IamPort {
   /** Roles under a path prefix (paginated internally), with their tags. */
   listRoles(pathPrefix: string): Promise<RoleInfo[]>;
   /** `permissionsBoundaryArn`: the deployment's boundary (the deployed role may create roles only with it). */
-  createRole(input: { name: string; path: string; trustPolicy: PolicyDocument; tags: Record<string, string>; description?: string; permissionsBoundaryArn?: string }): Promise<RoleInfo>;
+  createRole(input: {
+    name: string;
+    path: string;
+    trustPolicy: PolicyDocument;
+    tags: Record<string, string>;
+    description?: string;
+    permissionsBoundaryArn?: string;
+  }): Promise<RoleInfo>;
   /** Sets the role's permissions boundary (puts a removed one back). */
   putRolePermissionsBoundary(roleName: string, boundaryArn: string): Promise<void>;
   updateTrustPolicy(roleName: string, trustPolicy: PolicyDocument): Promise<void>;
@@ -206,7 +213,12 @@ export interface KubernetesPort {
    * `excludeNamespaces` may be left out server-side (a field selector) — callers still filter.
    */
   listServiceAccountsInAllNamespaces?(labelSelector: string, options?: { excludeNamespaces?: readonly string[] }): Promise<ServiceAccountInfo[]>;
-  createServiceAccount(input: { namespace: string; name: string; annotations: Record<string, string>; labels: Record<string, string> }): Promise<ServiceAccountInfo>;
+  createServiceAccount(input: {
+    namespace: string;
+    name: string;
+    annotations: Record<string, string>;
+    labels: Record<string, string>;
+  }): Promise<ServiceAccountInfo>;
   /** JSON merge patch of metadata; `null` removes a key. Fails with ConflictError when resourceVersion is stale. */
   patchServiceAccountMetadata(input: {
     namespace: string;
@@ -270,7 +282,9 @@ export interface ProvisioningRun {
   items: ItemResult[];
 }
 
-export type RunPatch = Partial<Pick<ProvisioningRun, 'status' | 'startedAt' | 'finishedAt' | 'executionId' | 'planDigest' | 'itemCount' | 'reason' | 'error' | 'lingering'>>;
+export type RunPatch = Partial<
+  Pick<ProvisioningRun, 'status' | 'startedAt' | 'finishedAt' | 'executionId' | 'planDigest' | 'itemCount' | 'reason' | 'error' | 'lingering'>
+>;
 
 export interface ProvisioningRunStore {
   /** Records a PENDING run for a version (no-op when it exists). */

@@ -54,8 +54,7 @@ export const WORKFLOW_ERRORS = {
 
 export type WorkflowErrorName = keyof typeof WORKFLOW_ERRORS;
 
-const namesWhere = (retryable: boolean) =>
-  (Object.keys(WORKFLOW_ERRORS) as WorkflowErrorName[]).filter((n) => WORKFLOW_ERRORS[n].retryable === retryable);
+const namesWhere = (retryable: boolean) => (Object.keys(WORKFLOW_ERRORS) as WorkflowErrorName[]).filter((n) => WORKFLOW_ERRORS[n].retryable === retryable);
 
 /** The names the state machine retries (derived from the table above). */
 export const RETRYABLE_ERRORS: readonly WorkflowErrorName[] = namesWhere(true);
@@ -84,7 +83,7 @@ export class TargetError<N extends TargetErrorName = TargetErrorName> extends Er
 
 /** Whether `e` is a TargetError, optionally one of `names`. */
 export function isTargetError<N extends TargetErrorName>(e: unknown, ...names: N[]): e is TargetError<N> {
-  return e instanceof TargetError && (names.length === 0 || (names as TargetErrorName[]).includes(e.name));
+  return e instanceof TargetError && (names.length === 0 || (names as TargetErrorName[]).includes(e.name as TargetErrorName));
 }
 
 /** A TargetError factory: `targetError('ThrottledError')(message, cause)`. */

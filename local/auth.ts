@@ -90,7 +90,8 @@ export function createCheckingVerifier(secret: Uint8Array, maxCached = 1024): Ch
         { path: 'headers.authorization', message: `at most ${MAX_AUTHORIZATION_BYTES} bytes` },
       ]);
     }
-    if (authorization === undefined || authorization.trim() === '') return { payload: null, reason: `no Authorization header; send Authorization: Bearer <token> (${TOKEN_HINT})` };
+    if (authorization === undefined || authorization.trim() === '')
+      return { payload: null, reason: `no Authorization header; send Authorization: Bearer <token> (${TOKEN_HINT})` };
     const m = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)\s*$/i.exec(authorization);
     if (!m) {
       return {
@@ -140,7 +141,8 @@ function refusal(e: unknown, token: string): string {
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
       return 'signed with an algorithm this server does not accept (only HS256)';
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-      if (err.claim === 'nbf' || err.claim === 'iat') return `not yet valid: valid from ${at(err.claim === 'nbf' ? claims?.nbf : claims?.iat)} (is this machine's clock behind?)`;
+      if (err.claim === 'nbf' || err.claim === 'iat')
+        return `not yet valid: valid from ${at(err.claim === 'nbf' ? claims?.nbf : claims?.iat)} (is this machine's clock behind?)`;
       if (err.claim === 'iss') return `wrong issuer ${JSON.stringify(claims?.iss)}: this server accepts tokens issued by ${LOCAL_ISSUER}; ${TOKEN_HINT}`;
       if (err.claim === 'aud') return `wrong audience ${JSON.stringify(claims?.aud)}: this server accepts audience ${LOCAL_AUDIENCE}; ${TOKEN_HINT}`;
       return `claim ${err.claim ?? '?'} is missing or invalid: ${err.message ?? ''}`.trim();

@@ -10,11 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 // @ts-expect-error dynalite ships no type declarations (typed below).
 import dynaliteUntyped from 'dynalite';
@@ -85,11 +81,7 @@ export function createLocalDocumentClient(endpoint: string): DynamoDBDocumentCli
 }
 
 /** Creates the service table if it does not exist and waits until it is ACTIVE. */
-export async function ensureTable(
-  client: DynamoDBClient | DynamoDBDocumentClient,
-  tableName: string,
-  timeoutMs = 10_000,
-): Promise<void> {
+export async function ensureTable(client: DynamoDBClient | DynamoDBDocumentClient, tableName: string, timeoutMs = 10_000): Promise<void> {
   const base: DynamoDBClient = client;
   const send = base.send.bind(base);
   const status = async (): Promise<string | null> => {

@@ -70,7 +70,13 @@ export function toEvent(
       apiId: 'local',
       domainName: url.host,
       domainPrefix: 'local',
-      http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId,
       routeKey,
       stage: '$default',
@@ -78,7 +84,7 @@ export function toEvent(
       timeEpoch: now,
       ...(claims ? { authorizer: { jwt: { claims, scopes: null } } } : {}),
     },
-  } as HttpEvent;
+  };
 }
 
 /** A Lambda context good enough for middy (remaining time, request id). */
@@ -100,7 +106,10 @@ export function lambdaContext(functionName: string, requestId: string, timeoutMs
   };
 }
 
-export function send(res: ServerResponse, result: HttpResult | { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean }): void {
+export function send(
+  res: ServerResponse,
+  result: HttpResult | { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean },
+): void {
   const body = result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body, 'utf8');
   const headers: Record<string, string | number> = { ...(result.headers ?? {}) };
   if (body) headers['content-length'] = body.length;

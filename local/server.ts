@@ -135,10 +135,16 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const body = JSON.stringify({
       error: tooLarge
         ? { code: 'HEADER_TOO_LARGE', message: 'the request headers are too large', details: [{ path: 'headers', message: 'headers too large' }] }
-        : { code: 'INVALID_REQUEST', message: 'the request could not be parsed', details: [{ path: 'request', message: String(err.code ?? 'malformed request') }] },
+        : {
+            code: 'INVALID_REQUEST',
+            message: 'the request could not be parsed',
+            details: [{ path: 'request', message: String(err.code ?? 'malformed request') }],
+          },
     });
     const reason = tooLarge ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -146,7 +152,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const url = requestTarget(raw);
     if (!url) {
       req.resume();
-      send(res, errorResponse(new AppError('INVALID_REQUEST', 'the request target is not a valid path', [{ path: 'path', message: 'invalid request target' }])));
+      send(
+        res,
+        errorResponse(new AppError('INVALID_REQUEST', 'the request target is not a valid path', [{ path: 'path', message: 'invalid request target' }])),
+      );
       return;
     }
     // Decided on the normalised path, so `/sandbox/../v1/...` is the API and `/v1/../sandbox/...` the sandbox.
@@ -184,14 +193,19 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         send(res, unauthorized(reason));
         return;
       }
-      claims = payload as Record<string, unknown>;
+      claims = payload;
     }
     let body: Buffer;
     try {
       body = await readBody(req, MAX_BODY_BYTES);
     } catch (e) {
       if (e instanceof BodyTooLargeError) {
-        send(res, errorResponse(new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`, [{ path: 'body', message: `at most ${MAX_BODY_BYTES} bytes` }])));
+        send(
+          res,
+          errorResponse(
+            new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`, [{ path: 'body', message: `at most ${MAX_BODY_BYTES} bytes` }]),
+          ),
+        );
         return;
       }
       throw e;
@@ -212,7 +226,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const { port } = server.address() as AddressInfo;
   const url = `http://${host}:${port}`;
   // The sandbox is served on this server's port, so the targets are built once it listens.
-  const targetsConfig: TargetsConfig = options.targets ?? { mode: 'sandbox', region: LOCAL_REGION, sandboxUrl: url, clusterName: SANDBOX_DEFAULTS.clusterName! };
+  const targetsConfig: TargetsConfig = options.targets ?? {
+    mode: 'sandbox',
+    region: LOCAL_REGION,
+    sandboxUrl: url,
+    clusterName: SANDBOX_DEFAULTS.clusterName!,
+  };
   // The deployment's limits (ALLOWED_POLICY_ARNS, PROTECTED_NAMESPACES, ROLE_PATH, PERMISSIONS_BOUNDARY_ARN) as deployed, from
   // the environment; under the sandbox the boundary is the sandbox's.
   const defaults: SettingsDefaults = {
@@ -227,7 +246,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     onError: (id, error) => logger.warn('workflow execution ended with an error', { executionId: id, error: String(error) }),
     // What EventBridge's execution status change does deployed: a run its execution left unfinished is marked FAILED.
     onEnded: async (ended) => {
-      await recordExecutionEnd(app.stores.runs, { ...ended, cloudId: ended.input.cloudId, version: ended.input.version });
+      const input = ended.input as { cloudId: string; version: number };
+      await recordExecutionEnd(app.stores.runs, { ...ended, cloudId: input.cloudId, version: input.version });
     },
   });
   const app: App = createApp({

@@ -234,7 +234,7 @@ function readPath(path: string, input: unknown, context: unknown): unknown {
   let node: unknown = path.startsWith('$$') ? context : input;
   for (const [, field, index] of path.replace(/^\$\$?/, '').matchAll(/\.([A-Za-z_][\w-]*)|\[(\d+)\]/g)) {
     const key = field ?? Number(index);
-    if (node === null || typeof node !== 'object' || !(key in (node as object))) {
+    if (node === null || typeof node !== 'object' || !(key in node)) {
       throw new StatesError('States.Runtime', `the JSONPath ${path} could not be found in the input`);
     }
     node = (node as Record<string | number, unknown>)[key];
@@ -257,7 +257,8 @@ function checkTemplatePaths(template: unknown, where: string): void {
   if (Array.isArray(template)) return template.forEach((t) => checkTemplatePaths(t, where));
   if (template === null || typeof template !== 'object') return;
   for (const [key, value] of Object.entries(template)) {
-    if (key.endsWith('.$') && !SIMPLE_PATH.test(String(value))) throw new Error(`${where}: ${key}: ${String(value)} is not supported by the local Distributed Map`);
+    if (key.endsWith('.$') && !SIMPLE_PATH.test(String(value)))
+      throw new Error(`${where}: ${key}: ${String(value)} is not supported by the local Distributed Map`);
     checkTemplatePaths(value, where);
   }
 }
@@ -284,7 +285,18 @@ interface Prepared {
   waitTimeOverrides: Record<string, number>;
 }
 
-const REMOVED_MAP_FIELDS = ['ItemsPath', 'ItemSelector', 'Parameters', 'MaxConcurrency', 'MaxConcurrencyPath', 'ItemProcessor', 'Iterator', 'ToleratedFailurePercentage', 'ToleratedFailureCount', 'Label'];
+const REMOVED_MAP_FIELDS = [
+  'ItemsPath',
+  'ItemSelector',
+  'Parameters',
+  'MaxConcurrency',
+  'MaxConcurrencyPath',
+  'ItemProcessor',
+  'Iterator',
+  'ToleratedFailurePercentage',
+  'ToleratedFailureCount',
+  'Label',
+];
 
 export interface LocalWorkflowRunner extends WorkflowStarter {
   /** Resolves when no execution is running. */
@@ -324,13 +336,14 @@ export function createLocalWorkflowRunner(options: LocalRunnerOptions): LocalWor
         for (const field of ['ItemReader', 'ItemBatcher', 'ResultWriter']) {
           if (state[field] !== undefined) throw new Error(`${label}: Distributed Map ${name}: ${field} is not emulated by the local runner`);
         }
-        if (enclosing.length > 0) throw new Error(`${label}: Distributed Map ${name} inside ${enclosing.join('/')}: only top-level Distributed Maps are emulated`);
+        if (enclosing.length > 0)
+          throw new Error(`${label}: Distributed Map ${name} inside ${enclosing.join('/')}: only top-level Distributed Maps are emulated`);
         continue;
       }
       const mc = state.MaxConcurrency;
       if (state.MaxConcurrencyPath !== undefined || typeof mc !== 'number' || mc === 0 || mc > quotas.inlineMapConcurrency) {
         throw new Error(
-          `${label}: Inline Map ${name} has MaxConcurrency ${String(mc ?? state.MaxConcurrencyPath ?? 'unset')}; Step Functions runs at most ${quotas.inlineMapConcurrency} inline iterations at once — set 1..${quotas.inlineMapConcurrency}`,
+          `${label}: Inline Map ${name} has MaxConcurrency ${JSON.stringify(mc ?? state.MaxConcurrencyPath ?? 'unset')}; Step Functions runs at most ${quotas.inlineMapConcurrency} inline iterations at once — set 1..${quotas.inlineMapConcurrency}`,
         );
       }
     }
@@ -348,15 +361,16 @@ export function createLocalWorkflowRunner(options: LocalRunnerOptions): LocalWor
       const processor = processorOf(state)!;
       const { ProcessorConfig: _config, ...childDef } = processor;
       checkTemplatePaths(state.ItemSelector ?? state.Parameters, `${label}: ${name}.ItemSelector`);
-      if (state.ItemsPath !== undefined && !SIMPLE_PATH.test(String(state.ItemsPath))) throw new Error(`${label}: ${name}.ItemsPath ${String(state.ItemsPath)} is not supported locally`);
+      if (state.ItemsPath !== undefined && !SIMPLE_PATH.test(JSON.stringify(state.ItemsPath).slice(1, -1)))
+        throw new Error(`${label}: ${name}.ItemsPath ${JSON.stringify(state.ItemsPath)} is not supported locally`);
       const spec: DistributedSpec = {
         name,
-        ...(state.ItemsPath !== undefined ? { itemsPath: String(state.ItemsPath) } : {}),
-        ...(state.ItemSelector ?? state.Parameters ? { itemSelector: state.ItemSelector ?? state.Parameters } : {}),
+        ...(typeof state.ItemsPath === 'string' ? { itemsPath: state.ItemsPath } : {}),
+        ...((state.ItemSelector ?? state.Parameters) ? { itemSelector: state.ItemSelector ?? state.Parameters } : {}),
         maxConcurrency: typeof state.MaxConcurrency === 'number' && state.MaxConcurrency > 0 ? state.MaxConcurrency : 10_000,
         toleratedPercent: typeof state.ToleratedFailurePercentage === 'number' ? state.ToleratedFailurePercentage : 0,
         toleratedCount: typeof state.ToleratedFailureCount === 'number' ? state.ToleratedFailureCount : 0,
-        child: prepare(childDef as Json, `${label}/${name}`),
+        child: prepare(childDef, `${label}/${name}`),
       };
       const task: Json = Object.fromEntries(Object.entries(state).filter(([k]) => !REMOVED_MAP_FIELDS.includes(k)));
       task.Type = 'Task';
@@ -407,7 +421,9 @@ export function createLocalWorkflowRunner(options: LocalRunnerOptions): LocalWor
     const worker = async (): Promise<void> => {
       while (!stop && next < items.length) {
         const index = next++;
-        const childInput = spec.itemSelector !== undefined ? applyTemplate(spec.itemSelector, input, { Map: { Item: { Index: index, Value: items[index] } } }) : items[index];
+        const item: unknown = items[index];
+        const childInput: unknown =
+          spec.itemSelector !== undefined ? applyTemplate(spec.itemSelector, input, { Map: { Item: { Index: index, Value: item } } }) : item;
         const ended = await execute(spec.child, childInput, `${parentIdOf(parent)}/${spec.name}:${index}`, parent, running);
         if (ended.status === 'SUCCEEDED') {
           results[index] = ended.output;
@@ -485,13 +501,15 @@ export function createLocalWorkflowRunner(options: LocalRunnerOptions): LocalWor
     const consume = (async () => {
       for await (const event of run.eventLogs as AsyncGenerator<LibEvent>) {
         events += eventWeight(event, prepared.distributed);
-        if (events > quotas.historyEvents) fail('States.Runtime', `the execution reached Step Functions' history event limit of ${quotas.historyEvents} events`);
+        if (events > quotas.historyEvents)
+          fail('States.Runtime', `the execution reached Step Functions' history event limit of ${quotas.historyEvents} events`);
         const state = event.state;
         if (state && (event.type === 'StateEntered' || event.type === 'StateExited')) {
           const payload = event.type === 'StateEntered' ? state.input : state.output;
           const bytes = byteSize(payload);
           measure(bytes, `${state.name} (${event.type === 'StateEntered' ? 'input' : 'output'})`);
-          if (bytes > quotas.payloadBytes) fail('States.DataLimitExceeded', payloadError(`${event.type === 'StateEntered' ? 'input' : 'output'} of state ${state.name}`, bytes).message);
+          if (bytes > quotas.payloadBytes)
+            fail('States.DataLimitExceeded', payloadError(`${event.type === 'StateEntered' ? 'input' : 'output'} of state ${state.name}`, bytes).message);
         }
       }
     })();
@@ -501,7 +519,8 @@ export function createLocalWorkflowRunner(options: LocalRunnerOptions): LocalWor
       const output = await run.result;
       ended = { executionId, input, status: 'SUCCEEDED', output, historyEvents: 0 };
     } catch (error) {
-      if (error instanceof ExecutionTimeoutError) ended = { executionId, input, status: 'TIMED_OUT', error: 'States.Timeout', cause: 'the execution exceeded its TimeoutSeconds', historyEvents: 0 };
+      if (error instanceof ExecutionTimeoutError)
+        ended = { executionId, input, status: 'TIMED_OUT', error: 'States.Timeout', cause: 'the execution exceeded its TimeoutSeconds', historyEvents: 0 };
       else if (error instanceof ExecutionAbortedError) ended = { executionId, input, status: 'ABORTED', historyEvents: 0 };
       else if (error instanceof ExecutionError) {
         const cause = (error as { cause?: unknown }).cause as { name?: string; message?: string } | undefined;
@@ -515,7 +534,7 @@ export function createLocalWorkflowRunner(options: LocalRunnerOptions): LocalWor
     }
     await consume.catch(() => undefined);
     // A quota violation aborts the execution: report it as the failure AWS would show.
-    const v = violation as { error: string; cause: string } | undefined;
+    const v = violation;
     if (v && ended.status !== 'FAILED') ended = { executionId, input, status: 'FAILED', error: v.error, cause: v.cause, historyEvents: 0 };
     ended.historyEvents = events;
     if (events > stats.peakHistoryEvents) stats.peakHistoryEvents = events;
@@ -533,8 +552,9 @@ export function createLocalWorkflowRunner(options: LocalRunnerOptions): LocalWor
       const executionId = `local:${input.cloudId}-v${input.version}-${++counter}`;
       const done = execute(root, input, executionId, undefined).then(
         async (ended) => {
-          if (ended.status !== 'SUCCEEDED') options.onError?.(executionId, `${ended.status}${ended.error ? ` ${ended.error}` : ''}${ended.cause ? `: ${ended.cause}` : ''}`);
-          const { output: _output, ...summary } = ended as ExecutionEnded & { output?: unknown };
+          if (ended.status !== 'SUCCEEDED')
+            options.onError?.(executionId, `${ended.status}${ended.error ? ` ${ended.error}` : ''}${ended.cause ? `: ${ended.cause}` : ''}`);
+          const { output: _output, ...summary } = ended;
           try {
             if (!(closing && ended.status === 'ABORTED')) await options.onEnded?.(summary);
           } catch (e) {

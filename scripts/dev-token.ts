@@ -49,7 +49,8 @@ if (subject.trim() === '') fail('--sub must not be empty');
 let ttl: number | undefined;
 if (values.ttl !== undefined) {
   ttl = Number(values.ttl);
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_LIFETIME_SECONDS) fail(`--ttl must be a whole number of seconds from 1 to ${MAX_TOKEN_LIFETIME_SECONDS}`);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_LIFETIME_SECONDS)
+    fail(`--ttl must be a whole number of seconds from 1 to ${MAX_TOKEN_LIFETIME_SECONDS}`);
 }
 
 let clouds = [ALL_CLOUDS];

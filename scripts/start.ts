@@ -39,7 +39,9 @@ if (env.IAM_MAPPING_TARGETS === 'aws') {
 }
 
 const server = await startLocalServer(options);
-console.log(`iam-mapping: API ${server.url}/v1, DynamoDB ${options.dynamoEndpoint ? `${server.dynamoEndpoint} table ${options.tableName ?? 'iam-mapping'}` : `(dynalite) ${server.dynamoEndpoint}`}, data in ${dataDir}`);
+console.log(
+  `iam-mapping: API ${server.url}/v1, DynamoDB ${options.dynamoEndpoint ? `${server.dynamoEndpoint} table ${options.tableName ?? 'iam-mapping'}` : `(dynalite) ${server.dynamoEndpoint}`}, data in ${dataDir}`,
+);
 if (options.targets) {
   const e = (k: string) => env[k] ?? env.AWS_ENDPOINT_URL ?? 'AWS';
   const k8s = env.K8S_SERVER ?? (env.KUBECONFIG ? `kubeconfig ${env.KUBECONFIG}` : 'the EKS cluster endpoint');

@@ -20,6 +20,7 @@
 import { asSdkError, isNetworkError } from '../sdk-errors.js';
 import {
   TargetError,
+  isTargetError,
   accessDenied,
   alreadyExists,
   deleteConflict,
@@ -115,7 +116,7 @@ const messageOf = (err: unknown): string => {
  * call for messages, e.g. `IAM CreateRole irsa-a`.
  */
 export function mapAwsError(err: unknown, context: string): TargetError {
-  if (err instanceof TargetError) return err;
+  if (isTargetError(err)) return err;
   const code = awsErrorCode(err);
   const o = asSdkError(err);
   const status = typeof o?.$metadata?.httpStatusCode === 'number' ? o.$metadata.httpStatusCode : undefined;

@@ -24,10 +24,6 @@ import {
   paginateListRolePolicies,
   paginateListRoleTags,
   paginateListRoles,
-  ListAttachedRolePoliciesCommand,
-  ListRolePoliciesCommand,
-  ListRoleTagsCommand,
-  ListRolesCommand,
   PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
   RemoveRoleFromInstanceProfileCommand,
@@ -68,7 +64,7 @@ export function decodePolicyDocument(raw: string | undefined, what = 'policy doc
   try {
     const parsed: unknown = JSON.parse(text);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-    return parsed as ObservedPolicy;
+    return parsed;
   } catch (err) {
     throw invalidInput(`IAM returned a ${what} that is not a JSON object`, err);
   }
@@ -124,18 +120,26 @@ export class AwsIam implements IamPort {
   }
 
   async getRole(name: string): Promise<RoleInfo | null> {
-    const out = await this.call(`GetRole ${name}`, () => this.client.send(new GetRoleCommand({ RoleName: name })), () => null);
+    const out = await this.call(
+      `GetRole ${name}`,
+      () => this.client.send(new GetRoleCommand({ RoleName: name })),
+      () => null,
+    );
     return out?.Role ? roleInfo(out.Role) : null;
   }
 
   async listRoles(pathPrefix: string): Promise<RoleInfo[]> {
     const roles = await this.collect(`ListRoles ${pathPrefix}`, paginateListRoles({ client: this.client }, { PathPrefix: pathPrefix }), (page) => page.Roles);
     // ListRoles does not return tags: read them per role (a role deleted meanwhile is skipped).
-    const withTags = await pMap(roles, async (role) => {
-      if (role.Tags && role.Tags.length > 0) return roleInfo(role);
-      const tags = await this.roleTags(role.RoleName ?? '');
-      return tags === null ? null : roleInfo(role, tags);
-    }, { concurrency: this.tagConcurrency });
+    const withTags = await pMap(
+      roles,
+      async (role) => {
+        if (role.Tags && role.Tags.length > 0) return roleInfo(role);
+        const tags = await this.roleTags(role.RoleName ?? '');
+        return tags === null ? null : roleInfo(role, tags);
+      },
+      { concurrency: this.tagConcurrency },
+    );
     return withTags.filter((r): r is RoleInfo => r !== null);
   }
 
@@ -199,7 +203,10 @@ export class AwsIam implements IamPort {
     );
     const role = out.Role;
     if (!role) throw mapAwsError(new Error('CreateRole returned no Role'), `IAM CreateRole ${input.name}`);
-    return { ...roleInfo({ ...role, AssumeRolePolicyDocument: role.AssumeRolePolicyDocument ?? JSON.stringify(input.trustPolicy) }), tags: role.Tags ? tagsToRecord(role.Tags) : { ...input.tags } };
+    return {
+      ...roleInfo({ ...role, AssumeRolePolicyDocument: role.AssumeRolePolicyDocument ?? JSON.stringify(input.trustPolicy) }),
+      tags: role.Tags ? tagsToRecord(role.Tags) : { ...input.tags },
+    };
   }
 
   async putRolePermissionsBoundary(roleName: string, boundaryArn: string): Promise<void> {
@@ -220,7 +227,11 @@ export class AwsIam implements IamPort {
   }
 
   async deleteRole(roleName: string): Promise<void> {
-    await this.call(`DeleteRole ${roleName}`, () => this.client.send(new DeleteRoleCommand({ RoleName: roleName })), () => undefined);
+    await this.call(
+      `DeleteRole ${roleName}`,
+      () => this.client.send(new DeleteRoleCommand({ RoleName: roleName })),
+      () => undefined,
+    );
   }
 
   async listInlinePolicies(roleName: string): Promise<string[]> {
@@ -260,7 +271,9 @@ export class AwsIam implements IamPort {
   }
 
   async attachPolicy(roleName: string, policyArn: string): Promise<void> {
-    await this.call(`AttachRolePolicy ${roleName} ${policyArn}`, () => this.client.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })));
+    await this.call(`AttachRolePolicy ${roleName} ${policyArn}`, () =>
+      this.client.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })),
+    );
   }
 
   async detachPolicy(roleName: string, policyArn: string): Promise<void> {
@@ -272,7 +285,11 @@ export class AwsIam implements IamPort {
   }
 
   async getInstanceProfile(name: string): Promise<InstanceProfileInfo | null> {
-    const out = await this.call(`GetInstanceProfile ${name}`, () => this.client.send(new GetInstanceProfileCommand({ InstanceProfileName: name })), () => null);
+    const out = await this.call(
+      `GetInstanceProfile ${name}`,
+      () => this.client.send(new GetInstanceProfileCommand({ InstanceProfileName: name })),
+      () => null,
+    );
     return out?.InstanceProfile ? instanceProfileInfo(out.InstanceProfile) : null;
   }
 
@@ -299,7 +316,11 @@ export class AwsIam implements IamPort {
   }
 
   async deleteInstanceProfile(name: string): Promise<void> {
-    await this.call(`DeleteInstanceProfile ${name}`, () => this.client.send(new DeleteInstanceProfileCommand({ InstanceProfileName: name })), () => undefined);
+    await this.call(
+      `DeleteInstanceProfile ${name}`,
+      () => this.client.send(new DeleteInstanceProfileCommand({ InstanceProfileName: name })),
+      () => undefined,
+    );
   }
 
   async removeRoleFromInstanceProfile(profileName: string, roleName: string): Promise<void> {

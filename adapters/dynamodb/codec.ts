@@ -44,7 +44,11 @@ export interface BodyRef {
 
 /** The body of a VERSION item does not decode to what the item says (its chunks are the `document`). */
 export const corrupted = (ref: BodyRef, why: string): StoredDataError =>
-  new StoredDataError(`${keys.cloudPk(ref.cloudId)} / ${keys.versionSk(ref.version)}`, 'document', `the config of cloud ${ref.cloudId} version ${ref.version}: ${why}`);
+  new StoredDataError(
+    `${keys.cloudPk(ref.cloudId)} / ${keys.versionSk(ref.version)}`,
+    'document',
+    `the config of cloud ${ref.cloudId} version ${ref.version}: ${why}`,
+  );
 
 /** Reassembles, integrity-checks (blob hash, then content hash) and parses a stored document. */
 export async function decodeDocument(ref: BodyRef, chunks: Uint8Array[]): Promise<Record<string, unknown>> {

@@ -3,15 +3,7 @@
  * Uses only single-item conditional writes, so it runs on dynalite as well as on DynamoDB.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  paginateQuery,
-  type QueryCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, DeleteCommand, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../lib/errors.js';
 import type {
   ConfigStore,
@@ -278,12 +270,17 @@ export class DynamoConfigStore implements ConfigStore, StickyStore {
       ExpressionAttributeValues: { ':pk': keys.cloudPk(requireId('cloudId', cloudId)), ':prefix': keys.clusterSk('') },
       ConsistentRead: true,
     });
-    return items.map((item) => ({ clusterId: String(item.clusterId), resolution: parseItem(stickyResolutionSchema, item.resolution, keyOf(item), 'resolution') }));
+    return items.map((item) => ({
+      clusterId: String(item.clusterId),
+      resolution: parseItem(stickyResolutionSchema, item.resolution, keyOf(item), 'resolution'),
+    }));
   }
 
   async deleteSticky(cloudId: string, clusterId: string): Promise<boolean> {
     const key = { PK: keys.cloudPk(requireId('cloudId', cloudId)), SK: keys.clusterSk(requireId('clusterId', clusterId)) };
-    return this.tableClient.sendConditional('DeleteItem', () => this.doc.send(new DeleteCommand({ TableName: this.table, Key: key, ConditionExpression: 'attribute_exists(PK)' })));
+    return this.tableClient.sendConditional('DeleteItem', () =>
+      this.doc.send(new DeleteCommand({ TableName: this.table, Key: key, ConditionExpression: 'attribute_exists(PK)' })),
+    );
   }
 
   // -------------------------------------------------------------------------------- internals

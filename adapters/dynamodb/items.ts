@@ -5,14 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { DRIFT_KINDS, type DriftKind } from '../../lib/drift/kinds.js';
-import type {
-  DriftReport,
-  DriftReportSummary,
-  ItemResult,
-  ProvisioningRun,
-  StickyResolution,
-  VersionMeta,
-} from '../../lib/ports.js';
+import type { DriftReport, DriftReportSummary, ItemResult, ProvisioningRun, StickyResolution, VersionMeta } from '../../lib/ports.js';
 import { parseStored } from '../../lib/stored.js';
 
 /** The primary key of an item, as stored. */
@@ -158,14 +151,12 @@ export const driftSummaryItemSchema = z.pipe(
     findingCount: z.optional(nonNegative),
     bySeverity: z.optional(counts),
   }),
-  z.transform(
-    (i): DriftReportSummary => ({
-      checked_at: i.checkedAt,
-      status: i.status,
-      drifted: i.drifted,
-      config_version: i.configVersion ?? null,
-      finding_count: i.findingCount ?? 0,
-      by_severity: i.bySeverity ?? {},
-    }),
-  ),
+  z.transform((i): DriftReportSummary => ({
+    checked_at: i.checkedAt,
+    status: i.status,
+    drifted: i.drifted,
+    config_version: i.configVersion ?? null,
+    finding_count: i.findingCount ?? 0,
+    by_severity: i.bySeverity ?? {},
+  })),
 );

@@ -98,7 +98,9 @@ export class DynamoOwnershipStore implements OwnershipStore {
       return holder;
     }
     await this.t.send('PutItem', () =>
-      this.t.doc.send(new PutCommand({ TableName: this.t.tableName, Item: { PK: keys.cloudPk(claim.cloudId), SK: keys.claimedSk(key), type: ItemType.CLAIMED, ...item } })),
+      this.t.doc.send(
+        new PutCommand({ TableName: this.t.tableName, Item: { PK: keys.cloudPk(claim.cloudId), SK: keys.claimedSk(key), type: ItemType.CLAIMED, ...item } }),
+      ),
     );
     return claim;
   }
@@ -119,7 +121,9 @@ export class DynamoOwnershipStore implements OwnershipStore {
   async releaseClaim(ref: ResourceRef, cloudId: string): Promise<void> {
     const key = resourceKey(ref);
     await this.deleteIf(keys.claimSk(key), cloudId);
-    await this.t.send('DeleteItem', () => this.t.doc.send(new DeleteCommand({ TableName: this.t.tableName, Key: { PK: keys.cloudPk(cloudId), SK: keys.claimedSk(key) } })));
+    await this.t.send('DeleteItem', () =>
+      this.t.doc.send(new DeleteCommand({ TableName: this.t.tableName, Key: { PK: keys.cloudPk(cloudId), SK: keys.claimedSk(key) } })),
+    );
   }
 
   private async deleteIf(sk: string, cloudId: string): Promise<void> {

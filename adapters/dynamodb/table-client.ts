@@ -41,10 +41,7 @@ export class TableClient {
   /** Runs a Query to completion (lib-dynamodb's paginator follows LastEvaluatedKey), stopping once `max` items are collected. */
   async queryAll(input: Omit<QueryCommandInput, 'TableName'> & { TableName?: string }, max = Infinity): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
-    const pages = paginateQuery(
-      { client: this.doc, ...(Number.isFinite(max) ? { pageSize: max } : {}) },
-      { TableName: this.tableName, ...input },
-    );
+    const pages = paginateQuery({ client: this.doc, ...(Number.isFinite(max) ? { pageSize: max } : {}) }, { TableName: this.tableName, ...input });
     try {
       for await (const page of pages) {
         items.push(...(page.Items ?? []));

@@ -106,7 +106,8 @@ export const keys = {
   runSk: (version: number) => `RUN#${String(version).padStart(VERSION_DIGITS, '0')}`,
   runItemSk: (version: number, name: string) => `RUN#${String(version).padStart(VERSION_DIGITS, '0')}#ITEM#${name}`,
   fenceSk: 'PROVISIONING',
-  planPageSk: (version: number, planId: string, page: number) => `PLAN#${String(version).padStart(VERSION_DIGITS, '0')}#${planId}#${String(page).padStart(5, '0')}`,
+  planPageSk: (version: number, planId: string, page: number) =>
+    `PLAN#${String(version).padStart(VERSION_DIGITS, '0')}#${planId}#${String(page).padStart(5, '0')}`,
   driftPrefix: 'DRIFT#',
   /** `checkedAt`: ISO-8601 UTC (`toISOString()`), so keys sort by time. */
   driftSk: (checkedAt: string, collision = 0) => `DRIFT#${checkedAt}${collision > 0 ? `#${collision}` : ''}`,

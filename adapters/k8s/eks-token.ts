@@ -28,7 +28,7 @@ const toBuffer = (data: SourceData): Buffer =>
     ? Buffer.from(data, 'utf8')
     : ArrayBuffer.isView(data)
       ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-      : Buffer.from(data as ArrayBuffer);
+      : Buffer.from(data);
 
 /** SHA-256 / HMAC-SHA-256 over node:crypto, in the shape SignatureV4 expects. */
 class NodeSha256 implements Checksum {

@@ -21,7 +21,7 @@
  */
 import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1ServiceAccount } from '@kubernetes/client-node';
 import type { KubernetesPort, ServiceAccountInfo } from '../../lib/ports.js';
-import { TargetError, accessDenied, alreadyExists, conflict, invalidInput, throttled, transient, unexpected } from '../../lib/target-errors.js';
+import { TargetError, accessDenied, isTargetError, alreadyExists, conflict, invalidInput, throttled, transient, unexpected } from '../../lib/target-errors.js';
 import { isNetworkError } from '../sdk-errors.js';
 
 export interface KubeServiceAccountsOptions {
@@ -72,7 +72,7 @@ function statusMessage(err: ApiException<unknown>): string {
 
 /** Maps any error of a Kubernetes call to a TargetError (TargetErrors pass through). */
 export function mapKubeError(err: unknown, context: string, kind: 'read' | 'create' | 'write' = 'write'): TargetError {
-  if (err instanceof TargetError) return err;
+  if (isTargetError(err)) return err;
   if (err instanceof ApiException) {
     const text = `${context}: HTTP ${err.code}: ${statusMessage(err)}`;
     const code = err.code;
@@ -198,12 +198,21 @@ export class KubeServiceAccounts implements KubernetesPort {
     return out;
   }
 
-  async createServiceAccount(input: { namespace: string; name: string; annotations: Record<string, string>; labels: Record<string, string> }): Promise<ServiceAccountInfo> {
+  async createServiceAccount(input: {
+    namespace: string;
+    name: string;
+    annotations: Record<string, string>;
+    labels: Record<string, string>;
+  }): Promise<ServiceAccountInfo> {
     const context = `Kubernetes create serviceaccount ${input.namespace}/${input.name}`;
     try {
       const created = await this.api.createNamespacedServiceAccount({
         namespace: input.namespace,
-        body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: input.name, namespace: input.namespace, annotations: input.annotations, labels: input.labels } },
+        body: {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name: input.name, namespace: input.namespace, annotations: input.annotations, labels: input.labels },
+        },
       });
       return info(created, input.namespace);
     } catch (err) {

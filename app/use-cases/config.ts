@@ -26,17 +26,26 @@ export interface PutConfigInput {
 export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' | 'resolution'>, input: PutConfigInput) {
   const { cloudId } = input;
   const body = parseConfigBody(input.body.text, input.body.contentType);
-  const result = await validateConfigAsync(body.document, { cloudId, locate: body.locate, deployment: app.config.defaults, maxIdentities: app.config.maxIdentities ?? identityCeiling(undefined) });
+  const result = await validateConfigAsync(body.document, {
+    cloudId,
+    locate: body.locate,
+    deployment: app.config.defaults,
+    maxIdentities: app.config.maxIdentities ?? identityCeiling(undefined),
+  });
   if (!result.ok) {
     const first = result.errors[0]!;
     const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
-    throw new AppError('INVALID_CONFIG', `invalid mapping config: ${first.path && !first.message.startsWith(first.path) ? `${first.path}: ` : ''}${first.message}${more}`, result.errors);
+    throw new AppError(
+      'INVALID_CONFIG',
+      `invalid mapping config: ${first.path && !first.message.startsWith(first.path) ? `${first.path}: ` : ''}${first.message}${more}`,
+      result.errors,
+    );
   }
   const previous = await app.stores.configs.getVersion(cloudId);
   const stackChange = checkStackChange(cloudId, previous ? (previous.document as unknown as Stack) : null, result.config, input.confirmStackChange === true);
   const meta = await app.stores.configs.putVersion({
     cloudId,
-    document: result.config as unknown as Record<string, unknown>,
+    document: result.config,
     createdBy: input.principal.subject,
     createdScope: input.principal.clouds,
     ruleCount: result.config.dataplane_iam_mapping.rules.length,

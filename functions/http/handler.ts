@@ -89,7 +89,7 @@ async function run(entry: Compiled, event: HttpEvent, context: HttpContext, app:
     header: (name: string) => header(event, name),
     requestId: context.awsRequestId,
   } as RouteInput<RouteSpec>;
-  const result = (await entry.operation(input, app)) as OperationResult<RouteSpec>;
+  const result = await entry.operation(input, app);
   if (result !== null && typeof result === 'object' && (result as { reply?: unknown }).reply === true) {
     const r = result as { status: number; body?: unknown; text?: string; headers?: Record<string, string> };
     if (r.text !== undefined) return { statusCode: r.status, headers: { 'cache-control': 'no-store', ...r.headers }, body: r.text };

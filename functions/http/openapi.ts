@@ -119,7 +119,8 @@ function operationObject(route: RouteSpec): JsonSchema {
       parameters.push({ name, in: 'query', required: shape.required?.includes(name) ?? false, ...(description ? { description } : {}), schema: rest });
     }
   }
-  for (const h of route.request?.headers ?? []) parameters.push({ name: h.name, in: 'header', required: false, description: h.description, schema: { type: 'string' } });
+  for (const h of route.request?.headers ?? [])
+    parameters.push({ name: h.name, in: 'header', required: false, description: h.description, schema: { type: 'string' } });
   const responses: JsonSchema = {};
   for (const [status, r] of Object.entries(route.responses)) {
     const content: JsonSchema = {};
@@ -164,7 +165,7 @@ export interface OpenApiOptions {
 /** The OpenAPI 3.1 document of the routes (default: the whole table). */
 export function buildOpenApiDocument(routes: readonly Route[] = ROUTES, options: OpenApiOptions = {}): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
-  for (const route of routes) (paths[route.path] ??= {})[route.method.toLowerCase()] = operationObject(route as RouteSpec);
+  for (const route of routes) (paths[route.path] ??= {})[route.method.toLowerCase()] = operationObject(route);
   return {
     openapi: '3.1.0',
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
@@ -185,7 +186,9 @@ export function buildOpenApiDocument(routes: readonly Route[] = ROUTES, options:
     ],
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a JWT whose `role` claim is owner, control-plane or viewer' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a JWT whose `role` claim is owner, control-plane or viewer' },
+      },
       schemas: componentSchemas().byName,
     },
   };

@@ -88,7 +88,7 @@ export interface RouteInput<R extends RouteSpec> {
   /** `If-Match`, parsed (routes declaring the header). */
   ifMatch: IfMatch | undefined;
   /** Request header by lower-case name. */
-  header(name: string): string | undefined;
+  header: (name: string) => string | undefined;
   requestId: string;
 }
 

@@ -76,7 +76,16 @@ export const openApiDocumentSchema = z.looseObject({
 
 // ------------------------------------------------------------------------------------ config
 
-const LINT_CODES = ['DUPLICATE_RULE', 'SHADOWED_RULE', 'UNSATISFIABLE_SELECTOR', 'LINT_INCOMPLETE', 'UNINDENTED_YAML', 'EMAIL_CASE', 'STACK_CHANGED', 'PINNED_IDENTITY'] as const satisfies readonly (LintCode | 'STACK_CHANGED' | 'PINNED_IDENTITY')[];
+const LINT_CODES = [
+  'DUPLICATE_RULE',
+  'SHADOWED_RULE',
+  'UNSATISFIABLE_SELECTOR',
+  'LINT_INCOMPLETE',
+  'UNINDENTED_YAML',
+  'EMAIL_CASE',
+  'STACK_CHANGED',
+  'PINNED_IDENTITY',
+] as const satisfies readonly (LintCode | 'STACK_CHANGED' | 'PINNED_IDENTITY')[];
 
 export const lintWarningSchema = z.object({
   code: z.enum(LINT_CODES),
@@ -96,7 +105,10 @@ export const configPutResponseSchema = z.looseObject({
   cloud_deployment_id: z.string(),
   version: int(1),
   etag: described(z.string(), 'send as If-Match to update this version'),
-  unchanged: described(z.optional(z.literal(true)), 'the document equals the current version: nothing was stored, no provisioning run started; version and etag are the current ones'),
+  unchanged: described(
+    z.optional(z.literal(true)),
+    'the document equals the current version: nothing was stored, no provisioning run started; version and etag are the current ones',
+  ),
   warnings: described(z.array(lintWarningSchema), 'lint findings; the config was stored anyway'),
   provisioning: described(z.optional(provisioningStartSchema), 'the run started for the new version; absent when unchanged'),
 });
@@ -106,7 +118,7 @@ export const versionMetaSchema = z.object({
   etag: z.string(),
   created_at: timestamp(),
   created_by: z.string(),
-  created_scope: z.optional(described(z.array(z.string()), "cloud scope of the writer's token (`[\"*\"]` = every cloud)")),
+  created_scope: z.optional(described(z.array(z.string()), 'cloud scope of the writer\'s token (`["*"]` = every cloud)')),
   rule_count: int(0),
   content_hash: described(z.string(), 'sha256 hex of the canonical JSON document'),
 });
@@ -201,7 +213,9 @@ export const provisioningStatusSchema = z.object({
     }),
   ),
   resources: z.array(provisioningResourceSchema),
-  lingering: z.optional(described(z.array(provisioningResourceSchema), 'identities this cloud made that the version no longer wants (e.g. after a stack change), still in place')),
+  lingering: z.optional(
+    described(z.array(provisioningResourceSchema), 'identities this cloud made that the version no longer wants (e.g. after a stack change), still in place'),
+  ),
 });
 
 export const versionQuerySchema = z.object({ version: z.optional(described(positive(), 'a past version (default: the latest)')) });
@@ -276,7 +290,9 @@ export const driftHistoryQuerySchema = z.object({
   limit: z.optional(described(z.string().check(z.regex(/^(?:[1-9]\d?|100)$/, 'must be an integer from 1 to 100')), 'at most this many (1..100, default 20)')),
 });
 export const putConfigQuerySchema = z.object({
-  confirm_stack_change: z.optional(described(z.enum(['true', 'false']), '`true` confirms a change of cloud_provider or compute_stack (also header X-Confirm-Stack-Change: true)')),
+  confirm_stack_change: z.optional(
+    described(z.enum(['true', 'false']), '`true` confirms a change of cloud_provider or compute_stack (also header X-Confirm-Stack-Change: true)'),
+  ),
 });
 export const configQuerySchema = z.object({ version: z.optional(described(positive(), 'a past version (default: the latest)')) });
 export const versionsQuerySchema = z.object({

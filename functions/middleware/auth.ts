@@ -35,14 +35,18 @@ export const authorize = (permission: Permission): MiddlewareObj<HttpEvent> => (
     const cloud = cloudParam(event);
     if (cloud !== undefined) {
       if (principal.clouds.length === 0) {
-        throw new AppError('FORBIDDEN', `the token of ${principal.subject} has no cloud scope (claim "${CLOUDS_CLAIM}"), so it may not touch cloud ${clip(cloud)}`, [
-          { path: 'cloud', message: `the token has no "${CLOUDS_CLAIM}" claim` },
-        ]);
+        throw new AppError(
+          'FORBIDDEN',
+          `the token of ${principal.subject} has no cloud scope (claim "${CLOUDS_CLAIM}"), so it may not touch cloud ${clip(cloud)}`,
+          [{ path: 'cloud', message: `the token has no "${CLOUDS_CLAIM}" claim` }],
+        );
       }
       if (!inScope(principal, cloud)) {
-        throw new AppError('FORBIDDEN', `cloud ${clip(cloud)} is outside the cloud scope of the token of ${principal.subject} (${principal.clouds.map(clip).join(', ')})`, [
-          { path: 'cloud', message: 'not in the token\'s cloud scope' },
-        ]);
+        throw new AppError(
+          'FORBIDDEN',
+          `cloud ${clip(cloud)} is outside the cloud scope of the token of ${principal.subject} (${principal.clouds.map(clip).join(', ')})`,
+          [{ path: 'cloud', message: "not in the token's cloud scope" }],
+        );
       }
     }
     (request.context as HttpContext).principal = principal;

@@ -7,10 +7,7 @@ import type { Requirement, Selector } from '../selector/index.js';
 import { LABEL_KEYS, WORKLOAD_TYPES, type LabelKey } from './constants.js';
 
 /** `in`: exactly these values; `notin`: anything but these; `unknown`: not decidable (gt/lt). */
-export type Allowed =
-  | { kind: 'in'; values: ReadonlySet<string> }
-  | { kind: 'notin'; values: ReadonlySet<string> }
-  | { kind: 'unknown' };
+export type Allowed = { kind: 'in'; values: ReadonlySet<string> } | { kind: 'notin'; values: ReadonlySet<string> } | { kind: 'unknown' };
 
 const ANY: Allowed = { kind: 'notin', values: new Set() };
 const NONE: Allowed = { kind: 'in', values: new Set() };

@@ -21,7 +21,11 @@ export function identityNameProblems(config: MappingConfig, add: AddError): void
       const seen = first.get(key);
       if (!seen) first.set(key, { value, where });
       else if (seen.value !== value) {
-        add(path, `${where} value ${JSON.stringify(value)} and ${seen.where} value ${JSON.stringify(seen.value)} differ only in case; IAM instance-profile names ignore case, so they would be one instance profile. Use one spelling`, extra);
+        add(
+          path,
+          `${where} value ${JSON.stringify(value)} and ${seen.where} value ${JSON.stringify(seen.value)} differ only in case; IAM instance-profile names ignore case, so they would be one instance profile. Use one spelling`,
+          extra,
+        );
       }
     };
     config.dataplane_iam_mapping.rules.forEach((r, i) => check(r.value, `rule ${i}`, ['dataplane_iam_mapping', 'rules', i, 'value'], { rule_index: i }));

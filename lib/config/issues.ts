@@ -42,9 +42,14 @@ function shortKey<T extends string | number>(key: T): T | string {
   return typeof key === 'string' && key.length > MAX_KEY_SHOWN ? `${key.slice(0, MAX_KEY_SHOWN)}…` : key;
 }
 
-
 const typeName = (v: unknown) => (v === null ? 'null (an empty value)' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : `a ${typeof v}`);
-const wanted: Record<string, string> = { object: 'a mapping (an object with fields)', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false' };
+const wanted: Record<string, string> = {
+  object: 'a mapping (an object with fields)',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  boolean: 'true or false',
+};
 
 /** zod's message in plain words: the valid values, the limit and what was given. */
 function plainMessage(issue: $ZodIssue, path: Path, input: unknown): string {

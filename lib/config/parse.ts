@@ -33,11 +33,9 @@ export function bodyFormat(contentType: string | undefined, body: string): BodyF
   if (JSON_TYPES.test(type)) return 'json';
   if (YAML_TYPES.has(type)) return 'yaml';
   if (SNIFF_TYPES.has(type)) return /^\s*[[{]/.test(body) ? 'json' : 'yaml';
-  throw new AppError(
-    'UNSUPPORTED_MEDIA_TYPE',
-    `Content-Type ${type} is not supported; send application/json or application/yaml`,
-    [{ path: 'Content-Type', message: `unsupported media type ${type}` }],
-  );
+  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${type} is not supported; send application/json or application/yaml`, [
+    { path: 'Content-Type', message: `unsupported media type ${type}` },
+  ]);
 }
 
 export function parseConfigBody(body: string, contentType: string | undefined): ParsedBody {
@@ -74,9 +72,9 @@ function parseYaml(body: string): ParsedBody {
   throw new AppError('INVALID_CONFIG', `invalid YAML: ${first.errorDetail.message}`, [first.errorDetail]);
 }
 
-function readYaml(body: string):
-  | { parsed: ParsedBody; errorDetail?: undefined }
-  | { errorDetail: { path: string; message: string; line?: number; column?: number } } {
+function readYaml(
+  body: string,
+): { parsed: ParsedBody; errorDetail?: undefined } | { errorDetail: { path: string; message: string; line?: number; column?: number } } {
   const lineCounter = new LineCounter();
   let doc: Document.Parsed;
   try {
@@ -93,7 +91,9 @@ function readYaml(body: string):
       errorDetail: {
         path: '',
         // prettyErrors already ends the first line with " at line L, column C:"; say it once.
-        message: pos ? `${firstLine(error.message).replace(/ at line \d+, column \d+:?$/, '')} (line ${pos.line}, column ${pos.col})` : firstLine(error.message),
+        message: pos
+          ? `${firstLine(error.message).replace(/ at line \d+, column \d+:?$/, '')} (line ${pos.line}, column ${pos.col})`
+          : firstLine(error.message),
         ...(pos ? { line: pos.line, column: pos.col } : {}),
       },
     };

@@ -9,7 +9,17 @@ import { parseSelector, SelectorSyntaxError, type Selector } from '../selector/i
 import { lintSteps, rulePath, type LintWarning } from './lint.js';
 import { issuesToDetails } from './issues.js';
 import type { Path } from './parse.js';
-import { CLOUD_PROVIDERS, COMPUTE_STACKS, LABEL_KEYS, MAX_RULES, MAX_SELECTOR_LENGTH, MAX_VALUE_LENGTH, WORKLOAD_TYPES, mappingConfigSchema, type MappingConfig } from './schema.js';
+import {
+  CLOUD_PROVIDERS,
+  COMPUTE_STACKS,
+  LABEL_KEYS,
+  MAX_RULES,
+  MAX_SELECTOR_LENGTH,
+  MAX_VALUE_LENGTH,
+  WORKLOAD_TYPES,
+  mappingConfigSchema,
+  type MappingConfig,
+} from './schema.js';
 import { checkValue, type CloudProvider, type ComputeStack } from './values.js';
 import { deploymentIssues, type DeploymentRules } from '../provisioning/settings.js';
 import { identityNameProblems } from './identity-names.js';
@@ -18,9 +28,7 @@ export const MAX_ERRORS = 100;
 
 export type Locate = (path: Path) => { line: number; column: number } | undefined;
 
-export type ValidationResult =
-  | { ok: true; config: MappingConfig; selectors: Selector[]; warnings: LintWarning[] }
-  | { ok: false; errors: ErrorDetail[] };
+export type ValidationResult = { ok: true; config: MappingConfig; selectors: Selector[]; warnings: LintWarning[] } | { ok: false; errors: ErrorDetail[] };
 
 export interface ValidateOptions {
   /** The `{cloud}` of the request path: `cloud_deployment_id` must equal it. */
@@ -122,7 +130,8 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
     const mappingKeys = ['rules', 'fallback_rule', 'default_value'].filter((k) => Object.hasOwn(doc, k));
     const lostIndent = mappingKeys.length > 0 && (doc.dataplane_iam_mapping === null || doc.dataplane_iam_mapping === undefined);
     for (const detail of issuesToDetails(shape.error.issues, document)) {
-      if (lostIndent && detail.pathParts.length === 1 && (mappingKeys.includes(String(detail.pathParts[0])) || detail.pathParts[0] === 'dataplane_iam_mapping')) continue;
+      if (lostIndent && detail.pathParts.length === 1 && (mappingKeys.includes(String(detail.pathParts[0])) || detail.pathParts[0] === 'dataplane_iam_mapping'))
+        continue;
       add(detail.pathParts, detail.message);
     }
     if (lostIndent) {
@@ -134,7 +143,8 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
     }
     // What the deployment refuses, in the same answer (a field already reported is not reported twice).
     const reported = new Set(errors.map((e) => e.path));
-    for (const issue of deploymentIssues(rawProvisioning, options.deployment)) if (!reported.has(formatPath(issue.pathParts))) add(issue.pathParts, issue.message);
+    for (const issue of deploymentIssues(rawProvisioning, options.deployment))
+      if (!reported.has(formatPath(issue.pathParts))) add(issue.pathParts, issue.message);
     // Still check every rule that has the right shape, so one answer lists every problem.
     const mapping = doc.dataplane_iam_mapping as { rules?: unknown } | null | undefined;
     const rules = mapping && typeof mapping === 'object' && Array.isArray(mapping.rules) ? mapping.rules : [];
@@ -235,6 +245,8 @@ function checkRules(
   return selectors;
 }
 
+// Lone combining marks (U+034F, the Hangul fillers) are listed on purpose: each is invisible by itself.
+// eslint-disable-next-line no-misleading-character-class
 const INVISIBLE = /[\u00a0\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufeff\uffa0]/u;
 
 /**
@@ -245,7 +257,10 @@ const INVISIBLE = /[\u00a0\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u2000
 function oddCharacter(text: string): SelectorProblem | undefined {
   const quote = /["'\u2018\u2019\u201c\u201d`]/u.exec(text);
   if (quote) {
-    return { message: `selector values are written without quotes: remove the ${quote[0]} characters (e.g. user=a@example.com, not user="a@example.com")`, position: quote.index };
+    return {
+      message: `selector values are written without quotes: remove the ${quote[0]} characters (e.g. user=a@example.com, not user="a@example.com")`,
+      position: quote.index,
+    };
   }
   for (let i = 0; i < text.length; i++) {
     const code = text.codePointAt(i)!;
@@ -253,9 +268,15 @@ function oddCharacter(text: string): SelectorProblem | undefined {
     const ch = String.fromCodePoint(code);
     const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
     if (INVISIBLE.test(ch) || code < 0x20 || code === 0x7f) {
-      return { message: `the selector contains an invisible or non-breaking character ${hex} (often pasted from a document); delete it and retype the space or text around it`, position: i };
+      return {
+        message: `the selector contains an invisible or non-breaking character ${hex} (often pasted from a document); delete it and retype the space or text around it`,
+        position: i,
+      };
     }
-    return { message: `the selector contains the non-ASCII character ${JSON.stringify(ch)} (${hex}), which may look like an ASCII letter but never matches one; selector keys and values are plain ASCII — retype it`, position: i };
+    return {
+      message: `the selector contains the non-ASCII character ${JSON.stringify(ch)} (${hex}), which may look like an ASCII letter but never matches one; selector keys and values are plain ASCII — retype it`,
+      position: i,
+    };
   }
   return undefined;
 }

@@ -85,7 +85,11 @@ function plansOf(deps: DriftDeps): PlanCache {
 const inProgress = (run: ProvisioningRun | null, now: Date) => run === null || run.status === 'PENDING' || (run.status === 'RUNNING' && !runOutlived(run, now));
 
 /** The drift mode a cloud's latest config asks for (default `report`); null when it has no config. */
-export async function driftSettingsOf(deps: Pick<DriftDeps, 'configs' | 'defaults'>, cloudId: string, version?: number): Promise<ResolvedSettings['drift'] | null> {
+export async function driftSettingsOf(
+  deps: Pick<DriftDeps, 'configs' | 'defaults'>,
+  cloudId: string,
+  version?: number,
+): Promise<ResolvedSettings['drift'] | null> {
   const stored = await deps.configs.getVersion(cloudId, version);
   if (!stored) return null;
   try {
@@ -154,7 +158,10 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     });
 
   if (!desiredRun) {
-    return nothing(`no config version of ${cloudId} has been provisioned successfully yet (latest: version ${latest.version}, ${latestRun?.status ?? 'no run'})`, null);
+    return nothing(
+      `no config version of ${cloudId} has been provisioned successfully yet (latest: version ${latest.version}, ${latestRun?.status ?? 'no run'})`,
+      null,
+    );
   }
   const desiredVersion = desiredRun.configVersion;
   const planned: PlannedVersion = await plans.get(cloudId, desiredVersion);
@@ -174,7 +181,8 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
         keep.roles.add(item.role.name.toLowerCase());
         if (item.kind === 'instance-profile') keep.instanceProfiles.add(item.instanceProfile.name.toLowerCase());
         if (item.kind === 'k8s-irsa') {
-          for (const c of newer.clusters) for (const ns of item.serviceAccount.namespaces) keep.serviceAccounts.add(saKey(c.name, ns, item.serviceAccount.name));
+          for (const c of newer.clusters)
+            for (const ns of item.serviceAccount.namespaces) keep.serviceAccounts.add(saKey(c.name, ns, item.serviceAccount.name));
         }
       }
     } catch {
@@ -227,37 +235,49 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   const namespaces = [...new Set(plan.items.flatMap((i) => (i.kind === 'k8s-irsa' ? i.serviceAccount.namespaces : [])))];
   const pairs = clusters.flatMap((cluster) => namespaces.map((namespace) => ({ cluster, namespace })));
   const serviceAccounts = new Map<string, ServiceAccountInfo[]>();
-  await pMap(pairs, async ({ cluster, namespace }) => {
-    serviceAccounts.set(nsKey(cluster.name, namespace), await deps.kubernetes(cluster).listServiceAccounts(namespace));
-  }, { concurrency: limit });
+  await pMap(
+    pairs,
+    async ({ cluster, namespace }) => {
+      serviceAccounts.set(nsKey(cluster.name, namespace), await deps.kubernetes(cluster).listServiceAccounts(namespace));
+    },
+    { concurrency: limit },
+  );
   // This cloud's ServiceAccounts outside the planned namespaces (a namespace or the stack changed).
   const ownedSelector = `${CLOUD_LABEL}=${cloudLabelValue(cloudId)}`;
-  await pMap(orphanClusters, async (cluster) => {
-    const k8s = deps.kubernetes(cluster);
-    if (!k8s.listServiceAccountsInAllNamespaces) return;
-    const listedInFull = clusters.some((c) => c.name === cluster.name) ? namespaces : [];
-    const owned = await k8s.listServiceAccountsInAllNamespaces(ownedSelector, { excludeNamespaces: listedInFull }).catch((e: unknown) => {
-      if (gcpReason) return []; // a GCP cloud's check does not fail on an unreachable EKS cluster
-      throw e;
-    });
-    for (const sa of owned) {
-      const key = nsKey(cluster.name, sa.namespace);
-      if (listedInFull.includes(sa.namespace)) continue; // listed in full above
-      const list = serviceAccounts.get(key) ?? [];
-      list.push(sa);
-      serviceAccounts.set(key, list);
-    }
-  }, { concurrency: limit });
+  await pMap(
+    orphanClusters,
+    async (cluster) => {
+      const k8s = deps.kubernetes(cluster);
+      if (!k8s.listServiceAccountsInAllNamespaces) return;
+      const listedInFull = clusters.some((c) => c.name === cluster.name) ? namespaces : [];
+      const owned = await k8s.listServiceAccountsInAllNamespaces(ownedSelector, { excludeNamespaces: listedInFull }).catch((e: unknown) => {
+        if (gcpReason) return []; // a GCP cloud's check does not fail on an unreachable EKS cluster
+        throw e;
+      });
+      for (const sa of owned) {
+        const key = nsKey(cluster.name, sa.namespace);
+        if (listedInFull.includes(sa.namespace)) continue; // listed in full above
+        const list = serviceAccounts.get(key) ?? [];
+        list.push(sa);
+        serviceAccounts.set(key, list);
+      }
+    },
+    { concurrency: limit },
+  );
 
   // Instance profiles come with their roles; one GetInstanceProfile only for a planned profile no role lists.
   const profilesByName = new Map<string, InstanceProfileInfo>();
   for (const d of relevant) for (const p of d.instanceProfiles) profilesByName.set(p.name.toLowerCase(), p);
   const instanceProfiles = new Map<string, InstanceProfileInfo | null>();
   const vmItems = plan.items.filter((i) => i.kind === 'instance-profile');
-  await pMap(vmItems, async (item) => {
-    const name = itemName(item);
-    instanceProfiles.set(name, profilesByName.get(name.toLowerCase()) ?? (await deps.iam.getInstanceProfile(name)));
-  }, { concurrency: limit });
+  await pMap(
+    vmItems,
+    async (item) => {
+      const name = itemName(item);
+      instanceProfiles.set(name, profilesByName.get(name.toLowerCase()) ?? (await deps.iam.getInstanceProfile(name)));
+    },
+    { concurrency: limit },
+  );
   const listedProfiles = [...profilesByName.values()];
 
   const leftAlone = new Set<string>();
@@ -268,8 +288,21 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   }
 
   const findings = diffState(
-    { cloudId, plan, clusters: clusters.map((c) => ({ name: c.name, issuerHost: c.issuerHost, oidcProviderArn: c.oidcProviderArn })), leftAlone, ...(keep ? { keep } : {}) },
-    { roles: observedRoles, listedRoles: listed, serviceAccounts, instanceProfiles, listedInstanceProfiles: listedProfiles, oidcProviderArns: new Set(providers) },
+    {
+      cloudId,
+      plan,
+      clusters: clusters.map((c) => ({ name: c.name, issuerHost: c.issuerHost, oidcProviderArn: c.oidcProviderArn })),
+      leftAlone,
+      ...(keep ? { keep } : {}),
+    },
+    {
+      roles: observedRoles,
+      listedRoles: listed,
+      serviceAccounts,
+      instanceProfiles,
+      listedInstanceProfiles: listedProfiles,
+      oidcProviderArns: new Set(providers),
+    },
   );
 
   if (gcpReason && findings.length === 0) return nothing(gcpReason, desiredVersion);
@@ -398,7 +431,12 @@ async function deleteOrphanInstanceProfile(iam: IamPort, cloudId: string, name: 
   return true;
 }
 
-async function deleteOrphanServiceAccount(deps: DriftDeps, cloudId: string, f: DriftFinding, clusters: ReadonlyMap<string, ClusterIdentity>): Promise<true | string | null> {
+async function deleteOrphanServiceAccount(
+  deps: DriftDeps,
+  cloudId: string,
+  f: DriftFinding,
+  clusters: ReadonlyMap<string, ClusterIdentity>,
+): Promise<true | string | null> {
   const cluster = f.cluster === undefined ? undefined : clusters.get(f.cluster);
   if (!cluster || !f.namespace) return `service-account ${f.name} not deleted: cluster ${f.cluster} is not configured`;
   const k8s = deps.kubernetes(cluster);

@@ -2,7 +2,12 @@
 import type { Json } from '../json.js';
 import { hasWildcard } from '../provisioning/glob.js';
 
-export const asList = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))) : [typeof v === 'string' ? v : JSON.stringify(v)]);
+export const asList = (v: unknown): string[] =>
+  v === undefined || v === null
+    ? []
+    : Array.isArray(v)
+      ? v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)))
+      : [typeof v === 'string' ? v : JSON.stringify(v)];
 
 /** `text` cut to `max` characters with an ellipsis. */
 export function clip(text: string, max = 300): string {
@@ -50,9 +55,20 @@ export function describeStatement(st: Json): string {
   if (st === null || typeof st !== 'object' || Array.isArray(st)) return clip(JSON.stringify(st), 200);
   const s = st as Record<string, Json>;
   const effect = typeof s.Effect === 'string' ? s.Effect : '?';
-  const actions = s.Action !== undefined ? listText(asList(s.Action), 4) : s.NotAction !== undefined ? `everything except ${listText(asList(s.NotAction), 4)}` : 'no action';
-  const who = s.Principal !== undefined ? ` to ${describePrincipal(s.Principal)}` : s.NotPrincipal !== undefined ? ` to everyone except ${describePrincipal(s.NotPrincipal)}` : '';
-  const on = s.Resource !== undefined ? ` on ${listText(asList(s.Resource), 3)}` : s.NotResource !== undefined ? ` on everything except ${listText(asList(s.NotResource), 3)}` : '';
+  const actions =
+    s.Action !== undefined ? listText(asList(s.Action), 4) : s.NotAction !== undefined ? `everything except ${listText(asList(s.NotAction), 4)}` : 'no action';
+  const who =
+    s.Principal !== undefined
+      ? ` to ${describePrincipal(s.Principal)}`
+      : s.NotPrincipal !== undefined
+        ? ` to everyone except ${describePrincipal(s.NotPrincipal)}`
+        : '';
+  const on =
+    s.Resource !== undefined
+      ? ` on ${listText(asList(s.Resource), 3)}`
+      : s.NotResource !== undefined
+        ? ` on everything except ${listText(asList(s.NotResource), 3)}`
+        : '';
   const cond = s.Condition !== undefined ? ` when ${clip(JSON.stringify(s.Condition), 160)}` : '';
   return `${effect} ${actions}${who}${on}${cond}`;
 }

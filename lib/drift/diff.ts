@@ -26,7 +26,7 @@ import {
 } from '../provisioning/ownership.js';
 import type { K8sIrsaItem, PlanItem, ProvisioningPlan } from '../provisioning/plan.js';
 import { clip, describeStatement, listText } from './describe.js';
-import { DRIFT_KINDS, SEVERITY_RANK, type DriftKind } from './kinds.js';
+import { DRIFT_KINDS, SEVERITY_RANK } from './kinds.js';
 import type { TrustCluster } from '../provisioning/policies.js';
 import { analyseTrust } from './trust.js';
 
@@ -85,7 +85,8 @@ export function compareFindings(a: DriftFinding, b: DriftFinding): number {
   );
 }
 
-const statementsOf = (doc: ObservedPolicy) => ((normalisePolicy(doc) as { Statement?: unknown[] }).Statement ?? []) as Parameters<typeof describeStatement>[0][];
+const statementsOf = (doc: ObservedPolicy) =>
+  ((normalisePolicy(doc) as { Statement?: unknown[] }).Statement ?? []) as Parameters<typeof describeStatement>[0][];
 
 export function diffState(desired: DesiredState, observed: ObservedState): DriftFinding[] {
   const { cloudId, plan } = desired;
@@ -121,7 +122,9 @@ export function diffState(desired: DesiredState, observed: ObservedState): Drift
           actual: now,
           message:
             `IAM role ${role.name} lost its ownership tags (now ${now}): the service no longer changes it` +
-            (item.adopt.role ? '; the config adopts it, so a repair tags it again' : `; set provisioning.service_accounts.${name}.adopt_role: true to manage it again`),
+            (item.adopt.role
+              ? '; the config adopts it, so a repair tags it again'
+              : `; set provisioning.service_accounts.${name}.adopt_role: true to manage it again`),
           repairable: roleRepairable,
         });
       }
@@ -305,7 +308,9 @@ function serviceAccountFindings(
       actual: now,
       message:
         `service account ${namespace}/${sa}${where} lost its ownership labels (now ${now}): the service no longer changes it` +
-        (item.adopt.serviceAccount ? '; the config adopts it, so a repair labels it again' : `; set provisioning.service_accounts.${sa}.adopt_service_account: true to manage it again`),
+        (item.adopt.serviceAccount
+          ? '; the config adopts it, so a repair labels it again'
+          : `; set provisioning.service_accounts.${sa}.adopt_service_account: true to manage it again`),
       repairable,
     });
   }

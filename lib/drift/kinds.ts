@@ -26,7 +26,10 @@ export const DRIFT_KINDS = {
   'orphan-role': { severity: 'low', text: 'a role the service created that no rule of the config names any more' },
   'orphan-service-account': { severity: 'low', text: 'a service account the service created that the config no longer names' },
   'orphan-instance-profile': { severity: 'low', text: 'an instance profile the service created that the config no longer names' },
-  'oidc-provider-missing': { severity: 'critical', text: "the IAM OIDC provider of a cluster is gone: no role trusting it can be assumed (IRSA broken for every role)" },
+  'oidc-provider-missing': {
+    severity: 'critical',
+    text: 'the IAM OIDC provider of a cluster is gone: no role trusting it can be assumed (IRSA broken for every role)',
+  },
 } as const satisfies Record<string, { severity: DriftSeverity; text: string }>;
 
 export type DriftKind = keyof typeof DRIFT_KINDS;

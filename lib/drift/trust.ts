@@ -105,7 +105,11 @@ function covers(q: Subject, s: Subject): boolean {
 const coveredBy = (s: Subject, set: readonly Subject[]) => set.some((q) => covers(q, s));
 const subjectText = (s: Subject) => (s.value === '*' && s.like ? '(any)' : s.value);
 const subjectsText = (list: readonly Subject[]) => listText(list.map(subjectText), 6);
-const subjectWords = (list: readonly Subject[]) => listText(list.map((s) => describeSubject(s.value, s.like)), 4);
+const subjectWords = (list: readonly Subject[]) =>
+  listText(
+    list.map((s) => describeSubject(s.value, s.like)),
+    4,
+  );
 
 const uniqSubjects = (list: Subject[]): Subject[] => {
   const seen = new Map<string, Subject>();
@@ -148,7 +152,12 @@ export function analyseTrust(roleName: string, expected: ObservedPolicy, actual:
       });
       continue;
     }
-    const principal = st.Principal !== undefined ? describePrincipal(st.Principal) : st.NotPrincipal !== undefined ? `everyone except ${describePrincipal(st.NotPrincipal)}` : 'an unspecified principal';
+    const principal =
+      st.Principal !== undefined
+        ? describePrincipal(st.Principal)
+        : st.NotPrincipal !== undefined
+          ? `everyone except ${describePrincipal(st.NotPrincipal)}`
+          : 'an unspecified principal';
     const actions = st.Action !== undefined ? listText(asList(st.Action), 4) : `everything except ${listText(asList(st.NotAction), 4)}`;
     findings.push({
       kind: 'trust-policy-foreign-statement',

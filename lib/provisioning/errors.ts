@@ -12,4 +12,3 @@ export class PlanError extends AppError {
     this.name = 'PlanError';
   }
 }
-

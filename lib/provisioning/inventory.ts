@@ -75,18 +75,21 @@ export function judgeOwnership(observed: Observed, record: InventoryRecord | nul
   // A record describes this very resource when its id matches (or, pending, when the token does).
   // (Without an id from the target — never the case with IAM or Kubernetes — the token decides.)
   const describesIt =
-    record !== null &&
-    (record.id !== null && observed.id !== undefined ? record.id === observed.id : record.token !== undefined && token === record.token);
+    record !== null && (record.id !== null && observed.id !== undefined ? record.id === observed.id : record.token !== undefined && token === record.token);
   if (record && describesIt && record.cloudId !== cloudId) return { kind: 'other-cloud', owner: record.cloudId, by: 'inventory' };
   const marked = managedBy !== undefined || cloudMark !== undefined;
   if (!marked) return { kind: 'unmarked' };
   if (cloudMark !== undefined && cloudMark !== k.value(cloudId)) return { kind: 'other-cloud', owner: cloudMark, by: 'marks' };
   if (managedBy !== MANAGER || cloudMark === undefined) {
-    return { kind: 'unverified', reason: `its ownership marks are incomplete (${k.managedBy}=${managedBy ?? '(absent)'}, ${k.cloud}=${cloudMark ?? '(absent)'})` };
+    return {
+      kind: 'unverified',
+      reason: `its ownership marks are incomplete (${k.managedBy}=${managedBy ?? '(absent)'}, ${k.cloud}=${cloudMark ?? '(absent)'})`,
+    };
   }
   if (record && describesIt) return { kind: 'ours', finalize: record.id === null };
   if (!record) return { kind: 'unverified', reason: "the service's inventory has no record of creating it (a copied tag is not proof of ownership)" };
-  if (record.cloudId !== cloudId) return { kind: 'unverified', reason: `the service's inventory records another resource of this name for cloud ${record.cloudId}` };
+  if (record.cloudId !== cloudId)
+    return { kind: 'unverified', reason: `the service's inventory records another resource of this name for cloud ${record.cloudId}` };
   return {
     kind: 'unverified',
     reason:

@@ -120,7 +120,8 @@ export function buildPlan(input: PlanInput): ProvisioningPlan {
 
   if (!CLOUD_ID.test(cloudId)) fail('cloud_deployment_id', `${CLOUD_ID_RULE}, got ${JSON.stringify(cloudId)}`);
   if (!Number.isSafeInteger(configVersion) || configVersion < 0) fail('version', `must be a non-negative integer, got ${String(configVersion)}`);
-  const base = (items: PlanItem[], reason: string | null, warnings: string[]) => seal({ cloudId, configVersion, provider, computeStack, items, reason, warnings });
+  const base = (items: PlanItem[], reason: string | null, warnings: string[]) =>
+    seal({ cloudId, configVersion, provider, computeStack, items, reason, warnings });
 
   if (provider === 'GCP') {
     throwIf(errors);
@@ -129,7 +130,10 @@ export function buildPlan(input: PlanInput): ProvisioningPlan {
   if (!ACCOUNT.test(input.accountId)) fail('environment.accountId', `must be a 12-digit AWS account id, got ${JSON.stringify(input.accountId)}`);
   if (!PARTITION.test(partition)) fail('environment.partition', `must be an AWS partition, got ${JSON.stringify(partition)}`);
   if (settings.defaultBucket === null) {
-    fail('provisioning.default_bucket', 'the default bucket is required to grant every role its minimum access (seed 002): set provisioning.default_bucket or the environment default');
+    fail(
+      'provisioning.default_bucket',
+      'the default bucket is required to grant every role its minimum access (seed 002): set provisioning.default_bucket or the environment default',
+    );
   }
   const values = [...new Set(input.values)];
   const warnings = overrideWarnings(settings, values, computeStack);
@@ -140,12 +144,20 @@ export function buildPlan(input: PlanInput): ProvisioningPlan {
     input.clusters.forEach((c, i) => {
       const where = `clusters[${i}]`;
       const m = OIDC_ARN.exec(c.oidcProviderArn);
-      if (!ISSUER_HOST.test(c.issuerHost)) fail(where, `cluster ${c.name}: OIDC issuer ${JSON.stringify(c.issuerHost)} is not an issuer host (without https://)`);
+      if (!ISSUER_HOST.test(c.issuerHost))
+        fail(where, `cluster ${c.name}: OIDC issuer ${JSON.stringify(c.issuerHost)} is not an issuer host (without https://)`);
       else if (!m || m[1] !== partition || m[3] !== c.issuerHost) {
-        fail(where, `cluster ${c.name}: OIDC provider ARN ${JSON.stringify(c.oidcProviderArn)} must be arn:${partition}:iam::<account>:oidc-provider/${c.issuerHost}`);
+        fail(
+          where,
+          `cluster ${c.name}: OIDC provider ARN ${JSON.stringify(c.oidcProviderArn)} must be arn:${partition}:iam::<account>:oidc-provider/${c.issuerHost}`,
+        );
       } else if (m[2] !== input.accountId) {
-        fail(where, `cluster ${c.name}: OIDC provider ${c.oidcProviderArn} is in account ${m[2]}, not ${input.accountId}; register the cluster's OIDC provider in the roles' account`);
-      } else if (!clusters.some((x) => x.oidcProviderArn === c.oidcProviderArn)) clusters.push({ name: c.name, oidcProviderArn: c.oidcProviderArn, issuerHost: c.issuerHost });
+        fail(
+          where,
+          `cluster ${c.name}: OIDC provider ${c.oidcProviderArn} is in account ${m[2]}, not ${input.accountId}; register the cluster's OIDC provider in the roles' account`,
+        );
+      } else if (!clusters.some((x) => x.oidcProviderArn === c.oidcProviderArn))
+        clusters.push({ name: c.name, oidcProviderArn: c.oidcProviderArn, issuerHost: c.issuerHost });
     });
   }
   throwIf(errors);
@@ -164,12 +176,22 @@ export function buildPlan(input: PlanInput): ProvisioningPlan {
     const roleName = sa.roleName ?? roleNameFor(settings.roleNamePrefix, cloudId, value);
     const clash = owners.get(roleName.toLowerCase());
     if (clash !== undefined) {
-      fail(formatPath(['service_accounts', value, 'role_name'], 'provisioning'), `${JSON.stringify(clash)} and ${JSON.stringify(value)} would share IAM role ${roleName} (role names ignore case); set a distinct role_name for one of them`);
+      fail(
+        formatPath(['service_accounts', value, 'role_name'], 'provisioning'),
+        `${JSON.stringify(clash)} and ${JSON.stringify(value)} would share IAM role ${roleName} (role names ignore case); set a distinct role_name for one of them`,
+      );
       return;
     }
     owners.set(roleName.toLowerCase(), value);
     const arn = `arn:${partition}:iam::${input.accountId}:role${settings.rolePath}${roleName}`;
-    const roleBase = { name: roleName, path: settings.rolePath, arn, permissionPolicy: bucketPolicy, extraPolicyArns: sa.extraPolicyArns, tags: ownershipTags(cloudId, value) };
+    const roleBase = {
+      name: roleName,
+      path: settings.rolePath,
+      arn,
+      permissionPolicy: bucketPolicy,
+      extraPolicyArns: sa.extraPolicyArns,
+      tags: ownershipTags(cloudId, value),
+    };
     try {
       if (computeStack === 'K8S') {
         const trustPolicy = irsaTrustPolicy(clusters, value, sa, sa.namespaces.length);
@@ -287,7 +309,9 @@ export function planItemsFor(plan: ProvisioningPlan): PlanItemRef[] {
 export function findPlanItem(plan: ProvisioningPlan, ref: PlanItemRef): PlanItem {
   const item = plan.items[ref.index];
   if (!item || item.kind !== ref.kind || itemName(item) !== ref.name || planItemDigest(item) !== ref.digest) {
-    throw new PlanError(`plan item ${ref.index} (${ref.name}) changed since it was planned; re-plan and run again`, [{ path: `items[${ref.index}]`, message: 'stale plan item' }]);
+    throw new PlanError(`plan item ${ref.index} (${ref.name}) changed since it was planned; re-plan and run again`, [
+      { path: `items[${ref.index}]`, message: 'stale plan item' },
+    ]);
   }
   return item;
 }

@@ -64,7 +64,8 @@ function safeString(pattern: RegExp, expected: string, options: { wildcards?: bo
         return;
       }
     }
-    if (!pattern.test(value)) ctx.addIssue({ code: 'custom', message: `must be ${expected}, got ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)}` });
+    if (!pattern.test(value))
+      ctx.addIssue({ code: 'custom', message: `must be ${expected}, got ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)}` });
   });
 }
 
@@ -79,7 +80,10 @@ const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 const POLICY_ARN = /^arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::(?:\d{12}|aws):policy\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
 const SUBJECT = /^system:serviceaccount:([-a-z0-9*?]{1,63}):([-a-z0-9.*?]{1,253})$/;
 
-const namespaceSchema = safeString(DNS_LABEL, 'a Kubernetes namespace name (DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters)');
+const namespaceSchema = safeString(
+  DNS_LABEL,
+  'a Kubernetes namespace name (DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters)',
+);
 
 const bucketSchema = z.string().superRefine((value, ctx) => {
   const problem = s3BucketProblem(value);
@@ -98,8 +102,10 @@ export function s3BucketProblem(name: string): string | null {
   }
   if (name.includes('..')) return 'must be an S3 bucket name: no two adjacent periods';
   if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(name)) return 'must be an S3 bucket name, not an IP address';
-  for (const prefix of ['xn--', 'sthree-', 'amzn-s3-demo-']) if (name.startsWith(prefix)) return `must be an S3 bucket name: the prefix "${prefix}" is reserved`;
-  for (const suffix of ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3']) if (name.endsWith(suffix)) return `must be an S3 bucket name: the suffix "${suffix}" is reserved`;
+  for (const prefix of ['xn--', 'sthree-', 'amzn-s3-demo-'])
+    if (name.startsWith(prefix)) return `must be an S3 bucket name: the prefix "${prefix}" is reserved`;
+  for (const suffix of ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'])
+    if (name.endsWith(suffix)) return `must be an S3 bucket name: the suffix "${suffix}" is reserved`;
   return null;
 }
 
@@ -112,9 +118,13 @@ export const BUILTIN_PROTECTED_NAMESPACES: readonly string[] = ['kube-system', '
 const WHOLE_SEGMENT_WILDCARDS =
   'a wildcard may only be a whole segment: system:serviceaccount:<namespace>:* (every service account of one namespace) or system:serviceaccount:*:<name> (one name in every namespace)';
 
-const subjectSchema = safeString(SUBJECT, 'a service-account subject "system:serviceaccount:<namespace>:<name>" (a wildcard only as a whole segment: <namespace>:* or *:<name>)', {
-  wildcards: true,
-}).superRefine((value, ctx) => {
+const subjectSchema = safeString(
+  SUBJECT,
+  'a service-account subject "system:serviceaccount:<namespace>:<name>" (a wildcard only as a whole segment: <namespace>:* or *:<name>)',
+  {
+    wildcards: true,
+  },
+).superRefine((value, ctx) => {
   const m = SUBJECT.exec(value);
   if (!m) return;
   const [, ns, name] = m as unknown as [string, string, string];
@@ -122,11 +132,16 @@ const subjectSchema = safeString(SUBJECT, 'a service-account subject "system:ser
     ctx.addIssue({ code: 'custom', message: 'the subject must not be only wildcards (that would trust every service account in every namespace)' });
     return;
   }
-  for (const [what, seg] of [['namespace', ns], ['name', name]] as const) {
+  for (const [what, seg] of [
+    ['namespace', ns],
+    ['name', name],
+  ] as const) {
     if (seg !== '*' && hasWildcard(seg)) ctx.addIssue({ code: 'custom', message: `${what} segment ${JSON.stringify(seg)}: ${WHOLE_SEGMENT_WILDCARDS}` });
   }
-  if (!hasWildcard(ns) && !DNS_LABEL.test(ns)) ctx.addIssue({ code: 'custom', message: `namespace segment ${JSON.stringify(ns)} is not a Kubernetes namespace name` });
-  if (!hasWildcard(name) && !DNS_SUBDOMAIN.test(name)) ctx.addIssue({ code: 'custom', message: `name segment ${JSON.stringify(name)} is not a Kubernetes service-account name` });
+  if (!hasWildcard(ns) && !DNS_LABEL.test(ns))
+    ctx.addIssue({ code: 'custom', message: `namespace segment ${JSON.stringify(ns)} is not a Kubernetes namespace name` });
+  if (!hasWildcard(name) && !DNS_SUBDOMAIN.test(name))
+    ctx.addIssue({ code: 'custom', message: `name segment ${JSON.stringify(name)} is not a Kubernetes service-account name` });
 });
 
 const clusterSchema = z.strictObject({
@@ -198,7 +213,11 @@ export const provisioningSettingsSchema = z.strictObject({
         if (sa.role_name !== undefined) {
           const other = roleNames.get(sa.role_name.toLowerCase());
           if (other !== undefined) {
-            ctx.addIssue({ code: 'custom', message: `role name ${sa.role_name} is already used by service account ${other} (IAM role names ignore case)`, path: [name, 'role_name'] });
+            ctx.addIssue({
+              code: 'custom',
+              message: `role name ${sa.role_name} is already used by service account ${other} (IAM role names ignore case)`,
+              path: [name, 'role_name'],
+            });
           } else roleNames.set(sa.role_name.toLowerCase(), name);
         }
       }
@@ -416,7 +435,8 @@ export function deploymentIssues(settings: unknown, rules: DeploymentRules = {})
   }
   const protectedSet = new Set([...BUILTIN_PROTECTED_NAMESPACES, ...(rules.protectedNamespaces ?? [])]);
   const protectedText = [...protectedSet].join(', ');
-  const strings = (v: unknown): Array<[number, string]> => (Array.isArray(v) ? v.flatMap((x, i): Array<[number, string]> => (typeof x === 'string' ? [[i, x]] : [])) : []);
+  const strings = (v: unknown): Array<[number, string]> =>
+    Array.isArray(v) ? v.flatMap((x, i): Array<[number, string]> => (typeof x === 'string' ? [[i, x]] : [])) : [];
   const checkNamespaces = (pathParts: Array<string | number>, list: unknown) => {
     for (const [i, ns] of strings(list)) {
       if (protectedSet.has(ns)) add([...pathParts, i], `namespace ${ns} is protected (${protectedText}): no identity of this service may live there`);
@@ -431,7 +451,10 @@ export function deploymentIssues(settings: unknown, rules: DeploymentRules = {})
     for (const [i, subject] of strings(sa.subjects)) {
       const ns = SUBJECT.exec(subject)?.[1];
       if (ns !== undefined && ns !== '*' && protectedSet.has(ns)) {
-        add(['service_accounts', name, 'subjects', i], `namespace ${ns} is protected (${protectedText}): no identity of this service may trust its service accounts`);
+        add(
+          ['service_accounts', name, 'subjects', i],
+          `namespace ${ns} is protected (${protectedText}): no identity of this service may trust its service accounts`,
+        );
       }
     }
     for (const [i, arn] of strings(sa.extra_policy_arns)) {

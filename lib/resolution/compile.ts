@@ -29,10 +29,16 @@ export interface VersionRef {
   etag: string;
 }
 
-export function compileConfig(config: Pick<MappingConfig, 'cloud_deployment_id' | 'dataplane_iam_mapping'>, ref: VersionRef, selectors?: readonly Selector[]): CompiledConfig {
-  const rules = config.dataplane_iam_mapping.rules.map(
-    (rule, i): CompiledRule => ({ index: i, selector: selectors?.[i] ?? parseSelector(rule.selector), value: rule.value }),
-  );
+export function compileConfig(
+  config: Pick<MappingConfig, 'cloud_deployment_id' | 'dataplane_iam_mapping'>,
+  ref: VersionRef,
+  selectors?: readonly Selector[],
+): CompiledConfig {
+  const rules = config.dataplane_iam_mapping.rules.map((rule, i): CompiledRule => ({
+    index: i,
+    selector: selectors?.[i] ?? parseSelector(rule.selector),
+    value: rule.value,
+  }));
   return {
     cloudId: config.cloud_deployment_id,
     version: ref.version,

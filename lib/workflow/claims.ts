@@ -11,7 +11,17 @@
  * resource reported as lingering (drift reports it as an orphan; delete_orphans removes it, which
  * releases the claim).
  */
-import type { ClaimRecord, ClusterIdentity, ItemResult, KubernetesPort, OwnershipStore, ResourceRef, ResourceResult, IamPort, ServiceAccountInfo } from '../ports.js';
+import type {
+  ClaimRecord,
+  ClusterIdentity,
+  ItemResult,
+  KubernetesPort,
+  OwnershipStore,
+  ResourceRef,
+  ResourceResult,
+  IamPort,
+  ServiceAccountInfo,
+} from '../ports.js';
 import type { PlanItem, PlanItemRef } from '../provisioning/plan.js';
 import { describeRef, instanceProfileRef, judgeOwnership, resourceKey, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
 import { cloudLabelValue, CLOUD_LABEL } from '../provisioning/ownership.js';
@@ -70,7 +80,14 @@ export async function settleClaims(
       prior.resources.push(resource);
       return;
     }
-    refused.set(ref.name, { name: ref.name, kind: ref.kind, status: 'FAILED', resources: [resource], error: { name: 'OwnershipConflict', message }, finishedAt: now });
+    refused.set(ref.name, {
+      name: ref.name,
+      kind: ref.kind,
+      status: 'FAILED',
+      resources: [resource],
+      error: { name: 'OwnershipConflict', message },
+      finishedAt: now,
+    });
   };
 
   // 1. Claims: first cloud wins. Already-held claims cost nothing (one Query above).

@@ -31,7 +31,14 @@ export async function judgeServiceAccount(store: OwnershipStore, ref: ResourceRe
  * recognised by its token, or on adoption. Replaces a record whose resource is gone (`staleId`).
  * Returns false when another cloud's record stands.
  */
-export async function recordOwned(store: OwnershipStore, ref: ResourceRef, cloudId: string, id: string | undefined, now: string, previous: InventoryRecord | null): Promise<boolean> {
+export async function recordOwned(
+  store: OwnershipStore,
+  ref: ResourceRef,
+  cloudId: string,
+  id: string | undefined,
+  now: string,
+  previous: InventoryRecord | null,
+): Promise<boolean> {
   const staleId = previous && previous.cloudId !== cloudId ? previous.id : null;
   const { stored } = await store.putInventory({ ...ref, cloudId, id: id ?? null, recordedAt: now }, { staleId });
   return stored;

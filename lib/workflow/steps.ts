@@ -23,7 +23,7 @@ import type {
 } from '../ports.js';
 import { findPlanItem, planItemsFor, type InstanceProfileItem, type K8sIrsaItem, type PlanItem, type PlanItemRef } from '../provisioning/plan.js';
 import { ROLE_ARN_ANNOTATION, type IamTag } from '../provisioning/ownership.js';
-import { INVENTORY_TOKEN_KEY, instanceProfileRef, pendingRecord, refusal, roleRef, serviceAccountRef, type Verdict } from '../provisioning/inventory.js';
+import { INVENTORY_TOKEN_KEY, instanceProfileRef, pendingRecord, refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
 import type { InventoryRecord, ResourceRef } from '../ports.js';
 import { settleClaims } from './claims.js';
 import { judgeInstanceProfile, judgeRole, judgeServiceAccount, recordOwned } from './ownership-checks.js';
@@ -147,11 +147,15 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
     const prior = await deps.ownership.getInventory(ref);
     if (prior && prior.cloudId === cloudId && prior.id === null && prior.token) return prior;
     if (prior && prior.cloudId !== cloudId && prior.id === null) {
-      throw notOwned(ref, `${ref.kind === 'service-account' ? 'ServiceAccount' : ref.kind === 'iam-role' ? 'IAM role' : 'IAM instance profile'} ${ref.name} is being created for cloud ${prior.cloudId}; it is never shared between clouds and was left alone`);
+      throw notOwned(
+        ref,
+        `${ref.kind === 'service-account' ? 'ServiceAccount' : ref.kind === 'iam-role' ? 'IAM role' : 'IAM instance profile'} ${ref.name} is being created for cloud ${prior.cloudId}; it is never shared between clouds and was left alone`,
+      );
     }
     const record = pendingRecord(ref, cloudId, now());
     const { stored, current } = await deps.ownership.putInventory(record, { staleId: prior && prior.cloudId !== cloudId ? prior.id : null });
-    if (!stored) throw notOwned(ref, `${ref.name} is recorded for cloud ${current?.cloudId ?? 'another cloud'}; it is never shared between clouds and was left alone`);
+    if (!stored)
+      throw notOwned(ref, `${ref.name} is recorded for cloud ${current?.cloudId ?? 'another cloud'}; it is never shared between clouds and was left alone`);
     return record;
   }
 
@@ -265,7 +269,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       // Every role the service manages carries the deployment's boundary: put a removed (or another) one back.
       const boundaryFixed = boundary !== undefined && existing.permissionsBoundaryArn !== boundary;
       if (boundaryFixed) await deps.iam.putRolePermissionsBoundary(want.name, boundary);
-      if (!owned || (verdict as Extract<Verdict, { kind: 'ours' }>).finalize) {
+      if (!owned || verdict.finalize) {
         // Adopted (or a create whose answer was lost): inventoried with its RoleId from now on.
         await recordOwned(deps.ownership, ref, input.cloudId, existing.id, now(), record);
       }
@@ -285,7 +289,9 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       if (policiesEqual(role.trustPolicy, item.role.trustPolicy)) {
         // CreateRole wrote it moments ago: report it as made with the role, not as pre-existing.
         if (input.results?.role?.createdRole === true) {
-          return { resources: [{ kind: 'trust-policy', name: item.role.name, action: 'created', detail: `with the role, ${item.role.trustPolicySize} characters` }] };
+          return {
+            resources: [{ kind: 'trust-policy', name: item.role.name, action: 'created', detail: `with the role, ${item.role.trustPolicySize} characters` }],
+          };
         }
         return { resources: [{ kind: 'trust-policy', name: item.role.name, action: 'unchanged' }] };
       }
@@ -392,20 +398,24 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
     },
 
     /** Ends the run: SUCCEEDED when every item did, else FAILED (or SUPERSEDED). */
-    async finalize(input: RunInput & { outcomes?: ItemOutcome[]; pages?: Array<Array<ItemOutcome['status']>>; superseded?: boolean }): Promise<{ status: string }> {
+    async finalize(
+      input: RunInput & { outcomes?: ItemOutcome[]; pages?: Array<Array<ItemOutcome['status']>>; superseded?: boolean },
+    ): Promise<{ status: string }> {
       // The Distributed Map hands over each page's item statuses (a few bytes per item); `outcomes` is the per-item form.
       const outcomes = input.outcomes ? [...input.outcomes] : (input.pages ?? []).flat().map((status) => ({ name: '', status }));
       // Items refused in Plan (cross-cloud conflicts) never reached the Map: count them from the run.
       if (!input.superseded) {
         const run = await deps.runs.getRun(input.cloudId, input.version);
         const seen = new Set(outcomes.map((o) => o.name));
-        for (const r of run?.items ?? []) if (r.status === 'FAILED' && r.error?.name === 'OwnershipConflict' && !seen.has(r.name)) outcomes.push({ name: r.name, status: 'FAILED' });
+        for (const r of run?.items ?? [])
+          if (r.status === 'FAILED' && r.error?.name === 'OwnershipConflict' && !seen.has(r.name)) outcomes.push({ name: r.name, status: 'FAILED' });
       }
-      const status = input.superseded || outcomes.some((o) => o.status === 'SUPERSEDED')
-        ? 'SUPERSEDED'
-        : outcomes.some((o) => o.status === 'FAILED')
-          ? 'FAILED'
-          : 'SUCCEEDED';
+      const status =
+        input.superseded || outcomes.some((o) => o.status === 'SUPERSEDED')
+          ? 'SUPERSEDED'
+          : outcomes.some((o) => o.status === 'FAILED')
+            ? 'FAILED'
+            : 'SUCCEEDED';
       const failedCount = outcomes.filter((o) => o.status === 'FAILED').length;
       await deps.runs.updateRun(
         input.cloudId,
@@ -460,7 +470,8 @@ async function ensureOneServiceAccount(
     const record = reuse ?? pendingRecord(ref, cloudId, now());
     if (!reuse) {
       const { stored, current } = await store.putInventory(record, { staleId: prior && prior.cloudId !== cloudId ? prior.id : null });
-      if (!stored) return { ...base, action: 'failed', detail: `recorded for cloud ${current?.cloudId ?? 'another cloud'}; never shared between clouds, left alone` };
+      if (!stored)
+        return { ...base, action: 'failed', detail: `recorded for cloud ${current?.cloudId ?? 'another cloud'}; never shared between clouds, left alone` };
     }
     const created = await k8s.createServiceAccount({
       namespace,
@@ -472,7 +483,9 @@ async function ensureOneServiceAccount(
     return { ...base, action: 'created', detail: arn };
   }
   // Ownership before any write: ours (labels and inventory agree), adoptable (no marks), or refused.
-  let { verdict, record } = await judgeServiceAccount(store, ref, sa, cloudId);
+  const judged = await judgeServiceAccount(store, ref, sa, cloudId);
+  let { verdict } = judged;
+  const { record } = judged;
   if (verdict.kind === 'unverified' && record === null && sa.uid !== undefined) {
     // The same object reached through another configured cluster name (one API server): ours if we recorded that uid there.
     for (const other of allClusters) {
@@ -511,7 +524,13 @@ async function ensureOneServiceAccount(
   return { ...base, action: owned ? 'updated' : 'adopted', detail: arn };
 }
 
-async function ensureInstanceProfile(iam: IamPort, store: OwnershipStore, item: InstanceProfileItem, cloudId: string, now: () => string): Promise<ResourceResult[]> {
+async function ensureInstanceProfile(
+  iam: IamPort,
+  store: OwnershipStore,
+  item: InstanceProfileItem,
+  cloudId: string,
+  now: () => string,
+): Promise<ResourceResult[]> {
   const want = item.instanceProfile;
   const base = { kind: 'instance-profile', name: want.name };
   const ref = instanceProfileRef(want.name);
@@ -523,7 +542,11 @@ async function ensureInstanceProfile(iam: IamPort, store: OwnershipStore, item: 
     const record = reuse ?? pendingRecord(ref, cloudId, now());
     if (!reuse) {
       const { stored, current } = await store.putInventory(record, { staleId: prior && prior.cloudId !== cloudId ? prior.id : null });
-      if (!stored) throw notOwned(ref, `IAM instance profile ${want.name} is recorded for cloud ${current?.cloudId ?? 'another cloud'}; it is never shared between clouds and was left alone`);
+      if (!stored)
+        throw notOwned(
+          ref,
+          `IAM instance profile ${want.name} is recorded for cloud ${current?.cloudId ?? 'another cloud'}; it is never shared between clouds and was left alone`,
+        );
     }
     let created: InstanceProfileInfo;
     try {

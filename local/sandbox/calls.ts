@@ -93,7 +93,13 @@ export class CallLog {
   toJson(since = 0): { last: number; calls: Array<{ seq: number; service: string; action: string; status: number | null; mutating: boolean }> } {
     return {
       last: this.seqCounter,
-      calls: this.filter({ sinceSeq: since }).map((r) => ({ seq: r.seq, service: r.service, action: r.action, status: r.status ?? null, mutating: r.mutating })),
+      calls: this.filter({ sinceSeq: since }).map((r) => ({
+        seq: r.seq,
+        service: r.service,
+        action: r.action,
+        status: r.status ?? null,
+        mutating: r.mutating,
+      })),
     };
   }
 

@@ -25,8 +25,7 @@ export interface EksSnapshot {
 /** EKS root CA thumbprint IAM shows for EKS OIDC providers. */
 export const EKS_OIDC_THUMBPRINT = '9e99a48a9960b14926bb7f3b02e22da2b0ab7280';
 
-export const defaultIssuer = (region: string, clusterName: string): string =>
-  `https://oidc.eks.${region}.amazonaws.com/id/${hexDigest(clusterName, 32)}`;
+export const defaultIssuer = (region: string, clusterName: string): string => `https://oidc.eks.${region}.amazonaws.com/id/${hexDigest(clusterName, 32)}`;
 
 export class EksState {
   private clusters = new Map<string, ClusterRecord>();

@@ -29,8 +29,7 @@ const STATUS: Record<string, number> = {
   ServiceFailure: 500,
 };
 
-export const iamError = (code: keyof typeof STATUS | string, message: string): IamError =>
-  new IamError(code, message, STATUS[code] ?? 400);
+export const iamError = (code: keyof typeof STATUS, message: string): IamError => new IamError(code, message, STATUS[code] ?? 400);
 
 export const noSuchEntity = (message: string) => iamError('NoSuchEntity', message);
 export const alreadyExists = (message: string) => iamError('EntityAlreadyExists', message);

@@ -3,15 +3,7 @@
  * naming rules, quotas and conflict semantics. Protocol-free: `iam.ts` maps query requests onto it,
  * and tests may call it directly to seed or inspect state.
  */
-import {
-  alreadyExists,
-  deleteConflict,
-  iamError,
-  invalidInput,
-  limitExceeded,
-  noSuchEntity,
-  validationError,
-} from './iam-errors.js';
+import { alreadyExists, deleteConflict, iamError, invalidInput, limitExceeded, noSuchEntity, validationError } from './iam-errors.js';
 import { parsePolicyDocument, policySize, type PolicyDocument } from './policy.js';
 import { hexDigest, iamUniqueId, isoSeconds } from './util.js';
 
@@ -118,7 +110,10 @@ const OIDC_ARN_PATTERN = /^arn:aws:iam::(\d{12}):oidc-provider\/(.+)$/;
 const AWS_MANAGED_CREATED = '2015-02-06T18:40:00Z';
 
 const key = (name: string): string => name.toLowerCase();
-const byName = <T>(get: (t: T) => string) => (a: T, b: T) => (key(get(a)) < key(get(b)) ? -1 : key(get(a)) > key(get(b)) ? 1 : 0);
+const byName =
+  <T>(get: (t: T) => string) =>
+  (a: T, b: T) =>
+    key(get(a)) < key(get(b)) ? -1 : key(get(a)) > key(get(b)) ? 1 : 0;
 
 export function validateName(value: string | undefined, field: string, max: number): string {
   if (value === undefined) throw validationError(field, value, 'Member must not be null');
@@ -142,10 +137,18 @@ function validateTags(tags: Tag[]): void {
   const seen = new Set<string>();
   for (const t of tags) {
     if (t.Key.length < 1 || t.Key.length > 128 || !TAG_KEY_PATTERN.test(t.Key)) {
-      throw validationError('tags.member.key', t.Key, 'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+ and have length between 1 and 128');
+      throw validationError(
+        'tags.member.key',
+        t.Key,
+        'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+ and have length between 1 and 128',
+      );
     }
     if (t.Value.length > 256 || !TAG_VALUE_PATTERN.test(t.Value)) {
-      throw validationError('tags.member.value', t.Value, 'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]* and have length less than or equal to 256');
+      throw validationError(
+        'tags.member.value',
+        t.Value,
+        'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]* and have length less than or equal to 256',
+      );
     }
     if (t.Key.toLowerCase().startsWith('aws:')) throw invalidInput("User-defined tag keys can't start with 'aws:'. This prefix is reserved for AWS tags.");
     if (seen.has(key(t.Key))) throw invalidInput('Duplicate tag keys found. Please note that Tag keys are case insensitive.');
@@ -333,7 +336,13 @@ export class IamState {
 
   // ------------------------------------------------------ managed policies
 
-  createPolicy(input: { policyName: string | undefined; document: string | undefined; path?: string; description?: string; tags?: Tag[] }): ManagedPolicyRecord {
+  createPolicy(input: {
+    policyName: string | undefined;
+    document: string | undefined;
+    path?: string;
+    description?: string;
+    tags?: Tag[];
+  }): ManagedPolicyRecord {
     const name = validateName(input.policyName, 'policyName', 128);
     const path = validatePath(input.path);
     if (input.document === undefined) throw validationError('policyDocument', undefined, 'Member must not be null');

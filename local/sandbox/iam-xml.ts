@@ -40,11 +40,7 @@ export function queryResponse(action: string, result: XmlObject | undefined, xml
 }
 
 /** `<ErrorResponse xmlns><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>`. */
-export function queryError(
-  error: { status: number; code: string; message: string; type?: 'Sender' | 'Receiver' },
-  xmlns: string,
-  requestId: string,
-): Reply {
+export function queryError(error: { status: number; code: string; message: string; type?: 'Sender' | 'Receiver' }, xmlns: string, requestId: string): Reply {
   const type = error.type ?? (error.status >= 500 ? 'Receiver' : 'Sender');
   return {
     status: error.status,

@@ -104,10 +104,11 @@ function roleXml(role: RoleRecord, detail: boolean): XmlObject {
     MaxSessionDuration: role.maxSessionDuration,
     // As IAM (and moto): GetRole/CreateRole show the boundary, ListRoles does not.
     PermissionsBoundary:
-      detail && role.permissionsBoundaryArn ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.permissionsBoundaryArn } : undefined,
+      detail && role.permissionsBoundaryArn
+        ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.permissionsBoundaryArn }
+        : undefined,
     Tags: detail && role.tags.length > 0 ? tagsXml(role.tags) : undefined,
-    RoleLastUsed:
-      detail && role.roleLastUsed ? { LastUsedDate: role.roleLastUsed.lastUsedDate, Region: role.roleLastUsed.region } : undefined,
+    RoleLastUsed: detail && role.roleLastUsed ? { LastUsedDate: role.roleLastUsed.lastUsedDate, Region: role.roleLastUsed.region } : undefined,
   };
 }
 
@@ -172,7 +173,9 @@ function accountAuthorizationDetails(p: QueryParams, iam: IamState): XmlObject {
         const { Tags: _tags, Description: _description, ...rest } = policyXml(policy, false);
         return {
           ...rest,
-          PolicyVersionList: [{ Document: encodePolicy(policy.document), VersionId: policy.defaultVersionId, IsDefaultVersion: true, CreateDate: policy.updateDate }],
+          PolicyVersionList: [
+            { Document: encodePolicy(policy.document), VersionId: policy.defaultVersionId, IsDefaultVersion: true, CreateDate: policy.updateDate },
+          ],
         };
       }),
     ...page,
@@ -230,18 +233,18 @@ export const IAM_ACTIONS: Record<string, QueryAction<IamState>> = {
   CreateRole: write((p, iam) => {
     requireBoundary(iam, 'CreateRole', p.str('RoleName'), p.str('Path'), p.str('PermissionsBoundary'));
     return {
-    Role: roleXml(
-      iam.createRole({
-        roleName: p.str('RoleName'),
-        path: p.str('Path'),
-        assumeRolePolicyDocument: p.str('AssumeRolePolicyDocument'),
-        description: p.str('Description'),
-        maxSessionDuration: p.int('MaxSessionDuration'),
-        tags: p.tags(),
-        permissionsBoundary: p.str('PermissionsBoundary'),
-      }),
-      true,
-    ),
+      Role: roleXml(
+        iam.createRole({
+          roleName: p.str('RoleName'),
+          path: p.str('Path'),
+          assumeRolePolicyDocument: p.str('AssumeRolePolicyDocument'),
+          description: p.str('Description'),
+          maxSessionDuration: p.int('MaxSessionDuration'),
+          tags: p.tags(),
+          permissionsBoundary: p.str('PermissionsBoundary'),
+        }),
+        true,
+      ),
     };
   }),
   PutRolePermissionsBoundary: write((p, iam) => {

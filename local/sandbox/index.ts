@@ -134,14 +134,22 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const iamThrottle = options.iamMutatingRatePerSecond ? faultsLib.rateLimit(options.iamMutatingRatePerSecond, { service: 'iam', mutating: true }) : undefined;
 
   const boundary = options.permissionsBoundary
-    ? { policyName: 'iam-mapping-local-workload-boundary', pathPrefix: '/iam-mapping/', ...(options.permissionsBoundary === true ? {} : options.permissionsBoundary) }
+    ? {
+        policyName: 'iam-mapping-local-workload-boundary',
+        pathPrefix: '/iam-mapping/',
+        ...(options.permissionsBoundary === true ? {} : options.permissionsBoundary),
+      }
     : undefined;
   const permissionsBoundaryArn = boundary ? `arn:aws:iam::${accountId}:policy/${boundary.policyName}` : undefined;
   iam.boundaryRule = boundary && permissionsBoundaryArn ? { arn: permissionsBoundaryArn, pathPrefix: boundary.pathPrefix } : undefined;
   /** The boundary policy, as the deployment's stack creates it. */
   const seedBoundary = (): void => {
     if (!boundary || !permissionsBoundaryArn || iam.listPolicies().some((p) => p.arn === permissionsBoundaryArn)) return;
-    iam.createPolicy({ policyName: boundary.policyName, document: JSON.stringify(LOCAL_BOUNDARY_DOCUMENT), description: 'What a workload identity made by iam-mapping may ever do (sandbox)' });
+    iam.createPolicy({
+      policyName: boundary.policyName,
+      document: JSON.stringify(LOCAL_BOUNDARY_DOCUMENT),
+      description: 'What a workload identity made by iam-mapping may ever do (sandbox)',
+    });
   };
 
   const seedAws = (): void => {
@@ -188,7 +196,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       const rest = path.slice('/aws'.length);
       const eksOp = eksOperation(eks, accountId, method, rest, query);
       if (eksOp) return eksOp;
-      if (rest === '' || rest === '/') return queryOperation(iam, QueryParams.parse(method === 'POST' ? body : '', query), signingService(req), accessKeyOf(req));
+      if (rest === '' || rest === '/')
+        return queryOperation(iam, QueryParams.parse(method === 'POST' ? body : '', query), signingService(req), accessKeyOf(req));
       return undefined;
     }
     if (path === '/k8s' || path.startsWith('/k8s/')) {
@@ -207,7 +216,11 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       if (url.pathname === '/calls' && (req.method ?? 'GET').toUpperCase() === 'GET') {
         const since = Number(query.get('since') ?? 0);
         if (!Number.isInteger(since) || since < 0) {
-          sendReply(res, { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'since must be a non-negative integer' }) });
+          sendReply(res, {
+            status: 400,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ message: 'since must be a non-negative integer' }),
+          });
         } else {
           sendReply(res, { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(calls.toJson(since)) });
         }
@@ -219,7 +232,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         sendReply(res, {
           status,
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(status === 200 ? { aws: '/sandbox/aws', k8s: '/sandbox/k8s', accountId, region } : { message: `No sandbox route for ${url.pathname}` }),
+          body: JSON.stringify(
+            status === 200 ? { aws: '/sandbox/aws', k8s: '/sandbox/k8s', accountId, region } : { message: `No sandbox route for ${url.pathname}` },
+          ),
         });
         return;
       }

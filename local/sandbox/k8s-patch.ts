@@ -26,7 +26,11 @@ export function strategicMergePatch(target: unknown, patch: unknown): unknown {
 function stripDirectives(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stripDirectives);
   if (!isPlainObject(value)) return value;
-  return Object.fromEntries(Object.entries(value).filter(([k]) => !k.startsWith('$')).map(([k, v]) => [k, stripDirectives(v)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => !k.startsWith('$'))
+      .map(([k, v]) => [k, stripDirectives(v)]),
+  );
 }
 
 type Op = { op: string; path: string; value?: unknown; from?: string };

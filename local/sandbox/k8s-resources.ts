@@ -73,20 +73,18 @@ export class K8sError extends Error {
   }
 }
 
-export const notFound = (resource: string, name: string) =>
-  new K8sError(404, 'NotFound', `${resource} "${name}" not found`, { name, kind: resource });
+export const notFound = (resource: string, name: string) => new K8sError(404, 'NotFound', `${resource} "${name}" not found`, { name, kind: resource });
 export const alreadyExists = (resource: string, name: string) =>
   new K8sError(409, 'AlreadyExists', `${resource} "${name}" already exists`, { name, kind: resource });
 export const conflict = (resource: string, name: string, why = 'the object has been modified; please apply your changes to the latest version and try again') =>
   new K8sError(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": ${why}`, { name, kind: resource });
 export const badRequest = (message: string) => new K8sError(400, 'BadRequest', message);
 export const invalid = (kind: string, name: string, causes: Array<{ field: string; message: string }>) =>
-  new K8sError(
-    422,
-    'Invalid',
-    `${kind} "${name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`,
-    { name, kind, causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.field })) },
-  );
+  new K8sError(422, 'Invalid', `${kind} "${name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`, {
+    name,
+    kind,
+    causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.field })),
+  });
 
 // ------------------------------------------------------------------ name and metadata validation
 
@@ -158,7 +156,8 @@ const NAME_COLUMN: TableColumn = {
   name: 'Name',
   type: 'string',
   format: 'name',
-  description: 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically.',
+  description:
+    'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically.',
   priority: 0,
 };
 const AGE_COLUMN: TableColumn = {
@@ -202,7 +201,8 @@ export const RESOURCES: Record<string, ResourceDef> = {
       const errors: Array<{ field: string; message: string }> = [];
       for (const field of ['secrets', 'imagePullSecrets']) {
         const v = obj[field];
-        if (v !== undefined && (!Array.isArray(v) || !v.every(isPlainObject))) errors.push({ field, message: 'Invalid value: must be a list of object references' });
+        if (v !== undefined && (!Array.isArray(v) || !v.every(isPlainObject)))
+          errors.push({ field, message: 'Invalid value: must be a list of object references' });
       }
       const auto = obj.automountServiceAccountToken;
       if (auto !== undefined && typeof auto !== 'boolean') errors.push({ field: 'automountServiceAccountToken', message: 'Invalid value: must be a boolean' });
@@ -210,7 +210,13 @@ export const RESOURCES: Record<string, ResourceDef> = {
     },
     columns: [
       NAME_COLUMN,
-      { name: 'Secrets', type: 'integer', format: '', description: 'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.', priority: 0 },
+      {
+        name: 'Secrets',
+        type: 'integer',
+        format: '',
+        description: 'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.',
+        priority: 0,
+      },
       AGE_COLUMN,
     ],
     cells: (obj, age) => [obj.metadata.name, Array.isArray(obj.secrets) ? obj.secrets.length : 0, age],

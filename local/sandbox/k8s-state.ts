@@ -167,7 +167,10 @@ export class K8sState {
     if (options.dryRun) return { object: obj, committed: false };
     this.commit(d, obj);
     if (resource === 'namespaces' && this.defaultServiceAccount) {
-      this.commit(RESOURCES.serviceaccounts as ResourceDef, this.finalize(RESOURCES.serviceaccounts as ResourceDef, name, { metadata: { name: 'default' } }, undefined));
+      this.commit(
+        RESOURCES.serviceaccounts as ResourceDef,
+        this.finalize(RESOURCES.serviceaccounts as ResourceDef, name, { metadata: { name: 'default' } }, undefined),
+      );
     }
     return { object: structuredClone(obj), committed: true };
   }
@@ -191,7 +194,11 @@ export class K8sState {
     const d = def(resource);
     const existing = this.read(resource, namespace, name);
     if (!isPatchType(contentType)) {
-      throw new K8sError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`);
+      throw new K8sError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`,
+      );
     }
     if (contentType !== 'application/json-patch+json' && !isPlainObject(patchBody)) throw badRequest('the patch must be a JSON object');
     let patched: unknown;
@@ -219,7 +226,11 @@ export class K8sState {
       throw conflict(resource, name, `Precondition failed: UID in precondition: ${shown(pre.uid)}, UID in object meta: ${existing.metadata.uid}`);
     }
     if (pre.resourceVersion !== undefined && pre.resourceVersion !== existing.metadata.resourceVersion) {
-      throw conflict(resource, name, `Precondition failed: ResourceVersion in precondition: ${shown(pre.resourceVersion)}, ResourceVersion in object meta: ${existing.metadata.resourceVersion}`);
+      throw conflict(
+        resource,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${shown(pre.resourceVersion)}, ResourceVersion in object meta: ${existing.metadata.resourceVersion}`,
+      );
     }
     if (resource === 'namespaces' && ['default', 'kube-system', 'kube-public'].includes(name)) {
       throw new K8sError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
@@ -278,7 +289,11 @@ export class K8sState {
       throw conflict(d.resource, existing.metadata.name);
     }
     if (uid !== undefined && uid !== '' && uid !== existing.metadata.uid) {
-      throw conflict(d.resource, existing.metadata.name, `Precondition failed: UID in precondition: ${shown(uid)}, UID in object meta: ${existing.metadata.uid}`);
+      throw conflict(
+        d.resource,
+        existing.metadata.name,
+        `Precondition failed: UID in precondition: ${shown(uid)}, UID in object meta: ${existing.metadata.uid}`,
+      );
     }
   }
 
@@ -298,7 +313,8 @@ export class K8sState {
   /** Builds the stored form of an object: known fields only, server-managed metadata, validation (422). */
   private finalize(d: ResourceDef, namespace: string | undefined, body: Record<string, unknown>, existing: K8sObject | undefined): K8sObject {
     if (body.kind !== undefined && body.kind !== d.kind) throw badRequest(`the object kind "${shown(body.kind)}" does not match the expected kind "${d.kind}"`);
-    if (body.apiVersion !== undefined && body.apiVersion !== 'v1') throw badRequest(`the API version "${shown(body.apiVersion)}" does not match the expected API version "v1"`);
+    if (body.apiVersion !== undefined && body.apiVersion !== 'v1')
+      throw badRequest(`the API version "${shown(body.apiVersion)}" does not match the expected API version "v1"`);
     const inMeta = isPlainObject(body.metadata) ? body.metadata : {};
     const metadata: Record<string, unknown> = {};
     for (const f of USER_META) if (inMeta[f] !== undefined && inMeta[f] !== null) metadata[f] = structuredClone(inMeta[f]);

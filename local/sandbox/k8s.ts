@@ -119,7 +119,11 @@ interface ResourceRoute {
 }
 
 function parseResourcePath(path: string): ResourceRoute | undefined {
-  const segs = path.replace(/^\/api\/v1\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const segs = path
+    .replace(/^\/api\/v1\/?/, '')
+    .split('/')
+    .filter(Boolean)
+    .map(decodeURIComponent);
   const nsScoped = segs[0] === 'namespaces' && segs.length >= 3 ? RESOURCES[segs[2] as string] : undefined;
   if (nsScoped?.namespaced) return { def: nsScoped, namespace: segs[1], name: segs[3], subresource: segs[4] };
   const top = RESOURCES[segs[0] ?? ''];
@@ -149,7 +153,11 @@ const parseJson = (text: string): unknown => {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new K8sError(400, 'BadRequest', `the body of the request was in an unknown format - accepted media types include: application/json: ${(err as Error).message}`);
+    throw new K8sError(
+      400,
+      'BadRequest',
+      `the body of the request was in an unknown format - accepted media types include: application/json: ${(err as Error).message}`,
+    );
   }
 };
 
@@ -169,7 +177,13 @@ export function k8sOperation(k8s: K8sState, req: K8sRequest): Operation {
     return { ...base, action: `GET ${path}`, mutating: false, params: {}, execute: () => jsonReply(200, disco) };
   }
   if (req.method === 'GET' && ['/healthz', '/livez', '/readyz'].includes(path)) {
-    return { ...base, action: `GET ${path}`, mutating: false, params: {}, execute: () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' }) };
+    return {
+      ...base,
+      action: `GET ${path}`,
+      mutating: false,
+      params: {},
+      execute: () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' }),
+    };
   }
 
   const route = path.startsWith('/api/v1/') ? parseResourcePath(path) : undefined;
@@ -195,7 +209,10 @@ export function k8sOperation(k8s: K8sState, req: K8sRequest): Operation {
     switch (verb) {
       case 'GET': {
         const obj = k8s.read(def.resource, namespace, name as string);
-        return jsonReply(200, wantsTable(accept) ? toTable(def, [obj], { resourceVersion: obj.metadata.resourceVersion }, req.query.get('includeObject') ?? 'Metadata') : obj);
+        return jsonReply(
+          200,
+          wantsTable(accept) ? toTable(def, [obj], { resourceVersion: obj.metadata.resourceVersion }, req.query.get('includeObject') ?? 'Metadata') : obj,
+        );
       }
       case 'LIST': {
         const limit = Number(req.query.get('limit') ?? 0);
@@ -210,7 +227,8 @@ export function k8sOperation(k8s: K8sState, req: K8sRequest): Operation {
         return jsonReply(200, { kind: def.listKind, apiVersion: 'v1', metadata: listMeta, items: result.items.map(stripTypeMeta) });
       }
       case 'POST': {
-        if (def.namespaced && namespace === undefined) throw new K8sError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+        if (def.namespaced && namespace === undefined)
+          throw new K8sError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
         const r = k8s.create(def.resource, namespace, parseJson(req.body), { dryRun });
         return { ...jsonReply(201, r.object), committed: r.committed };
       }

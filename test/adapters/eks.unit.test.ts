@@ -67,7 +67,9 @@ describe('AwsClusters (mocked EKS/STS)', () => {
 
   it('fails clearly (non-retryable) for a cluster without an OIDC issuer, or a missing cluster', async () => {
     eksMock.on(DescribeClusterCommand, { name: 'bare' }).resolves({ cluster: { name: 'bare', arn: 'arn:aws:eks:us-east-1:111122223333:cluster/bare' } });
-    eksMock.on(DescribeClusterCommand, { name: 'ghost' }).rejects(new ResourceNotFoundException({ message: 'No cluster found for name: ghost.', $metadata: {} }));
+    eksMock
+      .on(DescribeClusterCommand, { name: 'ghost' })
+      .rejects(new ResourceNotFoundException({ message: 'No cluster found for name: ghost.', $metadata: {} }));
     const c = clusters();
     await expect(c.describeCluster('bare')).rejects.toMatchObject({
       name: 'InvalidInputError',
@@ -79,7 +81,11 @@ describe('AwsClusters (mocked EKS/STS)', () => {
 
   it('uses the partition of the cluster ARN', async () => {
     eksMock.on(DescribeClusterCommand, { name: 'cn' }).resolves({
-      cluster: { name: 'cn', arn: 'arn:aws-cn:eks:cn-north-1:111122223333:cluster/cn', identity: { oidc: { issuer: 'https://oidc.eks.cn-north-1.amazonaws.com.cn/id/X' } } },
+      cluster: {
+        name: 'cn',
+        arn: 'arn:aws-cn:eks:cn-north-1:111122223333:cluster/cn',
+        identity: { oidc: { issuer: 'https://oidc.eks.cn-north-1.amazonaws.com.cn/id/X' } },
+      },
     });
     const id = await clusters().describeCluster('cn', 'cn-north-1');
     expect(id.oidcProviderArn).toBe('arn:aws-cn:iam::111122223333:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/X');

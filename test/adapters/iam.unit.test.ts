@@ -27,7 +27,10 @@ import { TargetError } from '../../lib/target-errors.js';
 const iamMock = mockClient(IAMClient);
 const iam = new AwsIam(new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
 
-const trust: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Federated: 'arn:aws:iam::1:oidc-provider/x' }, Action: 'sts:AssumeRoleWithWebIdentity' }] };
+const trust: PolicyDocument = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Federated: 'arn:aws:iam::1:oidc-provider/x' }, Action: 'sts:AssumeRoleWithWebIdentity' }],
+};
 const encoded = (doc: unknown): string => encodeURIComponent(JSON.stringify(doc));
 const meta = { $metadata: { httpStatusCode: 400 } };
 
@@ -84,7 +87,9 @@ describe('AwsIam (mocked IAMClient)', () => {
   });
 
   it('maps MalformedPolicyDocument to MalformedPolicyError', async () => {
-    iamMock.on(UpdateAssumeRolePolicyCommand).rejects(new MalformedPolicyDocumentException({ message: 'Invalid principal in policy: "Federated":"x"', ...meta }));
+    iamMock
+      .on(UpdateAssumeRolePolicyCommand)
+      .rejects(new MalformedPolicyDocumentException({ message: 'Invalid principal in policy: "Federated":"x"', ...meta }));
     const err = await failure(iam.updateTrustPolicy('r', trust));
     expect(err.name).toBe('MalformedPolicyError');
     expect(err.message).toContain('Invalid principal');
@@ -102,8 +107,15 @@ describe('AwsIam (mocked IAMClient)', () => {
   it('paginates ListRoles (two pages) and reads tags per role', async () => {
     iamMock
       .on(ListRolesCommand, { PathPrefix: '/irsa/' })
-      .resolvesOnce({ Roles: [{ RoleName: 'a', Arn: 'arn:a', Path: '/irsa/', RoleId: 'A', CreateDate: new Date(0), AssumeRolePolicyDocument: encoded(trust) }], IsTruncated: true, Marker: 'm1' })
-      .resolvesOnce({ Roles: [{ RoleName: 'b', Arn: 'arn:b', Path: '/irsa/', RoleId: 'B', CreateDate: new Date(0), AssumeRolePolicyDocument: encoded(trust) }], IsTruncated: false });
+      .resolvesOnce({
+        Roles: [{ RoleName: 'a', Arn: 'arn:a', Path: '/irsa/', RoleId: 'A', CreateDate: new Date(0), AssumeRolePolicyDocument: encoded(trust) }],
+        IsTruncated: true,
+        Marker: 'm1',
+      })
+      .resolvesOnce({
+        Roles: [{ RoleName: 'b', Arn: 'arn:b', Path: '/irsa/', RoleId: 'B', CreateDate: new Date(0), AssumeRolePolicyDocument: encoded(trust) }],
+        IsTruncated: false,
+      });
     iamMock.on(ListRoleTagsCommand, { RoleName: 'a' }).resolves({ Tags: [{ Key: 'owner', Value: 'svc' }], IsTruncated: false });
     iamMock.on(ListRoleTagsCommand, { RoleName: 'b' }).resolves({ Tags: [], IsTruncated: false });
     const roles = await iam.listRoles('/irsa/');
@@ -117,16 +129,34 @@ describe('AwsIam (mocked IAMClient)', () => {
   it('URL-decodes trust and inline policy documents; tags become a record', async () => {
     const inline: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/a b+c*' }] };
     iamMock.on(GetRoleCommand).resolves({
-      Role: { RoleName: 'r', Arn: 'arn:aws:iam::1:role/irsa/r', Path: '/irsa/', RoleId: 'R', CreateDate: new Date('2024-01-01T00:00:00Z'), AssumeRolePolicyDocument: encoded(trust), Tags: [{ Key: 'k', Value: 'v' }] },
+      Role: {
+        RoleName: 'r',
+        Arn: 'arn:aws:iam::1:role/irsa/r',
+        Path: '/irsa/',
+        RoleId: 'R',
+        CreateDate: new Date('2024-01-01T00:00:00Z'),
+        AssumeRolePolicyDocument: encoded(trust),
+        Tags: [{ Key: 'k', Value: 'v' }],
+      },
     });
     iamMock.on(GetRolePolicyCommand).resolves({ RoleName: 'r', PolicyName: 'p', PolicyDocument: encoded(inline) });
-    expect(await iam.getRole('r')).toEqual({ name: 'r', arn: 'arn:aws:iam::1:role/irsa/r', path: '/irsa/', trustPolicy: trust, tags: { k: 'v' }, createdAt: '2024-01-01T00:00:00.000Z', id: 'R' });
+    expect(await iam.getRole('r')).toEqual({
+      name: 'r',
+      arn: 'arn:aws:iam::1:role/irsa/r',
+      path: '/irsa/',
+      trustPolicy: trust,
+      tags: { k: 'v' },
+      createdAt: '2024-01-01T00:00:00.000Z',
+      id: 'R',
+    });
     expect(await iam.getInlinePolicy('r', 'p')).toEqual(inline);
     expect(decodePolicyDocument(JSON.stringify(inline))).toEqual(inline);
   });
 
   it('sends JSON documents and tags as the IAM API expects', async () => {
-    iamMock.on(CreateRoleCommand).resolves({ Role: { RoleName: 'r', Arn: 'arn:r', Path: '/irsa/', RoleId: 'R', CreateDate: new Date(0), AssumeRolePolicyDocument: encoded(trust) } });
+    iamMock
+      .on(CreateRoleCommand)
+      .resolves({ Role: { RoleName: 'r', Arn: 'arn:r', Path: '/irsa/', RoleId: 'R', CreateDate: new Date(0), AssumeRolePolicyDocument: encoded(trust) } });
     iamMock.on(TagRoleCommand).resolves({});
     const role = await iam.createRole({ name: 'r', path: '/irsa/', trustPolicy: trust, tags: { team: 'ml' }, description: 'd' });
     expect(role.tags).toEqual({ team: 'ml' });

@@ -56,8 +56,20 @@ const trustFor = (subject: string): PolicyDocument => {
 describe('AwsIam against the sandbox', () => {
   it('round-trips roles, trust, inline and managed policies, and instance profiles', async () => {
     const trust = trustFor('system:serviceaccount:anyscale-operator:worker');
-    const created = await iam.createRole({ name: 'irsa-rt', path: '/irsa/', trustPolicy: trust, tags: { owner: 'iam-mapping', team: 'ml' }, description: 'round trip' });
-    expect(created).toMatchObject({ name: 'irsa-rt', arn: 'arn:aws:iam::123456789012:role/irsa/irsa-rt', path: '/irsa/', trustPolicy: trust, tags: { owner: 'iam-mapping', team: 'ml' } });
+    const created = await iam.createRole({
+      name: 'irsa-rt',
+      path: '/irsa/',
+      trustPolicy: trust,
+      tags: { owner: 'iam-mapping', team: 'ml' },
+      description: 'round trip',
+    });
+    expect(created).toMatchObject({
+      name: 'irsa-rt',
+      arn: 'arn:aws:iam::123456789012:role/irsa/irsa-rt',
+      path: '/irsa/',
+      trustPolicy: trust,
+      tags: { owner: 'iam-mapping', team: 'ml' },
+    });
 
     const read = await iam.getRole('irsa-rt');
     expect(read).toMatchObject({ name: 'irsa-rt', trustPolicy: trust, tags: { owner: 'iam-mapping', team: 'ml' } });
@@ -71,7 +83,10 @@ describe('AwsIam against the sandbox', () => {
     await iam.updateTrustPolicy('irsa-rt', trust2);
     expect((await iam.getRole('irsa-rt'))?.trustPolicy).toEqual(trust2);
 
-    const badTrust = { ...trust, Statement: [{ ...trust.Statement[0]!, Principal: { Federated: 'arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/missing' } }] };
+    const badTrust = {
+      ...trust,
+      Statement: [{ ...trust.Statement[0]!, Principal: { Federated: 'arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/missing' } }],
+    };
     expect((await failure(iam.updateTrustPolicy('irsa-rt', badTrust))).name).toBe('MalformedPolicyError');
     expect((await failure(iam.updateTrustPolicy('ghost', trust))).name).toBe('NotFoundError');
 
@@ -111,20 +126,32 @@ describe('AwsIam against the sandbox', () => {
     await iam.createRole({ name: 'irsa-big', path: '/irsa/', trustPolicy: trust, tags: {} });
     const host = providerArn.split(':oidc-provider/')[1] as string;
     const subjects = Array.from({ length: 60 }, (_, i) => `system:serviceaccount:namespace-${i}:service-account-${i}`);
-    const bigTrust = { ...trust, Statement: [{ ...trust.Statement[0]!, Condition: { StringEquals: { [`${host}:aud`]: 'sts.amazonaws.com' }, StringLike: { [`${host}:sub`]: subjects } } }] };
+    const bigTrust = {
+      ...trust,
+      Statement: [{ ...trust.Statement[0]!, Condition: { StringEquals: { [`${host}:aud`]: 'sts.amazonaws.com' }, StringLike: { [`${host}:sub`]: subjects } } }],
+    };
     const err = await failure(iam.updateTrustPolicy('irsa-big', bigTrust));
     expect(err.name).toBe('LimitExceededError');
     expect(err.retryable).toBe(false);
     expect(err.message).toContain('Cannot exceed quota for ACLSizePerRole: 2048');
 
-    const huge: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: Array.from({ length: 400 }, (_, i) => `arn:aws:s3:::bucket-${i}/*`) }] };
+    const huge: PolicyDocument = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: Array.from({ length: 400 }, (_, i) => `arn:aws:s3:::bucket-${i}/*`) }],
+    };
     const inline = await failure(iam.putInlinePolicy('irsa-big', 'huge', huge));
     expect(inline.name).toBe('LimitExceededError');
     expect(inline.message).toContain('Maximum policy size of');
   });
 
   it('paginates ListRoles over many roles', async () => {
-    for (let i = 0; i < 120; i++) await iam.createRole({ name: `page-${String(i).padStart(3, '0')}`, path: '/paged/', trustPolicy: trustFor('system:serviceaccount:a:b'), tags: { i: String(i) } });
+    for (let i = 0; i < 120; i++)
+      await iam.createRole({
+        name: `page-${String(i).padStart(3, '0')}`,
+        path: '/paged/',
+        trustPolicy: trustFor('system:serviceaccount:a:b'),
+        tags: { i: String(i) },
+      });
     const mark = server.sandbox.calls.mark();
     const roles = await iam.listRoles('/paged/');
     expect(roles).toHaveLength(120);
@@ -163,13 +190,29 @@ describe('AwsClusters against the sandbox', () => {
 
 describe('KubeServiceAccounts against the sandbox', () => {
   it('creates, gets and lists ServiceAccounts (paginated)', async () => {
-    const sa = await kube.createServiceAccount({ namespace: NS, name: 'worker', annotations: { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/a' }, labels: { owner: 'iam-mapping' } });
-    expect(sa).toMatchObject({ namespace: NS, name: 'worker', annotations: { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/a' }, labels: { owner: 'iam-mapping' } });
+    const sa = await kube.createServiceAccount({
+      namespace: NS,
+      name: 'worker',
+      annotations: { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/a' },
+      labels: { owner: 'iam-mapping' },
+    });
+    expect(sa).toMatchObject({
+      namespace: NS,
+      name: 'worker',
+      annotations: { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/a' },
+      labels: { owner: 'iam-mapping' },
+    });
     expect(sa.resourceVersion).toMatch(/^\d+$/);
     expect(await kube.getServiceAccount(NS, 'worker')).toEqual(sa);
     expect(await kube.getServiceAccount(NS, 'ghost')).toBeNull();
 
-    for (let i = 0; i < 25; i++) await kube.createServiceAccount({ namespace: 'default', name: `sa-${String(i).padStart(2, '0')}`, annotations: {}, labels: { batch: i % 2 ? 'odd' : 'even' } });
+    for (let i = 0; i < 25; i++)
+      await kube.createServiceAccount({
+        namespace: 'default',
+        name: `sa-${String(i).padStart(2, '0')}`,
+        annotations: {},
+        labels: { batch: i % 2 ? 'odd' : 'even' },
+      });
     const all = await kube.listServiceAccounts('default');
     expect(all).toHaveLength(26); // + the namespace's `default` ServiceAccount
     expect(new Set(all.map((s) => s.name)).size).toBe(26);
@@ -194,11 +237,18 @@ describe('KubeServiceAccounts against the sandbox', () => {
     expect(patched.labels).toEqual({ team: 'ml' });
     expect(Number(patched.resourceVersion)).toBeGreaterThan(Number(before.resourceVersion));
 
-    const removed = await kube.patchServiceAccountMetadata({ namespace: NS, name: 'worker', resourceVersion: patched.resourceVersion, annotations: { 'x/y': null } });
+    const removed = await kube.patchServiceAccountMetadata({
+      namespace: NS,
+      name: 'worker',
+      resourceVersion: patched.resourceVersion,
+      annotations: { 'x/y': null },
+    });
     expect(removed.annotations).toEqual({ [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/b' });
     expect(removed.labels).toEqual({ team: 'ml' });
 
-    const stale = await failure(kube.patchServiceAccountMetadata({ namespace: NS, name: 'worker', resourceVersion: before.resourceVersion, labels: { team: 'x' } }));
+    const stale = await failure(
+      kube.patchServiceAccountMetadata({ namespace: NS, name: 'worker', resourceVersion: before.resourceVersion, labels: { team: 'x' } }),
+    );
     expect(stale.name).toBe('ConflictError');
     expect(stale.retryable).toBe(true);
     expect((await kube.getServiceAccount(NS, 'worker'))?.labels).toEqual({ team: 'ml' });

@@ -54,7 +54,11 @@ describe('forged and broken tokens → 401', () => {
 
   it.each([
     ['a wrong signature', async () => sign(new TextEncoder().encode('not-the-secret-not-the-secret-xx'))],
-    ['alg: none', async () => new UnsecuredJWT({ role: 'owner' }).setSubject('m@example.com').setIssuer(LOCAL_ISSUER).setAudience(LOCAL_AUDIENCE).setExpirationTime('1h').encode()],
+    [
+      'alg: none',
+      async () =>
+        new UnsecuredJWT({ role: 'owner' }).setSubject('m@example.com').setIssuer(LOCAL_ISSUER).setAudience(LOCAL_AUDIENCE).setExpirationTime('1h').encode(),
+    ],
     ['an expired token', async () => sign(loadOrCreateSecret(h.dataDir), { exp: Math.floor(Date.now() / 1000) - 60 })],
     ['a wrong audience', async () => sign(loadOrCreateSecret(h.dataDir), { aud: 'someone-else' })],
     ['a wrong issuer', async () => sign(loadOrCreateSecret(h.dataDir), { iss: 'https://evil.example.com/' })],

@@ -52,7 +52,10 @@ describe('bindings', () => {
       const gone = await h.api('DELETE', `${BASE}/bindings/ses_a`, { role: 'owner' });
       expect(gone.status).toBe(204);
       expect(gone.text).toBe('');
-      expect(audit).toHaveBeenCalledWith('pinned cluster forgotten', expect.objectContaining({ cloudId: CLOUD, clusterId: 'ses_a', subject: 'owner@example.com' }));
+      expect(audit).toHaveBeenCalledWith(
+        'pinned cluster forgotten',
+        expect.objectContaining({ cloudId: CLOUD, clusterId: 'ses_a', subject: 'owner@example.com' }),
+      );
     } finally {
       audit.mockRestore();
     }

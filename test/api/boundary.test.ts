@@ -26,8 +26,20 @@ const ADMIN_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 let h: Harness;
 let cliDir: string;
 beforeAll(async () => {
-  h = await startHarness({ workflow: { retryIntervalMs: 5, waitMs: 5 }, defaults: { clusterName: 'sandbox', region: 'us-east-1', defaultBucket: 'anyscale-sandbox-bucket', allowedPolicyArns: [ALLOWED], protectedNamespaces: ['platform'] } });
-  h.server.sandbox!.iam.createPolicy({ policyName: 'ml-team-read', document: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }) });
+  h = await startHarness({
+    workflow: { retryIntervalMs: 5, waitMs: 5 },
+    defaults: {
+      clusterName: 'sandbox',
+      region: 'us-east-1',
+      defaultBucket: 'anyscale-sandbox-bucket',
+      allowedPolicyArns: [ALLOWED],
+      protectedNamespaces: ['platform'],
+    },
+  });
+  h.server.sandbox!.iam.createPolicy({
+    policyName: 'ml-team-read',
+    document: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }),
+  });
   cliDir = mkdtempSync(join(tmpdir(), 'boundary-cli-'));
 });
 afterAll(async () => {
@@ -50,7 +62,10 @@ async function getRoleViaCli(name: string): Promise<any> {
     const out = await awsClients(h.server.url).iam.send(new GetRoleCommand({ RoleName: name }));
     return out.Role;
   }
-  const { stdout } = await promisify(execFile)('aws', [...awsSandboxArgs(h.server.url), 'iam', 'get-role', '--role-name', name], { env: awsCliEnv(cliDir), timeout: 30_000 });
+  const { stdout } = await promisify(execFile)('aws', [...awsSandboxArgs(h.server.url), 'iam', 'get-role', '--role-name', name], {
+    env: awsCliEnv(cliDir),
+    timeout: 30_000,
+  });
   return JSON.parse(stdout).Role;
 }
 
@@ -75,15 +90,21 @@ describe('the permissions boundary on every role the service creates', () => {
     const { iam } = awsClients(h.server.url, 1, 'service');
     const trust = irsaTrust(h.server.sandbox!.eks.oidcProviderArn('sandbox')!);
     for (const extra of [{}, { PermissionsBoundary: 'arn:aws:iam::aws:policy/AdministratorAccess' }]) {
-      const err = await iam.send(new CreateRoleCommand({ RoleName: 'sneaky', Path: '/iam-mapping/', AssumeRolePolicyDocument: trust, ...extra })).catch((e: unknown) => e);
+      const err = await iam
+        .send(new CreateRoleCommand({ RoleName: 'sneaky', Path: '/iam-mapping/', AssumeRolePolicyDocument: trust, ...extra }))
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(IAMServiceException);
       expect((err as IAMServiceException).name).toBe('AccessDenied');
       expect((err as IAMServiceException).$metadata.httpStatusCode).toBe(403);
     }
     expect(h.server.sandbox!.iam.findRole('sneaky')).toBeUndefined();
-    const ok = await iam.send(new CreateRoleCommand({ RoleName: 'sneaky', Path: '/iam-mapping/', AssumeRolePolicyDocument: trust, PermissionsBoundary: boundary() }));
+    const ok = await iam.send(
+      new CreateRoleCommand({ RoleName: 'sneaky', Path: '/iam-mapping/', AssumeRolePolicyDocument: trust, PermissionsBoundary: boundary() }),
+    );
     expect(ok.Role?.PermissionsBoundary?.PermissionsBoundaryArn).toBe(boundary());
-    const err = await iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: 'sneaky', PermissionsBoundary: 'arn:aws:iam::aws:policy/AdministratorAccess' })).catch((e: unknown) => e);
+    const err = await iam
+      .send(new PutRolePermissionsBoundaryCommand({ RoleName: 'sneaky', PermissionsBoundary: 'arn:aws:iam::aws:policy/AdministratorAccess' }))
+      .catch((e: unknown) => e);
     expect((err as IAMServiceException).name).toBe('AccessDenied');
     await iam.send(new CreateRoleCommand({ RoleName: 'admins-own', Path: '/', AssumeRolePolicyDocument: trust }));
     // A person with other credentials (the AWS CLI of an admin) is not the provisioning role.
@@ -95,7 +116,9 @@ describe('the permissions boundary on every role the service creates', () => {
   it('a boundary removed by an operator is put back by the next run', async () => {
     h.server.sandbox!.iam.deleteRolePermissionsBoundary(roleName);
     expect((await getRoleViaCli(roleName)).PermissionsBoundary).toBeUndefined();
-    const put = await h.api('PUT', `/v1/clouds/${CLOUD}/iam-mapping`, { body: config({ default_bucket: 'other-bucket', service_accounts: { 'sa-one': { extra_policy_arns: [ALLOWED] } } }) });
+    const put = await h.api('PUT', `/v1/clouds/${CLOUD}/iam-mapping`, {
+      body: config({ default_bucket: 'other-bucket', service_accounts: { 'sa-one': { extra_policy_arns: [ALLOWED] } } }),
+    });
     expect(put.status, put.text).toBe(200);
     await h.server.workflow.idle();
     const run = await h.api('GET', `/v1/clouds/${CLOUD}/iam-mapping/provisioning`);
@@ -108,14 +131,44 @@ describe('the permissions boundary on every role the service creates', () => {
 
 describe('PUT refuses what the deployment does not allow (400 naming the field, nothing stored)', () => {
   const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
-    ['AdministratorAccess', { service_accounts: { 'sa-one': { extra_policy_arns: [ALLOWED, 'arn:aws:iam::aws:policy/AdministratorAccess'] } } }, 'provisioning.service_accounts.sa-one.extra_policy_arns[1]', /not in the deployment's allow-list .*allowed: arn:aws:iam::123456789012:policy\/ml-team-read/],
+    [
+      'AdministratorAccess',
+      { service_accounts: { 'sa-one': { extra_policy_arns: [ALLOWED, 'arn:aws:iam::aws:policy/AdministratorAccess'] } } },
+      'provisioning.service_accounts.sa-one.extra_policy_arns[1]',
+      /not in the deployment's allow-list .*allowed: arn:aws:iam::123456789012:policy\/ml-team-read/,
+    ],
     ['another role path', { role_path: '/admin/' }, 'provisioning.role_path', /must be \/iam-mapping\/ or a path under it/],
     ['kube-system', { namespaces: ['anyscale-operator', 'kube-system'] }, 'provisioning.namespaces[1]', /namespace kube-system is protected/],
-    ['kube-node-lease for one SA', { service_accounts: { 'sa-one': { namespaces: ['kube-node-lease'] } } }, 'provisioning.service_accounts.sa-one.namespaces[0]', /protected/],
-    ['a deploy-time protected namespace', { namespaces: ['platform'] }, 'provisioning.namespaces[0]', /namespace platform is protected \(kube-system, kube-public, kube-node-lease, platform\)/],
-    ['a subject in kube-system', { service_accounts: { 'sa-one': { subjects: ['system:serviceaccount:kube-system:sa-one'] } } }, 'provisioning.service_accounts.sa-one.subjects[0]', /namespace kube-system is protected/],
-    ['*:*e*', { service_accounts: { 'sa-one': { subjects: ['system:serviceaccount:*:*e*'] } } }, 'provisioning.service_accounts.sa-one.subjects[0]', /a wildcard may only be a whole segment/],
-    ['*:*', { service_accounts: { 'sa-one': { subjects: ['system:serviceaccount:*:*'] } } }, 'provisioning.service_accounts.sa-one.subjects[0]', /must not be only wildcards/],
+    [
+      'kube-node-lease for one SA',
+      { service_accounts: { 'sa-one': { namespaces: ['kube-node-lease'] } } },
+      'provisioning.service_accounts.sa-one.namespaces[0]',
+      /protected/,
+    ],
+    [
+      'a deploy-time protected namespace',
+      { namespaces: ['platform'] },
+      'provisioning.namespaces[0]',
+      /namespace platform is protected \(kube-system, kube-public, kube-node-lease, platform\)/,
+    ],
+    [
+      'a subject in kube-system',
+      { service_accounts: { 'sa-one': { subjects: ['system:serviceaccount:kube-system:sa-one'] } } },
+      'provisioning.service_accounts.sa-one.subjects[0]',
+      /namespace kube-system is protected/,
+    ],
+    [
+      '*:*e*',
+      { service_accounts: { 'sa-one': { subjects: ['system:serviceaccount:*:*e*'] } } },
+      'provisioning.service_accounts.sa-one.subjects[0]',
+      /a wildcard may only be a whole segment/,
+    ],
+    [
+      '*:*',
+      { service_accounts: { 'sa-one': { subjects: ['system:serviceaccount:*:*'] } } },
+      'provisioning.service_accounts.sa-one.subjects[0]',
+      /must not be only wildcards/,
+    ],
   ];
   it.each(cases)('%s', async (_name, provisioning, path, message) => {
     const before = await h.api('GET', `/v1/clouds/${CLOUD}/iam-mapping/versions`);
@@ -129,17 +182,29 @@ describe('PUT refuses what the deployment does not allow (400 naming the field, 
 
   it('accepted: a path under the deployment path, whole-segment wildcards, allow-listed policies', () => {
     const ok = validateConfig(
-      config({ role_path: '/iam-mapping/team-a/', service_accounts: { 'sa-one': { subjects: ['system:serviceaccount:ml:*', 'system:serviceaccount:*:sa-one'], extra_policy_arns: [ALLOWED] } } }),
+      config({
+        role_path: '/iam-mapping/team-a/',
+        service_accounts: { 'sa-one': { subjects: ['system:serviceaccount:ml:*', 'system:serviceaccount:*:sa-one'], extra_policy_arns: [ALLOWED] } },
+      }),
       { deployment: { allowedPolicyArns: [ALLOWED] } },
     );
     expect(ok.ok, JSON.stringify(ok)).toBe(true);
   });
 
   it('reported in the same answer as shape errors', () => {
-    const res = validateConfig(config({ namespaces: ['kube-system'], trust_policy_quota: 'big', service_accounts: { 'sa-one': { extra_policy_arns: ['not-an-arn', ADMIN_ARN] } } }));
+    const res = validateConfig(
+      config({ namespaces: ['kube-system'], trust_policy_quota: 'big', service_accounts: { 'sa-one': { extra_policy_arns: ['not-an-arn', ADMIN_ARN] } } }),
+    );
     expect(res.ok).toBe(false);
     const paths = res.ok ? [] : res.errors.map((e) => e.path);
-    expect(paths).toEqual(expect.arrayContaining(['provisioning.trust_policy_quota', 'provisioning.namespaces[0]', 'provisioning.service_accounts.sa-one.extra_policy_arns[0]', 'provisioning.service_accounts.sa-one.extra_policy_arns[1]']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'provisioning.trust_policy_quota',
+        'provisioning.namespaces[0]',
+        'provisioning.service_accounts.sa-one.extra_policy_arns[0]',
+        'provisioning.service_accounts.sa-one.extra_policy_arns[1]',
+      ]),
+    );
     expect(paths.filter((p) => p === 'provisioning.service_accounts.sa-one.extra_policy_arns[0]')).toHaveLength(1);
     expect(deploymentIssues({ namespaces: 'kube-system', service_accounts: { x: 3 } })).toEqual([]);
   });

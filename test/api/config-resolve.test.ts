@@ -110,7 +110,10 @@ describe('resolution', () => {
       expect.objectContaining({ rule_index: 0, matched: false, failed_requirement: 'user=user1@example.com' }),
       expect.objectContaining({ rule_index: 1, matched: true }),
     ]);
-    const missExplained = await h.api('POST', `${mapping(cloud)}/resolve?explain=true`, { role: 'control-plane', body: resolveBody('job', 'intern@example.com', 'ml-research') });
+    const missExplained = await h.api('POST', `${mapping(cloud)}/resolve?explain=true`, {
+      role: 'control-plane',
+      body: resolveBody('job', 'intern@example.com', 'ml-research'),
+    });
     expect(missExplained.status).toBe(422);
     expect(missExplained.json.error.details.map((d: any) => d.rule_index)).toEqual([0, 1, 2]);
     expect(missExplained.json.error.details[2].message).toMatch(/user is "intern@example.com"/);
@@ -154,7 +157,9 @@ describe('resolution', () => {
     expect(await resolveDetails({ workload_type: 'job', project: '', user: 'u' })).toEqual([{ path: 'project', message: 'must not be empty' }]);
     expect(await resolveDetails({ workload_type: 'job', project: 'p', user: 7 })).toEqual([{ path: 'user', message: 'must be a string' }]);
     expect(await resolveDetails({ workload_type: 'job', project: 'p', user: 'u', team: 'x' })).toEqual([{ path: 'team', message: 'unknown field "team"' }]);
-    expect(await resolveDetails({ workload_type: 'job', project: 'p', user: 'u', cluster_id: 'a b' })).toEqual([{ path: 'cluster_id', message: 'must be 1-255 letters, digits or _.:-' }]);
+    expect(await resolveDetails({ workload_type: 'job', project: 'p', user: 'u', cluster_id: 'a b' })).toEqual([
+      { path: 'cluster_id', message: 'must be 1-255 letters, digits or _.:-' },
+    ]);
     expect(await resolveDetails([1, 2])).toEqual([{ path: '', message: 'must be a JSON object' }]);
     const notJson = await h.api('POST', `${mapping(cloud)}/resolve`, { role: 'control-plane', body: '{"workload_type":', contentType: 'application/json' });
     expect(notJson.status).toBe(400);
@@ -170,9 +175,7 @@ describe('validation', () => {
     const res = await h.api('PUT', mapping('cldrsrc_XXXX'), { body: yaml });
     expect(res.status).toBe(400);
     expectErrorBody(res, 'INVALID_CONFIG');
-    expect(res.json.error.details).toEqual([
-      expect.objectContaining({ path: 'dataplane_iam_mapping.rules[1].value', rule_index: 1, line: 9 }),
-    ]);
+    expect(res.json.error.details).toEqual([expect.objectContaining({ path: 'dataplane_iam_mapping.rules[1].value', rule_index: 1, line: 9 })]);
     expect(res.json.error.details[0].message).toMatch(/instance profile name is cld_abc-cluster_node_role/);
   });
 

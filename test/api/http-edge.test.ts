@@ -32,9 +32,17 @@ describe('jsonBody', () => {
     expect(jsonBody(event(JSON.stringify(launch), 'application/json; charset=utf-8'), resolveRequestSchema, false, 'resolve request')).toEqual(launch);
   });
   it('415 for a non-JSON Content-Type, 400 for text that is not JSON, naming the body', () => {
-    expect(failure(() => jsonBody(event('x: 1', 'text/plain'), resolveRequestSchema, false, 'r'))).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', status: 415 });
-    expect(failure(() => jsonBody(event(undefined, 'application/json'), resolveRequestSchema, false, 'r'))).toMatchObject({ code: 'INVALID_REQUEST', message: 'request body is not valid JSON' });
-    expect(failure(() => jsonBody(event('{"a":', 'application/json'), resolveRequestSchema, false, 'r')).details).toEqual([{ path: 'body', message: 'request body is not valid JSON' }]);
+    expect(failure(() => jsonBody(event('x: 1', 'text/plain'), resolveRequestSchema, false, 'r'))).toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      status: 415,
+    });
+    expect(failure(() => jsonBody(event(undefined, 'application/json'), resolveRequestSchema, false, 'r'))).toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: 'request body is not valid JSON',
+    });
+    expect(failure(() => jsonBody(event('{"a":', 'application/json'), resolveRequestSchema, false, 'r')).details).toEqual([
+      { path: 'body', message: 'request body is not valid JSON' },
+    ]);
   });
   it('refuses __proto__ and constructor.prototype keys anywhere', () => {
     for (const text of ['{"__proto__":{"x":1}}', '{"a":{"constructor":{"prototype":{"x":1}}}}']) {

@@ -40,7 +40,11 @@ const scoped = (role: Role, clouds: string[], subject = `${role}@example.com`) =
 function signed(claims: Record<string, unknown>): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const { iat = now, exp = now + 3600, ...rest } = claims;
-  const jwt = new SignJWT({ role: 'owner', clouds: ['*'], ...rest }).setProtectedHeader({ alg: 'HS256' }).setSubject('t@example.com').setIssuer(LOCAL_ISSUER).setAudience(LOCAL_AUDIENCE);
+  const jwt = new SignJWT({ role: 'owner', clouds: ['*'], ...rest })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('t@example.com')
+    .setIssuer(LOCAL_ISSUER)
+    .setAudience(LOCAL_AUDIENCE);
   if (iat !== null) jwt.setIssuedAt(iat as number);
   if (exp !== null) jwt.setExpirationTime(exp as number);
   return jwt.sign(secret);
@@ -49,7 +53,13 @@ function signed(claims: Record<string, unknown>): Promise<string> {
 const cloudRoutes = ROUTES.filter((r) => r.path.includes('{cloud}'));
 const pathOf = (path: string, cloud: string) => path.replace('{cloud}', cloud).replace(/\{\w+\}/g, 'x');
 const bodyOf = (method: string, path: string, cloud: string) =>
-  method === 'PUT' ? seedFor(cloud) : path.endsWith('/resolve') ? { workload_type: 'job', project: 'p', user: 'user2@example.com' } : method === 'POST' ? {} : undefined;
+  method === 'PUT'
+    ? seedFor(cloud)
+    : path.endsWith('/resolve')
+      ? { workload_type: 'job', project: 'p', user: 'user2@example.com' }
+      : method === 'POST'
+        ? {}
+        : undefined;
 
 describe('cloud scope on every cloud route', () => {
   it('covers every route with {cloud}', () => {
@@ -209,7 +219,8 @@ describe('431 for oversized headers, with the error body', () => {
 });
 
 describe('dev-token', () => {
-  const devToken = (...args: string[]) => promisify(execFile)('npm', ['run', '--silent', 'dev-token', '--', ...args], { cwd: ROOT, env: { ...process.env, DATA_DIR: h.dataDir } });
+  const devToken = (...args: string[]) =>
+    promisify(execFile)('npm', ['run', '--silent', 'dev-token', '--', ...args], { cwd: ROOT, env: { ...process.env, DATA_DIR: h.dataDir } });
 
   it('--clouds scopes the token; the server enforces it', async () => {
     const { stdout } = await devToken('owner', '--sub', 'bob@example.com', '--clouds', `${B},cldrsrc_three`);

@@ -18,7 +18,13 @@ afterAll(async () => {
 });
 
 const sign = (build: (j: SignJWT) => SignJWT, key = secret) =>
-  build(new SignJWT({ role: 'owner', email: 'o@example.com' }).setProtectedHeader({ alg: 'HS256' }).setSubject('o@example.com').setIssuer(LOCAL_ISSUER).setAudience(LOCAL_AUDIENCE)).sign(key);
+  build(
+    new SignJWT({ role: 'owner', email: 'o@example.com' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('o@example.com')
+      .setIssuer(LOCAL_ISSUER)
+      .setAudience(LOCAL_AUDIENCE),
+  ).sign(key);
 
 async function refusal(token: string | null) {
   const res = await h.api('GET', '/v1/clouds', token === null ? { role: null } : { token });

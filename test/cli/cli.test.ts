@@ -87,7 +87,18 @@ describe('usage', () => {
       cli(['config', 'versions', '-n', CLOUD, '-o', 'xml']),
     ]);
     expect(main.code).toBe(0);
-    for (const c of ['config get', 'config update', 'config versions', 'config rollback', 'resolve', 'what-if', 'lint', 'provisioning status', 'drift check', 'drift show']) {
+    for (const c of [
+      'config get',
+      'config update',
+      'config versions',
+      'config rollback',
+      'resolve',
+      'what-if',
+      'lint',
+      'provisioning status',
+      'drift check',
+      'drift show',
+    ]) {
       expect(main.stdout).toContain(c);
     }
     expect(main.stdout).toMatch(/Exit codes:[\s\S]*5 conflict/);
@@ -130,7 +141,10 @@ describe('lint (local, no server)', () => {
   });
 
   it('lint prints every problem at once: a bad fallback_rule does not hide bad rules', async () => {
-    const bad = SEED_EXAMPLES.eks.replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: NOPE').replace('user=user2@example.com', 'user="user2@example.com"').replace('kubernetes-service-account-name1', 'Not_A_Valid_SA');
+    const bad = SEED_EXAMPLES.eks
+      .replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: NOPE')
+      .replace('user=user2@example.com', 'user="user2@example.com"')
+      .replace('kubernetes-service-account-name1', 'Not_A_Valid_SA');
     const res = await cli(['lint', '-f', file('bad-all.yaml', bad)]);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/bad-all\.yaml:\d+:\d+: error: dataplane_iam_mapping\.fallback_rule must be one of CLOUD_DEFAULT, FAIL; got "NOPE"/);
@@ -258,7 +272,9 @@ describe('against the server', () => {
     expect(plain.stdout).toContain('matched:  rule 1');
     const explained = await cli(['resolve', ...launch, '--explain'], { token: controlPlane });
     expect(explained.stdout).toContain('matched:  rule 1: user=user2@example.com,workload-type in (job,service)');
-    expect(explained.stdout).toContain('rule 0: no     user=user1@example.com,workload-type in (workspace) — user is "user2@example.com", not "user1@example.com"');
+    expect(explained.stdout).toContain(
+      'rule 0: no     user=user1@example.com,workload-type in (workspace) — user is "user2@example.com", not "user1@example.com"',
+    );
     expect(explained.stdout).toContain('rule 1: MATCH');
     const fallback = await cli(['resolve', '-n', CLOUD, '--workload-type', 'service', '--project', 'p', '--user', 'x@example.com']);
     expect(fallback.stdout).toContain('no rule; fallback_rule CLOUD_DEFAULT');
@@ -292,7 +308,9 @@ describe('against the server', () => {
     expect(res.code, res.stderr).toBe(0);
     const rows = res.stdout.split('\n');
     expect(rows[0]).toMatch(/^\s+WORKLOAD\s+PROJECT\s+USER\s+CURRENT \(v5\)\s+DRAFT$/);
-    expect(rows.find((r) => r.includes('user1@example.com'))).toMatch(/^\s+workspace\s+p\s+user1@example\.com\s+kubernetes-service-account-name1 \(rule 0\)\s+kubernetes-service-account-name1 \(rule 0\)$/);
+    expect(rows.find((r) => r.includes('user1@example.com'))).toMatch(
+      /^\s+workspace\s+p\s+user1@example\.com\s+kubernetes-service-account-name1 \(rule 0\)\s+kubernetes-service-account-name1 \(rule 0\)$/,
+    );
     expect(rows.find((r) => r.includes('user2@example.com'))).toMatch(/^CHANGED\s+job.*name3 \(rule 1\)\s+kubernetes-service-account-name9 \(rule 1\)$/);
     expect(rows.find((r) => r.includes(' ml '))).toMatch(/^CHANGED\s+service\s+ml\s+someone@example\.com\s+cloud default \(fallback\)\s+ml-sa \(rule 2\)$/);
     expect(rows.find((r) => r.includes(' other '))).toMatch(/^\s+job\s+other/);
@@ -304,7 +322,17 @@ describe('against the server', () => {
     expect(strict.stdout).toContain('1 of 1 launch would change identity');
     expect(strict.stdout).toContain('rule 1: MATCH  user=user2@example.com,workload-type in (job,service)');
     const json = JSON.parse((await cli(['what-if', '-f', draftFile, '--launches', yaml, '-o', 'json'])).stdout);
-    expect(json).toMatchObject({ current_version: 5, changed: 1, results: [{ changed: true, current: { kind: 'rule', value: 'kubernetes-service-account-name3' }, draft: { kind: 'rule', value: 'kubernetes-service-account-name9' } }] });
+    expect(json).toMatchObject({
+      current_version: 5,
+      changed: 1,
+      results: [
+        {
+          changed: true,
+          current: { kind: 'rule', value: 'kubernetes-service-account-name3' },
+          draft: { kind: 'rule', value: 'kubernetes-service-account-name9' },
+        },
+      ],
+    });
 
     const fresh = await cli(['what-if', '-n', 'cldrsrc_new', '-f', file('new.yaml', draft.replace('cldrsrc_XXXX', 'cldrsrc_new')), '--launches', yaml]);
     expect(fresh.code).toBe(0);
@@ -363,7 +391,9 @@ describe('against the server', () => {
     expect(JSON.parse((await cli(['drift', 'show', '-n', D, '-o', 'json'])).stdout)).toMatchObject({ drifted: true });
 
     // --repair puts the annotation back (the cloud's mode is `report`), and the next check is clean.
-    const repaired = JSON.parse((await cli(['drift', 'check', '-n', D, '--repair', '-o', 'json'])).stdout) as { repair?: { items: string[]; execution_id?: string } };
+    const repaired = JSON.parse((await cli(['drift', 'check', '-n', D, '--repair', '-o', 'json'])).stdout) as {
+      repair?: { items: string[]; execution_id?: string };
+    };
     expect(repaired.repair?.items).toEqual(['drift-sa-2']);
     expect(repaired.repair?.execution_id).toBeTruthy();
     const repairedText = await cli(['drift', 'show', '-n', D]);
@@ -427,7 +457,13 @@ describe('output formats on every command (-o json|yaml|table|wide, --no-headers
 
   it('json and yaml print the same answer; tables fit 120 columns (or $COLUMNS) unless -o wide; --no-headers drops the header row', async () => {
     const widest = (text: string) =>
-      Math.max(0, ...text.split('\n').filter((l) => !l.startsWith('- ') && !l.startsWith('  rule ') && !/^(cloud|identity|matched|config|repair|\S+: ok|\d+ of)/.test(l)).map((l) => l.length));
+      Math.max(
+        0,
+        ...text
+          .split('\n')
+          .filter((l) => !l.startsWith('- ') && !l.startsWith('  rule ') && !/^(cloud|identity|matched|config|repair|\S+: ok|\d+ of)/.test(l))
+          .map((l) => l.length),
+      );
     for (const args of commands()) {
       const [json, yaml, tbl, wide, bare, narrow] = await Promise.all([
         cli([...args, '-o', 'json']),
@@ -474,7 +510,13 @@ describe('output formats on every command (-o json|yaml|table|wide, --no-headers
         child.on('close', (code) => resolve({ code, stderr }));
       });
     // Enough output that the reader is gone before the CLI has written it all.
-    const big = file('big.yaml', SEED_EXAMPLES.eks.replace('  fallback_rule', `${Array.from({ length: 3000 }, (_, i) => `    - selector: project=p${i}\n      value: sa-${i % 7}\n`).join('')}  fallback_rule`));
+    const big = file(
+      'big.yaml',
+      SEED_EXAMPLES.eks.replace(
+        '  fallback_rule',
+        `${Array.from({ length: 3000 }, (_, i) => `    - selector: project=p${i}\n      value: sa-${i % 7}\n`).join('')}  fallback_rule`,
+      ),
+    );
     for (const args of [['config', 'get', '-n', CLOUD], ['lint', '-f', big, '-o', 'json'], ...(hasDrift ? [['drift', 'show', '-n', 'cldrsrc_drift']] : [])]) {
       const res = await piped(args);
       expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);

@@ -37,7 +37,12 @@ describe('identity ceiling (validation option)', () => {
     expect(over.ok).toBe(false);
     if (over.ok) return;
     expect(over.errors).toEqual([
-      expect.objectContaining({ path: 'dataplane_iam_mapping.rules', count: 11, limit: 10, message: expect.stringMatching(/11 distinct identities.*at most 10/) }),
+      expect.objectContaining({
+        path: 'dataplane_iam_mapping.rules',
+        count: 11,
+        limit: 10,
+        message: expect.stringMatching(/11 distinct identities.*at most 10/),
+      }),
     ]);
   });
 

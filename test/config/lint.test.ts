@@ -9,25 +9,90 @@ const codes = (rules: Array<[string, string]>) => lint(rules).map((w) => [w.code
 
 describe('lint', () => {
   it('finds rules shadowed by an earlier, wider rule', () => {
-    expect(codes([['workload-type in (job,service)', 'a'], ['workload-type=job,project=p', 'b']])).toEqual([['SHADOWED_RULE', 1, 0]]);
-    expect(codes([['', 'a'], ['user=u@x.io', 'b']])).toEqual([['SHADOWED_RULE', 1, 0]]);
-    expect(codes([['user in (a@x.io,b@x.io)', 'a'], ['user=a@x.io,project=p', 'b']])).toEqual([['SHADOWED_RULE', 1, 0]]);
-    expect(codes([['project!=secret', 'a'], ['project=open', 'b']])).toEqual([['SHADOWED_RULE', 1, 0]]);
-    expect(codes([['project notin (a,b)', 'x'], ['project notin (a,b,c)', 'y']])).toEqual([['SHADOWED_RULE', 1, 0]]);
-    expect(codes([['workload-type notin (job)', 'x'], ['workload-type in (service,workspace)', 'y']])).toEqual([['SHADOWED_RULE', 1, 0]]);
+    expect(
+      codes([
+        ['workload-type in (job,service)', 'a'],
+        ['workload-type=job,project=p', 'b'],
+      ]),
+    ).toEqual([['SHADOWED_RULE', 1, 0]]);
+    expect(
+      codes([
+        ['', 'a'],
+        ['user=u@x.io', 'b'],
+      ]),
+    ).toEqual([['SHADOWED_RULE', 1, 0]]);
+    expect(
+      codes([
+        ['user in (a@x.io,b@x.io)', 'a'],
+        ['user=a@x.io,project=p', 'b'],
+      ]),
+    ).toEqual([['SHADOWED_RULE', 1, 0]]);
+    expect(
+      codes([
+        ['project!=secret', 'a'],
+        ['project=open', 'b'],
+      ]),
+    ).toEqual([['SHADOWED_RULE', 1, 0]]);
+    expect(
+      codes([
+        ['project notin (a,b)', 'x'],
+        ['project notin (a,b,c)', 'y'],
+      ]),
+    ).toEqual([['SHADOWED_RULE', 1, 0]]);
+    expect(
+      codes([
+        ['workload-type notin (job)', 'x'],
+        ['workload-type in (service,workspace)', 'y'],
+      ]),
+    ).toEqual([['SHADOWED_RULE', 1, 0]]);
   });
 
   it('does not flag rules that can still match', () => {
-    expect(codes([['user=a@x.io', 'a'], ['user=b@x.io', 'b']])).toEqual([]);
-    expect(codes([['workload-type=job,project=p', 'a'], ['workload-type in (job,service)', 'b']])).toEqual([]);
-    expect(codes([['project=open', 'a'], ['project!=secret', 'b']])).toEqual([]);
-    expect(codes([['project notin (a,b,c)', 'x'], ['project notin (a,b)', 'y']])).toEqual([]);
-    expect(codes([['project gt 5', 'x'], ['project=7', 'y']])).toEqual([]); // gt/lt are not decided
+    expect(
+      codes([
+        ['user=a@x.io', 'a'],
+        ['user=b@x.io', 'b'],
+      ]),
+    ).toEqual([]);
+    expect(
+      codes([
+        ['workload-type=job,project=p', 'a'],
+        ['workload-type in (job,service)', 'b'],
+      ]),
+    ).toEqual([]);
+    expect(
+      codes([
+        ['project=open', 'a'],
+        ['project!=secret', 'b'],
+      ]),
+    ).toEqual([]);
+    expect(
+      codes([
+        ['project notin (a,b,c)', 'x'],
+        ['project notin (a,b)', 'y'],
+      ]),
+    ).toEqual([]);
+    expect(
+      codes([
+        ['project gt 5', 'x'],
+        ['project=7', 'y'],
+      ]),
+    ).toEqual([]); // gt/lt are not decided
   });
 
   it('tells duplicates (same value) from shadowed twins (other value)', () => {
-    expect(codes([['user=a@x.io,project=p', 'a'], ['project=p,user=a@x.io', 'a']])).toEqual([['DUPLICATE_RULE', 1, 0]]);
-    expect(codes([['user=a@x.io', 'a'], ['user==a@x.io', 'b']])).toEqual([['SHADOWED_RULE', 1, 0]]);
+    expect(
+      codes([
+        ['user=a@x.io,project=p', 'a'],
+        ['project=p,user=a@x.io', 'a'],
+      ]),
+    ).toEqual([['DUPLICATE_RULE', 1, 0]]);
+    expect(
+      codes([
+        ['user=a@x.io', 'a'],
+        ['user==a@x.io', 'b'],
+      ]),
+    ).toEqual([['SHADOWED_RULE', 1, 0]]);
   });
 
   it('finds selectors that match nothing', () => {
@@ -60,7 +125,9 @@ describe('lint', () => {
     const wt = fc.constantFrom('job', 'service', 'workspace');
     const req = fc.oneof(
       fc.tuple(fc.constantFrom('user', 'project'), fc.constantFrom('=', '!='), value).map(([k, op, v]) => `${k}${op}${v}`),
-      fc.tuple(fc.constantFrom('user', 'project'), fc.constantFrom('in', 'notin'), fc.uniqueArray(value, { minLength: 1, maxLength: 3 })).map(([k, op, vs]) => `${k} ${op} (${vs.join(',')})`),
+      fc
+        .tuple(fc.constantFrom('user', 'project'), fc.constantFrom('in', 'notin'), fc.uniqueArray(value, { minLength: 1, maxLength: 3 }))
+        .map(([k, op, vs]) => `${k} ${op} (${vs.join(',')})`),
       fc.tuple(fc.constantFrom('in', 'notin'), fc.uniqueArray(wt, { minLength: 1, maxLength: 2 })).map(([op, vs]) => `workload-type ${op} (${vs.join(',')})`),
       fc.constantFrom('project', 'user', 'project gt 3'),
     );

@@ -23,7 +23,16 @@ describe('parseConfigBody', () => {
   });
 
   it('refuses alias bombs, duplicate keys, several documents, deep nesting, and other media types', () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`)].join('\n');
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(',')}]`,
+      ),
+    ].join('\n');
     expect(fails(bomb).message).toMatch(/alias/i);
     expect(fails('a: 1\na: 2').details[0]).toMatchObject({ line: 2 });
     expect(fails('a: 1\n---\nb: 2').code).toBe('INVALID_CONFIG');
@@ -33,7 +42,10 @@ describe('parseConfigBody', () => {
   });
 
   it('a __proto__ key is data, refused by the schema, and pollutes nothing', () => {
-    for (const [body, type] of [['{"__proto__":{"polluted":1},"cloud_provider":"AWS"}', 'application/json'], ['__proto__: {polluted: 1}', 'application/yaml']] as const) {
+    for (const [body, type] of [
+      ['{"__proto__":{"polluted":1},"cloud_provider":"AWS"}', 'application/json'],
+      ['__proto__: {polluted: 1}', 'application/yaml'],
+    ] as const) {
       const { document } = parseConfigBody(body, type);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       const result = validateConfig(document);

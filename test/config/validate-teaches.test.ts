@@ -54,7 +54,10 @@ describe('validation that teaches', () => {
   });
 
   it('YAML errors carry line and column', () => {
-    const body = parseConfigBody('cloud_deployment_id: cldrsrc_t\ncloud_provider: AWS\ncompute_stack: K8S\ndataplane_iam_mapping:\n  rules:\n  - selector: team=x\n    value: sa\n  fallback_rule: NOPE\n', 'application/yaml');
+    const body = parseConfigBody(
+      'cloud_deployment_id: cldrsrc_t\ncloud_provider: AWS\ncompute_stack: K8S\ndataplane_iam_mapping:\n  rules:\n  - selector: team=x\n    value: sa\n  fallback_rule: NOPE\n',
+      'application/yaml',
+    );
     const errors = errorsOf(body.document, body.locate);
     expect(errors).toEqual([
       expect.objectContaining({ path: 'dataplane_iam_mapping.fallback_rule', line: 8 }),
@@ -89,7 +92,8 @@ describe('validation that teaches', () => {
   });
 
   it('lost indentation is named, whatever the key order and with provisioning present', () => {
-    const yaml = 'provisioning:\n  role_name_prefix: x\ncompute_stack: K8S\ncloud_deployment_id: cldrsrc_t\ndataplane_iam_mapping:\nfallback_rule: FAIL\nrules:\n- selector: project=a\n  value: sa\ncloud_provider: AWS\n';
+    const yaml =
+      'provisioning:\n  role_name_prefix: x\ncompute_stack: K8S\ncloud_deployment_id: cldrsrc_t\ndataplane_iam_mapping:\nfallback_rule: FAIL\nrules:\n- selector: project=a\n  value: sa\ncloud_provider: AWS\n';
     const body = parseConfigBody(yaml, 'application/yaml');
     const errors = errorsOf(body.document, body.locate);
     const lost = errors.find((e) => e.path === 'dataplane_iam_mapping')!;

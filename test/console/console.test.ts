@@ -15,7 +15,16 @@ import { startHarness, type Harness } from '../helpers/local.js';
 import { SEED_EXAMPLES } from '../helpers/seeds.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const SCREENSHOT = join(tmpdir(), 'iam-mapping-console.png');
 const CLOUD = 'cldrsrc_XXXX';
 const hasDrift = ROUTES.some((r) => r.path === '/v1/clouds/{cloud}/drift-checks');
@@ -181,7 +190,10 @@ describe.skipIf(!available)('web console (headless Chromium)', () => {
     await page.locator('tr[data-version="1"]').getByRole('button', { name: 'Confirm: restore v1' }).click();
     expect(await until('#history-status', /Rolled back: the content of v1 is stored as v4/)).toBeTruthy();
     const res = await h.api('GET', `/v1/clouds/${CLOUD}/iam-mapping`, { role: 'viewer' });
-    expect(res.json).toMatchObject({ version: 4, dataplane_iam_mapping: { rules: [{}, { value: 'kubernetes-service-account-name2' }], fallback_rule: 'CLOUD_DEFAULT' } });
+    expect(res.json).toMatchObject({
+      version: 4,
+      dataplane_iam_mapping: { rules: [{}, { value: 'kubernetes-service-account-name2' }], fallback_rule: 'CLOUD_DEFAULT' },
+    });
   });
 
   it.skipIf(!hasDrift)('drift: "Check now" runs a check and shows the report with findings', async () => {

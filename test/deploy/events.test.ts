@@ -75,7 +75,9 @@ beforeAll(async () => {
   delete process.env.STATE_MACHINE_NAME;
   delete process.env.STATE_MACHINE_ARN;
   // Not the sample's own document: config-put.json must store a new version (an equal one would be `unchanged`).
-  const put = await h.api('PUT', '/v1/clouds/cldrsrc_XXXX/iam-mapping', { body: SEED_EXAMPLES.eks.replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: FAIL') });
+  const put = await h.api('PUT', '/v1/clouds/cldrsrc_XXXX/iam-mapping', {
+    body: SEED_EXAMPLES.eks.replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: FAIL'),
+  });
   expect(put.status).toBe(200);
 });
 
@@ -100,7 +102,8 @@ describe('events/ through the deployed handlers', () => {
       const res = await invoke(event, lambdaContext(fn, `sample-${name}`));
       got[name] = res.statusCode;
       const body = res.body ? JSON.parse(res.body) : undefined;
-      if (res.statusCode >= 400) expect(body, name).toMatchObject({ error: { code: expect.any(String), message: expect.any(String), details: expect.any(Array) } });
+      if (res.statusCode >= 400)
+        expect(body, name).toMatchObject({ error: { code: expect.any(String), message: expect.any(String), details: expect.any(Array) } });
       if (name === 'resolve.json') expect(body).toMatchObject({ value: 'kubernetes-service-account-name2', rule_index: 1, trace: expect.any(Array) });
     }
     expect(got).toEqual(EXPECTED);
@@ -108,7 +111,10 @@ describe('events/ through the deployed handlers', () => {
 
   it('the scheduled drift event runs a pass over every cloud with a config', async () => {
     const { file, exportName, fn } = handlerFor((events) => events.some((e) => e.schedule !== undefined));
-    const invoke = (await load(file, exportName)) as unknown as (e: unknown, c: unknown) => Promise<{ checked: unknown[]; errors: unknown[]; restarted: unknown[] }>;
+    const invoke = (await load(file, exportName)) as unknown as (
+      e: unknown,
+      c: unknown,
+    ) => Promise<{ checked: unknown[]; errors: unknown[]; restarted: unknown[] }>;
     const outcome = await invoke(read('drift-schedule.json'), lambdaContext(fn, 'sample-schedule'));
     // The seed cloud's run has not started (no state machine here) and is recent: skipped, not checked.
     expect(outcome).toMatchObject({ checked: [], errors: [], skipped: [{ cloudId: 'cldrsrc_XXXX', reason: expect.stringMatching(/is PENDING$/) }] });

@@ -192,19 +192,37 @@ describe('the packaged provisioning role (IAM steps)', () => {
 });
 
 describe('the other workflow steps have no IAM write', () => {
-  const writes = ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:TagRole', 'iam:DeleteRolePermissionsBoundary'];
+  const writes = [
+    'iam:CreateRole',
+    'iam:PutRolePolicy',
+    'iam:AttachRolePolicy',
+    'iam:UpdateAssumeRolePolicy',
+    'iam:TagRole',
+    'iam:DeleteRolePermissionsBoundary',
+  ];
   const fnRole = (fn: string) => {
     const f = template.Resources[`${fn}LambdaFunction`]!;
-    return ((f.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'])[0];
+    return (f.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
   };
   it('record/finalize steps run as ProvisioningRecordRole, Plan and the ServiceAccount step as ProvisioningClusterRole', () => {
-    for (const fn of ['ProvisionRecordItem', 'ProvisionRecordItemFailure', 'ProvisionFinalize', 'ProvisionRecordRunFailure']) expect(fnRole(fn)).toBe('ProvisioningRecordRole');
+    for (const fn of ['ProvisionRecordItem', 'ProvisionRecordItemFailure', 'ProvisionFinalize', 'ProvisionRecordRunFailure'])
+      expect(fnRole(fn)).toBe('ProvisioningRecordRole');
     for (const fn of ['ProvisionPlan', 'ProvisionEnsureServiceAccount']) expect(fnRole(fn)).toBe('ProvisioningClusterRole');
-    for (const fn of ['ProvisionEnsureRole', 'ProvisionEnsureTrustPolicy', 'ProvisionEnsurePermissions', 'ProvisionAwaitRole', 'ProvisionEnsureInstanceProfile']) expect(fnRole(fn)).toBe('ProvisioningRole');
+    for (const fn of [
+      'ProvisionEnsureRole',
+      'ProvisionEnsureTrustPolicy',
+      'ProvisionEnsurePermissions',
+      'ProvisionAwaitRole',
+      'ProvisionEnsureInstanceProfile',
+    ])
+      expect(fnRole(fn)).toBe('ProvisioningRole');
   });
   it.each(['ProvisioningRecordRole', 'ProvisioningClusterRole'])('%s: every IAM write denied', async (name) => {
     for (const action of writes) {
-      expect(await decide(name, action, role('/iam-mapping/'), { 'iam:PermissionsBoundary': boundaryArn(), 'iam:PolicyARN': ALLOWED }), `${name} ${action}`).toMatch(/Denied/);
+      expect(
+        await decide(name, action, role('/iam-mapping/'), { 'iam:PermissionsBoundary': boundaryArn(), 'iam:PolicyARN': ALLOWED }),
+        `${name} ${action}`,
+      ).toMatch(/Denied/);
     }
     expect(await decide(name, 'dynamodb:UpdateItem', `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/iam-mapping-${STAGE}`)).toBe('Allowed');
   });
@@ -218,7 +236,13 @@ describe('the other workflow steps have no IAM write', () => {
 describe('the permissions boundary caps a workload role', () => {
   const everything = [{ name: 'admin', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }];
   const asWorkload = (action: string, resource: string) =>
-    decide('iam-mapping/iam-mapping-c-sa', action, resource, {}, { identityPolicies: everything, permissionBoundaryPolicies: [{ name: 'boundary', policy: boundaryDocument() }] });
+    decide(
+      'iam-mapping/iam-mapping-c-sa',
+      action,
+      resource,
+      {},
+      { identityPolicies: everything, permissionBoundaryPolicies: [{ name: 'boundary', policy: boundaryDocument() }] },
+    );
   it('even with AdministratorAccess attached: no IAM, no role chaining, no Organizations', async () => {
     expect(await asWorkload('iam:CreateUser', `arn:aws:iam::${ACCOUNT}:user/x`)).toMatch(/Denied/);
     expect(await asWorkload('iam:PutRolePolicy', role('/iam-mapping/'))).toMatch(/Denied/);

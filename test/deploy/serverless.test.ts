@@ -23,9 +23,11 @@ const serverless = parseDocument(readFileSync(join(root, 'serverless.yml'), 'utf
 describe('serverless.yml', () => {
   it('declares every route of the route table on the same function, with the JWT authorizer where auth is needed', () => {
     const declared = Object.entries(serverless.functions).flatMap(([fn, f]) =>
-      (f.events ?? []).filter((e) => e.httpApi).map((e) => ({ fn, method: e.httpApi!.method, path: e.httpApi!.path, auth: e.httpApi!.authorizer?.name === 'jwt' })),
+      (f.events ?? [])
+        .filter((e) => e.httpApi)
+        .map((e) => ({ fn, method: e.httpApi!.method, path: e.httpApi!.path, auth: e.httpApi!.authorizer?.name === 'jwt' })),
     );
-    const expected = ROUTES.map((r) => ({ fn: r.fn, method: r.method as string, path: r.path as string, auth: r.permission !== null }));
+    const expected = ROUTES.map((r) => ({ fn: r.fn, method: r.method, path: r.path, auth: r.permission !== null }));
     expect(declared.sort(byKey)).toEqual(expected.sort(byKey));
     // Function by function: each serves exactly its routes of the table.
     for (const fn of new Set(expected.map((e) => e.fn))) {
@@ -56,9 +58,10 @@ describe('serverless.yml', () => {
       const machines = Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
       expect(machines).toHaveLength(1);
       const deployed = JSON.parse(machines[0]!.Properties.DefinitionString['Fn::Sub'][0]) as Record<string, unknown>;
-      const withFunctions = JSON.parse(JSON.stringify(deployed), (key, value) =>
-        key === 'Resource' ? { 'Fn::GetAtt': [value, 'Arn'] } : value,
-      ) as Record<string, unknown>;
+      const withFunctions = JSON.parse(JSON.stringify(deployed), (key, value) => (key === 'Resource' ? { 'Fn::GetAtt': [value, 'Arn'] } : value)) as Record<
+        string,
+        unknown
+      >;
       expect(taskStates(withFunctions).map((t) => t.name)).toEqual(taskStates(loadDefinition()).map((t) => t.name));
       const table = Object.values(template.Resources).find((r) => r.Type === 'AWS::DynamoDB::Table')!;
       expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });

@@ -40,7 +40,12 @@ async function check(cloud: string) {
 /** Stores a version and provisions it (the workflow, as a PUT would start it). */
 async function provision(cloud: string, yaml: string): Promise<number> {
   const document = parse(yaml.replaceAll('cldrsrc_XXXX', cloud));
-  const meta = await h.server.deps.configs.putVersion({ cloudId: cloud, document, createdBy: 'test@example.com', ruleCount: document.dataplane_iam_mapping.rules.length });
+  const meta = await h.server.deps.configs.putVersion({
+    cloudId: cloud,
+    document,
+    createdBy: 'test@example.com',
+    ruleCount: document.dataplane_iam_mapping.rules.length,
+  });
   await h.server.deps.runs.createRun(cloud, meta.version);
   await h.server.workflow.start({ cloudId: cloud, version: meta.version });
   await h.server.workflow.idle();
@@ -58,13 +63,23 @@ describe('OIDC provider of each cluster', () => {
     const arn = sandbox.eks.oidcProviderArn('sandbox')!;
     const provider = sandbox.iam.getOpenIdConnectProvider(arn);
     if (onPath('aws')) {
-      await run('aws', ['--endpoint-url', `${h.server.url}/sandbox/aws`, 'iam', 'delete-open-id-connect-provider', '--open-id-connect-provider-arn', arn], { env: awsCliEnv(dir), timeout: 30_000 });
+      await run('aws', ['--endpoint-url', `${h.server.url}/sandbox/aws`, 'iam', 'delete-open-id-connect-provider', '--open-id-connect-provider-arn', arn], {
+        env: awsCliEnv(dir),
+        timeout: 30_000,
+      });
     } else {
       sandbox.iam.deleteOpenIdConnectProvider(arn);
     }
     const report = await check(cloud);
     expect(kindsOf(report)).toEqual(['oidc-provider-missing sandbox']);
-    expect(report.findings[0]).toMatchObject({ severity: 'critical', cluster: 'sandbox', expected: arn, actual: 'missing', resource: 'oidc-provider', repairable: false });
+    expect(report.findings[0]).toMatchObject({
+      severity: 'critical',
+      cluster: 'sandbox',
+      expected: arn,
+      actual: 'missing',
+      resource: 'oidc-provider',
+      repairable: false,
+    });
     expect(report.findings[0].message).toContain(`cluster sandbox (${arn}) no longer exists`);
     sandbox.iam.createOpenIdConnectProvider({ url: `https://${provider.url}`, clientIds: provider.clientIds, thumbprints: provider.thumbprints });
     expect((await check(cloud)).drifted).toBe(false);
@@ -83,7 +98,12 @@ describe('everything a cloud owns, whatever its current stack', () => {
     await provision(cloud, eks);
     await provision(cloud, vm);
     const report = await check(cloud);
-    expect(kindsOf(report)).toEqual([`orphan-role ${role('restack-a')}`, `orphan-role ${role('restack-b')}`, `orphan-service-account ${NS}/restack-a`, `orphan-service-account ${NS}/restack-b`]);
+    expect(kindsOf(report)).toEqual([
+      `orphan-role ${role('restack-a')}`,
+      `orphan-role ${role('restack-b')}`,
+      `orphan-service-account ${NS}/restack-a`,
+      `orphan-service-account ${NS}/restack-b`,
+    ]);
     expect(sandbox.k8s.serviceAccount(NS, 'restack-a')).toBeDefined();
 
     await provision(cloud, withDrift(vm, '{ mode: repair, delete_orphans: true }'));
@@ -125,7 +145,12 @@ describe('everything a cloud owns, whatever its current stack', () => {
     await provision(gcpCloud, SEED_EXAMPLES.gke);
     const report = await check(gcpCloud);
     const gcpRole = (sa: string) => roleNameFor('iam-mapping-', gcpCloud, sa);
-    expect(kindsOf(report)).toEqual([`orphan-role ${gcpRole('togcp-a')}`, `orphan-role ${gcpRole('togcp-b')}`, `orphan-service-account ${NS}/togcp-a`, `orphan-service-account ${NS}/togcp-b`]);
+    expect(kindsOf(report)).toEqual([
+      `orphan-role ${gcpRole('togcp-a')}`,
+      `orphan-role ${gcpRole('togcp-b')}`,
+      `orphan-service-account ${NS}/togcp-a`,
+      `orphan-service-account ${NS}/togcp-b`,
+    ]);
     expect(report.reason).toMatch(/GCP.*left over/);
     await provision(gcpCloud, withDrift(SEED_EXAMPLES.gke, '{ mode: repair, delete_orphans: true }'));
     expect((await check(gcpCloud)).repair.deleted).toHaveLength(4);

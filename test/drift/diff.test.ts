@@ -77,8 +77,18 @@ describe('diffState', () => {
       trust(w, (doc) => {
         const st = doc.Statement[0];
         const cond = st.Condition.StringEquals;
-        const reordered = Object.fromEntries(Object.keys(cond).reverse().map((k) => [k, [cond[k]]]));
-        doc.Statement = { Sid: 'Irsa', Condition: { StringEquals: reordered }, Action: [st.Action], Principal: { Federated: [st.Principal.Federated] }, Effect: 'Allow' };
+        const reordered = Object.fromEntries(
+          Object.keys(cond)
+            .reverse()
+            .map((k) => [k, [cond[k]]]),
+        );
+        doc.Statement = {
+          Sid: 'Irsa',
+          Condition: { StringEquals: reordered },
+          Action: [st.Action],
+          Principal: { Federated: [st.Principal.Federated] },
+          Effect: 'Allow',
+        };
       });
       expect(diff(w)).toEqual([]);
     });
@@ -164,7 +174,12 @@ describe('diffState', () => {
       trust(w, (doc) => delete doc.Statement[0].Condition.StringEquals[`${PROD.issuerHost}:aud`]);
       const [f, ...rest] = diff(w);
       expect(rest).toEqual([]);
-      expect(f).toMatchObject({ kind: 'trust-policy-aud-removed', severity: 'high', expected: `${PROD.issuerHost}:aud = sts.amazonaws.com`, actual: 'no aud condition' });
+      expect(f).toMatchObject({
+        kind: 'trust-policy-aud-removed',
+        severity: 'high',
+        expected: `${PROD.issuerHost}:aud = sts.amazonaws.com`,
+        actual: 'no aud condition',
+      });
       expect(f!.message).toContain('no longer checks the token audience');
     });
 
@@ -231,7 +246,10 @@ describe('diffState', () => {
   describe('service accounts', () => {
     it('service-account-missing, annotation-missing, annotation-mismatch', () => {
       const w = world();
-      w.sas.set(nsKey(PROD.name, NS), w.sas.get(nsKey(PROD.name, NS))!.filter((s) => s.name !== 'sa-2'));
+      w.sas.set(
+        nsKey(PROD.name, NS),
+        w.sas.get(nsKey(PROD.name, NS))!.filter((s) => s.name !== 'sa-2'),
+      );
       const other = `arn:aws:iam::${ACCOUNT}:role/other`;
       sa(w, 'sa-1').annotations[ROLE_ARN_ANNOTATION] = other;
       let fs = diff(w);
@@ -282,7 +300,13 @@ describe('diffState', () => {
     it('orphan-role and orphan-service-account: only owned ones of this cloud, not kept ones', () => {
       const w = world(['sa-1']);
       const owned = { [MANAGED_BY_TAG]: 'iam-mapping-service', [CLOUD_TAG]: CLOUD, [IDENTITY_TAG]: 'gone' };
-      const mk = (name: string, tags: Record<string, string>): RoleInfo => ({ name, arn: `arn:aws:iam::${ACCOUNT}:role/iam-mapping/${name}`, path: '/iam-mapping/', trustPolicy: {}, tags });
+      const mk = (name: string, tags: Record<string, string>): RoleInfo => ({
+        name,
+        arn: `arn:aws:iam::${ACCOUNT}:role/iam-mapping/${name}`,
+        path: '/iam-mapping/',
+        trustPolicy: {},
+        tags,
+      });
       w.listed.push(
         mk('iam-mapping-cldrsrc_XXXX-gone', owned),
         mk('hand-made', {}),
@@ -322,10 +346,23 @@ describe('diffState', () => {
     it('orphan-instance-profile: owned by this cloud and not planned or kept; another cloud’s or a hand-made one is not', () => {
       const w = world(['sa-1']);
       const owned = { [MANAGED_BY_TAG]: 'iam-mapping-service', [CLOUD_TAG]: CLOUD };
-      const profile = (name: string, tags: Record<string, string>) => ({ name, arn: `arn:aws:iam::${ACCOUNT}:instance-profile/iam-mapping/${name}`, roleNames: ['r'], tags });
+      const profile = (name: string, tags: Record<string, string>) => ({
+        name,
+        arn: `arn:aws:iam::${ACCOUNT}:instance-profile/iam-mapping/${name}`,
+        roleNames: ['r'],
+        tags,
+      });
       const fs = diffState(
         { ...w.desired, keep: { instanceProfiles: new Set(['kept']) } },
-        { ...observed(w), listedInstanceProfiles: [profile('old-vm', owned), profile('Kept', owned), profile('theirs', { ...owned, [CLOUD_TAG]: 'cldrsrc_OTHER' }), profile('hand-made', {})] },
+        {
+          ...observed(w),
+          listedInstanceProfiles: [
+            profile('old-vm', owned),
+            profile('Kept', owned),
+            profile('theirs', { ...owned, [CLOUD_TAG]: 'cldrsrc_OTHER' }),
+            profile('hand-made', {}),
+          ],
+        },
       );
       expect(fs.map((f) => [f.kind, f.name, f.severity, f.repairable])).toEqual([['orphan-instance-profile', 'old-vm', 'low', false]]);
       expect(fs[0]!.message).toContain('AWS/K8S');
@@ -336,8 +373,19 @@ describe('diffState', () => {
     const plan = planFor(['profile-a', 'profile-b'], {}, { computeStack: 'VM', cloudId: CLOUD });
     const roles = new Map<string, ObservedRole | null>();
     for (const item of plan.items) {
-      const info: RoleInfo = { name: item.role.name, arn: item.role.arn, path: item.role.path, trustPolicy: clone(item.role.trustPolicy), tags: Object.fromEntries(item.role.tags.map((t) => [t.Key, t.Value])) };
-      roles.set(item.role.name, { info, inlinePolicyNames: [item.role.permissionPolicy.name], inlinePolicy: clone(item.role.permissionPolicy.document), attachedPolicyArns: [] });
+      const info: RoleInfo = {
+        name: item.role.name,
+        arn: item.role.arn,
+        path: item.role.path,
+        trustPolicy: clone(item.role.trustPolicy),
+        tags: Object.fromEntries(item.role.tags.map((t) => [t.Key, t.Value])),
+      };
+      roles.set(item.role.name, {
+        info,
+        inlinePolicyNames: [item.role.permissionPolicy.name],
+        inlinePolicy: clone(item.role.permissionPolicy.document),
+        attachedPolicyArns: [],
+      });
     }
     const [a, b] = plan.items;
     const tags = Object.fromEntries(a!.role.tags.map((t) => [t.Key, t.Value]));
@@ -345,7 +393,11 @@ describe('diffState', () => {
       ['profile-a', null],
       ['profile-b', { name: 'profile-b', arn: 'x', roleNames: ['someone-else'], tags }],
     ]);
-    (roles.get(b!.role.name)!.info.trustPolicy as any).Statement.push({ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999999999999:root' }, Action: 'sts:AssumeRole' });
+    (roles.get(b!.role.name)!.info.trustPolicy as any).Statement.push({
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::999999999999:root' },
+      Action: 'sts:AssumeRole',
+    });
     const fs = diffState({ cloudId: CLOUD, plan, clusters: [] }, { roles, listedRoles: [], serviceAccounts: new Map(), instanceProfiles });
     expect(fs.map((f) => `${f.kind} ${f.name}`).sort()).toEqual([
       'instance-profile-missing profile-a',

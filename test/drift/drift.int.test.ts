@@ -22,8 +22,10 @@ const FOREIGN = { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999999999999:
 /** The seed EKS config for `cloud` (other clouds use other SA names: the sandbox namespace is shared). */
 function eksConfig(cloud: string, extra = '', names = [SA1, SA2]): string {
   return (
-    SEED_EXAMPLES.eks.replace('cldrsrc_XXXX', cloud).replace(SA1, names[0]!).replace(SA2, names[1] ?? names[0]!) +
-    (extra ? `${extra}\n` : '')
+    SEED_EXAMPLES.eks
+      .replace('cldrsrc_XXXX', cloud)
+      .replace(SA1, names[0]!)
+      .replace(SA2, names[1] ?? names[0]!) + (extra ? `${extra}\n` : '')
   );
 }
 const role = (cloud: string, sa: string) => roleNameFor('iam-mapping-', cloud, sa);
@@ -123,7 +125,10 @@ describe('drift checks (mode report)', () => {
     expect(widened.message).toBe(
       `trust policy of role ${role(CLOUD, SA1)} now allows any service account in any namespace (sub system:serviceaccount:*:*) — was only ${NS}/${SA1}`,
     );
-    expect(report.findings.find((f: any) => f.kind === 'annotation-mismatch')).toMatchObject({ expected: `arn:aws:iam::123456789012:role/iam-mapping/${role(CLOUD, SA1)}`, actual: OTHER_ROLE });
+    expect(report.findings.find((f: any) => f.kind === 'annotation-mismatch')).toMatchObject({
+      expected: `arn:aws:iam::123456789012:role/iam-mapping/${role(CLOUD, SA1)}`,
+      actual: OTHER_ROLE,
+    });
     for (const f of report.findings) for (const k of ['kind', 'name', 'expected', 'actual', 'severity', 'message']) expect(f).toHaveProperty(k);
     // Mode report: nothing is changed, and each thing is read once.
     expect(report.repair).toBeUndefined();
@@ -135,7 +140,11 @@ describe('drift checks (mode report)', () => {
       ['iam:ListOpenIDConnectProviders', 1],
     ]);
     // Kubernetes: one LIST of the planned namespace, one cluster-wide LIST of this cloud's labelled SAs.
-    expect(Object.entries(calls).filter(([k]) => k.startsWith('k8s:')).map(([k, n]) => [k, n])).toEqual([['k8s:LIST serviceaccounts', 2]]);
+    expect(
+      Object.entries(calls)
+        .filter(([k]) => k.startsWith('k8s:'))
+        .map(([k, n]) => [k, n]),
+    ).toEqual([['k8s:LIST serviceaccounts', 2]]);
     const lists = h.server.sandbox!.calls.filter({ service: 'k8s', sinceSeq: mark }).map((c) => c.params.namespace ?? '(all)');
     expect(lists.sort()).toEqual(['(all)', NS]);
 
@@ -177,7 +186,14 @@ describe('drift checks (mode repair)', () => {
     const issuer = provider.split(':oidc-provider/')[1]!;
     const handMadeTrust = JSON.stringify({
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: { Federated: provider }, Action: 'sts:AssumeRoleWithWebIdentity', Condition: { StringLike: { [`${issuer}:sub`]: 'system:serviceaccount:*:*' } } }],
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Federated: provider },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: { StringLike: { [`${issuer}:sub`]: 'system:serviceaccount:*:*' } },
+        },
+      ],
     });
     sandbox.iam.createRole({ roleName: 'hand-made', path: '/iam-mapping/', assumeRolePolicyDocument: handMadeTrust });
     sandbox.k8s.create('serviceaccounts', NS, { metadata: { name: 'hand-made-sa', annotations: { [ROLE_ARN_ANNOTATION]: OTHER_ROLE } } });
@@ -205,7 +221,9 @@ describe('drift checks (mode repair)', () => {
     expect(second.repair).toBeUndefined();
     expect(sandbox.iam.getRole('hand-made').assumeRolePolicyDocument).toBe(handMadeTrust);
     expect(sandbox.k8s.serviceAccount(NS, 'hand-made-sa')!.metadata.annotations).toEqual({ [ROLE_ARN_ANNOTATION]: OTHER_ROLE });
-    const touched = sandbox.calls.filter({ sinceSeq: mark, mutating: true }).filter((c) => c.params.RoleName === 'hand-made' || c.params.name === 'hand-made-sa');
+    const touched = sandbox.calls
+      .filter({ sinceSeq: mark, mutating: true })
+      .filter((c) => c.params.RoleName === 'hand-made' || c.params.name === 'hand-made-sa');
     expect(touched).toEqual([]);
     // The repaired trust policy is the planned one again (no wildcard, aud back, no foreign statement).
     expect(JSON.stringify(sandbox.iam.trustPolicy(role(CLOUD, A)))).not.toContain('*');

@@ -12,7 +12,6 @@ import { awsCliEnv, onPath } from '../helpers/cli-env.js';
 
 const run = promisify(execFile);
 
-
 export interface Operator {
   /** How the changes were made: `cli` (aws / kubectl) or `sandbox` (its inspection API). */
   via: { aws: 'cli' | 'sandbox'; kubectl: 'cli' | 'sandbox' };

@@ -42,7 +42,11 @@ describe.skipIf(!hasMoto)('local server against moto (AWS) and an outside Kubern
     );
     providerUrl = cluster.cluster!.identity!.oidc!.issuer!;
     const created = await new IAMClient(aws).send(
-      new CreateOpenIDConnectProviderCommand({ Url: providerUrl, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['9e99a48a9960b14926bb7f3b02e22da2b0ab7280'] }),
+      new CreateOpenIDConnectProviderCommand({
+        Url: providerUrl,
+        ClientIDList: ['sts.amazonaws.com'],
+        ThumbprintList: ['9e99a48a9960b14926bb7f3b02e22da2b0ab7280'],
+      }),
     );
     providerArn = created.OpenIDConnectProviderArn!;
     for (const k of ['AWS_ENDPOINT_URL_IAM', 'AWS_ENDPOINT_URL_EKS', 'AWS_ENDPOINT_URL_STS'] as const) process.env[k] = moto.url;
@@ -102,7 +106,9 @@ describe('Kubernetes named by a kubeconfig file', () => {
     const server = await startSandboxServer({ port: 0, clusters: [] });
     const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
     try {
-      server.sandbox.k8s.create('serviceaccounts', 'anyscale-operator', { metadata: { name: 'from-kubeconfig', labels: { 'iam-mapping.anyscale.io/cloud': 'c1' } } });
+      server.sandbox.k8s.create('serviceaccounts', 'anyscale-operator', {
+        metadata: { name: 'from-kubeconfig', labels: { 'iam-mapping.anyscale.io/cloud': 'c1' } },
+      });
       const file = join(dir, 'config');
       writeFileSync(
         file,
@@ -126,7 +132,9 @@ describe('Kubernetes named by a kubeconfig file', () => {
       const targets = createTargets({ mode: 'aws', region: 'us-east-1', clusterName: 'prod', kubeconfig: file });
       const k8s = targets.kubernetes({ name: 'prod', issuerHost: 'h', oidcProviderArn: 'arn', accountId: '1' });
       expect((await k8s.listServiceAccounts('anyscale-operator')).map((s) => s.name)).toContain('from-kubeconfig');
-      expect((await k8s.listServiceAccountsInAllNamespaces!('iam-mapping.anyscale.io/cloud=c1')).map((s) => `${s.namespace}/${s.name}`)).toEqual(['anyscale-operator/from-kubeconfig']);
+      expect((await k8s.listServiceAccountsInAllNamespaces!('iam-mapping.anyscale.io/cloud=c1')).map((s) => `${s.namespace}/${s.name}`)).toEqual([
+        'anyscale-operator/from-kubeconfig',
+      ]);
       expect([...new Set(server.sandbox.calls.filter({ service: 'k8s' }).map((c) => c.action))]).toEqual(['LIST serviceaccounts']);
     } finally {
       await server.close();

@@ -82,7 +82,11 @@ type Case = [label: string, body: unknown, path: string | RegExp];
 const cases: Case[] = [];
 for (const v of NOT_K8S_NAMES) {
   cases.push([`K8S rule value ${JSON.stringify(v)}`, base('AWS', 'K8S', v), 'dataplane_iam_mapping.rules[0].value']);
-  cases.push([`K8S default_value ${JSON.stringify(v)}`, { ...base(), dataplane_iam_mapping: { ...base().dataplane_iam_mapping, default_value: v } }, 'dataplane_iam_mapping.default_value']);
+  cases.push([
+    `K8S default_value ${JSON.stringify(v)}`,
+    { ...base(), dataplane_iam_mapping: { ...base().dataplane_iam_mapping, default_value: v } },
+    'dataplane_iam_mapping.default_value',
+  ]);
 }
 for (const v of [...NOT_IAM_NAMES, 'arn:aws:iam::123456789012:instance-profile/x', 'a'.repeat(129)]) {
   cases.push([`AWS VM value ${JSON.stringify(v)}`, base('AWS', 'VM', v), 'dataplane_iam_mapping.rules[0].value']);
@@ -92,7 +96,11 @@ for (const v of [...ESCAPES.map((e) => `${e}@p.iam.gserviceaccount.com`), 'sa@ev
 }
 for (const v of [...ESCAPES, 'Team-B', 'a'.repeat(64)]) {
   cases.push([`namespace ${JSON.stringify(v)}`, withProvisioning({ namespaces: ['anyscale-operator', v] }), 'provisioning.namespaces[1]']);
-  cases.push([`SA namespace ${JSON.stringify(v)}`, withProvisioning({ service_accounts: { 'sa-ok': { namespaces: [v] } } }), 'provisioning.service_accounts.sa-ok.namespaces[0]']);
+  cases.push([
+    `SA namespace ${JSON.stringify(v)}`,
+    withProvisioning({ service_accounts: { 'sa-ok': { namespaces: [v] } } }),
+    'provisioning.service_accounts.sa-ok.namespaces[0]',
+  ]);
 }
 const subjects = [
   // (`*` is not here: `<namespace>:*` is the documented whole-segment wildcard; `sa*` is refused below as a partial one)
@@ -111,10 +119,18 @@ const subjects = [
   'arn:aws:iam::123456789012:root',
 ];
 for (const v of subjects) {
-  cases.push([`subject ${JSON.stringify(v)}`, withProvisioning({ service_accounts: { 'sa-ok': { subjects: [v] } } }), 'provisioning.service_accounts.sa-ok.subjects[0]']);
+  cases.push([
+    `subject ${JSON.stringify(v)}`,
+    withProvisioning({ service_accounts: { 'sa-ok': { subjects: [v] } } }),
+    'provisioning.service_accounts.sa-ok.subjects[0]',
+  ]);
 }
 for (const v of [...NOT_IAM_NAMES, 'a'.repeat(65)]) {
-  cases.push([`role_name ${JSON.stringify(v)}`, withProvisioning({ service_accounts: { 'sa-ok': { role_name: v } } }), 'provisioning.service_accounts.sa-ok.role_name']);
+  cases.push([
+    `role_name ${JSON.stringify(v)}`,
+    withProvisioning({ service_accounts: { 'sa-ok': { role_name: v } } }),
+    'provisioning.service_accounts.sa-ok.role_name',
+  ]);
 }
 const arns = [
   '*',
@@ -131,7 +147,11 @@ const arns = [
   'AdministratorAccess',
 ];
 for (const v of arns) {
-  cases.push([`extra_policy_arns ${JSON.stringify(v)}`, withProvisioning({ service_accounts: { 'sa-ok': { extra_policy_arns: [v] } } }), 'provisioning.service_accounts.sa-ok.extra_policy_arns[0]']);
+  cases.push([
+    `extra_policy_arns ${JSON.stringify(v)}`,
+    withProvisioning({ service_accounts: { 'sa-ok': { extra_policy_arns: [v] } } }),
+    'provisioning.service_accounts.sa-ok.extra_policy_arns[0]',
+  ]);
 }
 for (const v of [...ESCAPES, 'bucket/*', 'bucket/../other', 'a..b', 'Bucket', 'ab', '192.168.1.1', 'xn--bucket', 'bucket-s3alias', 'b'.repeat(64), 'bücket']) {
   cases.push([`default_bucket ${JSON.stringify(v)}`, withProvisioning({ default_bucket: v }), 'provisioning.default_bucket']);
@@ -142,7 +162,11 @@ for (const v of NOT_IAM_NAMES.filter((s) => s !== '-')) {
   cases.push([`role_name_prefix ${JSON.stringify(v)}`, withProvisioning({ role_name_prefix: v }), 'provisioning.role_name_prefix']);
   // IAM paths are opaque `/seg/seg/` strings (`/a/b/`, even `/../`, are legal and name no other role)
   if (!/^[\w+=,.@/-]+$/.test(v)) cases.push([`role_path ${JSON.stringify(v)}`, withProvisioning({ role_path: `/${v}/` }), 'provisioning.role_path']);
-  cases.push([`service_accounts key ${JSON.stringify(v)}`, withProvisioning({ service_accounts: { [v]: { adopt_role: true } } }), /^provisioning\.service_accounts/]);
+  cases.push([
+    `service_accounts key ${JSON.stringify(v)}`,
+    withProvisioning({ service_accounts: { [v]: { adopt_role: true } } }),
+    /^provisioning\.service_accounts/,
+  ]);
 }
 
 describe('(1) values that try to escape their field', () => {
@@ -265,7 +289,9 @@ const scenarios: Array<{
       dataplane_iam_mapping: { rules: [{ selector: 'workload-type=job', value: 'default-editor' }], fallback_rule: 'FAIL' },
       provisioning: { service_accounts: { 'default-editor': { namespaces: ['usera', 'userb'] } } },
     },
-    expect: [{ ns: ['usera', 'userb'], sa: 'default-editor', intended: ['system:serviceaccount:usera:default-editor', 'system:serviceaccount:userb:default-editor'] }],
+    expect: [
+      { ns: ['usera', 'userb'], sa: 'default-editor', intended: ['system:serviceaccount:usera:default-editor', 'system:serviceaccount:userb:default-editor'] },
+    ],
     trusted: ['sandbox'],
   },
   {
@@ -317,14 +343,18 @@ describe('(2) trust policies the HTTP flow wrote, under attack', () => {
           roles.add(roleName);
           expect(attackMatrix(policy, e.intended, trusted, untrusted), `${e.sa} in ${ns} (${roleName})`).toEqual([]);
           // Every statement pins the audience with StringEquals and names a trusted provider.
-          for (const st of (policy as unknown as { Statement: Array<{ Principal: { Federated: string }; Condition: Record<string, Record<string, unknown>> }> }).Statement) {
+          for (const st of (policy as unknown as { Statement: Array<{ Principal: { Federated: string }; Condition: Record<string, Record<string, unknown>> }> })
+            .Statement) {
             const iss = st.Principal.Federated.split(':oidc-provider/')[1]!;
             expect(trusted.map((c) => c.providerArn)).toContain(st.Principal.Federated);
             expect(st.Condition.StringEquals?.[`${iss}:aud`]).toBe(STS_AUDIENCE);
           }
           // Seed 002 bucket access only.
           const bucket = JSON.parse(permissions['iam-mapping-default-bucket']!);
-          expect(bucket.Statement.flatMap((st: { Resource: string[] }) => st.Resource).sort()).toEqual(['arn:aws:s3:::anyscale-sandbox-bucket', 'arn:aws:s3:::anyscale-sandbox-bucket/*']);
+          expect(bucket.Statement.flatMap((st: { Resource: string[] }) => st.Resource).sort()).toEqual([
+            'arn:aws:s3:::anyscale-sandbox-bucket',
+            'arn:aws:s3:::anyscale-sandbox-bucket/*',
+          ]);
         }
         expect(roles.size, `one role for ${e.sa} across its namespaces`).toBe(1);
       }

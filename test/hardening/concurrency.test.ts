@@ -118,7 +118,8 @@ describe('resolves while the config changes', () => {
         else if (a.config_version === current) newAnswers++;
         const why = mixed(a);
         if (why) problems.push(`wave ${n} answer ${i}: ${why} ${JSON.stringify(a)}`);
-        if (a.config_version !== previous && a.config_version !== current) problems.push(`wave ${n} answer ${i}: version ${a.config_version} is neither ${previous} nor ${current}`);
+        if (a.config_version !== previous && a.config_version !== current)
+          problems.push(`wave ${n} answer ${i}: version ${a.config_version} is neither ${previous} nor ${current}`);
       });
       const first = sticky[0]!;
       stickyFirst.set(`ses-wave-${n}`, first);
@@ -137,10 +138,16 @@ describe('resolves while the config changes', () => {
     for (const [clusterId, first] of stickyFirst) {
       const again = await resolve(clusterId);
       total++;
-      expect({ value: again.value, config_version: again.config_version, sticky: again.sticky }).toEqual({ value: first.value, config_version: first.config_version, sticky: true });
+      expect({ value: again.value, config_version: again.config_version, sticky: again.sticky }).toEqual({
+        value: first.value,
+        config_version: first.config_version,
+        sticky: true,
+      });
     }
     client.close();
-    console.log(`[concurrency] ${JSON.stringify({ resolves: total, duringPutsOld: oldAnswers, duringPutsNew: newAnswers, puts: PUTS + 1, inFlight: IN_FLIGHT, ms: Date.now() - started })}`);
+    console.log(
+      `[concurrency] ${JSON.stringify({ resolves: total, duringPutsOld: oldAnswers, duringPutsNew: newAnswers, puts: PUTS + 1, inFlight: IN_FLIGHT, ms: Date.now() - started })}`,
+    );
     expect(problems.slice(0, 10), `${problems.length} problems`).toEqual([]);
 
     // The history holds every version whole.

@@ -55,14 +55,15 @@ describe('(a) the store is unavailable under a running server', () => {
   let dynamoPort: number;
   let storeDir: string;
 
-  const everyStoreRoute = () => [
-    ['resolve', h.api('POST', `${MAPPING}/resolve`, { role: 'control-plane', body: launch })],
-    ['resolve with cluster_id', h.api('POST', `${MAPPING}/resolve`, { role: 'control-plane', body: { ...launch, cluster_id: 'ses_faults' } })],
-    ['PUT', h.api('PUT', `${MAPPING}`, { body: config })],
-    ['GET', h.api('GET', MAPPING, { role: 'viewer' })],
-    ['GET versions', h.api('GET', `${MAPPING}/versions`, { role: 'viewer' })],
-    ['GET provisioning', h.api('GET', `${MAPPING}/provisioning`, { role: 'viewer' })],
-  ] as const;
+  const everyStoreRoute = () =>
+    [
+      ['resolve', h.api('POST', `${MAPPING}/resolve`, { role: 'control-plane', body: launch })],
+      ['resolve with cluster_id', h.api('POST', `${MAPPING}/resolve`, { role: 'control-plane', body: { ...launch, cluster_id: 'ses_faults' } })],
+      ['PUT', h.api('PUT', `${MAPPING}`, { body: config })],
+      ['GET', h.api('GET', MAPPING, { role: 'viewer' })],
+      ['GET versions', h.api('GET', `${MAPPING}/versions`, { role: 'viewer' })],
+      ['GET provisioning', h.api('GET', `${MAPPING}/provisioning`, { role: 'viewer' })],
+    ] as const;
 
   it('connection refused → 503 + Retry-After on every route that needs the store; healthz answers; recovers when the store is back', async () => {
     storeDir = mkdtempSync(join(tmpdir(), 'iam-mapping-faults-store-'));
@@ -134,8 +135,8 @@ interface Child {
 async function startChild(env: NodeJS.ProcessEnv): Promise<Child> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const deadline = Date.now() + 45_000;
   while (!/ready/.test(out)) {
@@ -269,6 +270,8 @@ describe('(b) SIGKILL in the middle of provisioning, then restart', () => {
 
     child.proc.kill('SIGTERM');
     expect(await child.exited, child.output()).toBe(0);
-    console.log(`[faults] ${JSON.stringify({ killedAt, afterRestart: { version: afterCrash.config_version, status: afterCrash.status, items: afterCrash.items.length }, converged: status.status })}`);
+    console.log(
+      `[faults] ${JSON.stringify({ killedAt, afterRestart: { version: afterCrash.config_version, status: afterCrash.status, items: afterCrash.items.length }, converged: status.status })}`,
+    );
   }, 120_000);
 });

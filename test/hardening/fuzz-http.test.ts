@@ -105,7 +105,29 @@ const weirdText = fc.oneof(
   fc.string({ maxLength: 200 }),
   fc.string({ unit: 'binary', maxLength: 200 }),
   fc.string({ unit: 'grapheme', maxLength: 100 }),
-  fc.constantFrom('', ' ', '\n', '\u0000', '{', '[', ']]', '"', "'", ':', '- -', '---', '...', '%YAML 1.1', '!!python/object:os.system', '&a *a', '? ', '|', '>', '@', '`'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\n',
+    '\u0000',
+    '{',
+    '[',
+    ']]',
+    '"',
+    "'",
+    ':',
+    '- -',
+    '---',
+    '...',
+    '%YAML 1.1',
+    '!!python/object:os.system',
+    '&a *a',
+    '? ',
+    '|',
+    '>',
+    '@',
+    '`',
+  ),
 );
 const contentTypes = fc.constantFrom(
   'application/json',
@@ -156,22 +178,30 @@ function generate(tokens: { owner: string; viewer: string; controlPlane: string 
     1700,
     1,
   )) {
-    const doc = setIn(BASE as Json, path, value);
-    out.push(put(`wrong type at ${path.join('.')}: ${JSON.stringify(value).slice(0, 60)}`, asBody(doc, yaml), yaml ? 'application/yaml' : 'application/json', [400]));
+    const doc = setIn(BASE, path, value);
+    out.push(
+      put(`wrong type at ${path.join('.')}: ${JSON.stringify(value).slice(0, 60)}`, asBody(doc, yaml), yaml ? 'application/yaml' : 'application/json', [400]),
+    );
   }
   // A2. Bad strings, deleted fields, unknown fields at every level (some deletions leave a valid config: stale If-Match).
   for (const [op, path, value, key, yaml] of sample(
-    fc.tuple(fc.constantFrom('bad-string', 'delete', 'unknown-key'), fc.constantFrom(...PATHS), badString, fc.string({ minLength: 1, maxLength: 12 }), fc.boolean()),
+    fc.tuple(
+      fc.constantFrom('bad-string', 'delete', 'unknown-key'),
+      fc.constantFrom(...PATHS),
+      badString,
+      fc.string({ minLength: 1, maxLength: 12 }),
+      fc.boolean(),
+    ),
     1200,
     2,
   )) {
     let doc: Json;
-    if (op === 'bad-string') doc = setIn(BASE as Json, path, value);
-    else if (op === 'delete') doc = setIn(BASE as Json, path, undefined);
+    if (op === 'bad-string') doc = setIn(BASE, path, value);
+    else if (op === 'delete') doc = setIn(BASE, path, undefined);
     else {
       const objectPath = OBJECT_PATHS[(path.length * 7 + key.length) % OBJECT_PATHS.length]!;
       // service_accounts is a map: a new key there is a (bad or good) name, not an unknown field.
-      doc = setIn(BASE as Json, [...objectPath, `x_${key}`], 'v');
+      doc = setIn(BASE, [...objectPath, `x_${key}`], 'v');
     }
     out.push(put(`${op} at ${path.join('.')}`, asBody(doc, yaml), yaml ? 'application/yaml' : 'application/json', [400, 412], { 'if-match': STALE }));
   }
@@ -182,7 +212,9 @@ function generate(tokens: { owner: string; viewer: string; controlPlane: string 
   for (const [yaml, cut] of sample(fc.tuple(fc.boolean(), fc.double({ min: 0, max: 1, noNaN: true })), 500, 3)) {
     const text = yaml ? yamlText : jsonText;
     const at = Math.floor(cut * (text.length - 1));
-    out.push(put(`truncated ${yaml ? 'YAML' : 'JSON'} at ${at}`, text.slice(0, at), yaml ? 'application/yaml' : 'application/json', [400, 412], { 'if-match': STALE }));
+    out.push(
+      put(`truncated ${yaml ? 'YAML' : 'JSON'} at ${at}`, text.slice(0, at), yaml ? 'application/yaml' : 'application/json', [400, 412], { 'if-match': STALE }),
+    );
   }
   for (const [yaml, edits] of sample(
     fc.tuple(fc.boolean(), fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.nat(3), weirdText), { minLength: 1, maxLength: 4 })),
@@ -203,22 +235,47 @@ function generate(tokens: { owner: string; viewer: string; controlPlane: string 
   // C. Huge strings, many rules, many keys.
   const huge = (n: number, c = 'a') => c.repeat(n);
   const hugeDocs: Array<[string, Json]> = [
-    ['selector over 4096', setIn(BASE as Json, ['dataplane_iam_mapping', 'rules', 0, 'selector'], `user=${huge(5000)}`)],
-    ['value over 256', setIn(BASE as Json, ['dataplane_iam_mapping', 'rules', 0, 'value'], huge(300))],
-    ['1 MiB value', setIn(BASE as Json, ['dataplane_iam_mapping', 'rules', 0, 'value'], huge(1 << 20))],
-    ['1 MiB selector', setIn(BASE as Json, ['dataplane_iam_mapping', 'rules', 0, 'selector'], `user in (${huge(1 << 20, 'x,')})`)],
-    ['long cloud id', setIn(BASE as Json, ['cloud_deployment_id'], `c${huge(200)}`)],
-    ['1 MiB key', setIn(BASE as Json, [huge(1 << 20)], 1)],
-    ['25,001 rules', setIn(BASE as Json, ['dataplane_iam_mapping', 'rules'], Array.from({ length: 25_001 }, () => ({ selector: '', value: 'sa' })))],
+    ['selector over 4096', setIn(BASE, ['dataplane_iam_mapping', 'rules', 0, 'selector'], `user=${huge(5000)}`)],
+    ['value over 256', setIn(BASE, ['dataplane_iam_mapping', 'rules', 0, 'value'], huge(300))],
+    ['1 MiB value', setIn(BASE, ['dataplane_iam_mapping', 'rules', 0, 'value'], huge(1 << 20))],
+    ['1 MiB selector', setIn(BASE, ['dataplane_iam_mapping', 'rules', 0, 'selector'], `user in (${huge(1 << 20, 'x,')})`)],
+    ['long cloud id', setIn(BASE, ['cloud_deployment_id'], `c${huge(200)}`)],
+    ['1 MiB key', setIn(BASE, [huge(1 << 20)], 1)],
+    [
+      '25,001 rules',
+      setIn(
+        BASE,
+        ['dataplane_iam_mapping', 'rules'],
+        Array.from({ length: 25_001 }, () => ({ selector: '', value: 'sa' })),
+      ),
+    ],
     ['10,000 unknown keys', { ...(BASE as Record<string, Json>), ...Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, i])) }],
-    ['2,000 bad rules', setIn(BASE as Json, ['dataplane_iam_mapping', 'rules'], Array.from({ length: 2_000 }, () => ({ selector: 'team=x', value: 'Bad Value' })))],
-    ['10,000 namespaces', setIn(BASE as Json, ['provisioning', 'namespaces'], Array.from({ length: 10_000 }, (_, i) => `ns-${i}`))],
-    ['huge number', setIn(BASE as Json, ['provisioning', 'trust_policy_quota'], 1e308)],
-    ['selector of 4096 parens', setIn(BASE as Json, ['dataplane_iam_mapping', 'rules', 0, 'selector'], huge(4096, '('))],
-    ['selector of 2000 requirements', setIn(BASE as Json, ['dataplane_iam_mapping', 'rules', 0, 'selector'], Array.from({ length: 1000 }, (_, i) => `user!=u${i}`).join(','))],
+    [
+      '2,000 bad rules',
+      setIn(
+        BASE,
+        ['dataplane_iam_mapping', 'rules'],
+        Array.from({ length: 2_000 }, () => ({ selector: 'team=x', value: 'Bad Value' })),
+      ),
+    ],
+    [
+      '10,000 namespaces',
+      setIn(
+        BASE,
+        ['provisioning', 'namespaces'],
+        Array.from({ length: 10_000 }, (_, i) => `ns-${i}`),
+      ),
+    ],
+    ['huge number', setIn(BASE, ['provisioning', 'trust_policy_quota'], 1e308)],
+    ['selector of 4096 parens', setIn(BASE, ['dataplane_iam_mapping', 'rules', 0, 'selector'], huge(4096, '('))],
+    [
+      'selector of 2000 requirements',
+      setIn(BASE, ['dataplane_iam_mapping', 'rules', 0, 'selector'], Array.from({ length: 1000 }, (_, i) => `user!=u${i}`).join(',')),
+    ],
   ];
   for (const [label, doc] of hugeDocs) {
-    for (const yaml of [false, true]) out.push(put(`huge: ${label}`, asBody(doc, yaml), yaml ? 'application/yaml' : 'application/json', [400, 412, 413], { 'if-match': STALE }));
+    for (const yaml of [false, true])
+      out.push(put(`huge: ${label}`, asBody(doc, yaml), yaml ? 'application/yaml' : 'application/json', [400, 412, 413], { 'if-match': STALE }));
   }
 
   // D. Deep nesting (JSON and YAML, whole body and inside a field).
@@ -229,9 +286,7 @@ function generate(tokens: { owner: string; viewer: string; controlPlane: string 
   )) {
     const d = yaml ? Math.min(depth, 20_000) : depth;
     const nested = shape === 'array' ? `${'['.repeat(d)}1${']'.repeat(d)}` : `${'{"a":'.repeat(d)}1${'}'.repeat(d)}`;
-    const text = inField
-      ? JSON.stringify(setIn(BASE as Json, ['dataplane_iam_mapping', 'rules', 0, 'value'], 'PLACEHOLDER')).replace('"PLACEHOLDER"', nested)
-      : nested;
+    const text = inField ? JSON.stringify(setIn(BASE, ['dataplane_iam_mapping', 'rules', 0, 'value'], 'PLACEHOLDER')).replace('"PLACEHOLDER"', nested) : nested;
     out.push(put(`deep ${shape} ${d} ${yaml ? 'YAML' : 'JSON'}${inField ? ' in a field' : ''}`, text, yaml ? 'application/yaml' : 'application/json', [400]));
   }
   for (const depth of [50, 500, 2_000]) {
@@ -244,7 +299,12 @@ function generate(tokens: { owner: string; viewer: string; controlPlane: string 
   // E. YAML alias bombs and alias tricks.
   const laughs = (levels: number, width: number) => {
     const lines = [`l0: &l0 [${Array(width).fill('"lol"').join(',')}]`];
-    for (let i = 1; i < levels; i++) lines.push(`l${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(',')}]`);
+    for (let i = 1; i < levels; i++)
+      lines.push(
+        `l${i}: &l${i} [${Array(width)
+          .fill(`*l${i - 1}`)
+          .join(',')}]`,
+      );
     return `${lines.join('\n')}\n`;
   };
   for (const [levels, width] of sample(fc.tuple(fc.integer({ min: 2, max: 12 }), fc.integer({ min: 2, max: 12 })), 80, 7)) {
@@ -264,7 +324,7 @@ function generate(tokens: { owner: string; viewer: string; controlPlane: string 
   // F. Prototype keys at every object level, in JSON and YAML, in config and resolve bodies.
   for (const [key, value, yaml, objectIndex] of sample(fc.tuple(prototypeKey, pollution, fc.boolean(), fc.nat()), 500, 8)) {
     const path = [...OBJECT_PATHS[objectIndex % OBJECT_PATHS.length]!, key];
-    const doc = setIn(BASE as Json, path, value);
+    const doc = setIn(BASE, path, value);
     let text = asBody(doc, yaml);
     if (!yaml && key !== '__proto__' && objectIndex % 3 === 0) text = text.replace(`"${key}"`, '"__proto__"');
     out.push(put(`prototype key ${path.join('.')}`, text, yaml ? 'application/yaml' : 'application/json', [400, 412], { 'if-match': STALE }));
@@ -280,7 +340,14 @@ function generate(tokens: { owner: string; viewer: string; controlPlane: string 
   ];
   for (const text of protoTexts) {
     out.push(put('prototype text', text, text.startsWith('{') || text.startsWith('[') ? 'application/json' : 'application/yaml', [400]));
-    out.push({ method: 'POST', path: RESOLVE, headers: headersFor(tokens.controlPlane, 'application/json'), body: text, label: 'prototype resolve', allowed: [400, 415] });
+    out.push({
+      method: 'POST',
+      path: RESOLVE,
+      headers: headersFor(tokens.controlPlane, 'application/json'),
+      body: text,
+      label: 'prototype resolve',
+      allowed: [400, 415],
+    });
   }
 
   // G. Non-UTF-8 bytes under textual and other content types.
@@ -288,7 +355,15 @@ function generate(tokens: { owner: string; viewer: string; controlPlane: string 
     const buf = Buffer.from(bytes);
     const invalid = Buffer.concat([buf.subarray(0, at % (buf.length + 1)), Buffer.from([0xc3, 0x28, 0xff]), buf.subarray(at % (buf.length + 1))]);
     if (at % 2 === 0) out.push(put(`non-UTF-8 as ${ct}`, invalid, ct || undefined, [400, 415]));
-    else out.push({ method: 'POST', path: RESOLVE, headers: headersFor(tokens.controlPlane, ct || undefined), body: invalid, label: `non-UTF-8 resolve as ${ct}`, allowed: [400, 415] });
+    else
+      out.push({
+        method: 'POST',
+        path: RESOLVE,
+        headers: headersFor(tokens.controlPlane, ct || undefined),
+        body: invalid,
+        label: `non-UTF-8 resolve as ${ct}`,
+        allowed: [400, 415],
+      });
   }
   const validYamlWithBadByte = Buffer.concat([Buffer.from(yamlText.replace('sa-one', 'sa-on')), Buffer.from('# \xff\xfe', 'latin1')]);
   out.push(put('valid YAML plus a latin-1 comment', validYamlWithBadByte, 'application/yaml', [400]));
@@ -302,9 +377,43 @@ function generate(tokens: { owner: string; viewer: string; controlPlane: string 
   const cloudIds = fc.oneof(
     fc.string({ maxLength: 40 }),
     fc.string({ unit: 'grapheme', maxLength: 20 }),
-    fc.constantFrom('..', '.', '%2e%2e', '%2F', 'a%2Fb', '%00', '%', '%E0%A4%A', '%zz', '%u0041', 'a%', '-x', '_x', 'x'.repeat(129), 'x'.repeat(10_000), 'cldrsrc_%C0%AF', '%EF%BB%BF', 'cldrsrc XXXX', 'cldrsrc_fuzz%00', 'CLDRSRC_FUZZ', '%25', '*', '${cloud}', '{cloud}'),
+    fc.constantFrom(
+      '..',
+      '.',
+      '%2e%2e',
+      '%2F',
+      'a%2Fb',
+      '%00',
+      '%',
+      '%E0%A4%A',
+      '%zz',
+      '%u0041',
+      'a%',
+      '-x',
+      '_x',
+      'x'.repeat(129),
+      'x'.repeat(10_000),
+      'cldrsrc_%C0%AF',
+      '%EF%BB%BF',
+      'cldrsrc XXXX',
+      'cldrsrc_fuzz%00',
+      'CLDRSRC_FUZZ',
+      '%25',
+      '*',
+      '${cloud}',
+      '{cloud}',
+    ),
   );
-  const suffixes = ['/iam-mapping', '/iam-mapping/', '/iam-mapping/versions', '/iam-mapping/resolve', '/iam-mapping/provisioning', '/iam-mapping/x', '', '/drift-checks/latest/x'];
+  const suffixes = [
+    '/iam-mapping',
+    '/iam-mapping/',
+    '/iam-mapping/versions',
+    '/iam-mapping/resolve',
+    '/iam-mapping/provisioning',
+    '/iam-mapping/x',
+    '',
+    '/drift-checks/latest/x',
+  ];
   const methods = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'];
   for (const [id, suffix, method] of sample(fc.tuple(cloudIds, fc.constantFrom(...suffixes), fc.constantFrom(...methods)), 1300, 11)) {
     if (id === CLOUD) continue;
@@ -318,11 +427,37 @@ function generate(tokens: { owner: string; viewer: string; controlPlane: string 
       // a valid-looking foreign cloud id with the fuzz cloud's body is a 400 (id mismatch), never a write
     });
   }
-  const oddPaths = ['/', '//', '/v1', '/v1/', '/v2/healthz', '/V1/healthz', '//v1/healthz', '/v1/clouds', '/v1/clouds/', '/v1/clouds//iam-mapping', `/v1/clouds/${CLOUD}//iam-mapping`, `/v1/clouds/${CLOUD}/iam-mapping/resolve/`, `/v1/clouds/${CLOUD}/../${CLOUD}/iam-mapping`, `/v1/clouds/${CLOUD}/iam-mapping%2Fresolve`, '/sandbox/../v1/healthz', '/v1/healthz?x=%', '/%', '/%%', '/v1/clouds/a/b/c/d/e/f/g/h', `/v1/clouds/${CLOUD}/iam-mapping;jsessionid=1`, '*', `/v1/clouds/${CLOUD}/IAM-MAPPING`];
+  const oddPaths = [
+    '/',
+    '//',
+    '/v1',
+    '/v1/',
+    '/v2/healthz',
+    '/V1/healthz',
+    '//v1/healthz',
+    '/v1/clouds',
+    '/v1/clouds/',
+    '/v1/clouds//iam-mapping',
+    `/v1/clouds/${CLOUD}//iam-mapping`,
+    `/v1/clouds/${CLOUD}/iam-mapping/resolve/`,
+    `/v1/clouds/${CLOUD}/../${CLOUD}/iam-mapping`,
+    `/v1/clouds/${CLOUD}/iam-mapping%2Fresolve`,
+    '/sandbox/../v1/healthz',
+    '/v1/healthz?x=%',
+    '/%',
+    '/%%',
+    '/v1/clouds/a/b/c/d/e/f/g/h',
+    `/v1/clouds/${CLOUD}/iam-mapping;jsessionid=1`,
+    '*',
+    `/v1/clouds/${CLOUD}/IAM-MAPPING`,
+  ];
   for (const p of oddPaths) for (const method of methods) out.push({ method, path: p, headers: headersFor(tokens.owner, undefined), label: `${method} ${p}` });
 
   // K. Bad query parameters on every route.
-  const qValue = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('', '0', '-1', '1.5', '1e3', '01', '99999999999', '4294967296', 'NaN', 'true', '%', '%zz', '1%00', ' 1', '1,2', 'null', '[]', '{}'));
+  const qValue = fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.constantFrom('', '0', '-1', '1.5', '1e3', '01', '99999999999', '4294967296', 'NaN', 'true', '%', '%zz', '1%00', ' 1', '1,2', 'null', '[]', '{}'),
+  );
   const qKey = fc.constantFrom('version', 'limit', 'before', 'explain', 'x', '__proto__', 'constructor', 'version[]', '');
   const qRoutes: Array<[string, string]> = [
     ['GET', MAPPING],
@@ -330,7 +465,11 @@ function generate(tokens: { owner: string; viewer: string; controlPlane: string 
     ['GET', `${MAPPING}/provisioning`],
     ['POST', RESOLVE],
   ];
-  for (const [[method, path], params] of sample(fc.tuple(fc.constantFrom(...qRoutes), fc.array(fc.tuple(qKey, qValue), { minLength: 1, maxLength: 4 })), 1000, 12)) {
+  for (const [[method, path], params] of sample(
+    fc.tuple(fc.constantFrom(...qRoutes), fc.array(fc.tuple(qKey, qValue), { minLength: 1, maxLength: 4 })),
+    1000,
+    12,
+  )) {
     const qs = params.map(([k, v]) => `${k}=${escapePath(v).replace(/&/g, '%26')}`).join('&');
     out.push({
       method,
@@ -346,33 +485,73 @@ function generate(tokens: { owner: string; viewer: string; controlPlane: string 
   for (const [which, value] of sample(fc.tuple(fc.constantFrom('if-match', 'accept', 'if-none-match', 'authorization', 'role'), headerText), 800, 13)) {
     if (which === 'if-match') out.push(put(`If-Match ${value}`, jsonText, 'application/json', [400, 412], { 'if-match': value || STALE }));
     else if (which === 'accept' || which === 'if-none-match') {
-      out.push({ method: 'GET', path: MAPPING, headers: { ...headersFor(tokens.viewer, undefined), [which]: value }, label: `${which} ${value}`, allowed: [200, 304, 406] });
+      out.push({
+        method: 'GET',
+        path: MAPPING,
+        headers: { ...headersFor(tokens.viewer, undefined), [which]: value },
+        label: `${which} ${value}`,
+        allowed: [200, 304, 406],
+      });
     } else if (which === 'authorization') {
-      out.push({ method: 'PUT', path: MAPPING, headers: { authorization: value, 'content-type': 'application/json' }, body: jsonText, label: `authorization ${value}`, allowed: [401] });
+      out.push({
+        method: 'PUT',
+        path: MAPPING,
+        headers: { authorization: value, 'content-type': 'application/json' },
+        body: jsonText,
+        label: `authorization ${value}`,
+        allowed: [401],
+      });
     } else {
       const token = value.length % 2 ? tokens.viewer : tokens.controlPlane;
-      out.push({ method: 'PUT', path: MAPPING, headers: headersFor(token, 'application/json'), body: jsonText, label: 'PUT without the owner role', allowed: [403] });
+      out.push({
+        method: 'PUT',
+        path: MAPPING,
+        headers: headersFor(token, 'application/json'),
+        body: jsonText,
+        label: 'PUT without the owner role',
+        allowed: [403],
+      });
     }
   }
-  for (const auth of ['Bearer', 'Bearer ', 'bearer x', 'Basic dXNlcjpwYXNz', `Bearer ${tokens.owner}x`, `Bearer ${tokens.owner.split('.').slice(0, 2).join('.')}.`, `Bearer ${tokens.owner} ${tokens.owner}`, 'Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoib3duZXIifQ.']) {
-    out.push({ method: 'POST', path: RESOLVE, headers: { authorization: auth, 'content-type': 'application/json' }, body: '{}', label: `authorization ${auth.slice(0, 30)}`, allowed: [401] });
+  for (const auth of [
+    'Bearer',
+    'Bearer ',
+    'bearer x',
+    'Basic dXNlcjpwYXNz',
+    `Bearer ${tokens.owner}x`,
+    `Bearer ${tokens.owner.split('.').slice(0, 2).join('.')}.`,
+    `Bearer ${tokens.owner} ${tokens.owner}`,
+    'Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoib3duZXIifQ.',
+  ]) {
+    out.push({
+      method: 'POST',
+      path: RESOLVE,
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: '{}',
+      label: `authorization ${auth.slice(0, 30)}`,
+      allowed: [401],
+    });
   }
 
   // M. Resolve bodies: wrong types, missing and extra fields, huge values, anything at all.
   const good = { workload_type: 'job', project: 'p', user: 'u@example.com', cluster_id: 'ses_fuzz' };
   const resolveField = fc.constantFrom('workload_type', 'project', 'user', 'cluster_id');
   const resolveBody = fc.oneof(
-    resolveField.chain((f) => wrongTypeFor(good[f]).map((v) => ({ ...good, [f]: v }) as Json)),
+    resolveField.chain((f) => wrongTypeFor(good[f]).map((v) => ({ ...good, [f]: v }))),
     resolveField.map((f) => {
       const { [f]: _, ...rest } = good;
-      return rest as Json;
+      return rest;
     }),
-    fc.tuple(fc.string({ minLength: 1, maxLength: 10 }), jsonAny).map(([k, v]) => ({ ...good, [`x${k}`]: v }) as Json),
-    fc.tuple(resolveField, badString).map(([f, v]) => ({ ...good, [f]: v }) as Json),
-    fc.tuple(resolveField, fc.integer({ min: 257, max: 100_000 })).map(([f, n]) => ({ ...good, [f]: 'a'.repeat(n) }) as Json),
+    fc.tuple(fc.string({ minLength: 1, maxLength: 10 }), jsonAny).map(([k, v]) => ({ ...good, [`x${k}`]: v })),
+    fc.tuple(resolveField, badString).map(([f, v]) => ({ ...good, [f]: v })),
+    fc.tuple(resolveField, fc.integer({ min: 257, max: 100_000 })).map(([f, n]) => ({ ...good, [f]: 'a'.repeat(n) })),
     jsonAny,
   );
-  for (const [body, explain, ct] of sample(fc.tuple(resolveBody, fc.boolean(), fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/yaml', 'text/plain')), 2000, 14)) {
+  for (const [body, explain, ct] of sample(
+    fc.tuple(resolveBody, fc.boolean(), fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/yaml', 'text/plain')),
+    2000,
+    14,
+  )) {
     out.push({
       method: 'POST',
       path: explain ? `${RESOLVE}?explain=true` : RESOLVE,
@@ -381,8 +560,29 @@ function generate(tokens: { owner: string; viewer: string; controlPlane: string 
       label: `resolve ${ct} ${JSON.stringify(body)?.slice(0, 80)}`,
     });
   }
-  for (const text of ['', ' ', 'null', '[]', '""', '1', 'true', '{', '{}}', '{"workload_type":"job",}', "{'workload_type':'job'}", '\ufeff{"workload_type":"job","project":"p","user":"u"}', 'workload_type: job']) {
-    out.push({ method: 'POST', path: RESOLVE, headers: headersFor(tokens.controlPlane, 'application/json'), body: text, label: `resolve text ${JSON.stringify(text)}`, allowed: [400] });
+  for (const text of [
+    '',
+    ' ',
+    'null',
+    '[]',
+    '""',
+    '1',
+    'true',
+    '{',
+    '{}}',
+    '{"workload_type":"job",}',
+    "{'workload_type':'job'}",
+    '\ufeff{"workload_type":"job","project":"p","user":"u"}',
+    'workload_type: job',
+  ]) {
+    out.push({
+      method: 'POST',
+      path: RESOLVE,
+      headers: headersFor(tokens.controlPlane, 'application/json'),
+      body: text,
+      label: `resolve text ${JSON.stringify(text)}`,
+      allowed: [400],
+    });
   }
   return out;
 }
@@ -405,7 +605,10 @@ beforeAll(async () => {
   h = await startHarness({ defaults: { ...SANDBOX_DEFAULTS, allowedPolicyArns: ['arn:aws:iam::123456789012:policy/x'] } });
   const v1 = await h.api('PUT', MAPPING, { body: BASE });
   expect(v1.status, v1.text).toBe(200);
-  const v2 = await h.api('PUT', MAPPING, { body: stringify(setIn(BASE as Json, ['dataplane_iam_mapping', 'default_value'], 'sa-default-2')), contentType: 'application/yaml' });
+  const v2 = await h.api('PUT', MAPPING, {
+    body: stringify(setIn(BASE, ['dataplane_iam_mapping', 'default_value'], 'sa-default-2')),
+    contentType: 'application/yaml',
+  });
   expect(v2.status, v2.text).toBe(200);
   await h.server.workflow.idle();
   before = await snapshot();
@@ -445,13 +648,30 @@ describe('HTTP fuzzing', () => {
       client.close();
     }
     const elapsed = Date.now() - started;
-    const summary = { requests: requests.length, ms: elapsed, perSecond: Math.round((requests.length / elapsed) * 1000), statuses: Object.fromEntries([...statuses].sort()) };
+    const summary = {
+      requests: requests.length,
+      ms: elapsed,
+      perSecond: Math.round((requests.length / elapsed) * 1000),
+      statuses: Object.fromEntries([...statuses].sort()),
+    };
     console.log(`[fuzz-http] ${JSON.stringify(summary)}`);
     if (process.env.FUZZ_PROFILE) {
       const byKind = new Map<string, number>();
       for (const [ms, label] of slow) byKind.set(label.split(/[ :]/).slice(0, 2).join(' '), (byKind.get(label.split(/[ :]/).slice(0, 2).join(' ')) ?? 0) + ms);
-      console.log([...byKind].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, ms]) => `${Math.round(ms)} ms ${k}`).join('\n'));
-      console.log(slow.sort((a, b) => b[0] - a[0]).slice(0, 15).map(([ms, l]) => `${Math.round(ms)} ${l}`).join('\n'));
+      console.log(
+        [...byKind]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 25)
+          .map(([k, ms]) => `${Math.round(ms)} ms ${k}`)
+          .join('\n'),
+      );
+      console.log(
+        slow
+          .sort((a, b) => b[0] - a[0])
+          .slice(0, 15)
+          .map(([ms, l]) => `${Math.round(ms)} ${l}`)
+          .join('\n'),
+      );
     }
     expect(failures.slice(0, 20), `${failures.length} failures`).toEqual([]);
     expect(requests.length).toBeGreaterThanOrEqual(10_000);

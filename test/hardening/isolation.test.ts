@@ -43,7 +43,10 @@ describe('isolation between clouds on one account and one cluster', { timeout: 2
   const aws = async (...args: string[]): Promise<any> => {
     if (!useCli) throw new Error('aws CLI missing');
     try {
-      const { stdout } = await run('aws', ['--endpoint-url', `${h.server.url}/sandbox/aws`, '--output', 'json', ...args], { env: awsCliEnv(dir), timeout: 60_000 });
+      const { stdout } = await run('aws', ['--endpoint-url', `${h.server.url}/sandbox/aws`, '--output', 'json', ...args], {
+        env: awsCliEnv(dir),
+        timeout: 60_000,
+      });
       return stdout.trim() ? JSON.parse(stdout) : null;
     } catch (e) {
       throw new Error(`aws ${args.join(' ')}: ${(e as { stderr?: string }).stderr ?? String(e)}`);
@@ -57,7 +60,11 @@ describe('isolation between clouds on one account and one cluster', { timeout: 2
   };
 
   /** The other clouds' identities: each role (trust, tags, inline and attached policies), instance profile and ServiceAccount, as an admin reads them. */
-  const WATCHED_ROLES = () => [roleNameFor('iam-mapping-', A, 'shared'), roleNameFor('iam-mapping-', A, 'alpha-only'), roleNameFor('iam-mapping-', C, 'prof-c')];
+  const WATCHED_ROLES = () => [
+    roleNameFor('iam-mapping-', A, 'shared'),
+    roleNameFor('iam-mapping-', A, 'alpha-only'),
+    roleNameFor('iam-mapping-', C, 'prof-c'),
+  ];
   async function snapshot(): Promise<any> {
     const roles = Object.fromEntries(
       await Promise.all(
@@ -67,14 +74,26 @@ describe('isolation between clouds on one account and one cluster', { timeout: 2
             aws('iam', 'list-role-policies', '--role-name', name),
             aws('iam', 'list-attached-role-policies', '--role-name', name),
           ]);
-          return [name, { id: role.Role.RoleId, trust: role.Role.AssumeRolePolicyDocument, tags: role.Role.Tags, inline: inline.PolicyNames, attached: attached.AttachedPolicies }];
+          return [
+            name,
+            {
+              id: role.Role.RoleId,
+              trust: role.Role.AssumeRolePolicyDocument,
+              tags: role.Role.Tags,
+              inline: inline.PolicyNames,
+              attached: attached.AttachedPolicies,
+            },
+          ];
         }),
       ),
     );
     const profile = (await aws('iam', 'get-instance-profile', '--instance-profile-name', 'prof-c')).InstanceProfile;
     const profiles = { 'prof-c': { id: profile.InstanceProfileId, roles: profile.Roles.map((r: any) => r.RoleName), tags: profile.Tags } };
     const sas = Object.fromEntries(
-      (await kubectl('get', 'serviceaccounts', '-n', NS, '-o', 'json')).items.map((s: any) => [s.metadata.name, { uid: s.metadata.uid, labels: s.metadata.labels ?? {}, annotations: s.metadata.annotations ?? {} }]),
+      (await kubectl('get', 'serviceaccounts', '-n', NS, '-o', 'json')).items.map((s: any) => [
+        s.metadata.name,
+        { uid: s.metadata.uid, labels: s.metadata.labels ?? {}, annotations: s.metadata.annotations ?? {} },
+      ]),
     );
     return { roles, profiles, sas };
   }
@@ -118,26 +137,37 @@ describe('isolation between clouds on one account and one cluster', { timeout: 2
     expect(ofCloud(now, C)).toEqual(ofCloud(before, C));
   };
 
-  it.skipIf(!useCli)('adopt_role on another cloud\'s role: refused at plan naming the owner, never suggesting adoption; delete_orphans deletes nothing of it', async () => {
-    const victim = roleNameFor('iam-mapping-', A, 'alpha-only');
-    const status = await putAndRun(
-      B,
-      config(B, 'K8S', ['beta'], `  service_accounts:\n    beta:\n      role_name: ${victim}\n      adopt_role: true\n  drift: { mode: repair, delete_orphans: true }`),
-    );
-    expect(status.status).toBe('FAILED');
-    const message = itemError(status, 'beta');
-    expect(message).toContain(`cloud ${A}`);
-    expect(message).toContain(`IAM role ${victim}`);
-    expect(message).not.toMatch(/adopt_role: true/);
-    expect(status.resources).toContainEqual(expect.objectContaining({ kind: 'iam-role', name: victim, action: 'failed' }));
-    // The same name in another case is the same IAM role.
-    const upper = await putAndRun(B, config(B, 'K8S', ['beta'], `  service_accounts:\n    beta:\n      role_name: ${victim.toUpperCase()}\n      adopt_role: true`));
-    expect(itemError(upper, 'beta')).toContain(`cloud ${A}`);
-    const drift = await h.api('POST', `/v1/clouds/${B}/drift-checks`, { body: { repair: true }, contentType: 'application/json' });
-    expect(drift.status, drift.text).toBe(200);
-    await h.server.workflow.idle();
-    await expectUntouched();
-  });
+  it.skipIf(!useCli)(
+    "adopt_role on another cloud's role: refused at plan naming the owner, never suggesting adoption; delete_orphans deletes nothing of it",
+    async () => {
+      const victim = roleNameFor('iam-mapping-', A, 'alpha-only');
+      const status = await putAndRun(
+        B,
+        config(
+          B,
+          'K8S',
+          ['beta'],
+          `  service_accounts:\n    beta:\n      role_name: ${victim}\n      adopt_role: true\n  drift: { mode: repair, delete_orphans: true }`,
+        ),
+      );
+      expect(status.status).toBe('FAILED');
+      const message = itemError(status, 'beta');
+      expect(message).toContain(`cloud ${A}`);
+      expect(message).toContain(`IAM role ${victim}`);
+      expect(message).not.toMatch(/adopt_role: true/);
+      expect(status.resources).toContainEqual(expect.objectContaining({ kind: 'iam-role', name: victim, action: 'failed' }));
+      // The same name in another case is the same IAM role.
+      const upper = await putAndRun(
+        B,
+        config(B, 'K8S', ['beta'], `  service_accounts:\n    beta:\n      role_name: ${victim.toUpperCase()}\n      adopt_role: true`),
+      );
+      expect(itemError(upper, 'beta')).toContain(`cloud ${A}`);
+      const drift = await h.api('POST', `/v1/clouds/${B}/drift-checks`, { body: { repair: true }, contentType: 'application/json' });
+      expect(drift.status, drift.text).toBe(200);
+      await h.server.workflow.idle();
+      await expectUntouched();
+    },
+  );
 
   it.skipIf(!useCli)('adopt_service_account / the same ServiceAccount name: refused before any role is created', async () => {
     for (const extra of ['', `  service_accounts:\n    shared:\n      adopt_service_account: true`]) {
@@ -153,11 +183,20 @@ describe('isolation between clouds on one account and one cluster', { timeout: 2
     await expectUntouched();
   });
 
-  it.skipIf(!useCli)("a ServiceAccount labelled for another cloud (made outside any claim) is not taken either", async () => {
+  it.skipIf(!useCli)('a ServiceAccount labelled for another cloud (made outside any claim) is not taken either', async () => {
     // Made by hand with cloud A's labels (no claim, no inventory record).
     writeFileSync(
       join(dir, 'legacy.json'),
-      JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'legacy', namespace: NS, labels: { [MANAGED_BY_LABEL]: MANAGER, [CLOUD_LABEL]: A }, annotations: { [ROLE_ARN_ANNOTATION]: 'arn:aws:iam::000000000000:role/a' } } }),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: {
+          name: 'legacy',
+          namespace: NS,
+          labels: { [MANAGED_BY_LABEL]: MANAGER, [CLOUD_LABEL]: A },
+          annotations: { [ROLE_ARN_ANNOTATION]: 'arn:aws:iam::000000000000:role/a' },
+        },
+      }),
     );
     await kubectl('create', '--validate=false', '-f', join(dir, 'legacy.json'));
     const saBefore = (await kubectl('get', 'sa', 'legacy', '-n', NS, '-o', 'json')).metadata;
@@ -172,7 +211,10 @@ describe('isolation between clouds on one account and one cluster', { timeout: 2
   });
 
   it.skipIf(!useCli)("adopt_instance_profile on another cloud's instance profile: refused naming the owner", async () => {
-    const status = await putAndRun(D, config(D, 'VM', ['prof-c'], `  service_accounts:\n    prof-c:\n      adopt_instance_profile: true\n      adopt_role: true`));
+    const status = await putAndRun(
+      D,
+      config(D, 'VM', ['prof-c'], `  service_accounts:\n    prof-c:\n      adopt_instance_profile: true\n      adopt_role: true`),
+    );
     expect(status.status).toBe('FAILED');
     const message = itemError(status, 'prof-c');
     expect(message).toContain(`cloud ${C}`);
@@ -208,8 +250,17 @@ describe('isolation between clouds on one account and one cluster', { timeout: 2
     const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'sts:AssumeRole' }] };
     writeFileSync(join(dir, 'forged.json'), JSON.stringify(trust));
     await aws(
-      'iam', 'create-role', '--role-name', forged, '--path', '/iam-mapping/', '--assume-role-policy-document', `file://${join(dir, 'forged.json')}`,
-      '--tags', `Key=${MANAGED_BY_TAG},Value=${MANAGER}`, `Key=${CLOUD_TAG},Value=${A}`,
+      'iam',
+      'create-role',
+      '--role-name',
+      forged,
+      '--path',
+      '/iam-mapping/',
+      '--assume-role-policy-document',
+      `file://${join(dir, 'forged.json')}`,
+      '--tags',
+      `Key=${MANAGED_BY_TAG},Value=${MANAGER}`,
+      `Key=${CLOUD_TAG},Value=${A}`,
     );
     const made = (await aws('iam', 'get-role', '--role-name', forged)).Role;
     // Cloud A's config now names it: the role is left alone (no record of creating it).
@@ -257,7 +308,7 @@ describe('isolation between clouds on one account and one cluster', { timeout: 2
     await h.server.workflow.idle();
   });
 
-  it.skipIf(!useCli)('no role trusts another cloud\'s ServiceAccount: every trust policy read back and evaluated with iam-simulate', async () => {
+  it.skipIf(!useCli)("no role trusts another cloud's ServiceAccount: every trust policy read back and evaluated with iam-simulate", async () => {
     const snap = await snapshot();
     const sas = snap.sas as Record<string, { labels: Record<string, string> }>;
     let checked = 0;
@@ -286,7 +337,10 @@ describe('isolation between clouds on one account and one cluster', { timeout: 2
       if (ownSa) expect(ownSa.labels[CLOUD_LABEL], `${name}: the SA it trusts is its cloud's`).toBe(cloud);
       expect(await ask(`system:serviceaccount:other-namespace:${identity}`), `${name}: another namespace`).toBe(false);
       expect(await ask(`system:serviceaccount:${NS}:${identity}`, { aud: 'sts.example.com' }), `${name}: wrong aud`).toBe(false);
-      expect(await ask(`system:serviceaccount:${NS}:${identity}`, { issuer: 'oidc.eks.us-east-1.amazonaws.com/id/0THERC1USTER' }), `${name}: another cluster`).toBe(false);
+      expect(
+        await ask(`system:serviceaccount:${NS}:${identity}`, { issuer: 'oidc.eks.us-east-1.amazonaws.com/id/0THERC1USTER' }),
+        `${name}: another cluster`,
+      ).toBe(false);
       checked += 1;
     }
     expect(checked).toBeGreaterThanOrEqual(3);

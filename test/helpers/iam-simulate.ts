@@ -37,7 +37,12 @@ export async function simulatedRoleMay(permissionPolicy: PolicyDocument, action:
     identityPolicies: [{ name: 'under-test', policy: permissionPolicy }],
     serviceControlPolicies: [],
     resourceControlPolicies: [],
-    request: { action, principal: `arn:aws:sts::${ACCOUNT}:assumed-role/iam-mapping-under-test/session`, resource: { accountId: ACCOUNT, resource }, contextVariables: {} },
+    request: {
+      action,
+      principal: `arn:aws:sts::${ACCOUNT}:assumed-role/iam-mapping-under-test/session`,
+      resource: { accountId: ACCOUNT, resource },
+      contextVariables: {},
+    },
   });
   return decision === 'Allowed';
 }

@@ -54,7 +54,7 @@ export async function startHarness(options: Partial<LocalServerOptions> = {}): P
       else if (role !== null) headers.authorization = `Bearer ${await token(role)}`;
       let body: string | Buffer | undefined;
       if (o.body !== undefined) {
-        body = typeof o.body === 'string' || Buffer.isBuffer(o.body) ? (o.body as string | Buffer) : JSON.stringify(o.body);
+        body = typeof o.body === 'string' || Buffer.isBuffer(o.body) ? o.body : JSON.stringify(o.body);
         headers['content-type'] = o.contentType ?? (typeof o.body === 'string' ? 'application/yaml' : 'application/json');
       }
       const res = await fetch(`${server.url}${path}`, { method, headers, body });

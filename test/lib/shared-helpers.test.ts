@@ -22,7 +22,9 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ b: 1, a: { '10': 'x', '9': 'y' }, c: [{ z: 1, y: 2 }] })).toBe('{"a":{"10":"x","9":"y"},"b":1,"c":[{"y":2,"z":1}]}');
   });
   it('has JSON.stringify value semantics: toJSON, undefined dropped in objects and null in arrays, non-finite → null', () => {
-    expect(canonicalJson({ d: new Date(0), u: undefined, f: () => 1, n: NaN, l: [undefined, Infinity] })).toBe('{"d":"1970-01-01T00:00:00.000Z","l":[null,null],"n":null}');
+    expect(canonicalJson({ d: new Date(0), u: undefined, f: () => 1, n: NaN, l: [undefined, Infinity] })).toBe(
+      '{"d":"1970-01-01T00:00:00.000Z","l":[null,null],"n":null}',
+    );
     expect(() => canonicalJson({ b: 1n })).toThrow(TypeError);
     const loop: Record<string, unknown> = {};
     loop.self = loop;

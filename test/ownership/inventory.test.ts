@@ -8,13 +8,22 @@ const A = 'cldrsrc_a';
 const B = 'cldrsrc_b';
 const tags = (cloud: string, extra: Record<string, string> = {}) => ({ [MANAGED_BY_TAG]: MANAGER, [CLOUD_TAG]: cloud, ...extra });
 const role = (marks: Record<string, string>, id = 'AROA1') => ({ kind: 'iam-role' as const, marks, tokenSource: marks, id });
-const rec = (cloudId: string, id: string | null, token?: string): InventoryRecord => ({ ...roleRef('r'), cloudId, id, ...(token ? { token } : {}), recordedAt: '' });
+const rec = (cloudId: string, id: string | null, token?: string): InventoryRecord => ({
+  ...roleRef('r'),
+  cloudId,
+  id,
+  ...(token ? { token } : {}),
+  recordedAt: '',
+});
 
 describe('judgeOwnership', () => {
   it('ours only when marks and inventory agree (same id)', () => {
     expect(judgeOwnership(role(tags(A)), rec(A, 'AROA1'), A)).toEqual({ kind: 'ours', finalize: false });
     expect(judgeOwnership(role(tags(A)), null, A)).toMatchObject({ kind: 'unverified', reason: expect.stringMatching(/no record of creating it/) });
-    expect(judgeOwnership(role(tags(A), 'AROA2'), rec(A, 'AROA1'), A)).toMatchObject({ kind: 'unverified', reason: expect.stringMatching(/re-created outside the service/) });
+    expect(judgeOwnership(role(tags(A), 'AROA2'), rec(A, 'AROA1'), A)).toMatchObject({
+      kind: 'unverified',
+      reason: expect.stringMatching(/re-created outside the service/),
+    });
   });
   it('a create whose answer was lost is recognised by its token', () => {
     expect(judgeOwnership(role(tags(A, { [INVENTORY_TOKEN_KEY]: 't1' })), rec(A, null, 't1'), A)).toEqual({ kind: 'ours', finalize: true });

@@ -7,8 +7,16 @@ import { AppError } from '../../lib/errors.js';
 import { rolePrefixProblem, roleNameFor } from '../../lib/provisioning/naming.js';
 
 const CHARS = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,@-'];
-const validPrefix = fc.oneof(fc.constant(''), fc.constant('iam-mapping-'), fc.string({ unit: fc.constantFrom(...CHARS), maxLength: 23 }).map((p) => `${p}-`));
-const cloudId = fc.oneof(fc.stringMatching(/^cldrsrc_[a-z0-9]{1,12}$/), fc.stringMatching(/^[a-z0-9]{1,8}$/), fc.string({ unit: fc.constantFrom(...'abcXYZ09_-.'), minLength: 1, maxLength: 30 }));
+const validPrefix = fc.oneof(
+  fc.constant(''),
+  fc.constant('iam-mapping-'),
+  fc.string({ unit: fc.constantFrom(...CHARS), maxLength: 23 }).map((p) => `${p}-`),
+);
+const cloudId = fc.oneof(
+  fc.stringMatching(/^cldrsrc_[a-z0-9]{1,12}$/),
+  fc.stringMatching(/^[a-z0-9]{1,8}$/),
+  fc.string({ unit: fc.constantFrom(...'abcXYZ09_-.'), minLength: 1, maxLength: 30 }),
+);
 const value = fc.stringMatching(/^[a-z0-9](?:[a-z0-9.-]{0,30}[a-z0-9])?$/);
 
 describe('role names across clouds and prefixes', () => {
@@ -48,16 +56,31 @@ describe('names IAM treats as one, at PUT', () => {
     const r = validateConfig(vm(['Prof', 'admin', 'prof']));
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.errors).toEqual([expect.objectContaining({ path: 'dataplane_iam_mapping.rules[2].value', rule_index: 2, message: expect.stringMatching(/rule 2 value "prof" and rule 0 value "Prof"/) })]);
+    expect(r.errors).toEqual([
+      expect.objectContaining({
+        path: 'dataplane_iam_mapping.rules[2].value',
+        rule_index: 2,
+        message: expect.stringMatching(/rule 2 value "prof" and rule 0 value "Prof"/),
+      }),
+    ]);
     expect(validateConfig(vm(['prof', 'prof'])).ok).toBe(true);
   });
   it('default_value differing only in case from a rule value, two role_names equal ignoring case, an ambiguous prefix', () => {
     const r = validateConfig({ ...vm(['Prof']), dataplane_iam_mapping: { ...vm(['Prof']).dataplane_iam_mapping, default_value: 'PROF' } });
     expect(!r.ok && r.errors[0]?.path).toBe('dataplane_iam_mapping.default_value');
-    const dup = validateConfig({ ...vm(['a', 'b']), compute_stack: 'K8S', provisioning: { service_accounts: { a: { role_name: 'Team-Role' }, b: { role_name: 'team-role' } } } });
-    expect(!dup.ok && dup.errors[0]).toMatchObject({ path: 'provisioning.service_accounts.b.role_name', message: expect.stringMatching(/already used by service account a/) });
+    const dup = validateConfig({
+      ...vm(['a', 'b']),
+      compute_stack: 'K8S',
+      provisioning: { service_accounts: { a: { role_name: 'Team-Role' }, b: { role_name: 'team-role' } } },
+    });
+    expect(!dup.ok && dup.errors[0]).toMatchObject({
+      path: 'provisioning.service_accounts.b.role_name',
+      message: expect.stringMatching(/already used by service account a/),
+    });
     const prefix = validateConfig({ ...vm(['a']), compute_stack: 'K8S', provisioning: { role_name_prefix: 'x.' } });
-    expect(!prefix.ok && prefix.errors).toEqual([expect.objectContaining({ path: 'provisioning.role_name_prefix', message: expect.stringMatching(/contain no "_" or "\."/) })]);
+    expect(!prefix.ok && prefix.errors).toEqual([
+      expect.objectContaining({ path: 'provisioning.role_name_prefix', message: expect.stringMatching(/contain no "_" or "\."/) }),
+    ]);
   });
 });
 

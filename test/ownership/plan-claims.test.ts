@@ -51,7 +51,9 @@ describe('Plan across clouds', () => {
     const refused = run!.items.find((i) => i.name === 'shared')!;
     expect(refused).toMatchObject({ status: 'FAILED', error: { name: 'OwnershipConflict' } });
     expect(refused.error!.message).toContain(`ServiceAccount anyscale-operator/shared in cluster prod-eks is already wanted by cloud ${A}`);
-    expect(refused.resources).toContainEqual(expect.objectContaining({ kind: 'service-account', name: 'shared', action: 'failed', detail: expect.stringContaining(`claimed by cloud ${A}`) }));
+    expect(refused.resources).toContainEqual(
+      expect.objectContaining({ kind: 'service-account', name: 'shared', action: 'failed', detail: expect.stringContaining(`claimed by cloud ${A}`) }),
+    );
     expect(iamMock.calls()).toHaveLength(0);
     // The Map ran b-only; the run still FAILS because of the refused item.
     expect(await w.steps.finalize({ cloudId: B, version, outcomes: [{ name: 'b-only', status: 'SUCCEEDED' }] })).toEqual({ status: 'FAILED' });
@@ -71,7 +73,18 @@ describe('Plan across clouds', () => {
     // The service made kept's role (inventory record); nothing was made for dropped.
     const keptRole = (await w.ownership.listClaims(A)).find((c) => c.kind === 'iam-role' && c.name.endsWith('-kept'))!;
     await w.ownership.putInventory({ ...roleRef(keptRole.name), cloudId: A, id: 'AROA1', recordedAt: '' });
-    iamMock.on(GetRoleCommand, { RoleName: keptRole.name }).resolves({ Role: { RoleName: keptRole.name, RoleId: 'AROA1', Path: '/', Arn: 'arn:aws:iam::123456789012:role/x', CreateDate: new Date(), AssumeRolePolicyDocument: '{}' } });
+    iamMock
+      .on(GetRoleCommand, { RoleName: keptRole.name })
+      .resolves({
+        Role: {
+          RoleName: keptRole.name,
+          RoleId: 'AROA1',
+          Path: '/',
+          Arn: 'arn:aws:iam::123456789012:role/x',
+          CreateDate: new Date(),
+          AssumeRolePolicyDocument: '{}',
+        },
+      });
     const { version } = await w.plan(A, ['other']);
     const run = await w.runs.getRun(A, version);
     expect(run!.lingering).toEqual([expect.objectContaining({ kind: 'iam-role', name: keptRole.name, action: 'left-alone' })]);
@@ -80,6 +93,8 @@ describe('Plan across clouds', () => {
     expect(names.some((n) => n.includes('dropped'))).toBe(false);
     // B may now use the released ServiceAccount name.
     expect((await w.plan(B, ['dropped'])).out.items.map((i) => i.name)).toEqual(['dropped']);
-    expect(await w.ownership.getClaim(serviceAccountRef({ name: 'prod-eks', issuerHost: ISSUER_HOST }, 'anyscale-operator', 'dropped'))).toMatchObject({ cloudId: B });
+    expect(await w.ownership.getClaim(serviceAccountRef({ name: 'prod-eks', issuerHost: ISSUER_HOST }, 'anyscale-operator', 'dropped'))).toMatchObject({
+      cloudId: B,
+    });
   });
 });

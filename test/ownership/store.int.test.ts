@@ -25,7 +25,11 @@ afterAll(async () => {
 describe('claims', () => {
   it('first cloud wins, names compared ignoring case; 20 racing clouds → exactly one holder', async () => {
     const ref = roleRef('Shared-Role');
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim({ ...roleRef(i % 2 ? 'shared-role' : 'SHARED-ROLE'), cloudId: `c${i}`, configVersion: 1, claimedAt: at })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.claim({ ...roleRef(i % 2 ? 'shared-role' : 'SHARED-ROLE'), cloudId: `c${i}`, configVersion: 1, claimedAt: at }),
+      ),
+    );
     const holders = new Set(results.map((r) => r.cloudId));
     expect(holders.size).toBe(1);
     const holder = [...holders][0]!;

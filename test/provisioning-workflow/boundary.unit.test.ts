@@ -1,5 +1,13 @@
 /** EnsureRole and the IAM adapter with a permissions boundary (aws-sdk-client-mock). */
-import { CreateRoleCommand, GetRoleCommand, IAMClient, NoSuchEntityException, PutRolePermissionsBoundaryCommand, TagRoleCommand, type Role } from '@aws-sdk/client-iam';
+import {
+  CreateRoleCommand,
+  GetRoleCommand,
+  IAMClient,
+  NoSuchEntityException,
+  PutRolePermissionsBoundaryCommand,
+  TagRoleCommand,
+  type Role,
+} from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsIam } from '../../adapters/aws/iam.js';
@@ -25,7 +33,15 @@ async function fixture() {
   const clusters = new FakeClusters();
   const iam = new AwsIam(new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
   const ownership = new FakeOwnershipStore();
-  const steps = createWorkflowSteps({ configs, runs: new FakeRunStore(), ownership, iam, clusters, kubernetes: () => new FakeKubernetes(), defaults: DEFAULTS });
+  const steps = createWorkflowSteps({
+    configs,
+    runs: new FakeRunStore(),
+    ownership,
+    iam,
+    clusters,
+    kubernetes: () => new FakeKubernetes(),
+    defaults: DEFAULTS,
+  });
   const version = configs.add(CLOUD, DOC);
   const planned = await steps.plan({ cloudId: CLOUD, version });
   const { items } = await steps.loadPage({ cloudId: CLOUD, version, planId: planned.planId, page: 0 });
@@ -68,7 +84,9 @@ describe('EnsureRole with the deployment boundary', () => {
     expect(iamMock.commandCalls(PutRolePermissionsBoundaryCommand)[0]!.args[0].input).toEqual({ RoleName: f.item.role.name, PermissionsBoundary: BOUNDARY });
 
     iamMock.reset();
-    iamMock.on(GetRoleCommand).resolves(roleOf(f.item, { PermissionsBoundary: { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: BOUNDARY } }));
+    iamMock
+      .on(GetRoleCommand)
+      .resolves(roleOf(f.item, { PermissionsBoundary: { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: BOUNDARY } }));
     const again = await f.steps.ensureRole(f.input);
     expect(again.resources[0]).toMatchObject({ action: 'unchanged' });
     expect(iamMock.commandCalls(PutRolePermissionsBoundaryCommand)).toHaveLength(0);
@@ -77,7 +95,13 @@ describe('EnsureRole with the deployment boundary', () => {
 
   it('another boundary is replaced by the deployment one', async () => {
     const f = await fixture();
-    iamMock.on(GetRoleCommand).resolves(roleOf(f.item, { PermissionsBoundary: { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: 'arn:aws:iam::aws:policy/AdministratorAccess' } }));
+    iamMock
+      .on(GetRoleCommand)
+      .resolves(
+        roleOf(f.item, {
+          PermissionsBoundary: { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
+        }),
+      );
     iamMock.on(PutRolePermissionsBoundaryCommand).resolves({});
     const out = await f.steps.ensureRole(f.input);
     expect(out.resources[0]!.detail).toContain(`AdministratorAccess replaced by ${BOUNDARY}`);
@@ -87,7 +111,9 @@ describe('EnsureRole with the deployment boundary', () => {
 describe('AwsIam', () => {
   it('getRole reads PermissionsBoundary', async () => {
     const f = await fixture();
-    iamMock.on(GetRoleCommand).resolves(roleOf(f.item, { PermissionsBoundary: { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: BOUNDARY } }));
+    iamMock
+      .on(GetRoleCommand)
+      .resolves(roleOf(f.item, { PermissionsBoundary: { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: BOUNDARY } }));
     const role = await new AwsIam(new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })).getRole(f.item.role.name);
     expect(role?.permissionsBoundaryArn).toBe(BOUNDARY);
   });

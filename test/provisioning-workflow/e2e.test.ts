@@ -83,7 +83,6 @@ const issuerHost = () => sandbox.eks.getCluster('sandbox')!.issuer.replace(/^htt
 const roleName = (cloud: string, value: string) => roleNameFor('iam-mapping-', cloud, value);
 const rolesOfCloud = (cloud: string) => sandbox.iam.listRoles().filter((r) => r.tags.some((t) => t.Key === CLOUD_TAG && t.Value === cloud));
 
-
 describe('seed 001 EKS example', () => {
   let first: Run;
 
@@ -143,11 +142,27 @@ describe('seed 001 EKS example', () => {
       const name = roleName(SEED_CLOUD, 'kubernetes-service-account-name1');
       const [iam, k] = await Promise.all([
         run('aws', ['--endpoint-url', `${h.server.url}/sandbox/aws`, '--output', 'json', 'iam', 'get-role', '--role-name', name], { env, timeout: 30_000 }),
-        run('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), '--server', `${h.server.url}/sandbox/k8s`, 'get', 'serviceaccounts', '-n', 'anyscale-operator', '-o', 'json'], { env, timeout: 30_000 }),
+        run(
+          'kubectl',
+          [
+            '--kubeconfig',
+            join(dir, 'kubeconfig'),
+            '--server',
+            `${h.server.url}/sandbox/k8s`,
+            'get',
+            'serviceaccounts',
+            '-n',
+            'anyscale-operator',
+            '-o',
+            'json',
+          ],
+          { env, timeout: 30_000 },
+        ),
       ]);
       const role = JSON.parse(iam.stdout).Role;
       expect(role.RoleName).toBe(name);
-      const doc = typeof role.AssumeRolePolicyDocument === 'string' ? JSON.parse(decodeURIComponent(role.AssumeRolePolicyDocument)) : role.AssumeRolePolicyDocument;
+      const doc =
+        typeof role.AssumeRolePolicyDocument === 'string' ? JSON.parse(decodeURIComponent(role.AssumeRolePolicyDocument)) : role.AssumeRolePolicyDocument;
       expect(doc.Statement[0].Condition.StringEquals[`${issuerHost()}:sub`]).toBe('system:serviceaccount:anyscale-operator:kubernetes-service-account-name1');
       const items = JSON.parse(k.stdout).items as Array<{ metadata: { name: string; annotations?: Record<string, string> } }>;
       expect(items.find((i) => i.metadata.name === 'kubernetes-service-account-name1')?.metadata.annotations?.[ROLE_ARN_ANNOTATION]).toBe(role.Arn);
@@ -162,7 +177,10 @@ describe('(c) Kubeflow (seed 003): one role for several namespaces', () => {
     const cloud = 'cldrsrc_kubeflow';
     const namespaces = ['kubeflow-user-a', 'kubeflow-user-b', 'kubeflow-user-c'];
     for (const ns of namespaces) sandbox.k8s.createNamespace(ns);
-    const r = await provision(cloud, yamlConfig(cloud, ['default-editor'], `provisioning:\n  service_accounts:\n    default-editor:\n      namespaces: [${namespaces.join(', ')}]\n`));
+    const r = await provision(
+      cloud,
+      yamlConfig(cloud, ['default-editor'], `provisioning:\n  service_accounts:\n    default-editor:\n      namespaces: [${namespaces.join(', ')}]\n`),
+    );
     expect(r.status, JSON.stringify(r)).toBe('SUCCEEDED');
     expect(rolesOfCloud(cloud)).toHaveLength(1);
     const name = roleName(cloud, 'default-editor');
@@ -179,7 +197,10 @@ describe('(c) Kubeflow (seed 003): one role for several namespaces', () => {
     const cloud = 'cldrsrc_kubeflow40';
     const namespaces = Array.from({ length: 40 }, (_, i) => `kubeflow-user-${String(i).padStart(2, '0')}`);
     const mark = sandbox.calls.mark();
-    const r = await provision(cloud, yamlConfig(cloud, ['default-editor'], `provisioning:\n  service_accounts:\n    default-editor:\n      namespaces: [${namespaces.join(', ')}]\n`));
+    const r = await provision(
+      cloud,
+      yamlConfig(cloud, ['default-editor'], `provisioning:\n  service_accounts:\n    default-editor:\n      namespaces: [${namespaces.join(', ')}]\n`),
+    );
     expect(r.status).toBe('FAILED');
     const name = roleName(cloud, 'default-editor');
     expect(r.error?.message).toContain(`role ${name} trust policy is`);
@@ -244,7 +265,13 @@ describe('(e) a role created by hand with the planned name', () => {
     const mark = sandbox.calls.mark();
     const r = await provision(cloud, yamlConfig(cloud, [value]));
     expect(r.status).toBe('FAILED');
-    expect(r.items).toEqual([expect.objectContaining({ name: value, status: 'FAILED', error: expect.objectContaining({ name: 'NotOwnedError', message: expect.stringContaining('adopt_role: true') }) })]);
+    expect(r.items).toEqual([
+      expect.objectContaining({
+        name: value,
+        status: 'FAILED',
+        error: expect.objectContaining({ name: 'NotOwnedError', message: expect.stringContaining('adopt_role: true') }),
+      }),
+    ]);
     expect(r.resources).toContainEqual(expect.objectContaining({ kind: 'iam-role', name, action: 'left-alone' }));
     expect(sandbox.iam.getRole(name).assumeRolePolicyDocument).toBe(handTrust);
     expect(tagsOf(name)).toEqual({ owner: 'alice' });
@@ -271,7 +298,7 @@ describe('(f) seed 001 AWS VM example', () => {
       const ip = sandbox.iam.getInstanceProfile(profile);
       expect(ip.roleNames).toEqual([roleName(SEED_CLOUD, profile)]);
       expect(Object.fromEntries(ip.tags.map((t) => [t.Key, t.Value]))).toMatchObject({ [MANAGED_BY_TAG]: MANAGER, [CLOUD_TAG]: SEED_CLOUD });
-      const role = sandbox.iam.getRole(ip.roleNames[0]!);
+      const role = sandbox.iam.getRole(ip.roleNames[0]);
       expect(JSON.parse(role.assumeRolePolicyDocument).Statement[0].Principal).toEqual({ Service: 'ec2.amazonaws.com' });
       expect(role.inlinePolicies['iam-mapping-default-bucket']).toContain(`arn:aws:s3:::${BUCKET}/*`);
     }
@@ -343,12 +370,18 @@ describe('(h) faults', () => {
     expect(faulted.filter((c) => c.errorCode === 'Throttling')).toHaveLength(6);
     expect(faulted.filter((c) => c.action === 'CreateRole' && c.status === 500)).toHaveLength(1);
     expect(faulted.filter((c) => c.action === 'POST serviceaccounts' && c.status === 503)).toHaveLength(1);
-    expect(rolesOfCloud(cloud).map((x) => x.roleName).sort()).toEqual(values.map((v) => roleName(cloud, v)).sort());
+    expect(
+      rolesOfCloud(cloud)
+        .map((x) => x.roleName)
+        .sort(),
+    ).toEqual(values.map((v) => roleName(cloud, v)).sort());
     const sas = sandbox.k8s.serviceAccounts('anyscale-operator').filter((s) => values.includes(s.metadata.name));
     expect(sas).toHaveLength(values.length);
     for (const v of values) expect(Object.keys(sandbox.iam.getRole(roleName(cloud, v)).inlinePolicies)).toEqual(['iam-mapping-default-bucket']);
     // Every role was created exactly once (one committed CreateRole each).
-    const created = sandbox.calls.since(mark).filter((c) => c.action === 'CreateRole' && (c.status === 200 || (c.faulted && c.status === 500 && c.errorCode !== 'Throttling')));
+    const created = sandbox.calls
+      .since(mark)
+      .filter((c) => c.action === 'CreateRole' && (c.status === 200 || (c.faulted && c.status === 500 && c.errorCode !== 'Throttling')));
     expect(created.map((c) => c.params.RoleName).sort()).toEqual(values.map((v) => roleName(cloud, v)).sort());
   });
 
@@ -364,11 +397,18 @@ describe('(h) faults', () => {
     }
     expect(failed.status).toBe('FAILED');
     expect(failed.error?.message).toMatch(/1 of 1 items failed/);
-    expect(failed.items[0]).toMatchObject({ name: 'out-a', status: 'FAILED', error: { name: 'TransientError', message: expect.stringContaining('ServiceFailure') } });
+    expect(failed.items[0]).toMatchObject({
+      name: 'out-a',
+      status: 'FAILED',
+      error: { name: 'TransientError', message: expect.stringContaining('ServiceFailure') },
+    });
     expect(failed.items[0]!.error!.message).toContain('PutRolePolicy');
 
     // Retried as a new version (an identical document would be `unchanged` and start no run).
-    const fixed = await provision(cloud, body.replace(/fallback_rule: (\w+)/, (_m, f: string) => `fallback_rule: ${f === 'FAIL' ? 'CLOUD_DEFAULT' : 'FAIL'}`));
+    const fixed = await provision(
+      cloud,
+      body.replace(/fallback_rule: (\w+)/, (_m, f: string) => `fallback_rule: ${f === 'FAIL' ? 'CLOUD_DEFAULT' : 'FAIL'}`),
+    );
     expect(fixed.status, JSON.stringify(fixed)).toBe('SUCCEEDED');
     expect(rolesOf(fixed)).toEqual([expect.objectContaining({ action: 'unchanged' })]);
     expect(fixed.resources).toContainEqual(expect.objectContaining({ kind: 'permission-policy', action: 'created' }));

@@ -153,7 +153,12 @@ export class FakeKubernetes implements KubernetesPort {
   async listServiceAccounts(namespace: string): Promise<ServiceAccountInfo[]> {
     return [...this.accounts.values()].filter((s) => s.namespace === namespace).map((s) => structuredClone(s));
   }
-  async createServiceAccount(input: { namespace: string; name: string; annotations: Record<string, string>; labels: Record<string, string> }): Promise<ServiceAccountInfo> {
+  async createServiceAccount(input: {
+    namespace: string;
+    name: string;
+    annotations: Record<string, string>;
+    labels: Record<string, string>;
+  }): Promise<ServiceAccountInfo> {
     if (!this.namespaces.has(input.namespace)) throw new TargetError('InvalidInputError', `namespace ${input.namespace} not found`);
     if (this.accounts.has(this.k(input.namespace, input.name))) throw new TargetError('AlreadyExistsError', 'exists');
     this.writes += 1;
@@ -201,7 +206,8 @@ export class FakeOwnershipStore implements OwnershipStore {
   async putInventory(record: InventoryRecord, options: { staleId?: string | null } = {}): Promise<{ stored: boolean; current: InventoryRecord | null }> {
     const key = resourceKey(record);
     const prior = this.inventory.get(key);
-    if (prior && prior.cloudId !== record.cloudId && !(options.staleId != null && prior.id === options.staleId)) return { stored: false, current: structuredClone(prior) };
+    if (prior && prior.cloudId !== record.cloudId && !(options.staleId != null && prior.id === options.staleId))
+      return { stored: false, current: structuredClone(prior) };
     this.inventory.set(key, structuredClone(record));
     return { stored: true, current: record };
   }

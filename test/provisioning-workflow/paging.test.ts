@@ -59,7 +59,9 @@ describe('an execution that fails outside every Catch', () => {
     const run = await provisioned(h, 'cldrsrc_uncaught', 40);
     expect(run.status).toBe('FAILED');
     expect(run.error.name).toBe('States.DataLimitExceeded');
-    expect(run.error.message).toMatch(/failed with States\.DataLimitExceeded: the (input|result) of Task \w+ has \d+ bytes, more than the 300-byte state payload quota/);
+    expect(run.error.message).toMatch(
+      /failed with States\.DataLimitExceeded: the (input|result) of Task \w+ has \d+ bytes, more than the 300-byte state payload quota/,
+    );
     const drift = await h.api('POST', '/v1/clouds/cldrsrc_uncaught/drift-checks', { body: {} });
     expect(drift.status, drift.text).not.toBe(409);
   });

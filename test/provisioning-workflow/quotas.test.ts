@@ -136,7 +136,7 @@ describe('history quota (25,000 events per execution)', () => {
       },
     };
     const { ended, stats } = await runOnce(
-      distributed as never,
+      distributed,
       { ...noop, load: async (input: { page: number }) => ({ items: Array.from({ length: 100 }, (_, i) => input.page * 100 + i) }) },
       { pages: Array.from({ length: 21 }, (_, p) => p) },
     );
@@ -153,19 +153,27 @@ describe('history quota (25,000 events per execution)', () => {
           Type: 'Map',
           ItemsPath: '$.pages',
           MaxConcurrency: 2,
-          ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: 'Load', States: { Load: { Type: 'Task', Resource: fn('load'), End: true } } },
+          ItemProcessor: {
+            ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+            StartAt: 'Load',
+            States: { Load: { Type: 'Task', Resource: fn('load'), End: true } },
+          },
           Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Caught' }],
           End: true,
         },
         Caught: { Type: 'Fail', Error: 'Caught' },
       },
     };
-    const { ended } = await runOnce(def, {
-      load: async (page: number) => {
-        if (page === 3) throw Object.assign(new Error('page 3 is bad'), { name: 'Bad' });
-        return page;
+    const { ended } = await runOnce(
+      def,
+      {
+        load: async (page: number) => {
+          if (page === 3) throw Object.assign(new Error('page 3 is bad'), { name: 'Bad' });
+          return page;
+        },
       },
-    }, { pages: [0, 1, 2, 3, 4, 5] });
+      { pages: [0, 1, 2, 3, 4, 5] },
+    );
     expect(ended).toMatchObject({ status: 'FAILED', error: 'Caught' });
   });
 });
@@ -176,7 +184,12 @@ describe('Inline Map concurrency (≤ 40)', () => {
       const def = {
         StartAt: 'M',
         States: {
-          M: { Type: 'Map', ...(mc === undefined ? {} : { MaxConcurrency: mc }), ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'P', States: { P: { Type: 'Pass', End: true } } }, End: true },
+          M: {
+            Type: 'Map',
+            ...(mc === undefined ? {} : { MaxConcurrency: mc }),
+            ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'P', States: { P: { Type: 'Pass', End: true } } },
+            End: true,
+          },
         },
       };
       expect(() => createLocalWorkflowRunner({ definition: def, handlers: {} })).toThrow(/at most 40 inline iterations/);
@@ -201,7 +214,12 @@ describe('the deployed definition at 5,000 identities', () => {
       }),
       provisionLoadPage: async (input: { page: number }) => ({
         ...input,
-        items: Array.from({ length: PAGE }, (_, i) => ({ index: input.page * PAGE + i, kind: 'k8s-irsa', name: `service-account-${input.page * PAGE + i}`, digest: 'd'.repeat(64) })),
+        items: Array.from({ length: PAGE }, (_, i) => ({
+          index: input.page * PAGE + i,
+          kind: 'k8s-irsa',
+          name: `service-account-${input.page * PAGE + i}`,
+          digest: 'd'.repeat(64),
+        })),
       }),
       provisionEnsureRole: step,
       provisionEnsureTrustPolicy: step,

@@ -34,7 +34,12 @@ describe('run-ended handler (EventBridge: Step Functions Execution Status Change
     const runs = new FakeRunStore();
     await runs.createRun('cldrsrc_x', 3);
     await runs.updateRun('cldrsrc_x', 3, { status: 'RUNNING' });
-    await createRunEndedHandler(() => runs)(event('FAILED', { error: 'States.DataLimitExceeded', cause: 'The state/task returned a result with a size exceeding the maximum number of bytes service limit.' }));
+    await createRunEndedHandler(() => runs)(
+      event('FAILED', {
+        error: 'States.DataLimitExceeded',
+        cause: 'The state/task returned a result with a size exceeding the maximum number of bytes service limit.',
+      }),
+    );
     const run = await runs.getRun('cldrsrc_x', 3);
     expect(run).toMatchObject({ status: 'FAILED', error: { name: 'States.DataLimitExceeded' } });
     expect(run!.error!.message).toMatch(/failed with States.DataLimitExceeded: The state\/task returned a result/);
@@ -62,6 +67,6 @@ describe('runOutlived (drift never waits on a run that cannot finish)', () => {
   it('RUNNING within the execution timeout is still running; past it, it has ended', () => {
     expect(runOutlived(run, new Date(started.getTime() + EXECUTION_TIMEOUT_SECONDS * 1000 - 1))).toBe(false);
     expect(runOutlived(run, new Date(started.getTime() + EXECUTION_TIMEOUT_SECONDS * 1000 + 1))).toBe(true);
-    expect(runOutlived({ ...run, status: 'SUCCEEDED' as never }, new Date(started.getTime() + 10 ** 10))).toBe(false);
+    expect(runOutlived({ ...run, status: 'SUCCEEDED' }, new Date(started.getTime() + 10 ** 10))).toBe(false);
   });
 });

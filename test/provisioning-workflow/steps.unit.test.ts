@@ -96,7 +96,9 @@ async function fixture(doc: Record<string, unknown>): Promise<Fixture> {
   const version = configs.add(CLOUD, doc);
   const planned = await steps.plan({ cloudId: CLOUD, version });
   // The item refs as a Distributed Map child reads them: page by page from the stored plan.
-  const refs = (await Promise.all(planned.pages.map((page) => steps.loadPage({ cloudId: CLOUD, version, planId: planned.planId, page })))).flatMap((p) => p.items);
+  const refs = (await Promise.all(planned.pages.map((page) => steps.loadPage({ cloudId: CLOUD, version, planId: planned.planId, page })))).flatMap(
+    (p) => p.items,
+  );
   const cache = new PlanCache(configs, clusters, DEFAULTS);
   // The service made these roles earlier (roleOf answers with their RoleId): they are in its inventory.
   for (const item of (await cache.get(CLOUD, version)).plan.items) {
@@ -175,7 +177,15 @@ describe('plan', () => {
     const configs = new FakeConfigStore();
     const runs = new FakeRunStore();
     const iam = new AwsIam(new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
-    const steps = createWorkflowSteps({ configs, runs, ownership: new FakeOwnershipStore(), iam, clusters: new FakeClusters(), kubernetes: () => new FakeKubernetes(), defaults: DEFAULTS });
+    const steps = createWorkflowSteps({
+      configs,
+      runs,
+      ownership: new FakeOwnershipStore(),
+      iam,
+      clusters: new FakeClusters(),
+      kubernetes: () => new FakeKubernetes(),
+      defaults: DEFAULTS,
+    });
     const version = configs.add(CLOUD, config('K8S', ['default-editor'], { service_accounts: { 'default-editor': { namespaces } } }));
     const err = await steps.plan({ cloudId: CLOUD, version }).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(Error);
@@ -197,7 +207,12 @@ describe('ensureRole', () => {
     const sent = iamMock.commandCalls(CreateRoleCommand)[0]!.args[0].input;
     expect(sent).toMatchObject({ RoleName: item.role.name, Path: '/iam-mapping/' });
     expect(policiesEqual(JSON.parse(sent.AssumeRolePolicyDocument!), item.role.trustPolicy)).toBe(true);
-    expect(sent.Tags).toEqual(expect.arrayContaining([{ Key: MANAGED_BY_TAG, Value: 'iam-mapping-service' }, { Key: CLOUD_TAG, Value: CLOUD }]));
+    expect(sent.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: MANAGED_BY_TAG, Value: 'iam-mapping-service' },
+        { Key: CLOUD_TAG, Value: CLOUD },
+      ]),
+    );
   });
 
   it('propagates Throttling as a retryable ThrottledError (and writes nothing)', async () => {
@@ -222,7 +237,10 @@ describe('ensureRole', () => {
     const item = await f.item();
     // Our first attempt's CreateRole committed (the role carries its inventory token) but its answer was lost.
     const token = () => [...f.ownership.inventory.values()].find((r) => r.name === item.role.name)?.token ?? '';
-    iamMock.on(GetRoleCommand).rejectsOnce(noSuchEntity()).callsFake(() => roleOf(item, { Tags: [...item.role.tags, { Key: INVENTORY_TOKEN_KEY, Value: token() }] }));
+    iamMock
+      .on(GetRoleCommand)
+      .rejectsOnce(noSuchEntity())
+      .callsFake(() => roleOf(item, { Tags: [...item.role.tags, { Key: INVENTORY_TOKEN_KEY, Value: token() }] }));
     iamMock.on(CreateRoleCommand).rejects(new EntityAlreadyExistsException({ message: `Role with name ${item.role.name} already exists.`, ...meta }));
     const err = await failure(f.steps.ensureRole(f.input()));
     expect(err).toMatchObject({ name: 'NotReadyError', retryable: true });
@@ -246,7 +264,7 @@ describe('ensureRole', () => {
     expect(mutatingIamCalls()).toHaveLength(0);
   });
 
-  it("a role owned by another cloud is not ours either", async () => {
+  it('a role owned by another cloud is not ours either', async () => {
     const f = await fixture(config('K8S', ['sa-one']));
     const item = await f.item();
     const tags = item.role.tags.map((t) => (t.Key === CLOUD_TAG ? { ...t, Value: 'cldrsrc_other' } : t));
@@ -389,7 +407,9 @@ describe('ensurePermissions', () => {
     iamMock.on(GetRoleCommand).resolves(roleOf(item));
     iamMock.on(GetRolePolicyCommand).rejects(noSuchEntity('The role policy with name iam-mapping-default-bucket cannot be found.'));
     iamMock.on(PutRolePolicyCommand).resolves({});
-    iamMock.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [{ PolicyArn: `arn:aws:iam::${ACCOUNT}:policy/by-hand`, PolicyName: 'by-hand' }] });
+    iamMock
+      .on(ListAttachedRolePoliciesCommand)
+      .resolves({ AttachedPolicies: [{ PolicyArn: `arn:aws:iam::${ACCOUNT}:policy/by-hand`, PolicyName: 'by-hand' }] });
     iamMock.on(AttachRolePolicyCommand).resolves({});
     const out = await f.steps.ensurePermissions(f.input());
     expect(out.resources.map((r) => [r.kind, r.action])).toEqual([
@@ -440,7 +460,9 @@ describe('ensurePermissions', () => {
     const doc = item.role.permissionPolicy.document as { Statement: object[] };
     const reordered = JSON.stringify({ Statement: [...doc.Statement].reverse(), Version: '2012-10-17' }, null, 2);
     iamMock.on(GetRoleCommand).resolves(roleOf(item));
-    iamMock.on(GetRolePolicyCommand).resolves({ RoleName: item.role.name, PolicyName: 'iam-mapping-default-bucket', PolicyDocument: encodeURIComponent(reordered) });
+    iamMock
+      .on(GetRolePolicyCommand)
+      .resolves({ RoleName: item.role.name, PolicyName: 'iam-mapping-default-bucket', PolicyDocument: encodeURIComponent(reordered) });
     iamMock.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [{ PolicyArn: extra, PolicyName: 'ml-team-a' }] });
     const out = await f.steps.ensurePermissions(f.input());
     expect(out.resources.map((r) => r.action)).toEqual(['unchanged', 'unchanged']);
@@ -530,7 +552,10 @@ describe('ensureInstanceProfile (AWS VM)', () => {
   it('creates the profile (tagged) and adds the role; then converged → zero writes', async () => {
     const f = await fixture(config('VM', ['role_name1']));
     const item = (await f.item()) as InstanceProfileItem;
-    iamMock.on(GetInstanceProfileCommand).rejectsOnce(noSuchEntity()).resolves(profileOf(item, [item.role.name]));
+    iamMock
+      .on(GetInstanceProfileCommand)
+      .rejectsOnce(noSuchEntity())
+      .resolves(profileOf(item, [item.role.name]));
     iamMock.on(CreateInstanceProfileCommand).resolves(profileOf(item, []));
     iamMock.on(AddRoleToInstanceProfileCommand).resolves({});
     const out = await f.steps.ensureInstanceProfile(f.input());
@@ -577,10 +602,17 @@ describe('a whole item over converged state', () => {
     for (let i = 0; i < f.refs.length; i++) {
       const item = (await f.item(i)) as K8sIrsaItem;
       iamMock.on(GetRoleCommand, { RoleName: item.role.name }).resolves(roleOf(item));
-      iamMock.on(GetRolePolicyCommand, { RoleName: item.role.name }).resolves({ RoleName: item.role.name, PolicyName: 'iam-mapping-default-bucket', PolicyDocument: encode(item.role.permissionPolicy.document) });
-      const sa = f.k8s.put({ namespace: 'anyscale-operator', name: item.serviceAccount.name, annotations: { ...item.annotations }, labels: { ...item.labels } });
+      iamMock
+        .on(GetRolePolicyCommand, { RoleName: item.role.name })
+        .resolves({ RoleName: item.role.name, PolicyName: 'iam-mapping-default-bucket', PolicyDocument: encode(item.role.permissionPolicy.document) });
+      const sa = f.k8s.put({
+        namespace: 'anyscale-operator',
+        name: item.serviceAccount.name,
+        annotations: { ...item.annotations },
+        labels: { ...item.labels },
+      });
       // Made by the service earlier: in its inventory with this uid.
-      const ref = serviceAccountRef({ name: DEFAULTS.clusterName!, issuerHost: ISSUER_HOST }, 'anyscale-operator', item.serviceAccount.name);
+      const ref = serviceAccountRef({ name: DEFAULTS.clusterName, issuerHost: ISSUER_HOST }, 'anyscale-operator', item.serviceAccount.name);
       await f.ownership.putInventory({ ...ref, cloudId: CLOUD, id: sa.uid!, recordedAt: new Date(0).toISOString() });
     }
     iamMock.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [] });
@@ -619,7 +651,10 @@ describe('recording', () => {
   it('recordItemFailure: NotOwnedError → FAILED with a left-alone role; SupersededError → SUPERSEDED; Lambda JSON cause decoded', async () => {
     const f = await fixture(config('K8S', ['sa-one', 'sa-two', 'sa-three']));
     const item = await f.item();
-    const a = await f.steps.recordItemFailure({ ...f.input(0), error: { Error: 'NotOwnedError', Cause: `IAM role ${item.role.name} exists without the ownership tags of this service; it was left alone.` } });
+    const a = await f.steps.recordItemFailure({
+      ...f.input(0),
+      error: { Error: 'NotOwnedError', Cause: `IAM role ${item.role.name} exists without the ownership tags of this service; it was left alone.` },
+    });
     const b = await f.steps.recordItemFailure({ ...f.input(1), error: { Error: 'SupersededError', Cause: 'superseded by version 2' } });
     const c = await f.steps.recordItemFailure({
       ...f.input(2),
@@ -647,7 +682,16 @@ describe('recording', () => {
 
   it('finalize: SUCCEEDED / FAILED / SUPERSEDED from the outcomes, only from RUNNING', async () => {
     const f = await fixture(config('K8S', ['sa-one']));
-    expect(await f.steps.finalize({ cloudId: CLOUD, version: f.version, outcomes: [{ name: 'a', status: 'SUCCEEDED' }, { name: 'b', status: 'FAILED' }] })).toEqual({ status: 'FAILED' });
+    expect(
+      await f.steps.finalize({
+        cloudId: CLOUD,
+        version: f.version,
+        outcomes: [
+          { name: 'a', status: 'SUCCEEDED' },
+          { name: 'b', status: 'FAILED' },
+        ],
+      }),
+    ).toEqual({ status: 'FAILED' });
     const run = await f.runs.getRun(CLOUD, f.version);
     expect(run).toMatchObject({ status: 'FAILED', error: { name: 'ItemsFailed', message: '1 of 2 items failed; see their errors' } });
     // A finished run is not rewritten.
@@ -662,7 +706,14 @@ describe('recording', () => {
 
   it('recordRunFailure: records the error name and the cause', async () => {
     const f = await fixture(config('K8S', ['sa-one']));
-    await f.steps.recordRunFailure({ cloudId: CLOUD, version: f.version, error: { Error: 'PlanError', Cause: 'role r trust policy is 2,500 characters, over the quota of 2,048 (ACLSizePerRole)' } });
-    expect(await f.runs.getRun(CLOUD, f.version)).toMatchObject({ status: 'FAILED', error: { name: 'PlanError', message: expect.stringContaining('ACLSizePerRole') } });
+    await f.steps.recordRunFailure({
+      cloudId: CLOUD,
+      version: f.version,
+      error: { Error: 'PlanError', Cause: 'role r trust policy is 2,500 characters, over the quota of 2,048 (ACLSizePerRole)' },
+    });
+    expect(await f.runs.getRun(CLOUD, f.version)).toMatchObject({
+      status: 'FAILED',
+      error: { name: 'PlanError', message: expect.stringContaining('ACLSizePerRole') },
+    });
   });
 });

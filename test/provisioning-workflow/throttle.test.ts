@@ -6,14 +6,22 @@ import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-ia
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/local.js';
 
-const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const trust = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
 
 describe('sandbox IAM throttle (iamMutatingRatePerSecond)', () => {
   let h: Harness;
   let iam: IAMClient;
   beforeAll(async () => {
     h = await startHarness({ sandbox: { iamMutatingRatePerSecond: 5 }, driftIntervalSeconds: 0 });
-    iam = new IAMClient({ region: 'us-east-1', endpoint: `${h.server.url}/sandbox/aws`, credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 });
+    iam = new IAMClient({
+      region: 'us-east-1',
+      endpoint: `${h.server.url}/sandbox/aws`,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      maxAttempts: 1,
+    });
   });
   afterAll(async () => {
     iam?.destroy();
@@ -21,15 +29,21 @@ describe('sandbox IAM throttle (iamMutatingRatePerSecond)', () => {
   });
 
   it('answers 400 Throttling beyond the rate, as IAM does; the bucket refills', async () => {
-    const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => iam.send(new CreateRoleCommand({ RoleName: `throttled-${i}`, AssumeRolePolicyDocument: trust }))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) => iam.send(new CreateRoleCommand({ RoleName: `throttled-${i}`, AssumeRolePolicyDocument: trust }))),
+    );
     const ok = results.filter((r) => r.status === 'fulfilled').length;
-    const throttled = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as { name: string; $metadata: { httpStatusCode: number } });
+    const throttled = results.filter((r) => r.status === 'rejected').map((r) => r.reason as { name: string; $metadata: { httpStatusCode: number } });
     expect(ok).toBeGreaterThanOrEqual(5);
     expect(ok).toBeLessThanOrEqual(7);
     expect(throttled.length).toBe(12 - ok);
     for (const e of throttled) expect([e.name, e.$metadata.httpStatusCode]).toEqual(['Throttling', 400]);
     // Reads are not limited.
-    await Promise.all(Array.from({ length: 10 }, () => iam.send(new GetRoleCommand({ RoleName: 'throttled-0' })).catch((e: { name: string }) => expect(e.name).toBe('NoSuchEntity'))));
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        iam.send(new GetRoleCommand({ RoleName: 'throttled-0' })).catch((e: { name: string }) => expect(e.name).toBe('NoSuchEntity')),
+      ),
+    );
     await new Promise((r) => setTimeout(r, 1100));
     await expect(iam.send(new CreateRoleCommand({ RoleName: 'after-refill', AssumeRolePolicyDocument: trust }))).resolves.toBeDefined();
   });

@@ -41,7 +41,12 @@ describe('globMatch', () => {
     const val = fc.string({ unit: ch, maxLength: 10 });
     fc.assert(
       fc.property(pat, val, (p, v) => {
-        const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]')}$`);
+        const re = new RegExp(
+          `^${p
+            .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
+            .replace(/\*/g, '[\\s\\S]*')
+            .replace(/\?/g, '[\\s\\S]')}$`,
+        );
         expect(globMatch(p, v)).toBe(re.test(v));
       }),
       { numRuns: 3000 },
@@ -94,10 +99,12 @@ describe('canAssumeWithWebIdentity', () => {
 
   it('no Allow → denied; Deny overrides Allow', () => {
     expect(can(doc(), 'system:serviceaccount:ns:sa')).toBe(false);
-    const p = doc(
-      allow({ StringEquals: { [AUD]: 'sts.amazonaws.com' }, StringLike: { [SUB]: 'system:serviceaccount:*:sa' } }),
-      { Effect: 'Deny', Principal: '*', Action: 'sts:*', Condition: { StringEquals: { [SUB]: 'system:serviceaccount:kube-system:sa' } } },
-    );
+    const p = doc(allow({ StringEquals: { [AUD]: 'sts.amazonaws.com' }, StringLike: { [SUB]: 'system:serviceaccount:*:sa' } }), {
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 'sts:*',
+      Condition: { StringEquals: { [SUB]: 'system:serviceaccount:kube-system:sa' } },
+    });
     expect(can(p, 'system:serviceaccount:ns:sa')).toBe(true);
     expect(can(p, 'system:serviceaccount:kube-system:sa')).toBe(false);
   });
@@ -114,7 +121,9 @@ describe('canAssumeWithWebIdentity', () => {
   it('errs towards denied on what it does not understand', () => {
     const unknownOp = { StringEquals: { [AUD]: 'sts.amazonaws.com' }, DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } };
     expect(can(doc(allow(unknownOp)), 's')).toBe(false);
-    expect(can(doc(allow({ StringEquals: { [AUD]: 'sts.amazonaws.com' } }), { Effect: 'Deny', Principal: '*', Action: '*', Condition: unknownOp }), 's')).toBe(false);
+    expect(can(doc(allow({ StringEquals: { [AUD]: 'sts.amazonaws.com' } }), { Effect: 'Deny', Principal: '*', Action: '*', Condition: unknownOp }), 's')).toBe(
+      false,
+    );
     expect(can(doc({ Effect: 'Allow', Action: 'sts:AssumeRoleWithWebIdentity' }), 's')).toBe(false); // no principal
   });
 
@@ -126,7 +135,11 @@ describe('canAssumeWithWebIdentity', () => {
   });
 
   it('set operators over multi-valued keys', () => {
-    const req = (v: string[]) => ({ action: 'sts:AssumeRoleWithWebIdentity', principal: { type: 'Federated' as const, id: PROD.oidcProviderArn }, context: { 'k:v': v } });
+    const req = (v: string[]) => ({
+      action: 'sts:AssumeRoleWithWebIdentity',
+      principal: { type: 'Federated' as const, id: PROD.oidcProviderArn },
+      context: { 'k:v': v },
+    });
     const any = doc(allow({ 'ForAnyValue:StringEquals': { 'k:v': ['a', 'b'] } }));
     const all = doc(allow({ 'ForAllValues:StringEquals': { 'k:v': ['a', 'b'] } }));
     expect(isAllowed(any, req(['a', 'z']))).toBe(true);

@@ -24,7 +24,12 @@ export function planFor(
   provisioning: unknown,
   options: Partial<Omit<PlanInput, 'settings' | 'values'>> & { defaults?: Parameters<typeof parseProvisioningSettings>[1] } = {},
 ): ProvisioningPlan {
-  const settings = parseProvisioningSettings(provisioning, { clusterName: 'prod', region: 'us-west-2', defaultBucket: 'anyscale-default-bucket', ...options.defaults });
+  const settings = parseProvisioningSettings(provisioning, {
+    clusterName: 'prod',
+    region: 'us-west-2',
+    defaultBucket: 'anyscale-default-bucket',
+    ...options.defaults,
+  });
   return buildPlan({
     cloudId: options.cloudId ?? 'cldrsrc_XXXX',
     configVersion: options.configVersion ?? 1,
@@ -89,9 +94,13 @@ export function assertAttackMatrix(policy: PolicyDocument, intended: string[], t
   // Provider of one trusted cluster with the issuer (claims) of another, or of the foreign one.
   for (const c of trusted) {
     for (const sub of exact) {
-      expect(canAssumeWithWebIdentity(policy, { federatedPrincipal: c.oidcProviderArn, issuerHost: FOREIGN.issuerHost, claims: { aud: STS_AUDIENCE, sub } })).toBe(false);
+      expect(
+        canAssumeWithWebIdentity(policy, { federatedPrincipal: c.oidcProviderArn, issuerHost: FOREIGN.issuerHost, claims: { aud: STS_AUDIENCE, sub } }),
+      ).toBe(false);
       for (const d of trusted.filter((x) => x !== c)) {
-        expect(canAssumeWithWebIdentity(policy, { federatedPrincipal: c.oidcProviderArn, issuerHost: d.issuerHost, claims: { aud: STS_AUDIENCE, sub } })).toBe(false);
+        expect(canAssumeWithWebIdentity(policy, { federatedPrincipal: c.oidcProviderArn, issuerHost: d.issuerHost, claims: { aud: STS_AUDIENCE, sub } })).toBe(
+          false,
+        );
       }
     }
   }

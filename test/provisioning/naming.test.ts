@@ -21,7 +21,9 @@ const VALID = /^[\w+=,.@-]{1,64}$/;
 
 describe('roleNameFor', () => {
   it('readable when it fits', () => {
-    expect(roleNameFor('iam-mapping-', 'cldrsrc_abc123', 'kubernetes-service-account-name1')).toBe('iam-mapping-cldrsrc_abc123-kubernetes-service-account-name1');
+    expect(roleNameFor('iam-mapping-', 'cldrsrc_abc123', 'kubernetes-service-account-name1')).toBe(
+      'iam-mapping-cldrsrc_abc123-kubernetes-service-account-name1',
+    );
     expect(roleNameFor('iam-mapping-', 'cldrsrc_kubeflow', 'default-editor')).toBe('iam-mapping-cldrsrc_kubeflow-default-editor');
   });
 
@@ -36,7 +38,9 @@ describe('roleNameFor', () => {
     const name = roleNameFor('iam-mapping-', 'cldrsrc_abc123', long);
     expect(name.length).toBeLessThanOrEqual(ROLE_NAME_MAX);
     expect(name).toMatch(/^iam-mapping-cldrsrc_abc123-a-very-long-service-account_[0-9a-f]{8}$/);
-    expect(roleNameFor('iam-mapping-', 'cldrsrc_abc123', 'Cld_Abc-Cluster_Node_Role')).toMatch(/^iam-mapping-cldrsrc_abc123-cld-abc-cluster-node-role_[0-9a-f]{8}$/);
+    expect(roleNameFor('iam-mapping-', 'cldrsrc_abc123', 'Cld_Abc-Cluster_Node_Role')).toMatch(
+      /^iam-mapping-cldrsrc_abc123-cld-abc-cluster-node-role_[0-9a-f]{8}$/,
+    );
   });
 
   it('property: ≤ 64 valid IAM characters, deterministic', () => {

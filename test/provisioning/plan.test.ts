@@ -35,7 +35,11 @@ describe('the default-bucket policy (seed 002), by IAM evaluation', () => {
 });
 
 describe('AWS / VM: instance profiles (seed 001/002)', () => {
-  const plan = planFor(['cld_abc-cluster_node_role', 'team-b-profile'], { service_accounts: { 'team-b-profile': { adopt_instance_profile: true, role_name: 'TeamB' } } }, { computeStack: 'VM' });
+  const plan = planFor(
+    ['cld_abc-cluster_node_role', 'team-b-profile'],
+    { service_accounts: { 'team-b-profile': { adopt_instance_profile: true, role_name: 'TeamB' } } },
+    { computeStack: 'VM' },
+  );
 
   it('one item per instance profile, with an EC2-trusted role and default-bucket access', async () => {
     expect(plan.items.map((i) => i.kind)).toEqual(['instance-profile', 'instance-profile']);
@@ -48,7 +52,10 @@ describe('AWS / VM: instance profiles (seed 001/002)', () => {
       tags: ownershipTags('cldrsrc_XXXX', 'cld_abc-cluster_node_role'),
     });
     expect(a.role.name).toBe(roleNameFor('iam-mapping-', 'cldrsrc_XXXX', 'cld_abc-cluster_node_role'));
-    expect(a.role.trustPolicy).toEqual({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+    expect(a.role.trustPolicy).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+    });
     expect(await simulatedServiceCanAssume(a.role.trustPolicy, 'ec2.amazonaws.com')).toBe(true);
     expect(await simulatedServiceCanAssume(a.role.trustPolicy, 'lambda.amazonaws.com')).toBe(false);
     expect(a.role.permissionPolicy.document.Statement[0]?.Resource).toEqual(['arn:aws:s3:::anyscale-default-bucket']);
@@ -97,7 +104,12 @@ describe('AWS / K8S details', () => {
       service_accounts: { sa1: { extra_policy_arns: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'], role_name: 'explicit-role', adopt_role: true } },
     });
     const item = irsaItem(p, 'sa1');
-    expect(item.role).toMatchObject({ name: 'explicit-role', path: '/team/', arn: `arn:aws:iam::${ACCOUNT}:role/team/explicit-role`, extraPolicyArns: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'] });
+    expect(item.role).toMatchObject({
+      name: 'explicit-role',
+      path: '/team/',
+      arn: `arn:aws:iam::${ACCOUNT}:role/team/explicit-role`,
+      extraPolicyArns: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'],
+    });
     expect(item.adopt).toEqual({ role: true, serviceAccount: false });
     expect(item.role.tags).toEqual([
       { Key: 'iam-mapping.anyscale.io/cloud', Value: 'cldrsrc_XXXX' },
@@ -112,21 +124,37 @@ describe('AWS / K8S details', () => {
   it('a role name shared by two identities (ignoring case) is a PlanError', () => {
     const generated = roleNameFor('iam-mapping-', 'cldrsrc_XXXX', 'sa1');
     const e = errorOf(() => planFor(['sa1', 'sa2'], { service_accounts: { sa2: { role_name: generated.toUpperCase() } } }));
-    expect(e.details).toEqual([{ path: 'provisioning.service_accounts.sa2.role_name', message: `"sa1" and "sa2" would share IAM role ${generated.toUpperCase()} (role names ignore case); set a distinct role_name for one of them` }]);
+    expect(e.details).toEqual([
+      {
+        path: 'provisioning.service_accounts.sa2.role_name',
+        message: `"sa1" and "sa2" would share IAM role ${generated.toUpperCase()} (role names ignore case); set a distinct role_name for one of them`,
+      },
+    ]);
   });
 
   it('needs a default bucket and a cluster', () => {
     const settings = resolveSettings({});
-    const input: PlanInput = { cloudId: 'c', configVersion: 1, provider: 'AWS', computeStack: 'K8S', values: ['sa'], settings, clusters: [], accountId: ACCOUNT };
+    const input: PlanInput = {
+      cloudId: 'c',
+      configVersion: 1,
+      provider: 'AWS',
+      computeStack: 'K8S',
+      values: ['sa'],
+      settings,
+      clusters: [],
+      accountId: ACCOUNT,
+    };
     expect(errorOf(() => buildPlan(input)).details.map((d) => d.path)).toEqual(['provisioning.default_bucket', 'provisioning.clusters']);
   });
 
   it('refuses clusters whose OIDC provider does not match issuer, partition or account', () => {
     const other = cluster('other', 'us-west-2', 'ABC', '999999999999');
     expect(errorOf(() => planFor(['sa'], undefined, { clusters: [other] })).message).toBe(
-      'cluster other: OIDC provider arn:aws:iam::999999999999:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC is in account 999999999999, not 111122223333; register the cluster\'s OIDC provider in the roles\' account',
+      "cluster other: OIDC provider arn:aws:iam::999999999999:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC is in account 999999999999, not 111122223333; register the cluster's OIDC provider in the roles' account",
     );
-    expect(errorOf(() => planFor(['sa'], undefined, { clusters: [{ ...PROD, issuerHost: 'oidc.example.com/id/X' }] })).message).toMatch(/must be arn:aws:iam::<account>:oidc-provider\/oidc.example.com\/id\/X/);
+    expect(errorOf(() => planFor(['sa'], undefined, { clusters: [{ ...PROD, issuerHost: 'oidc.example.com/id/X' }] })).message).toMatch(
+      /must be arn:aws:iam::<account>:oidc-provider\/oidc.example.com\/id\/X/,
+    );
     expect(errorOf(() => planFor(['sa'], undefined, { clusters: [{ ...PROD, issuerHost: 'https://x"y' }] })).message).toMatch(/is not an issuer host/);
     expect(errorOf(() => planFor(['sa'], undefined, { partition: 'aws-cn' })).details[0]?.path).toBe('clusters[0]');
   });
@@ -138,7 +166,11 @@ describe('AWS / K8S details', () => {
   });
 
   it('other partitions', () => {
-    const cn = { name: 'cn', issuerHost: 'oidc.eks.cn-north-1.amazonaws.com.cn/id/ABC', oidcProviderArn: `arn:aws-cn:iam::${ACCOUNT}:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/ABC` };
+    const cn = {
+      name: 'cn',
+      issuerHost: 'oidc.eks.cn-north-1.amazonaws.com.cn/id/ABC',
+      oidcProviderArn: `arn:aws-cn:iam::${ACCOUNT}:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/ABC`,
+    };
     const item = irsaItem(planFor(['sa'], undefined, { partition: 'aws-cn', clusters: [cn] }), 'sa');
     expect(item.role.arn).toBe(`arn:aws-cn:iam::${ACCOUNT}:role/iam-mapping/${item.role.name}`);
     expect(item.role.permissionPolicy.document.Statement[1]?.Resource).toEqual(['arn:aws-cn:s3:::anyscale-default-bucket/*']);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TRUST_POLICY_QUOTA_DEFAULT } from '../../lib/provisioning/budget.js';
 import { PlanError } from '../../lib/provisioning/errors.js';
-import { policySize, STS_AUDIENCE, type PolicyDocument } from '../../lib/provisioning/policies.js';
+import { policySize, STS_AUDIENCE } from '../../lib/provisioning/policies.js';
 import { canAssumeWithWebIdentity } from './trust-evaluator.js';
 import { ACCOUNT, assertAttackMatrix, FOREIGN, irsaItem, planFor, PROD, STAGING } from './fixtures.js';
 
@@ -123,7 +123,13 @@ describe('several clusters', () => {
   it('attack matrix (including provider/issuer cross-pairing)', () => assertAttackMatrix(doc, subs, [PROD, STAGING]));
 
   it('a cluster outside the config is denied', () => {
-    expect(canAssumeWithWebIdentity(doc, { federatedPrincipal: FOREIGN.oidcProviderArn, issuerHost: FOREIGN.issuerHost, claims: { aud: STS_AUDIENCE, sub: subs[0] as string } })).toBe(false);
+    expect(
+      canAssumeWithWebIdentity(doc, {
+        federatedPrincipal: FOREIGN.oidcProviderArn,
+        issuerHost: FOREIGN.issuerHost,
+        claims: { aud: STS_AUDIENCE, sub: subs[0] as string },
+      }),
+    ).toBe(false);
   });
 });
 
@@ -147,7 +153,12 @@ describe('40 namespaces on one role (kubeflow/kubeflow#6687)', () => {
         'or raise trust_policy_quota (up to 4,096) after requesting an IAM quota increase',
     );
     expect(e.details).toEqual([
-      expect.objectContaining({ path: 'provisioning.service_accounts.default-editor.namespaces', role: 'iam-mapping-cldrsrc_kubeflow-default-editor', size: 2438, quota: 2048 }),
+      expect.objectContaining({
+        path: 'provisioning.service_accounts.default-editor.namespaces',
+        role: 'iam-mapping-cldrsrc_kubeflow-default-editor',
+        size: 2438,
+        quota: 2048,
+      }),
     ]);
   });
 
@@ -155,7 +166,11 @@ describe('40 namespaces on one role (kubeflow/kubeflow#6687)', () => {
     const plan = planFor(['default-editor'], { ...config(), trust_policy_quota: 4096 });
     const doc = irsaItem(plan, 'default-editor').role.trustPolicy;
     expect(policySize(doc)).toBe(2438);
-    assertAttackMatrix(doc, namespaces.map((ns) => `system:serviceaccount:${ns}:default-editor`), [PROD]);
+    assertAttackMatrix(
+      doc,
+      namespaces.map((ns) => `system:serviceaccount:${ns}:default-editor`),
+      [PROD],
+    );
   });
 
   it('fits with an explicit wildcard subject the admin asked for', () => {
@@ -167,14 +182,16 @@ describe('40 namespaces on one role (kubeflow/kubeflow#6687)', () => {
 
   it('at the maximum quota the message does not suggest raising it', () => {
     const many = Array.from({ length: 90 }, (_, i) => `kf-user-${String(i).padStart(2, '0')}`);
-    expect(() => planFor(['default-editor'], { trust_policy_quota: 4096, service_accounts: { 'default-editor': { namespaces: many } } }, { cloudId: 'cldrsrc_kubeflow' })).toThrow(
+    expect(() =>
+      planFor(['default-editor'], { trust_policy_quota: 4096, service_accounts: { 'default-editor': { namespaces: many } } }, { cloudId: 'cldrsrc_kubeflow' }),
+    ).toThrow(
       /over the quota of 4,096 \(ACLSizePerRole\); split namespaces across service accounts \(about 73 of these namespaces fit per role\) or use an explicit wildcard subject \(4,096 is IAM's maximum\)$/,
     );
   });
 
   it('reports every failing role, not only the first', () => {
     try {
-      planFor(["default-editor", "default-viewer"], { namespaces });
+      planFor(['default-editor', 'default-viewer'], { namespaces });
       expect.unreachable();
     } catch (e) {
       expect((e as PlanError).details.map((d) => d.path)).toEqual(['provisioning.namespaces', 'provisioning.namespaces']);

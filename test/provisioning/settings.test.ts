@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { AppError } from '../../lib/errors.js';
-import { parseProvisioningSettings, provisioningSettingsIssues, provisioningSettingsSchema, resolveSettings, s3BucketProblem, serviceAccountSettings } from '../../lib/provisioning/settings.js';
+import {
+  parseProvisioningSettings,
+  provisioningSettingsIssues,
+  provisioningSettingsSchema,
+  resolveSettings,
+  s3BucketProblem,
+  serviceAccountSettings,
+} from '../../lib/provisioning/settings.js';
 
 const README_EXAMPLE = `
 provisioning:
@@ -51,9 +58,19 @@ describe('defaults', () => {
   it('the README example parses and resolves', () => {
     const s = parseProvisioningSettings(parseYaml(README_EXAMPLE).provisioning, { clusterName: 'ignored' });
     expect(s.clusters).toEqual([{ name: 'prod-eks', region: 'us-west-2' }]);
-    expect(serviceAccountSettings(s, 'default')).toMatchObject({ namespaces: ['anyscale-operator'], subjects: ['system:serviceaccount:*:default'], adoptServiceAccount: true });
-    expect(serviceAccountSettings(s, 'default-editor')).toMatchObject({ namespaces: ['user-a', 'user-b'], namespacesPath: 'provisioning.service_accounts.default-editor.namespaces' });
-    expect(serviceAccountSettings(s, 'kubernetes-service-account-name1')).toMatchObject({ roleName: 'ml-team-a-role', extraPolicyArns: ['arn:aws:iam::123456789012:policy/ml-team-a'] });
+    expect(serviceAccountSettings(s, 'default')).toMatchObject({
+      namespaces: ['anyscale-operator'],
+      subjects: ['system:serviceaccount:*:default'],
+      adoptServiceAccount: true,
+    });
+    expect(serviceAccountSettings(s, 'default-editor')).toMatchObject({
+      namespaces: ['user-a', 'user-b'],
+      namespacesPath: 'provisioning.service_accounts.default-editor.namespaces',
+    });
+    expect(serviceAccountSettings(s, 'kubernetes-service-account-name1')).toMatchObject({
+      roleName: 'ml-team-a-role',
+      extraPolicyArns: ['arn:aws:iam::123456789012:policy/ml-team-a'],
+    });
     expect(serviceAccountSettings(s, 'constructor')).toMatchObject({ overridden: false, namespaces: ['anyscale-operator'] });
   });
 
@@ -79,8 +96,16 @@ describe('refuses escape characters, with precise paths', () => {
     [{ service_accounts: { sa: { namespaces: ["x'"] } } }, 'provisioning.service_accounts.sa.namespaces[0]', /quotes/],
     [{ service_accounts: { sa: { subjects: ['system:serviceaccount:a:sa\\'] } } }, 'provisioning.service_accounts.sa.subjects[0]', /backslashes/],
     [{ service_accounts: { sa: { subjects: ['system:serviceaccount:${aws:username}:sa'] } } }, 'provisioning.service_accounts.sa.subjects[0]', /'\$'/],
-    [{ service_accounts: { sa: { extra_policy_arns: ['arn:aws:iam::123456789012:policy/a b'] } } }, 'provisioning.service_accounts.sa.extra_policy_arns[0]', /whitespace/],
-    [{ service_accounts: { sa: { extra_policy_arns: ['arn:aws:iam::123456789012:policy/*'] } } }, 'provisioning.service_accounts.sa.extra_policy_arns[0]', /wildcards/],
+    [
+      { service_accounts: { sa: { extra_policy_arns: ['arn:aws:iam::123456789012:policy/a b'] } } },
+      'provisioning.service_accounts.sa.extra_policy_arns[0]',
+      /whitespace/,
+    ],
+    [
+      { service_accounts: { sa: { extra_policy_arns: ['arn:aws:iam::123456789012:policy/*'] } } },
+      'provisioning.service_accounts.sa.extra_policy_arns[0]',
+      /wildcards/,
+    ],
     [{ service_accounts: { sa: { role_name: 'role?' } } }, 'provisioning.service_accounts.sa.role_name', /wildcards/],
     [{ service_accounts: { 'sa"x': {} } }, 'provisioning.service_accounts["sa\\"x"]', /invalid name: must not contain quotes/],
     [{ service_accounts: { 'my.sa': { role_name: 'a}' } } }, 'provisioning.service_accounts["my.sa"].role_name', /braces/],
@@ -106,8 +131,13 @@ describe('refuses escape characters, with precise paths', () => {
 
 describe('other validation', () => {
   it('typos are errors naming the allowed fields', () => {
-    expect(issues({ namespace: ['x'] })).toEqual([{ path: 'provisioning.namespace', message: expect.stringMatching(/^unknown field "namespace"; expected one of: namespaces, clusters,/) }]);
-    expect(issues({ service_accounts: { sa: { namespace: ['x'] } } })[0]).toMatchObject({ path: 'provisioning.service_accounts.sa.namespace', message: expect.stringContaining('adopt_role') });
+    expect(issues({ namespace: ['x'] })).toEqual([
+      { path: 'provisioning.namespace', message: expect.stringMatching(/^unknown field "namespace"; expected one of: namespaces, clusters,/) },
+    ]);
+    expect(issues({ service_accounts: { sa: { namespace: ['x'] } } })[0]).toMatchObject({
+      path: 'provisioning.service_accounts.sa.namespace',
+      message: expect.stringContaining('adopt_role'),
+    });
     expect(issues({ drift: { mode: 'report', delete_orphan: true } })[0]?.path).toBe('provisioning.drift.delete_orphan');
     expect(issues({ clusters: [{ name: 'a', zone: 'x' }] })[0]?.path).toBe('provisioning.clusters[0].zone');
   });
@@ -126,13 +156,30 @@ describe('other validation', () => {
 
   it('S3 bucket names', () => {
     for (const ok of ['abc', 'my-bucket.data', 'a1-b2']) expect(s3BucketProblem(ok)).toBeNull();
-    for (const bad of ['ab', 'My-Bucket', 'a..b', '192.168.1.1', 'xn--abc', 'sthree-x', 'bucket-s3alias', 'bucket--ol-s3', '-abc', 'abc-', 'a_b', 'x'.repeat(64)]) {
+    for (const bad of [
+      'ab',
+      'My-Bucket',
+      'a..b',
+      '192.168.1.1',
+      'xn--abc',
+      'sthree-x',
+      'bucket-s3alias',
+      'bucket--ol-s3',
+      '-abc',
+      'abc-',
+      'a_b',
+      'x'.repeat(64),
+    ]) {
       expect(s3BucketProblem(bad), bad).not.toBeNull();
     }
   });
 
   it('policy ARNs', () => {
-    for (const ok of ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', 'arn:aws:iam::123456789012:policy/team/a+b=c,d.e@f-g', 'arn:aws-us-gov:iam::123456789012:policy/x']) {
+    for (const ok of [
+      'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
+      'arn:aws:iam::123456789012:policy/team/a+b=c,d.e@f-g',
+      'arn:aws-us-gov:iam::123456789012:policy/x',
+    ]) {
       expect(issues({ service_accounts: { sa: { extra_policy_arns: [ok] } } }), ok).toEqual([]);
     }
     for (const bad of ['arn:aws:iam::123:policy/x', 'arn:aws:iam::123456789012:role/x', 'arn:aws:s3:::bucket', 'AmazonS3ReadOnlyAccess']) {
@@ -156,8 +203,16 @@ describe('other validation', () => {
     expect(sub('default', 'system:serviceaccount:flyte:*')).toEqual([]);
     expect(sub('default', 'system:serviceaccount:flyte:default')).toEqual([]);
     // Partial wildcards widen more than they say (issue: `*e*` matched any SA containing "e").
-    for (const partial of ['system:serviceaccount:project-?:default', 'system:serviceaccount:project-*:default', 'system:serviceaccount:flyte:*e*', 'system:serviceaccount:*:*e*']) {
-      expect(sub('default', partial)[0]).toMatchObject({ path: 'provisioning.service_accounts.default.subjects[0]', message: expect.stringContaining('a wildcard may only be a whole segment') });
+    for (const partial of [
+      'system:serviceaccount:project-?:default',
+      'system:serviceaccount:project-*:default',
+      'system:serviceaccount:flyte:*e*',
+      'system:serviceaccount:*:*e*',
+    ]) {
+      expect(sub('default', partial)[0]).toMatchObject({
+        path: 'provisioning.service_accounts.default.subjects[0]',
+        message: expect.stringContaining('a wildcard may only be a whole segment'),
+      });
     }
     expect(sub('default-editor', 'system:serviceaccount:*:default-*')[0]?.message).toContain('a wildcard may only be a whole segment');
     expect(sub('default', 'system:serviceaccount:*:other')[0]).toMatchObject({

@@ -87,7 +87,8 @@ function principalMatches(st: PolicyStatement, principal: TrustRequest['principa
   return 'unknown'; // a trust policy statement without a principal is malformed
 }
 
-const OPERATOR = /^(?:(ForAnyValue|ForAllValues):)?(StringEquals|StringNotEquals|StringEqualsIgnoreCase|StringNotEqualsIgnoreCase|StringLike|StringNotLike|Null)(IfExists)?$/;
+const OPERATOR =
+  /^(?:(ForAnyValue|ForAllValues):)?(StringEquals|StringNotEquals|StringEqualsIgnoreCase|StringNotEqualsIgnoreCase|StringLike|StringNotLike|Null)(IfExists)?$/;
 
 function conditionsHold(condition: PolicyStatement['Condition'], context: TrustRequest['context']): Tri {
   if (condition === undefined) return true;
@@ -103,7 +104,7 @@ function conditionsHold(condition: PolicyStatement['Condition'], context: TrustR
     }
     const [, setOp, base, ifExists] = m as unknown as [string, string | undefined, string, string | undefined];
     for (const [key, raw] of Object.entries(entries)) {
-      const wanted = list(raw as PolicyValue);
+      const wanted = list(raw);
       const actual = lookup.get(key.toLowerCase());
       const ok = keyHolds(setOp, base, ifExists !== undefined, wanted, actual);
       if (!ok) return false;
@@ -136,7 +137,7 @@ function keyHolds(setOp: string | undefined, base: string, ifExists: boolean, wa
     if (setOp === 'ForAnyValue') return false;
     return ifExists || negated;
   }
-  const values = actual as readonly string[];
+  const values = actual;
   const holds = (c: string) => (negated ? !matchOne(c) : matchOne(c));
   if (setOp === 'ForAllValues') return values.every(holds);
   if (setOp === 'ForAnyValue') return values.some(holds);

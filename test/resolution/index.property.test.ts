@@ -31,9 +31,7 @@ const key = fc.constantFrom(...KEYS);
 
 const requirement: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(key, fc.constantFrom('=', '==', '!='), value).map(([k, op, v]) => `${k}${op}${v}`),
-  fc
-    .tuple(key, fc.constantFrom('in', 'notin'), fc.uniqueArray(value, { maxLength: 4 }))
-    .map(([k, op, vs]) => `${k} ${op} (${vs.join(',')})`), // `in ()` is the set {""}
+  fc.tuple(key, fc.constantFrom('in', 'notin'), fc.uniqueArray(value, { maxLength: 4 })).map(([k, op, vs]) => `${k} ${op} (${vs.join(',')})`), // `in ()` is the set {""}
   key, // exists
   key.map((k) => `!${k}`),
   fc.tuple(key, fc.constantFrom('>', '<', ' gt ', ' lt '), int).map(([k, op, v]) => `${k}${op}${v}`),
@@ -140,7 +138,7 @@ describe('bitset index edge cases', () => {
     expect(first(sels, { user: 'x' })).toBe(3);
   });
 
-  it('a value passes a rule only if it passes all of the rule\'s requirements on its key', () => {
+  it("a value passes a rule only if it passes all of the rule's requirements on its key", () => {
     const sels = ['user in (a,b),user=a', 'user in (4,9),user<5', 'user in (4,9),user>4', 'user in (a,4),user notin (4)', 'user'];
     expect(first(sels, { user: 'a' })).toBe(0);
     expect(first(sels, { user: 'b' })).toBe(4);

@@ -28,7 +28,12 @@ describe('resolve', () => {
 
   it('falls back to the cloud default or fails', () => {
     const d = compileConfig(config(['user=a@x.io'], 'CLOUD_DEFAULT', 'default-sa'), ref);
-    expect(resolve(d, { workload_type: 'job', project: 'p', user: 'z@x.io' })).toEqual({ value: 'default-sa', source: 'CLOUD_DEFAULT', rule_index: null, config_version: 7 });
+    expect(resolve(d, { workload_type: 'job', project: 'p', user: 'z@x.io' })).toEqual({
+      value: 'default-sa',
+      source: 'CLOUD_DEFAULT',
+      rule_index: null,
+      config_version: 7,
+    });
     const f = compileConfig(config(['user=a@x.io'], 'FAIL'), ref);
     expect(() => resolve(f, { workload_type: 'job', project: 'p', user: 'z@x.io' })).toThrow(AppError);
   });
@@ -63,7 +68,11 @@ describe('resolve', () => {
       fc.constant('!project'),
     );
     const selector = fc.array(requirement, { minLength: 0, maxLength: 3 }).map((rs) => rs.join(','));
-    const launch = fc.record({ workload_type: fc.constantFrom(...kinds), project: fc.constantFrom(...projects, 'p9'), user: fc.constantFrom(...users, 'z@x.io') });
+    const launch = fc.record({
+      workload_type: fc.constantFrom(...kinds),
+      project: fc.constantFrom(...projects, 'p9'),
+      user: fc.constantFrom(...users, 'z@x.io'),
+    });
     fc.assert(
       fc.property(fc.array(selector, { minLength: 0, maxLength: 25 }), fc.array(launch, { minLength: 1, maxLength: 10 }), (selectors, launches) => {
         const c = compileConfig(config(selectors), ref);

@@ -28,7 +28,17 @@ class ControlledStore implements ConfigStore {
 
   add(value: string): void {
     const version = this.versions.length + 1;
-    this.versions.push({ cloudId: CLOUD, version, etag: `"${version}"`, createdAt: '', createdBy: '', contentHash: '', ruleCount: 1, sizeBytes: 0, document: doc(value) } as StoredConfigVersion);
+    this.versions.push({
+      cloudId: CLOUD,
+      version,
+      etag: `"${version}"`,
+      createdAt: '',
+      createdBy: '',
+      contentHash: '',
+      ruleCount: 1,
+      sizeBytes: 0,
+      document: doc(value),
+    });
   }
   hold(): void {
     this.held = [];
@@ -91,7 +101,11 @@ describe('ResolutionService caching', () => {
     advance(1500);
     store.hold();
     const during = await Promise.all([service.resolve(CLOUD, launch), service.resolve(CLOUD, launch), service.resolve(CLOUD, launch)]);
-    expect(during.map((a) => [a.value, a.config_version])).toEqual([['sa-1', 1], ['sa-1', 1], ['sa-1', 1]]);
+    expect(during.map((a) => [a.value, a.config_version])).toEqual([
+      ['sa-1', 1],
+      ['sa-1', 1],
+      ['sa-1', 1],
+    ]);
     expect(store.reads).toBe(2); // one re-check for all of them
     store.release();
     await new Promise((r) => setTimeout(r, 0));

@@ -63,7 +63,14 @@ describe('IAM roles (AWS SDK v3)', () => {
   it('creates and gets a role; the trust document round-trips URL-encoded', async () => {
     const trust = irsaTrust(providerArn);
     const created = await clients.iam.send(
-      new CreateRoleCommand({ RoleName: 'irsa-a', Path: '/irsa/', AssumeRolePolicyDocument: trust, Description: 'd', MaxSessionDuration: 7200, Tags: [{ Key: 'team', Value: 'ml' }] }),
+      new CreateRoleCommand({
+        RoleName: 'irsa-a',
+        Path: '/irsa/',
+        AssumeRolePolicyDocument: trust,
+        Description: 'd',
+        MaxSessionDuration: 7200,
+        Tags: [{ Key: 'team', Value: 'ml' }],
+      }),
     );
     expect(created.Role?.Arn).toBe('arn:aws:iam::123456789012:role/irsa/irsa-a');
     expect(created.Role?.RoleId).toMatch(/^AROA[A-Z0-9]{17}$/);
@@ -93,7 +100,14 @@ describe('IAM roles (AWS SDK v3)', () => {
       JSON.stringify(
         {
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Federated: providerArn }, Action: 'sts:AssumeRoleWithWebIdentity', Condition: { StringEquals: { [`${host}:sub`]: subs } } }],
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Federated: providerArn },
+              Action: 'sts:AssumeRoleWithWebIdentity',
+              Condition: { StringEquals: { [`${host}:sub`]: subs } },
+            },
+          ],
         },
         null,
         8,
@@ -130,18 +144,35 @@ describe('IAM roles (AWS SDK v3)', () => {
     expect(err.message).toBe('The role with name missing cannot be found.');
     expect(err.$metadata.httpStatusCode).toBe(404);
 
-    for (const bad of ['{not json', JSON.stringify({ Statement: [] }), JSON.stringify({ Version: '2012-10-17' }), JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' } }] })]) {
+    for (const bad of [
+      '{not json',
+      JSON.stringify({ Statement: [] }),
+      JSON.stringify({ Version: '2012-10-17' }),
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' } }] }),
+    ]) {
       err = await iamError(clients.iam.send(new CreateRoleCommand({ RoleName: 'malformed', AssumeRolePolicyDocument: bad })));
       expect(err.name).toBe('MalformedPolicyDocumentException');
     }
     // A trust policy naming an OIDC provider that does not exist in the account is rejected, as in IAM.
-    err = await iamError(clients.iam.send(new CreateRoleCommand({ RoleName: 'ghost', AssumeRolePolicyDocument: irsaTrust('arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/nope') })));
+    err = await iamError(
+      clients.iam.send(
+        new CreateRoleCommand({ RoleName: 'ghost', AssumeRolePolicyDocument: irsaTrust('arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/nope') }),
+      ),
+    );
     expect(err.name).toBe('MalformedPolicyDocumentException');
     expect(err.message).toContain('Invalid principal');
   });
 
   it('tags and untags roles (50-tag quota)', async () => {
-    await clients.iam.send(new TagRoleCommand({ RoleName: 'irsa-a', Tags: [{ Key: 'owner', Value: 'a@b.c' }, { Key: 'team', Value: 'infra' }] }));
+    await clients.iam.send(
+      new TagRoleCommand({
+        RoleName: 'irsa-a',
+        Tags: [
+          { Key: 'owner', Value: 'a@b.c' },
+          { Key: 'team', Value: 'infra' },
+        ],
+      }),
+    );
     await clients.iam.send(new UntagRoleCommand({ RoleName: 'irsa-a', TagKeys: ['owner'] }));
     const { Tags } = await clients.iam.send(new ListRoleTagsCommand({ RoleName: 'irsa-a' }));
     expect(Tags).toEqual([{ Key: 'team', Value: 'infra' }]);
@@ -163,7 +194,13 @@ describe('IAM roles (AWS SDK v3)', () => {
     expect(err.message).toContain('10240');
 
     const malformed = await iamError(
-      clients.iam.send(new PutRolePolicyCommand({ RoleName: 'irsa-a', PolicyName: 'x', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Resource: '*' }] }) })),
+      clients.iam.send(
+        new PutRolePolicyCommand({
+          RoleName: 'irsa-a',
+          PolicyName: 'x',
+          PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Resource: '*' }] }),
+        }),
+      ),
     );
     expect(malformed.name).toBe('MalformedPolicyDocumentException');
 
@@ -253,7 +290,9 @@ describe('IAM roles (AWS SDK v3)', () => {
 describe('OIDC providers, EKS and STS', () => {
   it('auto-registers an IAM OIDC provider per cluster', async () => {
     const { OpenIDConnectProviderList } = await clients.iam.send(new ListOpenIDConnectProvidersCommand({}));
-    expect(OpenIDConnectProviderList?.map((p) => p.Arn).sort()).toEqual([providerArn, 'arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/abc'].sort());
+    expect(OpenIDConnectProviderList?.map((p) => p.Arn).sort()).toEqual(
+      [providerArn, 'arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/abc'].sort(),
+    );
     const provider = await clients.iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn }));
     expect(provider.Url).toMatch(/^oidc\.eks\.us-east-1\.amazonaws\.com\/id\/[0-9A-F]{32}$/);
     expect(provider.ClientIDList).toEqual(['sts.amazonaws.com']);

@@ -38,8 +38,12 @@ describe('fault injection', () => {
   });
 
   it('surfaces a custom fault without executing the call', async () => {
-    server.sandbox.setFaults((call) => (call.service === 'iam' && call.params.RoleName === 'doomed' ? { status: 500, code: 'ServiceFailure', message: 'boom' } : undefined));
-    const err = await awsClients(server.url).iam.send(new CreateRoleCommand({ RoleName: 'doomed', AssumeRolePolicyDocument: trust })).catch((e: unknown) => e);
+    server.sandbox.setFaults((call) =>
+      call.service === 'iam' && call.params.RoleName === 'doomed' ? { status: 500, code: 'ServiceFailure', message: 'boom' } : undefined,
+    );
+    const err = await awsClients(server.url)
+      .iam.send(new CreateRoleCommand({ RoleName: 'doomed', AssumeRolePolicyDocument: trust }))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IAMServiceException);
     expect((err as IAMServiceException).name).toBe('ServiceFailureException');
     expect((err as IAMServiceException).$metadata.httpStatusCode).toBe(500);
@@ -54,12 +58,16 @@ describe('fault injection', () => {
 
   it('renders faults as Kubernetes Status and EKS JSON errors', async () => {
     server.sandbox.setFaults(faults.throttle());
-    const k8sErr = await coreV1(server.url).readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).catch((e: unknown) => e);
+    const k8sErr = await coreV1(server.url)
+      .readNamespacedServiceAccount({ name: 'default', namespace: 'default' })
+      .catch((e: unknown) => e);
     expect(k8sErr).toBeInstanceOf(ApiException);
     expect((k8sErr as ApiException<string>).code).toBe(429);
     expect(JSON.parse((k8sErr as ApiException<string>).body)).toMatchObject({ kind: 'Status', reason: 'TooManyRequests', code: 429 });
 
-    const eksErr = await awsClients(server.url).eks.send(new DescribeClusterCommand({ name: 'sandbox' })).catch((e: unknown) => e);
+    const eksErr = await awsClients(server.url)
+      .eks.send(new DescribeClusterCommand({ name: 'sandbox' }))
+      .catch((e: unknown) => e);
     expect((eksErr as { name: string }).name).toBe('ThrottlingException');
   });
 });
@@ -80,7 +88,9 @@ describe('latency, concurrency and call counting', () => {
   it('latency can be a function of the call', async () => {
     server.sandbox.setLatency((call) => (call.mutating ? 0 : 40));
     const started = Date.now();
-    await awsClients(server.url).iam.send(new GetRoleCommand({ RoleName: 'x' })).catch(() => undefined);
+    await awsClients(server.url)
+      .iam.send(new GetRoleCommand({ RoleName: 'x' }))
+      .catch(() => undefined);
     expect(Date.now() - started).toBeGreaterThanOrEqual(35);
   });
 

@@ -8,7 +8,12 @@ const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
 /** AWS SDK clients pointed at the sandbox (`maxAttempts: 1` unless overridden, so faults surface directly). */
 /** SDK clients for the sandbox; `as: 'service'` signs with the service's own access key (the provisioning role's rules apply), else as an admin. */
 export function awsClients(baseUrl: string, maxAttempts = 1, as: 'admin' | 'service' = 'admin') {
-  const config = { endpoint: `${baseUrl}/sandbox/aws`, region: 'us-east-1', credentials: as === 'service' ? { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' } : credentials, maxAttempts };
+  const config = {
+    endpoint: `${baseUrl}/sandbox/aws`,
+    region: 'us-east-1',
+    credentials: as === 'service' ? { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' } : credentials,
+    maxAttempts,
+  };
   return { iam: new IAMClient(config), eks: new EKSClient(config), sts: new STSClient(config) };
 }
 

@@ -35,7 +35,9 @@ describe('Kubernetes ServiceAccounts via @kubernetes/client-node', () => {
   });
 
   it('creates and reads a ServiceAccount with server-set metadata', async () => {
-    const body: V1ServiceAccount = { metadata: { name: 'worker', labels: { app: 'ray' }, annotations: { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/a' } } };
+    const body: V1ServiceAccount = {
+      metadata: { name: 'worker', labels: { app: 'ray' }, annotations: { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/a' } },
+    };
     const created = await api.createNamespacedServiceAccount({ namespace: NS, body });
     expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.metadata?.resourceVersion).toMatch(/^\d+$/);
@@ -94,7 +96,11 @@ describe('Kubernetes ServiceAccounts via @kubernetes/client-node', () => {
   it('merge-patches annotations and labels, bumping resourceVersion only on change', async () => {
     const before = await api.readNamespacedServiceAccount({ name: 'worker', namespace: NS });
     const patched = await api.patchNamespacedServiceAccount(
-      { name: 'worker', namespace: NS, body: { metadata: { annotations: { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/b' }, labels: { app: null, managed: 'true' } } } },
+      {
+        name: 'worker',
+        namespace: NS,
+        body: { metadata: { annotations: { [ROLE_ANNOTATION]: 'arn:aws:iam::123456789012:role/b' }, labels: { app: null, managed: 'true' } } },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     expect(patched.metadata?.annotations?.[ROLE_ANNOTATION]).toBe('arn:aws:iam::123456789012:role/b');
@@ -141,7 +147,11 @@ describe('Kubernetes ServiceAccounts via @kubernetes/client-node', () => {
     expect(fresh.metadata?.annotations?.note).toBe('first');
 
     const err = await apiError(
-      api.replaceNamespacedServiceAccount({ name: 'worker', namespace: NS, body: { ...stale, metadata: { ...stale.metadata, annotations: { note: 'second' } } } }),
+      api.replaceNamespacedServiceAccount({
+        name: 'worker',
+        namespace: NS,
+        body: { ...stale, metadata: { ...stale.metadata, annotations: { note: 'second' } } },
+      }),
     );
     expect(err.code).toBe(409);
     expect(err.status).toMatchObject({ reason: 'Conflict', code: 409 });

@@ -66,7 +66,12 @@ describe.skipIf(!hasKubectl)('kubectl against the sandbox', () => {
     const sa = server.sandbox.k8s.serviceAccount(NS, 'worker');
     expect(sa?.metadata.annotations?.['eks.amazonaws.com/role-arn']).toBe(ROLE_ARN);
     expect(sa?.metadata.labels).toEqual({ app: 'ray', 'irsa.example.com/managed': 'true' });
-    expect(server.sandbox.calls.since(mark).filter((c) => c.mutating).map((c) => c.action)).toEqual(['PATCH serviceaccounts', 'PATCH serviceaccounts']);
+    expect(
+      server.sandbox.calls
+        .since(mark)
+        .filter((c) => c.mutating)
+        .map((c) => c.action),
+    ).toEqual(['PATCH serviceaccounts', 'PATCH serviceaccounts']);
   });
 
   it('label selectors, -A, namespaces and errors', async () => {

@@ -20,7 +20,9 @@ describe('patches', () => {
     expect(mergePatch({ a: 1, m: { x: 1, y: 2 } }, { a: null, m: { y: null, z: 3 }, n: [1] })).toEqual({ m: { x: 1, z: 3 }, n: [1] });
   });
   it('strategic merge patch ignores $-directives', () => {
-    expect(strategicMergePatch({ metadata: { labels: { a: '1' } } }, { metadata: { labels: { b: '2' } }, $setElementOrder: [] })).toEqual({ metadata: { labels: { a: '1', b: '2' } } });
+    expect(strategicMergePatch({ metadata: { labels: { a: '1' } } }, { metadata: { labels: { b: '2' } }, $setElementOrder: [] })).toEqual({
+      metadata: { labels: { a: '1', b: '2' } },
+    });
   });
   it('JSON patch handles ~1 escapes, arrays, move/copy/test', () => {
     const doc = { metadata: { annotations: { 'a/b': '1' } }, list: [1, 2] };
@@ -64,7 +66,10 @@ describe('policy rules', () => {
   it('rejects identity policies with principals and trust policies with resources', () => {
     const identity = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*', Principal: '*' }] };
     expect(() => parsePolicyDocument(JSON.stringify(identity), 'identity')).toThrow(/principal/);
-    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'ec2.amazonaws.com' }, Resource: '*' }] };
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'ec2.amazonaws.com' }, Resource: '*' }],
+    };
     expect(() => parsePolicyDocument(JSON.stringify(trust), 'trust')).toThrow(/Resource/);
     const badAction = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Principal: { Service: 'ec2.amazonaws.com' } }] };
     expect(() => parsePolicyDocument(JSON.stringify(badAction), 'trust')).toThrow(/STS/);
@@ -76,7 +81,10 @@ describe('policy rules', () => {
   });
   it('role names are unique case-insensitively and paths are validated', () => {
     const iam = new IamState({ accountId: '123456789012', strictPrincipals: false });
-    const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'ec2.amazonaws.com' } }] });
+    const trust = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'ec2.amazonaws.com' } }],
+    });
     iam.createRole({ roleName: 'Role', assumeRolePolicyDocument: trust });
     expect(() => iam.createRole({ roleName: 'role', assumeRolePolicyDocument: trust })).toThrow(/already exists/);
     expect(() => iam.createRole({ roleName: 'p', path: 'no-slash', assumeRolePolicyDocument: trust })).toThrow(/regular expression/);

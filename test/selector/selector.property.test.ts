@@ -26,12 +26,8 @@ const nonEmptyValue = fc.constantFrom(...VALUES.filter((v) => v !== ''));
 const requirement: fc.Arbitrary<Req> = fc.oneof(
   fc.record({ key, op: fc.constant<Operator>('exists'), values: fc.constant<readonly string[]>([]), spelling: fc.constant('') }),
   fc.record({ key, op: fc.constant<Operator>('!'), values: fc.constant<readonly string[]>([]), spelling: fc.constant('!') }),
-  fc
-    .record({ key, op: fc.constantFrom<Operator>('=', '==', '!='), values: fc.tuple(value) })
-    .map((r) => ({ ...r, values: [...r.values], spelling: r.op })),
-  fc
-    .record({ key, op: fc.constantFrom<Operator>('in', 'notin'), values: fc.array(nonEmptyValue, { maxLength: 7 }) })
-    .map((r) => ({ ...r, spelling: r.op })),
+  fc.record({ key, op: fc.constantFrom<Operator>('=', '==', '!='), values: fc.tuple(value) }).map((r) => ({ ...r, values: [...r.values], spelling: r.op })),
+  fc.record({ key, op: fc.constantFrom<Operator>('in', 'notin'), values: fc.array(nonEmptyValue, { maxLength: 7 }) }).map((r) => ({ ...r, spelling: r.op })),
   fc
     .record({ key, op: fc.constantFrom<Operator>('gt', 'lt'), values: fc.tuple(fc.constantFrom(...INTS)), word: fc.boolean() })
     .map(({ word, ...r }) => ({ ...r, values: [...r.values], spelling: word ? r.op : r.op === 'gt' ? '>' : '<' })),
@@ -96,7 +92,35 @@ function modelMatches(rs: Req[], l: Labels): boolean {
 /** Strings built from selector-ish fragments reach far deeper into the grammar than random text. */
 const tokenSoup = fc
   .array(
-    fc.constantFrom('x', 'user', 'a/b', 'in', 'notin', 'gt', 'lt', '=', '==', '!=', '!', '(', ')', ',', '<', '>', ' ', '\t', '5', '-1', 'a@b.c', '', 'Ü', '\0', '-', '.', '/'),
+    fc.constantFrom(
+      'x',
+      'user',
+      'a/b',
+      'in',
+      'notin',
+      'gt',
+      'lt',
+      '=',
+      '==',
+      '!=',
+      '!',
+      '(',
+      ')',
+      ',',
+      '<',
+      '>',
+      ' ',
+      '\t',
+      '5',
+      '-1',
+      'a@b.c',
+      '',
+      'Ü',
+      '\0',
+      '-',
+      '.',
+      '/',
+    ),
     { maxLength: 14 },
   )
   .map((parts) => parts.join(''));
@@ -140,18 +164,24 @@ describe('selector properties', () => {
 
   it('toString is idempotent (generated selectors and any parseable text)', () => {
     fc.assert(
-      fc.property(fc.oneof(selectorText.map((x) => x.text), anyText), (text) => {
-        let s;
-        try {
-          s = parseSelector(text);
-        } catch {
-          return; // property 1 covers rejection
-        }
-        const once = s.toString();
-        const reparsed = parseSelector(once);
-        expect(reparsed.toString()).toBe(once);
-        expect(reparsed.requirements.map(String)).toEqual(s.requirements.map(String));
-      }),
+      fc.property(
+        fc.oneof(
+          selectorText.map((x) => x.text),
+          anyText,
+        ),
+        (text) => {
+          let s;
+          try {
+            s = parseSelector(text);
+          } catch {
+            return; // property 1 covers rejection
+          }
+          const once = s.toString();
+          const reparsed = parseSelector(once);
+          expect(reparsed.toString()).toBe(once);
+          expect(reparsed.requirements.map(String)).toEqual(s.requirements.map(String));
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -160,7 +190,12 @@ describe('selector properties', () => {
     fc.assert(
       fc.property(selectorText, fc.array(ws, { minLength: 7, maxLength: 7 }), ({ rs }, w) => {
         const forward = parseSelector(rs.map((r) => render(r, w)).join(',')).toString();
-        const backward = parseSelector([...rs].reverse().map((r) => render(r, w)).join(',')).toString();
+        const backward = parseSelector(
+          [...rs]
+            .reverse()
+            .map((r) => render(r, w))
+            .join(','),
+        ).toString();
         expect(backward).toBe(forward);
       }),
       { numRuns: 1000 },

@@ -281,17 +281,42 @@ describe('TestSetSelectorParser', () => {
         ['z', 'in', ['']],
       ],
     ],
-    ['x,y in (a)', [['x', 'exists', []], ['y', 'in', ['a']]]],
+    [
+      'x,y in (a)',
+      [
+        ['x', 'exists', []],
+        ['y', 'in', ['a']],
+      ],
+    ],
     ['x=a', [['x', '=', ['a']]]],
     ['x>1', [['x', 'gt', ['1']]]],
     ['x<7', [['x', 'lt', ['7']]]],
-    ['x=a,y!=b', [['x', '=', ['a']], ['y', '!=', ['b']]]],
-    ['x=a,y!=b,z in (h,i,j)', [['x', '=', ['a']], ['y', '!=', ['b']], ['z', 'in', ['h', 'i', 'j']]]],
+    [
+      'x=a,y!=b',
+      [
+        ['x', '=', ['a']],
+        ['y', '!=', ['b']],
+      ],
+    ],
+    [
+      'x=a,y!=b,z in (h,i,j)',
+      [
+        ['x', '=', ['a']],
+        ['y', '!=', ['b']],
+        ['z', 'in', ['h', 'i', 'j']],
+      ],
+    ],
     ['x notin ( )', [['x', 'notin', ['']]]],
     ['x notin (, a)', [['x', 'notin', ['', 'a']]]],
     ['a ', [['a', 'exists', []]]],
     ['a in (x,y,notin, z,in)', [['a', 'in', ['in', 'notin', 'x', 'y', 'z']]]],
-    ['in in (in), notin notin (notin)', [['in', 'in', ['in']], ['notin', 'notin', ['notin']]]],
+    [
+      'in in (in), notin notin (notin)',
+      [
+        ['in', 'in', ['in']],
+        ['notin', 'notin', ['notin']],
+      ],
+    ],
     ['x in (,,,)', [['x', 'in', ['']]]], // Kubernetes list algorithm: "(," "," ",)" are all ""
   ])('parses %j', (text, want) => {
     expect(reqs(parseSelector(text))).toEqual(want);
@@ -340,7 +365,7 @@ describe('error positions', () => {
   });
 
   it.each([undefined, null, 42, {}, ['x']])('rejects non-string input %j at position 0', (input) => {
-    const e = syntaxError(input as unknown as string);
+    const e = syntaxError(input as string);
     expect(e.position).toBe(0);
   });
 });

@@ -90,9 +90,7 @@ describe('error mapping', () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
     ddb.on(PutCommand).resolves({});
     ddb.on(PutCommand, { Item: { type: 'VERSION' } }).rejects(throttling());
-    expect(await caught(store.putVersion({ cloudId: 'c1', document: { a: 1 }, createdBy: 'x', ruleCount: 0 }))).toBeInstanceOf(
-      DependencyUnavailableError,
-    );
+    expect(await caught(store.putVersion({ cloudId: 'c1', document: { a: 1 }, createdBy: 'x', ruleCount: 0 }))).toBeInstanceOf(DependencyUnavailableError);
   });
 
   it('throttling on sticky reads and writes → DependencyUnavailableError', async () => {
@@ -162,10 +160,15 @@ describe('conditional-write paths', () => {
   it('If-Match + ConditionalCheckFailed on commit → PRECONDITION_FAILED naming the new etag', async () => {
     const v1 = await versionItem(1, { a: 1 });
     const v2 = await versionItem(2, { a: 2 });
-    ddb.on(QueryCommand, isLatestQuery).resolvesOnce({ Items: [v1.item] }).resolves({ Items: [v2.item] });
+    ddb
+      .on(QueryCommand, isLatestQuery)
+      .resolvesOnce({ Items: [v1.item] })
+      .resolves({ Items: [v2.item] });
     ddb.on(PutCommand).resolves({});
     ddb.on(PutCommand, { Item: { type: 'VERSION' } }).rejects(ccf());
-    const err = await caught(store.putVersion({ cloudId: 'c1', document: { a: 3 }, createdBy: 'x', ruleCount: 0, ifMatch: { kind: 'etags', etags: [v1.item.etag] } }));
+    const err = await caught(
+      store.putVersion({ cloudId: 'c1', document: { a: 3 }, createdBy: 'x', ruleCount: 0, ifMatch: { kind: 'etags', etags: [v1.item.etag] } }),
+    );
     expect(err).toMatchObject({ code: 'PRECONDITION_FAILED', status: 412 });
     expect((err as Error).message).toContain(v2.item.etag);
     expect(ddb).toHaveReceivedCommandTimes(PutCommand, 2); // 1 chunk + 1 commit attempt, no retry
@@ -175,7 +178,9 @@ describe('conditional-write paths', () => {
     const v1 = await versionItem(1, { a: 1 });
     ddb.on(QueryCommand).resolves({ Items: [v1.item] });
     expect(
-      await caught(store.putVersion({ cloudId: 'c1', document: { a: 3 }, createdBy: 'x', ruleCount: 0, ifMatch: { kind: 'etags', etags: ['0-000000000000'] } })),
+      await caught(
+        store.putVersion({ cloudId: 'c1', document: { a: 3 }, createdBy: 'x', ruleCount: 0, ifMatch: { kind: 'etags', etags: ['0-000000000000'] } }),
+      ),
     ).toMatchObject({ code: 'PRECONDITION_FAILED', message: expect.stringContaining(v1.item.etag) });
     expect(ddb).toHaveReceivedCommandTimes(PutCommand, 0);
   });
@@ -183,9 +188,15 @@ describe('conditional-write paths', () => {
   it('no If-Match + ConditionalCheckFailed → re-reads latest and commits the next version', async () => {
     const v1 = await versionItem(1, { a: 1 });
     const v2 = await versionItem(2, { a: 2 });
-    ddb.on(QueryCommand, isLatestQuery).resolvesOnce({ Items: [v1.item] }).resolves({ Items: [v2.item] });
+    ddb
+      .on(QueryCommand, isLatestQuery)
+      .resolvesOnce({ Items: [v1.item] })
+      .resolves({ Items: [v2.item] });
     ddb.on(PutCommand).resolves({});
-    ddb.on(PutCommand, { Item: { type: 'VERSION' } }).rejectsOnce(ccf()).resolves({});
+    ddb
+      .on(PutCommand, { Item: { type: 'VERSION' } })
+      .rejectsOnce(ccf())
+      .resolves({});
     const meta = await store.putVersion({ cloudId: 'c1', document: { a: 3 }, createdBy: 'x', ruleCount: 0 });
     expect(meta.version).toBe(3);
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
@@ -233,9 +244,7 @@ describe('conditional-write paths', () => {
 
 describe('helpers', () => {
   it('canonicalJson sorts keys at every depth (incl. integer-like keys) and matches JSON semantics', () => {
-    expect(canonicalJson({ b: 1, a: { '10': 1, '9': 2, x: [{ d: 1, c: undefined }, undefined] } })).toBe(
-      '{"a":{"10":1,"9":2,"x":[{"d":1},null]},"b":1}',
-    );
+    expect(canonicalJson({ b: 1, a: { '10': 1, '9': 2, x: [{ d: 1, c: undefined }, undefined] } })).toBe('{"a":{"10":1,"9":2,"x":[{"d":1},null]},"b":1}');
     expect(canonicalJson({ z: undefined, a: 1 })).toBe('{"a":1}');
     expect(canonicalJson({ d: new Date(0), n: NaN, s: 'é"\n' })).toBe(JSON.stringify({ d: new Date(0), n: NaN, s: 'é"\n' }));
   });

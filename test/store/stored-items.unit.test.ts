@@ -81,10 +81,26 @@ describe('config versions', () => {
     const stored: StoredConfigVersion = { ...meta, document };
     expect(parseStoredConfig(stored)).toBe(document);
     expect(Object.keys(parseStoredConfig(stored))).toEqual(['compute_stack', 'cloud_deployment_id', 'cloud_provider', 'dataplane_iam_mapping']);
-    const bad = { ...meta, document: { ...document, dataplane_iam_mapping: { rules: [{ selector: 'user=a', value: 'sa' }, { selector: 7, value: 'x' }], fallback_rule: 'FAIL' } } };
+    const bad = {
+      ...meta,
+      document: {
+        ...document,
+        dataplane_iam_mapping: {
+          rules: [
+            { selector: 'user=a', value: 'sa' },
+            { selector: 7, value: 'x' },
+          ],
+          fallback_rule: 'FAIL',
+        },
+      },
+    };
     expect(() => parseStoredConfig(bad)).toThrow(StoredDataError);
-    expect(() => parseStoredConfig(bad)).toThrow('stored item config c1 version 3 is corrupted: document.dataplane_iam_mapping.rules[1].selector: expected string');
-    expect(() => parseStoredConfig({ ...meta, document: { ...document, compute_stack: 'EKS' } })).toThrow('document.compute_stack: expected one of "VM", "K8S"');
+    expect(() => parseStoredConfig(bad)).toThrow(
+      'stored item config c1 version 3 is corrupted: document.dataplane_iam_mapping.rules[1].selector: expected string',
+    );
+    expect(() => parseStoredConfig({ ...meta, document: { ...document, compute_stack: 'EKS' } })).toThrow(
+      'document.compute_stack: expected one of "VM", "K8S"',
+    );
   });
 });
 
@@ -116,7 +132,15 @@ describe('provisioning runs', () => {
 });
 
 describe('drift reports', () => {
-  const item = (body: unknown) => ({ PK: 'CLOUD#c1', SK: 'DRIFT#2025-01-01T00:00:00.000Z', type: 'DRIFT', checkedAt: '2025-01-01T00:00:00.000Z', status: 'drifted', drifted: true, body });
+  const item = (body: unknown) => ({
+    PK: 'CLOUD#c1',
+    SK: 'DRIFT#2025-01-01T00:00:00.000Z',
+    type: 'DRIFT',
+    checkedAt: '2025-01-01T00:00:00.000Z',
+    status: 'drifted',
+    drifted: true,
+    body,
+  });
   it('a body that is not gzip JSON', async () => {
     ddb.on(QueryCommand).resolves({ Items: [item(new Uint8Array([1, 2, 3]))] });
     expect(await storedError(drift.latestReport('c1'))).toMatchObject({ item: 'CLOUD#c1 / DRIFT#2025-01-01T00:00:00.000Z', field: 'body' });
