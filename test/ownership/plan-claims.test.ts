@@ -73,18 +73,16 @@ describe('Plan across clouds', () => {
     // The service made kept's role (inventory record); nothing was made for dropped.
     const keptRole = (await w.ownership.listClaims(A)).find((c) => c.kind === 'iam-role' && c.name.endsWith('-kept'))!;
     await w.ownership.putInventory({ ...roleRef(keptRole.name), cloudId: A, id: 'AROA1', recordedAt: '' });
-    iamMock
-      .on(GetRoleCommand, { RoleName: keptRole.name })
-      .resolves({
-        Role: {
-          RoleName: keptRole.name,
-          RoleId: 'AROA1',
-          Path: '/',
-          Arn: 'arn:aws:iam::123456789012:role/x',
-          CreateDate: new Date(),
-          AssumeRolePolicyDocument: '{}',
-        },
-      });
+    iamMock.on(GetRoleCommand, { RoleName: keptRole.name }).resolves({
+      Role: {
+        RoleName: keptRole.name,
+        RoleId: 'AROA1',
+        Path: '/',
+        Arn: 'arn:aws:iam::123456789012:role/x',
+        CreateDate: new Date(),
+        AssumeRolePolicyDocument: '{}',
+      },
+    });
     const { version } = await w.plan(A, ['other']);
     const run = await w.runs.getRun(A, version);
     expect(run!.lingering).toEqual([expect.objectContaining({ kind: 'iam-role', name: keptRole.name, action: 'left-alone' })]);

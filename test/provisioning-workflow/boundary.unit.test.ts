@@ -95,13 +95,11 @@ describe('EnsureRole with the deployment boundary', () => {
 
   it('another boundary is replaced by the deployment one', async () => {
     const f = await fixture();
-    iamMock
-      .on(GetRoleCommand)
-      .resolves(
-        roleOf(f.item, {
-          PermissionsBoundary: { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
-        }),
-      );
+    iamMock.on(GetRoleCommand).resolves(
+      roleOf(f.item, {
+        PermissionsBoundary: { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
+      }),
+    );
     iamMock.on(PutRolePermissionsBoundaryCommand).resolves({});
     const out = await f.steps.ensureRole(f.input);
     expect(out.resources[0]!.detail).toContain(`AdministratorAccess replaced by ${BOUNDARY}`);
