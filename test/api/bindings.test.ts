@@ -41,7 +41,12 @@ describe('bindings', () => {
 
   it('forgets one cluster (owner only, audited): 204, then 404; its next resolve follows the current version', async () => {
     const changed = SEED_EXAMPLES.eks.replace('kubernetes-service-account-name2', 'sa-changed');
-    expect((await h.api('PUT', BASE, { body: changed })).status).toBe(200);
+    const put = await h.api('PUT', BASE, { body: changed });
+    expect(put.status).toBe(200);
+    // The two pinned clusters keep an identity version 2 no longer gives: the PUT says so.
+    const pinned = put.json.warnings.filter((w: { code: string }) => w.code === 'PINNED_IDENTITY');
+    expect(pinned).toHaveLength(1);
+    expect(pinned[0].message).toMatch(/^2 pinned clusters \(ses_a, ses_b\) keep identity kubernetes-service-account-name2, which version 2 no longer gives/);
     const kept = await h.api('POST', `${BASE}/resolve`, { role: 'control-plane', body: { ...launch, cluster_id: 'ses_a' } });
     expect(kept.json).toMatchObject({ value: 'kubernetes-service-account-name2', sticky: true });
 
