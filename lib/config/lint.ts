@@ -11,6 +11,7 @@
 import type { Selector } from '../selector/index.js';
 import { constraintsOf, indexKeyOf, unsatisfiable, allowedFor, type Constraints } from './constraints.js';
 import type { LabelKey } from './schema.js';
+import { runSteps, runStepsSliced } from '../steps.js';
 
 export type LintCode = 'DUPLICATE_RULE' | 'SHADOWED_RULE' | 'UNSATISFIABLE_SELECTOR' | 'LINT_INCOMPLETE' | 'UNINDENTED_YAML' | 'EMAIL_CASE';
 
@@ -61,25 +62,12 @@ export function rulePath(index: number, field?: 'selector' | 'value'): string {
  * same. Work is bounded by MAX_LINT_WORK (then LINT_INCOMPLETE).
  */
 export function lintRules(rules: readonly LintRule[]): LintWarning[] {
-  const it = lintSteps(rules);
-  for (;;) {
-    const step = it.next();
-    if (step.done) return step.value;
-  }
+  return runSteps(lintSteps(rules));
 }
 
 /** The same analysis, yielding to the event loop every `sliceMs` (default 20 ms): for servers. */
 export async function lintRulesAsync(rules: readonly LintRule[], sliceMs = 20): Promise<LintWarning[]> {
-  const it = lintSteps(rules);
-  let sliceStart = Date.now();
-  for (;;) {
-    const step = it.next();
-    if (step.done) return step.value;
-    if (Date.now() - sliceStart >= sliceMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      sliceStart = Date.now();
-    }
-  }
+  return runStepsSliced(lintSteps(rules), sliceMs);
 }
 
 /** Yields every 256 rules (a point where the caller may give the event loop a turn). */

@@ -23,6 +23,7 @@ import {
 import { checkValue, type CloudProvider, type ComputeStack } from './values.js';
 import { deploymentIssues, type DeploymentRules } from '../provisioning/settings.js';
 import { identityNameProblems } from './identity-names.js';
+import { runSteps, runStepsSliced } from '../steps.js';
 
 export const MAX_ERRORS = 100;
 
@@ -74,11 +75,7 @@ const VALUE_OPERATORS = new Set(['=', '==', '!=', 'in', 'notin']);
 
 export function validateConfig(document: unknown, options: ValidateOptions = {}): ValidationResult {
   try {
-    const it = validate(document, options);
-    for (;;) {
-      const step = it.next();
-      if (step.done) return step.value;
-    }
+    return runSteps(validate(document, options));
   } catch (e) {
     return unexpected(e);
   }
@@ -91,16 +88,7 @@ export function validateConfig(document: unknown, options: ValidateOptions = {})
  */
 export async function validateConfigAsync(document: unknown, options: ValidateOptions = {}, sliceMs = 20): Promise<ValidationResult> {
   try {
-    const it = validate(document, options);
-    let sliceStart = Date.now();
-    for (;;) {
-      const step = it.next();
-      if (step.done) return step.value;
-      if (Date.now() - sliceStart >= sliceMs) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        sliceStart = Date.now();
-      }
-    }
+    return await runStepsSliced(validate(document, options), sliceMs);
   } catch (e) {
     return unexpected(e);
   }
