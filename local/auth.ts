@@ -130,7 +130,7 @@ export function createCheckingVerifier(secret: Uint8Array, maxCached = 1024): Ch
 }
 
 function refusal(e: unknown, token: string): string {
-  const err = e as { code?: string; claim?: string; message?: string };
+  const err = e as { code?: string; claim?: string; reason?: string; message?: string };
   const claims = readClaims(token);
   const at = (n: unknown) => (typeof n === 'number' ? new Date(n * 1000).toISOString() : 'an unknown time');
   switch (err.code) {
@@ -141,6 +141,7 @@ function refusal(e: unknown, token: string): string {
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
       return 'signed with an algorithm this server does not accept (only HS256)';
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (err.reason === 'missing') return `the token has no ${err.claim ?? '?'} claim; ${TOKEN_HINT}`;
       if (err.claim === 'nbf' || err.claim === 'iat')
         return `not yet valid: valid from ${at(err.claim === 'nbf' ? claims?.nbf : claims?.iat)} (is this machine's clock behind?)`;
       if (err.claim === 'iss') return `wrong issuer ${JSON.stringify(claims?.iss)}: this server accepts tokens issued by ${LOCAL_ISSUER}; ${TOKEN_HINT}`;

@@ -23,7 +23,8 @@ const sign = (build: (j: SignJWT) => SignJWT, key = secret) =>
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('o@example.com')
       .setIssuer(LOCAL_ISSUER)
-      .setAudience(LOCAL_AUDIENCE),
+      .setAudience(LOCAL_AUDIENCE)
+      .setIssuedAt(),
   ).sign(key);
 
 async function refusal(token: string | null) {
