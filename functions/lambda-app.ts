@@ -6,7 +6,7 @@
  * carry the Step Functions or Kubernetes clients.
  */
 import { createApp, type App, type AppConfig } from '../app/app.js';
-import { identityCeiling } from '../lib/config/validate.js';
+import { identityCeiling } from '../lib/config/limits.js';
 import type { DeploymentRules, SettingsDefaults } from '../lib/provisioning/settings.js';
 
 export const regionOf = (env: NodeJS.ProcessEnv) => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';

@@ -36,7 +36,7 @@ import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/inde
 import { persistedSandboxState } from './sandbox-state.js';
 import { createLocalWorkflowRunner, type LocalWorkflowRunner, type Quotas } from './workflow-runner.js';
 import { recordExecutionEnd, resumeUnfinishedRuns } from '../lib/workflow/run-ended.js';
-import { identityCeiling } from '../lib/config/validate.js';
+import { identityCeiling } from '../lib/config/limits.js';
 import { deploymentRulesFromEnv, planPageSizeFromEnv } from '../functions/lambda-app.js';
 
 export interface LocalServerOptions {

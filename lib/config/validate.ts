@@ -24,6 +24,7 @@ import { checkValue, type CloudProvider, type ComputeStack } from './values.js';
 import { deploymentIssues, type DeploymentRules } from '../provisioning/settings.js';
 import { identityNameProblems } from './identity-names.js';
 import { runSteps, runStepsSliced } from '../steps.js';
+import { IDENTITY_CEILING_MAX } from './limits.js';
 
 export const MAX_ERRORS = 100;
 
@@ -45,21 +46,7 @@ export interface ValidateOptions {
   deployment?: DeploymentRules;
 }
 
-/** IAM's hard ceiling of roles per account: no deployment may allow more identities. */
-export const IDENTITY_CEILING_MAX = 5_000;
-/** IAM's default quota of roles per account: the ceiling unless the deployment raises it. */
-export const IDENTITY_CEILING_DEFAULT = 1_000;
-
-/**
- * The ceiling a deployment allows, from its setting (`MAX_IDENTITIES`): default 1,000, never above
- * 5,000; an unparsable or non-positive setting is refused at start rather than silently ignored.
- */
-export function identityCeiling(setting: string | number | undefined): number {
-  if (setting === undefined || setting === '') return IDENTITY_CEILING_DEFAULT;
-  const n = typeof setting === 'number' ? setting : Number(setting);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`MAX_IDENTITIES must be a positive integer, got ${JSON.stringify(setting)}`);
-  return Math.min(n, IDENTITY_CEILING_MAX);
-}
+export { IDENTITY_CEILING_DEFAULT, IDENTITY_CEILING_MAX, identityCeiling } from './limits.js';
 
 /** Distinct identities a config needs: its rule values and default value (case-insensitively for AWS VM, as IAM names are). */
 export function distinctIdentities(config: Pick<MappingConfig, 'cloud_provider' | 'compute_stack' | 'dataplane_iam_mapping'>): number {
