@@ -144,19 +144,10 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
 
   /** The inventory record to write before creating `ref`: our own pending one is reused (its token may be on a create whose answer was lost). */
   async function beginCreate(ref: ResourceRef, cloudId: string): Promise<InventoryRecord> {
-    const prior = await deps.ownership.getInventory(ref);
-    if (prior && prior.cloudId === cloudId && prior.id === null && prior.token) return prior;
-    if (prior && prior.cloudId !== cloudId && prior.id === null) {
-      throw notOwned(
-        ref,
-        `${ref.kind === 'service-account' ? 'ServiceAccount' : ref.kind === 'iam-role' ? 'IAM role' : 'IAM instance profile'} ${ref.name} is being created for cloud ${prior.cloudId}; it is never shared between clouds and was left alone`,
-      );
-    }
-    const record = pendingRecord(ref, cloudId, now());
-    const { stored, current } = await deps.ownership.putInventory(record, { staleId: prior && prior.cloudId !== cloudId ? prior.id : null });
-    if (!stored)
-      throw notOwned(ref, `${ref.name} is recorded for cloud ${current?.cloudId ?? 'another cloud'}; it is never shared between clouds and was left alone`);
-    return record;
+    const reserved = await reserveCreate(deps.ownership, ref, cloudId, now());
+    if ('owner' in reserved)
+      throw notOwned(ref, `IAM role ${ref.name} is recorded for cloud ${reserved.owner}; it is never shared between clouds and was left alone`);
+    return reserved.record;
   }
 
   async function finishCreate(record: InventoryRecord, id: string | undefined): Promise<void> {
@@ -465,14 +456,9 @@ async function ensureOneServiceAccount(
     if (!(await k8s.namespaceExists(namespace))) {
       return { ...base, action: 'failed', detail: `namespace ${namespace} does not exist in cluster ${cluster.name}` };
     }
-    const prior = await store.getInventory(ref);
-    const reuse = prior && prior.cloudId === cloudId && prior.id === null && prior.token ? prior : null;
-    const record = reuse ?? pendingRecord(ref, cloudId, now());
-    if (!reuse) {
-      const { stored, current } = await store.putInventory(record, { staleId: prior && prior.cloudId !== cloudId ? prior.id : null });
-      if (!stored)
-        return { ...base, action: 'failed', detail: `recorded for cloud ${current?.cloudId ?? 'another cloud'}; never shared between clouds, left alone` };
-    }
+    const reserved = await reserveCreate(store, ref, cloudId, now());
+    if ('owner' in reserved) return { ...base, action: 'failed', detail: `recorded for cloud ${reserved.owner}; never shared between clouds, left alone` };
+    const { record } = reserved;
     const created = await k8s.createServiceAccount({
       namespace,
       name,
@@ -537,17 +523,11 @@ async function ensureInstanceProfile(
   const tags = tagMap(want.tags);
   const existing = await iam.getInstanceProfile(want.name);
   if (!existing) {
-    const prior = await store.getInventory(ref);
-    const reuse = prior && prior.cloudId === cloudId && prior.id === null && prior.token ? prior : null;
-    const record = reuse ?? pendingRecord(ref, cloudId, now());
-    if (!reuse) {
-      const { stored, current } = await store.putInventory(record, { staleId: prior && prior.cloudId !== cloudId ? prior.id : null });
-      if (!stored)
-        throw notOwned(
-          ref,
-          `IAM instance profile ${want.name} is recorded for cloud ${current?.cloudId ?? 'another cloud'}; it is never shared between clouds and was left alone`,
-        );
+    const reserved = await reserveCreate(store, ref, cloudId, now());
+    if ('owner' in reserved) {
+      throw notOwned(ref, `IAM instance profile ${want.name} is recorded for cloud ${reserved.owner}; it is never shared between clouds and was left alone`);
     }
+    const { record } = reserved;
     let created: InstanceProfileInfo;
     try {
       created = await iam.createInstanceProfile({ name: want.name, path: want.path, tags: { ...tags, [INVENTORY_TOKEN_KEY]: record.token as string } });
@@ -585,4 +565,18 @@ function causeMessage(error: CaughtError): string {
     // plain text
   }
   return cause || error.Error;
+}
+
+/**
+ * The inventory record to write before creating `ref`: this cloud's own pending record is reused
+ * (its token may be on a create whose answer was lost); a record of another cloud — pending or
+ * made — wins, and its cloud is returned instead.
+ */
+async function reserveCreate(store: OwnershipStore, ref: ResourceRef, cloudId: string, at: string): Promise<{ record: InventoryRecord } | { owner: string }> {
+  const prior = await store.getInventory(ref);
+  if (prior && prior.cloudId === cloudId && prior.id === null && prior.token) return { record: prior };
+  if (prior && prior.cloudId !== cloudId && prior.id === null) return { owner: prior.cloudId };
+  const record = pendingRecord(ref, cloudId, at);
+  const { stored, current } = await store.putInventory(record, { staleId: prior && prior.cloudId !== cloudId ? prior.id : null });
+  return stored ? { record } : { owner: current?.cloudId ?? 'another cloud' };
 }
