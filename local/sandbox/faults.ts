@@ -16,6 +16,8 @@ export function throttlingFor(call: CallInfo): FaultSpec {
       return { status: 429, code: 'TooManyRequests', message: 'Too many requests, please try again later.', retryAfterSeconds: 1 };
     case 'eks':
       return { status: 429, code: 'ThrottlingException', message: 'Rate exceeded' };
+    case 'gcp':
+      return { status: 429, code: 'RESOURCE_EXHAUSTED', message: 'Quota exceeded for quota metric and limit of service.' };
     default:
       return { status: 400, code: 'Throttling', message: 'Rate exceeded' };
   }
@@ -28,6 +30,8 @@ export function serverErrorFor(call: CallInfo): FaultSpec {
       return { status: 503, code: 'ServiceUnavailable', message: 'the server is currently unable to handle the request' };
     case 'eks':
       return { status: 500, code: 'ServerException', message: 'An internal error occurred' };
+    case 'gcp':
+      return { status: 503, code: 'UNAVAILABLE', message: 'The service is currently unavailable.' };
     default:
       return { status: 500, code: 'ServiceFailure', message: 'Request processing has failed due to an unknown error.' };
   }

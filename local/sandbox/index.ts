@@ -4,6 +4,7 @@
  *
  *   <base>/sandbox/aws  — IAM + STS (query protocol, POST /) and EKS (REST-JSON, GET /clusters/{name})
  *   <base>/sandbox/k8s  — Kubernetes core/v1 Namespaces and ServiceAccounts
+ *   <base>/sandbox/gcp  — Google Cloud: IAM v1 service accounts + policies, Cloud Storage buckets + bucket IAM
  *
  * Every request is recorded in `calls`; latency and faults can be injected per call.
  */
@@ -15,6 +16,8 @@ import { IamState, type IamSnapshot } from './iam-state.js';
 import { QueryParams, queryOperation } from './iam.js';
 import { K8sState, type K8sSnapshot } from './k8s-state.js';
 import { k8sOperation } from './k8s.js';
+import { gcpOperation } from './gcp.js';
+import { GcpState, type GcpSandboxOptions, type GcpSnapshot } from './gcp-state.js';
 import type { CallInfo, ClusterSpec, FaultInjector, LatencySpec, Operation, Reply } from './types.js';
 import { readBody, sleep } from './util.js';
 
@@ -28,6 +31,8 @@ export type { ClusterRecord } from './eks.js';
 export { K8sState } from './k8s-state.js';
 export type { K8sObject } from './k8s-resources.js';
 export { faults } from './faults.js';
+export { GcpState, GCP_DEFAULT_BUCKET, GCP_DEFAULT_PROJECT, gcpControlPlaneAccount, gcpSandboxOptionsFromEnv } from './gcp-state.js';
+export type { GcpSandboxOptions, GcpSnapshot, ServiceAccountRecord as GcpServiceAccountRecord, BucketRecord as GcpBucketRecord } from './gcp-state.js';
 import { faults as faultsLib } from './faults.js';
 
 export const SANDBOX_SNAPSHOT_VERSION = 1;
@@ -39,6 +44,8 @@ export interface SandboxSnapshot {
   iam: IamSnapshot;
   eks: EksSnapshot;
   k8s: K8sSnapshot;
+  /** Absent in snapshots written before the Google Cloud sandbox existed. */
+  gcp?: GcpSnapshot;
 }
 
 /**
@@ -77,6 +84,10 @@ export interface SandboxOptions {
    * as the deployed provisioning role's policy makes it. Default off; `npm start` turns it on.
    */
   permissionsBoundary?: boolean | { policyName?: string; pathPrefix?: string };
+  /** Google Cloud: projects, buckets (default `anyscale-sandbox-bucket`) and existing service accounts. */
+  gcp?: GcpSandboxOptions;
+  /** Google's rate limit on mutating IAM / Storage calls, per second: beyond it 429 RESOURCE_EXHAUSTED. Default: no limit. */
+  gcpMutatingRatePerSecond?: number;
 }
 
 export interface Sandbox {
@@ -89,6 +100,7 @@ export interface Sandbox {
   readonly iam: IamState;
   readonly eks: EksState;
   readonly k8s: K8sState;
+  readonly gcp: GcpState;
   readonly calls: CallLog;
   setFaults(faults: FaultInjector | undefined): void;
   setLatency(latency: LatencySpec | undefined): void;
@@ -128,10 +140,12 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const iam = new IamState({ accountId, strictPrincipals: options.strictPrincipals });
   const eks = new EksState(accountId, region, iam);
   const k8s = new K8sState({ namespaces: options.namespaces });
+  const gcp = new GcpState(options.gcp);
   const calls = new CallLog();
   let faults = options.faults;
   let latency = options.latencyMs;
   const iamThrottle = options.iamMutatingRatePerSecond ? faultsLib.rateLimit(options.iamMutatingRatePerSecond, { service: 'iam', mutating: true }) : undefined;
+  const gcpThrottle = options.gcpMutatingRatePerSecond ? faultsLib.rateLimit(options.gcpMutatingRatePerSecond, { service: 'gcp', mutating: true }) : undefined;
 
   const boundary = options.permissionsBoundary
     ? {
@@ -166,6 +180,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     iam: iam.snapshot(),
     eks: eks.snapshot(),
     k8s: k8s.snapshot(),
+    gcp: gcp.snapshot(),
   });
 
   const restore = (input: SandboxSnapshot | string): void => {
@@ -174,6 +189,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     iam.restore(snap.iam);
     eks.restore(snap.eks);
     k8s.restore(snap.k8s);
+    if (snap.gcp) gcp.restore(snap.gcp);
+    gcp.seed();
   };
 
   const persist = async (): Promise<void> => {
@@ -202,6 +219,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     }
     if (path === '/k8s' || path.startsWith('/k8s/')) {
       return k8sOperation(k8s, { method, path: path.slice('/k8s'.length), query, headers: req.headers, body });
+    }
+    if (path.startsWith('/gcp/')) {
+      return gcpOperation(gcp, { method, path: path.slice('/gcp'.length), query, headers: req.headers, body });
     }
     return undefined;
   }
@@ -233,7 +253,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
           status,
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(
-            status === 200 ? { aws: '/sandbox/aws', k8s: '/sandbox/k8s', accountId, region } : { message: `No sandbox route for ${url.pathname}` },
+            status === 200
+              ? { aws: '/sandbox/aws', k8s: '/sandbox/k8s', gcp: '/sandbox/gcp', accountId, region }
+              : { message: `No sandbox route for ${url.pathname}` },
           ),
         });
         return;
@@ -242,7 +264,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       const record = calls.record({ ...info, at: started });
       const delay = typeof latency === 'function' ? latency(info) : (latency ?? 0);
       if (delay > 0) await sleep(delay);
-      const fault = faults?.(info) ?? iamThrottle?.(info) ?? undefined;
+      const fault = faults?.(info) ?? iamThrottle?.(info) ?? gcpThrottle?.(info) ?? undefined;
       let reply: Reply;
       if (fault && !fault.afterExecute) {
         reply = op.renderFault(fault);
@@ -274,6 +296,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     iam,
     eks,
     k8s,
+    gcp,
     calls,
     setFaults: (f) => {
       faults = f;
@@ -284,6 +307,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     reset: () => {
       seedAws();
       k8s.reset();
+      gcp.reset();
       calls.reset();
       void persist();
     },

@@ -1,6 +1,6 @@
 /** Shared types of the local sandbox (IAM / STS / EKS / Kubernetes emulators). */
 
-export type SandboxService = 'iam' | 'sts' | 'eks' | 'k8s';
+export type SandboxService = 'iam' | 'sts' | 'eks' | 'k8s' | 'gcp';
 
 /** What a fault injector or latency function sees about one incoming call. */
 export interface CallInfo {
