@@ -11,6 +11,7 @@
  */
 import { resolve } from 'node:path';
 import { startLocalServer, type LocalServerOptions } from '../local/server.js';
+import { gcpSandboxOptionsFromEnv } from '../local/sandbox/gcp-state.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
@@ -36,6 +37,8 @@ if (env.IAM_MAPPING_TARGETS === 'aws') {
 } else {
   if (env.SANDBOX_LATENCY_MS) options.sandbox = { latencyMs: Number(env.SANDBOX_LATENCY_MS) };
   if (env.SANDBOX_IAM_MUTATING_RPS) options.sandbox = { ...options.sandbox, iamMutatingRatePerSecond: Number(env.SANDBOX_IAM_MUTATING_RPS) };
+  const gcp = gcpSandboxOptionsFromEnv(env);
+  if (gcp) options.sandbox = { ...options.sandbox, gcp };
 }
 
 const server = await startLocalServer(options);
@@ -48,7 +51,7 @@ if (options.targets) {
   console.log(`iam-mapping: targets IAM ${e('AWS_ENDPOINT_URL_IAM')}, EKS ${e('AWS_ENDPOINT_URL_EKS')}, STS ${e('AWS_ENDPOINT_URL_STS')}, Kubernetes ${k8s}`);
 }
 if (server.sandbox) {
-  console.log(`iam-mapping: sandbox AWS ${server.url}/sandbox/aws, Kubernetes ${server.url}/sandbox/k8s`);
+  console.log(`iam-mapping: sandbox AWS ${server.url}/sandbox/aws, Kubernetes ${server.url}/sandbox/k8s, Google Cloud ${server.url}/sandbox/gcp`);
 }
 console.log(`iam-mapping ready on ${server.url} — console ${server.url}/console/ (token: npm run --silent dev-token -- owner)`);
 
