@@ -44,7 +44,10 @@ export interface GcpSandboxOptions {
   projects?: string[];
   /** Buckets that exist (default one, `anyscale-sandbox-bucket` in the first project). A bucket not listed answers 404. */
   buckets?: Array<string | GcpBucketSpec>;
-  /** Service accounts that exist before anyone creates one (default the control plane's, `anyscale-control-plane@<first project>…`). */
+  /**
+   * Service accounts that exist before anyone creates one, besides the control plane's
+   * (`anyscale-control-plane@<first project>.iam.gserviceaccount.com`, always there).
+   */
   serviceAccounts?: Array<string | GcpServiceAccountSpec>;
   /** Service accounts per project (Google's default quota: 100). */
   serviceAccountQuota?: number;
@@ -143,7 +146,7 @@ export class GcpState {
 
   // ------------------------------------------------------------- seeding, persistence
 
-  /** The configured projects, buckets and accounts (what the cloud has before any provisioning). */
+  /** The first configured project: default buckets and the control plane's account live there. */
   get firstProject(): string {
     return this.options.projects?.[0] ?? GCP_DEFAULT_PROJECT;
   }
@@ -156,7 +159,7 @@ export class GcpState {
       const spec = typeof b === 'string' ? { name: b } : b;
       if (!this.buckets.has(spec.name)) this.addBucket(spec);
     }
-    for (const a of this.options.serviceAccounts ?? [gcpControlPlaneAccount(first)]) {
+    for (const a of [gcpControlPlaneAccount(first), ...(this.options.serviceAccounts ?? [])]) {
       const spec = typeof a === 'string' ? { email: a } : a;
       if (!this.accounts.has(spec.email.toLowerCase())) this.addServiceAccount(spec);
     }
