@@ -6,11 +6,20 @@
  * explicit Deny and a permissions boundary in the way; K8S configs are not checked; PUT refuses a
  * malformed role and, when the deployment lists its control-plane roles, one not listed.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CreatePolicyCommand, CreateRoleCommand, DeleteRolePolicyCommand, PutRolePermissionsBoundaryCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_DEFAULTS } from '../../local/server.js';
 import { startHarness, type Harness } from '../helpers/local.js';
 import { awsClients } from '../sandbox/helpers.js';
+import { awsCliEnv, awsSandboxArgs, onPath } from '../helpers/cli-env.js';
+
+const exec = promisify(execFile);
+const BIN = join(import.meta.dirname, '../../cli/bin.mjs');
 
 let h: Harness;
 let clients: ReturnType<typeof awsClients>;
@@ -121,6 +130,14 @@ describe('the control plane may pass the instance-profile roles to EC2', () => {
     const run = await provision(cloud, vmConfig(cloud, ['vm-a', 'vm-b'], `  control_plane_role: ${CP}\n  drift: { mode: report }`));
     expect(run.status).toBe('SUCCEEDED');
     expect(run.warnings).toEqual([{ code: 'PASS_ROLE_DENIED', message: expect.stringContaining('Add this statement'), resources: arns, statement }]);
+
+    // The iam-mapping CLI shows it under the run's headline.
+    const cli = await exec(process.execPath, [BIN, 'provisioning', 'status', '-n', cloud], {
+      env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), IAM_MAPPING_ENDPOINT: h.server.url, IAM_MAPPING_TOKEN: await h.token('viewer') },
+    });
+    expect(cli.stdout).toMatch(
+      /: SUCCEEDED.*\nwarning PASS_ROLE_DENIED: the control-plane role arn:aws:iam::\d+:role\/anyscale-control-plane may not iam:PassRole 2 of 2/,
+    );
   });
 
   it('the statement pasted into the control-plane role: the next run has no warning and drift is clean', async () => {
@@ -203,6 +220,56 @@ provisioning:
       });
       expect(res.status, bad).toBe(400);
       expect(res.json.error.details).toEqual([expect.objectContaining({ path: 'provisioning.control_plane_role', message: expect.stringContaining(why) })]);
+    }
+  });
+});
+
+describe.skipIf(!onPath('aws'))("the README's local steps, with the AWS CLI", () => {
+  it('create-role + put-role-policy, PUT: denied; the statement pasted with put-role-policy: simulate-principal-policy allows, drift is clean', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'passrole-cli-'));
+    const aws = async (...args: string[]) =>
+      JSON.parse((await exec('aws', [...awsSandboxArgs(h.server.url), 'iam', ...args], { env: awsCliEnv(dir) })).stdout || '{}');
+    try {
+      const name = 'cli-control-plane';
+      const created = await aws('create-role', '--role-name', name, '--assume-role-policy-document', trust);
+      await aws(
+        'put-role-policy',
+        '--role-name',
+        name,
+        '--policy-name',
+        'launch',
+        '--policy-document',
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:RunInstances","Resource":"*"}]}',
+      );
+      const cloud = 'cld_passrole_cli';
+      const status = await provision(cloud, vmConfig(cloud, ['vm-cli'], `  control_plane_role: ${name}`));
+      expect(status.warnings.map((w: any) => w.code)).toEqual(['PASS_ROLE_DENIED']);
+      const roleArn = status.warnings[0].resources[0] as string;
+      const simulate = () =>
+        aws(
+          'simulate-principal-policy',
+          '--policy-source-arn',
+          created.Role.Arn,
+          '--action-names',
+          'iam:PassRole',
+          '--resource-arns',
+          roleArn,
+          '--context-entries',
+          'ContextKeyName=iam:PassedToService,ContextKeyType=string,ContextKeyValues=ec2.amazonaws.com',
+        );
+      expect((await simulate()).EvaluationResults).toEqual([expect.objectContaining({ EvalResourceName: roleArn, EvalDecision: 'implicitDeny' })]);
+      const policy = join(dir, 'pass-roles.json');
+      writeFileSync(policy, JSON.stringify({ Version: '2012-10-17', Statement: [status.warnings[0].statement] }));
+      await aws('put-role-policy', '--role-name', name, '--policy-name', 'pass-instance-profile-roles', '--policy-document', `file://${policy}`);
+      expect((await simulate()).EvaluationResults).toEqual([
+        expect.objectContaining({
+          EvalDecision: 'allowed',
+          MatchedStatements: [expect.objectContaining({ SourcePolicyId: 'pass-instance-profile-roles', SourcePolicyType: 'role' })],
+        }),
+      ]);
+      expect((await drift(cloud)).status).toBe('clean');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
