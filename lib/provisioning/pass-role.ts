@@ -56,7 +56,7 @@ export function passRoleStatement(roleArns: readonly string[], rolePathWildcard:
     Sid: 'PassIamMappingInstanceProfileRolesToEc2',
     Effect: 'Allow',
     Action: PASS_ROLE_ACTION,
-    Resource: sorted.length === 1 ? (sorted[0]) : sorted.length <= PASS_ROLE_LIST_MAX ? sorted : rolePathWildcard,
+    Resource: sorted.length === 1 ? sorted[0] : sorted.length <= PASS_ROLE_LIST_MAX ? sorted : rolePathWildcard,
     Condition: { StringEquals: { [PASSED_TO_SERVICE_KEY]: EC2_SERVICE_PRINCIPAL } },
   };
 }
