@@ -598,6 +598,7 @@ function printRun(io: Io, cloud: string, run: any, out: Out): void {
     io.out(`cloud ${cloud}, config version ${run.config_version}: ${run.status}${when ? ` (${when})` : ''}\n`);
     if (run.reason) io.out(`reason: ${run.reason}\n`);
     if (run.error) io.out(`error: ${run.error.name}: ${run.error.message}\n`);
+    for (const w of run.warnings ?? []) io.out(`warning ${w.code}: ${w.message}\n`);
   }
   if (run.items?.length) {
     if (!out.noHeaders) io.out('\n');

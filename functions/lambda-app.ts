@@ -19,13 +19,14 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
 
 const listOf = (raw: string | undefined): string[] => (raw ?? '').split(/[\s,]+/).filter((s) => s !== '');
 
-/** The deployment's limits from the environment: ROLE_PATH, ALLOWED_POLICY_ARNS, PROTECTED_NAMESPACES, PERMISSIONS_BOUNDARY_ARN. */
+/** The deployment's limits from the environment: ROLE_PATH, ALLOWED_POLICY_ARNS, PROTECTED_NAMESPACES, PERMISSIONS_BOUNDARY_ARN, CONTROL_PLANE_ROLES. */
 export function deploymentRulesFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentRules {
   return {
     ...(env.ROLE_PATH ? { rolePath: env.ROLE_PATH } : {}),
     allowedPolicyArns: listOf(env.ALLOWED_POLICY_ARNS),
     protectedNamespaces: listOf(env.PROTECTED_NAMESPACES),
     ...(env.PERMISSIONS_BOUNDARY_ARN ? { permissionsBoundaryArn: env.PERMISSIONS_BOUNDARY_ARN } : {}),
+    ...(listOf(env.CONTROL_PLANE_ROLES).length > 0 ? { controlPlaneRoles: listOf(env.CONTROL_PLANE_ROLES) } : {}),
   };
 }
 

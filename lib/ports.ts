@@ -6,7 +6,7 @@
 import type { PlanItemRef } from './provisioning/plan.js';
 
 import type { DriftKind } from './drift/kinds.js';
-import type { PolicyDocument } from './provisioning/policies.js';
+import type { PolicyDocument, PolicyStatement } from './provisioning/policies.js';
 
 /** Metadata of one immutable mapping-config version (the audit record of a change). */
 export interface VersionMeta {
@@ -177,6 +177,33 @@ export interface IamPort {
   removeRoleFromInstanceProfile(profileName: string, roleName: string): Promise<void>;
   /** Deletes an instance profile (it must hold no role); a missing one is not an error. */
   deleteInstanceProfile(name: string): Promise<void>;
+  /**
+   * IAM's policy simulator over a principal's own policies (SimulatePrincipalPolicy): one result per
+   * action × resource, ResourceArns sent in batches and every page read. Optional: an adapter
+   * without it cannot answer, and callers report the check as not done.
+   */
+  simulatePrincipalPolicy?(input: PolicySimulationInput): Promise<PolicySimulationResult[]>;
+}
+
+/** A SimulatePrincipalPolicy request: the principal (a role ARN), actions, resources and context keys. */
+export interface PolicySimulationInput {
+  policySourceArn: string;
+  actionNames: string[];
+  resourceArns: string[];
+  contextEntries?: Array<{ key: string; type: 'string' | 'stringList'; values: string[] }>;
+}
+
+export type PolicyEvalDecision = 'allowed' | 'explicitDeny' | 'implicitDeny';
+
+/** One EvaluationResult of the simulator. */
+export interface PolicySimulationResult {
+  action: string;
+  resource: string;
+  decision: PolicyEvalDecision;
+  /** The statements that decided it (the Allow ones, or the Deny ones), by policy. */
+  matchedStatements: Array<{ sourcePolicyId: string; sourcePolicyType: string }>;
+  /** False when the principal's permissions boundary does not allow it (absent when it has none). */
+  allowedByPermissionsBoundary?: boolean;
 }
 
 export interface ClusterIdentity {
@@ -279,11 +306,23 @@ export interface ProvisioningRun {
   error?: RunError;
   /** Identities this cloud made that the version no longer wants (e.g. after a stack change), still in place. */
   lingering?: ResourceResult[];
+  /** What works but needs an operator outside the service (e.g. the control plane may not pass a role), checked at the end of the run. */
+  warnings?: RunWarning[];
   items: ItemResult[];
 }
 
+/** A finding of the run that does not fail it: `code`, the operator's words, and the statement to add when there is one. */
+export interface RunWarning {
+  code: string;
+  message: string;
+  /** The resources it is about (e.g. role ARNs). */
+  resources?: string[];
+  /** A ready-to-paste IAM policy statement that fixes it. */
+  statement?: PolicyStatement;
+}
+
 export type RunPatch = Partial<
-  Pick<ProvisioningRun, 'status' | 'startedAt' | 'finishedAt' | 'executionId' | 'planDigest' | 'itemCount' | 'reason' | 'error' | 'lingering'>
+  Pick<ProvisioningRun, 'status' | 'startedAt' | 'finishedAt' | 'executionId' | 'planDigest' | 'itemCount' | 'reason' | 'error' | 'lingering' | 'warnings'>
 >;
 
 export interface ProvisioningRunStore {

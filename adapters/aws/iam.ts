@@ -24,6 +24,7 @@ import {
   paginateListRolePolicies,
   paginateListRoleTags,
   paginateListRoles,
+  paginateSimulatePrincipalPolicy,
   PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
   RemoveRoleFromInstanceProfileCommand,
@@ -32,10 +33,20 @@ import {
   type InstanceProfile,
   type Role,
   type RoleDetail as AwsRoleDetail,
+  type EvaluationResult,
   type Tag,
 } from '@aws-sdk/client-iam';
 import pMap from 'p-map';
-import type { IamPort, InstanceProfileInfo, ObservedPolicy, RoleDetail, RoleInfo } from '../../lib/ports.js';
+import type {
+  IamPort,
+  InstanceProfileInfo,
+  ObservedPolicy,
+  PolicyEvalDecision,
+  PolicySimulationInput,
+  PolicySimulationResult,
+  RoleDetail,
+  RoleInfo,
+} from '../../lib/ports.js';
 import type { PolicyDocument } from '../../lib/provisioning/policies.js';
 import { invalidInput } from '../../lib/target-errors.js';
 import { awsClientConfig, type AwsClientOptions } from './clients.js';
@@ -48,6 +59,9 @@ export type AwsIamOptions = AwsClientOptions & {
 
 /** MaxItems of the bulk read's pages: IAM's maximum (it may return fewer per page). */
 const PAGE_SIZE = 1000;
+
+/** ResourceArns per SimulatePrincipalPolicy request (its results are paged by MaxItems on top). */
+export const SIMULATION_BATCH = 100;
 
 /** Decodes an IAM policy document: URL-encoded JSON (as IAM returns it) or plain JSON. */
 export function decodePolicyDocument(raw: string | undefined, what = 'policy document'): ObservedPolicy {
@@ -323,6 +337,30 @@ export class AwsIam implements IamPort {
     );
   }
 
+  async simulatePrincipalPolicy(input: PolicySimulationInput): Promise<PolicySimulationResult[]> {
+    const out: PolicySimulationResult[] = [];
+    for (let i = 0; i < input.resourceArns.length; i += SIMULATION_BATCH) {
+      const batch = input.resourceArns.slice(i, i + SIMULATION_BATCH);
+      const results = await this.collect(
+        `SimulatePrincipalPolicy ${input.policySourceArn}`,
+        paginateSimulatePrincipalPolicy(
+          { client: this.client, pageSize: PAGE_SIZE },
+          {
+            PolicySourceArn: input.policySourceArn,
+            ActionNames: input.actionNames,
+            ResourceArns: batch,
+            ...(input.contextEntries?.length
+              ? { ContextEntries: input.contextEntries.map((c) => ({ ContextKeyName: c.key, ContextKeyType: c.type, ContextKeyValues: c.values })) }
+              : {}),
+          },
+        ),
+        (page) => page.EvaluationResults,
+      );
+      out.push(...results.map(simulationResult));
+    }
+    return out;
+  }
+
   async removeRoleFromInstanceProfile(profileName: string, roleName: string): Promise<void> {
     await this.call(
       `RemoveRoleFromInstanceProfile ${profileName} ${roleName}`,
@@ -344,5 +382,20 @@ function roleDetail(detail: AwsRoleDetail): RoleDetail {
     ),
     attachedPolicyArns: (detail.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn ?? '').filter((a) => a !== ''),
     instanceProfiles: (detail.InstanceProfileList ?? []).map(instanceProfileInfo),
+  };
+}
+
+const DECISIONS: readonly string[] = ['allowed', 'explicitDeny', 'implicitDeny'] satisfies PolicyEvalDecision[];
+
+/** An EvaluationResult as the port's result (an unknown decision counts as not allowed). */
+function simulationResult(r: EvaluationResult): PolicySimulationResult {
+  const decision = DECISIONS.includes(r.EvalDecision ?? '') ? (r.EvalDecision as PolicyEvalDecision) : 'implicitDeny';
+  const boundary = r.PermissionsBoundaryDecisionDetail?.AllowedByPermissionsBoundary;
+  return {
+    action: r.EvalActionName ?? '',
+    resource: r.EvalResourceName ?? '',
+    decision,
+    matchedStatements: (r.MatchedStatements ?? []).map((m) => ({ sourcePolicyId: m.SourcePolicyId ?? '', sourcePolicyType: m.SourcePolicyType ?? '' })),
+    ...(boundary !== undefined ? { allowedByPermissionsBoundary: boundary } : {}),
   };
 }

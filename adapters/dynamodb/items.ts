@@ -67,6 +67,22 @@ const resourceResult = z.object({
   detail: z.optional(str),
 });
 
+const policyValue = z.union([str, z.array(str)]);
+const principal = z.union([z.literal('*'), z.record(str, policyValue)]);
+/** A policy statement a run warning proposes (lib/provisioning/pass-role.ts). */
+const policyStatement = z.object({
+  Sid: z.optional(str),
+  Effect: z.enum(['Allow', 'Deny']),
+  Principal: z.optional(principal),
+  NotPrincipal: z.optional(principal),
+  Action: z.optional(policyValue),
+  NotAction: z.optional(policyValue),
+  Resource: z.optional(policyValue),
+  NotResource: z.optional(policyValue),
+  Condition: z.optional(z.record(str, z.record(str, policyValue))),
+});
+const runWarning = z.object({ code: str, message: str, resources: z.optional(z.array(str)), statement: z.optional(policyStatement) });
+
 export const runHeadSchema = z.object({
   cloudId: nonEmpty,
   configVersion: z.int().check(z.positive()),
@@ -81,6 +97,7 @@ export const runHeadSchema = z.object({
   reason: z.optional(str),
   error: z.optional(runError),
   lingering: z.optional(z.array(resourceResult)),
+  warnings: z.optional(z.array(runWarning)),
 }) satisfies z.ZodMiniType<Omit<ProvisioningRun, 'items'>>;
 
 export const itemResultSchema = z.object({

@@ -45,5 +45,6 @@ export function runView(version: number, run: ProvisioningRun | null) {
     items: run.items.map((i) => ({ name: i.name, kind: i.kind, status: i.status, ...(i.error ? { error: i.error } : {}) })),
     resources: run.items.flatMap((i) => i.resources),
     ...(run.lingering?.length ? { lingering: run.lingering } : {}),
+    ...(run.warnings?.length ? { warnings: run.warnings } : {}),
   };
 }

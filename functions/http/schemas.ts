@@ -194,6 +194,20 @@ export const provisioningResourceSchema = z.object({
 
 const runErrorSchema = z.object({ name: z.string(), message: z.string() });
 
+const policyValueSchema = z.union([z.string(), z.array(z.string())]);
+const principalSchema = z.union([z.literal('*'), z.record(z.string(), policyValueSchema)]);
+const policyStatementSchema = z.object({
+  Sid: z.optional(z.string()),
+  Effect: z.enum(['Allow', 'Deny']),
+  Principal: z.optional(principalSchema),
+  NotPrincipal: z.optional(principalSchema),
+  Action: z.optional(policyValueSchema),
+  NotAction: z.optional(policyValueSchema),
+  Resource: z.optional(policyValueSchema),
+  NotResource: z.optional(policyValueSchema),
+  Condition: z.optional(z.record(z.string(), z.record(z.string(), policyValueSchema))),
+});
+
 export const provisioningStatusSchema = z.object({
   config_version: int(1),
   status: z.enum(RUN_STATUSES),
@@ -215,6 +229,19 @@ export const provisioningStatusSchema = z.object({
   resources: z.array(provisioningResourceSchema),
   lingering: z.optional(
     described(z.array(provisioningResourceSchema), 'identities this cloud made that the version no longer wants (e.g. after a stack change), still in place'),
+  ),
+  warnings: z.optional(
+    described(
+      z.array(
+        z.object({
+          code: described(z.string(), 'PASS_ROLE_DENIED, PASS_ROLE_DENIED_EXPLICITLY, PASS_ROLE_BLOCKED_BY_BOUNDARY, PASS_ROLE_UNCHECKED'),
+          message: z.string(),
+          resources: z.optional(z.array(z.string())),
+          statement: z.optional(described(policyStatementSchema, 'a ready-to-paste IAM policy statement that fixes it')),
+        }),
+      ),
+      'what works but needs an operator outside the service, e.g. the control-plane role may not iam:PassRole an instance-profile role to EC2; never fails the run',
+    ),
   ),
 });
 

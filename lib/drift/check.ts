@@ -42,7 +42,8 @@ import { parseStoredConfig } from '../stored.js';
 import { PlanCache, type PlannedVersion } from '../workflow/planning.js';
 import { refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
 import { forgetOwned, judgeRole, judgeServiceAccount } from '../workflow/ownership-checks.js';
-import { diffState, itemName, nsKey, saKey, summarise, type ObservedRole } from './diff.js';
+import { compareFindings, diffState, itemName, nsKey, saKey, summarise, type ObservedRole } from './diff.js';
+import { checkPassRole, passRoleFindings, passRoleInputOf } from '../provisioning/pass-role.js';
 
 export interface DriftDeps {
   configs: ConfigStore;
@@ -304,6 +305,13 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       oidcProviderArns: new Set(providers),
     },
   );
+
+  // AWS VM: may the control plane pass each instance-profile role to EC2 (SimulatePrincipalPolicy, batched)?
+  const passRole = passRoleInputOf(plan, settings);
+  if (passRole) {
+    findings.push(...passRoleFindings(await checkPassRole(deps.iam, passRole)));
+    findings.sort(compareFindings);
+  }
 
   if (gcpReason && findings.length === 0) return nothing(gcpReason, desiredVersion);
   if (gcpReason) caveat = [`${gcpReason}; AWS identities this cloud made under an earlier provider are left over`, caveat].filter(Boolean).join('; ');

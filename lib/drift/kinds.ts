@@ -26,6 +26,11 @@ export const DRIFT_KINDS = {
   'orphan-role': { severity: 'low', text: 'a role the service created that no rule of the config names any more' },
   'orphan-service-account': { severity: 'low', text: 'a service account the service created that the config no longer names' },
   'orphan-instance-profile': { severity: 'low', text: 'an instance profile the service created that the config no longer names' },
+  'pass-role-denied': {
+    severity: 'high',
+    text: 'the control-plane role may not iam:PassRole an instance-profile role to EC2: VMs cannot be launched with it (the finding names the statement to add)',
+  },
+  'pass-role-unchecked': { severity: 'medium', text: 'whether the control-plane role may pass the instance-profile roles to EC2 could not be checked' },
   'oidc-provider-missing': {
     severity: 'critical',
     text: 'the IAM OIDC provider of a cluster is gone: no role trusting it can be assumed (IRSA broken for every role)',

@@ -79,6 +79,9 @@ const EKS_CLUSTER = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 const POLICY_ARN = /^arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::(?:\d{12}|aws):policy\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
 const SUBJECT = /^system:serviceaccount:([-a-z0-9*?]{1,63}):([-a-z0-9.*?]{1,253})$/;
+/** An IAM role ARN (any path) or a bare role name: the control plane's role (lib/provisioning/pass-role.ts). */
+export const ROLE_ARN = /^arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+const ROLE_ARN_OR_NAME = new RegExp(`${ROLE_ARN.source}|${ROLE_NAME.source}`);
 
 const namespaceSchema = safeString(
   DNS_LABEL,
@@ -223,6 +226,11 @@ export const provisioningSettingsSchema = z.strictObject({
       }
     })
     .optional(),
+  /** AWS VM: the control plane's IAM role (ARN or name), checked to be allowed to iam:PassRole each instance-profile role to EC2. */
+  control_plane_role: safeString(
+    ROLE_ARN_OR_NAME,
+    'an IAM role ARN such as arn:aws:iam::123456789012:role/anyscale-control-plane, or a role name (1-64 characters of letters, digits and +=,.@_-)',
+  ).optional(),
   drift: z
     .strictObject({
       mode: z.enum(['off', 'report', 'repair']).optional(),
@@ -257,6 +265,8 @@ export interface ResolvedSettings {
   /** Overrides by rule value; look up with serviceAccountSettings(). */
   serviceAccounts: Record<string, ResolvedServiceAccountSettings>;
   drift: { mode: DriftMode; deleteOrphans: boolean };
+  /** AWS VM: the control plane's role (an ARN, or a name when the deployment lists no ARN for it); absent: not checked. */
+  controlPlaneRole?: string;
 }
 
 /**
@@ -274,6 +284,11 @@ export interface DeploymentRules {
   protectedNamespaces?: readonly string[];
   /** The permissions boundary every created role carries (PERMISSIONS_BOUNDARY_ARN); none when unset. */
   permissionsBoundaryArn?: string;
+  /**
+   * Control-plane role ARNs (CONTROL_PLANE_ROLES) the deployment may simulate: the first is the
+   * default of configs that name none, and `control_plane_role` must be one of them when any is listed.
+   */
+  controlPlaneRoles?: readonly string[];
 }
 
 /** Values from the environment of the deployment. */
@@ -356,6 +371,9 @@ export function resolveSettings(settings: ProvisioningSettings | undefined, defa
     const problem = s3BucketProblem(defaults.defaultBucket);
     check(problem === null, 'environment.defaultBucket', problem ?? '');
   }
+  (defaults.controlPlaneRoles ?? []).forEach((arn, i) =>
+    check(ROLE_ARN.test(arn), `environment.controlPlaneRoles[${i}]`, `must be an IAM role ARN, got ${JSON.stringify(arn)}`),
+  );
   if (envIssues.length > 0) throw new AppError('INVALID_CONFIG', `invalid provisioning defaults: ${envIssues[0]?.path} ${envIssues[0]?.message}`, envIssues);
 
   const clusters =
@@ -385,7 +403,19 @@ export function resolveSettings(settings: ProvisioningSettings | undefined, defa
     trustPolicyQuota: s.trust_policy_quota ?? TRUST_POLICY_QUOTA_DEFAULT,
     serviceAccounts,
     drift: { mode: s.drift?.mode ?? 'report', deleteOrphans: s.drift?.delete_orphans ?? false },
+    ...controlPlaneRoleOf(s.control_plane_role, defaults.controlPlaneRoles ?? []),
   };
+}
+
+/** The role name of a role ARN (its last path segment), or the name itself. */
+export const roleNameOf = (arnOrName: string): string => arnOrName.slice(arnOrName.lastIndexOf('/') + 1);
+
+/** The control-plane role in effect: the config's (as the deployment's listed ARN when it names one by name), else the deployment's first. */
+function controlPlaneRoleOf(named: string | undefined, listed: readonly string[]): { controlPlaneRole?: string } {
+  if (named === undefined) return listed[0] !== undefined ? { controlPlaneRole: listed[0] } : {};
+  if (ROLE_ARN.test(named)) return { controlPlaneRole: named };
+  const arn = listed.find((a) => roleNameOf(a).toLowerCase() === named.toLowerCase());
+  return { controlPlaneRole: arn ?? named };
 }
 
 export interface EffectiveServiceAccountSettings extends Omit<ResolvedServiceAccountSettings, 'namespaces'> {
@@ -443,6 +473,19 @@ export function deploymentIssues(settings: unknown, rules: DeploymentRules = {})
     }
   };
   checkNamespaces(['namespaces'], settings.namespaces);
+  const controlPlaneRoles = rules.controlPlaneRoles ?? [];
+  if (typeof settings.control_plane_role === 'string' && controlPlaneRoles.length > 0) {
+    const named = settings.control_plane_role;
+    const listed = ROLE_ARN.test(named)
+      ? controlPlaneRoles.includes(named)
+      : controlPlaneRoles.some((a) => roleNameOf(a).toLowerCase() === named.toLowerCase());
+    if (!listed) {
+      add(
+        ['control_plane_role'],
+        `${named} is not one of the deployment's control-plane roles (${controlPlaneRoles.join(', ')}): the service may check only those (deploy parameter controlPlaneRoles)`,
+      );
+    }
+  }
   const allowed = new Set(rules.allowedPolicyArns ?? []);
   const accounts = isObject(settings.service_accounts) ? Object.entries(settings.service_accounts) : [];
   for (const [name, sa] of accounts) {

@@ -30,6 +30,7 @@ import { judgeInstanceProfile, judgeRole, judgeServiceAccount, recordOwned } fro
 import type { SettingsDefaults } from '../provisioning/settings.js';
 import { caughtIs, invalidInput, isTargetError, notOwned, notReady, superseded, type TargetResourceKind } from '../target-errors.js';
 import { PlanCache, type PlannedVersion } from './planning.js';
+import { runWarnings } from './run-warnings.js';
 
 export interface WorkflowDeps {
   configs: ConfigStore;
@@ -408,6 +409,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
             ? 'FAILED'
             : 'SUCCEEDED';
       const failedCount = outcomes.filter((o) => o.status === 'FAILED').length;
+      const warnings = status === 'SUPERSEDED' ? null : await runWarnings(deps.iam, () => plans.get(input.cloudId, input.version));
       await deps.runs.updateRun(
         input.cloudId,
         input.version,
@@ -415,6 +417,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
           status,
           finishedAt: now(),
           ...(status === 'FAILED' ? { error: { name: 'ItemsFailed', message: `${failedCount} of ${outcomes.length} items failed; see their errors` } } : {}),
+          ...(warnings ? { warnings } : {}),
         },
         { onlyFrom: ['PENDING', 'RUNNING'] },
       );

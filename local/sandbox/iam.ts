@@ -5,6 +5,7 @@
 import { IamError, iamError, validationError } from './iam-errors.js';
 import { validatePath, type IamState, type InstanceProfileRecord, type ManagedPolicyRecord, type RoleRecord, type Tag } from './iam-state.js';
 import { IAM_XMLNS, STS_XMLNS, encodePolicy, queryError, queryResponse, type XmlObject } from './iam-xml.js';
+import { simulatePrincipalPolicy } from './iam-simulate.js';
 import type { FaultSpec, Operation, Reply } from './types.js';
 import { decodeToken, encodeToken, hexDigest, uuid } from './util.js';
 
@@ -48,6 +49,19 @@ export class QueryParams {
     const out: Tag[] = [];
     for (let i = 1; this.values.has(`${name}.member.${i}.Key`); i++) {
       out.push({ Key: this.values.get(`${name}.member.${i}.Key`) as string, Value: this.values.get(`${name}.member.${i}.Value`) ?? '' });
+    }
+    return out;
+  }
+
+  /** `ContextEntries.member.N.{ContextKeyName,ContextKeyType,ContextKeyValues.member.M}`. */
+  contextEntries(name = 'ContextEntries'): Array<{ key: string; type: string | undefined; values: string[] }> {
+    const out: Array<{ key: string; type: string | undefined; values: string[] }> = [];
+    for (let i = 1; this.values.has(`${name}.member.${i}.ContextKeyName`); i++) {
+      out.push({
+        key: this.values.get(`${name}.member.${i}.ContextKeyName`) as string,
+        type: this.values.get(`${name}.member.${i}.ContextKeyType`),
+        values: this.list(`${name}.member.${i}.ContextKeyValues`),
+      });
     }
     return out;
   }
@@ -222,7 +236,7 @@ function requireBoundary(iam: IamState, action: string, roleName: string | undef
 
 interface QueryAction<S> {
   mutating: boolean;
-  run(p: QueryParams, state: S): XmlObject | void;
+  run(p: QueryParams, state: S): XmlObject | void | Promise<XmlObject>;
 }
 
 const read = <S>(run: QueryAction<S>['run']): QueryAction<S> => ({ mutating: false, run });
@@ -334,6 +348,20 @@ export const IAM_ACTIONS: Record<string, QueryAction<IamState>> = {
   // the bulk read (drift)
   GetAccountAuthorizationDetails: read(accountAuthorizationDetails),
 
+  // the policy simulator (may the control plane pass the instance-profile roles to EC2?)
+  SimulatePrincipalPolicy: read((p, iam) =>
+    simulatePrincipalPolicy(iam, {
+      policySourceArn: p.str('PolicySourceArn'),
+      actionNames: p.list('ActionNames'),
+      resourceArns: p.list('ResourceArns'),
+      contextEntries: p.contextEntries(),
+      policyInputList: p.list('PolicyInputList'),
+      permissionsBoundaryPolicyInputList: p.list('PermissionsBoundaryPolicyInputList'),
+      maxItems: p.int('MaxItems'),
+      marker: p.str('Marker'),
+    }),
+  ),
+
   // OIDC providers
   CreateOpenIDConnectProvider: write((p, iam) => {
     const provider = iam.createOpenIdConnectProvider({
@@ -395,14 +423,16 @@ export function queryOperation(iam: IamState, params: QueryParams, signingServic
     action: actionName ?? 'MissingAction',
     mutating: action?.mutating ?? false,
     params: params.toRecord(),
-    execute(): Reply {
+    async execute(): Promise<Reply> {
       if (actionName === undefined) return fail(iamError('MissingAction', 'Missing Action'));
       if (!action) return fail(iamError('InvalidAction', `Could not find operation ${actionName} for version ${params.str('Version') ?? version}`));
       try {
         iam.callerIsService = accessKey === SERVICE_ACCESS_KEY;
         let result: XmlObject | void;
         try {
-          result = isSts ? (action as QueryAction<StsState>).run(params, { accountId: iam.accountId }) : (action as QueryAction<IamState>).run(params, iam);
+          result = await (isSts
+            ? (action as QueryAction<StsState>).run(params, { accountId: iam.accountId })
+            : (action as QueryAction<IamState>).run(params, iam));
         } finally {
           iam.callerIsService = false;
         }

@@ -269,7 +269,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       if (fault && !fault.afterExecute) {
         reply = op.renderFault(fault);
       } else {
-        reply = op.execute();
+        reply = await op.execute();
         if (reply.committed) await persist();
         if (fault) reply = op.renderFault(fault);
       }

@@ -66,7 +66,7 @@ export interface Operation {
   action: string;
   mutating: boolean;
   params: Record<string, string | undefined>;
-  execute(): Reply;
+  execute(): Reply | Promise<Reply>;
   renderFault(fault: FaultSpec): Reply;
 }
 

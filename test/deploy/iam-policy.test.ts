@@ -22,6 +22,7 @@ const REGION = 'us-east-1';
 const STAGE = 'ci';
 const ALLOWED = `arn:aws:iam::${ACCOUNT}:policy/ml-team-read`;
 const ADMIN = 'arn:aws:iam::aws:policy/AdministratorAccess';
+const CONTROL_PLANE = `arn:aws:iam::${ACCOUNT}:role/anyscale/anyscale-cp`;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 interface Template {
@@ -141,7 +142,15 @@ beforeAll(async () => {
   try {
     await promisify(execFile)('npx', ['osls', 'package', '--stage', STAGE, '--package', out], {
       cwd: ROOT,
-      env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', SLS_TELEMETRY_DISABLED: '1', ALLOWED_POLICY_ARNS: ALLOWED },
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        AWS_PROFILE: '',
+        SLS_TELEMETRY_DISABLED: '1',
+        ALLOWED_POLICY_ARNS: ALLOWED,
+        CONTROL_PLANE_ROLES: CONTROL_PLANE,
+      },
       timeout: 240_000,
     });
     template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
@@ -230,6 +239,23 @@ describe('the other workflow steps have no IAM write', () => {
     const cluster = `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/prod`;
     expect(await decide('ProvisioningClusterRole', 'eks:DescribeCluster', cluster)).toBe('Allowed');
     expect(await decide('ProvisioningRecordRole', 'eks:DescribeCluster', cluster)).toMatch(/Denied/);
+  });
+});
+
+describe('the pass-role check (AWS VM) may simulate the control-plane roles only', () => {
+  it.each(['ProvisioningRecordRole', 'DriftRole'])('%s: iam:SimulatePrincipalPolicy on CONTROL_PLANE_ROLES, nowhere else', async (name) => {
+    expect(await decide(name, 'iam:SimulatePrincipalPolicy', CONTROL_PLANE)).toBe('Allowed');
+    expect(await decide(name, 'iam:SimulatePrincipalPolicy', `arn:aws:iam::${ACCOUNT}:role/admin`)).toMatch(/Denied/);
+    expect(await decide(name, 'iam:SimulatePrincipalPolicy', role('/iam-mapping/'))).toMatch(/Denied/);
+    expect(await decide(name, 'iam:PassRole', role('/iam-mapping/'), { 'iam:PassedToService': 'ec2.amazonaws.com' })).toMatch(/Denied/);
+  });
+  it('the IAM steps and the cluster role do not simulate', async () => {
+    for (const name of ['ProvisioningRole', 'ProvisioningClusterRole'])
+      expect(await decide(name, 'iam:SimulatePrincipalPolicy', CONTROL_PLANE)).toMatch(/Denied/);
+  });
+  it('the functions see the list as CONTROL_PLANE_ROLES', () => {
+    const fn = template.Resources.ProvisionFinalizeLambdaFunction!;
+    expect(((fn.Properties.Environment as any).Variables as Record<string, string>).CONTROL_PLANE_ROLES).toBe(CONTROL_PLANE);
   });
 });
 
