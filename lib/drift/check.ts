@@ -30,6 +30,7 @@ import type {
   InstanceProfileInfo,
   KubernetesPort,
   OwnershipStore,
+  PodIdentityPort,
   ProvisioningRun,
   ProvisioningRunStore,
   RoleDetail,
@@ -54,6 +55,8 @@ export interface DriftDeps {
   iam: IamPort;
   clusters: ClusterPort;
   kubernetes(cluster: ClusterIdentity): KubernetesPort;
+  /** EKS Pod Identity (plans with pod-identity items); absent where no target offers it. */
+  podIdentity?: PodIdentityPort;
   defaults: SettingsDefaults;
   /** Shared plan cache (else one per deps object). */
   plans?: PlanCache;

@@ -25,6 +25,8 @@ export { IamState, LIMITS as IAM_LIMITS } from './iam-state.js';
 export type { RoleRecord, InstanceProfileRecord, ManagedPolicyRecord, OidcProviderRecord, Tag } from './iam-state.js';
 export { EksState, defaultIssuer } from './eks.js';
 export type { ClusterRecord } from './eks.js';
+export { POD_IDENTITY_AGENT } from './eks-pod-identity.js';
+export type { AssociationRecord, AddonRecord } from './eks-pod-identity.js';
 export { K8sState } from './k8s-state.js';
 export type { K8sObject } from './k8s-resources.js';
 export { faults } from './faults.js';
@@ -194,7 +196,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     const method = (req.method ?? 'GET').toUpperCase();
     if (path === '/aws' || path.startsWith('/aws/')) {
       const rest = path.slice('/aws'.length);
-      const eksOp = eksOperation(eks, accountId, method, rest, query);
+      const eksOp = eksOperation(eks, accountId, method, rest, query, body);
       if (eksOp) return eksOp;
       if (rest === '' || rest === '/')
         return queryOperation(iam, QueryParams.parse(method === 'POST' ? body : '', query), signingService(req), accessKeyOf(req));
