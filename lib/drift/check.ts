@@ -43,7 +43,8 @@ import { parseStoredConfig } from '../stored.js';
 import { PlanCache, type PlannedVersion } from '../workflow/planning.js';
 import { refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
 import { forgetOwned, judgeRole, judgeServiceAccount } from '../workflow/ownership-checks.js';
-import { diffState, itemName, nsKey, saKey, summarise, type ObservedRole } from './diff.js';
+import { compareFindings, diffState, itemName, nsKey, saKey, summarise, type ObservedRole } from './diff.js';
+import { podIdentityFindings } from './pod-identity.js';
 
 export interface DriftDeps {
   configs: ConfigStore;
@@ -307,6 +308,13 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       oidcProviderArns: new Set(providers),
     },
   );
+
+  // EKS Pod Identity: associations and the agent add-on (lib/drift/pod-identity.ts).
+  const podIdentity = await podIdentityFindings({ port: deps.podIdentity, cloudId, plan, clusters, concurrency: limit });
+  if (podIdentity.findings.length > 0) {
+    findings.push(...podIdentity.findings);
+    findings.sort(compareFindings);
+  }
 
   if (gcpReason && findings.length === 0) return nothing(gcpReason, desiredVersion);
   if (gcpReason) caveat = [`${gcpReason}; AWS identities this cloud made under an earlier provider are left over`, caveat].filter(Boolean).join('; ');

@@ -26,6 +26,13 @@ export const DRIFT_KINDS = {
   'orphan-role': { severity: 'low', text: 'a role the service created that no rule of the config names any more' },
   'orphan-service-account': { severity: 'low', text: 'a service account the service created that the config no longer names' },
   'orphan-instance-profile': { severity: 'low', text: 'an instance profile the service created that the config no longer names' },
+  'association-missing': { severity: 'high', text: 'a pod identity association of a service account no longer exists' },
+  'association-role-mismatch': { severity: 'high', text: 'a pod identity association of the service now names another role' },
+  'association-foreign': { severity: 'high', text: 'an association the service did not make binds one of its service accounts' },
+  'pod-identity-agent-missing': {
+    severity: 'critical',
+    text: 'the eks-pod-identity-agent add-on of a cluster is gone: no pod there gets credentials from its pod identity association',
+  },
   'oidc-provider-missing': {
     severity: 'critical',
     text: 'the IAM OIDC provider of a cluster is gone: no role trusting it can be assumed (IRSA broken for every role)',
