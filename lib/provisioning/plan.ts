@@ -316,6 +316,8 @@ function overrideWarnings(settings: ResolvedSettings, values: readonly string[],
     if (!named.has(name)) warnings.push(`${path}: no rule or default_value names ${JSON.stringify(name)}; the override has no effect`);
     else if (stack === 'VM' && (o.namespaces !== null || o.subjects.length > 0 || o.adoptServiceAccount)) {
       warnings.push(`${path}: namespaces, subjects and adopt_service_account apply to compute_stack K8S only; ignored for VM`);
+    } else if (stack === 'VM' && o.mechanism) {
+      warnings.push(`${path}: mechanism applies to compute_stack K8S only; ignored for VM`);
     } else if (stack === 'K8S' && o.adoptInstanceProfile) {
       warnings.push(`${path}: adopt_instance_profile applies to compute_stack VM only; ignored for K8S`);
     }

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roleNameFor } from '../../lib/provisioning/naming.js';
 import { CLOUD_TAG, MANAGED_BY_LABEL, ROLE_ARN_ANNOTATION } from '../../lib/provisioning/ownership.js';
-import type { Sandbox } from '../../local/sandbox/index.js';
+import { faults, type Sandbox } from '../../local/sandbox/index.js';
 import { awsCliEnv, awsSandboxArgs, onPath } from '../helpers/cli-env.js';
 import { startHarness, type Harness } from '../helpers/local.js';
 import { SEED_EXAMPLES } from '../helpers/seeds.js';
@@ -344,5 +344,38 @@ describe('EKS Pod Identity: one identity shared by 100 namespaces (Kubeflow prof
     expect(driftCalls.filter((c) => c.action === 'DescribeAddon')).toHaveLength(1);
     expect(driftCalls.filter((c) => c.action === 'DescribePodIdentityAssociation')).toHaveLength(100);
     expect(sandbox.calls.filter({ sinceSeq: before, mutating: true })).toHaveLength(0);
+  }, 120_000);
+});
+
+describe('EKS Pod Identity: retried like the other steps', () => {
+  const CLOUD = 'cldrsrc_faults';
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('throttling, 5xx and a create whose answer was lost → SUCCEEDED with exactly one association per ServiceAccount', async () => {
+    const sandbox = h.server.sandbox!;
+    sandbox.setFaults(
+      faults.combine(
+        faults.throttle({ service: 'eks', action: 'DescribeAddon' }, 1),
+        faults.serverError({ service: 'eks', action: 'ListPodIdentityAssociations' }, 1),
+        faults.throttle({ service: 'eks', action: 'CreatePodIdentityAssociation' }, 1),
+        // Committed, but the caller sees a 500: the retry finds it (ours, right role) and leaves it.
+        faults.failTimes(1, { status: 500, code: 'ServerException', afterExecute: true }, { service: 'eks', action: 'CreatePodIdentityAssociation' }),
+      ),
+    );
+    try {
+      await put(h, CLOUD, eksConfig(CLOUD, '  mechanism: pod-identity', ['faulty-a', 'faulty-b']));
+    } finally {
+      sandbox.setFaults(undefined);
+    }
+    const associations = sandbox.eks.podIdentity.all();
+    expect(associations.map((a) => a.serviceAccount).sort()).toEqual(['faulty-a', 'faulty-b']);
+    expect(sandbox.calls.filter({ service: 'eks', failed: true }).length).toBeGreaterThanOrEqual(3);
+    expect((await check(h, CLOUD)).status).toBe('clean');
   }, 120_000);
 });
