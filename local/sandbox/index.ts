@@ -2,7 +2,8 @@
  * Local sandbox: built-in emulators for the outside systems the service provisions into, served
  * under one HTTP prefix so the AWS CLI and kubectl can inspect them:
  *
- *   <base>/sandbox/aws  — IAM + STS (query protocol, POST /) and EKS (REST-JSON, GET /clusters/{name})
+ *   <base>/sandbox/aws  — IAM + STS (query protocol, POST /) and EKS (REST-JSON, GET /clusters/{name},
+ *                         pod identity associations, add-ons, tags: eks-pod-identity.ts)
  *   <base>/sandbox/k8s  — Kubernetes core/v1 Namespaces and ServiceAccounts
  *
  * Every request is recorded in `calls`; latency and faults can be injected per call.
