@@ -12,10 +12,11 @@
  * named outright: `k8sServer` (+ `k8sToken` / `k8sCaData`) or a kubeconfig file.
  */
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import type { ClusterIdentity, ClusterPort, IamPort, KubernetesPort } from '../lib/ports.js';
+import type { ClusterIdentity, ClusterPort, IamPort, KubernetesPort, PodIdentityPort } from '../lib/ports.js';
 import { invalidInput } from '../lib/target-errors.js';
 import { AwsClusters } from './aws/eks.js';
 import { AwsIam } from './aws/iam.js';
+import { AwsPodIdentity } from './aws/pod-identity.js';
 import { eksTokenProvider } from './k8s/eks-token.js';
 import { KubeServiceAccounts, normaliseServerUrl } from './k8s/service-accounts.js';
 
@@ -45,6 +46,8 @@ export interface Targets {
   iam: IamPort;
   clusters: ClusterPort;
   kubernetes: (cluster: TargetCluster) => KubernetesPort;
+  /** EKS Pod Identity associations and add-ons (`provisioning.mechanism: pod-identity`). */
+  podIdentity?: PodIdentityPort;
 }
 
 const SANDBOX_CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
@@ -102,5 +105,5 @@ export function createTargets(config: TargetsConfig): Targets {
     return client;
   };
 
-  return { iam, clusters, kubernetes };
+  return { iam, clusters, kubernetes, podIdentity: new AwsPodIdentity(aws) };
 }

@@ -109,6 +109,7 @@ export function createApp(config: AppConfig): App {
     iam: targets().iam,
     clusters: targets().clusters,
     kubernetes: (cluster) => targets().kubernetes(cluster),
+    ...(targets().podIdentity ? { podIdentity: targets().podIdentity } : {}),
     defaults: config.defaults,
     ...(config.planPageSize !== undefined ? { planPageSize: config.planPageSize } : {}),
   }));
@@ -151,6 +152,7 @@ export function createApp(config: AppConfig): App {
     iam: targets().iam,
     clusters: targets().clusters,
     kubernetes: (cluster) => targets().kubernetes(cluster),
+    ...(targets().podIdentity ? { podIdentity: targets().podIdentity } : {}),
     defaults: config.defaults,
     ...(config.driftConcurrency !== undefined ? { concurrency: config.driftConcurrency } : {}),
   }));

@@ -18,6 +18,8 @@ export const STEP_FUNCTIONS = {
   provisionAwaitRole: 'awaitRole',
   provisionEnsureServiceAccount: 'ensureServiceAccount',
   provisionEnsureInstanceProfile: 'ensureInstanceProfile',
+  provisionEnsureAssociation: 'ensureAssociation',
+  provisionFinishMigration: 'finishMigration',
   provisionRecordItem: 'recordItem',
   provisionRecordItemFailure: 'recordItemFailure',
   provisionFinalize: 'finalize',
@@ -48,6 +50,8 @@ export const ensurePermissions = tasks.provisionEnsurePermissions;
 export const awaitRole = tasks.provisionAwaitRole;
 export const ensureServiceAccount = tasks.provisionEnsureServiceAccount;
 export const ensureInstanceProfile = tasks.provisionEnsureInstanceProfile;
+export const ensureAssociation = tasks.provisionEnsureAssociation;
+export const finishMigration = tasks.provisionFinishMigration;
 export const recordItem = tasks.provisionRecordItem;
 export const recordItemFailure = tasks.provisionRecordItemFailure;
 export const finalize = tasks.provisionFinalize;

@@ -213,6 +213,9 @@ export interface ClusterIdentity {
   /** `arn:aws:iam::<account>:oidc-provider/<issuerHost>`. */
   oidcProviderArn: string;
   accountId: string;
+  /** The cluster's ARN and region (DescribeCluster), when known: EKS Pod Identity names them. */
+  arn?: string;
+  region?: string;
 }
 
 export interface ClusterPort {
@@ -256,6 +259,41 @@ export interface KubernetesPort {
   }): Promise<ServiceAccountInfo>;
   deleteServiceAccount(namespace: string, name: string): Promise<void>;
   namespaceExists(namespace: string): Promise<boolean>;
+}
+
+/** One EKS Pod Identity association as Describe/Create/Update return it. */
+export interface PodIdentityAssociationInfo {
+  clusterName: string;
+  namespace: string;
+  serviceAccount: string;
+  roleArn: string;
+  associationId: string;
+  associationArn: string;
+  tags: Record<string, string>;
+}
+
+/** One association as ListPodIdentityAssociations returns it (no role, no tags). */
+export type PodIdentityAssociationSummary = Pick<
+  PodIdentityAssociationInfo,
+  'clusterName' | 'namespace' | 'serviceAccount' | 'associationId' | 'associationArn'
+>;
+
+/** EKS Pod Identity associations and the add-on that serves them (adapters/aws/pod-identity.ts). */
+export interface PodIdentityPort {
+  /** Every association of a cluster (paginated internally), optionally only those of one namespace / service account. */
+  listAssociations(cluster: ClusterIdentity, filter?: { namespace?: string; serviceAccount?: string }): Promise<PodIdentityAssociationSummary[]>;
+  /** null when it does not exist (any more). */
+  describeAssociation(cluster: ClusterIdentity, associationId: string): Promise<PodIdentityAssociationInfo | null>;
+  /** AlreadyExistsError when the (namespace, service account) has one already. */
+  createAssociation(
+    cluster: ClusterIdentity,
+    input: { namespace: string; serviceAccount: string; roleArn: string; tags: Record<string, string> },
+  ): Promise<PodIdentityAssociationInfo>;
+  updateAssociation(cluster: ClusterIdentity, associationId: string, roleArn: string): Promise<PodIdentityAssociationInfo>;
+  /** A missing one is not an error. */
+  deleteAssociation(cluster: ClusterIdentity, associationId: string): Promise<void>;
+  /** The add-on's status (`ACTIVE`, `DEGRADED`, …; DescribeAddon), or null when the cluster does not have it. */
+  addonStatus(cluster: ClusterIdentity, addonName: string): Promise<string | null>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@
  * | LimitExceeded                                                    | LimitExceededError     | no    |
  * | MalformedPolicyDocument                                          | MalformedPolicyError   | no    |
  * | AccessDenied, UnauthorizedOperation, InvalidClientTokenId, …     | AccessDeniedError      | no    |
- * | EntityAlreadyExists                                              | AlreadyExistsError     | no    |
+ * | EntityAlreadyExists, ResourceInUseException (EKS)                | AlreadyExistsError     | no    |
  * | DeleteConflict                                                   | DeleteConflictError    | no    |
  * | ValidationError, InvalidInput, UnmodifiableEntity, InvalidParam… | InvalidInputError      | no    |
  * | anything else                                                    | UnexpectedTargetError  | no    |
@@ -128,7 +128,7 @@ export function mapAwsError(err: unknown, context: string): TargetError {
   if (is(code, 'MalformedPolicyDocument')) return malformedPolicy(`${context}: ${message}`, err);
   if (has(ACCESS_DENIED, code)) return accessDenied(text, err);
   if (is(code, 'NoSuchEntity') || is(code, 'ResourceNotFound')) return notFound(text, err);
-  if (is(code, 'EntityAlreadyExists')) return alreadyExists(text, err);
+  if (is(code, 'EntityAlreadyExists') || is(code, 'ResourceInUse')) return alreadyExists(text, err);
   if (is(code, 'DeleteConflict')) return deleteConflict(text, err);
   if (has(INVALID_INPUT, code)) return invalidInput(text, err);
   if (has(TRANSIENT, code) || o?.$fault === 'server' || (status !== undefined && status >= 500) || isNetworkError(err)) return transient(text, err);

@@ -30,6 +30,7 @@ import type {
   InstanceProfileInfo,
   KubernetesPort,
   OwnershipStore,
+  PodIdentityPort,
   ProvisioningRun,
   ProvisioningRunStore,
   RoleDetail,
@@ -44,6 +45,7 @@ import { refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.j
 import { forgetOwned, judgeRole, judgeServiceAccount } from '../workflow/ownership-checks.js';
 import { compareFindings, diffState, itemName, nsKey, saKey, summarise, type ObservedRole } from './diff.js';
 import { checkPassRole, passRoleFindings, passRoleInputOf } from '../provisioning/pass-role.js';
+import { podIdentityFindings } from './pod-identity.js';
 
 export interface DriftDeps {
   configs: ConfigStore;
@@ -55,6 +57,8 @@ export interface DriftDeps {
   iam: IamPort;
   clusters: ClusterPort;
   kubernetes(cluster: ClusterIdentity): KubernetesPort;
+  /** EKS Pod Identity (plans with pod-identity items); absent where no target offers it. */
+  podIdentity?: PodIdentityPort;
   defaults: SettingsDefaults;
   /** Shared plan cache (else one per deps object). */
   plans?: PlanCache;
@@ -310,6 +314,12 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   const passRole = passRoleInputOf(plan, settings);
   if (passRole) {
     findings.push(...passRoleFindings(await checkPassRole(deps.iam, passRole)));
+    findings.sort(compareFindings);
+  }
+  // EKS Pod Identity: associations and the agent add-on (lib/drift/pod-identity.ts).
+  const podIdentity = await podIdentityFindings({ port: deps.podIdentity, cloudId, plan, clusters, concurrency: limit });
+  if (podIdentity.findings.length > 0) {
+    findings.push(...podIdentity.findings);
     findings.sort(compareFindings);
   }
 

@@ -128,7 +128,7 @@ export function diffState(desired: DesiredState, observed: ObservedState): Drift
           repairable: roleRepairable,
         });
       }
-      const trustClusters = item.kind === 'k8s-irsa' ? desired.clusters : [];
+      const trustClusters = item.kind === 'k8s-irsa' && !item.mechanism ? desired.clusters : [];
       for (const t of analyseTrust(role.name, role.trustPolicy, obs.info.trustPolicy, trustClusters)) {
         out.push({ ...t, name: role.name, resource: 'trust-policy', item: name, repairable: roleRepairable });
       }
@@ -172,8 +172,9 @@ export function diffState(desired: DesiredState, observed: ObservedState): Drift
   }
 
   if (observed.oidcProviderArns) {
-    const roles = plan.items.filter((i) => i.kind === 'k8s-irsa').length;
-    for (const cluster of desired.clusters) {
+    const roles = plan.items.filter((i) => i.kind === 'k8s-irsa' && !i.mechanism).length;
+    // Pod Identity roles do not use the OIDC provider: only IRSA items need it.
+    for (const cluster of roles > 0 ? desired.clusters : []) {
       if (observed.oidcProviderArns.has(cluster.oidcProviderArn)) continue;
       out.push({
         kind: 'oidc-provider-missing',
@@ -287,7 +288,7 @@ function serviceAccountFindings(
       {
         ...base,
         kind: 'service-account-missing',
-        expected: `${namespace}/${sa} annotated ${ROLE_ARN_ANNOTATION}=${arn}`,
+        expected: arn ? `${namespace}/${sa} annotated ${ROLE_ARN_ANNOTATION}=${arn}` : `${namespace}/${sa} (pod identity)`,
         actual: 'missing',
         message: `service account ${namespace}/${sa}${where} no longer exists: pods that use it cannot be created`,
         repairable: true,
@@ -315,7 +316,19 @@ function serviceAccountFindings(
     });
   }
   const annotation = found.annotations[ROLE_ARN_ANNOTATION];
-  if (annotation === undefined || annotation === '') {
+  if (item.mechanism === 'pod-identity') {
+    // Pod Identity: no annotation wanted; one would make the SDKs try IRSA first (and fail: the role trusts no OIDC provider).
+    if (annotation !== undefined && annotation !== '') {
+      out.push({
+        ...base,
+        kind: 'annotation-mismatch',
+        expected: `no ${ROLE_ARN_ANNOTATION} annotation (pod identity)`,
+        actual: annotation,
+        message: `service account ${namespace}/${sa}${where} carries ${ROLE_ARN_ANNOTATION}=${annotation}, but its identity comes from a pod identity association: the SDKs try that role by web identity first${notOurs}`,
+        repairable,
+      });
+    }
+  } else if (annotation === undefined || annotation === '') {
     out.push({
       ...base,
       kind: 'annotation-missing',

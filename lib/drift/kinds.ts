@@ -31,6 +31,13 @@ export const DRIFT_KINDS = {
     text: 'the control-plane role may not iam:PassRole an instance-profile role to EC2: VMs cannot be launched with it (the finding names the statement to add)',
   },
   'pass-role-unchecked': { severity: 'medium', text: 'whether the control-plane role may pass the instance-profile roles to EC2 could not be checked' },
+  'association-missing': { severity: 'high', text: 'a pod identity association of a service account no longer exists' },
+  'association-role-mismatch': { severity: 'high', text: 'a pod identity association of the service now names another role' },
+  'association-foreign': { severity: 'high', text: 'an association the service did not make binds one of its service accounts' },
+  'pod-identity-agent-missing': {
+    severity: 'critical',
+    text: 'the eks-pod-identity-agent add-on of a cluster is gone: no pod there gets credentials from its pod identity association',
+  },
   'oidc-provider-missing': {
     severity: 'critical',
     text: 'the IAM OIDC provider of a cluster is gone: no role trusting it can be assumed (IRSA broken for every role)',

@@ -16,6 +16,7 @@ import {
   type PolicyDocument,
   type TrustCluster,
 } from './policies.js';
+import { buildPodIdentityTrustPolicy, clusterArn } from './pod-identity.js';
 import { serviceAccountSettings, type EffectiveServiceAccountSettings, type ResolvedSettings } from './settings.js';
 
 /**
@@ -31,6 +32,8 @@ export type ComputeStack = 'VM' | 'K8S';
 
 export interface ResolvedCluster extends TrustCluster {
   name: string;
+  /** The cluster's ARN (EKS DescribeCluster): what a Pod Identity trust policy names. */
+  arn?: string;
 }
 
 export interface PlanInput {
@@ -63,10 +66,19 @@ export interface RolePlan {
 
 export interface K8sIrsaItem {
   kind: 'k8s-irsa';
+  /**
+   * Absent: IRSA (the role trusts the clusters' OIDC providers, the ServiceAccount is annotated).
+   * `pod-identity`: EKS Pod Identity (lib/provisioning/pod-identity.ts): the role trusts
+   * pods.eks.amazonaws.com, one association per (cluster, namespace) binds it, no annotation.
+   */
+  mechanism?: 'pod-identity';
+  /** Pod Identity: the clusters to associate in (name and ARN) and the association's tags (ownership marks). */
+  podIdentity?: { clusters: Array<{ name: string; arn: string }>; tags: IamTag[] };
   serviceAccount: { name: string; namespaces: string[] };
   role: RolePlan;
   adopt: { role: boolean; serviceAccount: boolean };
-  annotations: { [ROLE_ARN_ANNOTATION]: string };
+  /** IRSA: the role ARN annotation; Pod Identity: none (the ServiceAccount must not carry one). */
+  annotations: { [ROLE_ARN_ANNOTATION]?: string };
   labels: Record<string, string>;
 }
 
@@ -100,6 +112,8 @@ export interface PlanItemRef {
   /** The rule value: SA name or instance-profile name. */
   name: string;
   digest: string;
+  /** `pod-identity` for an EKS Pod Identity item (the state machine's Choice reads it); absent for IRSA. */
+  mechanism?: 'pod-identity';
 }
 
 const ACCOUNT = /^\d{12}$/;
@@ -156,8 +170,11 @@ export function buildPlan(input: PlanInput): ProvisioningPlan {
           where,
           `cluster ${c.name}: OIDC provider ${c.oidcProviderArn} is in account ${m[2]}, not ${input.accountId}; register the cluster's OIDC provider in the roles' account`,
         );
-      } else if (!clusters.some((x) => x.oidcProviderArn === c.oidcProviderArn))
-        clusters.push({ name: c.name, oidcProviderArn: c.oidcProviderArn, issuerHost: c.issuerHost });
+      } else if (!clusters.some((x) => x.oidcProviderArn === c.oidcProviderArn)) {
+        const region = c.arn ? undefined : settings.clusters[i]?.region;
+        const arn = c.arn ?? (region ? clusterArn(partition, region, input.accountId, c.name) : undefined);
+        clusters.push({ name: c.name, oidcProviderArn: c.oidcProviderArn, issuerHost: c.issuerHost, ...(arn ? { arn } : {}) });
+      }
     });
   }
   throwIf(errors);
@@ -193,7 +210,9 @@ export function buildPlan(input: PlanInput): ProvisioningPlan {
       tags: ownershipTags(cloudId, value),
     };
     try {
-      if (computeStack === 'K8S') {
+      if (computeStack === 'K8S' && sa.mechanism === 'pod-identity') {
+        items.push(podIdentityItem({ cloudId, value, sa, roleBase, clusters, accountId: input.accountId, quota: settings.trustPolicyQuota, fail }));
+      } else if (computeStack === 'K8S') {
         const trustPolicy = irsaTrustPolicy(clusters, value, sa, sa.namespaces.length);
         const trustPolicySize = checkTrustPolicySize({
           roleName,
@@ -233,6 +252,36 @@ export function buildPlan(input: PlanInput): ProvisioningPlan {
   return base(items, null, warnings);
 }
 
+function podIdentityItem(input: {
+  cloudId: string;
+  value: string;
+  sa: EffectiveServiceAccountSettings;
+  roleBase: Omit<RolePlan, 'trustPolicy' | 'trustPolicySize'>;
+  clusters: readonly ResolvedCluster[];
+  accountId: string;
+  quota: number;
+  fail: (path: string, message: string) => void;
+}): K8sIrsaItem {
+  const { cloudId, value, sa, roleBase, clusters } = input;
+  const associated = clusters.flatMap((c) => (c.arn ? [{ name: c.name, arn: c.arn }] : []));
+  for (const c of clusters) {
+    if (!c.arn) input.fail('provisioning.clusters', `cluster ${c.name}: its ARN is unknown (set its region), which the Pod Identity trust policy names`);
+  }
+  const trustPolicy = buildPodIdentityTrustPolicy({ accountId: input.accountId, clusterArns: associated.map((c) => c.arn), serviceAccount: value });
+  // Constant size whatever the namespaces (no per-namespace subject); IAM's quota still holds.
+  const trustPolicySize = checkTrustPolicySize({ roleName: roleBase.name, document: trustPolicy, quota: input.quota, path: 'provisioning.clusters' });
+  return {
+    kind: 'k8s-irsa',
+    mechanism: 'pod-identity',
+    podIdentity: { clusters: associated, tags: ownershipTags(cloudId, value) },
+    serviceAccount: { name: value, namespaces: sa.namespaces },
+    role: { ...roleBase, trustPolicy, trustPolicySize },
+    adopt: { role: sa.adoptRole, serviceAccount: sa.adoptServiceAccount },
+    annotations: {},
+    labels: ownershipLabels(cloudId),
+  };
+}
+
 function irsaTrustPolicy(clusters: readonly TrustCluster[], name: string, sa: EffectiveServiceAccountSettings, namespaceCount: number): PolicyDocument {
   const subjects = [...sa.namespaces.slice(0, namespaceCount).map((ns) => serviceAccountSubject(ns, name)), ...sa.subjects];
   return buildWebIdentityTrustPolicy(clusters, subjects);
@@ -267,6 +316,8 @@ function overrideWarnings(settings: ResolvedSettings, values: readonly string[],
     if (!named.has(name)) warnings.push(`${path}: no rule or default_value names ${JSON.stringify(name)}; the override has no effect`);
     else if (stack === 'VM' && (o.namespaces !== null || o.subjects.length > 0 || o.adoptServiceAccount)) {
       warnings.push(`${path}: namespaces, subjects and adopt_service_account apply to compute_stack K8S only; ignored for VM`);
+    } else if (stack === 'VM' && o.mechanism) {
+      warnings.push(`${path}: mechanism applies to compute_stack K8S only; ignored for VM`);
     } else if (stack === 'K8S' && o.adoptInstanceProfile) {
       warnings.push(`${path}: adopt_instance_profile applies to compute_stack VM only; ignored for K8S`);
     }
@@ -302,7 +353,13 @@ function itemName(item: PlanItem): string {
 
 /** The minimal per-item records for a Step Functions Map. */
 export function planItemsFor(plan: ProvisioningPlan): PlanItemRef[] {
-  return plan.items.map((item, index) => ({ index, kind: item.kind, name: itemName(item), digest: planItemDigest(item) }));
+  return plan.items.map((item, index) => ({
+    index,
+    kind: item.kind,
+    name: itemName(item),
+    digest: planItemDigest(item),
+    ...(item.kind === 'k8s-irsa' && item.mechanism ? { mechanism: item.mechanism } : {}),
+  }));
 }
 
 /** The item `ref` points at, after checking it is still the same item; PlanError otherwise. */

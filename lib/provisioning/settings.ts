@@ -20,6 +20,7 @@ import { ROLE_NAME_PREFIX_MAX } from './naming.js';
  *   role_name_prefix: iam-mapping-           # default
  *   role_path: /iam-mapping/                 # default
  *   trust_policy_quota: 2048                 # IAM ACLSizePerRole; 1024..4096 (default 2048)
+ *   mechanism: irsa                          # irsa (default) | pod-identity: how a pod gets its role (AWS K8S)
  *   service_accounts:                        # per rule value overrides
  *     default-editor:                        # Kubeflow: one role, several namespaces
  *       namespaces: [user-a, user-b]
@@ -30,8 +31,16 @@ import { ROLE_NAME_PREFIX_MAX } from './naming.js';
  *       role_name: ml-team-a-role            # explicit role name (1-64 of [A-Za-z0-9+=,.@_-])
  *       extra_policy_arns: [arn:aws:iam::123456789012:policy/ml-team-a]
  *       adopt_role: false
+ *       mechanism: pod-identity              # per service account: overrides the top-level mechanism
  *   drift: { mode: report, delete_orphans: false }   # mode: off | report | repair
  * ```
+ *
+ * `mechanism: pod-identity` makes each identity with EKS Pod Identity instead of IRSA: the role
+ * trusts `pods.eks.amazonaws.com` (sts:AssumeRole + sts:TagSession, conditioned on the account, the
+ * clusters' ARNs and the service account), one pod identity association per (cluster, namespace,
+ * ServiceAccount) binds it, and the ServiceAccount carries no role annotation. The trust-policy
+ * budget does not apply (the trust policy does not grow with namespaces). See
+ * lib/provisioning/pod-identity.ts.
  */
 
 // Characters that could escape from a value into another document. Reported by name.
@@ -152,6 +161,11 @@ const clusterSchema = z.strictObject({
   region: safeString(REGION, 'an AWS region such as us-west-2').optional(),
 });
 
+/** How a pod gets its role: IRSA (OIDC web identity, the annotation) or EKS Pod Identity (an association). */
+export const MECHANISMS = ['irsa', 'pod-identity'] as const;
+export type Mechanism = (typeof MECHANISMS)[number];
+const mechanismSchema = z.enum(MECHANISMS, { error: (issue) => `must be one of ${MECHANISMS.join(', ')}; got ${JSON.stringify(issue.input)}` });
+
 const serviceAccountSchema = z.strictObject({
   /** Namespaces this SA lives in (Kubeflow style); default: the top-level `namespaces`. */
   namespaces: z.array(namespaceSchema).min(1).max(1000).optional(),
@@ -165,6 +179,8 @@ const serviceAccountSchema = z.strictObject({
   /** AWS VM: may take over an existing instance profile that lacks our ownership tags. */
   adopt_instance_profile: z.boolean().optional(),
   role_name: safeString(ROLE_NAME, 'an IAM role name (1-64 characters of letters, digits and +=,.@_-)').optional(),
+  /** irsa | pod-identity for this service account (default: the top-level `mechanism`). */
+  mechanism: mechanismSchema.optional(),
 });
 
 const serviceAccountKey = safeString(IAM_NAME, 'a service-account name or instance-profile name (1-128 characters of letters, digits and +=,.@_-)');
@@ -196,6 +212,7 @@ export const provisioningSettingsSchema = z.strictObject({
   role_name_prefix: safeString(ROLE_PREFIX, `a role name prefix (at most ${ROLE_NAME_PREFIX_MAX} characters of letters, digits and +=,.@_-)`).optional(),
   role_path: safeString(ROLE_PATH, 'an IAM path such as /iam-mapping/ (starts and ends with "/")').optional(),
   trust_policy_quota: z.number().int().min(TRUST_POLICY_QUOTA_MIN).max(TRUST_POLICY_QUOTA_MAX).optional(),
+  mechanism: mechanismSchema.optional(),
   service_accounts: z
     .preprocess(refuseProtoKey, z.record(serviceAccountKey, serviceAccountSchema))
     .superRefine((accounts, ctx) => {
@@ -252,6 +269,8 @@ export interface ResolvedServiceAccountSettings {
   adoptServiceAccount: boolean;
   adoptInstanceProfile: boolean;
   roleName: string | null;
+  /** null: the top-level mechanism. */
+  mechanism?: Mechanism | null;
 }
 
 export interface ResolvedSettings {
@@ -262,6 +281,8 @@ export interface ResolvedSettings {
   roleNamePrefix: string;
   rolePath: string;
   trustPolicyQuota: number;
+  /** How identities are bound to pods; absent: irsa (the default). */
+  mechanism?: Mechanism;
   /** Overrides by rule value; look up with serviceAccountSettings(). */
   serviceAccounts: Record<string, ResolvedServiceAccountSettings>;
   drift: { mode: DriftMode; deleteOrphans: boolean };
@@ -392,6 +413,7 @@ export function resolveSettings(settings: ProvisioningSettings | undefined, defa
       adoptServiceAccount: sa.adopt_service_account ?? false,
       adoptInstanceProfile: sa.adopt_instance_profile ?? false,
       roleName: sa.role_name ?? null,
+      ...(sa.mechanism !== undefined ? { mechanism: sa.mechanism } : {}),
     };
   }
   return {
@@ -401,6 +423,7 @@ export function resolveSettings(settings: ProvisioningSettings | undefined, defa
     roleNamePrefix: s.role_name_prefix ?? DEFAULT_ROLE_NAME_PREFIX,
     rolePath: s.role_path ?? defaults.rolePath ?? DEFAULT_ROLE_PATH,
     trustPolicyQuota: s.trust_policy_quota ?? TRUST_POLICY_QUOTA_DEFAULT,
+    ...(s.mechanism !== undefined ? { mechanism: s.mechanism } : {}),
     serviceAccounts,
     drift: { mode: s.drift?.mode ?? 'report', deleteOrphans: s.drift?.delete_orphans ?? false },
     ...controlPlaneRoleOf(s.control_plane_role, defaults.controlPlaneRoles ?? []),
@@ -418,8 +441,10 @@ function controlPlaneRoleOf(named: string | undefined, listed: readonly string[]
   return { controlPlaneRole: arn ?? named };
 }
 
-export interface EffectiveServiceAccountSettings extends Omit<ResolvedServiceAccountSettings, 'namespaces'> {
+export interface EffectiveServiceAccountSettings extends Omit<ResolvedServiceAccountSettings, 'namespaces' | 'mechanism'> {
   namespaces: string[];
+  /** The mechanism in effect (the override, else the top-level one). */
+  mechanism: Mechanism;
   /** Config path of the namespaces in effect (for error messages). */
   namespacesPath: string;
   /** Whether the config has an entry for this value. */
@@ -438,6 +463,7 @@ export function serviceAccountSettings(settings: ResolvedSettings, name: string)
     adoptServiceAccount: o?.adoptServiceAccount ?? false,
     adoptInstanceProfile: o?.adoptInstanceProfile ?? false,
     roleName: o?.roleName ?? null,
+    mechanism: o?.mechanism ?? settings.mechanism ?? 'irsa',
     overridden: o !== undefined,
   };
 }

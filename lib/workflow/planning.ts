@@ -59,7 +59,7 @@ export class PlanCache {
       computeStack: config.compute_stack,
       values: valuesOf(config),
       settings,
-      clusters: clusters.map((c) => ({ name: c.name, oidcProviderArn: c.oidcProviderArn, issuerHost: c.issuerHost })),
+      clusters: clusters.map((c) => ({ name: c.name, oidcProviderArn: c.oidcProviderArn, issuerHost: c.issuerHost, ...(c.arn ? { arn: c.arn } : {}) })),
       accountId,
     });
     return { config, settings, plan, clusters };

@@ -17,6 +17,7 @@ import type {
   ItemResult,
   KubernetesPort,
   OwnershipStore,
+  PodIdentityPort,
   ProvisioningRunStore,
   ResourceResult,
   RoleInfo,
@@ -31,6 +32,7 @@ import type { SettingsDefaults } from '../provisioning/settings.js';
 import { caughtIs, invalidInput, isTargetError, notOwned, notReady, superseded, type TargetResourceKind } from '../target-errors.js';
 import { PlanCache, type PlannedVersion } from './planning.js';
 import { runWarnings } from './run-warnings.js';
+import { ensureAssociations, finishMigration, isPodIdentityItem, transitionalTrust, trustCovers, type AssociationOutput } from './pod-identity-steps.js';
 
 export interface WorkflowDeps {
   configs: ConfigStore;
@@ -40,6 +42,8 @@ export interface WorkflowDeps {
   iam: IamPort;
   clusters: ClusterPort;
   kubernetes: (cluster: ClusterIdentity) => KubernetesPort;
+  /** EKS Pod Identity (items with `mechanism: pod-identity`); absent where no target offers it. */
+  podIdentity?: PodIdentityPort;
   defaults: SettingsDefaults;
   now?: () => Date;
   /** Plan item refs per stored page, i.e. per Distributed Map child execution (default PLAN_PAGE_SIZE). */
@@ -86,11 +90,13 @@ export interface PageOutput extends PageInput {
 export interface ItemInput extends RunInput {
   ref: PlanItemRef;
   /** Outputs of the item's earlier steps (the state machine passes its whole state along). */
-  results?: { role?: StepOutput };
+  results?: { role?: StepOutput; trust?: StepOutput; target?: StepOutput; association?: AssociationOutput };
 }
 export interface StepOutput {
   resources: ResourceResult[];
   createdRole?: boolean;
+  /** EnsureTrustPolicy: the role still trusts the other mechanism too (irsa ↔ pod-identity in progress; FinishMigration ends it). */
+  migrating?: boolean;
 }
 /** Step Functions' error output of a Catch (`{Error, Cause}`). */
 export interface CaughtError {
@@ -274,10 +280,21 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
 
     /** The trust policy equals the plan's (compared semantically). */
     async ensureTrustPolicy(input: ItemInput): Promise<StepOutput> {
-      const { item } = await itemOf(input);
+      const { planned, item } = await itemOf(input);
       const role = await deps.iam.getRole(item.role.name);
       if (!role) throw notReady(`role ${item.role.name} is not visible yet`);
       await requireOwned(role, item, input.cloudId);
+      // irsa ↔ pod-identity: the other mechanism's statements stay until FinishMigration (no gap).
+      const transition = item.kind === 'k8s-irsa' ? transitionalTrust(item, role.trustPolicy, planned.clusters) : null;
+      if (transition && transition.retained > 0) {
+        const to = isPodIdentityItem(item) ? 'pod-identity' : 'irsa';
+        const detail = `moving to ${to}: keeps ${transition.retained} statement${transition.retained === 1 ? '' : 's'} of the old mechanism until the ServiceAccounts moved`;
+        if (policiesEqual(role.trustPolicy, transition.document)) {
+          return { resources: [{ kind: 'trust-policy', name: item.role.name, action: 'unchanged', detail }], migrating: true };
+        }
+        await deps.iam.updateTrustPolicy(item.role.name, transition.document);
+        return { resources: [{ kind: 'trust-policy', name: item.role.name, action: 'updated', detail }], migrating: true };
+      }
       if (policiesEqual(role.trustPolicy, item.role.trustPolicy)) {
         // CreateRole wrote it moments ago: report it as made with the role, not as pre-existing.
         if (input.results?.role?.createdRole === true) {
@@ -327,10 +344,36 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
     async awaitRole(input: ItemInput): Promise<StepOutput> {
       const { item } = await itemOf(input);
       const role = await deps.iam.getRole(item.role.name);
-      if (!role || !policiesEqual(role.trustPolicy, item.role.trustPolicy)) {
+      const migrating = input.results?.trust?.migrating === true;
+      if (!role || !(policiesEqual(role.trustPolicy, item.role.trustPolicy) || (migrating && trustCovers(role.trustPolicy, item.role.trustPolicy)))) {
         throw notReady(`role ${item.role.name} has not propagated yet`);
       }
       return { resources: [] };
+    },
+
+    /** Pod Identity: the add-on on every cluster, and one association per (cluster, namespace) naming the role. */
+    async ensureAssociation(input: ItemInput): Promise<AssociationOutput> {
+      const { planned, item } = await itemOf(input);
+      if (item.kind !== 'k8s-irsa' || !isPodIdentityItem(item)) throw new AppError('INTERNAL', `item ${input.ref.name} is not a pod-identity item`);
+      return ensureAssociations(deps.podIdentity, item, planned.clusters, input.cloudId);
+    },
+
+    /** irsa ↔ pod-identity: once the ServiceAccounts use the new binding, the old one goes (associations, then trust statements). */
+    async finishMigration(input: ItemInput): Promise<StepOutput> {
+      const { planned, item } = await itemOf(input);
+      if (item.kind !== 'k8s-irsa') throw new AppError('INTERNAL', `item ${item.kind} has no mechanism to migrate`);
+      const role = await deps.iam.getRole(item.role.name);
+      if (!role) throw notReady(`role ${item.role.name} is not visible yet`);
+      await requireOwned(role, item, input.cloudId);
+      return finishMigration({
+        port: deps.podIdentity,
+        item,
+        clusters: planned.clusters,
+        cloudId: input.cloudId,
+        results: input.results,
+        currentTrust: role.trustPolicy,
+        updateTrust: (doc) => deps.iam.updateTrustPolicy(item.role.name, doc),
+      });
     },
 
     /** The ServiceAccount exists in every namespace of every cluster, annotated with the role ARN. */
@@ -469,7 +512,7 @@ async function ensureOneServiceAccount(
       labels: { ...item.labels },
     });
     if (created.uid !== undefined) await store.putInventory({ ...record, id: created.uid, recordedAt: now() });
-    return { ...base, action: 'created', detail: arn };
+    return { ...base, action: 'created', detail: arn ?? `${item.role.arn} by pod identity association, no role annotation` };
   }
   // Ownership before any write: ours (labels and inventory agree), adoptable (no marks), or refused.
   const judged = await judgeServiceAccount(store, ref, sa, cloudId);
@@ -487,6 +530,7 @@ async function ensureOneServiceAccount(
     }
   }
   const owned = verdict.kind === 'ours';
+  // Pod Identity (no planned annotation): ok only without one (an IRSA annotation would take precedence in the SDKs).
   const annotationOk = sa.annotations[ROLE_ARN_ANNOTATION] === arn;
   const missingLabels = Object.fromEntries(Object.entries(item.labels).filter(([k, v]) => sa.labels[k] !== v));
   if (verdict.kind === 'other-cloud' || verdict.kind === 'unverified') {
@@ -494,7 +538,13 @@ async function ensureOneServiceAccount(
   }
   if (!owned && !item.adopt.serviceAccount) {
     return annotationOk
-      ? { ...base, action: 'left-alone', detail: 'exists without the ownership label; its annotation already names the role' }
+      ? {
+          ...base,
+          action: 'left-alone',
+          detail: arn
+            ? 'exists without the ownership label; its annotation already names the role'
+            : 'exists without the ownership label; it carries no role annotation (Pod Identity)',
+        }
       : {
           ...base,
           action: 'failed',
@@ -502,15 +552,17 @@ async function ensureOneServiceAccount(
         };
   }
   if (verdict.kind !== 'ours' || verdict.finalize) await recordOwned(store, ref, cloudId, sa.uid, now(), record);
-  if (annotationOk && Object.keys(missingLabels).length === 0) return { ...base, action: owned ? 'unchanged' : 'adopted', detail: arn };
+  const shown = arn ?? `${item.role.arn} by pod identity association, no role annotation`;
+  if (annotationOk && Object.keys(missingLabels).length === 0) return { ...base, action: owned ? 'unchanged' : 'adopted', detail: shown };
   await k8s.patchServiceAccountMetadata({
     namespace,
     name,
     resourceVersion: sa.resourceVersion,
-    ...(annotationOk ? {} : { annotations: { [ROLE_ARN_ANNOTATION]: arn } }),
+    ...(annotationOk ? {} : { annotations: { [ROLE_ARN_ANNOTATION]: arn ?? null } }),
     ...(Object.keys(missingLabels).length ? { labels: missingLabels } : {}),
   });
-  return { ...base, action: owned ? 'updated' : 'adopted', detail: arn };
+  const removed = !annotationOk && arn === undefined ? `; removed annotation ${ROLE_ARN_ANNOTATION}=${sa.annotations[ROLE_ARN_ANNOTATION]}` : '';
+  return { ...base, action: owned ? 'updated' : 'adopted', detail: `${shown}${removed}` };
 }
 
 async function ensureInstanceProfile(
@@ -555,7 +607,7 @@ async function ensureInstanceProfile(
 
 function collect(results: Record<string, StepOutput> | undefined): ResourceResult[] {
   if (!results) return [];
-  return ['role', 'trust', 'permissions', 'target'].flatMap((k) => results[k]?.resources ?? []);
+  return ['role', 'trust', 'permissions', 'association', 'target', 'migration'].flatMap((k) => results[k]?.resources ?? []);
 }
 
 /** Step Functions puts a Lambda error's JSON (`{errorType, errorMessage}`) in Cause; locally it is the message. */

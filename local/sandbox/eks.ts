@@ -2,6 +2,7 @@
  * EKS emulator (REST-JSON): `GET /clusters` (ListClusters) and `GET /clusters/{name}` (DescribeCluster).
  * Registering a cluster also registers its IAM OIDC provider, as `eksctl utils associate-iam-oidc-provider` would.
  */
+import { POD_IDENTITY_AGENT, PodIdentityState, podIdentityCall, runPodIdentityCall, type PodIdentitySnapshot } from './eks-pod-identity.js';
 import type { IamState } from './iam-state.js';
 import { withRetryAfter } from './iam.js';
 import type { ClusterSpec, FaultSpec, Operation, Reply } from './types.js';
@@ -20,6 +21,8 @@ export interface ClusterRecord {
 
 export interface EksSnapshot {
   clusters: ClusterRecord[];
+  /** Pod identity associations and add-ons (absent in snapshots written before they existed). */
+  podIdentity?: PodIdentitySnapshot;
 }
 
 /** EKS root CA thumbprint IAM shows for EKS OIDC providers. */
@@ -29,12 +32,16 @@ export const defaultIssuer = (region: string, clusterName: string): string => `h
 
 export class EksState {
   private clusters = new Map<string, ClusterRecord>();
+  /** Pod identity associations and add-ons of the clusters (local/sandbox/eks-pod-identity.ts). */
+  readonly podIdentity: PodIdentityState;
 
   constructor(
     private readonly accountId: string,
     private readonly region: string,
     private readonly iam: IamState,
-  ) {}
+  ) {
+    this.podIdentity = new PodIdentityState(accountId, region, iam, (name) => this.clusters.has(name));
+  }
 
   /** Adds (or replaces) a cluster and makes sure its IAM OIDC provider exists. */
   addCluster(spec: ClusterSpec): ClusterRecord {
@@ -48,7 +55,10 @@ export class EksState {
       endpoint: `https://${hexDigest(`endpoint:${spec.name}`, 32)}.gr7.${this.region}.eks.amazonaws.com`,
       status: 'ACTIVE',
     };
+    this.podIdentity.dropCluster(spec.name);
     this.clusters.set(spec.name, cluster);
+    // EKS Pod Identity needs this add-on on the cluster; sandbox clusters have it (remove it with delete-addon).
+    this.podIdentity.addAddon(spec.name, POD_IDENTITY_AGENT);
     const providerArn = `arn:aws:iam::${this.accountId}:oidc-provider/${issuer.replace(/^https:\/\//, '')}`;
     if (!this.iam.listOpenIdConnectProviders().some((p) => p.arn === providerArn)) {
       this.iam.createOpenIdConnectProvider({ url: issuer, clientIds: ['sts.amazonaws.com'], thumbprints: [EKS_OIDC_THUMBPRINT] });
@@ -71,15 +81,22 @@ export class EksState {
   }
 
   snapshot(): EksSnapshot {
-    return structuredClone({ clusters: this.listClusters() });
+    return structuredClone({ clusters: this.listClusters(), podIdentity: this.podIdentity.snapshot() });
   }
 
   restore(snapshot: EksSnapshot): void {
     this.clusters = new Map(structuredClone(snapshot.clusters).map((c) => [c.name, c]));
+    if (snapshot.podIdentity) this.podIdentity.restore(snapshot.podIdentity);
+    else {
+      // An older snapshot: its clusters had the agent as every sandbox cluster does.
+      this.podIdentity.clear();
+      for (const c of this.clusters.values()) this.podIdentity.addAddon(c.name, POD_IDENTITY_AGENT);
+    }
   }
 
   clear(): void {
     this.clusters.clear();
+    this.podIdentity.clear();
   }
 }
 
@@ -114,13 +131,24 @@ const json = (status: number, body: unknown, requestId: string, errorType?: stri
 });
 
 /** Resolves `/clusters[/{name}]` (path relative to the AWS endpoint) into an EKS operation, or undefined if not an EKS route. */
-export function eksOperation(eks: EksState, accountId: string, method: string, path: string, query: URLSearchParams): Operation | undefined {
-  const m = /^\/clusters(?:\/([^/]+))?\/?$/.exec(path);
-  if (!m) return undefined;
-  const name = m[1] === undefined ? undefined : decodeURIComponent(m[1]);
+export function eksOperation(eks: EksState, accountId: string, method: string, path: string, query: URLSearchParams, body = ''): Operation | undefined {
   const requestId = uuid();
   const renderFault = (fault: FaultSpec): Reply =>
     withRetryAfter(json(fault.status, { message: fault.message ?? `Injected fault: ${fault.code}` }, requestId, fault.code), fault);
+  const podIdentity = podIdentityCall(eks.podIdentity, method, path, query, body);
+  if (podIdentity) {
+    return {
+      service: 'eks',
+      action: podIdentity.action,
+      mutating: podIdentity.mutating,
+      params: podIdentity.params,
+      execute: () => runPodIdentityCall(podIdentity, requestId),
+      renderFault,
+    };
+  }
+  const m = /^\/clusters(?:\/([^/]+))?\/?$/.exec(path);
+  if (!m) return undefined;
+  const name = m[1] === undefined ? undefined : decodeURIComponent(m[1]);
   const unsupported = (action: string): Operation => ({
     service: 'eks',
     action,

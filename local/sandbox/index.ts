@@ -2,7 +2,8 @@
  * Local sandbox: built-in emulators for the outside systems the service provisions into, served
  * under one HTTP prefix so the AWS CLI and kubectl can inspect them:
  *
- *   <base>/sandbox/aws  — IAM + STS (query protocol, POST /) and EKS (REST-JSON, GET /clusters/{name})
+ *   <base>/sandbox/aws  — IAM + STS (query protocol, POST /) and EKS (REST-JSON, GET /clusters/{name},
+ *                         pod identity associations, add-ons, tags: eks-pod-identity.ts)
  *   <base>/sandbox/k8s  — Kubernetes core/v1 Namespaces and ServiceAccounts
  *   <base>/sandbox/gcp  — Google Cloud: IAM v1 service accounts + policies, Cloud Storage buckets + bucket IAM
  *
@@ -28,6 +29,8 @@ export { IamState, LIMITS as IAM_LIMITS } from './iam-state.js';
 export type { RoleRecord, InstanceProfileRecord, ManagedPolicyRecord, OidcProviderRecord, Tag } from './iam-state.js';
 export { EksState, defaultIssuer } from './eks.js';
 export type { ClusterRecord } from './eks.js';
+export { POD_IDENTITY_AGENT } from './eks-pod-identity.js';
+export type { AssociationRecord, AddonRecord } from './eks-pod-identity.js';
 export { K8sState } from './k8s-state.js';
 export type { K8sObject } from './k8s-resources.js';
 export { faults } from './faults.js';
@@ -211,7 +214,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     const method = (req.method ?? 'GET').toUpperCase();
     if (path === '/aws' || path.startsWith('/aws/')) {
       const rest = path.slice('/aws'.length);
-      const eksOp = eksOperation(eks, accountId, method, rest, query);
+      const eksOp = eksOperation(eks, accountId, method, rest, query, body);
       if (eksOp) return eksOp;
       if (rest === '' || rest === '/')
         return queryOperation(iam, QueryParams.parse(method === 'POST' ? body : '', query), signingService(req), accessKeyOf(req));

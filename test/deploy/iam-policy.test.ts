@@ -259,6 +259,36 @@ describe('the pass-role check (AWS VM) may simulate the control-plane roles only
   });
 });
 
+describe('the EKS Pod Identity steps (ProvisioningPodIdentityRole)', () => {
+  const fnRole = (fn: string) => (template.Resources[`${fn}LambdaFunction`]!.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const R = 'ProvisioningPodIdentityRole';
+  const cluster = `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/prod`;
+  const association = `arn:aws:eks:${REGION}:${ACCOUNT}:podidentityassociation/prod/a-abcdefghijklmnopq`;
+  it('EnsureAssociation and FinishMigration run as it', () => {
+    expect(fnRole('ProvisionEnsureAssociation')).toBe(R);
+    expect(fnRole('ProvisionFinishMigration')).toBe(R);
+  });
+  it('manages associations and reads the agent add-on', async () => {
+    for (const action of ['eks:CreatePodIdentityAssociation', 'eks:ListPodIdentityAssociations', 'eks:DescribeCluster'])
+      expect(await decide(R, action, cluster), action).toBe('Allowed');
+    expect(await decide(R, 'eks:DescribeAddon', `arn:aws:eks:${REGION}:${ACCOUNT}:addon/prod/eks-pod-identity-agent/x`)).toBe('Allowed');
+    for (const action of ['eks:DescribePodIdentityAssociation', 'eks:UpdatePodIdentityAssociation', 'eks:DeletePodIdentityAssociation', 'eks:TagResource'])
+      expect(await decide(R, action, association), action).toBe('Allowed');
+    expect(await decide(R, 'eks:DeleteCluster', cluster)).toMatch(/Denied/);
+  });
+  it('passes only roles under the service path, only to pods.eks.amazonaws.com', async () => {
+    expect(await decide(R, 'iam:PassRole', role('/iam-mapping/'), { 'iam:PassedToService': 'pods.eks.amazonaws.com' })).toBe('Allowed');
+    expect(await decide(R, 'iam:PassRole', role('/iam-mapping/'), { 'iam:PassedToService': 'ec2.amazonaws.com' })).toMatch(/Denied/);
+    expect(await decide(R, 'iam:PassRole', role('/', 'admin'), { 'iam:PassedToService': 'pods.eks.amazonaws.com' })).toMatch(/Denied/);
+  });
+  it('rewrites trust only under the path, and no other IAM write', async () => {
+    expect(await decide(R, 'iam:UpdateAssumeRolePolicy', role('/iam-mapping/'))).toBe('Allowed');
+    expect(await decide(R, 'iam:UpdateAssumeRolePolicy', role('/', 'admin'))).toMatch(/Denied/);
+    for (const action of ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRolePermissionsBoundary', 'iam:TagRole'])
+      expect(await decide(R, action, role('/iam-mapping/'), { 'iam:PermissionsBoundary': boundaryArn(), 'iam:PolicyARN': ALLOWED }), action).toMatch(/Denied/);
+  });
+});
+
 describe('the permissions boundary caps a workload role', () => {
   const everything = [{ name: 'admin', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }];
   const asWorkload = (action: string, resource: string) =>

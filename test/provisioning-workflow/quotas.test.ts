@@ -227,6 +227,8 @@ describe('the deployed definition at 5,000 identities', () => {
       provisionAwaitRole: async () => ({ resources: [] }),
       provisionEnsureServiceAccount: step,
       provisionEnsureInstanceProfile: step,
+      provisionEnsureAssociation: async () => ({ resources: [], blocked: false }),
+      provisionFinishMigration: step,
       provisionRecordItem: async (input: { ref: { name: string } }) => ({ name: input.ref.name, status: 'SUCCEEDED' }),
       provisionRecordItemFailure: async (input: { ref: { name: string } }) => ({ name: input.ref.name, status: 'FAILED' }),
       provisionFinalize: async (input: { pages: string[][] }) => ({ status: input.pages.flat().length === N ? 'SUCCEEDED' : 'FAILED' }),
