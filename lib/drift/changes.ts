@@ -82,16 +82,45 @@ const pretty = (value: Json, prefix: string) =>
 
 const statementsOf = (doc: ObservedPolicy): Json[] => (normalisePolicy(doc) as { Statement: Json[] }).Statement;
 
-/** A statement-level diff of two policy documents, compared as IAM reads them (policy-compare.ts). */
+/** A statement-level diff of two policy documents, compared as IAM reads them (policy-compare.ts); one statement changed in place is diffed line by line. */
 export function policyDiff(from: ObservedPolicy | null, to: ObservedPolicy | null): string {
   const before = from ? statementsOf(from) : [];
   const after = to ? statementsOf(to) : [];
   const beforeKeys = new Set(before.map((s) => JSON.stringify(s)));
   const afterKeys = new Set(after.map((s) => JSON.stringify(s)));
+  const removed = before.filter((s) => !afterKeys.has(JSON.stringify(s)));
+  const added = after.filter((s) => !beforeKeys.has(JSON.stringify(s)));
   const lines: string[] = [];
-  for (const s of after) lines.push(...pretty(s, beforeKeys.has(JSON.stringify(s)) ? '  ' : '+ '));
-  for (const s of before) if (!afterKeys.has(JSON.stringify(s))) lines.push(...pretty(s, '- '));
+  for (const s of after) if (beforeKeys.has(JSON.stringify(s))) lines.push(...pretty(s, '  '));
+  if (removed.length === 1 && added.length === 1) lines.push(...lineDiff(pretty(removed[0]!, ''), pretty(added[0]!, '')));
+  else {
+    for (const s of added) lines.push(...pretty(s, '+ '));
+    for (const s of removed) lines.push(...pretty(s, '- '));
+  }
   return lines.join('\n');
+}
+
+/** A line diff (longest common subsequence): `  ` kept, `- ` only in `a`, `+ ` only in `b`. */
+export function lineDiff(a: readonly string[], b: readonly string[]): string[] {
+  const n = a.length;
+  const m = b.length;
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    if (a[i] === b[j]) {
+      out.push(`  ${a[i]}`);
+      i++;
+      j++;
+    } else if (lcs[i + 1]![j]! >= lcs[i]![j + 1]!) out.push(`- ${a[i++]}`);
+    else out.push(`+ ${b[j++]}`);
+  }
+  while (i < n) out.push(`- ${a[i++]}`);
+  while (j < m) out.push(`+ ${b[j++]}`);
+  return out;
 }
 
 /** `key: value` lines: `+` what would be set, `-` the value it replaces. */

@@ -97,7 +97,7 @@ describe('plan before apply', () => {
     ]);
     const trust = changes[3]!;
     // The statement as it is now is removed, the one with both namespaces is written.
-    expect(trust.diff).toMatch(/^\+ \{/);
+    expect(trust.diff).toMatch(/^ {2}\{\n  {3}"Action"/);
     expect(trust.diff).toContain(`+         "system:serviceaccount:team-a:${SA1}"`);
     expect(trust.diff).toContain(`-       "oidc.eks.`);
     for (const d of changes.filter((c) => c.action === 'delete')) {
