@@ -751,7 +751,7 @@ function printPlan(io: Io, cloud: string, plan: PlanAnswer, out: Out): void {
   if (plan.reason) io.out(`${plan.reason}\n`);
   if (plan.changes.length === 0) io.out('\nNo changes. What exists matches the draft.\n');
   else {
-    io.out('\nProvisioning would:\n');
+    io.out('\nApplying the draft would:\n');
     for (const c of plan.changes) {
       const note = c.action === 'delete' ? (c.deferred ? ' (deferred: provisioning.drift.delete_orphans is off)' : ' (by the next drift repair)') : '';
       io.out(`\n  ${PLAN_SYMBOL[c.action]} ${c.action} ${c.kind} ${c.name}${where(c)}${note}\n`);
