@@ -113,7 +113,7 @@ export async function planDraft(app: PlanApp, input: PlanDraftInput) {
           kubernetes: (cluster) => targets.kubernetes(cluster),
           ownership: app.stores.ownership,
           ...(app.config.defaults.permissionsBoundaryArn !== undefined ? { permissionsBoundaryArn: app.config.defaults.permissionsBoundaryArn } : {}),
-          concurrency,
+          concurrency: Math.max(32, concurrency),
         },
         cloudId,
         planned,

@@ -13,8 +13,11 @@ import pMap from 'p-map';
 import type { Json } from '../json.js';
 import { normalisePolicy, policiesEqual } from '../policy-compare.js';
 import type {
+  ClaimRecord,
   ClusterIdentity,
+  DriftFinding,
   InstanceProfileInfo,
+  InventoryRecord,
   KubernetesPort,
   ObservedPolicy,
   OwnershipStore,
@@ -22,7 +25,7 @@ import type {
   RoleInfo,
   ServiceAccountInfo,
 } from '../ports.js';
-import { instanceProfileRef, judgeOwnership, refusal, roleRef, serviceAccountRef, type Verdict } from '../provisioning/inventory.js';
+import { instanceProfileRef, judgeOwnership, refusal, resourceKey, roleRef, serviceAccountRef, type Verdict } from '../provisioning/inventory.js';
 import { isOwnedRole, isOwnedServiceAccount, ROLE_ARN_ANNOTATION } from '../provisioning/ownership.js';
 import type { InstanceProfileItem, K8sIrsaItem, PlanItem } from '../provisioning/plan.js';
 import type { PlannedVersion } from '../workflow/planning.js';
@@ -64,6 +67,7 @@ export interface ChangeDeps {
   ownership?: OwnershipStore;
   /** The deployment's permissions boundary (every managed role carries it). */
   permissionsBoundaryArn?: string;
+  /** Items judged at once (each a few inventory / claim reads). Default 32. */
   concurrency?: number;
 }
 
@@ -141,11 +145,22 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
   const changes: PlannedChange[] = [];
   const leftAlone: LeftAlone[] = [];
   const { plan, clusters, settings } = planned;
-  const limit = Math.max(1, deps.concurrency ?? 8);
+  // Per item: a few DynamoDB GetItems (inventory, claims) and at most a namespace GET — cheap and independent.
+  const limit = Math.max(1, deps.concurrency ?? 32);
+  const namespaceChecks = new Map<string, Promise<boolean>>();
+  const namespaceExists = (cluster: ClusterIdentity, namespace: string) => {
+    const key = nsKey(cluster.name, namespace);
+    let known = namespaceChecks.get(key);
+    if (!known) namespaceChecks.set(key, (known = deps.kubernetes(cluster).namespaceExists(namespace)));
+    return known;
+  };
   const ownership = deps.ownership;
 
+  // Inventory records of what exists and claims on what would be created, read in batches up front when the store can.
+  let inventory: Map<string, InventoryRecord> | null = null;
+  let claims: Map<string, ClaimRecord> | null = null;
   const verdictOf = async (ref: ResourceRef, marks: Record<string, string>, tokenSource: Record<string, string>, id: string | undefined): Promise<Verdict> => {
-    const record = ownership ? await ownership.getInventory(ref) : null;
+    const record = !ownership ? null : inventory ? (inventory.get(resourceKey(ref)) ?? null) : await ownership.getInventory(ref);
     if (!ownership) {
       // Marks alone: ours when they name this cloud.
       const owned = ref.kind === 'service-account' ? isOwnedServiceAccount(marks, cloudId) : isOwnedRole(marks, cloudId);
@@ -156,9 +171,65 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
   /** Another cloud's claim on a name this item would create (the Plan step refuses the item). */
   const claimedBy = async (ref: ResourceRef): Promise<string | null> => {
     if (!ownership) return null;
-    const claim = await ownership.getClaim(ref);
+    const claim = claims ? (claims.get(resourceKey(ref)) ?? null) : await ownership.getClaim(ref);
     return claim && claim.cloudId !== cloudId ? claim.cloudId : null;
   };
+
+  // Deletes: what a drift check of the draft reports as orphans (diff.ts), judged as drift's delete_orphans judges them.
+  const findings = diffState(
+    { cloudId, plan, clusters: clusters.map((cl) => ({ name: cl.name, issuerHost: cl.issuerHost, oidcProviderArn: cl.oidcProviderArn })) },
+    {
+      roles: new Map(),
+      listedRoles: observed.listedRoles,
+      serviceAccounts: observed.serviceAccounts,
+      listedInstanceProfiles: observed.listedInstanceProfiles,
+      oidcProviderArns: new Set(observed.oidcProviderArns),
+    },
+  );
+  const clusterByName = new Map([...observed.orphanClusters, ...clusters].map((cl) => [cl.name, cl] as const));
+  /** The resource an orphan finding names, with what its ownership is judged by. */
+  const orphanOf = (
+    f: DriftFinding,
+  ): { ref: ResourceRef; marks: Record<string, string>; tokenSource: Record<string, string>; id: string | undefined } | null => {
+    if (f.kind === 'orphan-role') {
+      const info = observed.detailByName.get(f.name.toLowerCase())?.role;
+      return info ? { ref: roleRef(info.name), marks: info.tags, tokenSource: info.tags, id: info.id } : null;
+    }
+    if (f.kind === 'orphan-instance-profile') {
+      const info = observed.listedInstanceProfiles.find((p) => p.name === f.name);
+      return info ? { ref: instanceProfileRef(info.name), marks: info.tags, tokenSource: info.tags, id: info.id } : null;
+    }
+    if (f.kind === 'orphan-service-account' && f.cluster !== undefined && f.namespace) {
+      const cluster = clusterByName.get(f.cluster);
+      const saName = f.name.slice(f.namespace.length + 1);
+      const info = observed.serviceAccounts.get(nsKey(f.cluster, f.namespace))?.find((sa) => sa.name === saName);
+      return cluster && info ? { ref: serviceAccountRef(cluster, f.namespace, saName), marks: info.labels, tokenSource: info.annotations, id: info.uid } : null;
+    }
+    return null;
+  };
+  if (ownership?.getInventories || ownership?.getClaims) {
+    const existing: ResourceRef[] = [];
+    const created: ResourceRef[] = [];
+    for (const item of plan.items) {
+      (observed.detailByName.has(item.role.name.toLowerCase()) ? existing : created).push(roleRef(item.role.name));
+      if (item.kind === 'instance-profile')
+        (observed.instanceProfiles.get(item.instanceProfile.name) ? existing : created).push(instanceProfileRef(item.instanceProfile.name));
+      else
+        for (const cl of clusters)
+          for (const ns of item.serviceAccount.namespaces) {
+            const found = observed.serviceAccounts.get(nsKey(cl.name, ns))?.some((sa) => sa.name === item.serviceAccount.name);
+            (found ? existing : created).push(serviceAccountRef(cl, ns, item.serviceAccount.name));
+          }
+    }
+    for (const f of findings) {
+      const o = orphanOf(f);
+      if (o) existing.push(o.ref);
+    }
+    [inventory, claims] = await Promise.all([
+      ownership.getInventories && existing.length ? ownership.getInventories(existing) : Promise.resolve(null),
+      ownership.getClaims && created.length ? ownership.getClaims(created) : Promise.resolve(null),
+    ]);
+  }
 
   await pMap(
     plan.items,
@@ -184,9 +255,16 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
       return null;
     };
     // The Plan step claims every name the item writes: another cloud's claim fails the item before anything runs.
-    const claimRefs: ResourceRef[] = [roleRef(role.name)];
-    if (item.kind === 'instance-profile') claimRefs.push(instanceProfileRef(item.instanceProfile.name));
-    else for (const cl of clusters) for (const ns of item.serviceAccount.namespaces) claimRefs.push(serviceAccountRef(cl, ns, item.serviceAccount.name));
+    // Read here for the names the item would create (one GetItem each); what exists is judged by marks and inventory below.
+    const claimRefs: ResourceRef[] = detail ? [] : [roleRef(role.name)];
+    if (item.kind === 'instance-profile') {
+      if (!observed.instanceProfiles.get(item.instanceProfile.name)) claimRefs.push(instanceProfileRef(item.instanceProfile.name));
+    } else {
+      for (const cl of clusters)
+        for (const ns of item.serviceAccount.namespaces)
+          if (!observed.serviceAccounts.get(nsKey(cl.name, ns))?.some((sa) => sa.name === item.serviceAccount.name))
+            claimRefs.push(serviceAccountRef(cl, ns, item.serviceAccount.name));
+    }
     const refused = await refusedBy(claimRefs);
     if (refused) {
       alone.push({
@@ -290,7 +368,7 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
         const listed = observed.serviceAccounts.get(nsKey(cluster.name, namespace)) ?? [];
         const found: ServiceAccountInfo | undefined = listed.find((s) => s.name === sa);
         if (!found) {
-          if (!(await deps.kubernetes(cluster).namespaceExists(namespace))) {
+          if (!(await namespaceExists(cluster, namespace))) {
             alone.push({ ...base, reason: `namespace ${namespace} does not exist in cluster ${cluster.name}: provisioning would fail this ServiceAccount` });
             continue;
           }
@@ -347,22 +425,10 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
     }
   }
 
-  // Deletes: what a drift check of the draft reports as orphans (diff.ts), judged as drift's delete_orphans judges them.
-  const findings = diffState(
-    { cloudId, plan, clusters: clusters.map((cl) => ({ name: cl.name, issuerHost: cl.issuerHost, oidcProviderArn: cl.oidcProviderArn })) },
-    {
-      roles: new Map(),
-      listedRoles: observed.listedRoles,
-      serviceAccounts: observed.serviceAccounts,
-      listedInstanceProfiles: observed.listedInstanceProfiles,
-      oidcProviderArns: new Set(observed.oidcProviderArns),
-    },
-  );
   const deferred = !settings.drift.deleteOrphans;
   const when = deferred
     ? 'no longer named: it stays in place (lingering) until a drift repair with provisioning.drift.delete_orphans: true removes it — provisioning itself never deletes'
     : `no longer named: the next drift repair removes it (delete_orphans: true${settings.drift.mode === 'repair' ? '' : '; mode is not repair, so on POST …/drift-checks {"repair": true}'})`;
-  const clusterByName = new Map([...observed.orphanClusters, ...clusters].map((cl) => [cl.name, cl] as const));
   await pMap(
     findings,
     async (f) => {
@@ -370,20 +436,9 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
         leftAlone.push({ kind: 'oidc-provider', name: f.name, cluster: f.name, reason: f.message });
         return;
       }
-      let verdict: Verdict | null = null;
-      if (f.kind === 'orphan-role') {
-        const info = observed.detailByName.get(f.name.toLowerCase())?.role;
-        if (info) verdict = await verdictOf(roleRef(info.name), info.tags, info.tags, info.id);
-      } else if (f.kind === 'orphan-instance-profile') {
-        const info = observed.listedInstanceProfiles.find((p) => p.name === f.name);
-        if (info) verdict = await verdictOf(instanceProfileRef(info.name), info.tags, info.tags, info.id);
-      } else if (f.kind === 'orphan-service-account') {
-        const cluster = f.cluster !== undefined ? clusterByName.get(f.cluster) : undefined;
-        const saName = f.namespace ? f.name.slice(f.namespace.length + 1) : f.name;
-        const info =
-          f.cluster !== undefined && f.namespace ? observed.serviceAccounts.get(nsKey(f.cluster, f.namespace))?.find((s) => s.name === saName) : undefined;
-        if (cluster && info && f.namespace) verdict = await verdictOf(serviceAccountRef(cluster, f.namespace, saName), info.labels, info.annotations, info.uid);
-      } else return;
+      const orphan = orphanOf(f);
+      if (!orphan && !f.kind.startsWith('orphan-')) return;
+      const verdict = orphan ? await verdictOf(orphan.ref, orphan.marks, orphan.tokenSource, orphan.id) : null;
       const base = {
         kind: f.resource,
         name: f.name,

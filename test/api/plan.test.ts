@@ -17,7 +17,7 @@ const NS = 'anyscale-operator';
 const SA1 = 'kubernetes-service-account-name1';
 const SA2 = 'kubernetes-service-account-name2';
 
-type Change = { action: string; kind: string; name: string; diff?: string; reason?: string; deferred?: boolean; namespace?: string };
+type Change = { action: string; kind: string; name: string; diff?: string; reason?: string; deferred?: boolean; namespace?: string; item?: string };
 const brief = (changes: Change[]) => changes.map((c) => `${c.action} ${c.kind} ${c.name}`);
 
 let h: Harness;
@@ -202,6 +202,26 @@ describe('plan before apply', () => {
       cluster_id: 'ses_1',
     });
     expect((await h.api('DELETE', `${BASE}/bindings/ses_1`)).status).toBe(204);
+  });
+
+  it('a name another cloud holds is left alone naming that cloud, never a change', async () => {
+    const draft = SEED_EXAMPLES.eks.replace(`value: ${SA2}`, 'value: ml-team-c');
+    const wanted = (await plan(draft)).json.changes.find((c: Change) => c.kind === 'iam-role' && c.action === 'create') as Change;
+    expect(wanted.name).toMatch(/-ml-team-c$/);
+    const other = 'cldrsrc_other';
+    const theirs = `${SEED_EXAMPLES.eks.replace(/cldrsrc_XXXX/g, other).replace(`value: ${SA2}`, 'value: theirs')}provisioning:
+  service_accounts:
+    theirs:
+      role_name: ${wanted.name}
+`;
+    const put = await h.api('PUT', `/v1/clouds/${other}/iam-mapping`, { body: theirs });
+    expect(put.status, put.text).toBe(200);
+    await h.server.workflow.idle();
+    const res = await plan(draft);
+    expect((res.json.changes as Change[]).filter((c) => c.item === 'ml-team-c')).toEqual([]);
+    expect(res.json.left_alone).toContainEqual(
+      expect.objectContaining({ kind: 'iam-role', name: wanted.name, item: 'ml-team-c', reason: expect.stringContaining(`belongs to cloud ${other}`) }),
+    );
   });
 
   it('validated and linted exactly as PUT: every problem in one 400, lint warnings in `warnings`', async () => {
