@@ -224,6 +224,29 @@ describe('plan before apply', () => {
     );
   });
 
+  it('AWS/VM: instance profiles with their roles, then nothing, then the role put back into a tampered profile', async () => {
+    const vm = 'cldrsrc_vm';
+    const body = SEED_EXAMPLES.awsVm.replace(/cldrsrc_XXXX/g, vm);
+    const first = await plan(body, vm);
+    expect(first.status, first.text).toBe(200);
+    expect(brief(first.json.changes)).toEqual([
+      expect.stringMatching(/^create iam-role iam-mapping-\S+-role-name1_[0-9a-f]+$/),
+      expect.stringMatching(/^create permission-policy /),
+      'create instance-profile role_name1',
+      expect.stringMatching(/^create iam-role iam-mapping-\S+-role-name2_[0-9a-f]+$/),
+      expect.stringMatching(/^create permission-policy /),
+      'create instance-profile role_name2',
+    ]);
+    expect(first.json.changes[0].diff).toContain('"Service": "ec2.amazonaws.com"');
+    expect((await h.api('PUT', `/v1/clouds/${vm}/iam-mapping`, { body })).status).toBe(200);
+    await h.server.workflow.idle();
+    expect((await plan(body, vm)).json.changes).toEqual([]);
+    const roleName = (first.json.changes[0] as Change).name;
+    h.server.sandbox!.iam.removeRoleFromInstanceProfile('role_name1', roleName);
+    const res = await plan(body, vm);
+    expect(res.json.changes).toEqual([{ action: 'update', kind: 'instance-profile', name: 'role_name1', item: 'role_name1', diff: `+ role: ${roleName}` }]);
+  });
+
   it('validated and linted exactly as PUT: every problem in one 400, lint warnings in `warnings`', async () => {
     const bad = SEED_EXAMPLES.eks.replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: NONE').replace('user=user2@example.com', 'user in (a,');
     const planned = await plan(bad);

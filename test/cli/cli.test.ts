@@ -407,13 +407,14 @@ describe('against the server', () => {
 
 describe('plan (like terraform plan)', () => {
   const P = 'cldrsrc_plan';
-  const seed = SEED_EXAMPLES.eks.replace(/cldrsrc_XXXX/g, P);
+  // Own ServiceAccount names: the other tests' clouds hold kubernetes-service-account-name1/2 in this sandbox.
+  const seed = SEED_EXAMPLES.eks.replace(/cldrsrc_XXXX/g, P).replace(/kubernetes-service-account-name/g, 'plan-sa-');
 
   it('prints + create / ~ update / - delete with indented diffs and the count; --detailed-exitcode 0/2; -o json|yaml; --no-headers', async () => {
     const fresh = await cli(['plan', '-f', file('plan-v1.yaml', seed)]);
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(fresh.stdout).toMatch(/^cloud cldrsrc_plan: the draft against no config yet/);
-    expect(fresh.stdout).toMatch(/^ {2}\+ create iam-role iam-mapping-\S+-kubernetes-service-account-name1$/m);
+    expect(fresh.stdout).toMatch(/^ {2}\+ create iam-role iam-mapping-\S+-plan-sa-1$/m);
     expect(fresh.stdout).toMatch(/^ {6}\+ \{$/m);
     expect(fresh.stdout).toContain('Plan: 6 to create, 0 to change, 0 to destroy.');
     // Nothing was stored.
@@ -428,20 +429,20 @@ describe('plan (like terraform plan)', () => {
 
     const draft = file(
       'plan-v2.yaml',
-      seed.replace('value: kubernetes-service-account-name2', 'value: ml-team-b') +
-        'provisioning:\n  service_accounts:\n    kubernetes-service-account-name1:\n      namespaces: [anyscale-operator, default]\n',
+      seed.replace('value: plan-sa-2', 'value: ml-team-b') +
+        'provisioning:\n  service_accounts:\n    plan-sa-1:\n      namespaces: [anyscale-operator, default]\n',
     );
     const changed = await cli(['plan', '-n', P, '-f', draft, '--detailed-exitcode']);
     expect(changed.code, changed.stderr).toBe(2);
     const out = changed.stdout;
     expect(out).toMatch(/^ {2}\+ create iam-role iam-mapping-\S+-ml-team-b$/m);
     expect(out).toMatch(/^ {2}\+ create service-account anyscale-operator\/ml-team-b$/m);
-    expect(out).toMatch(/^ {2}\+ create service-account default\/kubernetes-service-account-name1$/m);
-    expect(out).toMatch(/^ {2}~ update trust-policy iam-mapping-\S+-kubernetes-service-account-name1$/m);
-    expect(out).toMatch(/^ {6}\+ {9}"system:serviceaccount:default:kubernetes-service-account-name1"$/m);
-    expect(out).toMatch(/^ {2}- delete iam-role iam-mapping-\S+-kubernetes-service-account-name2 \(deferred: provisioning\.drift\.delete_orphans is off\)$/m);
+    expect(out).toMatch(/^ {2}\+ create service-account default\/plan-sa-1$/m);
+    expect(out).toMatch(/^ {2}~ update trust-policy iam-mapping-\S+-plan-sa-1$/m);
+    expect(out).toMatch(/^ {6}\+ {9}"system:serviceaccount:default:plan-sa-1"$/m);
+    expect(out).toMatch(/^ {2}- delete iam-role iam-mapping-\S+-plan-sa-2 \(deferred: provisioning\.drift\.delete_orphans is off\)$/m);
     expect(out).toMatch(/^Launches that would change identity \(1, of \d+ sampled\):$/m);
-    expect(out).toMatch(/^ {2}job\s+sample-project\s+user2@example\.com\s+kubernetes-service-account-name2\s+ml-team-b$/m);
+    expect(out).toMatch(/^ {2}job\s+sample-project\s+user2@example\.com\s+plan-sa-2\s+ml-team-b$/m);
     expect(out.trimEnd().split('\n').at(-1)).toBe('Plan: 4 to create, 1 to change, 2 to destroy.');
     expect((await cli(['plan', '-n', P, '-f', draft, '--fail-on-change'])).code).toBe(1);
     expect((await cli(['plan', '-n', P, '-f', draft])).code).toBe(0);
@@ -456,7 +457,7 @@ describe('plan (like terraform plan)', () => {
     expect(parseYaml(yaml.stdout)).toEqual(answer);
     expect(answer.summary).toMatchObject({ create: 4, update: 1, delete: 2 });
     expect(bare.stdout.trimEnd().split('\n')).toHaveLength(7);
-    expect(bare.stdout).toMatch(/^~\s+update\s+trust-policy\s+iam-mapping-\S+-kubernetes-service-account-name1$/m);
+    expect(bare.stdout).toMatch(/^~\s+update\s+trust-policy\s+iam-mapping-\S+-plan-sa-1$/m);
     expect(bare.stdout).not.toContain('Plan:');
     expect(wide.stdout).toMatch(/SAMPLED FROM/);
     expect(wide.stdout).toContain('# no longer named');
