@@ -4,9 +4,9 @@
  * IAM_MAPPING_ENDPOINT / IAM_MAPPING_TOKEN); `lint` and the draft side of `what-if` run the
  * service's own validation and resolution locally, with no server.
  *
- * Exit codes: 0 ok · 1 invalid config/request or no matching rule · 2 usage · 3 auth (401/403,
- * no token) · 4 not found · 5 conflict/precondition (412: someone else changed it) · 6 server
- * error or unreachable.
+ * Exit codes: 0 ok · 1 invalid config/request or no matching rule · 2 usage (and, with `plan
+ * --detailed-exitcode`, changes planned) · 3 auth (401/403, no token) · 4 not found · 5
+ * conflict/precondition (412: someone else changed it) · 6 server error or unreachable.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -42,6 +42,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'fail-on-drift': { type: 'boolean' },
   repair: { type: 'boolean' },
+  'detailed-exitcode': { type: 'boolean' },
 } as const;
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -88,6 +89,7 @@ const EXIT_HELP = `Exit codes:
   0 ok   1 failed: invalid config/request, no matching rule, provisioning FAILED,
          changes (--fail-on-change), drift (--fail-on-drift)   2 usage   3 auth (401/403, no token)
   4 not found   5 conflict (412: someone else changed it)   6 server error / unreachable
+  plan --detailed-exitcode (as terraform): 0 no changes, 2 changes, errors as above
   A closed output pipe (e.g. \`| head\`) ends the command quietly with the code it would have had.`;
 
 // ---------------------------------------------------------------------------------------------
@@ -371,6 +373,39 @@ stored) against sample launches, and compares each answer with the CURRENT versi
         }
       }
       return v['fail-on-change'] && changed.length > 0 ? EXIT.INVALID : EXIT.OK;
+    },
+  },
+
+  plan: {
+    usage: 'plan -n CLOUD --spec-file DRAFT [--detailed-exitcode | --fail-on-change]',
+    summary: 'what storing DRAFT would create, change or delete now (like terraform plan; nothing stored)',
+    help: `Sends DRAFT to the server, which validates and lints it as \`config update\` would and plans it
+against what IAM and Kubernetes hold now (read only): each change as \`+ create\`, \`~ update\` or
+\`- delete\` with its diff indented (policies statement by statement), what provisioning would
+leave alone and why, and the sample launches whose identity would change. Nothing is stored.
+  -n, --cloud CLOUD        the cloud (default: the draft's cloud_deployment_id)
+  -f, --spec-file DRAFT    the draft config (YAML or JSON, as \`config get\` prints it)
+  --detailed-exitcode      as terraform: exit code 0 when nothing would change, 2 when something would
+  --fail-on-change         exit code 1 when something would change
+  -o wide                  also the reason of every change; --no-headers: one line per change`,
+    options: ['cloud', 'spec-file', 'detailed-exitcode', 'fail-on-change'],
+    required: ['spec-file'],
+    async run({ v, io, api, out }) {
+      if (v['detailed-exitcode'] && v['fail-on-change']) throw usage('--detailed-exitcode and --fail-on-change cannot be combined');
+      const spec = withoutVersion(readSpec(v['spec-file']!));
+      const cloud = v.cloud ?? draftCloudOf(spec.text);
+      if (!cloud) throw usage(`\`plan\` needs --cloud (${spec.file} names no cloud_deployment_id)`);
+      let res: ApiResponse;
+      try {
+        res = await api().request('POST', api().cloudPath(cloud, '/iam-mapping/plan'), { body: spec.text, contentType: spec.contentType });
+      } catch (e) {
+        throw withFileLocations(e, spec.file, spec.text, cloud);
+      }
+      const plan = res.json as PlanAnswer;
+      if (!printData(io, out, plan)) printPlan(io, cloud, plan, out);
+      const changed = plan.changes.length > 0;
+      if (v['detailed-exitcode']) return changed ? EXIT.USAGE : EXIT.OK;
+      return v['fail-on-change'] && changed ? EXIT.INVALID : EXIT.OK;
     },
   },
 
@@ -664,6 +699,93 @@ function printDrift(io: Io, cloud: string, report: any, out: Out): void {
     for (const e of repair.errors ?? []) parts.push(`could not: ${e}`);
     io.out(`\nrepair: ${parts.length ? parts.join('; ') : 'nothing to do'}\n`);
   }
+}
+
+interface PlanAnswer {
+  current_version: number | null;
+  changes: Array<{ action: 'create' | 'update' | 'delete'; kind: string; name: string; diff?: string; reason?: string; cluster?: string; deferred?: boolean }>;
+  left_alone: Array<{ kind: string; name: string; reason: string; cluster?: string }>;
+  summary: { create: number; update: number; delete: number };
+  launches: Array<{
+    workload_type: string;
+    project: string;
+    user: string;
+    from: string | null;
+    to: string | null;
+    from_source: string;
+    to_source: string;
+    derived_from: string;
+    cluster_id?: string;
+  }>;
+  launches_checked: number;
+  launches_truncated?: number;
+  reason?: string;
+  warnings: Array<{ code: string; message: string }>;
+}
+
+/** The draft's cloud_deployment_id, when the file names one (the server checks it against the path). */
+function draftCloudOf(text: string): string | undefined {
+  const m = /^\s*"?cloud_deployment_id"?\s*:\s*"?([A-Za-z0-9_.-]+)"?/m.exec(text);
+  return m?.[1];
+}
+
+const PLAN_SYMBOL = { create: '+', update: '~', delete: '-' } as const;
+
+/** \`terraform plan\`'s manner: one block per change, its diff indented, then the count. */
+function printPlan(io: Io, cloud: string, plan: PlanAnswer, out: Out): void {
+  for (const w of plan.warnings) io.err(`warning: ${w.code}: ${w.message}\n`);
+  const where = (c: { cluster?: string }) => (c.cluster ? ` (cluster ${c.cluster})` : '');
+  if (out.noHeaders) {
+    io.out(
+      table(
+        ['', 'ACTION', 'KIND', 'NAME'],
+        plan.changes.map((c) => [PLAN_SYMBOL[c.action], c.action, c.kind, `${c.name}${where(c)}`]),
+        out,
+      ),
+    );
+    return;
+  }
+  const wide = out.format === 'wide';
+  io.out(
+    `cloud ${cloud}: the draft against ${plan.current_version ? `version ${plan.current_version}` : 'no config yet'} and what IAM and Kubernetes hold now (nothing stored)\n`,
+  );
+  if (plan.reason) io.out(`${plan.reason}\n`);
+  if (plan.changes.length === 0) io.out('\nNo changes. What exists matches the draft.\n');
+  else {
+    io.out('\nApplying the draft would:\n');
+    for (const c of plan.changes) {
+      const note = c.action === 'delete' ? (c.deferred ? ' (deferred: provisioning.drift.delete_orphans is off)' : ' (by the next drift repair)') : '';
+      io.out(`\n  ${PLAN_SYMBOL[c.action]} ${c.action} ${c.kind} ${c.name}${where(c)}${note}\n`);
+      if (c.reason && (wide || c.action !== 'delete')) io.out(`      # ${c.reason}\n`);
+      for (const line of c.diff ? c.diff.split('\n') : []) io.out(`      ${line}\n`);
+    }
+  }
+  if (plan.left_alone.length) {
+    io.out('\nLeft alone (provisioning would not touch these):\n');
+    for (const a of plan.left_alone) io.out(`  ! ${a.kind} ${a.name}${where(a)}: ${a.reason}\n`);
+  }
+  if (plan.launches.length) {
+    const outcome = (value: string | null, source: string) => (source === 'NO_MATCH' ? 'no match (FAIL)' : (value ?? '(cloud default)'));
+    io.out(
+      `\nLaunches that would change identity (${plan.launches.length}${plan.launches_truncated ? ` of ${plan.launches.length + plan.launches_truncated}` : ''}, of ${plan.launches_checked} sampled):\n`,
+    );
+    io.out(
+      table(
+        ['WORKLOAD', 'PROJECT', 'USER', 'NOW', 'DRAFT', ...(wide ? ['SAMPLED FROM'] : [])],
+        plan.launches.map((l) => [
+          l.workload_type,
+          l.project,
+          l.user,
+          `${outcome(l.from, l.from_source)}${l.cluster_id ? ` (pinned: ${l.cluster_id})` : ''}`,
+          outcome(l.to, l.to_source),
+          ...(wide ? [l.derived_from] : []),
+        ]),
+        out,
+      ).replace(/^(?=.)/gm, '  '),
+    );
+  } else if (plan.current_version) io.out(`\nNo sampled launch changes identity (${plan.launches_checked} sampled).\n`);
+  const { create, update, delete: destroy } = plan.summary;
+  io.out(`\nPlan: ${create} to create, ${update} to change, ${destroy} to destroy.\n`);
 }
 
 function shortJson(v: unknown, wide = false): string {

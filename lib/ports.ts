@@ -430,6 +430,10 @@ export interface OwnershipStore {
   /** Takes the claim unless another cloud holds it; returns the holder after the call. */
   claim(claim: ClaimRecord): Promise<ClaimRecord>;
   getClaim(ref: ResourceRef): Promise<ClaimRecord | null>;
+  /** Many inventory records at once (batched reads), by resourceKey(ref); absent: none. Optional: getInventory per ref otherwise. */
+  getInventories?(refs: readonly ResourceRef[]): Promise<Map<string, InventoryRecord>>;
+  /** Many claims at once, by resourceKey(ref); absent: none. Optional: getClaim per ref otherwise. */
+  getClaims?(refs: readonly ResourceRef[]): Promise<Map<string, ClaimRecord>>;
   /** The claims this cloud holds. */
   listClaims(cloudId: string): Promise<ClaimRecord[]>;
   /** Releases this cloud's claim (no-op when another cloud holds it). */

@@ -12,7 +12,7 @@
  * crash in between leaves at most a copy that the next plan step re-claims or releases.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ClaimRecord, InventoryRecord, OwnershipStore, ResourceRef } from '../../lib/ports.js';
 import { resourceKey } from '../../lib/provisioning/inventory.js';
 import { isConditionalCheckFailed } from './errors.js';
@@ -39,6 +39,36 @@ export class DynamoOwnershipStore implements OwnershipStore {
       this.t.doc.send(new GetCommand({ TableName: this.t.tableName, Key: { PK: keys.ownershipPk, SK: sk }, ConsistentRead: true })),
     );
     return strip<T>(res.Item);
+  }
+
+  /**
+   * Items by SK, 100 keys per BatchGetItem (consistent reads), unprocessed keys retried with a
+   * short backoff; keyed by the item's resource key.
+   */
+  private async batchGet<T>(sks: readonly string[]): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    const unique = [...new Set(sks)];
+    for (let i = 0; i < unique.length; i += 100) {
+      let keysLeft: Array<Record<string, unknown>> = unique.slice(i, i + 100).map((SK) => ({ PK: keys.ownershipPk, SK }));
+      for (let attempt = 0; keysLeft.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+        if (attempt > 8) throw new Error(`BatchGetItem left ${keysLeft.length} keys unprocessed after ${attempt} attempts`);
+        const res = await this.t.send('BatchGetItem', () =>
+          this.t.doc.send(new BatchGetCommand({ RequestItems: { [this.t.tableName]: { Keys: keysLeft, ConsistentRead: true } } })),
+        );
+        for (const item of res.Responses?.[this.t.tableName] ?? []) out.set(String(item.key), strip<T>(item) as T);
+        keysLeft = (res.UnprocessedKeys?.[this.t.tableName]?.Keys ?? []) as Array<Record<string, unknown>>;
+      }
+    }
+    return out;
+  }
+
+  getInventories(refs: readonly ResourceRef[]): Promise<Map<string, InventoryRecord>> {
+    return this.batchGet<InventoryRecord>(refs.map((r) => keys.inventorySk(resourceKey(r))));
+  }
+
+  getClaims(refs: readonly ResourceRef[]): Promise<Map<string, ClaimRecord>> {
+    return this.batchGet<ClaimRecord>(refs.map((r) => keys.claimSk(resourceKey(r))));
   }
 
   getInventory(ref: ResourceRef): Promise<InventoryRecord | null> {

@@ -405,6 +405,79 @@ describe('against the server', () => {
   });
 });
 
+describe('plan (like terraform plan)', () => {
+  const P = 'cldrsrc_plan';
+  // Own ServiceAccount names: the other tests' clouds hold kubernetes-service-account-name1/2 in this sandbox.
+  const seed = SEED_EXAMPLES.eks.replace(/cldrsrc_XXXX/g, P).replace(/kubernetes-service-account-name/g, 'plan-sa-');
+
+  it('prints + create / ~ update / - delete with indented diffs and the count; --detailed-exitcode 0/2; -o json|yaml; --no-headers', async () => {
+    const fresh = await cli(['plan', '-f', file('plan-v1.yaml', seed)]);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(fresh.stdout).toMatch(/^cloud cldrsrc_plan: the draft against no config yet/);
+    expect(fresh.stdout).toMatch(/^ {2}\+ create iam-role iam-mapping-\S+-plan-sa-1$/m);
+    expect(fresh.stdout).toMatch(/^ {6}\+ \{$/m);
+    expect(fresh.stdout).toContain('Plan: 6 to create, 0 to change, 0 to destroy.');
+    // Nothing was stored.
+    expect((await cli(['config', 'get', '-n', P])).code).toBe(4);
+
+    expect((await cli(['config', 'update', '-n', P, '-f', file('plan-v1.yaml', seed), '--force'])).code).toBe(0);
+    expect((await cli(['provisioning', 'status', '-n', P, '--wait', '--timeout', '60'])).code).toBe(0);
+    const same = await cli(['plan', '-n', P, '-f', file('plan-v1.yaml', seed), '--detailed-exitcode']);
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout).toContain('No changes. What exists matches the draft.');
+    expect(same.stdout).toContain('Plan: 0 to create, 0 to change, 0 to destroy.');
+
+    const draft = file(
+      'plan-v2.yaml',
+      seed.replace('value: plan-sa-2', 'value: ml-team-b') +
+        'provisioning:\n  service_accounts:\n    plan-sa-1:\n      namespaces: [anyscale-operator, default]\n',
+    );
+    const changed = await cli(['plan', '-n', P, '-f', draft, '--detailed-exitcode']);
+    expect(changed.code, changed.stderr).toBe(2);
+    const out = changed.stdout;
+    expect(out).toMatch(/^ {2}\+ create iam-role iam-mapping-\S+-ml-team-b$/m);
+    expect(out).toMatch(/^ {2}\+ create service-account anyscale-operator\/ml-team-b$/m);
+    expect(out).toMatch(/^ {2}\+ create service-account default\/plan-sa-1$/m);
+    expect(out).toMatch(/^ {2}~ update trust-policy iam-mapping-\S+-plan-sa-1$/m);
+    expect(out).toMatch(/^ {6}\+ {9}"system:serviceaccount:default:plan-sa-1"$/m);
+    expect(out).toMatch(/^ {2}- delete iam-role iam-mapping-\S+-plan-sa-2 \(deferred: provisioning\.drift\.delete_orphans is off\)$/m);
+    expect(out).toMatch(/^Launches that would change identity \(1, of \d+ sampled\):$/m);
+    expect(out).toMatch(/^ {2}job\s+sample-project\s+user2@example\.com\s+plan-sa-2\s+ml-team-b$/m);
+    expect(out.trimEnd().split('\n').at(-1)).toBe('Plan: 4 to create, 1 to change, 2 to destroy.');
+    expect((await cli(['plan', '-n', P, '-f', draft, '--fail-on-change'])).code).toBe(1);
+    expect((await cli(['plan', '-n', P, '-f', draft])).code).toBe(0);
+
+    const [json, yaml, bare, wide] = await Promise.all([
+      cli(['plan', '-n', P, '-f', draft, '-o', 'json']),
+      cli(['plan', '-n', P, '-f', draft, '-o', 'yaml']),
+      cli(['plan', '-n', P, '-f', draft, '--no-headers']),
+      cli(['plan', '-n', P, '-f', draft, '-o', 'wide']),
+    ]);
+    const answer = JSON.parse(json.stdout);
+    expect(parseYaml(yaml.stdout)).toEqual(answer);
+    expect(answer.summary).toMatchObject({ create: 4, update: 1, delete: 2 });
+    expect(bare.stdout.trimEnd().split('\n')).toHaveLength(7);
+    expect(bare.stdout).toMatch(/^~\s+update\s+trust-policy\s+iam-mapping-\S+-plan-sa-1$/m);
+    expect(bare.stdout).not.toContain('Plan:');
+    expect(wide.stdout).toMatch(/SAMPLED FROM/);
+    expect(wide.stdout).toContain('# no longer named');
+  });
+
+  it('an invalid draft exits 1 pointing at FILE:LINE:COLUMN; a viewer gets 3; usage errors 2', async () => {
+    const bad = file('plan-bad.yaml', seed.replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: NONE').replace('user=user2@example.com', 'user in (a,'));
+    const res = await cli(['plan', '-f', bad]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/plan-bad\.yaml:8:\d+: /);
+    expect(res.stderr).toMatch(/plan-bad\.yaml:10:\d+: .*fallback_rule/);
+    expect((await cli(['plan', '-f', file('plan-v1.yaml', seed)], { token: viewer })).code).toBe(3);
+    expect((await cli(['plan', '-n', P])).code).toBe(2);
+    expect((await cli(['plan', '-f', bad, '--detailed-exitcode', '--fail-on-change'])).code).toBe(2);
+    const help = await cli(['plan', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--detailed-exitcode');
+  });
+});
+
 describe('clouds and bindings', () => {
   it('clouds list, bindings list, bindings forget (owner only)', async () => {
     const spec = file('cb.yaml', SEED_EXAMPLES.eks.replace(/cldrsrc_XXXX/g, 'cldrsrc_cb'));

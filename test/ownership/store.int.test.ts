@@ -67,3 +67,19 @@ describe('inventory', () => {
     expect(await store.getInventory(ref)).toBeNull();
   });
 });
+
+describe('batched reads (the plan route)', () => {
+  it('getInventories and getClaims answer by resource key, past 100 keys per BatchGetItem, missing ones absent', async () => {
+    const refs = Array.from({ length: 230 }, (_, i) => roleRef(`Batch-Role-${i}`));
+    for (const ref of refs.slice(0, 150)) await store.putInventory({ ...ref, cloudId: 'batch', id: `AROA${ref.name}`, recordedAt: at });
+    await store.claim({ ...refs[200]!, cloudId: 'other', configVersion: 1, claimedAt: at });
+    const inventory = await store.getInventories([...refs, refs[0]!]);
+    expect(inventory.size).toBe(150);
+    expect(inventory.get('iam-role#batch-role-7')).toMatchObject({ cloudId: 'batch', id: 'AROABatch-Role-7', name: 'Batch-Role-7' });
+    expect(inventory.has('iam-role#batch-role-199')).toBe(false);
+    const claims = await store.getClaims(refs);
+    expect([...claims.keys()]).toEqual(['iam-role#batch-role-200']);
+    expect(claims.get('iam-role#batch-role-200')).toMatchObject({ cloudId: 'other' });
+    expect((await store.getInventories([])).size).toBe(0);
+  });
+});
