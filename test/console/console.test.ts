@@ -28,6 +28,7 @@ const FLAGS = [
 const SCREENSHOT = join(tmpdir(), 'iam-mapping-console.png');
 const CLOUD = 'cldrsrc_XXXX';
 const hasDrift = ROUTES.some((r) => r.path === '/v1/clouds/{cloud}/drift-checks');
+const hasPlan = ROUTES.some((r) => (r.path as string) === '/v1/clouds/{cloud}/iam-mapping/plan');
 
 function playwrightInstalled(): boolean {
   try {
@@ -108,6 +109,14 @@ describe.skipIf(!available)('web console (headless Chromium)', () => {
     return text(selector);
   };
   const tab = (name: string) => page.locator(`[data-tab="${name}"]`).click();
+  /** Save: with the plan route the console shows the plan first, then "Save these changes" saves. */
+  const save = async () => {
+    await page.locator('#save').click();
+    if (hasPlan) {
+      await page.locator('#plan-save').waitFor({ timeout: 30_000 });
+      await page.locator('#plan-save').click();
+    }
+  };
 
   it('signs in with a pasted token and opens a cloud without a config', async () => {
     await page.goto(`${h.server.url}/console`);
@@ -128,13 +137,13 @@ describe.skipIf(!available)('web console (headless Chromium)', () => {
     await page.locator('#save').click();
     const problems = await until('#config-problems', /line 8, col 49/);
     expect(problems).toContain('rule 1: selector key "usr" is not supported');
-    expect(await until('#gutter .err', /^8$/)).toBe('8');
+    expect(await until('.cm-lineNumbers .cm-gutterElement.err', /^8$/)).toBe('8');
     expect(await text('#config-banner')).toContain('Not saved');
   });
 
   it('saves the seed-001 EKS example and shows provisioning SUCCEEDED with its resources', async () => {
     await page.locator('#yaml').fill(SEED_EXAMPLES.eks);
-    await page.locator('#save').click();
+    await save();
     expect(await until('#config-banner', /Saved as version 1/)).toBeTruthy();
     expect(await page.locator('#config-problems li').count()).toBe(0);
     expect(await text('#config-status')).toMatch(/version 1 · etag 1-/);
@@ -152,13 +161,13 @@ describe.skipIf(!available)('web console (headless Chromium)', () => {
     await tab('config');
     const mine = SEED_EXAMPLES.eks.replace('kubernetes-service-account-name2', 'kubernetes-service-account-name3');
     await page.locator('#yaml').fill(mine);
-    await page.locator('#save').click();
+    await save();
     expect(await until('#config-banner', /someone else saved a newer version/)).toBeTruthy();
     await page.getByRole('button', { name: 'Compare with current' }).click();
     const banner = await until('#config-banner', /Differences between the current version 2/);
     expect(banner).toContain('-   fallback_rule: FAIL');
     expect(banner).toContain('+       value: kubernetes-service-account-name3');
-    await page.locator('#save').click();
+    await save();
     expect(await until('#config-banner', /Saved as version 3/)).toBeTruthy();
   });
 
