@@ -42,12 +42,33 @@ function el(tag, attrs = {}, ...children) {
   for (const c of children) if (c !== null && c !== undefined && c !== false) node.append(typeof c === 'string' || typeof c === 'number' ? String(c) : c);
   // A data table scrolls inside its card instead of widening it (narrow screens, long names).
   if (tag === 'table' && node.classList.contains('grid')) {
+    labelCells(/** @type {HTMLTableElement} */ (node));
     const wrap = document.createElement('div');
     wrap.className = 'scroll';
     wrap.append(node);
     return wrap;
   }
   return node;
+}
+
+/**
+ * Each cell carries its column's name (data-label): on a narrow screen rows stack as cards and
+ * the names become the cells' captions (style.css).
+ * @param {HTMLTableElement} table
+ */
+function labelCells(table) {
+  const names = [...table.querySelectorAll('thead th')].map((th) => th.textContent ?? '');
+  for (const row of table.querySelectorAll('tbody tr')) {
+    let column = 0;
+    for (const cell of /** @type {HTMLTableCellElement[]} */ ([...row.children])) {
+      const label = names
+        .slice(column, column + cell.colSpan)
+        .filter(Boolean)
+        .join(' / ');
+      if (label) cell.setAttribute('data-label', label);
+      column += cell.colSpan;
+    }
+  }
 }
 
 /** @param {HTMLElement} node @param {...(Node | string | null | undefined | false)} children */
@@ -243,7 +264,11 @@ for (const tab of document.querySelectorAll('[data-tab]')) {
 /** @param {string} name */
 function selectTab(name) {
   state.tab = name;
-  for (const tab of document.querySelectorAll('[data-tab]')) tab.setAttribute('aria-selected', String(/** @type {HTMLElement} */ (tab).dataset.tab === name));
+  for (const tab of document.querySelectorAll('[data-tab]')) {
+    const selected = /** @type {HTMLElement} */ (tab).dataset.tab === name;
+    tab.setAttribute('aria-selected', String(selected));
+    if (selected) tab.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }
   for (const panel of document.querySelectorAll('.tab')) /** @type {HTMLElement} */ (panel).hidden = panel.id !== `tab-${name}`;
   if (name === 'history') loadHistory();
   if (name === 'provisioning') loadProvisioning();
@@ -400,6 +425,7 @@ async function save() {
       setProblems(warnings.map((w) => ({ ...w, warning: true })));
       state.versionText.clear();
       pollProvisioningInBackground();
+      loadClouds();
     } else if (res.status === 412) {
       banner(
         'bad',

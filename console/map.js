@@ -153,8 +153,8 @@ function svg(tag, attrs, ...children) {
   return node;
 }
 
-/** @param {string} s @param {number} n */
-const clip = (s, n) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+/** Long identifiers keep their start and their distinctive end. @param {string} s @param {number} n */
+const clip = (s, n) => (s.length > n ? `${s.slice(0, Math.ceil((n - 1) / 2))}…${s.slice(s.length - Math.floor((n - 1) / 2))}` : s);
 
 /**
  * Draws the model into `container` (replacing what was there).
@@ -171,7 +171,7 @@ export function renderMap(container, model) {
     'aria-label': 'Mapping: rules to identities to IAM roles to ServiceAccounts',
     id: 'map-svg',
   });
-  const heads = ['Rules (first match wins)', 'Identities', 'IAM roles', 'ServiceAccounts / instance profiles'];
+  const heads = ['Rules (first match wins)', 'Identities', 'IAM roles', 'ServiceAccounts / profiles'];
   heads.forEach((h, i) => root.append(svg('text', { x: COLUMN_X[i] ?? 0, y: 18, class: 'map-head' }, h)));
   /** @type {Map<string, { x: number, y: number }>} */
   const at = new Map();
@@ -198,7 +198,7 @@ export function renderMap(container, model) {
           { class: `map-node ${node.state}`, 'data-id': node.id, 'data-state': node.state, 'data-column': c, transform: `translate(${p.x},${p.y})` },
           svg('title', {}, node.title),
           svg('rect', { width: NODE_W, height: NODE_H, rx: 5 }),
-          svg('text', { x: 8, y: 17 }, clip(node.label, 30)),
+          svg('text', { x: 8, y: 17 }, clip(node.label, c === 0 ? 30 : 29)),
         ),
       );
     }

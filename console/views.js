@@ -3,7 +3,8 @@
 import { lineDiff } from './diff.js';
 
 /**
- * Text that may wrap at its natural joints: a <wbr> after every `/`, `:`, `,` and `=`, so an ARN
+ * Text that may wrap at its natural joints: a <wbr> after `/`, `:`, `,` and `=` (after the last of a
+ * run, so `::` stays whole), so an ARN
  * or a long path breaks between its parts, never inside a word (CSS overflow-wrap:anywhere is
  * the last resort for a part longer than the column).
  * @param {string} text
@@ -14,7 +15,7 @@ export function breakable(text) {
   let last = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
-    if (c === '/' || c === ':' || c === ',' || c === '=') {
+    if ((c === '/' || c === ':' || c === ',' || c === '=') && text[i + 1] !== c) {
       out.append(text.slice(last, i + 1), document.createElement('wbr'));
       last = i + 1;
     }
