@@ -129,6 +129,28 @@ export const ROUTES = [
     },
   },
   {
+    method: 'POST',
+    path: '/v1/clouds/{cloud}/iam-mapping/plan',
+    fn: 'drift',
+    permission: 'write',
+    useCase: 'planConfig',
+    summary: 'Plan a draft config: what provisioning would create, change or delete now (nothing stored)',
+    description:
+      'Body as for PUT (YAML or JSON), validated and linted as PUT does it; nothing is stored and no run starts. ' +
+      'IAM and Kubernetes are only read. Answers the changes (policies as statement diffs), what provisioning would leave alone, ' +
+      'and the sample launches whose identity would change.',
+    tag: 'config',
+    request: { body: MAPPING_CONFIG },
+    responses: {
+      200: { description: 'the plan', schema: s.planResponseSchema },
+      400: err('INVALID_CONFIG: as for PUT (every problem), or the draft could not be provisioned (a cluster not found, a trust policy over its quota)'),
+      ...AUTH,
+      413: err('body too large'),
+      415: err('unsupported Content-Type'),
+      ...DOWN,
+    },
+  },
+  {
     method: 'GET',
     path: '/v1/clouds/{cloud}/iam-mapping/bindings',
     fn: 'config',

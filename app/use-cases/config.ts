@@ -25,22 +25,7 @@ export interface PutConfigInput {
  */
 export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' | 'resolution'>, input: PutConfigInput) {
   const { cloudId } = input;
-  const body = parseConfigBody(input.body.text, input.body.contentType);
-  const result = await validateConfigAsync(body.document, {
-    cloudId,
-    locate: body.locate,
-    deployment: app.config.defaults,
-    maxIdentities: app.config.maxIdentities ?? identityCeiling(undefined),
-  });
-  if (!result.ok) {
-    const first = result.errors[0]!;
-    const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
-    throw new AppError(
-      'INVALID_CONFIG',
-      `invalid mapping config: ${first.path && !first.message.startsWith(first.path) ? `${first.path}: ` : ''}${first.message}${more}`,
-      result.errors,
-    );
-  }
+  const { body, result } = await parseAndValidate(app, cloudId, input.body);
   const previous = await app.stores.configs.getVersion(cloudId);
   const stackChange = checkStackChange(cloudId, previous ? (previous.document as unknown as Stack) : null, result.config, input.confirmStackChange === true);
   const meta = await app.stores.configs.putVersion({
@@ -79,6 +64,27 @@ export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' 
   };
 }
 
+/** Parses (JSON or YAML) and validates a config body as PUT does: 400 INVALID_CONFIG with every problem. */
+export async function parseAndValidate(app: Pick<App, 'config'>, cloudId: string, input: PutConfigInput['body']) {
+  const body = parseConfigBody(input.text, input.contentType);
+  const result = await validateConfigAsync(body.document, {
+    cloudId,
+    locate: body.locate,
+    deployment: app.config.defaults,
+    maxIdentities: app.config.maxIdentities ?? identityCeiling(undefined),
+  });
+  if (!result.ok) {
+    const first = result.errors[0]!;
+    const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
+    throw new AppError(
+      'INVALID_CONFIG',
+      `invalid mapping config: ${first.path && !first.message.startsWith(first.path) ? `${first.path}: ` : ''}${first.message}${more}`,
+      result.errors,
+    );
+  }
+  return { body, result };
+}
+
 /** One stored version (default: the latest); NOT_FOUND when there is none. */
 export async function getConfig(app: Pick<App, 'stores'>, cloudId: string, version?: number) {
   const stored = await app.stores.configs.getVersion(cloudId, version);
@@ -115,7 +121,7 @@ export function versionView(meta: VersionMeta) {
  * gives that identity (no rule value or default names it), say so — the pin can be forgotten
  * with DELETE …/iam-mapping/bindings/{cluster_id}.
  */
-async function pinnedWarnings(app: Pick<App, 'stores'>, cloudId: string, config: MappingConfig, version: number) {
+export async function pinnedWarnings(app: Pick<App, 'stores'>, cloudId: string, config: MappingConfig, version: number) {
   const pins = await app.stores.sticky.listSticky(cloudId);
   if (pins.length === 0) return [];
   const given = new Set(config.dataplane_iam_mapping.rules.map((r) => r.value));

@@ -300,6 +300,72 @@ export const versionsQuerySchema = z.object({
   before: z.optional(described(positive(), 'only versions before this one (paging)')),
 });
 
+// -------------------------------------------------------------------------------------- plan
+
+const PLAN_KINDS = 'iam-role, trust-policy, permission-policy, managed-policy, instance-profile, service-account';
+const OUTCOME_SOURCES = ['RULE', 'CLOUD_DEFAULT', 'NO_MATCH'] as const;
+
+export const planChangeSchema = z.object({
+  action: z.enum(['create', 'update', 'delete']),
+  kind: described(z.string(), PLAN_KINDS),
+  name: described(z.string(), 'a role name, <role>/<policy>, <role>/<policy ARN>, <namespace>/<sa>, an instance-profile name'),
+  diff: z.optional(
+    described(
+      z.string(),
+      'lines prefixed `+ ` (would be written), `- ` (would be removed) or two spaces (stays); policies statement by statement, as IAM compares them',
+    ),
+  ),
+  reason: z.optional(described(z.string(), 'why, in plain words (a delete: when it happens)')),
+  item: z.optional(described(z.string(), 'the rule value (ServiceAccount or instance-profile name) the change belongs to')),
+  cluster: z.optional(z.string()),
+  namespace: z.optional(z.string()),
+  deferred: z.optional(
+    described(z.boolean(), 'a delete that waits for a drift repair with provisioning.drift.delete_orphans: true, which the draft does not set'),
+  ),
+});
+
+export const planLeftAloneSchema = z.object({
+  kind: described(z.string(), `${PLAN_KINDS}, oidc-provider`),
+  name: z.string(),
+  reason: described(z.string(), 'why provisioning would not touch it, and whether that fails the item'),
+  item: z.optional(z.string()),
+  cluster: z.optional(z.string()),
+  namespace: z.optional(z.string()),
+});
+
+export const planLaunchSchema = z.object({
+  workload_type: z.string(),
+  project: z.string(),
+  user: z.string(),
+  from: described(z.nullable(z.string()), 'the identity now (the current version, or the pinned cluster’s kept one); null: the cloud default or no match'),
+  to: described(z.nullable(z.string()), 'the identity under the draft'),
+  from_source: z.enum(OUTCOME_SOURCES),
+  to_source: z.enum(OUTCOME_SOURCES),
+  from_rule: z.nullable(int(0)),
+  to_rule: z.nullable(int(0)),
+  derived_from: described(z.string(), '`rule N of the draft`, `rule N of version V` or `pinned cluster ID`'),
+  cluster_id: z.optional(described(z.string(), 'a pinned cluster: it keeps `from` until its pin is forgotten')),
+});
+
+export const planResponseSchema = z.object({
+  cloud_deployment_id: z.string(),
+  current_version: described(z.nullable(int(1)), 'the version the draft is compared with (null: the cloud has no config yet)'),
+  changes: described(
+    z.array(planChangeSchema),
+    'what provisioning the draft would do against what exists now: creates, then updates, then deletes; empty when nothing would change',
+  ),
+  left_alone: described(z.array(planLeftAloneSchema), 'what provisioning would refuse to touch (not ours, claimed by another cloud, a missing namespace, ...)'),
+  summary: z.object({ create: int(0), update: int(0), delete: int(0), left_alone: int(0) }),
+  launches: described(z.array(planLaunchSchema), 'sample launches whose identity the draft changes'),
+  launches_checked: described(
+    int(0),
+    'sample launches compared: one per rule of either version (where a matching launch can be built) and one per pinned cluster',
+  ),
+  launches_truncated: z.optional(described(int(1), 'changed launches not listed')),
+  reason: z.optional(z.string()),
+  warnings: described(z.array(lintWarningSchema), 'what a PUT of the draft would warn'),
+});
+
 // -------------------------------------------------------------------- domain types agree
 
 /** Every value of the domain type fits the schema, and both require the same fields. */

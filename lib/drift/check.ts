@@ -15,7 +15,6 @@
  * with repairable findings — the workflow itself never touches what lacks our ownership marks —
  * and, with `delete_orphans: true`, deletion of owned orphans (re-checked right before).
  */
-import pMap from 'p-map';
 import { runOutlived } from '../workflow/run-ended.js';
 import { AppError } from '../errors.js';
 import type {
@@ -33,16 +32,16 @@ import type {
   ProvisioningRun,
   ProvisioningRunStore,
   RoleDetail,
-  ServiceAccountInfo,
   WorkflowStarter,
 } from '../ports.js';
-import { CLOUD_LABEL, cloudLabelValue, isOwnedRole, isOwnedServiceAccount } from '../provisioning/ownership.js';
+import { isOwnedRole, isOwnedServiceAccount } from '../provisioning/ownership.js';
 import { parseProvisioningSettings, type DriftMode, type ResolvedSettings, type SettingsDefaults } from '../provisioning/settings.js';
 import { parseStoredConfig } from '../stored.js';
 import { PlanCache, type PlannedVersion } from '../workflow/planning.js';
 import { refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
 import { forgetOwned, judgeRole, judgeServiceAccount } from '../workflow/ownership-checks.js';
-import { diffState, itemName, nsKey, saKey, summarise, type ObservedRole } from './diff.js';
+import { diffState, saKey, summarise } from './diff.js';
+import { observe, type Observation } from './observe.js';
 
 export interface DriftDeps {
   configs: ConfigStore;
@@ -190,95 +189,26 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     }
   }
 
-  // ---- observe. IAM: one bulk read of every role with its policies, tags and instance profiles
-  // (GetAccountAuthorizationDetails, ≤ 1 call per 1,000 roles) and one ListOpenIDConnectProviders;
-  // Kubernetes: one paged LIST per (cluster, namespace) of the plan, plus one cluster-wide LIST of
-  // this cloud's labelled ServiceAccounts per cluster (orphans of any namespace or stack).
-  const { plan, settings, clusters } = planned;
-  let reads: [RoleDetail[], string[], ClusterIdentity[]];
+  // ---- observe (lib/drift/observe.ts): bulk IAM reads, one LIST per (cluster, namespace), this cloud's labelled ServiceAccounts elsewhere.
+  const { plan, clusters } = planned;
+  let observed: Observation;
   try {
-    reads = await Promise.all([
-      deps.iam.listRoleDetails(),
-      clusters.length > 0 ? deps.iam.listOpenIdConnectProviders() : Promise.resolve([] as string[]),
-      clusters.length > 0 ? Promise.resolve(clusters) : clustersOfAnyStack(deps, settings),
-    ]);
+    observed = await observe(deps, cloudId, planned, { concurrency: limit, tolerateUnreachableClusters: gcpReason !== undefined });
   } catch (e) {
     if (gcpReason) return nothing(gcpReason, desiredVersion);
     throw e;
   }
-  const [details, providers, orphanClusters] = reads;
-  const detailByName = new Map(details.map((d) => [d.role.name.toLowerCase(), d] as const));
-  // What drift looks at: roles under the service's path or carrying this cloud's marks (any path), and planned roles.
-  const plannedRoleNames = new Set(plan.items.map((i) => i.role.name.toLowerCase()));
-  const relevant = details.filter(
-    (d) => d.role.path.startsWith(settings.rolePath) || isOwnedRole(d.role.tags, cloudId) || plannedRoleNames.has(d.role.name.toLowerCase()),
-  );
-  const listed = relevant.map((d) => d.role);
-  const observedRoles = new Map<string, ObservedRole | null>();
-  for (const item of plan.items) {
-    const detail = detailByName.get(item.role.name.toLowerCase());
-    if (!detail) {
-      observedRoles.set(item.role.name, null);
-      continue;
-    }
-    const wanted = item.role.permissionPolicy.name.toLowerCase();
-    const inlinePolicyNames = Object.keys(detail.inlinePolicies);
-    const actualName = inlinePolicyNames.find((n) => n.toLowerCase() === wanted);
-    observedRoles.set(item.role.name, {
-      info: detail.role,
-      inlinePolicyNames,
-      inlinePolicy: actualName !== undefined ? (detail.inlinePolicies[actualName] ?? null) : null,
-      attachedPolicyArns: detail.attachedPolicyArns,
-    });
-  }
-
-  const namespaces = [...new Set(plan.items.flatMap((i) => (i.kind === 'k8s-irsa' ? i.serviceAccount.namespaces : [])))];
-  const pairs = clusters.flatMap((cluster) => namespaces.map((namespace) => ({ cluster, namespace })));
-  const serviceAccounts = new Map<string, ServiceAccountInfo[]>();
-  await pMap(
-    pairs,
-    async ({ cluster, namespace }) => {
-      serviceAccounts.set(nsKey(cluster.name, namespace), await deps.kubernetes(cluster).listServiceAccounts(namespace));
-    },
-    { concurrency: limit },
-  );
-  // This cloud's ServiceAccounts outside the planned namespaces (a namespace or the stack changed).
-  const ownedSelector = `${CLOUD_LABEL}=${cloudLabelValue(cloudId)}`;
-  await pMap(
+  const {
+    detailByName,
+    roles: observedRoles,
+    listedRoles: listed,
+    serviceAccounts,
+    instanceProfiles,
+    listedInstanceProfiles: listedProfiles,
+    oidcProviderArns: providers,
+    namespaces,
     orphanClusters,
-    async (cluster) => {
-      const k8s = deps.kubernetes(cluster);
-      if (!k8s.listServiceAccountsInAllNamespaces) return;
-      const listedInFull = clusters.some((c) => c.name === cluster.name) ? namespaces : [];
-      const owned = await k8s.listServiceAccountsInAllNamespaces(ownedSelector, { excludeNamespaces: listedInFull }).catch((e: unknown) => {
-        if (gcpReason) return []; // a GCP cloud's check does not fail on an unreachable EKS cluster
-        throw e;
-      });
-      for (const sa of owned) {
-        const key = nsKey(cluster.name, sa.namespace);
-        if (listedInFull.includes(sa.namespace)) continue; // listed in full above
-        const list = serviceAccounts.get(key) ?? [];
-        list.push(sa);
-        serviceAccounts.set(key, list);
-      }
-    },
-    { concurrency: limit },
-  );
-
-  // Instance profiles come with their roles; one GetInstanceProfile only for a planned profile no role lists.
-  const profilesByName = new Map<string, InstanceProfileInfo>();
-  for (const d of relevant) for (const p of d.instanceProfiles) profilesByName.set(p.name.toLowerCase(), p);
-  const instanceProfiles = new Map<string, InstanceProfileInfo | null>();
-  const vmItems = plan.items.filter((i) => i.kind === 'instance-profile');
-  await pMap(
-    vmItems,
-    async (item) => {
-      const name = itemName(item);
-      instanceProfiles.set(name, profilesByName.get(name.toLowerCase()) ?? (await deps.iam.getInstanceProfile(name)));
-    },
-    { concurrency: limit },
-  );
-  const listedProfiles = [...profilesByName.values()];
+  } = observed;
 
   const leftAlone = new Set<string>();
   for (const item of desiredRun.items) {
@@ -452,14 +382,4 @@ async function deleteOrphanServiceAccount(
   await k8s.deleteServiceAccount(f.namespace, saName);
   if (deps.ownership) await forgetOwned(deps.ownership, ref, cloudId);
   return true;
-}
-
-/**
- * The clusters a config without K8S clusters (VM stack) may have left ServiceAccounts in: those its
- * settings name (by default the deployment's cluster). A cluster that cannot be described holds none
- * we could reach.
- */
-async function clustersOfAnyStack(deps: DriftDeps, settings: ResolvedSettings): Promise<ClusterIdentity[]> {
-  const found = await Promise.all(settings.clusters.map((c) => deps.clusters.describeCluster(c.name, c.region ?? undefined).catch(() => null)));
-  return found.filter((c): c is ClusterIdentity => c !== null);
 }

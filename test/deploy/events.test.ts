@@ -53,6 +53,7 @@ const EXPECTED: Record<string, number> = {
   'config-put.json': 200,
   'config-get.json': 200,
   'config-versions.json': 200,
+  'config-plan.json': 200, // IAM read from the harness's sandbox (AWS_ENDPOINT_URL), as a deployed plan reads IAM
   'resolve.json': 200,
   'provisioning-status.json': 200,
   'drift-check.json': 409, // the version's provisioning run has not finished
@@ -71,6 +72,9 @@ beforeAll(async () => {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
+    // The plan route reads IAM (and STS for the account): here the harness's sandbox, through the SDK's own endpoint variable.
+    AWS_ENDPOINT_URL: `${h.server.url}/sandbox/aws`,
+    DEFAULT_BUCKET: 'sample-bucket', // serverless.yml sets it from the deploy parameter
   });
   delete process.env.STATE_MACHINE_NAME;
   delete process.env.STATE_MACHINE_ARN;
@@ -104,6 +108,8 @@ describe('events/ through the deployed handlers', () => {
       const body = res.body ? JSON.parse(res.body) : undefined;
       if (res.statusCode >= 400)
         expect(body, name).toMatchObject({ error: { code: expect.any(String), message: expect.any(String), details: expect.any(Array) } });
+      if (name === 'config-plan.json')
+        expect(body).toMatchObject({ cloud_deployment_id: 'cldrsrc_XXXX', changes: expect.any(Array), warnings: expect.any(Array) });
       if (name === 'resolve.json') expect(body).toMatchObject({ value: 'kubernetes-service-account-name2', rule_index: 1, trace: expect.any(Array) });
     }
     expect(got).toEqual(EXPECTED);

@@ -201,6 +201,18 @@ describe('real responses match the served document', () => {
     conforms('GET', R, await h.api('GET', `/v1/clouds/${CLOUD}/drift-checks?limit=0`, { role: 'viewer' }));
   });
 
+  it('plan: 200 with changes and with none, 400 with every problem, 403 for a viewer', async () => {
+    const P = '/v1/clouds/{cloud}/iam-mapping/plan';
+    await h.server.workflow.idle();
+    const draft = SEED_EXAMPLES.eks.replace('value: kubernetes-service-account-name2', 'value: ml-team-b');
+    const planned = await h.api('POST', `${BASE}/plan`, { body: draft });
+    expect(planned.json.changes.length).toBeGreaterThan(0);
+    conforms('POST', P, planned);
+    conforms('POST', P, await h.api('POST', `${BASE}/plan`, { body: SEED_EXAMPLES.eks.replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: NONE') }));
+    conforms('POST', P, await h.api('POST', `${BASE}/plan`, { body: SEED_EXAMPLES.eks, role: 'viewer' }));
+    conforms('POST', P, await h.api('POST', `${BASE}/plan`, { body: '<x/>', contentType: 'application/xml' }));
+  });
+
   it('exercised a success response of every served route', () => {
     for (const route of ROUTES) {
       const key = operationKey(route.method, route.path);

@@ -1,0 +1,158 @@
+/**
+ * Plan before apply: a draft config is parsed, validated and linted exactly as PUT does it, planned
+ * as provisioning would plan it, and compared with what IAM and Kubernetes hold now (read only:
+ * the bulk reads of a drift check, the inventory and claims in DynamoDB). Nothing is stored and no
+ * run starts. The answer lists what provisioning would create, change or delete (lib/drift/changes.ts),
+ * what it would leave alone (and why), and which sample launches would change identity
+ * (lib/resolution/samples.ts): the current version's answer (or a pinned cluster's kept one)
+ * against the draft's.
+ */
+import type { MappingConfig } from '../../lib/config/schema.js';
+import { checkStackChange, type Stack } from '../../lib/config/stack-change.js';
+import { planChanges } from '../../lib/drift/changes.js';
+import { observe, type Observation } from '../../lib/drift/observe.js';
+import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
+import type { ClusterIdentity } from '../../lib/ports.js';
+import { buildPlan } from '../../lib/provisioning/plan.js';
+import { parseProvisioningSettings } from '../../lib/provisioning/settings.js';
+import { compileConfig } from '../../lib/resolution/compile.js';
+import { changedLaunches, sampleSources, type ChangedLaunch } from '../../lib/resolution/samples.js';
+import { parseSelector } from '../../lib/selector/index.js';
+import { parseStoredConfig } from '../../lib/stored.js';
+import { TargetError } from '../../lib/target-errors.js';
+import { valuesOf, type PlannedVersion } from '../../lib/workflow/planning.js';
+import type { App } from '../app.js';
+import { parseAndValidate, pinnedWarnings, type PutConfigInput } from './config.js';
+
+/** At most this many changed launches are listed (`launches_truncated` counts the rest). */
+export const MAX_LISTED_LAUNCHES = 200;
+
+export interface PlanDraftInput {
+  cloudId: string;
+  body: PutConfigInput['body'];
+}
+
+type PlanApp = Pick<App, 'config' | 'stores' | 'targets'>;
+
+/** A target failure in words: retryable → 503, anything else → 500 naming it. */
+function targetFailure(cloudId: string, e: unknown): never {
+  if (e instanceof TargetError) {
+    if (e.retryable) throw new DependencyUnavailableError('a provisioning target (IAM, EKS or Kubernetes)', e, 5);
+    throw new AppError('INTERNAL', `plan of ${cloudId} failed reading the targets: ${e.name}: ${e.message}`);
+  }
+  throw e;
+}
+
+/** The draft planned as a provisioning run of it would plan it (lib/workflow/planning.ts), clusters described read-only. */
+async function planDraftConfig(app: PlanApp, cloudId: string, config: MappingConfig, version: number): Promise<PlannedVersion> {
+  const settings = parseProvisioningSettings(config.provisioning, app.config.defaults);
+  const isAws = config.cloud_provider === 'AWS';
+  const { clusters: port } = app.targets;
+  let clusters: ClusterIdentity[] = [];
+  if (isAws && config.compute_stack === 'K8S') {
+    clusters = await Promise.all(
+      settings.clusters.map((c, i) =>
+        port.describeCluster(c.name, c.region ?? undefined).catch((e: unknown) => {
+          if (e instanceof TargetError && e.name === 'InvalidInputError') {
+            const path = config.provisioning?.clusters ? `provisioning.clusters[${i}]` : 'provisioning.clusters';
+            throw new AppError('INVALID_CONFIG', `provisioning would fail: ${e.message}`, [{ path, message: e.message }]);
+          }
+          return targetFailure(cloudId, e);
+        }),
+      ),
+    );
+  }
+  const accountId = isAws ? await port.accountId().catch((e: unknown) => targetFailure(cloudId, e)) : '000000000000';
+  let plan;
+  try {
+    plan = buildPlan({
+      cloudId,
+      configVersion: version,
+      provider: config.cloud_provider,
+      computeStack: config.compute_stack,
+      values: valuesOf(config),
+      settings,
+      clusters: clusters.map((c) => ({ name: c.name, oidcProviderArn: c.oidcProviderArn, issuerHost: c.issuerHost })),
+      accountId,
+    });
+  } catch (e) {
+    // Valid but not provisionable (a trust policy over its quota, ...): the run would fail at plan time.
+    if (e instanceof AppError && e.code === 'INVALID_CONFIG')
+      throw new AppError('INVALID_CONFIG', `provisioning would fail at plan time: ${e.message}`, e.details);
+    throw e;
+  }
+  return { config, settings, plan, clusters };
+}
+
+export async function planDraft(app: PlanApp, input: PlanDraftInput) {
+  const { cloudId } = input;
+  const { body, result } = await parseAndValidate(app, cloudId, input.body);
+  const draft = result.config;
+  const current = await app.stores.configs.getVersion(cloudId);
+  const draftVersion = (current?.version ?? 0) + 1;
+
+  // The warnings a PUT of the draft would answer with (the stack change as if confirmed).
+  const stackChange = checkStackChange(cloudId, current ? (current.document as unknown as Stack) : null, draft, true);
+  const notes = body.notes.map((message) => ({ code: 'UNINDENTED_YAML' as const, path: '', message }));
+  const warnings = [...(stackChange ? [stackChange] : []), ...notes, ...result.warnings, ...(await pinnedWarnings(app, cloudId, draft, draftVersion))];
+
+  const planned = await planDraftConfig(app, cloudId, draft, draftVersion);
+  const gcpReason = planned.plan.provider === 'GCP' ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
+  const concurrency = app.config.driftConcurrency ?? 8;
+  const targets = app.targets;
+  let observation: Observation | null = null;
+  try {
+    observation = await observe(targets, cloudId, planned, { concurrency, tolerateUnreachableClusters: gcpReason !== undefined });
+  } catch (e) {
+    // A GCP draft wants nothing of AWS; when AWS cannot be read there are no leftovers to list either.
+    if (!gcpReason) targetFailure(cloudId, e);
+  }
+  const { changes, left_alone } = observation
+    ? await planChanges(
+        {
+          kubernetes: (cluster) => targets.kubernetes(cluster),
+          ownership: app.stores.ownership,
+          ...(app.config.defaults.permissionsBoundaryArn !== undefined ? { permissionsBoundaryArn: app.config.defaults.permissionsBoundaryArn } : {}),
+          concurrency,
+        },
+        cloudId,
+        planned,
+        observation,
+      ).catch((e: unknown) => targetFailure(cloudId, e))
+    : { changes: [], left_alone: [] };
+
+  // Sample launches: one per rule of either version, and each pinned cluster's.
+  const draftCompiled = compileConfig(draft, { version: draftVersion, etag: 'draft' }, result.selectors);
+  let currentCompiled = null;
+  let currentSelectors: ReturnType<typeof parseSelector>[] = [];
+  if (current) {
+    const stored = parseStoredConfig(current);
+    currentSelectors = stored.dataplane_iam_mapping.rules.map((r) => parseSelector(r.selector));
+    currentCompiled = compileConfig(stored, { version: current.version, etag: current.etag }, currentSelectors);
+  }
+  const pins = (await app.stores.sticky.listSticky(cloudId)).map(({ clusterId, resolution: r }) => ({
+    clusterId,
+    launch: { workload_type: r.workload_type, project: r.project, user: r.user },
+    outcome: { value: r.value, source: r.source, rule_index: r.rule_index },
+  }));
+  const sources = sampleSources(
+    { selectors: result.selectors },
+    current ? { version: current.version, selectors: currentSelectors } : null,
+    pins.sort((a, b) => (a.clusterId < b.clusterId ? -1 : a.clusterId > b.clusterId ? 1 : 0)),
+  );
+  const changed: ChangedLaunch[] = changedLaunches(sources, currentCompiled, draftCompiled);
+
+  const count = (action: string) => changes.filter((c) => c.action === action).length;
+  return {
+    cloud_deployment_id: cloudId,
+    current_version: current?.version ?? null,
+    changes,
+    left_alone,
+    summary: { create: count('create'), update: count('update'), delete: count('delete'), left_alone: left_alone.length },
+    launches: changed.slice(0, MAX_LISTED_LAUNCHES),
+    launches_checked: current ? sources.length : 0,
+    ...(changed.length > MAX_LISTED_LAUNCHES ? { launches_truncated: changed.length - MAX_LISTED_LAUNCHES } : {}),
+    ...(gcpReason ? { reason: observation ? gcpReason : `${gcpReason}; AWS could not be read, so no leftovers of an earlier provider are listed` } : {}),
+    warnings,
+  };
+}
