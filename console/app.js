@@ -523,33 +523,28 @@ function clearPlan() {
 const ACTION_SIGN = /** @type {Record<string, string>} */ ({ create: '+', update: '~', delete: '-' });
 
 /**
- * A change's diff: a unified text (+/- lines), a before/after pair side by side, or plain JSON.
- * @param {unknown} diff
+ * A change's diff (lines prefixed `+ `, `- ` or two spaces): a policy that changes side by side
+ * (now | after Save), anything else (and whole creates or deletes) as a unified diff.
+ * @param {string | undefined} diff
+ * @param {string} kind
  * @returns {HTMLElement | null}
  */
-function planDiff(diff) {
-  if (diff === undefined || diff === null) return null;
-  if (typeof diff === 'string') {
-    return el(
-      'pre',
-      { class: 'diff' },
-      ...diff.split('\n').map((line) => el('span', { class: /^\s*\+/.test(line) ? 'add' : /^\s*-/.test(line) ? 'del' : '' }, line)),
-    );
+function planDiff(diff, kind) {
+  if (typeof diff !== 'string' || diff === '') return null;
+  const lines = diff.split('\n');
+  if (/policy/.test(kind) && lines.some((l) => l.startsWith('- ')) && lines.some((l) => l.startsWith('+ '))) {
+    const side = (/** @type {string} */ keep) =>
+      lines
+        .filter((l) => l.startsWith(keep) || l.startsWith('  '))
+        .map((l) => l.slice(2))
+        .join('\n');
+    return sideBySide(side('- '), side('+ '), { left: 'now', right: 'after Save' });
   }
-  if (typeof diff === 'object') {
-    const d = /** @type {Record<string, unknown>} */ (diff);
-    for (const [l, r] of [
-      ['before', 'after'],
-      ['expected', 'actual'],
-      ['from', 'to'],
-      ['old', 'new'],
-      ['current', 'planned'],
-    ]) {
-      if (l in d || r in d) return sideBySide(d[l], d[r], { left: l, right: r });
-    }
-    if (Array.isArray(diff) && diff.every((x) => typeof x === 'string')) return planDiff(diff.join('\n'));
-  }
-  return el('pre', { class: 'diff' }, el('span', {}, JSON.stringify(diff, null, 2)));
+  return el(
+    'pre',
+    { class: 'diff plan-diff' },
+    ...lines.map((line) => el('span', { class: line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : '' }, line)),
+  );
 }
 
 /**
@@ -575,7 +570,7 @@ async function showPlan(options = {}) {
       contentType: /^\s*[{[]/.test(text) ? 'application/json' : 'application/yaml',
       expect: [400, 403, 404],
     });
-    if (res.status === 404 && /no route|not found/i.test(`${res.error?.code} ${res.error?.message}`) && !/config/i.test(res.error?.message ?? '')) {
+    if (res.status === 404 && /^no route/i.test(res.error?.message ?? '')) {
       state.hasPlan = false;
       clearPlan();
       return false;
@@ -609,7 +604,8 @@ async function showPlan(options = {}) {
 
 /** @param {any} plan @param {boolean} thenSave */
 function renderPlan(plan, thenSave) {
-  const changes = /** @type {Array<{action: string, kind: string, name: string, diff?: unknown}>} */ (plan.changes ?? []);
+  const changes = /** @type {Array<{action: string, kind: string, name: string, diff?: string, reason?: string, deferred?: boolean}>} */ (plan.changes ?? []);
+  const leftAlone = /** @type {Array<{kind: string, name: string, reason: string}>} */ (plan.left_alone ?? []);
   const count = (/** @type {string} */ a) => changes.filter((c) => c.action === a).length;
   const launches = /** @type {any[]} */ (plan.launches ?? []);
   const summary = changes.length
@@ -620,13 +616,18 @@ function renderPlan(plan, thenSave) {
   fill(
     $('plan-box'),
     el('h3', { id: 'plan-summary' }, summary),
+    el(
+      'p',
+      { class: 'muted' },
+      `Compared with ${plan.current_version ? `version ${plan.current_version}` : 'nothing yet (no config)'} and what IAM and Kubernetes hold now; nothing is stored until you save.`,
+      plan.reason ? ` ${plan.reason}` : '',
+    ),
     changes.length
       ? el(
           'ul',
           { class: 'plan-changes', id: 'plan-changes' },
-          ...changes.map((c) => {
-            const body = planDiff(c.diff);
-            return el(
+          ...changes.map((c) =>
+            el(
               'li',
               { class: `plan-change ${c.action}`, dataset: { action: c.action, kind: c.kind } },
               el(
@@ -637,38 +638,60 @@ function renderPlan(plan, thenSave) {
                 el('b', {}, c.kind),
                 ' ',
                 el('code', {}, breakable(c.name)),
+                c.deferred ? el('span', { class: 'badge stale' }, 'deferred') : null,
               ),
-              body,
-            );
-          }),
+              c.reason ? el('div', { class: 'muted small' }, c.reason) : null,
+              planDiff(c.diff, c.kind),
+            ),
+          ),
+        )
+      : null,
+    leftAlone.length
+      ? el(
+          'details',
+          { id: 'plan-left-alone' },
+          el('summary', {}, `${leftAlone.length} left alone (provisioning would not touch them)`),
+          el('ul', {}, ...leftAlone.map((l) => el('li', {}, el('b', {}, l.kind), ' ', el('code', {}, breakable(l.name)), `: ${l.reason}`))),
         )
       : null,
     launches.length
       ? el(
-          'div',
-          { class: 'scroll' },
-          el('h3', {}, `Launches that would change identity (${launches.length})`),
+          'h3',
+          {},
+          `Launches that would change identity (${launches.length}${plan.launches_truncated ? ` + ${plan.launches_truncated} more` : ''} of ${plan.launches_checked ?? '?'} checked)`,
+        )
+      : null,
+    launches.length
+      ? el(
+          'table',
+          { class: 'grid', id: 'plan-launches' },
           el(
-            'table',
-            { class: 'grid', id: 'plan-launches' },
+            'thead',
+            {},
             el(
-              'thead',
+              'tr',
               {},
-              el('tr', {}, el('th', {}, 'Workload type'), el('th', {}, 'Project'), el('th', {}, 'User'), el('th', {}, 'From'), el('th', {}, 'To')),
+              el('th', {}, 'Workload type'),
+              el('th', {}, 'Project'),
+              el('th', {}, 'User'),
+              el('th', {}, 'Now'),
+              el('th', {}, 'After Save'),
+              el('th', {}, 'From'),
             ),
-            el(
-              'tbody',
-              {},
-              ...launches.map((l) =>
-                el(
-                  'tr',
-                  {},
-                  el('td', {}, l.workload_type ?? ''),
-                  el('td', {}, l.project ?? ''),
-                  el('td', {}, l.user ?? ''),
-                  el('td', { class: 'mono' }, shown(l.from)),
-                  el('td', { class: 'mono' }, shown(l.to)),
-                ),
+          ),
+          el(
+            'tbody',
+            {},
+            ...launches.map((l) =>
+              el(
+                'tr',
+                {},
+                el('td', {}, l.workload_type ?? ''),
+                el('td', {}, l.project ?? ''),
+                el('td', {}, l.user ?? ''),
+                el('td', { class: 'mono' }, l.from ?? (l.from_source === 'NO_MATCH' ? '(no match: fails)' : '(cloud default)')),
+                el('td', { class: 'mono' }, l.to ?? (l.to_source === 'NO_MATCH' ? '(no match: fails)' : '(cloud default)')),
+                el('td', { class: 'muted' }, l.derived_from ?? ''),
               ),
             ),
           ),
