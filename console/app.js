@@ -296,6 +296,7 @@ const editor = createEditor($('editor'), {
             (warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : '') +
             '. The server checks again on Plan and Save.';
       $('check-status').className = errors ? 'error-text' : 'muted';
+      document.body.dataset.checked = String(Math.round(reply.ms));
       listProblems(problems);
     }
   },
@@ -779,6 +780,7 @@ async function loadHistory() {
         );
       }),
     );
+    labelCells(/** @type {HTMLTableElement} */ ($('history-rows').closest('table')));
   } catch (e) {
     status.textContent = `Could not load the history: ${messageOf(e)}`;
   }

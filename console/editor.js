@@ -186,6 +186,10 @@ export function createEditor(parent, options) {
   /** @type {Worker | null} */
   let worker = null;
   let latest = 0;
+  /** The id of the check the worker is running (one at a time: typing during a long check of a
+   * big config queues nothing; the newest text is checked when it is done). */
+  let inFlight = 0;
+  let dirty = false;
   /** @type {number | undefined} */
   let timer;
   /** @type {Map<number, (r: ValidateReply) => void>} */
@@ -193,10 +197,14 @@ export function createEditor(parent, options) {
   try {
     worker = new Worker(options.workerUrl);
     worker.onmessage = (/** @type {MessageEvent<ValidateReply>} */ e) => {
+      inFlight = 0;
       const resolve = waiting.get(e.data.id);
       waiting.delete(e.data.id);
       resolve?.(e.data);
-      if (e.data.id === latest) show(e.data.problems, e.data, 'browser');
+      if (dirty) {
+        dirty = false;
+        schedule(0);
+      } else if (e.data.id === latest) show(e.data.problems, e.data, 'browser');
     };
   } catch {
     worker = null; // the server still validates on Save and Plan
@@ -242,10 +250,15 @@ export function createEditor(parent, options) {
     }),
   });
 
-  function schedule(delay = 150) {
+  /** A pause in typing (longer for a long document, whose check takes longer), then a check. */
+  function schedule(delay = Math.min(150 + view.state.doc.lines / 100, 800)) {
     if (!worker) return;
     clearTimeout(timer);
-    timer = window.setTimeout(() => validateNow(), delay);
+    if (inFlight) {
+      dirty = true;
+      return;
+    }
+    timer = window.setTimeout(() => void validateNow(), delay);
   }
 
   /** @returns {Promise<ValidateReply | null>} the browser's check of the current text */
@@ -253,6 +266,7 @@ export function createEditor(parent, options) {
     clearTimeout(timer);
     if (!worker) return Promise.resolve(null);
     const id = ++latest;
+    inFlight = id;
     const w = worker;
     return new Promise((resolve) => {
       waiting.set(id, resolve);
