@@ -12,10 +12,13 @@ import { yaml } from '@codemirror/lang-yaml';
 import { bracketMatching, defaultHighlightStyle, foldGutter, foldKeymap, indentOnInput, syntaxHighlighting } from '@codemirror/language';
 import { lintGutter, lintKeymap, setDiagnostics } from '@codemirror/lint';
 import { highlightSelectionMatches, searchKeymap } from '@codemirror/search';
-import { EditorState, RangeSet, StateEffect, StateField } from '@codemirror/state';
+import { Compartment, EditorState, RangeSet, StateEffect, StateField } from '@codemirror/state';
 import {
+  Decoration,
   EditorView,
   GutterMarker,
+  MatchDecorator,
+  ViewPlugin,
   drawSelection,
   gutterLineClass,
   highlightActiveLine,
@@ -144,6 +147,39 @@ function completeSelector(context, selectorSoFar) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Highlighting of very large documents
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Past this size the YAML parser is swapped for a highlighter of the visible lines only: a
+ * syntax tree must be parsed from the top, and CodeMirror parses in main-thread slices of up
+ * to 100 ms, so typing at the end of a 25,000-rule config would stutter until the whole document
+ * is parsed. Keys, list dashes and comments are still coloured; folding needs the tree.
+ */
+export const LARGE_DOCUMENT = 300_000;
+
+const keyMark = Decoration.mark({ class: 'cm-yaml-key' });
+const commentMark = Decoration.mark({ class: 'cm-yaml-comment' });
+const lightHighlighter = new MatchDecorator({
+  regexp: /^(\s*(?:-\s+)?)([A-Za-z_][\w-]*)(?=:)|(#.*)$/g,
+  decorate: (add, from, _to, match) => {
+    if (match[3]) add(from, from + match[0].length, commentMark);
+    else add(from + match[1].length, from + match[1].length + match[2].length, keyMark);
+  },
+});
+const lightYaml = ViewPlugin.define(
+  (view) => ({
+    decorations: lightHighlighter.createDeco(view),
+    update(u) {
+      this.decorations = lightHighlighter.updateDeco(u, this.decorations);
+    },
+  }),
+  {
+    decorations: (v) => v.decorations,
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
 // The editor
 // ---------------------------------------------------------------------------------------------
 
@@ -153,6 +189,8 @@ const theme = EditorView.theme({
   '.cm-gutters': { backgroundColor: '#f0f2f5', borderRight: '1px solid var(--line)', color: 'var(--muted)' },
   '.cm-lineNumbers .cm-gutterElement.err': { color: '#fff', backgroundColor: 'var(--bad)', borderRadius: '3px' },
   '&.cm-focused': { outline: 'none' },
+  '.cm-yaml-key': { color: '#00c' },
+  '.cm-yaml-comment': { color: '#940' },
 });
 
 /**
@@ -210,6 +248,8 @@ export function createEditor(parent, options) {
     worker = null; // the server still validates on Save and Plan
   }
 
+  const language = new Compartment();
+  let large = false;
   const view = new EditorView({
     parent,
     state: EditorState.create({
@@ -228,7 +268,7 @@ export function createEditor(parent, options) {
         highlightActiveLine(),
         highlightSelectionMatches(),
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
-        yaml(),
+        language.of(yaml()),
         autocompletion({ override: [completeConfig], icons: false }),
         keymap.of([
           indentWithTab,
@@ -302,7 +342,14 @@ export function createEditor(parent, options) {
     text: () => view.state.doc.toString(),
     /** @param {string} text */
     setText(text) {
-      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, selection: { anchor: 0 }, scrollIntoView: true });
+      const wasLarge = large;
+      large = text.length > LARGE_DOCUMENT;
+      view.dispatch({
+        changes: { from: 0, to: view.state.doc.length, insert: text },
+        selection: { anchor: 0 },
+        scrollIntoView: true,
+        ...(large !== wasLarge ? { effects: language.reconfigure(large ? lightYaml : yaml()) } : {}),
+      });
     },
     validateNow,
     /** @param {Problem[]} problems */
