@@ -8,8 +8,8 @@
 
 const SVG = 'http://www.w3.org/2000/svg';
 export const MAX_NODES = 40;
-const COLUMN_X = [10, 270, 520, 770];
-const NODE_W = 220;
+const COLUMN_X = [4, 259, 514, 767];
+const NODE_W = 232;
 const NODE_H = 26;
 const GAP = 8;
 const TOP = 34;
@@ -198,7 +198,7 @@ export function renderMap(container, model) {
           { class: `map-node ${node.state}`, 'data-id': node.id, 'data-state': node.state, 'data-column': c, transform: `translate(${p.x},${p.y})` },
           svg('title', {}, node.title),
           svg('rect', { width: NODE_W, height: NODE_H, rx: 5 }),
-          svg('text', { x: 8, y: 17 }, clip(node.label, c === 0 ? 30 : 29)),
+          svg('text', { x: 8, y: 17 }, clip(node.label, 28)),
         ),
       );
     }

@@ -83,6 +83,6 @@ interface WorkerScope {
   postMessage(message: ValidateReply): void;
 }
 const scope = globalThis as unknown as WorkerScope;
-if (typeof document === 'undefined' && 'postMessage' in globalThis) {
+if ('importScripts' in globalThis) {
   scope.onmessage = (e) => scope.postMessage(validateText(e.data));
 }
