@@ -11,7 +11,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['node_modules/', '.data/', '.serverless/', '.esbuild/', 'coverage/', 'dist/', 'bench/results/']),
+  globalIgnores(['node_modules/', '.data/', '.serverless/', '.esbuild/', 'coverage/', 'dist/', 'console/dist/', 'bench/results/']),
   js.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Run by default, in this order. */
-const BENCHES = ['resolve-inprocess', 'http-resolve', 'bundle', 'load', 'lint', 'provision', 'drift', 'plan'];
+const BENCHES = ['resolve-inprocess', 'http-resolve', 'bundle', 'load', 'lint', 'provision', 'drift', 'plan', 'console'];
 /** Diagnosis only; run when named. */
 const EXTRA = ['handler-overhead'];
 

@@ -5,6 +5,7 @@
  */
 import './defaults.js';
 import './polyfills.js';
+import { CONSOLE_DIST, ensureConsoleBuilt } from '../scripts/build-console.js';
 import { mkdirSync, readFile } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -98,6 +99,7 @@ function requestTarget(raw: string): URL | undefined {
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const host = options.host ?? '127.0.0.1';
   mkdirSync(options.dataDir, { recursive: true });
+  await ensureConsoleBuilt().catch((e: unknown) => console.error(`iam-mapping: the web console could not be built: ${String(e)}`));
   const dynamo = options.dynamoEndpoint
     ? { endpoint: options.dynamoEndpoint, close: async () => undefined }
     : await startDynalite({ dataDir: options.dataDir, port: options.dynamoPort ?? 0 });
@@ -335,20 +337,22 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
 // ---------------------------------------------------------------------------------------------
 // The web console (console/): static files under /console/, as S3/CloudFront serve them deployed.
 // ---------------------------------------------------------------------------------------------
-const CONSOLE_DIR = join(import.meta.dirname, '../console');
+// Built from console/ by scripts/build-console.ts (at start, when older than its sources).
+const CONSOLE_DIR = CONSOLE_DIST;
 const CONSOLE_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.ico': 'image/x-icon',
+  '.map': 'application/json',
 };
 const CONSOLE_HEADERS = {
   'cache-control': 'no-cache',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 };
 
 function serveConsole(method: string, pathname: string, res: ServerResponse): void {
