@@ -9,6 +9,7 @@ import { httpFunction, type Operations } from './http/handler.js';
 import { lambdaApp } from './lambda-app.js';
 import { stepFunctionsFromEnv } from './sfn.js';
 import { awsTargets } from './targets.js';
+import { gcpTargets } from './gcp-targets.js';
 
 export const driftOperations: Operations<'drift'> = {
   runDriftCheck: ({ path, body }, app) => checkDriftNow(app, path.cloud, body),
@@ -17,6 +18,6 @@ export const driftOperations: Operations<'drift'> = {
 };
 
 /** The drift functions' adapters: Step Functions (repairs start runs) and the real IAM/EKS/Kubernetes. */
-export const driftAdapters = (env: NodeJS.ProcessEnv) => ({ workflow: () => stepFunctionsFromEnv(env), targets: awsTargets(env) });
+export const driftAdapters = (env: NodeJS.ProcessEnv) => ({ workflow: () => stepFunctionsFromEnv(env), targets: awsTargets(env), gcp: gcpTargets(env) });
 
 export const handler = httpFunction('drift', driftOperations, lambdaApp(driftAdapters));

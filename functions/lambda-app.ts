@@ -8,6 +8,7 @@
 import { createApp, type App, type AppConfig } from '../app/app.js';
 import { identityCeiling } from '../lib/config/limits.js';
 import type { DeploymentRules, SettingsDefaults } from '../lib/provisioning/settings.js';
+import type { GcpSettingsDefaults } from '../lib/provisioning/gcp-settings.js';
 
 export const regionOf = (env: NodeJS.ProcessEnv) => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
 
@@ -26,6 +27,18 @@ export function deploymentRulesFromEnv(env: NodeJS.ProcessEnv = process.env): De
     allowedPolicyArns: listOf(env.ALLOWED_POLICY_ARNS),
     protectedNamespaces: listOf(env.PROTECTED_NAMESPACES),
     ...(env.PERMISSIONS_BOUNDARY_ARN ? { permissionsBoundaryArn: env.PERMISSIONS_BOUNDARY_ARN } : {}),
+    ...gcpDefaultsFromEnv(env),
+  };
+}
+
+/** Google Cloud defaults and limits: GCP_PROJECT, GKE_CLUSTER_NAME/LOCATION, GCP_CONTROL_PLANE_SERVICE_ACCOUNT, GCP_ALLOWED_ROLES. */
+export function gcpDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): GcpSettingsDefaults {
+  return {
+    ...(env.GCP_PROJECT ? { gcpProject: env.GCP_PROJECT } : {}),
+    ...(env.GKE_CLUSTER_NAME ? { gkeClusterName: env.GKE_CLUSTER_NAME } : {}),
+    ...(env.GKE_CLUSTER_LOCATION ? { gkeClusterLocation: env.GKE_CLUSTER_LOCATION } : {}),
+    ...(env.GCP_CONTROL_PLANE_SERVICE_ACCOUNT ? { gcpControlPlaneServiceAccount: env.GCP_CONTROL_PLANE_SERVICE_ACCOUNT } : {}),
+    gcpAllowedRoles: listOf(env.GCP_ALLOWED_ROLES),
   };
 }
 
@@ -39,7 +52,7 @@ export function settingsDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): S
   };
 }
 
-export function appConfigFromEnv(env: NodeJS.ProcessEnv, adapters: Pick<AppConfig, 'workflow' | 'targets'> = {}): AppConfig {
+export function appConfigFromEnv(env: NodeJS.ProcessEnv, adapters: Pick<AppConfig, 'workflow' | 'targets' | 'gcp'> = {}): AppConfig {
   return {
     store: {
       tableName: required(env, 'TABLE_NAME'),
@@ -56,7 +69,7 @@ export function appConfigFromEnv(env: NodeJS.ProcessEnv, adapters: Pick<AppConfi
 }
 
 /** The function's app, built on first use from `process.env` (read then, not at import). */
-export function lambdaApp(adapters: (env: NodeJS.ProcessEnv) => Pick<AppConfig, 'workflow' | 'targets'> = () => ({})): () => App {
+export function lambdaApp(adapters: (env: NodeJS.ProcessEnv) => Pick<AppConfig, 'workflow' | 'targets' | 'gcp'> = () => ({})): () => App {
   let app: App | undefined;
   return () => (app ??= createApp(appConfigFromEnv(process.env, adapters(process.env))));
 }

@@ -8,6 +8,7 @@ import type { App } from '../app/app.js';
 import { createWorkflowSteps, type WorkflowSteps } from '../lib/workflow/steps.js';
 import { lambdaApp } from './lambda-app.js';
 import { awsTargets } from './targets.js';
+import { gcpTargets } from './gcp-targets.js';
 
 export const STEP_FUNCTIONS = {
   provisionPlan: 'plan',
@@ -22,6 +23,10 @@ export const STEP_FUNCTIONS = {
   provisionRecordItemFailure: 'recordItemFailure',
   provisionFinalize: 'finalize',
   provisionRecordRunFailure: 'recordRunFailure',
+  provisionGcpEnsureAccount: 'gcpEnsureAccount',
+  provisionGcpEnsureAccountPolicy: 'gcpEnsureAccountPolicy',
+  provisionGcpEnsureBucketAccess: 'gcpEnsureBucketAccess',
+  provisionGcpEnsureServiceAccount: 'gcpEnsureServiceAccount',
 } as const satisfies Record<string, keyof WorkflowSteps>;
 
 export type StepFunctionName = keyof typeof STEP_FUNCTIONS;
@@ -37,7 +42,7 @@ export function taskHandlers(buildSteps: () => WorkflowSteps): Record<StepFuncti
   return out;
 }
 
-const app: () => App = lambdaApp((env) => ({ targets: awsTargets(env) }));
+const app: () => App = lambdaApp((env) => ({ targets: awsTargets(env), gcp: gcpTargets(env) }));
 const tasks = taskHandlers(() => createWorkflowSteps(app().workflowDeps));
 
 export const plan = tasks.provisionPlan;
@@ -52,3 +57,7 @@ export const recordItem = tasks.provisionRecordItem;
 export const recordItemFailure = tasks.provisionRecordItemFailure;
 export const finalize = tasks.provisionFinalize;
 export const recordRunFailure = tasks.provisionRecordRunFailure;
+export const gcpEnsureAccount = tasks.provisionGcpEnsureAccount;
+export const gcpEnsureAccountPolicy = tasks.provisionGcpEnsureAccountPolicy;
+export const gcpEnsureBucketAccess = tasks.provisionGcpEnsureBucketAccess;
+export const gcpEnsureServiceAccount = tasks.provisionGcpEnsureServiceAccount;

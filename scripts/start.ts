@@ -11,6 +11,7 @@
  */
 import { resolve } from 'node:path';
 import { startLocalServer, type LocalServerOptions } from '../local/server.js';
+import { gcpSandboxOptionsFromEnv } from '../local/sandbox/index.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
@@ -36,6 +37,9 @@ if (env.IAM_MAPPING_TARGETS === 'aws') {
 } else {
   if (env.SANDBOX_LATENCY_MS) options.sandbox = { latencyMs: Number(env.SANDBOX_LATENCY_MS) };
   if (env.SANDBOX_IAM_MUTATING_RPS) options.sandbox = { ...options.sandbox, iamMutatingRatePerSecond: Number(env.SANDBOX_IAM_MUTATING_RPS) };
+  // SANDBOX_GCP_PROJECTS / SANDBOX_GCP_BUCKETS / SANDBOX_GCP_SERVICE_ACCOUNTS: what the sandbox Google Cloud holds before provisioning.
+  const gcp = gcpSandboxOptionsFromEnv(env);
+  if (gcp) options.sandbox = { ...options.sandbox, gcp };
 }
 
 const server = await startLocalServer(options);

@@ -23,6 +23,7 @@ import {
 import { checkValue, type CloudProvider, type ComputeStack } from './values.js';
 import { deploymentIssues, type DeploymentRules } from '../provisioning/settings.js';
 import { identityNameProblems } from './identity-names.js';
+import { gcpProvisioningIssues } from '../provisioning/gcp-settings.js';
 import { runSteps, runStepsSliced } from '../steps.js';
 import { IDENTITY_CEILING_MAX } from './limits.js';
 
@@ -165,9 +166,7 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
       );
     }
   }
-  if (config.provisioning !== undefined && provider !== 'AWS') {
-    add(['provisioning'], 'provisioning settings apply to AWS clouds only (EKS or VM); remove them for GCP');
-  }
+  gcpProvisioningIssues(config, options.deployment ?? {}, add);
 
   if (errors.length === 0) identityNameProblems(config, add);
 

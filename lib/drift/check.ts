@@ -43,6 +43,8 @@ import { PlanCache, type PlannedVersion } from '../workflow/planning.js';
 import { refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
 import { forgetOwned, judgeRole, judgeServiceAccount } from '../workflow/ownership-checks.js';
 import { diffState, itemName, nsKey, saKey, summarise, type ObservedRole } from './diff.js';
+import { gcpDriftFindings, type GcpDriftDeps } from './gcp.js';
+import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
 
 export interface DriftDeps {
   configs: ConfigStore;
@@ -60,6 +62,8 @@ export interface DriftDeps {
   now?: () => Date;
   /** Parallel per-role / per-namespace reads (each up to 2 calls in flight). Default 8. */
   concurrency?: number;
+  /** Google Cloud IAM and Storage (GCP clouds; lib/drift/gcp.ts). */
+  gcp?: GcpDriftDeps['gcp'];
 }
 
 export interface DriftCheckOptions {
@@ -77,7 +81,7 @@ const planCaches = new WeakMap<DriftDeps, PlanCache>();
 function plansOf(deps: DriftDeps): PlanCache {
   if (deps.plans) return deps.plans;
   let cache = planCaches.get(deps);
-  if (!cache) planCaches.set(deps, (cache = new PlanCache(deps.configs, deps.clusters, deps.defaults)));
+  if (!cache) planCaches.set(deps, (cache = new PlanCache(deps.configs, deps.clusters, deps.defaults, undefined, deps.gcp)));
   return cache;
 }
 
@@ -167,7 +171,10 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   const planned: PlannedVersion = await plans.get(cloudId, desiredVersion);
   // GCP: nothing of AWS is wanted, but AWS identities this cloud made under an earlier provider are
   // still its own — reported as orphans when there are any (and when AWS can be read at all).
-  const gcpReason = planned.plan.provider === 'GCP' ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
+  // With Google Cloud targets, its identities are compared too (lib/drift/gcp.ts), and AWS is only looked at for those orphans.
+  const gcpPart = planned.plan.provider === 'GCP' && deps.gcp ? await gcpDriftFindings({ ...deps, gcp: deps.gcp }, cloudId, planned) : null;
+  const gcpReason = planned.plan.provider === 'GCP' && !gcpPart ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
+  const isGcp = planned.plan.provider === 'GCP';
 
   // Items of a newer, unfinished version are not orphans.
   let keep: { roles: Set<string>; serviceAccounts: Set<string>; instanceProfiles: Set<string> } | undefined;
@@ -194,7 +201,9 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   // (GetAccountAuthorizationDetails, ≤ 1 call per 1,000 roles) and one ListOpenIDConnectProviders;
   // Kubernetes: one paged LIST per (cluster, namespace) of the plan, plus one cluster-wide LIST of
   // this cloud's labelled ServiceAccounts per cluster (orphans of any namespace or stack).
-  const { plan, settings, clusters } = planned;
+  const { plan, settings } = planned;
+  // A GCP plan's clusters are GKE's (lib/drift/gcp.ts compares them); AWS looks only for orphans, in the EKS clusters of the settings.
+  const clusters = isGcp ? [] : planned.clusters;
   let reads: [RoleDetail[], string[], ClusterIdentity[]];
   try {
     reads = await Promise.all([
@@ -204,7 +213,8 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     ]);
   } catch (e) {
     if (gcpReason) return nothing(gcpReason, desiredVersion);
-    throw e;
+    if (!gcpPart) throw e;
+    reads = [[], [], []]; // AWS unreachable from a GCP cloud's check: no AWS orphans to report
   }
   const [details, providers, orphanClusters] = reads;
   const detailByName = new Map(details.map((d) => [d.role.name.toLowerCase(), d] as const));
@@ -251,10 +261,11 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       if (!k8s.listServiceAccountsInAllNamespaces) return;
       const listedInFull = clusters.some((c) => c.name === cluster.name) ? namespaces : [];
       const owned = await k8s.listServiceAccountsInAllNamespaces(ownedSelector, { excludeNamespaces: listedInFull }).catch((e: unknown) => {
-        if (gcpReason) return []; // a GCP cloud's check does not fail on an unreachable EKS cluster
+        if (isGcp) return []; // a GCP cloud's check does not fail on an unreachable EKS cluster
         throw e;
       });
       for (const sa of owned) {
+        if (isGcp && Object.hasOwn(sa.annotations, GKE_SA_ANNOTATION)) continue; // a GKE identity of this cloud (compared above), not an AWS orphan
         const key = nsKey(cluster.name, sa.namespace);
         if (listedInFull.includes(sa.namespace)) continue; // listed in full above
         const list = serviceAccounts.get(key) ?? [];
@@ -307,6 +318,9 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
 
   if (gcpReason && findings.length === 0) return nothing(gcpReason, desiredVersion);
   if (gcpReason) caveat = [`${gcpReason}; AWS identities this cloud made under an earlier provider are left over`, caveat].filter(Boolean).join('; ');
+  else if (gcpPart && findings.length > 0)
+    caveat = ['GCP cloud: AWS identities this cloud made under an earlier provider are left over', caveat].filter(Boolean).join('; ');
+  if (gcpPart) findings.push(...gcpPart.findings);
   const report: DriftReport = {
     ...base,
     status: findings.length > 0 ? 'drifted' : 'clean',
@@ -316,10 +330,10 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     findings,
     summary: summarise(findings),
     observed: {
-      roles: listed.length,
-      service_accounts: [...serviceAccounts.values()].reduce((n, l) => n + l.length, 0),
-      namespaces: namespaces.length,
-      clusters: clusters.length,
+      roles: listed.length + (gcpPart?.observed.roles ?? 0),
+      service_accounts: [...serviceAccounts.values()].reduce((n, l) => n + l.length, 0) + (gcpPart?.observed.service_accounts ?? 0),
+      namespaces: namespaces.length + (gcpPart?.observed.namespaces ?? 0),
+      clusters: clusters.length + (gcpPart?.observed.clusters ?? 0),
     },
     duration_ms: 0,
   };

@@ -3,6 +3,7 @@ import { AppError, formatPath, type ErrorDetail } from '../errors.js';
 import { TRUST_POLICY_QUOTA_DEFAULT, TRUST_POLICY_QUOTA_MAX, TRUST_POLICY_QUOTA_MIN } from './budget.js';
 import { globMatch, hasWildcard } from './glob.js';
 import { ROLE_NAME_PREFIX_MAX } from './naming.js';
+import { gcpSettingsSchema, resolveGcpSettings, type GcpSettingsDefaults, type ResolvedGcpSettings } from './gcp-settings.js';
 
 /**
  * The optional `provisioning` section of a mapping config. Every field is optional;
@@ -229,6 +230,8 @@ export const provisioningSettingsSchema = z.strictObject({
       delete_orphans: z.boolean().optional(),
     })
     .optional(),
+  /** Google Cloud clouds only (lib/provisioning/gcp-settings.ts). */
+  gcp: gcpSettingsSchema.optional(),
 });
 
 export type ProvisioningSettings = z.infer<typeof provisioningSettingsSchema>;
@@ -257,6 +260,8 @@ export interface ResolvedSettings {
   /** Overrides by rule value; look up with serviceAccountSettings(). */
   serviceAccounts: Record<string, ResolvedServiceAccountSettings>;
   drift: { mode: DriftMode; deleteOrphans: boolean };
+  /** `provisioning.gcp` with its defaults; present when the section has one or the deployment has a GCP project. */
+  gcp?: ResolvedGcpSettings;
 }
 
 /**
@@ -265,7 +270,7 @@ export interface ResolvedSettings {
  * config that passes here is one the role can carry out, and one that does not is refused before
  * anything is stored.
  */
-export interface DeploymentRules {
+export interface DeploymentRules extends GcpSettingsDefaults {
   /** The role path of the deployment (the provisioning role may only write roles and instance profiles under it). Default `/iam-mapping/`. */
   rolePath?: string;
   /** Managed policies `extra_policy_arns` may name (ALLOWED_POLICY_ARNS). Default: none. */
@@ -385,6 +390,7 @@ export function resolveSettings(settings: ProvisioningSettings | undefined, defa
     trustPolicyQuota: s.trust_policy_quota ?? TRUST_POLICY_QUOTA_DEFAULT,
     serviceAccounts,
     drift: { mode: s.drift?.mode ?? 'report', deleteOrphans: s.drift?.delete_orphans ?? false },
+    ...(s.gcp !== undefined || defaults.gcpProject !== undefined ? { gcp: resolveGcpSettings(s.gcp, defaults) } : {}),
   };
 }
 
