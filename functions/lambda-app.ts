@@ -8,7 +8,6 @@
 import { createApp, type App, type AppConfig } from '../app/app.js';
 import { identityCeiling } from '../lib/config/limits.js';
 import type { DeploymentRules, SettingsDefaults } from '../lib/provisioning/settings.js';
-import type { GcpSettingsDefaults } from '../lib/provisioning/gcp-settings.js';
 
 export const regionOf = (env: NodeJS.ProcessEnv) => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
 
@@ -27,18 +26,6 @@ export function deploymentRulesFromEnv(env: NodeJS.ProcessEnv = process.env): De
     allowedPolicyArns: listOf(env.ALLOWED_POLICY_ARNS),
     protectedNamespaces: listOf(env.PROTECTED_NAMESPACES),
     ...(env.PERMISSIONS_BOUNDARY_ARN ? { permissionsBoundaryArn: env.PERMISSIONS_BOUNDARY_ARN } : {}),
-    ...gcpDefaultsFromEnv(env),
-  };
-}
-
-/** Google Cloud defaults and limits: GCP_PROJECT, GKE_CLUSTER_NAME/LOCATION, GCP_CONTROL_PLANE_SERVICE_ACCOUNT, GCP_ALLOWED_ROLES. */
-export function gcpDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): GcpSettingsDefaults {
-  return {
-    ...(env.GCP_PROJECT ? { gcpProject: env.GCP_PROJECT } : {}),
-    ...(env.GKE_CLUSTER_NAME ? { gkeClusterName: env.GKE_CLUSTER_NAME } : {}),
-    ...(env.GKE_CLUSTER_LOCATION ? { gkeClusterLocation: env.GKE_CLUSTER_LOCATION } : {}),
-    ...(env.GCP_CONTROL_PLANE_SERVICE_ACCOUNT ? { gcpControlPlaneServiceAccount: env.GCP_CONTROL_PLANE_SERVICE_ACCOUNT } : {}),
-    gcpAllowedRoles: listOf(env.GCP_ALLOWED_ROLES),
   };
 }
 
@@ -52,7 +39,11 @@ export function settingsDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): S
   };
 }
 
-export function appConfigFromEnv(env: NodeJS.ProcessEnv, adapters: Pick<AppConfig, 'workflow' | 'targets' | 'gcp'> = {}): AppConfig {
+/** What an entry point adds to the app: its adapters, and defaults only it needs (e.g. functions/gcp-env.ts). */
+export type EntryAdapters = Pick<AppConfig, 'workflow' | 'targets' | 'gcp'> & { extraDefaults?: SettingsDefaults };
+
+export function appConfigFromEnv(env: NodeJS.ProcessEnv, entry: EntryAdapters = {}): AppConfig {
+  const { extraDefaults, ...adapters } = entry;
   return {
     store: {
       tableName: required(env, 'TABLE_NAME'),
@@ -60,7 +51,7 @@ export function appConfigFromEnv(env: NodeJS.ProcessEnv, adapters: Pick<AppConfi
       ...(env.DYNAMODB_ENDPOINT ? { dynamodbEndpoint: env.DYNAMODB_ENDPOINT } : {}),
     },
     resolve: { freshnessMs: Number(env.RESOLVE_FRESHNESS_MS ?? 1000), staleGraceMs: Number(env.RESOLVE_STALE_GRACE_MS ?? 2000) },
-    defaults: settingsDefaultsFromEnv(env),
+    defaults: { ...settingsDefaultsFromEnv(env), ...extraDefaults },
     ...(env.DRIFT_CONCURRENCY ? { driftConcurrency: Number(env.DRIFT_CONCURRENCY) } : {}),
     maxIdentities: identityCeiling(env.MAX_IDENTITIES),
     ...planPageSizeFromEnv(env),
@@ -69,7 +60,7 @@ export function appConfigFromEnv(env: NodeJS.ProcessEnv, adapters: Pick<AppConfi
 }
 
 /** The function's app, built on first use from `process.env` (read then, not at import). */
-export function lambdaApp(adapters: (env: NodeJS.ProcessEnv) => Pick<AppConfig, 'workflow' | 'targets' | 'gcp'> = () => ({})): () => App {
+export function lambdaApp(adapters: (env: NodeJS.ProcessEnv) => EntryAdapters = () => ({})): () => App {
   let app: App | undefined;
   return () => (app ??= createApp(appConfigFromEnv(process.env, adapters(process.env))));
 }

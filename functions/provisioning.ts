@@ -9,6 +9,7 @@ import { createWorkflowSteps, type WorkflowSteps } from '../lib/workflow/steps.j
 import { lambdaApp } from './lambda-app.js';
 import { awsTargets } from './targets.js';
 import { gcpTargets } from './gcp-targets.js';
+import { gcpDefaultsFromEnv } from './gcp-env.js';
 
 export const STEP_FUNCTIONS = {
   provisionPlan: 'plan',
@@ -42,7 +43,7 @@ export function taskHandlers(buildSteps: () => WorkflowSteps): Record<StepFuncti
   return out;
 }
 
-const app: () => App = lambdaApp((env) => ({ targets: awsTargets(env), gcp: gcpTargets(env) }));
+const app: () => App = lambdaApp((env) => ({ targets: awsTargets(env), gcp: gcpTargets(env), extraDefaults: gcpDefaultsFromEnv(env) }));
 const tasks = taskHandlers(() => createWorkflowSteps(app().workflowDeps));
 
 export const plan = tasks.provisionPlan;

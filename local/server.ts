@@ -39,6 +39,7 @@ import { createLocalWorkflowRunner, type LocalWorkflowRunner, type Quotas } from
 import { recordExecutionEnd, resumeUnfinishedRuns } from '../lib/workflow/run-ended.js';
 import { identityCeiling } from '../lib/config/limits.js';
 import { deploymentRulesFromEnv, planPageSizeFromEnv } from '../functions/lambda-app.js';
+import { gcpDefaultsFromEnv } from '../functions/gcp-env.js';
 
 export interface LocalServerOptions {
   port?: number;
@@ -255,6 +256,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   // the environment; under the sandbox the boundary is the sandbox's.
   const defaults: SettingsDefaults = {
     ...deploymentRulesFromEnv(process.env),
+    ...gcpDefaultsFromEnv(process.env),
     ...(sandbox?.permissionsBoundaryArn ? { permissionsBoundaryArn: sandbox.permissionsBoundaryArn } : {}),
     ...(options.defaults ?? (options.targets ? {} : SANDBOX_DEFAULTS)),
   };

@@ -26,21 +26,13 @@ export const DRIFT_KINDS = {
   'orphan-role': { severity: 'low', text: 'a role the service created that no rule of the config names any more' },
   'orphan-service-account': { severity: 'low', text: 'a service account the service created that the config no longer names' },
   'orphan-instance-profile': { severity: 'low', text: 'an instance profile the service created that the config no longer names' },
-  'gcp-account-missing': { severity: 'high', text: 'the Google service account of a rule value no longer exists' },
-  'gcp-workload-identity-widened': {
-    severity: 'critical',
-    text: 'roles/iam.workloadIdentityUser on the Google service account has a member the config does not name: another Kubernetes ServiceAccount (or principal) can act as it',
-  },
-  'gcp-workload-identity-removed': {
-    severity: 'high',
-    text: 'a configured Kubernetes ServiceAccount lost roles/iam.workloadIdentityUser on its Google service account',
-  },
-  'gcp-service-account-user-removed': {
-    severity: 'high',
-    text: "the control plane's service account lost roles/iam.serviceAccountUser on a VM account: it can no longer attach it to VMs",
-  },
-  'gcp-bucket-access-removed': { severity: 'high', text: "a Google service account lost its access to the cloud's default bucket" },
-  'gcp-annotation-changed': { severity: 'high', text: 'the service account lost or changed its iam.gke.io/gcp-service-account annotation' },
+  // Google Cloud (lib/drift/gcp.ts; the README has the long texts).
+  'gcp-account-missing': { severity: 'high', text: 'Google account gone' },
+  'gcp-workload-identity-widened': { severity: 'critical', text: 'workloadIdentityUser widened' },
+  'gcp-workload-identity-removed': { severity: 'high', text: 'workloadIdentityUser removed' },
+  'gcp-service-account-user-removed': { severity: 'high', text: 'serviceAccountUser removed' },
+  'gcp-bucket-access-removed': { severity: 'high', text: 'bucket access removed' },
+  'gcp-annotation-changed': { severity: 'high', text: 'GKE annotation changed' },
   'oidc-provider-missing': {
     severity: 'critical',
     text: 'the IAM OIDC provider of a cluster is gone: no role trusting it can be assumed (IRSA broken for every role)',
