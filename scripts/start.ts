@@ -11,7 +11,7 @@
  */
 import { resolve } from 'node:path';
 import { startLocalServer, type LocalServerOptions } from '../local/server.js';
-import { gcpSandboxOptionsFromEnv } from '../local/sandbox/index.js';
+import { gcpSandboxOptionsFromEnv } from '../local/sandbox/gcp-state.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
@@ -37,7 +37,6 @@ if (env.IAM_MAPPING_TARGETS === 'aws') {
 } else {
   if (env.SANDBOX_LATENCY_MS) options.sandbox = { latencyMs: Number(env.SANDBOX_LATENCY_MS) };
   if (env.SANDBOX_IAM_MUTATING_RPS) options.sandbox = { ...options.sandbox, iamMutatingRatePerSecond: Number(env.SANDBOX_IAM_MUTATING_RPS) };
-  // SANDBOX_GCP_PROJECTS / SANDBOX_GCP_BUCKETS / SANDBOX_GCP_SERVICE_ACCOUNTS: what the sandbox Google Cloud holds before provisioning.
   const gcp = gcpSandboxOptionsFromEnv(env);
   if (gcp) options.sandbox = { ...options.sandbox, gcp };
 }
@@ -52,7 +51,7 @@ if (options.targets) {
   console.log(`iam-mapping: targets IAM ${e('AWS_ENDPOINT_URL_IAM')}, EKS ${e('AWS_ENDPOINT_URL_EKS')}, STS ${e('AWS_ENDPOINT_URL_STS')}, Kubernetes ${k8s}`);
 }
 if (server.sandbox) {
-  console.log(`iam-mapping: sandbox AWS ${server.url}/sandbox/aws, Kubernetes ${server.url}/sandbox/k8s`);
+  console.log(`iam-mapping: sandbox AWS ${server.url}/sandbox/aws, Kubernetes ${server.url}/sandbox/k8s, Google Cloud ${server.url}/sandbox/gcp`);
 }
 console.log(`iam-mapping ready on ${server.url} — console ${server.url}/console/ (token: npm run --silent dev-token -- owner)`);
 

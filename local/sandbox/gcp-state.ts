@@ -44,7 +44,10 @@ export interface GcpSandboxOptions {
   projects?: string[];
   /** Buckets that exist (default one, `anyscale-sandbox-bucket` in the first project). A bucket not listed answers 404. */
   buckets?: Array<string | GcpBucketSpec>;
-  /** Service accounts that exist before anyone creates one (default the control plane's, `anyscale-control-plane@<first project>…`). */
+  /**
+   * Service accounts that exist before anyone creates one, besides the control plane's
+   * (`anyscale-control-plane@<first project>.iam.gserviceaccount.com`, always there).
+   */
   serviceAccounts?: Array<string | GcpServiceAccountSpec>;
   /** Service accounts per project (Google's default quota: 100). */
   serviceAccountQuota?: number;
@@ -143,7 +146,7 @@ export class GcpState {
 
   // ------------------------------------------------------------- seeding, persistence
 
-  /** The configured projects, buckets and accounts (what the cloud has before any provisioning). */
+  /** The first configured project: default buckets and the control plane's account live there. */
   get firstProject(): string {
     return this.options.projects?.[0] ?? GCP_DEFAULT_PROJECT;
   }
@@ -156,7 +159,7 @@ export class GcpState {
       const spec = typeof b === 'string' ? { name: b } : b;
       if (!this.buckets.has(spec.name)) this.addBucket(spec);
     }
-    for (const a of this.options.serviceAccounts ?? [gcpControlPlaneAccount(first)]) {
+    for (const a of [gcpControlPlaneAccount(first), ...(this.options.serviceAccounts ?? [])]) {
       const spec = typeof a === 'string' ? { email: a } : a;
       if (!this.accounts.has(spec.email.toLowerCase())) this.addServiceAccount(spec);
     }
@@ -263,7 +266,8 @@ export class GcpState {
 
   // ------------------------------------------------------------- IAM v1: service accounts
 
-  createServiceAccount(project: string, body: Record<string, unknown>): ServiceAccountRecord {
+  createServiceAccount(projectOrNumber: string, body: Record<string, unknown>): ServiceAccountRecord {
+    const project = this.projectId(projectOrNumber);
     if (!this.projects.has(project)) throw permissionDenied('iam.serviceAccounts.create');
     const accountId = body.accountId;
     if (typeof accountId !== 'string' || accountId === '') throw invalidArgument('accountId is required.', 'account_id');
@@ -297,7 +301,8 @@ export class GcpState {
     return clone(record);
   }
 
-  listServiceAccounts(project: string, pageSize?: number, pageToken?: string): { accounts: ServiceAccountRecord[]; nextPageToken?: string } {
+  listServiceAccounts(projectOrNumber: string, pageSize?: number, pageToken?: string): { accounts: ServiceAccountRecord[]; nextPageToken?: string } {
+    const project = this.projectId(projectOrNumber);
     if (!this.projects.has(project)) throw permissionDenied('iam.serviceAccounts.list');
     if (pageSize !== undefined && (!Number.isInteger(pageSize) || pageSize < 0)) throw invalidArgument('Invalid page size.', 'page_size');
     const size = !pageSize ? 20 : Math.min(pageSize, 100);
@@ -387,8 +392,14 @@ export class GcpState {
 
   // ------------------------------------------------------------- Cloud Storage JSON API
 
-  listBuckets(project: string | undefined, maxResults?: number, pageToken?: string, prefix?: string): { items: BucketRecord[]; nextPageToken?: string } {
-    if (!project) throw new GcpError(400, 'INVALID_ARGUMENT', 'Required parameter: project', 'required');
+  listBuckets(
+    projectOrNumber: string | undefined,
+    maxResults?: number,
+    pageToken?: string,
+    prefix?: string,
+  ): { items: BucketRecord[]; nextPageToken?: string } {
+    if (!projectOrNumber) throw new GcpError(400, 'INVALID_ARGUMENT', 'Required parameter: project', 'required');
+    const project = this.projectId(projectOrNumber);
     if (!this.projects.has(project)) throw new GcpError(400, 'INVALID_ARGUMENT', `Unknown project id: ${project}`, 'invalid');
     if (maxResults !== undefined && (!Number.isInteger(maxResults) || maxResults < 0))
       throw new GcpError(400, 'INVALID_ARGUMENT', `Invalid unsigned integer value: '${maxResults}'.`, 'invalidParameter');
@@ -450,8 +461,14 @@ export class GcpState {
   private find(project: string, id: string): ServiceAccountRecord {
     const key = id.toLowerCase();
     const record = /^\d+$/.test(key) ? [...this.accounts.values()].find((a) => a.uniqueId === key) : this.accounts.get(key);
-    if (!record || (project !== '-' && project !== record.project)) throw notFoundAccount();
+    if (!record || (project !== '-' && this.projectId(project) !== record.project)) throw notFoundAccount();
     return record;
+  }
+
+  /** Google takes a project's number wherever it takes its id. */
+  private projectId(idOrNumber: string): string {
+    if (!/^\d+$/.test(idOrNumber)) return idOrNumber;
+    return [...this.projects].find((p) => projectNumber(p) === idOrNumber) ?? idOrNumber;
   }
 
   private findBucket(name: string): BucketRecord {

@@ -262,7 +262,24 @@ function storageRoute(state: GcpState, method: string, path: string, query: URLS
   return undefined;
 }
 
-/** Resolves one request below `/gcp`; undefined when no Google API route matches. */
+/** A route of the two APIs the sandbox does not serve: a Google-shaped 404 naming it, in the call log. */
+function unsupported(api: Api, method: string, path: string): Route {
+  return {
+    api,
+    action: `${api === 'iam' ? 'iam' : 'storage'}.unsupported`,
+    mutating: false,
+    params: { method, path },
+    run: () => {
+      throw new GcpError(
+        404,
+        'NOT_FOUND',
+        `The sandbox does not serve ${method} ${path} (it serves the IAM v1 service-account and Cloud Storage bucket/IAM routes).`,
+      );
+    },
+  };
+}
+
+/** Resolves one request below `/gcp`; undefined outside `/v1/…` (IAM) and `/storage/v1/…` (Cloud Storage). */
 export function gcpOperation(state: GcpState, req: GcpRequest): Operation | undefined {
   let path: string;
   try {
@@ -271,8 +288,9 @@ export function gcpOperation(state: GcpState, req: GcpRequest): Operation | unde
     return undefined;
   }
   const method = req.method.toUpperCase();
-  const route = path.startsWith('/storage/') ? storageRoute(state, method, path, req.query) : iamRoute(state, method, path, req.query);
-  if (!route) return undefined;
+  const api: Api | undefined = path.startsWith('/storage/v1/') || path === '/storage/v1' ? 'storage' : path.startsWith('/v1/') ? 'iam' : undefined;
+  if (!api) return undefined;
+  const route = (api === 'storage' ? storageRoute(state, method, path, req.query) : iamRoute(state, method, path, req.query)) ?? unsupported(api, method, path);
   return {
     service: 'gcp',
     action: route.action,

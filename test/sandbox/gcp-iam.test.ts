@@ -192,6 +192,26 @@ describe('service account IAM policies', () => {
     expect(read).toEqual(written);
   });
 
+  it('lets exactly one of two concurrent read-modify-writes with the same etag through', async () => {
+    const { data: sa } = await create('race-target');
+    const { data: base } = await iam.api.projects.serviceAccounts.getIamPolicy({ resource: sa.name! }, iam.opts);
+    const write = (ksa: string) =>
+      iam.api.projects.serviceAccounts
+        .setIamPolicy(
+          {
+            resource: sa.name!,
+            requestBody: { policy: { etag: base.etag, bindings: [{ role: 'roles/iam.workloadIdentityUser', members: [wiMember('default', ksa)] }] } },
+          },
+          iam.opts,
+        )
+        .then(
+          (r) => r.status,
+          (e: { response?: { status: number } }) => e.response?.status,
+        );
+    const statuses = await Promise.all([write('racer-a'), write('racer-b')]);
+    expect([...statuses].sort()).toEqual([200, 409]);
+  });
+
   it('answers 409 ABORTED to a write carrying a stale etag; a write without an etag overwrites', async () => {
     const { data: sa } = await create('etag-target');
     const { data: v0 } = await iam.api.projects.serviceAccounts.getIamPolicy({ resource: sa.name! }, iam.opts);
@@ -339,6 +359,39 @@ describe('call log, faults, auth and persistence', () => {
     expect(((await basic.json()) as { error: { status: string } }).error.status).toBe('UNAUTHENTICATED');
     const bare = await fetch(`${server.url}/sandbox/gcp/v1/${parent}/serviceAccounts`);
     expect(bare.status).toBe(200);
+  });
+
+  it('takes the project number for the project id, and answers routes it does not serve with a Google-shaped 404', async () => {
+    const number = ((await fetch(`${server.url}/sandbox/gcp/storage/v1/b/anyscale-sandbox-bucket`).then((r) => r.json())) as { projectNumber: string })
+      .projectNumber;
+    const { data } = await iam.api.projects.serviceAccounts.list({ name: `projects/${number}` }, iam.opts);
+    expect(data.accounts?.map((a) => a.email)).toEqual([emailOf('anyscale-control-plane')]);
+    const { data: sa } = await iam.api.projects.serviceAccounts.get(
+      { name: `projects/${number}/serviceAccounts/${emailOf('anyscale-control-plane')}` },
+      iam.opts,
+    );
+    expect(sa.projectId).toBe(PROJECT);
+
+    const undelete = await googleError(
+      iam.api.projects.serviceAccounts.undelete({ name: `projects/-/serviceAccounts/${sa.uniqueId}`, requestBody: {} }, iam.opts),
+    );
+    expect(undelete.status).toBe(404);
+    expect(undelete.error.message).toContain(':undelete');
+    expect(server.sandbox.calls.entries.at(-1)).toMatchObject({ service: 'gcp', action: 'iam.unsupported', status: 404, mutating: false });
+  });
+
+  it('throttles mutating calls beyond gcpMutatingRatePerSecond with 429 RESOURCE_EXHAUSTED', async () => {
+    const limited = await startSandboxServer({ port: 0, gcpMutatingRatePerSecond: 1 });
+    try {
+      const client = iamClient(limited.url);
+      const make = (id: string) => client.api.projects.serviceAccounts.create({ name: parent, requestBody: { accountId: id } }, client.opts);
+      await make('first-in-time');
+      const second = await googleError(make('second-in-time'));
+      expect([second.status, second.error.status]).toEqual([429, 'RESOURCE_EXHAUSTED']);
+      expect((await client.api.projects.serviceAccounts.list({ name: parent }, client.opts)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('holds 100 accounts per project (429 RESOURCE_EXHAUSTED beyond, as Google’s default quota)', async () => {
