@@ -32,7 +32,10 @@ import { gcpSettingsSchema, resolveGcpSettings, type GcpSettingsDefaults, type R
  *       extra_policy_arns: [arn:aws:iam::123456789012:policy/ml-team-a]
  *       adopt_role: false
  *   drift: { mode: report, delete_orphans: false }   # mode: off | report | repair
+ *   gcp: { project: my-project, … }          # cloud_provider GCP only: lib/provisioning/gcp-settings.ts
  * ```
+ * For GCP clouds `namespaces`, `default_bucket`, `service_accounts.<ksa>.namespaces` /
+ * `adopt_service_account` and `drift` keep their meaning; the AWS-only fields are refused.
  */
 
 // Characters that could escape from a value into another document. Reported by name.
