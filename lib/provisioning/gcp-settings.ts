@@ -142,8 +142,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 
 /**
  * What a `provisioning` section asks for that does not apply to its provider, or that the
- * deployment does not allow (extra roles outside GCP_ALLOWED_ROLES), and what a GCP cloud lacks
- * (a project, a control-plane account for VM). Reads the raw section defensively; paths are
+ * deployment does not allow (extra roles outside GCP_ALLOWED_ROLES). Reads the raw section defensively; paths are
  * relative to the document.
  */
 export function gcpProvisioningIssues(
@@ -180,22 +179,9 @@ export function gcpProvisioningIssues(
       }
     }
   }
+  // A missing project / control-plane account is not refused here (the seed examples are accepted
+  // verbatim by every deployment): the plan fails naming the field (run FAILED, never SUCCEEDED).
   const gcp = isObject(raw.gcp) ? raw.gcp : {};
-  const project = typeof gcp.project === 'string' ? gcp.project : defaults.gcpProject;
-  const mapping = isObject(config.dataplane_iam_mapping) ? config.dataplane_iam_mapping : {};
-  const hasValues = (Array.isArray(mapping.rules) && mapping.rules.length > 0) || typeof mapping.default_value === 'string';
-  if (hasValues && project === undefined && config.compute_stack === 'K8S') {
-    add(
-      ['provisioning', 'gcp', 'project'],
-      'the Google Cloud project of the service accounts is required: set provisioning.gcp.project (no deployment default GCP_PROJECT)',
-    );
-  }
-  if (hasValues && config.compute_stack === 'VM' && gcp.control_plane_service_account === undefined && !defaults.gcpControlPlaneServiceAccount) {
-    add(
-      ['provisioning', 'gcp', 'control_plane_service_account'],
-      "the control plane's service account is required to let it attach the accounts to VMs (roles/iam.serviceAccountUser): set it (no deployment default GCP_CONTROL_PLANE_SERVICE_ACCOUNT)",
-    );
-  }
   if (config.compute_stack === 'VM' && gcp.clusters !== undefined) add(['provisioning', 'gcp', 'clusters'], 'clusters apply to compute_stack K8S (GKE) only');
   if (config.compute_stack === 'K8S' && gcp.create_missing_accounts !== undefined) {
     add(['provisioning', 'gcp', 'create_missing_accounts'], 'create_missing_accounts applies to compute_stack VM only (GKE accounts are always created)');

@@ -14,6 +14,7 @@
 import type {
   ClaimRecord,
   ClusterIdentity,
+  GcpPort,
   ItemResult,
   KubernetesPort,
   OwnershipStore,
@@ -30,6 +31,8 @@ import { forgetOwned } from './ownership-checks.js';
 export interface ClaimDeps {
   ownership: OwnershipStore;
   iam: IamPort;
+  /** Google service accounts a GCP cloud claimed (whether one still exists). */
+  gcp?: Pick<GcpPort, 'getServiceAccount'>;
   kubernetes(cluster: ClusterIdentity): KubernetesPort;
 }
 
@@ -190,6 +193,7 @@ async function stillExists(deps: ClaimDeps, claim: ClaimRecord, cloudId: string,
   if (!record || record.cloudId !== cloudId) return false;
   if (claim.kind === 'iam-role') return (await deps.iam.getRole(claim.name)) !== null;
   if (claim.kind === 'instance-profile') return (await deps.iam.getInstanceProfile(claim.name)) !== null;
+  if (claim.kind === 'gcp-service-account') return deps.gcp ? (await deps.gcp.getServiceAccount('-', claim.name)) !== null : null;
   const cluster = clusters.find((c) => c.issuerHost === claim.clusterIssuer);
   if (!cluster || claim.namespace === undefined) return null;
   return (await deps.kubernetes(cluster).getServiceAccount(claim.namespace, claim.name)) !== null;

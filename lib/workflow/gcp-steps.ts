@@ -257,6 +257,19 @@ export function createGcpSteps(deps: GcpStepDeps, plans: PlanCache, now: () => s
         });
         resources.push(...results.map((r) => (r.action === 'failed' ? r : { ...r, detail: `${role} for ${member}` })));
       }
+      // A bucket role the config no longer names (an extra role dropped): the service's own grant of it is removed.
+      const resource = `buckets/${bucket}`;
+      const current = await gcp().getBucketPolicy(bucket);
+      for (const role of [...new Set((current?.bindings ?? []).filter((b) => b.condition === undefined && b.members.includes(member)).map((b) => b.role))]) {
+        if (roles.includes(role) || (await deps.ownership.getInventory(memberRef(resource, role, member)))?.cloudId !== input.cloudId) continue;
+        await editPolicy(
+          () => gcp().getBucketPolicy(bucket),
+          (p) => gcp().setBucketPolicy(bucket, p),
+          (p) => editMembers(p, role, { remove: [member] }),
+        );
+        await deps.ownership.deleteInventory(memberRef(resource, role, member), input.cloudId);
+        resources.push({ kind: 'gcs-bucket-binding', name: bucket, action: 'deleted', detail: `${role} for ${member} (no longer configured)` });
+      }
       return { resources };
     },
 

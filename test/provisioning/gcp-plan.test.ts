@@ -66,6 +66,19 @@ describe('GKE plan items', () => {
     expect(item.adopt).toEqual({ account: true, serviceAccount: true });
   });
 
+  it('a deployment without a GCP project: the plan fails naming provisioning.gcp.project (the run is FAILED, not SUCCEEDED)', () => {
+    const fail = (stack: 'K8S' | 'VM') => {
+      try {
+        planFor(['ksa-a@p-roject.iam.gserviceaccount.com'], undefined, { provider: 'GCP', computeStack: stack, accountId: '' });
+      } catch (e) {
+        return (e as PlanError).details.map((d) => d.path);
+      }
+      return [];
+    };
+    expect(fail('K8S')).toEqual(['provisioning.gcp.project']);
+    expect(fail('VM')).toEqual(['provisioning.gcp.control_plane_service_account']);
+  });
+
   it('two values with one explicit account id fail the plan naming the field', () => {
     expect(() => gke(['a-one', 'b-two'], { gcp: { accounts: { 'a-one': { account_id: 'same-id' }, 'b-two': { account_id: 'same-id' } } } })).toThrow(PlanError);
   });
