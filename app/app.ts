@@ -15,7 +15,7 @@ import { DynamoOwnershipStore } from '../adapters/dynamodb/ownership-store.js';
 import { DynamoRunStore } from '../adapters/dynamodb/run-store.js';
 import type { Targets } from '../adapters/targets.js';
 import type { DriftDeps } from '../lib/drift/check.js';
-import type { ConfigStore, DriftReportStore, OwnershipStore, ProvisioningRunStore, StickyStore, WorkflowStarter } from '../lib/ports.js';
+import type { ConfigStore, DriftReportStore, GcpPort, OwnershipStore, ProvisioningRunStore, StickyStore, WorkflowStarter } from '../lib/ports.js';
 import type { SettingsDefaults } from '../lib/provisioning/settings.js';
 import { ResolutionService } from '../lib/resolution/service.js';
 import type { WorkflowDeps } from '../lib/workflow/steps.js';
@@ -49,6 +49,8 @@ export interface AppConfig {
   planPageSize?: number;
   /** IAM, EKS and Kubernetes (absent: this entry point does not reach them). */
   targets?: () => Targets;
+  /** Google Cloud IAM, Storage and GKE (absent: GCP clouds cannot be provisioned or checked here). */
+  gcp?: () => GcpPort;
   /** How provisioning runs start: Step Functions deployed, the in-process runner locally (absent: they cannot start here). */
   workflow?: (app: Pick<App, 'stores' | 'workflowDeps'>) => WorkflowStarter;
 }
@@ -102,6 +104,8 @@ const missing = (what: string) => () => {
 export function createApp(config: AppConfig): App {
   const stores = once(() => (config.store ? createStores(config.store) : missing('a store')()));
   const targets = once(config.targets ?? missing('provisioning targets (IAM, EKS, Kubernetes)'));
+  // Built eagerly only when configured (cheap: the clients connect on first call).
+  const gcp = config.gcp ? config.gcp() : undefined;
   const workflowDeps = once((): WorkflowDeps => ({
     configs: stores().configs,
     runs: stores().runs,
@@ -112,6 +116,7 @@ export function createApp(config: AppConfig): App {
     ...(targets().podIdentity ? { podIdentity: targets().podIdentity } : {}),
     defaults: config.defaults,
     ...(config.planPageSize !== undefined ? { planPageSize: config.planPageSize } : {}),
+    ...(gcp ? { gcp } : {}),
   }));
   const app: App = {
     config,
@@ -155,6 +160,7 @@ export function createApp(config: AppConfig): App {
     ...(targets().podIdentity ? { podIdentity: targets().podIdentity } : {}),
     defaults: config.defaults,
     ...(config.driftConcurrency !== undefined ? { concurrency: config.driftConcurrency } : {}),
+    ...(gcp ? { gcp } : {}),
   }));
   return app;
 }

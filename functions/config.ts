@@ -11,6 +11,7 @@ import { CONFIRM_STACK_CHANGE_HEADER, stackChangeConfirmed } from '../lib/config
 import { wantsYaml } from './http.js';
 import { httpFunction, type Operations } from './http/handler.js';
 import { reply } from './http/route.js';
+import { gcpDefaultsFromEnv } from './gcp-env.js';
 import { lambdaApp } from './lambda-app.js';
 import { logger } from './observability.js';
 import { stepFunctionsFromEnv } from './sfn.js';
@@ -59,5 +60,5 @@ export const configOperations: Operations<'config'> = {
 export const handler = httpFunction(
   'config',
   configOperations,
-  lambdaApp((env) => ({ workflow: () => stepFunctionsFromEnv(env) })),
+  lambdaApp((env) => ({ workflow: () => stepFunctionsFromEnv(env), extraDefaults: gcpDefaultsFromEnv(env) })),
 );

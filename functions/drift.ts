@@ -11,6 +11,8 @@ import { httpFunction, type Operations } from './http/handler.js';
 import { lambdaApp } from './lambda-app.js';
 import { stepFunctionsFromEnv } from './sfn.js';
 import { awsTargets } from './targets.js';
+import { gcpTargets } from './gcp-targets.js';
+import { gcpDefaultsFromEnv } from './gcp-env.js';
 
 export const driftOperations: Operations<'drift'> = {
   runDriftCheck: ({ path, body }, app) => checkDriftNow(app, path.cloud, body),
@@ -20,6 +22,11 @@ export const driftOperations: Operations<'drift'> = {
 };
 
 /** The drift functions' adapters: Step Functions (repairs start runs) and the real IAM/EKS/Kubernetes. */
-export const driftAdapters = (env: NodeJS.ProcessEnv) => ({ workflow: () => stepFunctionsFromEnv(env), targets: awsTargets(env) });
+export const driftAdapters = (env: NodeJS.ProcessEnv) => ({
+  workflow: () => stepFunctionsFromEnv(env),
+  targets: awsTargets(env),
+  gcp: gcpTargets(env),
+  extraDefaults: gcpDefaultsFromEnv(env),
+});
 
 export const handler = httpFunction('drift', driftOperations, lambdaApp(driftAdapters));

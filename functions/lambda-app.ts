@@ -40,7 +40,11 @@ export function settingsDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): S
   };
 }
 
-export function appConfigFromEnv(env: NodeJS.ProcessEnv, adapters: Pick<AppConfig, 'workflow' | 'targets'> = {}): AppConfig {
+/** What an entry point adds to the app: its adapters, and defaults only it needs (e.g. functions/gcp-env.ts). */
+export type EntryAdapters = Pick<AppConfig, 'workflow' | 'targets' | 'gcp'> & { extraDefaults?: SettingsDefaults };
+
+export function appConfigFromEnv(env: NodeJS.ProcessEnv, entry: EntryAdapters = {}): AppConfig {
+  const { extraDefaults, ...adapters } = entry;
   return {
     store: {
       tableName: required(env, 'TABLE_NAME'),
@@ -48,7 +52,7 @@ export function appConfigFromEnv(env: NodeJS.ProcessEnv, adapters: Pick<AppConfi
       ...(env.DYNAMODB_ENDPOINT ? { dynamodbEndpoint: env.DYNAMODB_ENDPOINT } : {}),
     },
     resolve: { freshnessMs: Number(env.RESOLVE_FRESHNESS_MS ?? 1000), staleGraceMs: Number(env.RESOLVE_STALE_GRACE_MS ?? 2000) },
-    defaults: settingsDefaultsFromEnv(env),
+    defaults: { ...settingsDefaultsFromEnv(env), ...extraDefaults },
     ...(env.DRIFT_CONCURRENCY ? { driftConcurrency: Number(env.DRIFT_CONCURRENCY) } : {}),
     maxIdentities: identityCeiling(env.MAX_IDENTITIES),
     ...planPageSizeFromEnv(env),
@@ -57,7 +61,7 @@ export function appConfigFromEnv(env: NodeJS.ProcessEnv, adapters: Pick<AppConfi
 }
 
 /** The function's app, built on first use from `process.env` (read then, not at import). */
-export function lambdaApp(adapters: (env: NodeJS.ProcessEnv) => Pick<AppConfig, 'workflow' | 'targets'> = () => ({})): () => App {
+export function lambdaApp(adapters: (env: NodeJS.ProcessEnv) => EntryAdapters = () => ({})): () => App {
   let app: App | undefined;
   return () => (app ??= createApp(appConfigFromEnv(process.env, adapters(process.env))));
 }

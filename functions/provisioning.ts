@@ -8,6 +8,8 @@ import type { App } from '../app/app.js';
 import { createWorkflowSteps, type WorkflowSteps } from '../lib/workflow/steps.js';
 import { lambdaApp } from './lambda-app.js';
 import { awsTargets } from './targets.js';
+import { gcpTargets } from './gcp-targets.js';
+import { gcpDefaultsFromEnv } from './gcp-env.js';
 
 export const STEP_FUNCTIONS = {
   provisionPlan: 'plan',
@@ -24,6 +26,10 @@ export const STEP_FUNCTIONS = {
   provisionRecordItemFailure: 'recordItemFailure',
   provisionFinalize: 'finalize',
   provisionRecordRunFailure: 'recordRunFailure',
+  provisionGcpEnsureAccount: 'gcpEnsureAccount',
+  provisionGcpEnsureAccountPolicy: 'gcpEnsureAccountPolicy',
+  provisionGcpEnsureBucketAccess: 'gcpEnsureBucketAccess',
+  provisionGcpEnsureServiceAccount: 'gcpEnsureServiceAccount',
 } as const satisfies Record<string, keyof WorkflowSteps>;
 
 export type StepFunctionName = keyof typeof STEP_FUNCTIONS;
@@ -39,7 +45,7 @@ export function taskHandlers(buildSteps: () => WorkflowSteps): Record<StepFuncti
   return out;
 }
 
-const app: () => App = lambdaApp((env) => ({ targets: awsTargets(env) }));
+const app: () => App = lambdaApp((env) => ({ targets: awsTargets(env), gcp: gcpTargets(env), extraDefaults: gcpDefaultsFromEnv(env) }));
 const tasks = taskHandlers(() => createWorkflowSteps(app().workflowDeps));
 
 export const plan = tasks.provisionPlan;
@@ -56,3 +62,7 @@ export const recordItem = tasks.provisionRecordItem;
 export const recordItemFailure = tasks.provisionRecordItemFailure;
 export const finalize = tasks.provisionFinalize;
 export const recordRunFailure = tasks.provisionRecordRunFailure;
+export const gcpEnsureAccount = tasks.provisionGcpEnsureAccount;
+export const gcpEnsureAccountPolicy = tasks.provisionGcpEnsureAccountPolicy;
+export const gcpEnsureBucketAccess = tasks.provisionGcpEnsureBucketAccess;
+export const gcpEnsureServiceAccount = tasks.provisionGcpEnsureServiceAccount;

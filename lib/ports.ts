@@ -391,7 +391,7 @@ export interface ProvisioningRunStore {
 // time). Both are single-item conditional writes (first cloud wins).
 // ---------------------------------------------------------------------------------------------
 
-export type OwnedKind = 'iam-role' | 'instance-profile' | 'service-account';
+export type OwnedKind = 'iam-role' | 'instance-profile' | 'service-account' | 'gcp-service-account' | 'gcp-iam-member';
 
 /** Where an owned resource is: IAM names (compared ignoring case) or a ServiceAccount in a cluster. */
 export interface ResourceRef {
@@ -526,4 +526,58 @@ export interface DriftReportStore {
   latestReport(cloudId: string): Promise<DriftReport | null>;
   /** Report summaries, newest first. */
   listReports(cloudId: string, options?: { limit?: number }): Promise<DriftReportSummary[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Google Cloud targets (adapters/gcp/): IAM v1 service accounts and their IAM policies, Cloud
+// Storage bucket IAM, and GKE clusters (to reach their Kubernetes API). Errors are the same
+// TargetErrors; a stale etag on setIamPolicy (IAM 409 ABORTED, Storage 412) is ConflictError.
+// ---------------------------------------------------------------------------------------------
+
+export interface GoogleServiceAccount {
+  email: string;
+  projectId: string;
+  /** Google's numeric id: unique per account ever created (a re-created account has another). */
+  uniqueId?: string;
+  displayName?: string;
+  description?: string;
+  disabled?: boolean;
+}
+
+export interface GoogleIamBinding {
+  role: string;
+  members: string[];
+  /** Conditional bindings are carried through unchanged. */
+  condition?: unknown;
+}
+
+/** An IAM policy as Google returns it; `etag` guards the read-modify-write. */
+export interface GoogleIamPolicy {
+  version?: number;
+  etag?: string;
+  bindings: GoogleIamBinding[];
+}
+
+export interface GkeCluster extends ClusterIdentity {
+  /** The API server (`https://<ip>`) and its CA (base64 PEM), when known. */
+  endpoint?: string;
+  caData?: string;
+  project: string;
+  location: string | null;
+}
+
+export interface GcpPort {
+  getServiceAccount(project: string, email: string): Promise<GoogleServiceAccount | null>;
+  /** Fails with AlreadyExistsError when the id is taken. */
+  createServiceAccount(input: { project: string; accountId: string; displayName: string; description: string }): Promise<GoogleServiceAccount>;
+  getServiceAccountPolicy(project: string, email: string): Promise<GoogleIamPolicy>;
+  /** Writes `policy` guarded by its etag: ConflictError when someone changed it since the read. */
+  setServiceAccountPolicy(project: string, email: string, policy: GoogleIamPolicy): Promise<GoogleIamPolicy>;
+  /** The bucket's IAM policy; null when the bucket does not exist. */
+  getBucketPolicy(bucket: string): Promise<GoogleIamPolicy | null>;
+  setBucketPolicy(bucket: string, policy: GoogleIamPolicy): Promise<GoogleIamPolicy>;
+  /** A GKE cluster: its identity (OIDC issuer `container.googleapis.com/v1/projects/…/clusters/<name>`) and endpoint. */
+  describeGkeCluster(project: string, location: string | null, name: string): Promise<GkeCluster>;
+  /** The Kubernetes API of a GKE cluster. */
+  kubernetes(cluster: GkeCluster): KubernetesPort;
 }

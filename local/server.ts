@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp, type App, type StorePorts } from '../app/app.js';
 import { runScheduledPass, type ScheduleOutcome } from '../app/use-cases/drift.js';
 import { createTargets, type TargetsConfig } from '../adapters/targets.js';
+import { createGcpTargets, type GcpTargetsConfig } from '../adapters/gcp/google.js';
 import { configOperations } from '../functions/config.js';
 import { driftOperations } from '../functions/drift.js';
 import { healthzOperations } from '../functions/healthz.js';
@@ -33,12 +34,13 @@ import { createWorkflowSteps } from '../lib/workflow/steps.js';
 import { createCheckingVerifier, loadOrCreateSecret, unauthorized } from './auth.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, createLocalDocumentClient, ensureTable, startDynalite } from './dynalite.js';
 import { BodyTooLargeError, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
-import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/index.js';
+import { createSandbox, GCP_DEFAULT_PROJECT, gcpControlPlaneAccount, type Sandbox, type SandboxOptions } from './sandbox/index.js';
 import { persistedSandboxState } from './sandbox-state.js';
 import { createLocalWorkflowRunner, type LocalWorkflowRunner, type Quotas } from './workflow-runner.js';
 import { recordExecutionEnd, resumeUnfinishedRuns } from '../lib/workflow/run-ended.js';
 import { identityCeiling } from '../lib/config/limits.js';
 import { deploymentRulesFromEnv, planPageSizeFromEnv } from '../functions/lambda-app.js';
+import { gcpDefaultsFromEnv } from '../functions/gcp-env.js';
 
 export interface LocalServerOptions {
   port?: number;
@@ -57,6 +59,8 @@ export interface LocalServerOptions {
   sandbox?: SandboxOptions;
   /** Real provisioning targets (mode `aws`) instead of the sandbox. */
   targets?: TargetsConfig;
+  /** Google Cloud targets; default: the sandbox's `/sandbox/gcp` (with real AWS targets: Google's APIs when GCP_API_BASE_URL or GCP_PROJECT is set, else none). */
+  gcpTargets?: GcpTargetsConfig;
   /** Provisioning defaults: the cluster to trust and the default bucket. */
   defaults?: SettingsDefaults;
   /** Local workflow timing: retry interval and Wait states, in ms; plan page size (items per Distributed Map child, default env PLAN_PAGE_SIZE, else 100); quota overrides. */
@@ -85,7 +89,16 @@ export interface LocalServer {
 }
 
 /** Defaults of `npm start`: the sandbox's EKS cluster and a made-up default bucket. */
-export const SANDBOX_DEFAULTS: SettingsDefaults = { clusterName: 'sandbox', region: LOCAL_REGION, defaultBucket: 'anyscale-sandbox-bucket' };
+export const SANDBOX_DEFAULTS: SettingsDefaults = {
+  clusterName: 'sandbox',
+  region: LOCAL_REGION,
+  defaultBucket: 'anyscale-sandbox-bucket',
+  // Google Cloud: the sandbox's project, a GKE cluster name (served by the same sandbox Kubernetes API) and the control plane's account.
+  gcpProject: GCP_DEFAULT_PROJECT,
+  gkeClusterName: 'sandbox-gke',
+  gkeClusterLocation: 'us-central1',
+  gcpControlPlaneServiceAccount: gcpControlPlaneAccount(GCP_DEFAULT_PROJECT),
+};
 
 /** The request target as a URL: a path (`//x` is a path, not a protocol-relative URL) or absolute-form; undefined when unparsable (`*`). */
 function requestTarget(raw: string): URL | undefined {
@@ -234,10 +247,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     sandboxUrl: url,
     clusterName: SANDBOX_DEFAULTS.clusterName!,
   };
+  const gcpConfig: GcpTargetsConfig | undefined =
+    options.gcpTargets ??
+    (!options.targets
+      ? { mode: 'sandbox', sandboxUrl: url }
+      : process.env.GCP_API_BASE_URL || process.env.GCP_PROJECT
+        ? { mode: 'google', ...(process.env.GCP_API_BASE_URL ? { baseUrl: process.env.GCP_API_BASE_URL } : {}) }
+        : undefined);
   // The deployment's limits (ALLOWED_POLICY_ARNS, PROTECTED_NAMESPACES, ROLE_PATH, PERMISSIONS_BOUNDARY_ARN) as deployed, from
   // the environment; under the sandbox the boundary is the sandbox's.
   const defaults: SettingsDefaults = {
     ...deploymentRulesFromEnv(process.env),
+    ...gcpDefaultsFromEnv(process.env),
     ...(sandbox?.permissionsBoundaryArn ? { permissionsBoundaryArn: sandbox.permissionsBoundaryArn } : {}),
     ...(options.defaults ?? (options.targets ? {} : SANDBOX_DEFAULTS)),
   };
@@ -260,6 +281,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     },
     defaults,
     targets: () => createTargets(targetsConfig),
+    ...(gcpConfig ? { gcp: () => createGcpTargets(gcpConfig) } : {}),
     workflow: () => runner,
     maxIdentities: identityCeiling(process.env.MAX_IDENTITIES),
     ...(options.workflow?.planPageSize ? { planPageSize: options.workflow.planPageSize } : planPageSizeFromEnv()),

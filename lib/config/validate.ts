@@ -23,6 +23,7 @@ import {
 import { checkValue, type CloudProvider, type ComputeStack } from './values.js';
 import { deploymentIssues, type DeploymentRules } from '../provisioning/settings.js';
 import { identityNameProblems } from './identity-names.js';
+import { gcpProvisioningIssues } from '../provisioning/gcp-settings.js';
 import { runSteps, runStepsSliced } from '../steps.js';
 import { IDENTITY_CEILING_MAX } from './limits.js';
 
@@ -120,6 +121,11 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
     const reported = new Set(errors.map((e) => e.path));
     for (const issue of deploymentIssues(rawProvisioning, options.deployment))
       if (!reported.has(formatPath(issue.pathParts))) add(issue.pathParts, issue.message);
+    if (typeof doc.cloud_provider === 'string' && typeof doc.compute_stack === 'string') {
+      gcpProvisioningIssues({ ...doc, cloud_provider: doc.cloud_provider, compute_stack: doc.compute_stack }, options.deployment ?? {}, (path, message) => {
+        if (!reported.has(formatPath(path))) add(path, message);
+      });
+    }
     // Still check every rule that has the right shape, so one answer lists every problem.
     const mapping = doc.dataplane_iam_mapping as { rules?: unknown } | null | undefined;
     const rules = mapping && typeof mapping === 'object' && Array.isArray(mapping.rules) ? mapping.rules : [];
@@ -165,9 +171,7 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
       );
     }
   }
-  if (config.provisioning !== undefined && provider !== 'AWS') {
-    add(['provisioning'], 'provisioning settings apply to AWS clouds only (EKS or VM); remove them for GCP');
-  }
+  gcpProvisioningIssues(config, options.deployment ?? {}, add);
 
   if (errors.length === 0) identityNameProblems(config, add);
 

@@ -45,6 +45,8 @@ import { compareFindings, diffState, saKey, summarise } from './diff.js';
 import { observe, type Observation } from './observe.js';
 import { checkPassRole, passRoleFindings, passRoleInputOf } from '../provisioning/pass-role.js';
 import { podIdentityFindings } from './pod-identity.js';
+import { gcpDriftFindings, type GcpDriftDeps } from './gcp.js';
+import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
 
 export interface DriftDeps {
   configs: ConfigStore;
@@ -64,6 +66,8 @@ export interface DriftDeps {
   now?: () => Date;
   /** Parallel per-role / per-namespace reads (each up to 2 calls in flight). Default 8. */
   concurrency?: number;
+  /** Google Cloud IAM and Storage (GCP clouds; lib/drift/gcp.ts). */
+  gcp?: GcpDriftDeps['gcp'];
 }
 
 export interface DriftCheckOptions {
@@ -81,7 +85,7 @@ const planCaches = new WeakMap<DriftDeps, PlanCache>();
 function plansOf(deps: DriftDeps): PlanCache {
   if (deps.plans) return deps.plans;
   let cache = planCaches.get(deps);
-  if (!cache) planCaches.set(deps, (cache = new PlanCache(deps.configs, deps.clusters, deps.defaults)));
+  if (!cache) planCaches.set(deps, (cache = new PlanCache(deps.configs, deps.clusters, deps.defaults, undefined, deps.gcp)));
   return cache;
 }
 
@@ -171,7 +175,10 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   const planned: PlannedVersion = await plans.get(cloudId, desiredVersion);
   // GCP: nothing of AWS is wanted, but AWS identities this cloud made under an earlier provider are
   // still its own — reported as orphans when there are any (and when AWS can be read at all).
-  const gcpReason = planned.plan.provider === 'GCP' ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
+  // With Google Cloud targets, its identities are compared too (lib/drift/gcp.ts), and AWS is only looked at for those orphans.
+  const gcpPart = planned.plan.provider === 'GCP' && deps.gcp ? await gcpDriftFindings({ ...deps, gcp: deps.gcp }, cloudId, planned) : null;
+  const gcpReason = planned.plan.provider === 'GCP' && !gcpPart ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
+  const isGcp = planned.plan.provider === 'GCP';
 
   // Items of a newer, unfinished version are not orphans.
   let keep: { roles: Set<string>; serviceAccounts: Set<string>; instanceProfiles: Set<string> } | undefined;
@@ -195,13 +202,36 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   }
 
   // ---- observe (lib/drift/observe.ts): bulk IAM reads, one LIST per (cluster, namespace), this cloud's labelled ServiceAccounts elsewhere.
-  const { plan, clusters } = planned;
+  // A GCP plan's clusters are GKE's (lib/drift/gcp.ts compares them); AWS looks only for orphans, in the EKS clusters of the settings.
+  const { plan } = planned;
+  const clusters = isGcp ? [] : planned.clusters;
   let observed: Observation;
   try {
-    observed = await observe(deps, cloudId, planned, { concurrency: limit, tolerateUnreachableClusters: gcpReason !== undefined });
+    observed = await observe(
+      deps,
+      cloudId,
+      { ...planned, clusters },
+      {
+        concurrency: limit,
+        tolerateUnreachableClusters: isGcp,
+        ...(isGcp ? { notOrphansAnnotated: GKE_SA_ANNOTATION } : {}),
+      },
+    );
   } catch (e) {
     if (gcpReason) return nothing(gcpReason, desiredVersion);
-    throw e;
+    if (!gcpPart) throw e;
+    // AWS unreachable from a GCP cloud's check: no AWS orphans to report.
+    observed = {
+      detailByName: new Map(),
+      roles: new Map(),
+      listedRoles: [],
+      serviceAccounts: new Map(),
+      instanceProfiles: new Map(),
+      listedInstanceProfiles: [],
+      oidcProviderArns: [],
+      namespaces: [],
+      orphanClusters: [],
+    };
   }
   const {
     detailByName,
@@ -255,6 +285,9 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
 
   if (gcpReason && findings.length === 0) return nothing(gcpReason, desiredVersion);
   if (gcpReason) caveat = [`${gcpReason}; AWS identities this cloud made under an earlier provider are left over`, caveat].filter(Boolean).join('; ');
+  else if (gcpPart && findings.length > 0)
+    caveat = ['GCP cloud: AWS identities this cloud made under an earlier provider are left over', caveat].filter(Boolean).join('; ');
+  if (gcpPart) findings.push(...gcpPart.findings);
   const report: DriftReport = {
     ...base,
     status: findings.length > 0 ? 'drifted' : 'clean',
@@ -264,10 +297,10 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     findings,
     summary: summarise(findings),
     observed: {
-      roles: listed.length,
-      service_accounts: [...serviceAccounts.values()].reduce((n, l) => n + l.length, 0),
-      namespaces: namespaces.length,
-      clusters: clusters.length,
+      roles: listed.length + (gcpPart?.observed.roles ?? 0),
+      service_accounts: [...serviceAccounts.values()].reduce((n, l) => n + l.length, 0) + (gcpPart?.observed.service_accounts ?? 0),
+      namespaces: namespaces.length + (gcpPart?.observed.namespaces ?? 0),
+      clusters: clusters.length + (gcpPart?.observed.clusters ?? 0),
     },
     duration_ms: 0,
   };

@@ -38,6 +38,13 @@ export const DRIFT_KINDS = {
     severity: 'critical',
     text: 'the eks-pod-identity-agent add-on of a cluster is gone: no pod there gets credentials from its pod identity association',
   },
+  // Google Cloud (lib/drift/gcp.ts; the README has the long texts).
+  'gcp-account-missing': { severity: 'high', text: 'Google account gone' },
+  'gcp-workload-identity-widened': { severity: 'critical', text: 'workloadIdentityUser widened' },
+  'gcp-workload-identity-removed': { severity: 'high', text: 'workloadIdentityUser removed' },
+  'gcp-service-account-user-removed': { severity: 'high', text: 'serviceAccountUser removed' },
+  'gcp-bucket-access-removed': { severity: 'high', text: 'bucket access removed' },
+  'gcp-annotation-changed': { severity: 'high', text: 'GKE annotation changed' },
   'oidc-provider-missing': {
     severity: 'critical',
     text: 'the IAM OIDC provider of a cluster is gone: no role trusting it can be assumed (IRSA broken for every role)',

@@ -24,6 +24,8 @@ export interface ObserveOptions {
   concurrency?: number;
   /** An unreachable cluster's cluster-wide LIST counts as empty (a GCP cloud's check does not fail on it). */
   tolerateUnreachableClusters?: boolean;
+  /** This cloud's labelled ServiceAccounts carrying this annotation are not AWS orphans (a GCP cloud's GKE identities). */
+  notOrphansAnnotated?: string;
 }
 
 export interface Observation {
@@ -103,6 +105,7 @@ export async function observe(deps: ObserveDeps, cloudId: string, planned: Plann
         throw e;
       });
       for (const sa of owned) {
+        if (options.notOrphansAnnotated !== undefined && Object.hasOwn(sa.annotations, options.notOrphansAnnotated)) continue;
         const key = nsKey(cluster.name, sa.namespace);
         if (listedInFull.includes(sa.namespace)) continue; // listed in full above
         const list = serviceAccounts.get(key) ?? [];

@@ -27,6 +27,8 @@ export function resourceKey(ref: ResourceRef): string {
 
 export const roleRef = (name: string): ResourceRef => ({ kind: 'iam-role', name });
 export const instanceProfileRef = (name: string): ResourceRef => ({ kind: 'instance-profile', name });
+/** A Google service account, by e-mail. */
+export const gcpAccountRef = (email: string): ResourceRef => ({ kind: 'gcp-service-account', name: email });
 export const serviceAccountRef = (cluster: { name: string; issuerHost: string }, namespace: string, name: string): ResourceRef => ({
   kind: 'service-account',
   name,
@@ -38,6 +40,8 @@ export const serviceAccountRef = (cluster: { name: string; issuerHost: string },
 /** A resource in words: `IAM role x`, `ServiceAccount ns/sa in cluster c`. */
 export function describeRef(ref: ResourceRef): string {
   if (ref.kind === 'service-account') return `ServiceAccount ${ref.namespace}/${ref.name}${ref.cluster ? ` in cluster ${ref.cluster}` : ''}`;
+  if (ref.kind === 'gcp-service-account') return `Google service account ${ref.name}`;
+  if (ref.kind === 'gcp-iam-member') return `IAM member ${ref.name}`;
   return `${ref.kind === 'iam-role' ? 'IAM role' : 'IAM instance profile'} ${ref.name}`;
 }
 
@@ -62,7 +66,8 @@ export interface Observed {
 
 /** The cloud a mark value names: the cloud id itself, or (hashed form) whatever cloud the inventory says. */
 function markKeys(kind: OwnedKind): { managedBy: string; cloud: string; value: (cloudId: string) => string } {
-  return kind === 'service-account'
+  // Google service accounts carry the label forms (in their description): ≤ 63 characters per cloud mark.
+  return kind === 'service-account' || kind === 'gcp-service-account'
     ? { managedBy: MANAGED_BY_LABEL, cloud: CLOUD_LABEL, value: cloudLabelValue }
     : { managedBy: MANAGED_BY_TAG, cloud: CLOUD_TAG, value: cloudTagValue };
 }

@@ -18,6 +18,7 @@ import {
 } from './policies.js';
 import { buildPodIdentityTrustPolicy, clusterArn } from './pod-identity.js';
 import { serviceAccountSettings, type EffectiveServiceAccountSettings, type ResolvedSettings } from './settings.js';
+import { buildGcpPlan, type GcpPlanItem } from './gcp-plan.js';
 
 /**
  * The provisioning plan: a pure, deterministic, JSON-serialisable description of every IAM role,
@@ -89,7 +90,14 @@ export interface InstanceProfileItem {
   adopt: { role: boolean; instanceProfile: boolean };
 }
 
+/** An AWS item: an IAM role with a ServiceAccount or an instance profile (`items` of a plan). */
 export type PlanItem = K8sIrsaItem | InstanceProfileItem;
+export type AwsPlanItem = PlanItem;
+/** Any item of a plan: AWS (`items`) or Google Cloud (`gcpItems`, lib/provisioning/gcp-plan.ts). */
+export type AnyPlanItem = PlanItem | GcpPlanItem;
+
+export const isAwsItem = (item: AnyPlanItem): item is PlanItem => item.kind === 'k8s-irsa' || item.kind === 'instance-profile';
+const isGcpKind = (kind: string) => kind.startsWith('gcp-');
 
 export interface ProvisioningPlan {
   cloudId: string;
@@ -97,6 +105,8 @@ export interface ProvisioningPlan {
   provider: CloudProvider;
   computeStack: ComputeStack;
   items: PlanItem[];
+  /** Google Cloud clouds: their items (AWS plans have none and no such field). */
+  gcpItems?: GcpPlanItem[];
   /** Why there is nothing to provision (GCP, no values), else null. */
   reason: string | null;
   /** Config that has no effect (an override for a value no rule names, ...). */
@@ -108,7 +118,7 @@ export interface ProvisioningPlan {
 /** What a Step Functions Map iterates over: small, and enough to find and verify the item. */
 export interface PlanItemRef {
   index: number;
-  kind: PlanItem['kind'];
+  kind: AnyPlanItem['kind'];
   /** The rule value: SA name or instance-profile name. */
   name: string;
   digest: string;
@@ -124,8 +134,6 @@ const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9
 const IAM_NAME = /^[\w+=,.@-]{1,128}$/;
 const DIGEST_HEX = 16;
 
-export const GCP_OUT_OF_SCOPE = 'GCP: provisioning is not supported (out of scope); service accounts and their IAM bindings are managed outside this service';
-
 export function buildPlan(input: PlanInput): ProvisioningPlan {
   const { cloudId, configVersion, provider, computeStack, settings } = input;
   const partition = input.partition ?? 'aws';
@@ -138,8 +146,10 @@ export function buildPlan(input: PlanInput): ProvisioningPlan {
     seal({ cloudId, configVersion, provider, computeStack, items, reason, warnings });
 
   if (provider === 'GCP') {
+    const gcp = buildGcpPlan({ cloudId, computeStack, values: input.values, settings });
+    errors.push(...gcp.errors);
     throwIf(errors);
-    return base([], GCP_OUT_OF_SCOPE, []);
+    return seal({ cloudId, configVersion, provider, computeStack, items: [], gcpItems: gcp.items, reason: gcp.reason, warnings: gcp.warnings });
   }
   if (!ACCOUNT.test(input.accountId)) fail('environment.accountId', `must be a 12-digit AWS account id, got ${JSON.stringify(input.accountId)}`);
   if (!PARTITION.test(partition)) fail('environment.partition', `must be an AWS partition, got ${JSON.stringify(partition)}`);
@@ -343,28 +353,38 @@ export function planDigest(plan: Omit<ProvisioningPlan, 'digest'> | Provisioning
 }
 
 /** 16 hex of sha256 of the item's canonical JSON. */
-export function planItemDigest(item: PlanItem): string {
+export function planItemDigest(item: AnyPlanItem): string {
   return sha256Hex(canonicalJson(item)).slice(0, DIGEST_HEX);
 }
 
-function itemName(item: PlanItem): string {
-  return item.kind === 'k8s-irsa' ? item.serviceAccount.name : item.instanceProfile.name;
+function itemName(item: AnyPlanItem): string {
+  if (item.kind === 'gcp-vm') return item.account.email;
+  return item.kind === 'k8s-irsa' || item.kind === 'gcp-gke' ? item.serviceAccount.name : item.instanceProfile.name;
 }
 
 /** The minimal per-item records for a Step Functions Map. */
 export function planItemsFor(plan: ProvisioningPlan): PlanItemRef[] {
-  return plan.items.map((item, index) => ({
+  const refOf = (item: AnyPlanItem, index: number): PlanItemRef => ({
     index,
     kind: item.kind,
     name: itemName(item),
     digest: planItemDigest(item),
     ...(item.kind === 'k8s-irsa' && item.mechanism ? { mechanism: item.mechanism } : {}),
-  }));
+  });
+  return [...plan.items.map(refOf), ...(plan.gcpItems ?? []).map(refOf)];
 }
 
 /** The item `ref` points at, after checking it is still the same item; PlanError otherwise. */
 export function findPlanItem(plan: ProvisioningPlan, ref: PlanItemRef): PlanItem {
-  const item = plan.items[ref.index];
+  const item = findAnyPlanItem(plan, ref);
+  if (!isAwsItem(item))
+    throw new PlanError(`plan item ${ref.index} (${ref.name}) is a Google Cloud item`, [{ path: `items[${ref.index}]`, message: 'not an AWS item' }]);
+  return item;
+}
+
+/** findPlanItem for any provider's item (AWS `items` or Google Cloud `gcpItems`). */
+export function findAnyPlanItem(plan: ProvisioningPlan, ref: PlanItemRef): AnyPlanItem {
+  const item: AnyPlanItem | undefined = isGcpKind(ref.kind) ? plan.gcpItems?.[ref.index] : plan.items[ref.index];
   if (!item || item.kind !== ref.kind || itemName(item) !== ref.name || planItemDigest(item) !== ref.digest) {
     throw new PlanError(`plan item ${ref.index} (${ref.name}) changed since it was planned; re-plan and run again`, [
       { path: `items[${ref.index}]`, message: 'stale plan item' },

@@ -3,6 +3,7 @@ import { AppError, formatPath, type ErrorDetail } from '../errors.js';
 import { TRUST_POLICY_QUOTA_DEFAULT, TRUST_POLICY_QUOTA_MAX, TRUST_POLICY_QUOTA_MIN } from './budget.js';
 import { globMatch, hasWildcard } from './glob.js';
 import { ROLE_NAME_PREFIX_MAX } from './naming.js';
+import { gcpSettingsSchema, resolveGcpSettings, type GcpSettingsDefaults, type ResolvedGcpSettings } from './gcp-settings.js';
 
 /**
  * The optional `provisioning` section of a mapping config. Every field is optional;
@@ -33,6 +34,7 @@ import { ROLE_NAME_PREFIX_MAX } from './naming.js';
  *       adopt_role: false
  *       mechanism: pod-identity              # per service account: overrides the top-level mechanism
  *   drift: { mode: report, delete_orphans: false }   # mode: off | report | repair
+ *   gcp: { project: my-project, … }          # cloud_provider GCP only: lib/provisioning/gcp-settings.ts
  * ```
  *
  * `mechanism: pod-identity` makes each identity with EKS Pod Identity instead of IRSA: the role
@@ -41,6 +43,9 @@ import { ROLE_NAME_PREFIX_MAX } from './naming.js';
  * ServiceAccount) binds it, and the ServiceAccount carries no role annotation. The trust-policy
  * budget does not apply (the trust policy does not grow with namespaces). See
  * lib/provisioning/pod-identity.ts.
+ *
+ * For GCP clouds `namespaces`, `default_bucket`, `service_accounts.<ksa>.namespaces` /
+ * `adopt_service_account` and `drift` keep their meaning; the AWS-only fields are refused.
  */
 
 // Characters that could escape from a value into another document. Reported by name.
@@ -254,6 +259,8 @@ export const provisioningSettingsSchema = z.strictObject({
       delete_orphans: z.boolean().optional(),
     })
     .optional(),
+  /** Google Cloud clouds only (lib/provisioning/gcp-settings.ts). */
+  gcp: gcpSettingsSchema.optional(),
 });
 
 export type ProvisioningSettings = z.infer<typeof provisioningSettingsSchema>;
@@ -288,6 +295,8 @@ export interface ResolvedSettings {
   drift: { mode: DriftMode; deleteOrphans: boolean };
   /** AWS VM: the control plane's role (an ARN, or a name when the deployment lists no ARN for it); absent: not checked. */
   controlPlaneRole?: string;
+  /** `provisioning.gcp` with its defaults; present when the section has one or the deployment has a GCP project. */
+  gcp?: ResolvedGcpSettings;
 }
 
 /**
@@ -296,7 +305,7 @@ export interface ResolvedSettings {
  * config that passes here is one the role can carry out, and one that does not is refused before
  * anything is stored.
  */
-export interface DeploymentRules {
+export interface DeploymentRules extends GcpSettingsDefaults {
   /** The role path of the deployment (the provisioning role may only write roles and instance profiles under it). Default `/iam-mapping/`. */
   rolePath?: string;
   /** Managed policies `extra_policy_arns` may name (ALLOWED_POLICY_ARNS). Default: none. */
@@ -427,6 +436,7 @@ export function resolveSettings(settings: ProvisioningSettings | undefined, defa
     serviceAccounts,
     drift: { mode: s.drift?.mode ?? 'report', deleteOrphans: s.drift?.delete_orphans ?? false },
     ...controlPlaneRoleOf(s.control_plane_role, defaults.controlPlaneRoles ?? []),
+    ...(s.gcp !== undefined || defaults.gcpProject !== undefined ? { gcp: resolveGcpSettings(s.gcp, defaults) } : {}),
   };
 }
 

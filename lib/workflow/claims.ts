@@ -14,6 +14,7 @@
 import type {
   ClaimRecord,
   ClusterIdentity,
+  GcpPort,
   ItemResult,
   KubernetesPort,
   OwnershipStore,
@@ -22,14 +23,16 @@ import type {
   IamPort,
   ServiceAccountInfo,
 } from '../ports.js';
-import type { PlanItem, PlanItemRef } from '../provisioning/plan.js';
-import { describeRef, instanceProfileRef, judgeOwnership, resourceKey, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
+import type { AnyPlanItem as PlanItem, PlanItemRef } from '../provisioning/plan.js';
+import { describeRef, gcpAccountRef, instanceProfileRef, judgeOwnership, resourceKey, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
 import { cloudLabelValue, CLOUD_LABEL } from '../provisioning/ownership.js';
 import { forgetOwned } from './ownership-checks.js';
 
 export interface ClaimDeps {
   ownership: OwnershipStore;
   iam: IamPort;
+  /** Google service accounts a GCP cloud claimed (whether one still exists). */
+  gcp?: Pick<GcpPort, 'getServiceAccount'>;
   kubernetes(cluster: ClusterIdentity): KubernetesPort;
 }
 
@@ -44,6 +47,12 @@ const CONCURRENCY = 8;
 
 /** The names an item writes. */
 export function claimsOf(item: PlanItem, clusters: readonly ClusterIdentity[]): ResourceRef[] {
+  if (item.kind === 'gcp-vm') return []; // the account is the config's, not made here (unless created: its inventory record guards it)
+  if (item.kind === 'gcp-gke') {
+    const refs: ResourceRef[] = [gcpAccountRef(item.account.email)];
+    for (const cluster of clusters) for (const ns of item.serviceAccount.namespaces) refs.push(serviceAccountRef(cluster, ns, item.serviceAccount.name));
+    return refs;
+  }
   if (item.kind === 'instance-profile') return [roleRef(item.role.name), instanceProfileRef(item.instanceProfile.name)];
   const refs: ResourceRef[] = [roleRef(item.role.name)];
   for (const cluster of clusters) for (const ns of item.serviceAccount.namespaces) refs.push(serviceAccountRef(cluster, ns, item.serviceAccount.name));
@@ -146,7 +155,7 @@ async function checkExistingServiceAccounts(
 ): Promise<void> {
   const byNamespace = new Map<string, { cluster: ClusterIdentity; namespace: string; items: Array<{ ref: PlanItemRef; name: string }> }>();
   for (const { ref, item } of input.items) {
-    if (item.kind !== 'k8s-irsa' || refused.has(ref.name)) continue;
+    if ((item.kind !== 'k8s-irsa' && item.kind !== 'gcp-gke') || refused.has(ref.name)) continue;
     for (const cluster of input.clusters) {
       for (const namespace of item.serviceAccount.namespaces) {
         const k = `${cluster.issuerHost}#${namespace}`;
@@ -184,6 +193,7 @@ async function stillExists(deps: ClaimDeps, claim: ClaimRecord, cloudId: string,
   if (!record || record.cloudId !== cloudId) return false;
   if (claim.kind === 'iam-role') return (await deps.iam.getRole(claim.name)) !== null;
   if (claim.kind === 'instance-profile') return (await deps.iam.getInstanceProfile(claim.name)) !== null;
+  if (claim.kind === 'gcp-service-account') return deps.gcp ? (await deps.gcp.getServiceAccount('-', claim.name)) !== null : null;
   const cluster = clusters.find((c) => c.issuerHost === claim.clusterIssuer);
   if (!cluster || claim.namespace === undefined) return null;
   return (await deps.kubernetes(cluster).getServiceAccount(claim.namespace, claim.name)) !== null;

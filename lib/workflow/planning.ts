@@ -5,7 +5,7 @@
  * an item that changed since planning, and nothing large travels through Step Functions state.
  */
 import { AppError } from '../errors.js';
-import type { ClusterIdentity, ClusterPort, ConfigStore } from '../ports.js';
+import type { ClusterIdentity, ClusterPort, ConfigStore, GcpPort } from '../ports.js';
 import { PromiseCache } from '../promise-cache.js';
 import { parseStoredConfig, type StoredMappingConfig } from '../stored.js';
 import { buildPlan, type ProvisioningPlan } from '../provisioning/plan.js';
@@ -33,6 +33,8 @@ export class PlanCache {
     private readonly clusters: ClusterPort,
     private readonly defaults: SettingsDefaults,
     capacity = 16,
+    /** GKE clusters of GCP clouds are described here (their ServiceAccounts' identity). */
+    private readonly gcp?: Pick<GcpPort, 'describeGkeCluster'>,
   ) {
     this.entries = new PromiseCache(capacity);
   }
@@ -47,10 +49,13 @@ export class PlanCache {
     const config = parseStoredConfig(stored);
     const settings = parseProvisioningSettings(config.provisioning, this.defaults);
     const isAws = config.cloud_provider === 'AWS';
-    const clusters =
+    const gke = !isAws && config.compute_stack === 'K8S' && this.gcp && settings.gcp?.project ? { gcp: this.gcp, project: settings.gcp.project } : null;
+    const clusters: ClusterIdentity[] =
       isAws && config.compute_stack === 'K8S'
         ? await Promise.all(settings.clusters.map((c) => this.clusters.describeCluster(c.name, c.region ?? undefined)))
-        : [];
+        : gke
+          ? await Promise.all((settings.gcp?.clusters ?? []).map((c) => gke.gcp.describeGkeCluster(gke.project, c.location, c.name)))
+          : [];
     const accountId = isAws ? await this.clusters.accountId() : '000000000000';
     const plan = buildPlan({
       cloudId,

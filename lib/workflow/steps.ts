@@ -22,7 +22,16 @@ import type {
   ResourceResult,
   RoleInfo,
 } from '../ports.js';
-import { findPlanItem, planItemsFor, type InstanceProfileItem, type K8sIrsaItem, type PlanItem, type PlanItemRef } from '../provisioning/plan.js';
+import {
+  findAnyPlanItem,
+  findPlanItem,
+  isAwsItem,
+  planItemsFor,
+  type PlanItem as AwsPlanItem,
+  type InstanceProfileItem,
+  type K8sIrsaItem,
+  type PlanItemRef,
+} from '../provisioning/plan.js';
 import { ROLE_ARN_ANNOTATION, type IamTag } from '../provisioning/ownership.js';
 import { INVENTORY_TOKEN_KEY, instanceProfileRef, pendingRecord, refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
 import type { InventoryRecord, ResourceRef } from '../ports.js';
@@ -33,6 +42,8 @@ import { caughtIs, invalidInput, isTargetError, notOwned, notReady, superseded, 
 import { PlanCache, type PlannedVersion } from './planning.js';
 import { runWarnings } from './run-warnings.js';
 import { ensureAssociations, finishMigration, isPodIdentityItem, transitionalTrust, trustCovers, type AssociationOutput } from './pod-identity-steps.js';
+import { createGcpSteps } from './gcp-steps.js';
+import type { GcpPort, GkeCluster } from '../ports.js';
 
 export interface WorkflowDeps {
   configs: ConfigStore;
@@ -48,11 +59,13 @@ export interface WorkflowDeps {
   now?: () => Date;
   /** Plan item refs per stored page, i.e. per Distributed Map child execution (default PLAN_PAGE_SIZE). */
   planPageSize?: number;
+  /** Google Cloud IAM, Storage and GKE (GCP clouds; lib/workflow/gcp-steps.ts). */
+  gcp?: GcpPort;
 }
 
 /**
  * Items per plan page, i.e. per child execution of the Distributed Map. Sized for Step Functions'
- * 25,000-event history quota of each child: an item's path is ~38 events, and even if every Task
+ * 25,000-event history quota of each child: an item's path is ~40 events (the provider Choice included), and even if every Task
  * of every item exhausted its retries (3 events per retry: Scheduled, Started, Failed; 6 retries
  * on each of 7 Tasks and 10 on AwaitRole ≈ 156) a page of 100 stays under ~19,500 events.
  */
@@ -122,7 +135,7 @@ async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T)
 const tagMap = (tags: IamTag[]) => Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
 
 export function createWorkflowSteps(deps: WorkflowDeps) {
-  const plans = new PlanCache(deps.configs, deps.clusters, deps.defaults);
+  const plans = new PlanCache(deps.configs, deps.clusters, deps.defaults, undefined, deps.gcp);
   const pageSize = Math.max(1, Math.floor(deps.planPageSize ?? PLAN_PAGE_SIZE));
   const now = () => (deps.now ?? (() => new Date()))().toISOString();
 
@@ -134,16 +147,16 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
     }
   }
 
-  async function itemOf(input: ItemInput): Promise<{ planned: PlannedVersion; item: PlanItem }> {
+  async function itemOf(input: ItemInput): Promise<{ planned: PlannedVersion; item: AwsPlanItem }> {
     await fence(input);
     const planned = await plans.get(input.cloudId, input.version);
     return { planned, item: findPlanItem(planned.plan, input.ref) };
   }
 
-  const itemKey = (item: PlanItem) => (item.kind === 'k8s-irsa' ? item.serviceAccount.name : item.instanceProfile.name);
+  const itemKey = (item: AwsPlanItem) => (item.kind === 'k8s-irsa' ? item.serviceAccount.name : item.instanceProfile.name);
 
   /** Proceeds only when marks and inventory agree that the role is this cloud's (finalising a create whose answer was lost). */
-  async function requireOwned(role: RoleInfo, item: PlanItem, cloudId: string): Promise<void> {
+  async function requireOwned(role: RoleInfo, item: AwsPlanItem, cloudId: string): Promise<void> {
     const { verdict } = await judgeRole(deps.ownership, role, cloudId);
     if (verdict.kind !== 'ours') throw notOwned(roleRef(role.name), refusal(roleRef(role.name), verdict, itemKey(item), 'adopt_role'));
     if (verdict.finalize) await recordOwned(deps.ownership, roleRef(role.name), cloudId, role.id, now(), null);
@@ -169,7 +182,8 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
   async function leftAlone(input: ItemInput & { results?: Record<string, StepOutput> }): Promise<{ kind: TargetResourceKind; name: string }> {
     try {
       const { plan } = await plans.get(input.cloudId, input.version);
-      const item = findPlanItem(plan, input.ref);
+      const item = findAnyPlanItem(plan, input.ref);
+      if (!isAwsItem(item)) return { kind: 'gcp-service-account', name: item.account.email };
       if (item.kind === 'instance-profile' && input.results?.permissions) return { kind: 'instance-profile', name: item.instanceProfile.name };
       return { kind: 'iam-role', name: item.role.name };
     } catch {
@@ -178,6 +192,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
   }
 
   return {
+    ...createGcpSteps(deps, plans, now),
     /** Claims the cloud for this version, builds and checks the plan, and records the run as RUNNING. */
     async plan(input: StartInput): Promise<PlanOutput> {
       const { cloudId, version } = input;
@@ -192,10 +207,11 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       const only = input.only ? new Set(input.only) : null;
       const refs = planItemsFor(plan).filter((ref) => !only || only.has(ref.name));
       // Cross-cloud conflicts, before any role is created: refused items are recorded now and never run.
-      const { refused, lingering } = await settleClaims(deps, {
+      const gke = plan.provider === 'GCP' && deps.gcp ? deps.gcp : undefined;
+      const { refused, lingering } = await settleClaims(gke ? { ...deps, kubernetes: (c) => gke.kubernetes(c as GkeCluster) } : deps, {
         cloudId,
         version,
-        items: refs.map((ref) => ({ ref, item: findPlanItem(plan, ref) })),
+        items: refs.map((ref) => ({ ref, item: findAnyPlanItem(plan, ref) })),
         clusters: planned.clusters,
         full: only === null,
         now: now(),
@@ -627,7 +643,12 @@ function causeMessage(error: CaughtError): string {
  * (its token may be on a create whose answer was lost); a record of another cloud — pending or
  * made — wins, and its cloud is returned instead.
  */
-async function reserveCreate(store: OwnershipStore, ref: ResourceRef, cloudId: string, at: string): Promise<{ record: InventoryRecord } | { owner: string }> {
+export async function reserveCreate(
+  store: OwnershipStore,
+  ref: ResourceRef,
+  cloudId: string,
+  at: string,
+): Promise<{ record: InventoryRecord } | { owner: string }> {
   const prior = await store.getInventory(ref);
   if (prior && prior.cloudId === cloudId && prior.id === null && prior.token) return { record: prior };
   if (prior && prior.cloudId !== cloudId && prior.id === null) return { owner: prior.cloudId };

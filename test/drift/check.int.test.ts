@@ -47,13 +47,13 @@ describe('desired state', () => {
     expect((await h.api('POST', `/v1/clouds/${cloud}/drift-checks`)).json.status).toBe('clean');
   });
 
-  it('GCP: nothing to compare (stored, so latest answers)', async () => {
+  // Was "GCP: nothing to compare": GKE identities are provisioned now (issue 14), so they are compared.
+  it('GCP: the provisioned GKE identities are compared: clean (stored, so latest answers)', async () => {
     const cloud = 'cldrsrc_gke';
     expect(await putAndWait(cloud, SEED_EXAMPLES.gke.replace('cldrsrc_XXXX', cloud))).toBe('SUCCEEDED');
     const report = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`)).json;
-    expect(report).toMatchObject({ status: 'nothing-to-compare', drifted: false, findings: [], config_version: 1 });
-    expect(report.reason).toMatch(/GCP/);
-    expect((await h.api('GET', `/v1/clouds/${cloud}/drift-checks/latest`, { role: 'viewer' })).json.status).toBe('nothing-to-compare');
+    expect(report).toMatchObject({ status: 'clean', drifted: false, findings: [], config_version: 1 });
+    expect((await h.api('GET', `/v1/clouds/${cloud}/drift-checks/latest`, { role: 'viewer' })).json.status).toBe('clean');
   });
 
   it('latest version FAILED: compares with the newest SUCCEEDED one, keeps the newer version’s resources, repairs nothing', async () => {

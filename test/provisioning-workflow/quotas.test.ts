@@ -233,13 +233,17 @@ describe('the deployed definition at 5,000 identities', () => {
       provisionRecordItemFailure: async (input: { ref: { name: string } }) => ({ name: input.ref.name, status: 'FAILED' }),
       provisionFinalize: async (input: { pages: string[][] }) => ({ status: input.pages.flat().length === N ? 'SUCCEEDED' : 'FAILED' }),
       provisionRecordRunFailure: async () => ({ status: 'FAILED' }),
+      provisionGcpEnsureAccount: step,
+      provisionGcpEnsureAccountPolicy: step,
+      provisionGcpEnsureBucketAccess: step,
+      provisionGcpEnsureServiceAccount: step,
     };
     expect(Object.keys(handlers).sort()).toEqual([...new Set(taskStates(definition).map((t) => t.fn))].sort());
     const { ended, stats } = await runOnce(definition, handlers, { cloudId: 'cldrsrc_big', version: 1 });
     expect(ended, ended.cause).toMatchObject({ status: 'SUCCEEDED' });
     expect(stats.childExecutions).toBe(N / PAGE);
-    // 38 events per item (role created: the Wait state runs); the parent a few dozen whatever the size.
-    expect(stats.peakHistoryEvents).toBe(PAGE * 38 + 11); // + ExecutionStarted, LoadPage (5), the Map (4), ExecutionSucceeded
+    // 40 events per item (the provider Choice, then role created: the Wait state runs); the parent a few dozen whatever the size.
+    expect(stats.peakHistoryEvents).toBe(PAGE * 40 + 11); // + ExecutionStarted, LoadPage (5), the Map (4), ExecutionSucceeded
     expect(ended.historyEvents).toBeLessThan(40);
     expect(stats.peakPayloadBytes).toBeLessThan(100_000);
   }, 120_000);

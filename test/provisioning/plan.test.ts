@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PlanError } from '../../lib/provisioning/errors.js';
 import { roleNameFor } from '../../lib/provisioning/naming.js';
 import { cloudLabelValue, isOwnedRole, isOwnedServiceAccount, ownershipLabels, ownershipTags } from '../../lib/provisioning/ownership.js';
-import { buildPlan, findPlanItem, GCP_OUT_OF_SCOPE, planDigest, planItemsFor, type PlanInput } from '../../lib/provisioning/plan.js';
+import { buildPlan, findPlanItem, planDigest, planItemsFor, type PlanInput } from '../../lib/provisioning/plan.js';
 import { resolveSettings } from '../../lib/provisioning/settings.js';
 import { simulatedRoleMay, simulatedServiceCanAssume } from '../helpers/iam-simulate.js';
 import { ACCOUNT, cluster, irsaItem, planFor, PROD } from './fixtures.js';
@@ -79,11 +79,18 @@ describe('AWS / VM: instance profiles (seed 001/002)', () => {
 });
 
 describe('GCP', () => {
-  it('is an empty plan with a reason, whatever the stack', () => {
+  // Was "an empty plan with a reason (not supported)": GCP is provisioned now (issue 14); see test/provisioning/gcp-plan.test.ts.
+  it('is no longer an empty "not supported" plan: its items are Google Cloud items', () => {
     for (const computeStack of ['VM', 'K8S'] as const) {
-      const p = planFor(['sa@p.iam.gserviceaccount.com'], undefined, { provider: 'GCP', computeStack, accountId: '' });
+      const p = planFor(['sa-one@proj-one.iam.gserviceaccount.com'], undefined, {
+        provider: 'GCP',
+        computeStack,
+        accountId: '',
+        defaults: { gcpProject: 'proj-one', gkeClusterName: 'gke-1', gcpControlPlaneServiceAccount: 'cp-account@proj-one.iam.gserviceaccount.com' },
+      });
       expect(p.items).toEqual([]);
-      expect(p.reason).toBe(GCP_OUT_OF_SCOPE);
+      expect(p.reason).toBeNull();
+      expect(p.gcpItems?.map((i) => i.kind)).toEqual([computeStack === 'VM' ? 'gcp-vm' : 'gcp-gke']);
       expect(p.digest).toBe(planDigest(p));
     }
   });

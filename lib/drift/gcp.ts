@@ -1,0 +1,184 @@
+/**
+ * Drift of a Google Cloud cloud: what the plan of the provisioned version wants (the Google
+ * service accounts, their IAM bindings, the default bucket's grants and, for GKE, the annotated
+ * Kubernetes ServiceAccounts) against what Google and the clusters hold now.
+ *
+ * Reads per check: per item one GetServiceAccount and one getIamPolicy of the account; one
+ * getIamPolicy of the default bucket (shared by every item); for GKE one paged LIST of
+ * ServiceAccounts per (cluster, namespace). Findings (lib/drift/kinds.ts): `gcp-account-missing`,
+ * `gcp-workload-identity-widened` (critical: a member the config does not name can act as the
+ * account), `gcp-workload-identity-removed`, `gcp-service-account-user-removed`,
+ * `gcp-bucket-access-removed`, `gcp-annotation-changed`, `service-account-missing`,
+ * `ownership-label-removed`. A repair re-runs the items (the workflow restores what the service
+ * owns; a member someone else added is never removed by it — the finding says how to remove it).
+ */
+import pMap from 'p-map';
+import type { DriftFinding, GcpPort, GkeCluster, GoogleIamPolicy, OwnershipStore, ServiceAccountInfo } from '../ports.js';
+import { anyMembersOf } from '../provisioning/gcp-policy.js';
+import type { GcpPlanItem } from '../provisioning/gcp-plan.js';
+import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
+import { gcpAccountRef } from '../provisioning/inventory.js';
+import { isOwnedServiceAccount } from '../provisioning/ownership.js';
+import type { PlannedVersion } from '../workflow/planning.js';
+import { judgeGcpAccount } from '../workflow/gcp-steps.js';
+import { DRIFT_KINDS } from './kinds.js';
+
+export interface GcpDriftDeps {
+  gcp: GcpPort;
+  ownership?: OwnershipStore;
+  concurrency?: number;
+}
+
+type Draft = Omit<DriftFinding, 'severity'>;
+const finish = (d: Draft): DriftFinding => ({ ...d, severity: DRIFT_KINDS[d.kind].severity });
+
+export async function gcpDriftFindings(
+  deps: GcpDriftDeps,
+  cloudId: string,
+  planned: PlannedVersion,
+): Promise<{ findings: DriftFinding[]; observed: { roles: number; service_accounts: number; namespaces: number; clusters: number } }> {
+  const items: GcpPlanItem[] = planned.plan.gcpItems ?? [];
+  const limit = Math.max(1, deps.concurrency ?? 8);
+  const out: Draft[] = [];
+  const buckets = new Map<string, Promise<GoogleIamPolicy | null>>();
+  const bucketPolicy = (name: string) => {
+    let p = buckets.get(name);
+    if (!p) buckets.set(name, (p = deps.gcp.getBucketPolicy(name)));
+    return p;
+  };
+  let accounts = 0;
+
+  await pMap(
+    items,
+    async (item) => {
+      const name = item.kind === 'gcp-gke' ? item.serviceAccount.name : item.account.email;
+      const { email, project } = item.account;
+      const account = await deps.gcp.getServiceAccount(project, email);
+      if (!account) {
+        out.push({
+          kind: 'gcp-account-missing',
+          name: email,
+          resource: 'gcp-service-account',
+          item: name,
+          expected: email,
+          actual: null,
+          message: `Google service account ${email} of ${name} no longer exists: its workloads get no Google credentials`,
+          repairable: item.kind === 'gcp-gke' || item.account.create,
+        });
+        return;
+      }
+      accounts++;
+      const record = deps.ownership ? await deps.ownership.getInventory(gcpAccountRef(email)) : null;
+      const verdict = judgeGcpAccount(account, record, cloudId);
+      const managed = verdict.kind === 'ours' || (verdict.kind === 'unmarked' && item.adopt.account);
+      if (item.kind === 'gcp-gke' && !managed) {
+        out.push({
+          kind: 'ownership-label-removed',
+          name: email,
+          resource: 'gcp-service-account',
+          item: name,
+          expected: 'the ownership marks in its description',
+          actual: account.description ?? '',
+          message: `Google service account ${email} lost its ownership marks: the service no longer changes it; set provisioning.gcp.accounts.${name}.adopt_account: true to manage it again`,
+          repairable: false,
+        });
+      }
+      const policy = await deps.gcp.getServiceAccountPolicy(project, email);
+      const role = item.accountBinding.role;
+      const members = anyMembersOf(policy, role);
+      const want = item.accountBinding.members;
+      const missing = want.filter((m) => !members.includes(m));
+      if (missing.length > 0) {
+        out.push({
+          kind: item.kind === 'gcp-gke' ? 'gcp-workload-identity-removed' : 'gcp-service-account-user-removed',
+          name: email,
+          resource: 'gcp-iam-binding',
+          item: name,
+          expected: want,
+          actual: members,
+          message: `${role} on ${email} no longer has ${missing.join(', ')}`,
+          repairable: item.kind === 'gcp-vm' || managed,
+        });
+      }
+      const extra = members.filter((m) => !want.includes(m));
+      if (item.kind === 'gcp-gke' && extra.length > 0) {
+        out.push({
+          kind: 'gcp-workload-identity-widened',
+          name: email,
+          resource: 'gcp-iam-binding',
+          item: name,
+          expected: want,
+          actual: members,
+          message:
+            `${role} on ${email} also lets ${extra.join(', ')} act as it (the config names only ${want.join(', ')}); ` +
+            `the service never removes a member it did not add: remove it with gcloud iam service-accounts remove-iam-policy-binding ${email} --role=${role} --member=<member>`,
+          repairable: false,
+        });
+      }
+      const bucket = await bucketPolicy(item.bucket.bucket);
+      for (const r of item.bucket.roles) {
+        if (bucket && anyMembersOf(bucket, r).includes(item.bucket.member)) continue;
+        out.push({
+          kind: 'gcp-bucket-access-removed',
+          name: item.bucket.bucket,
+          resource: 'gcs-bucket-binding',
+          item: name,
+          expected: `${r} for ${item.bucket.member}`,
+          actual: bucket ? anyMembersOf(bucket, r) : 'the bucket does not exist',
+          message: bucket ? `bucket ${item.bucket.bucket} no longer grants ${r} to ${email}` : `bucket ${item.bucket.bucket} does not exist`,
+          repairable: bucket !== null,
+        });
+      }
+    },
+    { concurrency: limit },
+  );
+
+  // GKE: the annotated ServiceAccounts, one LIST per (cluster, namespace).
+  const gke = items.filter((i) => i.kind === 'gcp-gke');
+  const namespaces = [...new Set(gke.flatMap((i) => i.serviceAccount.namespaces))];
+  const clusters = planned.clusters as GkeCluster[];
+  let seen = 0;
+  await pMap(
+    clusters.flatMap((cluster) => namespaces.map((namespace) => ({ cluster, namespace }))),
+    async ({ cluster, namespace }) => {
+      const listed: ServiceAccountInfo[] = await deps.gcp.kubernetes(cluster).listServiceAccounts(namespace);
+      seen += listed.length;
+      const byName = new Map(listed.map((sa) => [sa.name, sa] as const));
+      for (const item of gke) {
+        if (!item.serviceAccount.namespaces.includes(namespace)) continue;
+        const ksa = item.serviceAccount.name;
+        const sa = byName.get(ksa);
+        const where = { cluster: cluster.name, namespace, item: ksa, name: `${namespace}/${ksa}`, resource: 'service-account' };
+        const email = item.annotations[GKE_SA_ANNOTATION];
+        if (!sa) {
+          out.push({
+            ...where,
+            kind: 'service-account-missing',
+            expected: email,
+            actual: null,
+            message: `ServiceAccount ${namespace}/${ksa} in cluster ${cluster.name} no longer exists`,
+            repairable: true,
+          });
+          continue;
+        }
+        const owned = isOwnedServiceAccount(sa.labels, cloudId);
+        const actual = sa.annotations[GKE_SA_ANNOTATION] ?? null;
+        if (actual !== email) {
+          out.push({
+            ...where,
+            kind: 'gcp-annotation-changed',
+            expected: email,
+            actual,
+            message: `ServiceAccount ${namespace}/${ksa} in cluster ${cluster.name} ${actual ? `now names ${actual}` : 'lost its annotation'} in ${GKE_SA_ANNOTATION} (was ${email})`,
+            repairable: owned || item.adopt.serviceAccount,
+          });
+        }
+      }
+    },
+    { concurrency: limit },
+  );
+  return {
+    findings: out.map(finish),
+    observed: { roles: accounts, service_accounts: seen, namespaces: namespaces.length, clusters: clusters.length },
+  };
+}

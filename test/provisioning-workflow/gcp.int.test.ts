@@ -1,0 +1,278 @@
+/**
+ * Google Cloud provisioning end to end under the local server (issue 14): seed 001's GKE and GCP VM
+ * examples provision into the sandbox's Google Cloud, and the result is read back through the
+ * sandbox's REST API with Google's own clients (@googleapis/iam, @google-cloud/storage): only the
+ * intended KSA is a workloadIdentityUser, every account has object read/write on the default
+ * bucket, the control plane may attach the VM accounts. Members someone else added are never
+ * dropped; a stale etag is re-read; drift finds a widened binding (critical) and repairs what the
+ * service owns.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ItemResult, ResourceResult } from '../../lib/ports.js';
+import { startHarness, type Harness } from '../helpers/local.js';
+import { SEED_EXAMPLES } from '../helpers/seeds.js';
+import { BUCKET, iamClient, PROJECT, storageClient, type IamClient } from '../sandbox/gcp-helpers.js';
+import type { Storage } from '@google-cloud/storage';
+
+const WI = 'roles/iam.workloadIdentityUser';
+const OBJECT_USER = 'roles/storage.objectUser';
+const SA_USER = 'roles/iam.serviceAccountUser';
+const NS = 'anyscale-operator';
+const CONTROL_PLANE = `anyscale-control-plane@${PROJECT}.iam.gserviceaccount.com`;
+const wiMember = (ns: string, ksa: string) => `serviceAccount:${PROJECT}.svc.id.goog[${ns}/${ksa}]`;
+
+let h: Harness;
+let iam: IamClient;
+let storage: Storage;
+
+beforeAll(async () => {
+  h = await startHarness({ driftIntervalSeconds: 0 });
+  iam = iamClient(h.server.url);
+  storage = storageClient(h.server.url);
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+interface Run {
+  status: string;
+  items: ItemResult[];
+  resources: ResourceResult[];
+}
+
+async function putAndWait(cloud: string, body: string): Promise<Run> {
+  const res = await h.api('PUT', `/v1/clouds/${cloud}/iam-mapping`, { body });
+  expect(res.status, res.text).toBe(200);
+  await h.server.workflow.idle();
+  return (await h.api('GET', `/v1/clouds/${cloud}/iam-mapping/provisioning`)).json as Run;
+}
+
+const accountPolicy = async (email: string) =>
+  (await iam.api.projects.serviceAccounts.getIamPolicy({ resource: `projects/${PROJECT}/serviceAccounts/${email}` }, iam.opts)).data;
+const membersOf = (policy: { bindings?: Array<{ role?: string | null; members?: string[] | null }> | null }, role: string) =>
+  (policy.bindings ?? []).filter((b) => b.role === role).flatMap((b) => b.members ?? []);
+const bucketPolicy = async () => (await storage.bucket(BUCKET).iam.getPolicy({ requestedPolicyVersion: 3 }))[0];
+const k8sServiceAccount = async (ns: string, name: string) =>
+  (await (await fetch(`${h.server.url}/sandbox/k8s/api/v1/namespaces/${ns}/serviceaccounts/${name}`)).json()) as {
+    metadata: { annotations?: Record<string, string>; labels?: Record<string, string>; resourceVersion: string };
+  };
+const emailOf = (run: Run, ksa: string): string => {
+  const sa = run.resources.find((r) => r.kind === 'service-account' && r.name === ksa);
+  return (sa?.detail ?? '').replace('iam.gke.io/gcp-service-account: ', '');
+};
+
+/** Adds `member` to `role` on an account's policy from outside the service (an operator with gcloud). */
+async function addAccountMember(email: string, role: string, member: string): Promise<void> {
+  const policy = await accountPolicy(email);
+  const bindings = [...(policy.bindings ?? [])];
+  const b = bindings.find((x) => x.role === role);
+  if (b) b.members = [...(b.members ?? []), member];
+  else bindings.push({ role, members: [member] });
+  await iam.api.projects.serviceAccounts.setIamPolicy(
+    { resource: `projects/${PROJECT}/serviceAccounts/${email}`, requestBody: { policy: { ...policy, bindings } } },
+    iam.opts,
+  );
+}
+
+describe('GKE (seed 001 example, verbatim)', () => {
+  const cloud = 'cldrsrc_XXXX';
+  let run: Run;
+  let email1: string;
+  let email2: string;
+
+  beforeAll(async () => {
+    run = await putAndWait(cloud, SEED_EXAMPLES.gke);
+    email1 = emailOf(run, 'kubernetes-service-account-name1');
+    email2 = emailOf(run, 'kubernetes-service-account-name2');
+  });
+
+  it('provisions: a Google service account per KSA, its binding, the bucket grant and the annotated KSA', () => {
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.items.map((i) => [i.name, i.kind, i.status])).toEqual([
+      ['kubernetes-service-account-name1', 'gcp-gke', 'SUCCEEDED'],
+      ['kubernetes-service-account-name2', 'gcp-gke', 'SUCCEEDED'],
+    ]);
+    const kinds = run.resources.map((r) => `${r.kind} ${r.action}`);
+    expect(kinds.filter((k) => k.startsWith('gcp-service-account'))).toEqual(['gcp-service-account created', 'gcp-service-account created']);
+    expect(run.resources.filter((r) => r.kind === 'gcs-bucket-binding').map((r) => r.name)).toEqual([BUCKET, BUCKET]);
+    expect(run.resources.filter((r) => r.kind === 'gcp-iam-binding')).toHaveLength(2);
+    for (const email of [email1, email2]) {
+      const id = email.split('@')[0]!;
+      expect(id).toMatch(/^[a-z]([-a-z0-9]*[a-z0-9])$/);
+      expect(id.length).toBeGreaterThanOrEqual(6);
+      expect(id.length).toBeLessThanOrEqual(30);
+      expect(email.endsWith(`@${PROJECT}.iam.gserviceaccount.com`)).toBe(true);
+    }
+    expect(email1).not.toBe(email2);
+  });
+
+  it("Google's clients read back: only the intended KSA is a workloadIdentityUser of each account", async () => {
+    expect(membersOf(await accountPolicy(email1), WI)).toEqual([wiMember(NS, 'kubernetes-service-account-name1')]);
+    expect(membersOf(await accountPolicy(email2), WI)).toEqual([wiMember(NS, 'kubernetes-service-account-name2')]);
+    const account = (await iam.api.projects.serviceAccounts.get({ name: `projects/${PROJECT}/serviceAccounts/${email1}` }, iam.opts)).data;
+    expect(account.description).toContain(`iam-mapping.anyscale.io/cloud=${cloud}`);
+    expect(account.description).toContain('app.kubernetes.io/managed-by=iam-mapping-service');
+  });
+
+  it('every account has object read/write on the default bucket; the KSAs are annotated with their account', async () => {
+    const objectUsers = membersOf(await bucketPolicy(), OBJECT_USER);
+    expect(objectUsers).toEqual(expect.arrayContaining([`serviceAccount:${email1}`, `serviceAccount:${email2}`]));
+    const ksa = await k8sServiceAccount(NS, 'kubernetes-service-account-name1');
+    expect(ksa.metadata.annotations?.['iam.gke.io/gcp-service-account']).toBe(email1);
+    expect(ksa.metadata.labels?.['iam-mapping.anyscale.io/cloud']).toBe(cloud);
+  });
+
+  it('a member someone else added is never dropped: a re-run keeps it and reports it (left-alone)', async () => {
+    const foreign = wiMember('default', 'someone-else');
+    await addAccountMember(email1, WI, foreign);
+    const bucket = await bucketPolicy();
+    bucket.bindings.push({ role: 'roles/storage.objectViewer', members: ['user:auditor@example.com'] });
+    await storage.bucket(BUCKET).iam.setPolicy(bucket);
+    // A second namespace for the first KSA: the binding must gain exactly that member.
+    h.server.sandbox!.k8s.createNamespace('team-b');
+    const v2 = `${SEED_EXAMPLES.gke}\nprovisioning:\n  service_accounts:\n    kubernetes-service-account-name1:\n      namespaces: [${NS}, team-b]\n`;
+    const again = await putAndWait(cloud, v2);
+    expect(again.status).toBe('SUCCEEDED');
+    expect(membersOf(await accountPolicy(email1), WI).sort()).toEqual(
+      [wiMember(NS, 'kubernetes-service-account-name1'), wiMember('team-b', 'kubernetes-service-account-name1'), foreign].sort(),
+    );
+    const leftAlone = again.resources.find((r) => r.kind === 'gcp-iam-binding' && r.action === 'left-alone');
+    expect(leftAlone?.detail).toContain(foreign);
+    expect(membersOf(await bucketPolicy(), 'roles/storage.objectViewer')).toEqual(['user:auditor@example.com']);
+    // Back to one namespace: the member the service added is removed, the foreign one stays.
+    const v3 = await putAndWait(cloud, `${SEED_EXAMPLES.gke}\nprovisioning:\n  drift: { mode: report }\n`);
+    expect(v3.status).toBe('SUCCEEDED');
+    expect(membersOf(await accountPolicy(email1), WI).sort()).toEqual([wiMember(NS, 'kubernetes-service-account-name1'), foreign].sort());
+  });
+
+  it('drift: the widened workloadIdentityUser is a critical finding the service does not "repair" away', async () => {
+    const report = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`)).json;
+    expect(report.drifted).toBe(true);
+    const widened = report.findings.find((f: { kind: string }) => f.kind === 'gcp-workload-identity-widened');
+    expect(widened).toMatchObject({ severity: 'critical', name: email1, repairable: false, resource: 'gcp-iam-binding' });
+    expect(widened.actual).toContain(wiMember('default', 'someone-else'));
+  });
+
+  it('drift: bucket access removed and annotation changed are found and repaired within ownership', async () => {
+    const bucket = await bucketPolicy();
+    bucket.bindings = bucket.bindings.map((b) => (b.role === OBJECT_USER ? { ...b, members: b.members.filter((m) => m !== `serviceAccount:${email2}`) } : b));
+    await storage.bucket(BUCKET).iam.setPolicy(bucket);
+    const sa = await k8sServiceAccount(NS, 'kubernetes-service-account-name2');
+    const patched = await fetch(`${h.server.url}/sandbox/k8s/api/v1/namespaces/${NS}/serviceaccounts/kubernetes-service-account-name2`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ metadata: { resourceVersion: sa.metadata.resourceVersion, annotations: { 'iam.gke.io/gcp-service-account': email1 } } }),
+    });
+    expect(patched.status).toBe(200);
+    const report = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`, { body: { repair: true } })).json;
+    const kinds = report.findings.map((f: { kind: string; severity: string }) => `${f.kind} ${f.severity}`).sort();
+    expect(kinds).toEqual(['gcp-annotation-changed high', 'gcp-bucket-access-removed high', 'gcp-workload-identity-widened critical']);
+    expect(report.repair.items).toEqual(['kubernetes-service-account-name2']);
+    await h.server.workflow.idle();
+    expect(membersOf(await bucketPolicy(), OBJECT_USER)).toContain(`serviceAccount:${email2}`);
+    expect((await k8sServiceAccount(NS, 'kubernetes-service-account-name2')).metadata.annotations?.['iam.gke.io/gcp-service-account']).toBe(email2);
+    const after = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`)).json;
+    expect(after.findings.map((f: { kind: string }) => f.kind)).toEqual(['gcp-workload-identity-widened']);
+  });
+
+  it('a stale etag (someone wrote the policy between read and write: 409 ABORTED) is re-read and re-applied', async () => {
+    const other = 'cldrsrc_etag';
+    const sandbox = h.server.sandbox!;
+    let raced = false;
+    sandbox.setFaults((call) => {
+      if (!raced && call.service === 'gcp' && call.action === 'iam.serviceAccounts.setIamPolicy' && call.params.email?.startsWith('iamm-etag-ksa')) {
+        raced = true;
+        // Another writer changes the account's policy first: the service's write now carries a stale etag.
+        const id = call.params.email;
+        const current = sandbox.gcp.getServiceAccountPolicy(PROJECT, id);
+        sandbox.gcp.setServiceAccountPolicy(PROJECT, id, {
+          policy: { etag: current.etag, bindings: [...current.bindings, { role: SA_USER, members: ['user:racer@example.com'] }] },
+        });
+      }
+      return undefined;
+    });
+    try {
+      const r = await putAndWait(other, SEED_EXAMPLES.gke.replace('cldrsrc_XXXX', other).replaceAll('kubernetes-service-account-name', 'etag-ksa-'));
+      expect(r.status).toBe('SUCCEEDED');
+      expect(raced).toBe(true);
+      const email = emailOf(r, 'etag-ksa-1');
+      const policy = await accountPolicy(email);
+      expect(membersOf(policy, WI)).toEqual([wiMember(NS, 'etag-ksa-1')]);
+      expect(membersOf(policy, SA_USER)).toEqual(['user:racer@example.com']);
+      const conflicts = sandbox.calls.filter({ service: 'gcp', action: 'iam.serviceAccounts.setIamPolicy', failed: true }).filter((c) => c.status === 409);
+      expect(conflicts.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      sandbox.setFaults(undefined);
+    }
+  });
+});
+
+describe('GCP VM (seed 001 example, verbatim)', () => {
+  const cloud = 'cldrsrcgcp_i93p4pp6k8fe1hca7kggbjvdyu';
+  const sa1 = 'sa1@xxx.iam.gserviceaccount.com';
+  const sa2 = 'sa2@xxx.iam.gserviceaccount.com';
+
+  it('an account that does not exist fails its item, naming it (nothing reported as SUCCEEDED)', async () => {
+    const run = await putAndWait(cloud, SEED_EXAMPLES.gcpVm);
+    expect(run.status).toBe('FAILED');
+    expect(run.items.map((i) => i.status)).toEqual(['FAILED', 'FAILED']);
+    expect(run.items[0]?.error?.message).toContain(`${sa1} does not exist`);
+    expect(run.items[0]?.error?.message).toContain('create_missing_accounts');
+  });
+
+  it('with the accounts in place: bucket access for each, and the control plane may attach them (serviceAccountUser)', async () => {
+    for (const email of [sa1, sa2]) h.server.sandbox!.gcp.addServiceAccount({ email });
+    const run = await putAndWait(cloud, `${SEED_EXAMPLES.gcpVm}\nprovisioning:\n  drift: { mode: report }\n`);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.resources.filter((r) => r.kind === 'gcs-bucket-binding').map((r) => [r.name, r.detail])).toEqual([
+      [BUCKET, `${OBJECT_USER} for serviceAccount:${sa1}`],
+      [BUCKET, `${OBJECT_USER} for serviceAccount:${sa2}`],
+    ]);
+    for (const email of [sa1, sa2]) {
+      const policy = (await iam.api.projects.serviceAccounts.getIamPolicy({ resource: `projects/-/serviceAccounts/${email}` }, iam.opts)).data;
+      expect(membersOf(policy, SA_USER)).toEqual([`serviceAccount:${CONTROL_PLANE}`]);
+    }
+    expect(membersOf(await bucketPolicy(), OBJECT_USER)).toEqual(expect.arrayContaining([`serviceAccount:${sa1}`, `serviceAccount:${sa2}`]));
+    const report = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`)).json;
+    expect(report).toMatchObject({ status: 'clean', findings: [] });
+  });
+});
+
+describe('GCP provisioning settings: clear 400s naming the field', () => {
+  const put = (cloud: string, doc: string) => h.api('PUT', `/v1/clouds/${cloud}/iam-mapping`, { body: doc });
+  const gke = (provisioning: string) => `${SEED_EXAMPLES.gke.replace('cldrsrc_XXXX', 'cldrsrc_bad')}\nprovisioning:\n${provisioning}\n`;
+  const paths = (res: { json: { error: { details: Array<{ path: string }> } } }) => res.json.error.details.map((d) => d.path);
+
+  it('AWS-only fields, unknown gcp fields, bad ids and roles outside the allow-list', async () => {
+    const res = await put(
+      'cldrsrc_bad',
+      gke(
+        [
+          '  clusters: [{ name: eks-1 }]',
+          '  role_path: /iam-mapping/x/',
+          '  gcp:',
+          '    project: Bad_Project',
+          '    colour: blue',
+          '    accounts:',
+          '      kubernetes-service-account-name1: { account_id: ab, extra_roles: [roles/owner] }',
+        ].join('\n'),
+      ),
+    );
+    expect(res.status, res.text).toBe(400);
+    expect(paths(res)).toEqual(
+      expect.arrayContaining([
+        'provisioning.clusters',
+        'provisioning.gcp.project',
+        'provisioning.gcp.colour',
+        'provisioning.gcp.accounts.kubernetes-service-account-name1.account_id',
+        'provisioning.gcp.accounts.kubernetes-service-account-name1.extra_roles[0]',
+      ]),
+    );
+  });
+
+  it('provisioning.gcp on an AWS cloud is refused', async () => {
+    const res = await put('cldrsrc_awsgcp', `${SEED_EXAMPLES.eks.replace('cldrsrc_XXXX', 'cldrsrc_awsgcp')}\nprovisioning:\n  gcp: { project: my-project }\n`);
+    expect(res.status).toBe(400);
+    expect(paths(res)).toEqual(['provisioning.gcp']);
+  });
+});
