@@ -17,6 +17,7 @@ import { invalidInput } from '../lib/target-errors.js';
 import { AwsClusters } from './aws/eks.js';
 import { AwsIam } from './aws/iam.js';
 import { AwsPodIdentity } from './aws/pod-identity.js';
+import { iamWriteRateFromEnv } from './aws/write-pacing.js';
 import { eksTokenProvider } from './k8s/eks-token.js';
 import { KubeServiceAccounts, normaliseServerUrl } from './k8s/service-accounts.js';
 
@@ -37,6 +38,8 @@ export interface TargetsConfig {
   kubeconfig?: string;
   /** SDK attempts per call (default 3). */
   maxAttempts?: number;
+  /** Mutating IAM calls per second this process may make (default: env IAM_WRITE_RATE; unset = adaptive). */
+  iamWriteRatePerSecond?: number;
 }
 
 /** A cluster as `ClusterPort.describeCluster` returns it, optionally with how to reach its API server. */
@@ -64,7 +67,8 @@ export function createTargets(config: TargetsConfig): Targets {
     ...(base ? { endpoint: `${base}/sandbox/aws`, credentials: SANDBOX_CREDENTIALS } : {}),
     ...(config.maxAttempts !== undefined ? { maxAttempts: config.maxAttempts } : {}),
   };
-  const iam = new AwsIam(aws);
+  const writeRate = config.iamWriteRatePerSecond ?? iamWriteRateFromEnv();
+  const iam = new AwsIam({ ...aws, ...(writeRate ? { writeRatePerSecond: writeRate } : {}) });
   const clusters = new AwsClusters(aws);
   const kubeClients = new Map<string, KubeServiceAccounts>();
 

@@ -1,15 +1,17 @@
 /** Shared helpers for the benchmarks: machine description, percentiles, the final JSON line. */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 
 export interface Machine {
   cpus: number;
   model: string;
   node: string;
+  /** 1, 5 and 15 minute load averages when the result was emitted (other jobs share the machine). */
+  load_average: number[];
 }
 
 export function machine(): Machine {
   const list = cpus();
-  return { cpus: list.length, model: list[0]?.model.trim() ?? 'unknown', node: process.version };
+  return { cpus: list.length, model: list[0]?.model.trim() ?? 'unknown', node: process.version, load_average: loadavg().map((l) => round(l, 2)) };
 }
 
 /** Nearest-rank percentile of an ascending-sorted array (p in 0..100). */

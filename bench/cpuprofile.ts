@@ -53,3 +53,36 @@ export function summarize(profile: CpuProfile, top = 15): { total_ms: number; fu
       .map(([k, v]): [string, number] => [k, Math.round(v / 100) / 10]);
   return { total_ms: Math.round(total / 1000), functions: sorted(fns), origins: sorted(origins) };
 }
+
+/**
+ * What ran during a window of the profile (`fromUs`..`toUs` on the profile's clock, i.e.
+ * `process.hrtime` in µs): e.g. a stall of the event loop that a timer probe measured. The
+ * functions with the most inclusive time in it (every frame of each sample's stack counted once).
+ */
+export function windowSummary(profile: CpuProfile, fromUs: number, toUs: number, top = 12): Array<[string, number]> {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  const incl = new Map<string, number>();
+  let t = profile.startTime;
+  for (let i = 0; i < samples.length; i++) {
+    t += deltas[i] ?? 0;
+    if (t < fromUs || t > toUs) continue;
+    const weight = deltas[i + 1] ?? 0;
+    const seen = new Set<string>();
+    for (let id: number | undefined = samples[i]; id !== undefined; id = parent.get(id)) {
+      const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+      if (functionName === '(root)') continue;
+      const key = `${functionName || '(anonymous)'} ${origin(url, functionName)}${url ? `:${lineNumber + 1}` : ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      incl.set(key, (incl.get(key) ?? 0) + weight);
+    }
+  }
+  return [...incl]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, v]): [string, number] => [k, Math.round(v / 100) / 10]);
+}

@@ -26,6 +26,12 @@
  * BENCH_RETRY_MS / BENCH_WAIT_MS (local retry interval / Wait-state time, defaults 50 / 100: the
  * runner's defaults), BENCH_PROFILE=1 (or 2) writes a CPU profile of run 1 (or 2)
  * (bench/results/provision.cpuprofile) and prints its top.
+ * BENCH_WRITE_RATE: the service's own pace of mutating IAM calls (IAM_WRITE_RATE), default
+ * BENCH_IAM_RPS (the deployment told its quota); 0 = none (the SDK's adaptive limiter learns it).
+ *
+ * Where the time goes (printed, and in the JSON): a timeline in 10 s windows of IAM writes and
+ * throttled answers per second, items (Inline Map iterations) and Task invocations in flight;
+ * the time items spent waiting for a write token (the pace) and the Task retries by state.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -35,6 +41,7 @@ import { fileURLToPath } from 'node:url';
 import { loadOrCreateSecret, mintToken } from '../local/auth.js';
 import { startLocalServer } from '../local/server.js';
 import { allStates, loadDefinition } from '../local/workflow-runner.js';
+import type { AwsIam } from '../adapters/aws/iam.js';
 import { emit, round } from './common.js';
 import { summarize, type CpuProfile } from './cpuprofile.js';
 
@@ -48,6 +55,8 @@ const PAGE_SIZE = process.env.BENCH_PAGE_SIZE ? Number(process.env.BENCH_PAGE_SI
 const RETRY_MS = Number(process.env.BENCH_RETRY_MS ?? 50);
 const WAIT_MS = Number(process.env.BENCH_WAIT_MS ?? 100);
 const BUDGET_S = Number(process.env.BENCH_BUDGET_S ?? 1800);
+const WRITE_RATE = Number(process.env.BENCH_WRITE_RATE ?? IAM_RPS);
+process.env.IAM_WRITE_RATE = WRITE_RATE > 0 ? String(WRITE_RATE) : '';
 process.env.MAX_IDENTITIES ??= String(Math.max(SAS, 1000));
 /** BENCH_PROFILE=1: profile run 1; =2: run 2. */
 const PROFILE = process.env.BENCH_PROFILE ?? '';
@@ -88,7 +97,7 @@ try {
   const owner = await mintToken(loadOrCreateSecret(dataDir), 'owner', 'bench@example.com');
   const maxConcurrency = mapConcurrency();
   console.log(
-    `provision: ${SAS} service accounts, sandbox latency ${LATENCY_MS} ms/call, IAM mutating calls ≤ ${IAM_RPS || '∞'}/s, items at once ≤ ${maxConcurrency}, retry ${RETRY_MS} ms, wait ${WAIT_MS} ms`,
+    `provision: ${SAS} service accounts, sandbox latency ${LATENCY_MS} ms/call, IAM mutating calls ≤ ${IAM_RPS || '∞'}/s, service's write pace ${WRITE_RATE || 'adaptive'}/s, items at once ≤ ${maxConcurrency}, retry ${RETRY_MS} ms, wait ${WAIT_MS} ms`,
   );
 
   async function provision(label: string, body: string, profile = false) {
@@ -101,7 +110,16 @@ try {
       await session.post('Profiler.enable');
       await session.post('Profiler.start');
     }
+    const iam = server.app.targets.iam as AwsIam;
+    const pace0 = iam.writePacing?.();
+    const retries0 = { ...server.workflow.stats().retriesByState };
+    const samples: Array<{ t: number; items: number; tasks: number; calls: number }> = [];
     const t0 = performance.now();
+    const wall0 = Date.now();
+    const sampler = setInterval(() => {
+      const st = server.workflow.stats();
+      samples.push({ t: (performance.now() - t0) / 1000, items: st.iterationsInFlight, tasks: st.tasksInFlight, calls: sandbox.calls.inFlight });
+    }, 250);
     const res = await fetch(`${server.url}/v1/clouds/${CLOUD}/iam-mapping`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
@@ -112,6 +130,7 @@ try {
     const putMs = performance.now() - t0;
     await server.workflow.idle();
     const wallMs = performance.now() - t0;
+    clearInterval(sampler);
     const cpu = process.cpuUsage(cpu0);
     let top: ReturnType<typeof summarize> | undefined;
     if (session) {
@@ -141,6 +160,45 @@ try {
     }
     const failedCalls = Object.values(errorCalls).reduce((a, b) => a + b, 0);
     const byAction = sandbox.calls.countsByAction({ sinceSeq: mark });
+    // Timeline in 10 s windows: IAM writes / throttled answers per second (by answer time), items and Tasks in flight (mean).
+    const WINDOW_S = 10;
+    const windows = Math.max(1, Math.ceil(wallMs / 1000 / WINDOW_S));
+    const timeline = Array.from({ length: windows }, (_, w) => ({
+      t: w * WINDOW_S,
+      writes_per_s: 0,
+      throttled_per_s: 0,
+      items_in_flight: 0,
+      tasks_in_flight: 0,
+    }));
+    for (const c of sandbox.calls.filter({ sinceSeq: mark, service: 'iam', mutating: true })) {
+      const w = Math.min(windows - 1, Math.max(0, Math.floor((c.at + (c.durationMs ?? 0) - wall0) / 1000 / WINDOW_S)));
+      if (c.errorCode === 'Throttling') timeline[w]!.throttled_per_s += 1 / WINDOW_S;
+      else if ((c.status ?? 0) < 400) timeline[w]!.writes_per_s += 1 / WINDOW_S;
+    }
+    const perWindow = new Array<number>(windows).fill(0);
+    for (const smp of samples) {
+      const w = Math.min(windows - 1, Math.floor(smp.t / WINDOW_S));
+      timeline[w]!.items_in_flight += smp.items;
+      timeline[w]!.tasks_in_flight += smp.tasks;
+      perWindow[w]! += 1;
+    }
+    for (const [w, row] of timeline.entries()) {
+      row.writes_per_s = round(row.writes_per_s, 1);
+      row.throttled_per_s = round(row.throttled_per_s, 1);
+      row.items_in_flight = round(row.items_in_flight / Math.max(1, perWindow[w]!), 1);
+      row.tasks_in_flight = round(row.tasks_in_flight / Math.max(1, perWindow[w]!), 1);
+    }
+    const meanItems = samples.length ? samples.reduce((a, b) => a + b.items, 0) / samples.length : 0;
+    const itemSeconds = meanItems * (wallMs / 1000);
+    const pace1 = iam.writePacing?.();
+    const paceWaitS = pace0 && pace1 ? (pace1.waitedMs - pace0.waitedMs) / 1000 : 0;
+    const retriesNow = server.workflow.stats().retriesByState;
+    const retries = Object.fromEntries(
+      Object.entries(retriesNow)
+        .map(([k, v]) => [k, v - (retries0[k] ?? 0)] as const)
+        .filter(([, v]) => v > 0),
+    );
+    const retryCount = Object.values(retries).reduce((a, b) => a + b, 0);
     const failedItems = run.items.filter((i) => i.status !== 'SUCCEEDED');
     const out = {
       version: put.version,
@@ -167,6 +225,17 @@ try {
       mutating_per_sa: round(mutating / SAS, 2),
       peak_in_flight: sandbox.calls.peakInFlight,
       calls_by_action: byAction,
+      mean_items_in_flight: round(meanItems, 1),
+      // Where the items' time went: item-seconds in flight, of which waiting for a write token (the pace) and in Task retry waits.
+      item_seconds: round(itemSeconds, 0),
+      write_pace_wait_item_s: round(paceWaitS, 0),
+      write_pace: pace1
+        ? { rate_per_s: round(pace1.ratePerSecond, 2), tokens: pace1.tokens - (pace0?.tokens ?? 0), throttled: pace1.throttled - (pace0?.throttled ?? 0) }
+        : null,
+      task_retries: retryCount,
+      task_retry_wait_item_s: round((retryCount * RETRY_MS) / 1000, 1),
+      task_retries_by_state: retries,
+      timeline,
     };
     console.log(
       `${label}: v${out.version} ${out.status} (${out.items} items, ${out.failed_items} failed) in ${out.wall_s} s (PUT ${out.put_ms} ms, ${out.per_sa_ms} ms/SA, CPU ${out.cpu_s} s); ` +
@@ -177,6 +246,12 @@ try {
         `peak history ${out.peak_history_events} events/execution, peak payload ${out.peak_payload_bytes} bytes (${out.peak_payload_state}), child executions so far ${out.child_executions}`,
     );
     console.log(`${label}: calls by action ${JSON.stringify(byAction)}`);
+    console.log(
+      `${label}: items in flight mean ${out.mean_items_in_flight} (peak ${server.workflow.stats().peakIterationsInFlight}); ${out.item_seconds} item-s in flight, ${out.write_pace_wait_item_s} waiting for a write token, ` +
+        `${out.task_retry_wait_item_s} in ${retryCount} Task retry waits ${JSON.stringify(retries)}; pace ${JSON.stringify(out.write_pace)}`,
+    );
+    console.log(`${label}: timeline (10 s windows: writes/s, throttled/s, items in flight, Tasks in flight):`);
+    console.log(`  ${timeline.map((r) => `${r.t}s ${r.writes_per_s}/${r.throttled_per_s}/${r.items_in_flight}/${r.tasks_in_flight}`).join('  ')}`);
     if (failedItems.length) console.log(`${label}: first failure: ${failedItems[0]?.error?.message ?? '?'}`);
     if (run.error) console.log(`${label}: run error: ${run.error.message}`);
     if (top) {
@@ -209,6 +284,7 @@ try {
     iam_mutating_rps: IAM_RPS,
     map_max_concurrency: maxConcurrency,
     retry_interval_ms: RETRY_MS,
+    service_write_rate: WRITE_RATE || 'adaptive',
     wait_ms: WAIT_MS,
     run1: cold,
     run2: { ...warm },

@@ -70,6 +70,13 @@ export interface RunnerStats {
   /** Largest state input/output seen (bytes). */
   peakPayloadBytes: number;
   peakPayloadState?: string;
+  /** Inline Map iterations (items) running now, over every execution; and the most at once. */
+  iterationsInFlight: number;
+  peakIterationsInFlight: number;
+  /** Task handlers running now (Lambda invocations in flight, deployed). */
+  tasksInFlight: number;
+  /** Retries of failed Task attempts, by state name (each waits the Retry interval first). */
+  retriesByState: Record<string, number>;
 }
 
 export interface LocalRunnerOptions {
@@ -317,7 +324,16 @@ export function createLocalWorkflowRunner(options: LocalRunnerOptions): LocalWor
   const definition = options.definition ?? loadDefinition();
   const retryMs = options.retryIntervalMs ?? 50;
   const waitMs = options.waitMs ?? 100;
-  const stats: RunnerStats = { executions: 0, childExecutions: 0, peakHistoryEvents: 0, peakPayloadBytes: 0 };
+  const stats: RunnerStats = {
+    executions: 0,
+    childExecutions: 0,
+    peakHistoryEvents: 0,
+    peakPayloadBytes: 0,
+    iterationsInFlight: 0,
+    peakIterationsInFlight: 0,
+    tasksInFlight: 0,
+    retriesByState: {},
+  };
 
   const measure = (bytes: number, where: string) => {
     if (bytes > stats.peakPayloadBytes) {
@@ -395,7 +411,13 @@ export function createLocalWorkflowRunner(options: LocalRunnerOptions): LocalWor
       const inBytes = byteSize(input);
       measure(inBytes, `${name} (task input)`);
       if (inBytes > quotas.payloadBytes) throw payloadError(`input of Task ${name}`, inBytes);
-      const result = await handler(input);
+      stats.tasksInFlight += 1;
+      let result: unknown;
+      try {
+        result = await handler(input);
+      } finally {
+        stats.tasksInFlight -= 1;
+      }
       const outBytes = byteSize(result);
       measure(outBytes, `${name} (task result)`);
       if (outBytes > quotas.payloadBytes) throw payloadError(`result of Task ${name}`, outBytes);
@@ -499,18 +521,34 @@ export function createLocalWorkflowRunner(options: LocalRunnerOptions): LocalWor
       execution.abort();
     };
     const consume = (async () => {
-      for await (const event of run.eventLogs as AsyncGenerator<LibEvent>) {
-        events += eventWeight(event, prepared.distributed);
-        if (events > quotas.historyEvents)
-          fail('States.Runtime', `the execution reached Step Functions' history event limit of ${quotas.historyEvents} events`);
-        const state = event.state;
-        if (state && (event.type === 'StateEntered' || event.type === 'StateExited')) {
-          const payload = event.type === 'StateEntered' ? state.input : state.output;
-          const bytes = byteSize(payload);
-          measure(bytes, `${state.name} (${event.type === 'StateEntered' ? 'input' : 'output'})`);
-          if (bytes > quotas.payloadBytes)
-            fail('States.DataLimitExceeded', payloadError(`${event.type === 'StateEntered' ? 'input' : 'output'} of state ${state.name}`, bytes).message);
+      let iterations = 0;
+      try {
+        for await (const event of run.eventLogs as AsyncGenerator<LibEvent>) {
+          events += eventWeight(event, prepared.distributed);
+          if (event.type === 'MapIterationStarted') {
+            iterations += 1;
+            stats.iterationsInFlight += 1;
+            if (stats.iterationsInFlight > stats.peakIterationsInFlight) stats.peakIterationsInFlight = stats.iterationsInFlight;
+          } else if ((event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') && iterations > 0) {
+            iterations -= 1;
+            stats.iterationsInFlight -= 1;
+          } else if (event.type === 'StateRetried' && event.state) {
+            stats.retriesByState[event.state.name] = (stats.retriesByState[event.state.name] ?? 0) + 1;
+          }
+          if (events > quotas.historyEvents)
+            fail('States.Runtime', `the execution reached Step Functions' history event limit of ${quotas.historyEvents} events`);
+          const state = event.state;
+          if (state && (event.type === 'StateEntered' || event.type === 'StateExited')) {
+            const payload = event.type === 'StateEntered' ? state.input : state.output;
+            const bytes = byteSize(payload);
+            measure(bytes, `${state.name} (${event.type === 'StateEntered' ? 'input' : 'output'})`);
+            if (bytes > quotas.payloadBytes)
+              fail('States.DataLimitExceeded', payloadError(`${event.type === 'StateEntered' ? 'input' : 'output'} of state ${state.name}`, bytes).message);
+          }
         }
+      } finally {
+        // An aborted execution leaves its iterations unfinished: they are no longer in flight.
+        stats.iterationsInFlight -= iterations;
       }
     })();
 

@@ -51,11 +51,23 @@ import type { PolicyDocument } from '../../lib/provisioning/policies.js';
 import { invalidInput } from '../../lib/target-errors.js';
 import { awsClientConfig, type AwsClientOptions } from './clients.js';
 import { isNoSuchEntity, mapAwsError } from './errors.js';
+import { FixedRateLimiter, pacedRetryStrategy, type PacerStats } from './write-pacing.js';
 
 export type AwsIamOptions = AwsClientOptions & {
   /** Parallel ListRoleTags calls while listing roles. Default 5. */
   tagConcurrency?: number;
+  /**
+   * Mutating calls per second this adapter may make (every SDK attempt takes a token; IAM's
+   * throttling lowers the pace for a while). Unset: the SDK's adaptive limiter learns the pace
+   * from IAM's throttling answers. See `./write-pacing.ts`.
+   */
+  writeRatePerSecond?: number;
+  /** SDK attempts of a mutating call (throttling and transient errors retried with the SDK's back-off). Default `maxAttempts` if set, else 5. */
+  writeMaxAttempts?: number;
 };
+
+/** Default SDK attempts of a mutating call: a throttle is absorbed here before Step Functions' Retry (seconds of sleep) sees it. */
+const WRITE_MAX_ATTEMPTS = 5;
 
 /** MaxItems of the bulk read's pages: IAM's maximum (it may return fewer per page). */
 const PAGE_SIZE = 1000;
@@ -113,12 +125,35 @@ function instanceProfileInfo(profile: InstanceProfile): InstanceProfileInfo {
 }
 
 export class AwsIam implements IamPort {
+  /** Reads. */
   readonly client: IAMClient;
+  /** Mutating calls: paced (a client of its own, so reads never wait for a write token). */
+  readonly writeClient: IAMClient;
+  /** The fixed pace of mutating calls, when one is configured. */
+  readonly writePacer: FixedRateLimiter | undefined;
   private readonly tagConcurrency: number;
 
   constructor(clientOrOptions: IAMClient | AwsIamOptions, options: { tagConcurrency?: number } = {}) {
-    this.client = clientOrOptions instanceof IAMClient ? clientOrOptions : new IAMClient(awsClientConfig(clientOrOptions));
+    if (clientOrOptions instanceof IAMClient) {
+      this.client = clientOrOptions;
+      this.writeClient = clientOrOptions;
+    } else {
+      const config = awsClientConfig(clientOrOptions);
+      this.client = new IAMClient(config);
+      const rate = clientOrOptions.writeRatePerSecond;
+      this.writePacer = rate !== undefined && rate > 0 ? new FixedRateLimiter(rate) : undefined;
+      const { maxAttempts: _readAttempts, ...rest } = config;
+      this.writeClient = new IAMClient({
+        ...rest,
+        retryStrategy: pacedRetryStrategy(Math.max(1, clientOrOptions.writeMaxAttempts ?? clientOrOptions.maxAttempts ?? WRITE_MAX_ATTEMPTS), this.writePacer),
+      });
+    }
     this.tagConcurrency = Math.max(1, options.tagConcurrency ?? (clientOrOptions instanceof IAMClient ? undefined : clientOrOptions.tagConcurrency) ?? 5);
+  }
+
+  /** The write pace's counters (tokens, throttling answers, time waited), when a pace is configured. */
+  writePacing(): PacerStats | undefined {
+    return this.writePacer ? { ...this.writePacer.stats } : undefined;
   }
 
   /** Sends a command, mapping failures; `onNoSuchEntity` decides what a NoSuchEntity means (else NotFoundError). */
@@ -204,7 +239,7 @@ export class AwsIam implements IamPort {
     permissionsBoundaryArn?: string;
   }): Promise<RoleInfo> {
     const out = await this.call(`CreateRole ${input.name}`, () =>
-      this.client.send(
+      this.writeClient.send(
         new CreateRoleCommand({
           RoleName: input.name,
           Path: input.path,
@@ -225,25 +260,25 @@ export class AwsIam implements IamPort {
 
   async putRolePermissionsBoundary(roleName: string, boundaryArn: string): Promise<void> {
     await this.call(`PutRolePermissionsBoundary ${roleName}`, () =>
-      this.client.send(new PutRolePermissionsBoundaryCommand({ RoleName: roleName, PermissionsBoundary: boundaryArn })),
+      this.writeClient.send(new PutRolePermissionsBoundaryCommand({ RoleName: roleName, PermissionsBoundary: boundaryArn })),
     );
   }
 
   async updateTrustPolicy(roleName: string, trustPolicy: PolicyDocument): Promise<void> {
     await this.call(`UpdateAssumeRolePolicy ${roleName}`, () =>
-      this.client.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(trustPolicy) })),
+      this.writeClient.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(trustPolicy) })),
     );
   }
 
   async tagRole(roleName: string, tags: Record<string, string>): Promise<void> {
     if (Object.keys(tags).length === 0) return;
-    await this.call(`TagRole ${roleName}`, () => this.client.send(new TagRoleCommand({ RoleName: roleName, Tags: recordToTags(tags) })));
+    await this.call(`TagRole ${roleName}`, () => this.writeClient.send(new TagRoleCommand({ RoleName: roleName, Tags: recordToTags(tags) })));
   }
 
   async deleteRole(roleName: string): Promise<void> {
     await this.call(
       `DeleteRole ${roleName}`,
-      () => this.client.send(new DeleteRoleCommand({ RoleName: roleName })),
+      () => this.writeClient.send(new DeleteRoleCommand({ RoleName: roleName })),
       () => undefined,
     );
   }
@@ -263,14 +298,14 @@ export class AwsIam implements IamPort {
 
   async putInlinePolicy(roleName: string, policyName: string, document: PolicyDocument): Promise<void> {
     await this.call(`PutRolePolicy ${roleName}/${policyName}`, () =>
-      this.client.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: policyName, PolicyDocument: JSON.stringify(document) })),
+      this.writeClient.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: policyName, PolicyDocument: JSON.stringify(document) })),
     );
   }
 
   async deleteInlinePolicy(roleName: string, policyName: string): Promise<void> {
     await this.call(
       `DeleteRolePolicy ${roleName}/${policyName}`,
-      () => this.client.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })),
+      () => this.writeClient.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })),
       () => undefined,
     );
   }
@@ -286,14 +321,14 @@ export class AwsIam implements IamPort {
 
   async attachPolicy(roleName: string, policyArn: string): Promise<void> {
     await this.call(`AttachRolePolicy ${roleName} ${policyArn}`, () =>
-      this.client.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })),
+      this.writeClient.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })),
     );
   }
 
   async detachPolicy(roleName: string, policyArn: string): Promise<void> {
     await this.call(
       `DetachRolePolicy ${roleName} ${policyArn}`,
-      () => this.client.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })),
+      () => this.writeClient.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })),
       () => undefined,
     );
   }
@@ -309,7 +344,7 @@ export class AwsIam implements IamPort {
 
   async createInstanceProfile(input: { name: string; path: string; tags: Record<string, string> }): Promise<InstanceProfileInfo> {
     const out = await this.call(`CreateInstanceProfile ${input.name}`, () =>
-      this.client.send(
+      this.writeClient.send(
         new CreateInstanceProfileCommand({
           InstanceProfileName: input.name,
           Path: input.path,
@@ -325,14 +360,14 @@ export class AwsIam implements IamPort {
 
   async addRoleToInstanceProfile(profileName: string, roleName: string): Promise<void> {
     await this.call(`AddRoleToInstanceProfile ${profileName} ${roleName}`, () =>
-      this.client.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName })),
+      this.writeClient.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName })),
     );
   }
 
   async deleteInstanceProfile(name: string): Promise<void> {
     await this.call(
       `DeleteInstanceProfile ${name}`,
-      () => this.client.send(new DeleteInstanceProfileCommand({ InstanceProfileName: name })),
+      () => this.writeClient.send(new DeleteInstanceProfileCommand({ InstanceProfileName: name })),
       () => undefined,
     );
   }
@@ -364,7 +399,7 @@ export class AwsIam implements IamPort {
   async removeRoleFromInstanceProfile(profileName: string, roleName: string): Promise<void> {
     await this.call(
       `RemoveRoleFromInstanceProfile ${profileName} ${roleName}`,
-      () => this.client.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName })),
+      () => this.writeClient.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName })),
       () => undefined,
     );
   }

@@ -1,7 +1,14 @@
-/** Document body codec: canonical JSON → gzip → ≤ N-byte chunks, and the verified reverse. */
+/**
+ * Document body codec: canonical JSON → gzip → ≤ N-byte chunks, and the verified reverse.
+ * A config may be 5 MiB (25,000 rules): its JSON text and canonical hash are built in slices
+ * that give the event loop a turn every ~20 ms (lib/json-sliced.ts), and gzip runs on the
+ * threadpool, so neither a PUT's commit nor a read of a large version stalls other requests.
+ */
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { canonicalJson, sha256Hex } from '../../lib/json.js';
+import { sha256Hex } from '../../lib/json.js';
+import { jsonSteps } from '../../lib/json-sliced.js';
+import { runStepsSliced } from '../../lib/steps.js';
 import { StoredDataError } from '../../lib/stored.js';
 import { keys } from './table.js';
 
@@ -21,12 +28,14 @@ export interface EncodedBody {
 
 export async function encodeDocument(document: Record<string, unknown>, chunkSizeBytes: number): Promise<EncodedBody> {
   // Stored as given (key order as the admin wrote it); identified by its canonical form.
-  const json = Buffer.from(JSON.stringify(document), 'utf8');
+  const text = (await runStepsSliced(jsonSteps(document, { canonical: false }))).text;
+  const json = Buffer.from(text, 'utf8');
   const gz = await gzipAsync(json);
   const chunks: Buffer[] = [];
   for (let off = 0; off < gz.length; off += chunkSizeBytes) chunks.push(gz.subarray(off, off + chunkSizeBytes));
+  const canonical = await runStepsSliced(jsonSteps(document, { canonical: true }));
   return {
-    contentHash: sha256Hex(canonicalJson(document)),
+    contentHash: canonical.sha256,
     sizeBytes: json.length,
     blobHash: sha256Hex(gz),
     blobBytes: gz.length,
@@ -68,6 +77,6 @@ export async function decodeDocument(ref: BodyRef, chunks: Uint8Array[]): Promis
     throw corrupted(ref, 'not JSON');
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw corrupted(ref, 'not a JSON object');
-  if (sha256Hex(canonicalJson(doc)) !== ref.contentHash) throw corrupted(ref, 'content hash mismatch');
+  if ((await runStepsSliced(jsonSteps(doc, { canonical: true }))).sha256 !== ref.contentHash) throw corrupted(ref, 'content hash mismatch');
   return doc as Record<string, unknown>;
 }

@@ -9,23 +9,14 @@ import { parseSelector, SelectorSyntaxError, type Selector } from '../selector/i
 import { lintSteps, rulePath, type LintWarning } from './lint.js';
 import { issuesToDetails } from './issues.js';
 import type { Path } from './parse.js';
-import {
-  CLOUD_PROVIDERS,
-  COMPUTE_STACKS,
-  LABEL_KEYS,
-  MAX_RULES,
-  MAX_SELECTOR_LENGTH,
-  MAX_VALUE_LENGTH,
-  WORKLOAD_TYPES,
-  mappingConfigSchema,
-  type MappingConfig,
-} from './schema.js';
+import { CLOUD_PROVIDERS, COMPUTE_STACKS, LABEL_KEYS, MAX_RULES, MAX_SELECTOR_LENGTH, MAX_VALUE_LENGTH, WORKLOAD_TYPES, type MappingConfig } from './schema.js';
 import { checkValue, type CloudProvider, type ComputeStack } from './values.js';
 import { deploymentIssues, type DeploymentRules } from '../provisioning/settings.js';
 import { identityNameProblems } from './identity-names.js';
 import { gcpProvisioningIssues } from '../provisioning/gcp-settings.js';
 import { runSteps, runStepsSliced } from '../steps.js';
 import { IDENTITY_CEILING_MAX } from './limits.js';
+import { shapeSteps } from './shape.js';
 
 export const MAX_ERRORS = 100;
 
@@ -99,7 +90,7 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
     return { ok: false, errors };
   }
 
-  const shape = mappingConfigSchema.safeParse(document);
+  const shape = yield* shapeSteps(document);
   const rawProvisioning = (document as Record<string, unknown>).provisioning;
   if (!shape.success) {
     const doc = document as Record<string, unknown>;
@@ -147,12 +138,12 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
   for (const issue of deploymentIssues(rawProvisioning, options.deployment)) add(issue.pathParts, issue.message);
 
   const { cloud_provider: provider, compute_stack: stack } = config;
-  // Rules in chunks, yielding between them so a 25,000-rule config never blocks the event loop for long.
+  // Rules in chunks of 8 (a rule may list 800 values), yielding between them so a 25,000-rule config never blocks the event loop for long.
   const rules = config.dataplane_iam_mapping.rules;
   const selectors: Array<Selector | undefined> = [];
-  for (let start = 0; start < rules.length; start += 64) {
+  for (let start = 0; start < rules.length; start += 8) {
     if (start > 0) yield;
-    selectors.push(...checkRules(rules.slice(start, start + 64), { provider, stack }, add, start));
+    selectors.push(...checkRules(rules.slice(start, start + 8), { provider, stack }, add, start));
   }
 
   const defaultValue = config.dataplane_iam_mapping.default_value;

@@ -4,6 +4,8 @@
  */
 import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AwsIam } from '../../adapters/aws/iam.js';
+import type { PolicyDocument } from '../../lib/provisioning/policies.js';
 import { startHarness, type Harness } from '../helpers/local.js';
 
 const trust = JSON.stringify({
@@ -46,5 +48,30 @@ describe('sandbox IAM throttle (iamMutatingRatePerSecond)', () => {
     );
     await new Promise((r) => setTimeout(r, 1100));
     await expect(iam.send(new CreateRoleCommand({ RoleName: 'after-refill', AssumeRolePolicyDocument: trust }))).resolves.toBeDefined();
+  });
+
+  it('the IAM adapter paces its mutating calls (IAM_WRITE_RATE): a burst of writes at that rate gets no throttling answer', async () => {
+    await new Promise((r) => setTimeout(r, 1100)); // the bucket full again
+    const paced = new AwsIam({
+      region: 'us-east-1',
+      endpoint: `${h.server.url}/sandbox/aws`,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      writeRatePerSecond: 5,
+      writeMaxAttempts: 1,
+    });
+    const mark = h.server.sandbox!.calls.mark();
+    const trustPolicy = JSON.parse(trust) as PolicyDocument;
+    const created = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => paced.createRole({ name: `paced-${i}`, path: '/', trustPolicy, tags: { owner: 'test' } })),
+    );
+    expect(created.map((r) => r.name).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `paced-${i}`).sort());
+    const writes = h.server.sandbox!.calls.filter({ sinceSeq: mark, service: 'iam', mutating: true });
+    expect(writes).toHaveLength(10);
+    expect(writes.filter((c) => c.errorCode === 'Throttling')).toEqual([]);
+    expect(paced.writePacing()).toMatchObject({ tokens: 10, throttled: 0, ratePerSecond: 5 });
+    // Reads never wait for a write token.
+    await expect(paced.getRole('paced-0')).resolves.toMatchObject({ name: 'paced-0' });
+    paced.client.destroy();
+    paced.writeClient.destroy();
   });
 });
