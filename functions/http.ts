@@ -121,7 +121,8 @@ export function jsonBody(event: HttpEvent, schema: Schema, optional: boolean, wh
   const text = bodyText(event);
   let raw: unknown = {};
   if (!(optional && text.trim() === '')) {
-    if (!JSON_TYPE.test(header(event, 'content-type') ?? '')) {
+    const contentType = header(event, 'content-type') ?? '';
+    if (contentType !== 'application/json' && !JSON_TYPE.test(contentType)) {
       const message = 'Content-Type must be application/json';
       throw new AppError('UNSUPPORTED_MEDIA_TYPE', message, [{ path: 'body', message }]);
     }
