@@ -76,6 +76,10 @@ export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 /** Longest accepted Authorization header value, bytes: longer → 431. */
 export const MAX_AUTHORIZATION_BYTES = 8 * 1024;
 
+// Module-level, not per call: tokenTimeProblem runs on every authenticated request.
+const NO_OPTIONS = {};
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
 /**
  * Why a token's times are not acceptable at `nowSeconds`, or null: `exp` not past, `iat` not in
  * the future (beyond the skew), a lifetime `exp − iat` of at most 24 h, `nbf` (when present)
@@ -84,10 +88,9 @@ export const MAX_AUTHORIZATION_BYTES = 8 * 1024;
  * the same rules to what the token carries — without `iat` the lifetime counts from now — so both
  * paths refuse a token from the future or one that lives for 100 years.
  */
-export function tokenTimeProblem(claims: Record<string, unknown>, options: { nowSeconds?: number; required?: boolean } = {}): string | null {
+export function tokenTimeProblem(claims: Record<string, unknown>, options: { nowSeconds?: number; required?: boolean } = NO_OPTIONS): string | null {
   const now = options.nowSeconds ?? Date.now() / 1000;
   const { exp, iat, nbf } = claims;
-  const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   if (exp !== undefined && !isTime(exp)) return 'the token has an invalid expiry (exp)';
   if (iat !== undefined && !isTime(iat)) return 'the token has an invalid issue time (iat)';
   if (nbf !== undefined && !isTime(nbf)) return 'the token has an invalid not-before time (nbf)';

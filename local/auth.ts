@@ -67,7 +67,8 @@ export type Verifier = (authorization: string | undefined) => Promise<JWTPayload
 
 /** A verified token's claims, or why it was refused (in words an operator can act on). */
 export type Verification = { payload: JWTPayload; reason?: undefined } | { payload: null; reason: string };
-export type CheckingVerifier = (authorization: string | undefined) => Promise<Verification>;
+/** A cached verification is answered synchronously (the hot path awaits only a verification it has to wait for). */
+export type CheckingVerifier = (authorization: string | undefined) => Verification | Promise<Verification>;
 
 /**
  * Verifies `Authorization: Bearer …`; null when missing or invalid (→ 401). A value over 8 KiB
@@ -79,13 +80,16 @@ export function createVerifier(secret: Uint8Array, maxCached = 1024): Verifier {
   return async (authorization) => (await check(authorization)).payload;
 }
 
+const REQUIRED = { required: true };
 const TOKEN_HINT = 'mint one with `npm run dev-token -- ROLE` using the same DATA_DIR as this server';
 
 /** As createVerifier, but says why a token was refused: missing, malformed, bad signature, expired, not yet valid, wrong issuer/audience. */
 export function createCheckingVerifier(secret: Uint8Array, maxCached = 1024): CheckingVerifier {
-  const cache = new Map<string, JWTPayload>();
-  return async (authorization) => {
-    if (authorization !== undefined && Buffer.byteLength(authorization) > MAX_AUTHORIZATION_BYTES) {
+  // Keyed by the whole Authorization value: a hit needs neither the format check nor the signature.
+  const cache = new Map<string, Verification & { payload: JWTPayload }>();
+  const check = async (authorization: string | undefined): Promise<Verification> => {
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: a short value needs no byte count.
+    if (authorization !== undefined && authorization.length * 3 > MAX_AUTHORIZATION_BYTES && Buffer.byteLength(authorization) > MAX_AUTHORIZATION_BYTES) {
       throw new AppError('HEADER_TOO_LARGE', `the Authorization header is longer than ${MAX_AUTHORIZATION_BYTES} bytes`, [
         { path: 'headers.authorization', message: `at most ${MAX_AUTHORIZATION_BYTES} bytes` },
       ]);
@@ -102,14 +106,6 @@ export function createCheckingVerifier(secret: Uint8Array, maxCached = 1024): Ch
       };
     }
     const token = m[1] as string;
-    const hit = cache.get(token);
-    if (hit) {
-      cache.delete(token);
-      if (tokenTimeProblem(hit, { required: true }) === null) {
-        cache.set(token, hit); // most recently used last: the first key is the one to evict
-        return { payload: hit };
-      }
-    }
     try {
       const { payload } = await jwtVerify(token, secret, {
         issuer: LOCAL_ISSUER,
@@ -118,14 +114,23 @@ export function createCheckingVerifier(secret: Uint8Array, maxCached = 1024): Ch
         requiredClaims: ['exp', 'iat', 'sub'],
         clockTolerance: CLOCK_SKEW_SECONDS,
       });
-      const problem = tokenTimeProblem(payload, { required: true });
+      const problem = tokenTimeProblem(payload, REQUIRED);
       if (problem !== null) return { payload: null, reason: `${problem} (${TOKEN_HINT})` };
       if (cache.size >= maxCached) cache.delete(cache.keys().next().value as string);
-      cache.set(token, payload);
-      return { payload };
+      const verified = Object.freeze({ payload });
+      cache.set(authorization, verified);
+      return verified;
     } catch (e) {
       return { payload: null, reason: refusal(e, token) };
     }
+  };
+  return (authorization) => {
+    const hit = authorization === undefined ? undefined : cache.get(authorization);
+    if (hit === undefined) return check(authorization);
+    cache.delete(authorization!);
+    if (tokenTimeProblem(hit.payload, REQUIRED) !== null) return check(authorization); // expired since: verified again, refused with the reason
+    cache.set(authorization!, hit); // most recently used last: the first key is the one to evict
+    return hit;
   };
 }
 

@@ -31,7 +31,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))); // one chunk (a small body): no copy
     req.on('error', reject);
   });
 }
@@ -47,12 +47,17 @@ export function toEvent(
   claims?: Record<string, unknown>,
 ): HttpEvent {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  const incoming = req.headers;
+  for (const k in incoming) {
+    const v = incoming[k];
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  }
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   // API Gateway passes textual bodies as strings and everything else base64-encoded. A body
   // declared textual that is not UTF-8 stays base64 (decoding it as UTF-8 would corrupt it).
-  const asText = body.length > 0 && TEXTUAL.test(headers['content-type'] ?? 'text/plain') && isUtf8(body);
+  const contentType = headers['content-type'] ?? 'text/plain';
+  const asText = body.length > 0 && (contentType === 'application/json' || TEXTUAL.test(contentType)) && isUtf8(body);
   const now = Date.now();
   const requestId = randomUUID();
   return {

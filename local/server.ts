@@ -201,7 +201,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
     let claims: Record<string, unknown> | undefined;
     if (match.route.permission) {
-      const { payload, reason } = await verify(req.headers.authorization);
+      const verification = verify(req.headers.authorization);
+      const { payload, reason } = verification instanceof Promise ? await verification : verification;
       if (!payload) {
         req.resume();
         logger.warn('token refused', { method, path: url.pathname, reason });

@@ -46,6 +46,8 @@ export class ResolutionService {
   private readonly staleGraceMs: number;
   private readonly maxClouds: number;
   private readonly now: () => number;
+  /** The cloud last moved to the end of the LRU order (a touch of it again changes nothing). */
+  private mostRecent: string | undefined;
 
   constructor(
     private readonly configs: ConfigStore,
@@ -60,6 +62,7 @@ export class ResolutionService {
 
   /** Forget what this process knows about a cloud (called after a PUT in the same process). */
   invalidate(cloudId: string): void {
+    if (this.mostRecent === cloudId) this.mostRecent = undefined;
     this.cache.delete(cloudId);
   }
 
@@ -68,7 +71,7 @@ export class ResolutionService {
       const kept = await this.sticky.getSticky(cloudId, input.cluster_id);
       if (kept) return this.fromSticky(kept, input.cluster_id, options.explain === true);
     }
-    const compiled = await this.compiled(cloudId);
+    const compiled = this.fresh(cloudId) ?? (await this.compiled(cloudId));
     const launch = { workload_type: input.workload_type, project: input.project, user: input.user };
     const answer: ResolveOutput = options.explain ? explain(compiled, launch) : resolve(compiled, launch);
     if (input.cluster_id === undefined) return answer;
@@ -114,6 +117,14 @@ export class ResolutionService {
    * on the store in steady state, and an answer is never older than
    * freshnessMs + staleGraceMs.
    */
+  /** The compiled config when it is within `freshnessMs` (the steady state: no promise, no store). */
+  private fresh(cloudId: string): CompiledConfig | undefined {
+    const entry = this.cache.get(cloudId);
+    if (!entry?.compiled || this.now() - entry.checkedAt >= this.freshnessMs) return undefined;
+    this.touch(cloudId, entry);
+    return entry.compiled;
+  }
+
   async compiled(cloudId: string): Promise<CompiledConfig> {
     const now = this.now();
     let entry = this.cache.get(cloudId);
@@ -134,6 +145,7 @@ export class ResolutionService {
     if (!entry) {
       entry = { compiled: null, checkedAt: 0 };
       this.cache.set(cloudId, entry);
+      this.mostRecent = cloudId;
       this.evict();
     }
     return found(cloudId, await (entry.pending ?? this.startRefresh(cloudId, entry)));
@@ -166,14 +178,17 @@ export class ResolutionService {
   }
 
   private touch(cloudId: string, entry: Entry): void {
+    if (this.mostRecent === cloudId) return; // already last
     this.cache.delete(cloudId);
     this.cache.set(cloudId, entry);
+    this.mostRecent = cloudId;
   }
 
   private evict(): void {
     while (this.cache.size > this.maxClouds) {
       const oldest = this.cache.keys().next().value;
       if (oldest === undefined) return;
+      if (oldest === this.mostRecent) this.mostRecent = undefined;
       this.cache.delete(oldest);
     }
   }
