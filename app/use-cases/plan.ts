@@ -10,6 +10,9 @@
 import type { MappingConfig } from '../../lib/config/schema.js';
 import { checkStackChange, type Stack } from '../../lib/config/stack-change.js';
 import { planChanges } from '../../lib/drift/changes.js';
+import { gcpChangesOf } from '../../lib/drift/gcp-changes.js';
+import { gcpDriftFindings } from '../../lib/drift/gcp.js';
+import { GKE_SA_ANNOTATION } from '../../lib/provisioning/gcp-settings.js';
 import { observe, type Observation } from '../../lib/drift/observe.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
 import type { ClusterIdentity } from '../../lib/ports.js';
@@ -32,7 +35,7 @@ export interface PlanDraftInput {
   body: PutConfigInput['body'];
 }
 
-type PlanApp = Pick<App, 'config' | 'stores' | 'targets'>;
+type PlanApp = Pick<App, 'config' | 'stores' | 'targets' | 'driftDeps'>;
 
 /** A target failure in words: retryable → 503, anything else → 500 naming it. */
 function targetFailure(cloudId: string, e: unknown): never {
@@ -62,6 +65,14 @@ async function planDraftConfig(app: PlanApp, cloudId: string, config: MappingCon
       ),
     );
   }
+  // GKE: the clusters whose ServiceAccounts get the Google identity, described as provisioning describes them.
+  const gcp = app.driftDeps.gcp;
+  if (!isAws && config.compute_stack === 'K8S' && gcp && settings.gcp?.project) {
+    const project = settings.gcp.project;
+    clusters = await Promise.all(
+      (settings.gcp.clusters ?? []).map((c) => gcp.describeGkeCluster(project, c.location, c.name).catch((e: unknown) => targetFailure(cloudId, e))),
+    );
+  }
   const accountId = isAws ? await port.accountId().catch((e: unknown) => targetFailure(cloudId, e)) : '000000000000';
   let plan;
   try {
@@ -72,7 +83,7 @@ async function planDraftConfig(app: PlanApp, cloudId: string, config: MappingCon
       computeStack: config.compute_stack,
       values: valuesOf(config),
       settings,
-      clusters: clusters.map((c) => ({ name: c.name, oidcProviderArn: c.oidcProviderArn, issuerHost: c.issuerHost })),
+      clusters: clusters.map((c) => ({ name: c.name, oidcProviderArn: c.oidcProviderArn, issuerHost: c.issuerHost, ...(c.arn ? { arn: c.arn } : {}) })),
       accountId,
     });
   } catch (e) {
@@ -97,17 +108,26 @@ export async function planDraft(app: PlanApp, input: PlanDraftInput) {
   const warnings = [...(stackChange ? [stackChange] : []), ...notes, ...result.warnings, ...(await pinnedWarnings(app, cloudId, draft, draftVersion))];
 
   const planned = await planDraftConfig(app, cloudId, draft, draftVersion);
-  const gcpReason = planned.plan.provider === 'GCP' ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
+  const isGcp = planned.plan.provider === 'GCP';
+  const gcpItems = planned.plan.gcpItems ?? [];
+  // Only a GCP draft that provisions nothing carries a reason (e.g. no Google Cloud targets configured).
+  const gcpReason = isGcp && (gcpItems.length === 0 || !app.driftDeps.gcp) ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
   const concurrency = app.config.driftConcurrency ?? 8;
   const targets = app.targets;
+  // A GCP plan's clusters are GKE's (compared by lib/drift/gcp.ts); AWS is read only for this cloud's leftovers.
+  const awsPlanned = isGcp ? { ...planned, clusters: [] } : planned;
   let observation: Observation | null = null;
   try {
-    observation = await observe(targets, cloudId, planned, { concurrency, tolerateUnreachableClusters: gcpReason !== undefined });
+    observation = await observe(targets, cloudId, awsPlanned, {
+      concurrency,
+      tolerateUnreachableClusters: isGcp,
+      ...(isGcp ? { notOrphansAnnotated: GKE_SA_ANNOTATION } : {}),
+    });
   } catch (e) {
     // A GCP draft wants nothing of AWS; when AWS cannot be read there are no leftovers to list either.
-    if (!gcpReason) targetFailure(cloudId, e);
+    if (!isGcp) targetFailure(cloudId, e);
   }
-  const { changes, left_alone } = observation
+  const aws = observation
     ? await planChanges(
         {
           kubernetes: (cluster) => targets.kubernetes(cluster),
@@ -117,10 +137,22 @@ export async function planDraft(app: PlanApp, input: PlanDraftInput) {
           concurrency: Math.max(32, concurrency),
         },
         cloudId,
-        planned,
+        awsPlanned,
         observation,
       ).catch((e: unknown) => targetFailure(cloudId, e))
     : { changes: [], left_alone: [] };
+  // Google Cloud: the draft's GCP drift against what Google and GKE hold now, as creates and updates (read only).
+  const gcp = app.driftDeps.gcp;
+  const google =
+    isGcp && gcp && gcpItems.length > 0
+      ? gcpChangesOf(
+          gcpItems,
+          (await gcpDriftFindings({ gcp, ownership: app.stores.ownership, concurrency }, cloudId, planned).catch((e: unknown) => targetFailure(cloudId, e)))
+            .findings,
+        )
+      : { changes: [], left_alone: [] };
+  const changes = [...google.changes, ...aws.changes];
+  const left_alone = [...google.left_alone, ...aws.left_alone];
 
   // Sample launches: one per rule of either version, and each pinned cluster's.
   const draftCompiled = compileConfig(draft, { version: draftVersion, etag: 'draft' }, result.selectors);
@@ -154,6 +186,7 @@ export async function planDraft(app: PlanApp, input: PlanDraftInput) {
     launches_checked: current ? sources.length : 0,
     ...(changed.length > MAX_LISTED_LAUNCHES ? { launches_truncated: changed.length - MAX_LISTED_LAUNCHES } : {}),
     ...(gcpReason ? { reason: observation ? gcpReason : `${gcpReason}; AWS could not be read, so no leftovers of an earlier provider are listed` } : {}),
+    ...(isGcp && !gcpReason && !observation ? { reason: 'AWS could not be read, so no leftovers of an earlier provider are listed' } : {}),
     warnings,
   };
 }

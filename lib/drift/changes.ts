@@ -150,6 +150,8 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
   const changes: PlannedChange[] = [];
   const leftAlone: LeftAlone[] = [];
   const { plan, clusters, settings } = planned;
+  // One paged list per cluster (lazily, only when the plan has a pod-identity item); Describe only for a planned pair.
+  const listedAssociations = new Map<string, Promise<PodIdentityAssociationSummary[]>>();
   // Per item: a few DynamoDB GetItems (inventory, claims) and at most a namespace GET — cheap and independent.
   const limit = Math.max(1, deps.concurrency ?? 32);
   const namespaceChecks = new Map<string, Promise<boolean>>();
@@ -411,8 +413,6 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
     }
   }
 
-  // One paged list per cluster (lazily, only when the plan has a pod-identity item); Describe only for a planned pair.
-  const listedAssociations = new Map<string, Promise<PodIdentityAssociationSummary[]>>();
   async function associationChanges(item: K8sIrsaItem, c: PlannedChange[], alone: LeftAlone[]): Promise<void> {
     const port = deps.podIdentity;
     if (!port) return;

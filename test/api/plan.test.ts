@@ -247,6 +247,49 @@ describe('plan before apply', () => {
     expect(res.json.changes).toEqual([{ action: 'update', kind: 'instance-profile', name: 'role_name1', item: 'role_name1', diff: `+ role: ${roleName}` }]);
   });
 
+  it('GCP/GKE: the Google accounts, their workloadIdentityUser bindings, the bucket grants and the KSAs; then nothing; a lost member is an update', async () => {
+    const gke = 'cldrsrc_gkeplan';
+    const body = `${SEED_EXAMPLES.gke.replace(/cldrsrc_XXXX/g, gke)}provisioning:\n  namespaces: [gke-plan]\n`;
+    h.server.sandbox!.k8s.createNamespace('gke-plan');
+    const first = await plan(body, gke);
+    expect(first.json.reason).toBeUndefined();
+    expect(first.status, first.text).toBe(200);
+    const kinds = brief(first.json.changes);
+    for (const kind of ['gcp-service-account', 'gcp-iam-binding', 'gcs-bucket-binding', 'service-account'])
+      expect(kinds.filter((k) => k.startsWith(`create ${kind} `)).length, kind).toBe(2);
+    const binding = (first.json.changes as Change[]).find((c) => c.kind === 'gcp-iam-binding')!;
+    expect(binding.diff).toMatch(/^\+ serviceAccount:[a-z0-9-]+\.svc\.id\.goog\[gke-plan\/kubernetes-service-account-name[12]\]$/);
+    expect((await h.api('PUT', `/v1/clouds/${gke}/iam-mapping`, { body })).status).toBe(200);
+    await h.server.workflow.idle();
+    expect((await h.api('GET', `/v1/clouds/${gke}/iam-mapping/provisioning`, { role: 'viewer' })).json.status).toBe('SUCCEEDED');
+    const again = await plan(body, gke);
+    expect(again.json.changes).toEqual([]);
+    // Someone removes the workloadIdentityUser member of one account: the plan puts it back.
+    const sandbox = h.server.sandbox!;
+    const email = binding.name.split('/')[0]!;
+    const project = email.split('@')[1]!.split('.')[0]!;
+    sandbox.gcp.setServiceAccountPolicy(project, email, { policy: { version: 1, bindings: [] } });
+    const third = await plan(body, gke);
+    expect(brief(third.json.changes)).toEqual([`update gcp-iam-binding ${email}`]);
+    expect(third.json.changes[0].diff).toBe(binding.diff);
+  });
+
+  it('EKS Pod Identity: an association per (cluster, namespace, ServiceAccount) and no role annotation', async () => {
+    const pid = 'cldrsrc_pidplan';
+    const body = `${SEED_EXAMPLES.eks.replace(/cldrsrc_XXXX/g, pid)}provisioning:\n  mechanism: pod-identity\n  namespaces: [pid-plan]\n`;
+    h.server.sandbox!.k8s.createNamespace('pid-plan');
+    const res = await plan(body, pid);
+    expect(res.status, res.text).toBe(200);
+    const assoc = (res.json.changes as Change[]).filter((c) => c.kind === 'pod-identity-association');
+    expect(assoc.map((c) => `${c.action} ${c.name}`)).toEqual([`create pid-plan/${SA1}`, `create pid-plan/${SA2}`]);
+    const sa = (res.json.changes as Change[]).find((c) => c.kind === 'service-account')!;
+    expect(sa.diff ?? '').not.toContain(ROLE_ARN_ANNOTATION);
+    expect((await h.api('PUT', `/v1/clouds/${pid}/iam-mapping`, { body })).status).toBe(200);
+    await h.server.workflow.idle();
+    expect((await h.api('GET', `/v1/clouds/${pid}/iam-mapping/provisioning`, { role: 'viewer' })).json.status).toBe('SUCCEEDED');
+    expect((await plan(body, pid)).json.changes).toEqual([]);
+  });
+
   it('validated and linted exactly as PUT: every problem in one 400, lint warnings in `warnings`', async () => {
     const bad = SEED_EXAMPLES.eks.replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: NONE').replace('user=user2@example.com', 'user in (a,');
     const planned = await plan(bad);
