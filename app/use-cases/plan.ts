@@ -16,14 +16,13 @@ import { GKE_SA_ANNOTATION } from '../../lib/provisioning/gcp-settings.js';
 import { observe, type Observation } from '../../lib/drift/observe.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
 import type { ClusterIdentity } from '../../lib/ports.js';
-import { buildPlan } from '../../lib/provisioning/plan.js';
 import { parseProvisioningSettings } from '../../lib/provisioning/settings.js';
 import { compileConfig } from '../../lib/resolution/compile.js';
 import { changedLaunches, sampleSources, type ChangedLaunch } from '../../lib/resolution/samples.js';
 import { parseSelector } from '../../lib/selector/index.js';
 import { parseStoredConfig } from '../../lib/stored.js';
 import { TargetError } from '../../lib/target-errors.js';
-import { valuesOf, type PlannedVersion } from '../../lib/workflow/planning.js';
+import { planOf, type PlannedVersion } from '../../lib/workflow/planning.js';
 import type { App } from '../app.js';
 import { parseAndValidate, pinnedWarnings, type PutConfigInput } from './config.js';
 
@@ -76,16 +75,7 @@ async function planDraftConfig(app: PlanApp, cloudId: string, config: MappingCon
   const accountId = isAws ? await port.accountId().catch((e: unknown) => targetFailure(cloudId, e)) : '000000000000';
   let plan;
   try {
-    plan = buildPlan({
-      cloudId,
-      configVersion: version,
-      provider: config.cloud_provider,
-      computeStack: config.compute_stack,
-      values: valuesOf(config),
-      settings,
-      clusters: clusters.map((c) => ({ name: c.name, oidcProviderArn: c.oidcProviderArn, issuerHost: c.issuerHost, ...(c.arn ? { arn: c.arn } : {}) })),
-      accountId,
-    });
+    plan = planOf(cloudId, version, config, settings, clusters, accountId);
   } catch (e) {
     // Valid but not provisionable (a trust policy over its quota, ...): the run would fail at plan time.
     if (e instanceof AppError && e.code === 'INVALID_CONFIG')

@@ -4,6 +4,7 @@
  * checked against the item digest the plan step handed out — so a Map iteration never acts on
  * an item that changed since planning, and nothing large travels through Step Functions state.
  */
+import type { MappingConfig } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { ClusterIdentity, ClusterPort, ConfigStore, GcpPort } from '../ports.js';
 import { PromiseCache } from '../promise-cache.js';
@@ -57,16 +58,27 @@ export class PlanCache {
           ? await Promise.all((settings.gcp?.clusters ?? []).map((c) => gke.gcp.describeGkeCluster(gke.project, c.location, c.name)))
           : [];
     const accountId = isAws ? await this.clusters.accountId() : '000000000000';
-    const plan = buildPlan({
-      cloudId,
-      configVersion: version,
-      provider: config.cloud_provider,
-      computeStack: config.compute_stack,
-      values: valuesOf(config),
-      settings,
-      clusters: clusters.map((c) => ({ name: c.name, oidcProviderArn: c.oidcProviderArn, issuerHost: c.issuerHost, ...(c.arn ? { arn: c.arn } : {}) })),
-      accountId,
-    });
-    return { config, settings, plan, clusters };
+    return { config, settings, plan: planOf(cloudId, version, config, settings, clusters, accountId), clusters };
   }
+}
+
+/** The plan of one config version, given its settings, described clusters and account (as the run and the plan route build it). */
+export function planOf(
+  cloudId: string,
+  version: number,
+  config: MappingConfig,
+  settings: ResolvedSettings,
+  clusters: readonly ClusterIdentity[],
+  accountId: string,
+): ProvisioningPlan {
+  return buildPlan({
+    cloudId,
+    configVersion: version,
+    provider: config.cloud_provider,
+    computeStack: config.compute_stack,
+    values: valuesOf(config),
+    settings,
+    clusters: clusters.map((c) => ({ name: c.name, oidcProviderArn: c.oidcProviderArn, issuerHost: c.issuerHost, ...(c.arn ? { arn: c.arn } : {}) })),
+    accountId,
+  });
 }
