@@ -163,6 +163,11 @@ describe.skipIf(!available)('web console (headless Chromium)', () => {
     const options = await until('.cm-tooltip-autocomplete', /workspace/);
     for (const t of ['job', 'service', 'workspace']) expect(options).toContain(t);
     await page.keyboard.type('ser');
+    // The list is filtered asynchronously: accept only once it has narrowed to the typed prefix.
+    await page.waitForFunction(() => {
+      const selected = document.querySelector('.cm-tooltip-autocomplete li[aria-selected]');
+      return selected?.textContent?.startsWith('service') ?? false;
+    });
     await page.keyboard.press('Enter');
     expect(await text('#yaml')).toContain('workload-type in (service');
     await page.keyboard.press('Enter');
