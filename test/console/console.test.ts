@@ -164,10 +164,7 @@ describe.skipIf(!available)('web console (headless Chromium)', () => {
     for (const t of ['job', 'service', 'workspace']) expect(options).toContain(t);
     await page.keyboard.type('ser');
     // The list is filtered asynchronously: accept only once it has narrowed to the typed prefix.
-    await page.waitForFunction(() => {
-      const selected = document.querySelector('.cm-tooltip-autocomplete li[aria-selected]');
-      return selected?.textContent?.startsWith('service') ?? false;
-    });
+    await until('.cm-tooltip-autocomplete li[aria-selected]', /^service/);
     await page.keyboard.press('Enter');
     expect(await text('#yaml')).toContain('workload-type in (service');
     await page.keyboard.press('Enter');
