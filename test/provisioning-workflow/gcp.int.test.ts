@@ -179,8 +179,9 @@ describe('GKE (seed 001 example, verbatim)', () => {
     const other = 'cldrsrc_etag';
     const sandbox = h.server.sandbox!;
     let raced = false;
+    // Only the account of etag-ksa-1 (the two items run at once; the assertions read that account).
     sandbox.setFaults((call) => {
-      if (!raced && call.service === 'gcp' && call.action === 'iam.serviceAccounts.setIamPolicy' && call.params.email?.startsWith('iamm-etag-ksa')) {
+      if (!raced && call.service === 'gcp' && call.action === 'iam.serviceAccounts.setIamPolicy' && call.params.email?.startsWith('iamm-etag-ksa-1-')) {
         raced = true;
         // Another writer changes the account's policy first: the service's write now carries a stale etag.
         const id = call.params.email;
