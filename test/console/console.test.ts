@@ -163,9 +163,10 @@ describe.skipIf(!available)('web console (headless Chromium)', () => {
     const options = await until('.cm-tooltip-autocomplete', /workspace/);
     for (const t of ['job', 'service', 'workspace']) expect(options).toContain(t);
     await page.keyboard.type('ser');
-    // The list is filtered asynchronously: accept only once it has narrowed to the typed prefix.
+    // The list is filtered asynchronously, and CodeMirror ignores Enter for its interactionDelay
+    // after the list changes: pick the narrowed option with the mouse instead.
     await until('.cm-tooltip-autocomplete li[aria-selected]', /^service/);
-    await page.keyboard.press('Enter');
+    await page.locator('.cm-tooltip-autocomplete li[aria-selected]').click();
     expect(await text('#yaml')).toContain('workload-type in (service');
     await page.keyboard.press('Enter');
     await page.keyboard.type('val');
