@@ -9,6 +9,7 @@
  * Every variant runs the same authorization, body parse, zod validation, resolution and JSON
  * response. Event and context are built per call in every variant (as the HTTP adapter does).
  */
+import '../local/defaults.js'; // as under npm start: no EMF metrics printed per call
 import middy from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import { cloudOf } from '../functions/cloud.js';
@@ -55,7 +56,7 @@ const event = (): HttpEvent =>
     requestContext: {
       requestId: 'r',
       http: { method: 'POST' },
-      authorizer: { jwt: { claims: { role: 'control-plane', email: 'cp@example.com', sub: 'cp' } } },
+      authorizer: { jwt: { claims: { role: 'control-plane', email: 'cp@example.com', sub: 'cp', clouds: '*' } } },
     },
   }) as unknown as HttpEvent;
 const context = () => lambdaContext('resolve', 'r') as HttpContext;

@@ -229,21 +229,42 @@ export type Route = (typeof ROUTES)[number];
 /** The routes a function serves. */
 export type RoutesOf<F extends FunctionName> = Extract<Route, { fn: F }>;
 
+export const routeKey = (route: { method: string; path: string }) => `${route.method} ${route.path}`;
+
 export interface RouteMatch {
   route: Route;
-  pathParameters: Record<string, string>;
+  /** The route's `METHOD /path` (API Gateway's routeKey). */
+  key: string;
+  pathParameters: Readonly<Record<string, string>>;
 }
 
 const compiled = ROUTES.map((route) => ({
   route: route,
+  key: routeKey(route),
   names: [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string),
   regex: new RegExp(`^${route.path.replace(/\{\w+\}/g, '([^/]+)')}/?$`),
 }));
 
+type Matched = Readonly<{ match?: Readonly<RouteMatch>; allowed: readonly string[] }>;
+
+/** Recent answers by `METHOD path`: a control plane resolves on a few paths over and over. Bounded (emptied when full). */
+const recent = new Map<string, Matched>();
+const RECENT_MAX = 1024;
+
 /** The route for a method and path (the local stand-in for API Gateway); `allowed` lists the path's methods when none matches. */
-export function matchRoute(method: string, path: string): { match?: RouteMatch; allowed: string[] } {
+export function matchRoute(method: string, path: string): Matched {
+  const cacheKey = `${method} ${path}`;
+  const known = recent.get(cacheKey);
+  if (known) return known;
+  const found = findRoute(method, path);
+  if (recent.size >= RECENT_MAX) recent.clear();
+  recent.set(cacheKey, found);
+  return found;
+}
+
+function findRoute(method: string, path: string): Matched {
   const allowed: string[] = [];
-  for (const { route, names, regex } of compiled) {
+  for (const { route, key, names, regex } of compiled) {
     const m = regex.exec(path);
     if (!m) continue;
     if (route.method !== method) {
@@ -252,9 +273,7 @@ export function matchRoute(method: string, path: string): { match?: RouteMatch; 
     }
     const pathParameters: Record<string, string> = {};
     names.forEach((name, i) => (pathParameters[name] = m[i + 1] as string));
-    return { match: { route, pathParameters }, allowed };
+    return Object.freeze({ match: Object.freeze({ route, key, pathParameters: Object.freeze(pathParameters) }), allowed: Object.freeze(allowed) });
   }
-  return { allowed };
+  return Object.freeze({ allowed: Object.freeze(allowed) });
 }
-
-export const routeKey = (route: { method: string; path: string }) => `${route.method} ${route.path}`;

@@ -127,9 +127,16 @@ export function createCheckingVerifier(secret: Uint8Array, maxCached = 1024): Ch
   return (authorization) => {
     const hit = authorization === undefined ? undefined : cache.get(authorization);
     if (hit === undefined) return check(authorization);
-    cache.delete(authorization!);
-    if (tokenTimeProblem(hit.payload, REQUIRED) !== null) return check(authorization); // expired since: verified again, refused with the reason
-    cache.set(authorization!, hit); // most recently used last: the first key is the one to evict
+    if (tokenTimeProblem(hit.payload, REQUIRED) !== null) {
+      cache.delete(authorization!);
+      return check(authorization); // expired since: verified again, refused with the reason
+    }
+    // Most recently used last (the first key is the one evicted), once the cache is half full:
+    // below that nothing is evicted, and a re-insert per request churns the Map's table.
+    if (cache.size > maxCached >>> 1) {
+      cache.delete(authorization!);
+      cache.set(authorization!, hit);
+    }
     return hit;
   };
 }

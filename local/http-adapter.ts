@@ -36,6 +36,22 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n: number) => (n < 10 ? `0${n}` : String(n));
+let timeSecond = -1;
+let timeText = '';
+
+/** `requestContext.time` as API Gateway writes it (`12/Mar/2020:19:03:58 +0000`); formatted once per second. */
+export function requestTime(epochMs: number): string {
+  const second = Math.floor(epochMs / 1000);
+  if (second !== timeSecond) {
+    const d = new Date(second * 1000);
+    timeText = `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+    timeSecond = second;
+  }
+  return timeText;
+}
+
 const TEXTUAL = /^(?:text\/|application\/(?:[\w.+-]+\+)?(?:json|yaml|x-yaml|xml|x-www-form-urlencoded|javascript))/i;
 
 export function toEvent(
@@ -43,7 +59,7 @@ export function toEvent(
   url: URL,
   body: Buffer,
   routeKey: string,
-  pathParameters: Record<string, string>,
+  pathParameters: Readonly<Record<string, string>>,
   claims?: Record<string, unknown>,
 ): HttpEvent {
   const headers: Record<string, string> = {};
@@ -53,7 +69,7 @@ export function toEvent(
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   }
   const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  if (url.search !== '') for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   // API Gateway passes textual bodies as strings and everything else base64-encoded. A body
   // declared textual that is not UTF-8 stays base64 (decoding it as UTF-8 would corrupt it).
   const contentType = headers['content-type'] ?? 'text/plain';
@@ -85,39 +101,67 @@ export function toEvent(
       requestId,
       routeKey,
       stage: '$default',
-      time: new Date(now).toISOString(),
+      time: requestTime(now),
       timeEpoch: now,
       ...(claims ? { authorizer: { jwt: { claims, scopes: null } } } : {}),
     },
   };
 }
 
-/** A Lambda context good enough for middy (remaining time, request id). */
+/**
+ * A Lambda context good enough for middy and Powertools (remaining time, request id). A class, so
+ * the no-op callbacks live once on the prototype: object-literal functions would be created and
+ * named (tsx's keepNames: an `Object.defineProperty` each) on every request. The remaining-time
+ * function is a per-instance closure assigned to `this` (no inferred name, so no naming), because
+ * callers may take it off the object (middy's early timeout does) as Lambda's own allows.
+ */
+class LocalContext implements Context {
+  readonly callbackWaitsForEmptyEventLoop = false;
+  readonly functionVersion = '$LATEST';
+  readonly memoryLimitInMB = '1024';
+  readonly logStreamName = 'local';
+  readonly invokedFunctionArn: string;
+  readonly logGroupName: string;
+  readonly getRemainingTimeInMillis: () => number;
+
+  constructor(
+    readonly functionName: string,
+    readonly awsRequestId: string,
+    timeoutMs: number,
+  ) {
+    const deadline = Date.now() + timeoutMs;
+    this.getRemainingTimeInMillis = () => Math.max(0, deadline - Date.now());
+    this.invokedFunctionArn = `arn:aws:lambda:local:000000000000:function:${functionName}`;
+    this.logGroupName = `/aws/lambda/${functionName}`;
+  }
+
+  done(): void {}
+  fail(): void {}
+  succeed(): void {}
+}
+
 export function lambdaContext(functionName: string, requestId: string, timeoutMs = 29_000): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return new LocalContext(functionName, requestId, timeoutMs);
 }
 
 export function send(
   res: ServerResponse,
   result: HttpResult | { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean },
 ): void {
-  const body = result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body, 'utf8');
   const headers: Record<string, string | number> = { ...(result.headers ?? {}) };
-  if (body) headers['content-length'] = body.length;
-  res.writeHead(result.statusCode, headers);
-  res.end(body);
+  if (result.body === undefined || result.body === '') {
+    if (result.body !== undefined) headers['content-length'] = 0;
+    res.writeHead(result.statusCode, headers);
+    res.end();
+  } else if (result.isBase64Encoded) {
+    const body = Buffer.from(result.body, 'base64');
+    headers['content-length'] = body.length;
+    res.writeHead(result.statusCode, headers);
+    res.end(body);
+  } else {
+    // A text body leaves as a string: Node writes it with the head in one write (a Buffer would be a second, vectored one).
+    headers['content-length'] = Buffer.byteLength(result.body, 'utf8');
+    res.writeHead(result.statusCode, headers);
+    res.end(result.body, 'utf8');
+  }
 }

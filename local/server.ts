@@ -25,7 +25,7 @@ import { openapiOperations } from '../functions/openapi.js';
 import { provisioningStatusOperations } from '../functions/provisioning-status.js';
 import { taskHandlers } from '../functions/provisioning.js';
 import { resolveOperations } from '../functions/resolve.js';
-import { matchRoute, routeKey, type FunctionName } from '../functions/routes.js';
+import { matchRoute, type FunctionName } from '../functions/routes.js';
 import type { DriftDeps } from '../lib/drift/check.js';
 import { AppError } from '../lib/errors.js';
 import type { SettingsDefaults } from '../lib/provisioning/settings.js';
@@ -226,7 +226,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       }
       throw e;
     }
-    const event = toEvent(req, url, body, routeKey(match.route), match.pathParameters, claims);
+    const event = toEvent(req, url, body, match.key, match.pathParameters, claims);
     const context = lambdaContext(match.route.fn, event.requestContext.requestId);
     if (!handlers) throw new AppError('SERVICE_UNAVAILABLE', 'starting up');
     send(res, await handlers[match.route.fn](event, context));
