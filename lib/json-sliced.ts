@@ -67,7 +67,7 @@ function* write(value: unknown, emit: Emit, canonical: boolean, chunk: number, s
 export interface SlicedJson {
   /** The JSON text (as JSON.stringify / canonicalJson give it). */
   text: string;
-  /** Lowercase hex sha256 of its UTF-8 bytes, computed piece by piece. */
+  /** Lowercase hex sha256 of its UTF-8 bytes, computed piece by piece ('' with `hash: false`). */
   sha256: string;
 }
 
@@ -75,16 +75,16 @@ export interface SlicedJson {
  * `JSON.stringify(value)` (`canonical: false`) or `canonicalJson(value)` (`canonical: true`),
  * with its sha256, as a step generator that yields after every `chunk` array elements.
  */
-export function* jsonSteps(value: unknown, options: { canonical: boolean; chunk?: number }): Generator<void, SlicedJson, void> {
+export function* jsonSteps(value: unknown, options: { canonical: boolean; chunk?: number; hash?: boolean }): Generator<void, SlicedJson, void> {
   const parts: string[] = [];
-  const hash = createHash('sha256');
+  const hash = options.hash === false ? null : createHash('sha256');
   let pending: string[] = [];
   let pendingLength = 0;
   const flush = () => {
     if (pending.length === 0) return;
     const piece = pending.join('');
     parts.push(piece);
-    hash.update(piece);
+    hash?.update(piece);
     pending = [];
     pendingLength = 0;
   };
@@ -97,5 +97,5 @@ export function* jsonSteps(value: unknown, options: { canonical: boolean; chunk?
   flush();
   yield;
   const text = parts.join('');
-  return { text, sha256: hash.digest('hex') };
+  return { text, sha256: hash ? hash.digest('hex') : '' };
 }

@@ -14,61 +14,55 @@ export const sha256Hex = (data: Uint8Array | string): string => createHash('sha2
  * Same value semantics as JSON.stringify (toJSON honoured, undefined/functions dropped from
  * objects and `null` in arrays, non-finite numbers → null). Built by hand because JS objects
  * always enumerate integer-like keys first, so "sort then JSON.stringify" is not canonical.
+ * `known`: canonical texts already computed for some objects of `value` (used as they are).
  */
-export function canonicalJson(value: unknown): string {
-  const out: string[] = [];
-  const stack = new Set<object>();
-  const write = (v: unknown, inArray: boolean): boolean => {
-    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-      v = (v as { toJSON: () => unknown }).toJSON();
+export function canonicalJson(value: unknown, known?: ReadonlyWeakMap<object, string>): string {
+  return canonical(value, false, new Set<object>(), known) ?? '';
+}
+
+interface ReadonlyWeakMap<K extends object, V> {
+  get(key: K): V | undefined;
+}
+
+/** One value's canonical text; undefined for a value an object member drops. Strings are concatenated (ropes), not joined. */
+function canonical(v: unknown, inArray: boolean, stack: Set<object>, known: ReadonlyWeakMap<object, string> | undefined): string | undefined {
+  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+    v = (v as { toJSON: () => unknown }).toJSON();
+  }
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+      return Number.isFinite(v) ? JSON.stringify(v) : 'null';
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'bigint':
+      throw new TypeError('Cannot serialize a BigInt to JSON');
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return inArray ? 'null' : undefined;
+  }
+  if (v === null) return 'null';
+  const obj = v as object;
+  const text = known?.get(obj);
+  if (text !== undefined) return text;
+  if (stack.has(obj)) throw new TypeError('Cannot serialize a circular structure to JSON');
+  stack.add(obj);
+  let s: string;
+  if (Array.isArray(obj)) {
+    s = '[';
+    for (let i = 0; i < obj.length; i++) s += (i > 0 ? ',' : '') + (canonical(obj[i], true, stack, known) as string);
+    s += ']';
+  } else {
+    s = '{';
+    const rec = obj as Record<string, unknown>;
+    for (const key of Object.keys(rec).sort()) {
+      const member = canonical(rec[key], false, stack, known);
+      if (member !== undefined) s += (s.length > 1 ? ',' : '') + JSON.stringify(key) + ':' + member; // a dropped value drops its member
     }
-    switch (typeof v) {
-      case 'string':
-        out.push(JSON.stringify(v));
-        return true;
-      case 'number':
-        out.push(Number.isFinite(v) ? JSON.stringify(v) : 'null');
-        return true;
-      case 'boolean':
-        out.push(v ? 'true' : 'false');
-        return true;
-      case 'bigint':
-        throw new TypeError('Cannot serialize a BigInt to JSON');
-      case 'undefined':
-      case 'function':
-      case 'symbol':
-        if (inArray) out.push('null');
-        return inArray;
-    }
-    if (v === null) {
-      out.push('null');
-      return true;
-    }
-    const obj = v as object;
-    if (stack.has(obj)) throw new TypeError('Cannot serialize a circular structure to JSON');
-    stack.add(obj);
-    if (Array.isArray(obj)) {
-      out.push('[');
-      for (let i = 0; i < obj.length; i++) {
-        if (i > 0) out.push(',');
-        write(obj[i], true);
-      }
-      out.push(']');
-    } else {
-      out.push('{');
-      let first = true;
-      const rec = obj as Record<string, unknown>;
-      for (const key of Object.keys(rec).sort()) {
-        const mark = out.length;
-        out.push(first ? '' : ',', JSON.stringify(key), ':');
-        if (write(rec[key], false)) first = false;
-        else out.length = mark; // value not serialisable in an object: drop the member
-      }
-      out.push('}');
-    }
-    stack.delete(obj);
-    return true;
-  };
-  write(value, false);
-  return out.join('');
+    s += '}';
+  }
+  stack.delete(obj);
+  return s;
 }

@@ -6,6 +6,7 @@ import { checkStackChange, type Stack } from '../../lib/config/stack-change.js';
 import { identityCeiling, validateConfigAsync } from '../../lib/config/validate.js';
 import { AppError } from '../../lib/errors.js';
 import type { IfMatch, VersionMeta } from '../../lib/ports.js';
+import { nextTurn } from '../../lib/steps.js';
 import type { App } from '../app.js';
 import { startProvisioning } from './provisioning.js';
 
@@ -65,8 +66,14 @@ export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' 
 }
 
 /** Parses (JSON or YAML) and validates a config body as PUT does: 400 INVALID_CONFIG with every problem. */
+/** Bodies past this many UTF-16 units get a turn of the event loop between parse and validation. */
+const LARGE_BODY = 256 * 1024;
+
 export async function parseAndValidate(app: Pick<App, 'config'>, cloudId: string, input: PutConfigInput['body']) {
   const body = parseConfigBody(input.text, input.contentType);
+  // A large body's parse (one JSON.parse / YAML read, not sliceable) and the first slice of its
+  // validation run in separate turns of the event loop.
+  if (input.text.length > LARGE_BODY) await nextTurn();
   const result = await validateConfigAsync(body.document, {
     cloudId,
     locate: body.locate,

@@ -17,7 +17,7 @@ import { errorResponses } from '../middleware/errors.js';
 import { logger, metrics, metricsEnabled } from '../observability.js';
 import { ROUTES, routeKey, type Route, type RoutesOf } from '../routes.js';
 import { cloudOf } from '../cloud.js';
-import { bodyText, header, json, jsonBody, parseIfMatch, parseWith, pathParam, type HttpContext, type HttpEvent, type HttpResult } from '../http.js';
+import { bodyText, header, jsonBody, jsonReply, parseIfMatch, parseWith, pathParam, type HttpContext, type HttpEvent, type HttpResult } from '../http.js';
 import { MAPPING_CONFIG, type FunctionName, type OperationResult, type RouteInput, type RouteSpec } from './route.js';
 
 export type Operation<R extends RouteSpec> = (input: RouteInput<R>, app: App) => Promise<OperationResult<R>>;
@@ -94,10 +94,10 @@ async function run(entry: Compiled, event: HttpEvent, context: HttpContext, app:
     const r = result as { status: number; body?: unknown; text?: string; headers?: Record<string, string> };
     if (r.text !== undefined) return { statusCode: r.status, headers: { 'cache-control': 'no-store', ...r.headers }, body: r.text };
     if (r.body === undefined) return { statusCode: r.status, headers: r.headers ?? {}, body: '' };
-    return json(r.status, r.body, r.headers);
+    return jsonReply(r.status, r.body, r.headers);
   }
   if (entry.success === 204) return { statusCode: 204, headers: {}, body: '' };
-  return json(entry.success, result);
+  return jsonReply(entry.success, result);
 }
 
 /**

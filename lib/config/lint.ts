@@ -65,8 +65,8 @@ export function lintRules(rules: readonly LintRule[]): LintWarning[] {
   return runSteps(lintSteps(rules));
 }
 
-/** The same analysis, yielding to the event loop every `sliceMs` (default 20 ms): for servers. */
-export async function lintRulesAsync(rules: readonly LintRule[], sliceMs = 20): Promise<LintWarning[]> {
+/** The same analysis, yielding to the event loop every `sliceMs` (default 10 ms): for servers. */
+export async function lintRulesAsync(rules: readonly LintRule[], sliceMs = 10): Promise<LintWarning[]> {
   return runStepsSliced(lintSteps(rules), sliceMs);
 }
 

@@ -62,10 +62,10 @@ export function validateConfig(document: unknown, options: ValidateOptions = {})
 
 /**
  * The same validation for servers: gives the event loop a turn at least every `sliceMs` (default
- * 20 ms) — between rules while selectors are parsed, and inside the lint — so a 5 MiB config of
+ * 10 ms) — between rules while selectors are parsed, and inside the lint — so a 5 MiB config of
  * 25,000 rules never stalls other requests for long.
  */
-export async function validateConfigAsync(document: unknown, options: ValidateOptions = {}, sliceMs = 20): Promise<ValidationResult> {
+export async function validateConfigAsync(document: unknown, options: ValidateOptions = {}, sliceMs = 10): Promise<ValidationResult> {
   try {
     return await runStepsSliced(validate(document, options), sliceMs);
   } catch (e) {

@@ -342,8 +342,33 @@ function throwIf(errors: ErrorDetail[]): void {
   throw new PlanError(`${first.message}${more}`, errors);
 }
 
+/**
+ * Item digests of the plans sealed in this process, by item object. A run's Plan step lists every
+ * item's digest (planItemsFor) and checks every item against it (findAnyPlanItem) right after
+ * planning; each item's canonical text is computed once, here, for all three. Sealed items are
+ * frozen, so a remembered digest stays true; an item read back from storage is a new object and
+ * is digested again.
+ */
+const sealedItemDigests = new WeakMap<object, string>();
+
+const itemDigest = (item: AnyPlanItem): string => sealedItemDigests.get(item) ?? planItemDigest(item);
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
+
+/** The plan with its digest (= planDigest(plan)), each item frozen and its canonical text computed once. */
 function seal(plan: Omit<ProvisioningPlan, 'digest'>): ProvisioningPlan {
-  return { ...plan, digest: planDigest(plan) };
+  const texts = new WeakMap<object, string>();
+  for (const item of [...plan.items, ...(plan.gcpItems ?? [])]) {
+    deepFreeze(item);
+    const text = canonicalJson(item);
+    texts.set(item, text);
+    sealedItemDigests.set(item, sha256Hex(text).slice(0, DIGEST_HEX));
+  }
+  return { ...plan, digest: sha256Hex(canonicalJson(plan, texts)) };
 }
 
 /** sha256 (hex) of the plan's canonical JSON, its `digest` field excluded. */
@@ -368,7 +393,7 @@ export function planItemsFor(plan: ProvisioningPlan): PlanItemRef[] {
     index,
     kind: item.kind,
     name: itemName(item),
-    digest: planItemDigest(item),
+    digest: itemDigest(item),
     ...(item.kind === 'k8s-irsa' && item.mechanism ? { mechanism: item.mechanism } : {}),
   });
   return [...plan.items.map(refOf), ...(plan.gcpItems ?? []).map(refOf)];
@@ -385,7 +410,7 @@ export function findPlanItem(plan: ProvisioningPlan, ref: PlanItemRef): PlanItem
 /** findPlanItem for any provider's item (AWS `items` or Google Cloud `gcpItems`). */
 export function findAnyPlanItem(plan: ProvisioningPlan, ref: PlanItemRef): AnyPlanItem {
   const item: AnyPlanItem | undefined = isGcpKind(ref.kind) ? plan.gcpItems?.[ref.index] : plan.items[ref.index];
-  if (!item || item.kind !== ref.kind || itemName(item) !== ref.name || planItemDigest(item) !== ref.digest) {
+  if (!item || item.kind !== ref.kind || itemName(item) !== ref.name || itemDigest(item) !== ref.digest) {
     throw new PlanError(`plan item ${ref.index} (${ref.name}) changed since it was planned; re-plan and run again`, [
       { path: `items[${ref.index}]`, message: 'stale plan item' },
     ]);

@@ -1,6 +1,6 @@
 /** The HTTP edge's parsing (functions/http.ts): If-Match, JSON bodies, body size — the one place each is done. */
 import { describe, expect, it } from 'vitest';
-import { bodyText, jsonBody, MAX_BODY_BYTES, parseIfMatch, type HttpEvent } from '../../functions/http.js';
+import { bodyText, jsonBody, jsonReply, MAX_BODY_BYTES, parseIfMatch, type HttpEvent } from '../../functions/http.js';
 import { driftCheckRequestSchema, resolveRequestSchema } from '../../functions/http/schemas.js';
 import { AppError } from '../../lib/errors.js';
 
@@ -72,5 +72,27 @@ describe('bodyText', () => {
     expect(bodyText(event('é'.repeat(MAX_BODY_BYTES / 2)))).toHaveLength(MAX_BODY_BYTES / 2);
     expect(bodyText(event(Buffer.from('héllo').toString('base64'), 'application/json', true))).toBe('héllo');
     expect(failure(() => bodyText(event(Buffer.from([0xff, 0xfe]).toString('base64'), 'application/json', true)))).toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+});
+
+describe('jsonReply', () => {
+  it('answers small replies at once and long ones (an array of more than 256, at the top or one level down) in slices, with the same text', async () => {
+    const small = jsonReply(200, { value: 'sa', rule_index: 0 }, { etag: '"1"' });
+    expect(small).not.toBeInstanceOf(Promise);
+    expect(small).toMatchObject({
+      statusCode: 200,
+      body: '{"value":"sa","rule_index":0}',
+      headers: { etag: '"1"', 'content-type': 'application/json; charset=utf-8' },
+    });
+    const warnings = Array.from({ length: 2000 }, (_, i) => ({ code: 'SHADOWED_RULE', rule_index: i, message: `rule ${i} \u00fc "q"` }));
+    for (const body of [{ version: 3, warnings }, warnings]) {
+      const large = jsonReply(201, body, { etag: '"2"' });
+      expect(large).toBeInstanceOf(Promise);
+      expect(await large).toEqual({
+        statusCode: 201,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', etag: '"2"' },
+        body: JSON.stringify(body),
+      });
+    }
   });
 });

@@ -1,6 +1,8 @@
 /** The local stand-in for API Gateway and Lambda (local/http-adapter.ts): what the handlers receive under `npm start`. */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { lambdaContext, requestTime } from '../../local/http-adapter.js';
+import { lambdaContext, requestTime, send } from '../../local/http-adapter.js';
 
 describe('requestTime', () => {
   it("writes API Gateway's requestContext.time format, in UTC", () => {
@@ -28,5 +30,43 @@ describe('lambdaContext', () => {
     expect(left).toBeGreaterThan(900);
     expect(left).toBeLessThanOrEqual(1_000);
     expect(lambdaContext('resolve', 'req-2', 0).getRemainingTimeInMillis()).toBe(0);
+  });
+});
+
+describe('send', () => {
+  it('writes a large text body in slices, byte for byte (a surrogate pair on a slice boundary stays whole)', async () => {
+    // 256 Ki UTF-16 units per slice: put an emoji (a surrogate pair) across the first boundary, and non-ASCII text after it.
+    const body = `${'a'.repeat(256 * 1024 - 1)}\u{1F600}${'ü€'.repeat(300_000)}{"end":true}`;
+    const server = createServer((_req, res) => send(res, { statusCode: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      const bytes = Buffer.from(await res.arrayBuffer());
+      expect(Number(res.headers.get('content-length'))).toBe(Buffer.byteLength(body));
+      expect(bytes.equals(Buffer.from(body, 'utf8'))).toBe(true);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('sends empty and base64 bodies with their lengths', async () => {
+    const results = [
+      { statusCode: 200, headers: {}, body: '' },
+      { statusCode: 200, headers: {}, body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true },
+    ];
+    let i = 0;
+    const server = createServer((_req, res) => send(res, results[i++]!));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const empty = await fetch(url);
+      expect(empty.headers.get('content-length')).toBe('0');
+      expect(await empty.text()).toBe('');
+      const binary = await fetch(url);
+      expect(binary.headers.get('content-length')).toBe('4');
+      expect([...new Uint8Array(await binary.arrayBuffer())]).toEqual([0, 1, 2, 255]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

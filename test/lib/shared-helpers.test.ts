@@ -1,4 +1,5 @@
 /** The helpers that exist once (lib/errors.ts formatPath, lib/json.ts canonicalJson, the cloud-id rule), with their rules. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CLOUD_ID } from '../../lib/config/constants.js';
 import { mappingConfigSchema } from '../../lib/config/schema.js';
@@ -29,6 +30,33 @@ describe('canonicalJson', () => {
     const loop: Record<string, unknown> = {};
     loop.self = loop;
     expect(() => canonicalJson(loop)).toThrow(TypeError);
+  });
+  it('reads back as JSON.stringify does, and is the same text whatever the key order (property)', () => {
+    const reversed = (v: unknown): unknown =>
+      v === null || typeof v !== 'object'
+        ? v
+        : Array.isArray(v)
+          ? v.map(reversed)
+          : Object.fromEntries(
+              Object.entries(v)
+                .reverse()
+                .map(([k, x]) => [k, reversed(x)]),
+            );
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const text = canonicalJson(value);
+        expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(value)));
+        expect(canonicalJson(reversed(value))).toBe(text);
+        expect(canonicalJson(JSON.parse(text))).toBe(text);
+      }),
+      { numRuns: 500 },
+    );
+  });
+  it('uses the canonical texts it is given for known objects', () => {
+    const inner = { b: 1, a: 2 };
+    const known = new WeakMap<object, string>([[inner, canonicalJson(inner)]]);
+    expect(canonicalJson({ z: [inner], y: inner }, known)).toBe(canonicalJson({ z: [{ a: 2, b: 1 }], y: { a: 2, b: 1 } }));
+    expect(canonicalJson({ x: inner }, new WeakMap([[inner, '"stand-in"']]))).toBe('{"x":"stand-in"}');
   });
   it('equal values give equal text and digests whatever the key order', () => {
     expect(sha256Hex(canonicalJson({ x: 1, y: { b: 2, a: 1 } }))).toBe(sha256Hex(canonicalJson({ y: { a: 1, b: 2 }, x: 1 })));

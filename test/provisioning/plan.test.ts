@@ -208,6 +208,18 @@ describe('Step Functions: minimal items and digests', () => {
     expect(() => findPlanItem(plan, { ...refs[3]!, index: 4 })).toThrow(PlanError);
   });
 
+  it('the refs of a freshly sealed plan carry the same digests as a plan read back from storage', () => {
+    const stored = JSON.parse(JSON.stringify(plan)) as typeof plan; // new objects: every digest recomputed
+    expect(planItemsFor(plan)).toEqual(planItemsFor(stored));
+    expect(planDigest(stored)).toBe(plan.digest);
+    // Sealed items are frozen (their remembered digests stay true); a changed copy is refused.
+    expect(Object.isFrozen(plan.items[5]!.role.trustPolicy)).toBe(true);
+    const refs = planItemsFor(plan);
+    expect(findPlanItem(stored, refs[5]!)).toEqual(plan.items[5]);
+    stored.items[5]!.role.name = 'changed';
+    expect(() => findPlanItem(stored, refs[5]!)).toThrow(/changed since it was planned/);
+  });
+
   it('the digest covers everything but itself', () => {
     expect(planDigest(plan)).toBe(plan.digest);
     expect(planDigest({ ...plan, configVersion: 2 })).not.toBe(plan.digest);
