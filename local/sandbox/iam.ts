@@ -106,7 +106,8 @@ const lower = (s: string): string => s.toLowerCase();
 
 const tagsXml = (tags: Tag[]): XmlObject[] => tags.map((t) => ({ Key: t.Key, Value: t.Value }));
 
-function roleXml(role: RoleRecord, detail: boolean): XmlObject {
+/** The fields every role element starts with (Role, the Roles of a listing or a profile, RoleDetail). */
+function roleHeadXml(role: RoleRecord): XmlObject {
   return {
     Path: role.path,
     RoleName: role.roleName,
@@ -114,6 +115,15 @@ function roleXml(role: RoleRecord, detail: boolean): XmlObject {
     Arn: role.arn,
     CreateDate: role.createDate,
     AssumeRolePolicyDocument: encodePolicy(role.assumeRolePolicyDocument),
+  };
+}
+
+const roleLastUsedXml = (role: RoleRecord): XmlObject | undefined =>
+  role.roleLastUsed ? { LastUsedDate: role.roleLastUsed.lastUsedDate, Region: role.roleLastUsed.region } : undefined;
+
+function roleXml(role: RoleRecord, detail: boolean): XmlObject {
+  return {
+    ...roleHeadXml(role),
     Description: role.description,
     MaxSessionDuration: role.maxSessionDuration,
     // As IAM (and moto): GetRole/CreateRole show the boundary, ListRoles does not.
@@ -122,7 +132,7 @@ function roleXml(role: RoleRecord, detail: boolean): XmlObject {
         ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.permissionsBoundaryArn }
         : undefined,
     Tags: detail && role.tags.length > 0 ? tagsXml(role.tags) : undefined,
-    RoleLastUsed: detail && role.roleLastUsed ? { LastUsedDate: role.roleLastUsed.lastUsedDate, Region: role.roleLastUsed.region } : undefined,
+    RoleLastUsed: detail ? roleLastUsedXml(role) : undefined,
   };
 }
 
@@ -141,19 +151,14 @@ function instanceProfileXml(iam: IamState, profile: InstanceProfileRecord): XmlO
 /** A role as GetAccountAuthorizationDetails shows it: with inline documents (URL-encoded), attachments, tags and instance profiles. */
 function roleDetailXml(iam: IamState, role: RoleRecord): XmlObject {
   return {
-    Path: role.path,
-    RoleName: role.roleName,
-    RoleId: role.roleId,
-    Arn: role.arn,
-    CreateDate: role.createDate,
-    AssumeRolePolicyDocument: encodePolicy(role.assumeRolePolicyDocument),
+    ...roleHeadXml(role),
     InstanceProfileList: iam.listInstanceProfilesForRole(role.roleName).map((x) => instanceProfileXml(iam, x)),
     RolePolicyList: Object.keys(role.inlinePolicies)
       .sort()
       .map((name) => ({ PolicyName: name, PolicyDocument: encodePolicy(role.inlinePolicies[name] as string) })),
     AttachedManagedPolicies: iam.listAttachedRolePolicies(role.roleName).map((a) => ({ PolicyName: a.policyName, PolicyArn: a.policyArn })),
     Tags: tagsXml(role.tags),
-    RoleLastUsed: role.roleLastUsed ? { LastUsedDate: role.roleLastUsed.lastUsedDate, Region: role.roleLastUsed.region } : {},
+    RoleLastUsed: roleLastUsedXml(role) ?? {},
   };
 }
 
