@@ -15,17 +15,7 @@
  * member someone else added is left in place and reported (`left-alone`), never dropped.
  */
 import { AppError } from '../errors.js';
-import type {
-  GcpPort,
-  GkeCluster,
-  GoogleIamPolicy,
-  GoogleServiceAccount,
-  InventoryRecord,
-  KubernetesPort,
-  OwnershipStore,
-  ResourceRef,
-  ResourceResult,
-} from '../ports.js';
+import type { GcpPort, GkeCluster, GoogleIamPolicy, GoogleServiceAccount, InventoryRecord, ResourceRef, ResourceResult } from '../ports.js';
 import { editMembers, membersOf } from '../provisioning/gcp-policy.js';
 import { gcpAccountMarks, type GcpPlanItem, type GkeItem } from '../provisioning/gcp-plan.js';
 import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
@@ -34,7 +24,7 @@ import { findAnyPlanItem, isAwsItem } from '../provisioning/plan.js';
 import { invalidInput, isTargetError, notOwned, notReady, superseded } from '../target-errors.js';
 import { recordOwned } from './ownership-checks.js';
 import type { PlanCache } from './planning.js';
-import { ensureAnnotatedServiceAccount, reserveCreate, type ItemInput, type StepOutput, type WorkflowDeps } from './steps.js';
+import { ensureAnnotatedServiceAccount, reserveCreate, type ItemInput, type ServiceAccountBinding, type StepOutput, type WorkflowDeps } from './steps.js';
 
 const CONFLICT_ATTEMPTS = 5;
 
@@ -278,10 +268,11 @@ export function createGcpSteps(deps: GcpStepDeps, plans: PlanCache, now: () => s
       const { planned, item } = await itemOf(input);
       if (item.kind !== 'gcp-gke') return { resources: [] };
       const resources: ResourceResult[] = [];
+      const binding = gkeServiceAccountBinding(item);
       for (const cluster of planned.clusters as GkeCluster[]) {
         const k8s = gcp().kubernetes(cluster);
         for (const namespace of item.serviceAccount.namespaces) {
-          resources.push(await ensureGkeServiceAccount(deps.ownership, k8s, cluster, namespace, item, input.cloudId, now));
+          resources.push(await ensureAnnotatedServiceAccount(deps.ownership, k8s, cluster, namespace, item, input.cloudId, now, binding));
         }
       }
       return { resources };
@@ -291,18 +282,10 @@ export function createGcpSteps(deps: GcpStepDeps, plans: PlanCache, now: () => s
 
 export type GcpSteps = ReturnType<typeof createGcpSteps>;
 
-/** One annotated ServiceAccount (the AWS step's rules: ours, adopted on request, or left alone). */
-async function ensureGkeServiceAccount(
-  store: OwnershipStore,
-  k8s: KubernetesPort,
-  cluster: GkeCluster,
-  namespace: string,
-  item: GkeItem,
-  cloudId: string,
-  now: () => string,
-): Promise<ResourceResult> {
+/** GKE: Workload Identity's annotation naming the Google account (the AWS step's rules: ours, adopted on request, or left alone). */
+function gkeServiceAccountBinding(item: GkeItem): ServiceAccountBinding {
   const email = item.annotations[GKE_SA_ANNOTATION];
-  return ensureAnnotatedServiceAccount(store, k8s, cluster, namespace, item, cloudId, now, {
+  return {
     key: GKE_SA_ANNOTATION,
     value: email,
     shown: `${GKE_SA_ANNOTATION}: ${email}`,
@@ -311,5 +294,5 @@ async function ensureGkeServiceAccount(
       verdict.kind === 'other-cloud'
         ? `belongs to cloud ${verdict.owner}; never adopted or changed for another cloud, left alone`
         : `carries this cloud's labels but ${verdict.reason}; left alone`,
-  });
+  };
 }

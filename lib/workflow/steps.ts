@@ -398,10 +398,11 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       const { planned, item } = await itemOf(input);
       if (item.kind !== 'k8s-irsa') throw new AppError('INTERNAL', `item ${item.kind} has no service account`);
       const resources: ResourceResult[] = [];
+      const binding = eksServiceAccountBinding(item, planned.clusters);
       for (const cluster of planned.clusters) {
         const k8s = deps.kubernetes(cluster);
         for (const namespace of item.serviceAccount.namespaces) {
-          resources.push(await ensureOneServiceAccount(deps.ownership, k8s, cluster, namespace, item, input.cloudId, now, planned.clusters));
+          resources.push(await ensureAnnotatedServiceAccount(deps.ownership, k8s, cluster, namespace, item, input.cloudId, now, binding));
         }
       }
       return { resources };
@@ -500,20 +501,10 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
 
 export type WorkflowSteps = ReturnType<typeof createWorkflowSteps>;
 
-async function ensureOneServiceAccount(
-  store: OwnershipStore,
-  k8s: KubernetesPort,
-  cluster: ClusterIdentity,
-  namespace: string,
-  item: K8sIrsaItem,
-  cloudId: string,
-  now: () => string,
-  allClusters: readonly ClusterIdentity[] = [],
-): Promise<ResourceResult> {
-  const name = item.serviceAccount.name;
+/** EKS: IRSA's role ARN annotation, or none (Pod Identity). */
+function eksServiceAccountBinding(item: K8sIrsaItem, allClusters: readonly ClusterIdentity[]): ServiceAccountBinding {
   const arn = item.annotations[ROLE_ARN_ANNOTATION];
-  const ref = serviceAccountRef(cluster, namespace, name);
-  return ensureAnnotatedServiceAccount(store, k8s, cluster, namespace, item, cloudId, now, {
+  return {
     key: ROLE_ARN_ANNOTATION,
     // Pod Identity (no planned annotation): ok only without one (an IRSA annotation would take precedence in the SDKs).
     value: arn,
@@ -521,9 +512,9 @@ async function ensureOneServiceAccount(
     leftAlone: arn
       ? 'exists without the ownership label; its annotation already names the role'
       : 'exists without the ownership label; it carries no role annotation (Pod Identity)',
-    refused: (verdict) => refusal(ref, verdict, name, 'adopt_service_account'),
+    refused: (verdict, ref) => refusal(ref, verdict, item.serviceAccount.name, 'adopt_service_account'),
     allClusters,
-  });
+  };
 }
 
 /** What sets one kind of annotated ServiceAccount apart: the annotation that binds it (EKS IRSA / Pod Identity, GKE Workload Identity) and its wording. */
@@ -536,7 +527,7 @@ export interface ServiceAccountBinding {
   /** The `left-alone` detail: unowned, not to be adopted, and its annotation already as planned. */
   leftAlone: string;
   /** The `failed` detail for another cloud's account, or one with this cloud's labels that the inventory does not confirm. */
-  refused: (verdict: Extract<Verdict, { kind: 'other-cloud' | 'unverified' }>) => string;
+  refused: (verdict: Extract<Verdict, { kind: 'other-cloud' | 'unverified' }>, ref: ResourceRef) => string;
   /** The configured clusters: an unverified account may be recorded under another name of the same API server. */
   allClusters?: readonly ClusterIdentity[];
 }
@@ -592,7 +583,7 @@ export async function ensureAnnotatedServiceAccount(
   const annotationOk = sa.annotations[key] === value;
   const missingLabels = Object.fromEntries(Object.entries(item.labels).filter(([k, v]) => sa.labels[k] !== v));
   if (verdict.kind === 'other-cloud' || verdict.kind === 'unverified') {
-    return { ...base, action: 'failed', detail: binding.refused(verdict) };
+    return { ...base, action: 'failed', detail: binding.refused(verdict, ref) };
   }
   if (!owned && !item.adopt.serviceAccount) {
     return annotationOk
