@@ -1,4 +1,5 @@
-/** Shared helpers for the benchmarks: machine description, percentiles, the final JSON line. */
+/** Shared helpers for the benchmarks: machine description, percentiles, the final JSON line, the run on a local server. */
+import { rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 
 export interface Machine {
@@ -36,4 +37,22 @@ export const round = (x: number, digits = 2): number => {
 /** Prints the result as the LAST line of stdout (bench/run.ts parses it). */
 export function emit(result: { bench: string } & Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ ...result, machine: machine() })}\n`);
+}
+
+/**
+ * A benchmark's body against a local server, then the server closed and its data dir removed, then
+ * exit: with the code `body` returns, or 1 when it threw (the error printed first).
+ */
+export async function runThenExit(server: { close(): Promise<void> }, dataDir: string, body: () => Promise<number>): Promise<never> {
+  let exitCode: number;
+  try {
+    exitCode = await body();
+  } catch (e) {
+    console.error(e);
+    exitCode = 1;
+  } finally {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  process.exit(exitCode);
 }

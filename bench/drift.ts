@@ -11,14 +11,14 @@
  * ListOpenIDConnectProviders), one Kubernetes LIST per (cluster, namespace) + one per cluster.
  * Last line: {"bench":"drift",...}.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOrCreateSecret, mintToken } from '../local/auth.js';
 import { startLocalServer } from '../local/server.js';
 import { PlanCache } from '../lib/workflow/planning.js';
 import { ROLE_ARN_ANNOTATION } from '../lib/provisioning/ownership.js';
-import { emit, round } from './common.js';
+import { emit, round, runThenExit } from './common.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 const CLOUD = 'cldrsrc_drift_bench';
@@ -48,8 +48,8 @@ function config() {
 
 const dataDir = mkdtempSync(join(tmpdir(), 'iam-mapping-bench-drift-'));
 const server = await startLocalServer({ port: 0, dataDir, driftIntervalSeconds: 0 });
-let exitCode = 0;
-try {
+await runThenExit(server, dataDir, async () => {
+  let exitCode = 0;
   const sandbox = server.sandbox!;
   for (const ns of namespaces) sandbox.k8s.createNamespace(ns);
   const owner = await mintToken(loadOrCreateSecret(dataDir), 'owner', 'bench@example.com');
@@ -162,11 +162,5 @@ try {
     iam_call_budget: iamBudget,
     check_ms: clean.wall_ms,
   });
-} catch (e) {
-  exitCode = 1;
-  console.error(e);
-} finally {
-  await server.close();
-  rmSync(dataDir, { recursive: true, force: true });
-}
-process.exit(exitCode);
+  return exitCode;
+});

@@ -8,13 +8,13 @@
  * Goal: no non-2xx, no errors; p99 and peak RSS are reported, not judged.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOrCreateSecret, mintToken } from '../local/auth.js';
 import { startLocalServer } from '../local/server.js';
-import { emit, round } from './common.js';
+import { emit, round, runThenExit } from './common.js';
 import { CLOUD_ID, generateConfig, sampleLaunches } from './rules.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
@@ -27,8 +27,8 @@ const mb = (bytes: number) => round(bytes / 2 ** 20, 1);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'iam-mapping-load-'));
 const server = await startLocalServer({ port: 0, dataDir, driftIntervalSeconds: 0 });
-let exitCode = 0;
-try {
+await runThenExit(server, dataDir, async () => {
+  let exitCode = 0;
   const secret = loadOrCreateSecret(dataDir);
   const owner = await mintToken(secret, 'owner', 'owner@example.com');
   const controlPlane = await mintToken(secret, 'control-plane', 'control-plane@example.com');
@@ -147,11 +147,5 @@ try {
     },
     goal: { non2xx: 0, met },
   });
-} catch (e) {
-  console.error(e);
-  exitCode = 1;
-} finally {
-  await server.close();
-  rmSync(dataDir, { recursive: true, force: true });
-}
-process.exit(exitCode);
+  return exitCode;
+});

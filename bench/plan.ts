@@ -9,14 +9,14 @@
  * Reports the wall time through the local server, the target calls by kind (the sandbox's call log)
  * and that none of them mutates. Last line: {"bench":"plan",...}.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOrCreateSecret, mintToken } from '../local/auth.js';
 import { startLocalServer } from '../local/server.js';
 import { roleRef, serviceAccountRef } from '../lib/provisioning/inventory.js';
 import { PlanCache } from '../lib/workflow/planning.js';
-import { emit, round } from './common.js';
+import { emit, round, runThenExit } from './common.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 const CLOUD = 'cldrsrc_plan_bench';
@@ -46,8 +46,8 @@ function config(rename = (name: string) => name, extraNamespace = (_name: string
 
 const dataDir = mkdtempSync(join(tmpdir(), 'iam-mapping-bench-plan-'));
 const server = await startLocalServer({ port: 0, dataDir, driftIntervalSeconds: 0 });
-let exitCode = 0;
-try {
+await runThenExit(server, dataDir, async () => {
+  let exitCode = 0;
   const sandbox = server.sandbox!;
   for (const ns of namespaces) sandbox.k8s.createNamespace(ns);
   const owner = await mintToken(loadOrCreateSecret(dataDir), 'owner', 'bench@example.com');
@@ -137,11 +137,5 @@ try {
     plan_ms: same.wall_ms,
     changed_plan_ms: changed.wall_ms,
   });
-} catch (e) {
-  exitCode = 1;
-  console.error(e);
-} finally {
-  await server.close();
-  rmSync(dataDir, { recursive: true, force: true });
-}
-process.exit(exitCode);
+  return exitCode;
+});

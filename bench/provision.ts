@@ -33,7 +33,7 @@
  * throttled answers per second, items (Inline Map iterations) and Task invocations in flight;
  * the time items spent waiting for a write token (the pace) and the Task retries by state.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -42,7 +42,7 @@ import { loadOrCreateSecret, mintToken } from '../local/auth.js';
 import { startLocalServer } from '../local/server.js';
 import { allStates, loadDefinition } from '../local/workflow-runner.js';
 import type { AwsIam } from '../adapters/aws/iam.js';
-import { emit, round } from './common.js';
+import { emit, round, runThenExit } from './common.js';
 import { summarize, type CpuProfile } from './cpuprofile.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
@@ -91,9 +91,7 @@ const server = await startLocalServer({
   workflow: { retryIntervalMs: RETRY_MS, waitMs: WAIT_MS, ...(PAGE_SIZE ? { planPageSize: PAGE_SIZE } : {}) },
 });
 const sandbox = server.sandbox!;
-let exitCode = 0;
-
-try {
+await runThenExit(server, dataDir, async () => {
   const owner = await mintToken(loadOrCreateSecret(dataDir), 'owner', 'bench@example.com');
   const maxConcurrency = mapConcurrency();
   console.log(
@@ -291,11 +289,5 @@ try {
     total_s: totalS,
     goal: { met, ...goal, budget_s: BUDGET_S },
   });
-} catch (e) {
-  console.error(e);
-  exitCode = 1;
-} finally {
-  await server.close();
-  rmSync(dataDir, { recursive: true, force: true });
-}
-process.exit(exitCode);
+  return 0;
+});

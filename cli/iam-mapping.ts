@@ -202,16 +202,15 @@ version meanwhile it fails with exit code 5 and nothing is changed.
     required: ['cloud'],
     async run({ v, io, api, out }) {
       const res = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping/versions'));
-      if (!printData(io, out, res.json)) {
-        const rows = (res.json.versions as Array<Record<string, unknown>>).map((x, i) => [
+      printRows(io, out, res.json, ['VERSION', 'CREATED_AT', 'CREATED_BY', 'RULES', 'ETAG'], () =>
+        (res.json.versions as Array<Record<string, unknown>>).map((x, i) => [
           `${i === 0 ? '*' : ' '}${String(x.version)}`,
           String(x.created_at),
           String(x.created_by),
           String(x.rule_count),
           String(x.etag),
-        ]);
-        io.out(table(['VERSION', 'CREATED_AT', 'CREATED_BY', 'RULES', 'ETAG'], rows, out));
-      }
+        ]),
+      );
       return EXIT.OK;
     },
   },
@@ -516,15 +515,14 @@ Exit code 1 when the run FAILED (with or without --wait).
     options: [],
     async run({ io, api, out }) {
       const res = await api().request('GET', '/v1/clouds');
-      if (!printData(io, out, res.json)) {
-        const rows = (res.json as Array<Record<string, unknown>>).map((c) => [
+      printRows(io, out, res.json, ['CLOUD', 'VERSION', 'STACK', 'UPDATED_AT'], () =>
+        (res.json as Array<Record<string, unknown>>).map((c) => [
           String(c.cloud_deployment_id),
           String(c.version),
           `${c.cloud_provider}/${c.compute_stack}`,
           String(c.updated_at),
-        ]);
-        io.out(table(['CLOUD', 'VERSION', 'STACK', 'UPDATED_AT'], rows, out));
-      }
+        ]),
+      );
       return EXIT.OK;
     },
   },
@@ -537,15 +535,14 @@ Exit code 1 when the run FAILED (with or without --wait).
     required: ['cloud'],
     async run({ v, io, api, out }) {
       const res = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping/bindings'));
-      if (!printData(io, out, res.json)) {
-        const rows = (res.json as Array<Record<string, unknown>>).map((b) => [
+      printRows(io, out, res.json, ['CLUSTER', 'VALUE', 'VERSION', 'PINNED_AT'], () =>
+        (res.json as Array<Record<string, unknown>>).map((b) => [
           String(b.cluster_id),
           String(b.value ?? '(cloud default)'),
           String(b.config_version),
           String(b.created_at),
-        ]);
-        io.out(table(['CLUSTER', 'VALUE', 'VERSION', 'PINNED_AT'], rows, out));
-      }
+        ]),
+      );
       return EXIT.OK;
     },
   },
@@ -589,6 +586,11 @@ function printData(io: Io, out: Out, data: unknown): boolean {
   else if (out.format === 'yaml') io.out(toYaml(data, { lineWidth: 0 }));
   else return false;
   return true;
+}
+
+/** A listing: `data` as JSON or YAML when that is the chosen format, else a table of `rows` (made only then). */
+function printRows(io: Io, out: Out, data: unknown, headers: string[], rows: () => string[][]): void {
+  if (!printData(io, out, data)) io.out(table(headers, rows(), out));
 }
 
 /**

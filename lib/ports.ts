@@ -151,14 +151,7 @@ export interface IamPort {
   /** Roles under a path prefix (paginated internally), with their tags. */
   listRoles(pathPrefix: string): Promise<RoleInfo[]>;
   /** `permissionsBoundaryArn`: the deployment's boundary (the deployed role may create roles only with it). */
-  createRole(input: {
-    name: string;
-    path: string;
-    trustPolicy: PolicyDocument;
-    tags: Record<string, string>;
-    description?: string;
-    permissionsBoundaryArn?: string;
-  }): Promise<RoleInfo>;
+  createRole(input: CreateRoleInput): Promise<RoleInfo>;
   /** Sets the role's permissions boundary (puts a removed one back). */
   putRolePermissionsBoundary(roleName: string, boundaryArn: string): Promise<void>;
   updateTrustPolicy(roleName: string, trustPolicy: PolicyDocument): Promise<void>;
@@ -183,6 +176,16 @@ export interface IamPort {
    * without it cannot answer, and callers report the check as not done.
    */
   simulatePrincipalPolicy?(input: PolicySimulationInput): Promise<PolicySimulationResult[]>;
+}
+
+/** A CreateRole request (IamPort.createRole). */
+export interface CreateRoleInput {
+  name: string;
+  path: string;
+  trustPolicy: PolicyDocument;
+  tags: Record<string, string>;
+  description?: string;
+  permissionsBoundaryArn?: string;
 }
 
 /** A SimulatePrincipalPolicy request: the principal (a role ARN), actions, resources and context keys. */

@@ -38,6 +38,7 @@ import {
 } from '@aws-sdk/client-iam';
 import pMap from 'p-map';
 import type {
+  CreateRoleInput,
   IamPort,
   InstanceProfileInfo,
   ObservedPolicy,
@@ -230,14 +231,7 @@ export class AwsIam implements IamPort {
     return (out.OpenIDConnectProviderList ?? []).map((p) => p.Arn ?? '').filter((a) => a !== '');
   }
 
-  async createRole(input: {
-    name: string;
-    path: string;
-    trustPolicy: PolicyDocument;
-    tags: Record<string, string>;
-    description?: string;
-    permissionsBoundaryArn?: string;
-  }): Promise<RoleInfo> {
+  async createRole(input: CreateRoleInput): Promise<RoleInfo> {
     const out = await this.call(`CreateRole ${input.name}`, () =>
       this.writeClient.send(
         new CreateRoleCommand({

@@ -15,26 +15,16 @@
  * member someone else added is left in place and reported (`left-alone`), never dropped.
  */
 import { AppError } from '../errors.js';
-import type {
-  GcpPort,
-  GkeCluster,
-  GoogleIamPolicy,
-  GoogleServiceAccount,
-  InventoryRecord,
-  KubernetesPort,
-  OwnershipStore,
-  ResourceRef,
-  ResourceResult,
-} from '../ports.js';
+import type { GcpPort, GkeCluster, GoogleIamPolicy, GoogleServiceAccount, InventoryRecord, ResourceRef, ResourceResult } from '../ports.js';
 import { editMembers, membersOf } from '../provisioning/gcp-policy.js';
 import { gcpAccountMarks, type GcpPlanItem, type GkeItem } from '../provisioning/gcp-plan.js';
 import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
-import { gcpAccountRef, INVENTORY_TOKEN_KEY, judgeOwnership, serviceAccountRef, type Verdict } from '../provisioning/inventory.js';
+import { gcpAccountRef, INVENTORY_TOKEN_KEY, judgeOwnership, type Verdict } from '../provisioning/inventory.js';
 import { findAnyPlanItem, isAwsItem } from '../provisioning/plan.js';
 import { invalidInput, isTargetError, notOwned, notReady, superseded } from '../target-errors.js';
-import { judgeServiceAccount, recordOwned } from './ownership-checks.js';
+import { recordOwned } from './ownership-checks.js';
 import type { PlanCache } from './planning.js';
-import { reserveCreate, type ItemInput, type StepOutput, type WorkflowDeps } from './steps.js';
+import { ensureAnnotatedServiceAccount, reserveCreate, type ItemInput, type ServiceAccountBinding, type StepOutput, type WorkflowDeps } from './steps.js';
 
 const CONFLICT_ATTEMPTS = 5;
 
@@ -278,10 +268,11 @@ export function createGcpSteps(deps: GcpStepDeps, plans: PlanCache, now: () => s
       const { planned, item } = await itemOf(input);
       if (item.kind !== 'gcp-gke') return { resources: [] };
       const resources: ResourceResult[] = [];
+      const binding = gkeServiceAccountBinding(item);
       for (const cluster of planned.clusters as GkeCluster[]) {
         const k8s = gcp().kubernetes(cluster);
         for (const namespace of item.serviceAccount.namespaces) {
-          resources.push(await ensureGkeServiceAccount(deps.ownership, k8s, cluster, namespace, item, input.cloudId, now));
+          resources.push(await ensureAnnotatedServiceAccount(deps.ownership, k8s, cluster, namespace, item, input.cloudId, now, binding));
         }
       }
       return { resources };
@@ -291,67 +282,17 @@ export function createGcpSteps(deps: GcpStepDeps, plans: PlanCache, now: () => s
 
 export type GcpSteps = ReturnType<typeof createGcpSteps>;
 
-/** One annotated ServiceAccount (the AWS step's rules: ours, adopted on request, or left alone). */
-async function ensureGkeServiceAccount(
-  store: OwnershipStore,
-  k8s: KubernetesPort,
-  cluster: GkeCluster,
-  namespace: string,
-  item: GkeItem,
-  cloudId: string,
-  now: () => string,
-): Promise<ResourceResult> {
-  const name = item.serviceAccount.name;
+/** GKE: Workload Identity's annotation naming the Google account (the AWS step's rules: ours, adopted on request, or left alone). */
+function gkeServiceAccountBinding(item: GkeItem): ServiceAccountBinding {
   const email = item.annotations[GKE_SA_ANNOTATION];
-  const base = { kind: 'service-account', name, namespace, cluster: cluster.name };
-  const ref = serviceAccountRef(cluster, namespace, name);
-  const sa = await k8s.getServiceAccount(namespace, name);
-  if (!sa) {
-    if (!(await k8s.namespaceExists(namespace)))
-      return { ...base, action: 'failed', detail: `namespace ${namespace} does not exist in cluster ${cluster.name}` };
-    const reserved = await reserveCreate(store, ref, cloudId, now());
-    if ('owner' in reserved) return { ...base, action: 'failed', detail: `recorded for cloud ${reserved.owner}; never shared between clouds, left alone` };
-    const created = await k8s.createServiceAccount({
-      namespace,
-      name,
-      annotations: { ...item.annotations, [INVENTORY_TOKEN_KEY]: reserved.record.token as string },
-      labels: { ...item.labels },
-    });
-    if (created.uid !== undefined) await store.putInventory({ ...reserved.record, id: created.uid, recordedAt: now() });
-    return { ...base, action: 'created', detail: `${GKE_SA_ANNOTATION}: ${email}` };
-  }
-  const { verdict, record } = await judgeServiceAccount(store, ref, sa, cloudId);
-  if (verdict.kind === 'other-cloud' || verdict.kind === 'unverified') {
-    return {
-      ...base,
-      action: 'failed',
-      detail:
-        verdict.kind === 'other-cloud'
-          ? `belongs to cloud ${verdict.owner}; never adopted or changed for another cloud, left alone`
-          : `carries this cloud's labels but ${verdict.reason}; left alone`,
-    };
-  }
-  const owned = verdict.kind === 'ours';
-  const annotationOk = sa.annotations[GKE_SA_ANNOTATION] === email;
-  if (!owned && !item.adopt.serviceAccount) {
-    return annotationOk
-      ? { ...base, action: 'left-alone', detail: 'exists without the ownership label; its annotation already names the account' }
-      : {
-          ...base,
-          action: 'failed',
-          detail: `exists without the ownership label and was left alone (annotation: ${sa.annotations[GKE_SA_ANNOTATION] ?? 'none'}); set provisioning.service_accounts.${name}.adopt_service_account: true to adopt it`,
-        };
-  }
-  if (!owned || verdict.finalize) await recordOwned(store, ref, cloudId, sa.uid, now(), record);
-  const missingLabels = Object.fromEntries(Object.entries(item.labels).filter(([k, v]) => sa.labels[k] !== v));
-  if (annotationOk && Object.keys(missingLabels).length === 0)
-    return { ...base, action: owned ? 'unchanged' : 'adopted', detail: `${GKE_SA_ANNOTATION}: ${email}` };
-  await k8s.patchServiceAccountMetadata({
-    namespace,
-    name,
-    resourceVersion: sa.resourceVersion,
-    ...(annotationOk ? {} : { annotations: { [GKE_SA_ANNOTATION]: email } }),
-    ...(Object.keys(missingLabels).length ? { labels: missingLabels } : {}),
-  });
-  return { ...base, action: owned ? 'updated' : 'adopted', detail: `${GKE_SA_ANNOTATION}: ${email}` };
+  return {
+    key: GKE_SA_ANNOTATION,
+    value: email,
+    shown: `${GKE_SA_ANNOTATION}: ${email}`,
+    leftAlone: 'exists without the ownership label; its annotation already names the account',
+    refused: (verdict) =>
+      verdict.kind === 'other-cloud'
+        ? `belongs to cloud ${verdict.owner}; never adopted or changed for another cloud, left alone`
+        : `carries this cloud's labels but ${verdict.reason}; left alone`,
+  };
 }

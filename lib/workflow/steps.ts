@@ -33,7 +33,8 @@ import {
   type PlanItemRef,
 } from '../provisioning/plan.js';
 import { ROLE_ARN_ANNOTATION, type IamTag } from '../provisioning/ownership.js';
-import { INVENTORY_TOKEN_KEY, instanceProfileRef, pendingRecord, refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
+import { INVENTORY_TOKEN_KEY, instanceProfileRef, pendingRecord, refusal, roleRef, serviceAccountRef, type Verdict } from '../provisioning/inventory.js';
+import type { GkeItem } from '../provisioning/gcp-plan.js';
 import type { InventoryRecord, ResourceRef } from '../ports.js';
 import { settleClaims } from './claims.js';
 import { judgeInstanceProfile, judgeRole, judgeServiceAccount, recordOwned } from './ownership-checks.js';
@@ -397,10 +398,11 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       const { planned, item } = await itemOf(input);
       if (item.kind !== 'k8s-irsa') throw new AppError('INTERNAL', `item ${item.kind} has no service account`);
       const resources: ResourceResult[] = [];
+      const binding = eksServiceAccountBinding(item, planned.clusters);
       for (const cluster of planned.clusters) {
         const k8s = deps.kubernetes(cluster);
         for (const namespace of item.serviceAccount.namespaces) {
-          resources.push(await ensureOneServiceAccount(deps.ownership, k8s, cluster, namespace, item, input.cloudId, now, planned.clusters));
+          resources.push(await ensureAnnotatedServiceAccount(deps.ownership, k8s, cluster, namespace, item, input.cloudId, now, binding));
         }
       }
       return { resources };
@@ -499,18 +501,50 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
 
 export type WorkflowSteps = ReturnType<typeof createWorkflowSteps>;
 
-async function ensureOneServiceAccount(
+/** EKS: IRSA's role ARN annotation, or none (Pod Identity). */
+function eksServiceAccountBinding(item: K8sIrsaItem, allClusters: readonly ClusterIdentity[]): ServiceAccountBinding {
+  const arn = item.annotations[ROLE_ARN_ANNOTATION];
+  return {
+    key: ROLE_ARN_ANNOTATION,
+    // Pod Identity (no planned annotation): ok only without one (an IRSA annotation would take precedence in the SDKs).
+    value: arn,
+    shown: arn ?? `${item.role.arn} by pod identity association, no role annotation`,
+    leftAlone: arn
+      ? 'exists without the ownership label; its annotation already names the role'
+      : 'exists without the ownership label; it carries no role annotation (Pod Identity)',
+    refused: (verdict, ref) => refusal(ref, verdict, item.serviceAccount.name, 'adopt_service_account'),
+    allClusters,
+  };
+}
+
+/** What sets one kind of annotated ServiceAccount apart: the annotation that binds it (EKS IRSA / Pod Identity, GKE Workload Identity) and its wording. */
+export interface ServiceAccountBinding {
+  /** The annotation that binds the account, and its planned value; undefined: the account must carry none (a present one is removed). */
+  key: string;
+  value: string | undefined;
+  /** What the account is bound to, in the result's detail. */
+  shown: string;
+  /** The `left-alone` detail: unowned, not to be adopted, and its annotation already as planned. */
+  leftAlone: string;
+  /** The `failed` detail for another cloud's account, or one with this cloud's labels that the inventory does not confirm. */
+  refused: (verdict: Extract<Verdict, { kind: 'other-cloud' | 'unverified' }>, ref: ResourceRef) => string;
+  /** The configured clusters: an unverified account may be recorded under another name of the same API server. */
+  allClusters?: readonly ClusterIdentity[];
+}
+
+/** One annotated ServiceAccount: created, ours (updated), adopted on request, or left alone. */
+export async function ensureAnnotatedServiceAccount(
   store: OwnershipStore,
   k8s: KubernetesPort,
   cluster: ClusterIdentity,
   namespace: string,
-  item: K8sIrsaItem,
+  item: K8sIrsaItem | GkeItem,
   cloudId: string,
   now: () => string,
-  allClusters: readonly ClusterIdentity[] = [],
+  binding: ServiceAccountBinding,
 ): Promise<ResourceResult> {
+  const { key, value, shown } = binding;
   const name = item.serviceAccount.name;
-  const arn = item.annotations[ROLE_ARN_ANNOTATION];
   const base = { kind: 'service-account', name, namespace, cluster: cluster.name };
   const ref = serviceAccountRef(cluster, namespace, name);
   const sa = await k8s.getServiceAccount(namespace, name);
@@ -528,7 +562,7 @@ async function ensureOneServiceAccount(
       labels: { ...item.labels },
     });
     if (created.uid !== undefined) await store.putInventory({ ...record, id: created.uid, recordedAt: now() });
-    return { ...base, action: 'created', detail: arn ?? `${item.role.arn} by pod identity association, no role annotation` };
+    return { ...base, action: 'created', detail: shown };
   }
   // Ownership before any write: ours (labels and inventory agree), adoptable (no marks), or refused.
   const judged = await judgeServiceAccount(store, ref, sa, cloudId);
@@ -536,7 +570,7 @@ async function ensureOneServiceAccount(
   const { record } = judged;
   if (verdict.kind === 'unverified' && record === null && sa.uid !== undefined) {
     // The same object reached through another configured cluster name (one API server): ours if we recorded that uid there.
-    for (const other of allClusters) {
+    for (const other of binding.allClusters ?? []) {
       if (other.issuerHost === cluster.issuerHost) continue;
       const seen = await store.getInventory(serviceAccountRef(other, namespace, name));
       if (seen?.cloudId === cloudId && seen.id === sa.uid) {
@@ -546,38 +580,30 @@ async function ensureOneServiceAccount(
     }
   }
   const owned = verdict.kind === 'ours';
-  // Pod Identity (no planned annotation): ok only without one (an IRSA annotation would take precedence in the SDKs).
-  const annotationOk = sa.annotations[ROLE_ARN_ANNOTATION] === arn;
+  const annotationOk = sa.annotations[key] === value;
   const missingLabels = Object.fromEntries(Object.entries(item.labels).filter(([k, v]) => sa.labels[k] !== v));
   if (verdict.kind === 'other-cloud' || verdict.kind === 'unverified') {
-    return { ...base, action: 'failed', detail: refusal(ref, verdict, name, 'adopt_service_account') };
+    return { ...base, action: 'failed', detail: binding.refused(verdict, ref) };
   }
   if (!owned && !item.adopt.serviceAccount) {
     return annotationOk
-      ? {
-          ...base,
-          action: 'left-alone',
-          detail: arn
-            ? 'exists without the ownership label; its annotation already names the role'
-            : 'exists without the ownership label; it carries no role annotation (Pod Identity)',
-        }
+      ? { ...base, action: 'left-alone', detail: binding.leftAlone }
       : {
           ...base,
           action: 'failed',
-          detail: `exists without the ownership label and was left alone (annotation: ${sa.annotations[ROLE_ARN_ANNOTATION] ?? 'none'}); set provisioning.service_accounts.${name}.adopt_service_account: true to adopt it`,
+          detail: `exists without the ownership label and was left alone (annotation: ${sa.annotations[key] ?? 'none'}); set provisioning.service_accounts.${name}.adopt_service_account: true to adopt it`,
         };
   }
   if (verdict.kind !== 'ours' || verdict.finalize) await recordOwned(store, ref, cloudId, sa.uid, now(), record);
-  const shown = arn ?? `${item.role.arn} by pod identity association, no role annotation`;
   if (annotationOk && Object.keys(missingLabels).length === 0) return { ...base, action: owned ? 'unchanged' : 'adopted', detail: shown };
   await k8s.patchServiceAccountMetadata({
     namespace,
     name,
     resourceVersion: sa.resourceVersion,
-    ...(annotationOk ? {} : { annotations: { [ROLE_ARN_ANNOTATION]: arn ?? null } }),
+    ...(annotationOk ? {} : { annotations: { [key]: value ?? null } }),
     ...(Object.keys(missingLabels).length ? { labels: missingLabels } : {}),
   });
-  const removed = !annotationOk && arn === undefined ? `; removed annotation ${ROLE_ARN_ANNOTATION}=${sa.annotations[ROLE_ARN_ANNOTATION]}` : '';
+  const removed = !annotationOk && value === undefined ? `; removed annotation ${key}=${sa.annotations[key]}` : '';
   return { ...base, action: owned ? 'updated' : 'adopted', detail: `${shown}${removed}` };
 }
 

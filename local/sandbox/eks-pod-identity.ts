@@ -24,6 +24,7 @@ import type { IamState } from './iam-state.js';
 import type { Reply } from './types.js';
 import { decodeToken, encodeToken, isPlainObject, uuid } from './util.js';
 
+/** EKS's PodIdentityAssociation wire shape; lib/ports.ts PodIdentityAssociationInfo mirrors the same API, so they coincide (the sandbox does not import the service's ports). */
 export interface AssociationRecord {
   clusterName: string;
   namespace: string;

@@ -106,7 +106,8 @@ const lower = (s: string): string => s.toLowerCase();
 
 const tagsXml = (tags: Tag[]): XmlObject[] => tags.map((t) => ({ Key: t.Key, Value: t.Value }));
 
-function roleXml(role: RoleRecord, detail: boolean): XmlObject {
+/** The fields every role element starts with (Role, the Roles of a listing or a profile, RoleDetail). */
+function roleHeadXml(role: RoleRecord): XmlObject {
   return {
     Path: role.path,
     RoleName: role.roleName,
@@ -114,6 +115,15 @@ function roleXml(role: RoleRecord, detail: boolean): XmlObject {
     Arn: role.arn,
     CreateDate: role.createDate,
     AssumeRolePolicyDocument: encodePolicy(role.assumeRolePolicyDocument),
+  };
+}
+
+const roleLastUsedXml = (role: RoleRecord): XmlObject | undefined =>
+  role.roleLastUsed ? { LastUsedDate: role.roleLastUsed.lastUsedDate, Region: role.roleLastUsed.region } : undefined;
+
+function roleXml(role: RoleRecord, detail: boolean): XmlObject {
+  return {
+    ...roleHeadXml(role),
     Description: role.description,
     MaxSessionDuration: role.maxSessionDuration,
     // As IAM (and moto): GetRole/CreateRole show the boundary, ListRoles does not.
@@ -122,8 +132,20 @@ function roleXml(role: RoleRecord, detail: boolean): XmlObject {
         ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.permissionsBoundaryArn }
         : undefined,
     Tags: detail && role.tags.length > 0 ? tagsXml(role.tags) : undefined,
-    RoleLastUsed: detail && role.roleLastUsed ? { LastUsedDate: role.roleLastUsed.lastUsedDate, Region: role.roleLastUsed.region } : undefined,
+    RoleLastUsed: detail ? roleLastUsedXml(role) : undefined,
   };
+}
+
+/** One page of a resource's tags (ListRoleTags, ListInstanceProfileTags), by key. */
+function tagsPage(tags: Tag[], p: QueryParams): XmlObject {
+  const { items, ...page } = paginate(tags, (t) => lower(t.Key), p);
+  return { Tags: tagsXml(items), ...page };
+}
+
+/** One page of instance profiles (ListInstanceProfiles, ListInstanceProfilesForRole), by name. */
+function instanceProfilesPage(iam: IamState, profiles: InstanceProfileRecord[], p: QueryParams): XmlObject {
+  const { items, ...page } = paginate(profiles, (x) => lower(x.name), p);
+  return { InstanceProfiles: items.map((x) => instanceProfileXml(iam, x)), ...page };
 }
 
 function instanceProfileXml(iam: IamState, profile: InstanceProfileRecord): XmlObject {
@@ -141,19 +163,14 @@ function instanceProfileXml(iam: IamState, profile: InstanceProfileRecord): XmlO
 /** A role as GetAccountAuthorizationDetails shows it: with inline documents (URL-encoded), attachments, tags and instance profiles. */
 function roleDetailXml(iam: IamState, role: RoleRecord): XmlObject {
   return {
-    Path: role.path,
-    RoleName: role.roleName,
-    RoleId: role.roleId,
-    Arn: role.arn,
-    CreateDate: role.createDate,
-    AssumeRolePolicyDocument: encodePolicy(role.assumeRolePolicyDocument),
+    ...roleHeadXml(role),
     InstanceProfileList: iam.listInstanceProfilesForRole(role.roleName).map((x) => instanceProfileXml(iam, x)),
     RolePolicyList: Object.keys(role.inlinePolicies)
       .sort()
       .map((name) => ({ PolicyName: name, PolicyDocument: encodePolicy(role.inlinePolicies[name] as string) })),
     AttachedManagedPolicies: iam.listAttachedRolePolicies(role.roleName).map((a) => ({ PolicyName: a.policyName, PolicyArn: a.policyArn })),
     Tags: tagsXml(role.tags),
-    RoleLastUsed: role.roleLastUsed ? { LastUsedDate: role.roleLastUsed.lastUsedDate, Region: role.roleLastUsed.region } : {},
+    RoleLastUsed: roleLastUsedXml(role) ?? {},
   };
 }
 
@@ -277,10 +294,7 @@ export const IAM_ACTIONS: Record<string, QueryAction<IamState>> = {
   UpdateRole: write((p, iam) => iam.updateRole(p.str('RoleName'), { description: p.str('Description'), maxSessionDuration: p.int('MaxSessionDuration') })),
   TagRole: write((p, iam) => iam.tagRole(p.str('RoleName'), p.tags())),
   UntagRole: write((p, iam) => iam.untagRole(p.str('RoleName'), p.list('TagKeys'))),
-  ListRoleTags: read((p, iam) => {
-    const { items, ...page } = paginate(iam.getRole(p.str('RoleName')).tags, (t) => lower(t.Key), p);
-    return { Tags: tagsXml(items), ...page };
-  }),
+  ListRoleTags: read((p, iam) => tagsPage(iam.getRole(p.str('RoleName')).tags, p)),
 
   // inline policies
   PutRolePolicy: write((p, iam) => iam.putRolePolicy(p.str('RoleName'), p.str('PolicyName'), p.str('PolicyDocument'))),
@@ -330,20 +344,11 @@ export const IAM_ACTIONS: Record<string, QueryAction<IamState>> = {
   DeleteInstanceProfile: write((p, iam) => iam.deleteInstanceProfile(p.str('InstanceProfileName'))),
   AddRoleToInstanceProfile: write((p, iam) => iam.addRoleToInstanceProfile(p.str('InstanceProfileName'), p.str('RoleName'))),
   RemoveRoleFromInstanceProfile: write((p, iam) => iam.removeRoleFromInstanceProfile(p.str('InstanceProfileName'), p.str('RoleName'))),
-  ListInstanceProfiles: read((p, iam) => {
-    const { items, ...page } = paginate(iam.listInstanceProfiles(p.str('PathPrefix')), (x) => lower(x.name), p);
-    return { InstanceProfiles: items.map((x) => instanceProfileXml(iam, x)), ...page };
-  }),
-  ListInstanceProfilesForRole: read((p, iam) => {
-    const { items, ...page } = paginate(iam.listInstanceProfilesForRole(p.str('RoleName')), (x) => lower(x.name), p);
-    return { InstanceProfiles: items.map((x) => instanceProfileXml(iam, x)), ...page };
-  }),
+  ListInstanceProfiles: read((p, iam) => instanceProfilesPage(iam, iam.listInstanceProfiles(p.str('PathPrefix')), p)),
+  ListInstanceProfilesForRole: read((p, iam) => instanceProfilesPage(iam, iam.listInstanceProfilesForRole(p.str('RoleName')), p)),
   TagInstanceProfile: write((p, iam) => iam.tagInstanceProfile(p.str('InstanceProfileName'), p.tags())),
   UntagInstanceProfile: write((p, iam) => iam.untagInstanceProfile(p.str('InstanceProfileName'), p.list('TagKeys'))),
-  ListInstanceProfileTags: read((p, iam) => {
-    const { items, ...page } = paginate(iam.getInstanceProfile(p.str('InstanceProfileName')).tags, (t) => lower(t.Key), p);
-    return { Tags: tagsXml(items), ...page };
-  }),
+  ListInstanceProfileTags: read((p, iam) => tagsPage(iam.getInstanceProfile(p.str('InstanceProfileName')).tags, p)),
 
   // the bulk read (drift)
   GetAccountAuthorizationDetails: read(accountAuthorizationDetails),
