@@ -6,7 +6,7 @@
 import { forgetBinding, listBindings, listClouds } from '../app/use-cases/clouds.js';
 import { getConfig, listVersions, putConfig } from '../app/use-cases/config.js';
 import { inScope } from '../lib/auth.js';
-import { renderYaml } from '../lib/config/render.js';
+import { renderYamlSliced } from '../lib/config/render.js';
 import { CONFIRM_STACK_CHANGE_HEADER, stackChangeConfirmed } from '../lib/config/stack-change.js';
 import { wantsYaml } from './http.js';
 import { httpFunction, type Operations } from './http/handler.js';
@@ -38,7 +38,7 @@ export const configOperations: Operations<'config'> = {
     if (ifNoneMatch !== undefined && matches(ifNoneMatch, stored.etag)) return reply(304, undefined, headers);
     const body = { ...stored.document, version: stored.version };
     if (wantsYaml(header('accept')))
-      return { reply: true, status: 200, text: renderYaml(body), headers: { ...headers, 'content-type': 'application/yaml; charset=utf-8' } };
+      return { reply: true, status: 200, text: await renderYamlSliced(body), headers: { ...headers, 'content-type': 'application/yaml; charset=utf-8' } };
     return reply(200, body, headers);
   },
 

@@ -29,16 +29,17 @@ const SLICED_FROM = 256;
 
 const longArray = (v: unknown): boolean => Array.isArray(v) && v.length > SLICED_FROM;
 
-function hasLongArray(body: unknown): boolean {
+/** A long array at `body` or up to `depth` objects down (a config's rules are two down: dataplane_iam_mapping.rules). */
+function hasLongArray(body: unknown, depth = 2): boolean {
   if (longArray(body)) return true;
-  if (body === null || typeof body !== 'object') return false;
+  if (depth === 0 || body === null || typeof body !== 'object' || Array.isArray(body)) return false;
   const record = body as Record<string, unknown>;
-  for (const key in record) if (longArray(record[key])) return true;
+  for (const key in record) if (hasLongArray(record[key], depth - 1)) return true;
   return false;
 }
 
 /**
- * json(), but a reply holding a long array (at its top or one level down: the rules of a config,
+ * json(), but a reply holding a long array (at its top or up to two levels down: the rules of a config,
  * the warnings of a PUT, the findings of a drift report) is serialised in slices that give the
  * event loop a turn (a 25,000-rule config's PUT can answer with ~19,000 lint warnings: one
  * JSON.stringify of that blocked a local server for ~70 ms). Same text as JSON.stringify.

@@ -76,8 +76,9 @@ describe('bodyText', () => {
 });
 
 describe('jsonReply', () => {
-  it('answers small replies at once and long ones (an array of more than 256, at the top or one level down) in slices, with the same text', async () => {
+  it('answers small replies at once and long ones (an array of more than 256, at the top or up to two levels down) in slices, with the same text', async () => {
     const small = jsonReply(200, { value: 'sa', rule_index: 0 }, { etag: '"1"' });
+    expect(jsonReply(200, { a: { b: { c: Array(300).fill(1) } } })).not.toBeInstanceOf(Promise); // three levels down: at once
     expect(small).not.toBeInstanceOf(Promise);
     expect(small).toMatchObject({
       statusCode: 200,
@@ -85,7 +86,7 @@ describe('jsonReply', () => {
       headers: { etag: '"1"', 'content-type': 'application/json; charset=utf-8' },
     });
     const warnings = Array.from({ length: 2000 }, (_, i) => ({ code: 'SHADOWED_RULE', rule_index: i, message: `rule ${i} \u00fc "q"` }));
-    for (const body of [{ version: 3, warnings }, warnings]) {
+    for (const body of [{ version: 3, warnings }, warnings, { dataplane_iam_mapping: { rules: warnings } }]) {
       const large = jsonReply(201, body, { etag: '"2"' });
       expect(large).toBeInstanceOf(Promise);
       expect(await large).toEqual({

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfigBody } from '../../lib/config/parse.js';
-import { renderYaml } from '../../lib/config/render.js';
+import { renderYaml, renderYamlSliced } from '../../lib/config/render.js';
 import { SEED_EXAMPLES } from '../helpers/seeds.js';
 
 const readBack = (text: string) => parseConfigBody(text, 'application/yaml').document;
@@ -128,5 +128,44 @@ describe('renderYaml', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('writes the same text in slices for a server, whatever the rules hold (property)', async () => {
+    const rule = fc.record({ selector: text, value: text }, { requiredKeys: ['selector', 'value'] });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(rule, { minLength: 1001, maxLength: 2600 }),
+        fc.dictionary(text, value, { maxKeys: 3 }),
+        fc.constantFrom('first', 'last'),
+        async (rules, extra, where) => {
+          const mapping = where === 'first' ? { rules, fallback_rule: 'FAIL', ...extra } : { fallback_rule: 'FAIL', ...extra, rules };
+          const doc = { cloud_deployment_id: 'cldrsrc_1', cloud_provider: 'AWS', dataplane_iam_mapping: mapping, version: 2 };
+          expect(await renderYamlSliced(doc)).toBe(renderYaml(doc));
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('gives the event loop turns while it writes a large config', async () => {
+    const rules = Array.from({ length: 5000 }, (_, i) => ({ selector: `project=p-${i},user=u${i}@example.com`, value: i % 2 ? 'yes' : `sa-${i}` }));
+    const doc = {
+      cloud_deployment_id: 'cldrsrc_1',
+      cloud_provider: 'AWS',
+      compute_stack: 'K8S',
+      dataplane_iam_mapping: { rules, fallback_rule: 'FAIL' },
+      version: 9,
+    };
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const text = await renderYamlSliced(doc);
+    done = true;
+    expect(turns).toBeGreaterThanOrEqual(4); // one between each of the five slices of 1,000 rules
+    expect(text).toBe(renderYaml(doc));
   });
 });
