@@ -24,6 +24,8 @@ export type HttpContext = Context & { principal?: Principal };
 /** Largest request body accepted (a 25,000-rule config is about 3 MB of JSON). */
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
+const jsonHeaders = (headers: Record<string, string>) => ({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+
 /** Array elements past which a reply is serialised in slices (jsonReply). */
 const SLICED_FROM = 256;
 
@@ -46,15 +48,11 @@ function hasLongArray(body: unknown, depth = 2): boolean {
  */
 export function jsonReply(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult | Promise<HttpResult> {
   if (!hasLongArray(body)) return json(statusCode, body, headers); // no promise: the hot path's replies are small
-  return runStepsSliced(jsonSteps(body, { canonical: false, hash: false })).then(({ text }) => ({ ...json(statusCode, null, headers), body: text }));
+  return runStepsSliced(jsonSteps(body, { canonical: false, hash: false })).then(({ text }) => ({ statusCode, headers: jsonHeaders(headers), body: text }));
 }
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
-  return {
-    statusCode,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
-    body: JSON.stringify(body),
-  };
+  return { statusCode, headers: jsonHeaders(headers), body: JSON.stringify(body) };
 }
 
 export function header(event: HttpEvent, name: string): string | undefined {

@@ -16,16 +16,15 @@ export const sha256Hex = (data: Uint8Array | string): string => createHash('sha2
  * always enumerate integer-like keys first, so "sort then JSON.stringify" is not canonical.
  * `known`: canonical texts already computed for some objects of `value` (used as they are).
  */
-export function canonicalJson(value: unknown, known?: ReadonlyWeakMap<object, string>): string {
+/** Canonical texts already computed, by object. */
+type Known = Pick<WeakMap<object, string>, 'get'>;
+
+export function canonicalJson(value: unknown, known?: Known): string {
   return canonical(value, false, new Set<object>(), known) ?? '';
 }
 
-interface ReadonlyWeakMap<K extends object, V> {
-  get(key: K): V | undefined;
-}
-
 /** One value's canonical text; undefined for a value an object member drops. Strings are concatenated (ropes), not joined. */
-function canonical(v: unknown, inArray: boolean, stack: Set<object>, known: ReadonlyWeakMap<object, string> | undefined): string | undefined {
+function canonical(v: unknown, inArray: boolean, stack: Set<object>, known: Known | undefined): string | undefined {
   if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
     v = (v as { toJSON: () => unknown }).toJSON();
   }

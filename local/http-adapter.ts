@@ -149,8 +149,7 @@ export function send(
   result: HttpResult | { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean },
 ): void {
   const headers: Record<string, string | number> = { ...(result.headers ?? {}) };
-  if (result.body === undefined || result.body === '') {
-    if (result.body !== undefined) headers['content-length'] = 0;
+  if (result.body === undefined) {
     res.writeHead(result.statusCode, headers);
     res.end();
   } else if (result.isBase64Encoded) {

@@ -368,13 +368,13 @@ function seal(plan: Omit<ProvisioningPlan, 'digest'>): ProvisioningPlan {
     texts.set(item, text);
     sealedItemDigests.set(item, sha256Hex(text).slice(0, DIGEST_HEX));
   }
-  return { ...plan, digest: sha256Hex(canonicalJson(plan, texts)) };
+  return { ...plan, digest: planDigest(plan, texts) };
 }
 
-/** sha256 (hex) of the plan's canonical JSON, its `digest` field excluded. */
-export function planDigest(plan: Omit<ProvisioningPlan, 'digest'> | ProvisioningPlan): string {
+/** sha256 (hex) of the plan's canonical JSON, its `digest` field excluded (`known`: canonical texts of some of its objects). */
+export function planDigest(plan: Omit<ProvisioningPlan, 'digest'> | ProvisioningPlan, known?: Pick<WeakMap<object, string>, 'get'>): string {
   const { digest: _ignored, ...rest } = plan as ProvisioningPlan;
-  return sha256Hex(canonicalJson(rest));
+  return sha256Hex(canonicalJson(rest, known));
 }
 
 /** 16 hex of sha256 of the item's canonical JSON. */
