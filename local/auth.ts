@@ -124,13 +124,21 @@ export function createCheckingVerifier(secret: Uint8Array, maxCached = 1024): Ch
       return { payload: null, reason: refusal(e, token) };
     }
   };
+  // The last value answered from the cache: a client sends the same token request after request,
+  // and comparing it costs less than hashing a fresh ~350-character header string for the Map.
+  let lastValue: string | undefined;
+  let lastHit: (Verification & { payload: JWTPayload }) | undefined;
   return (authorization) => {
-    const hit = authorization === undefined ? undefined : cache.get(authorization);
+    const hit = authorization === undefined ? undefined : authorization === lastValue ? lastHit : cache.get(authorization);
     if (hit === undefined) return check(authorization);
     if (tokenTimeProblem(hit.payload, REQUIRED) !== null) {
       cache.delete(authorization!);
+      lastValue = lastHit = undefined;
       return check(authorization); // expired since: verified again, refused with the reason
     }
+    if (hit === lastHit) return hit;
+    lastValue = authorization;
+    lastHit = hit;
     // Most recently used last (the first key is the one evicted), once the cache is half full:
     // below that nothing is evicted, and a re-insert per request churns the Map's table.
     if (cache.size > maxCached >>> 1) {
