@@ -22,7 +22,7 @@
  * resolve request answered with a constant after JWT check, body read and event adaptation).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -52,6 +52,28 @@ const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 const loadStart = loadavg()[0]!;
 const freshness = process.env.BENCH_FRESHNESS_MS ? Number(process.env.BENCH_FRESHNESS_MS) : undefined; // diagnosis only
 const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The machine's function-call IPIs so far (the CAL row of /proc/interrupts, all CPUs): how Linux
+ * wakes a thread on an idle CPU, here wrk's. On a VM each one is a costly exit, paid inside the
+ * server's socket write; per request it explains much of the resolve − healthz CPU gap (README).
+ */
+function wakeupIpis(): number | null {
+  try {
+    const row = readFileSync('/proc/interrupts', 'utf8')
+      .split('\n')
+      .find((l) => l.trimStart().startsWith('CAL:'));
+    if (!row) return null;
+    return row
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .filter((f) => /^\d+$/.test(f))
+      .reduce((n, f) => n + Number(f), 0);
+  } catch {
+    return null;
+  }
+}
 
 const dataDir = mkdtempSync(join(tmpdir(), 'iam-mapping-bench-'));
 const server = await startLocalServer({ port: 0, dataDir, ...(freshness !== undefined ? { resolveFreshnessMs: freshness } : {}) });
@@ -183,7 +205,15 @@ try {
 
   // Per-scenario CPU time (summed) and event-loop delay (worst round) of this (server) process;
   // with BENCH_PROFILE=1 also a CPU profile of each scenario's first measured round.
-  type ServerSide = { cpu_ms: number; loop_delay_p99_ms: number; loop_delay_max_ms: number; store_rechecks: number; store_recheck_max_ms: number };
+  type ServerSide = {
+    cpu_ms: number;
+    loop_delay_p99_ms: number;
+    loop_delay_max_ms: number;
+    store_rechecks: number;
+    store_recheck_max_ms: number;
+    /** Function-call IPIs on the machine (Linux's remote wake-ups of an idle CPU), or null where /proc/interrupts is unreadable. */
+    wakeup_ipis: number | null;
+  };
   const serverSide: Record<string, ServerSide> = {};
   let loop = monitorEventLoopDelay({ resolution: 1 });
   const profile = process.env.BENCH_PROFILE === '1';
@@ -191,18 +221,20 @@ try {
   session?.connect();
   const profiles: Record<string, ReturnType<typeof summarize>> = {};
   let profiling: Promise<unknown> = Promise.resolve();
-  let phaseStart: { name: string; cpu: NodeJS.CpuUsage; calls: number } | undefined;
+  let phaseStart: { name: string; cpu: NodeJS.CpuUsage; calls: number; ipis: number | null } | undefined;
   const onPhase = (line: string) => {
     const [kind, name] = line.replace(/^phase /, '').split(':') as [string, string];
     if (kind === 'measure') {
       loop = monitorEventLoopDelay({ resolution: 1 }); // one per round: a re-enabled one counts the pause
       loop.enable();
       if (session && !profiles[name]) profiling = profiling.then(() => session.post('Profiler.enable')).then(() => session.post('Profiler.start'));
-      phaseStart = { name, cpu: process.cpuUsage(), calls: storeCalls.length };
+      phaseStart = { name, cpu: process.cpuUsage(), calls: storeCalls.length, ipis: wakeupIpis() };
     } else if (kind === 'done' && phaseStart) {
       loop.disable();
       const cpu = process.cpuUsage(phaseStart.cpu);
       const calls = storeCalls.slice(phaseStart.calls);
+      const ipisNow = wakeupIpis();
+      const ipis = ipisNow === null || phaseStart.ipis === null ? null : ipisNow - phaseStart.ipis;
       const prev = serverSide[name];
       serverSide[name] = {
         cpu_ms: round((prev?.cpu_ms ?? 0) + (cpu.user + cpu.system) / 1000, 0),
@@ -210,6 +242,7 @@ try {
         loop_delay_max_ms: round(Math.max(prev?.loop_delay_max_ms ?? 0, loop.max / 1e6), 2),
         store_rechecks: (prev?.store_rechecks ?? 0) + calls.length,
         store_recheck_max_ms: round(Math.max(prev?.store_recheck_max_ms ?? 0, ...calls), 2),
+        wakeup_ipis: ipis === null || prev?.wakeup_ipis === null ? null : (prev?.wakeup_ipis ?? 0) + ipis,
       };
       if (session && !profiles[name]) {
         profiles[name] = { total_ms: 0, functions: [], origins: [] };
@@ -277,11 +310,15 @@ try {
     for (const [k, v] of p.functions) console.log(`  ${String(perReq(v)).padStart(6)}  ${k}`);
   }
   const cpuPerReq = (name: string, f: Figures) => round(((serverSide[name]?.cpu_ms ?? Number.NaN) * 1000) / f.requests, 1);
+  const ipisPerReq = (name: string, f: Figures) => {
+    const n = serverSide[name]?.wakeup_ipis;
+    return n === null || n === undefined ? null : round(n / f.requests, 3);
+  };
   const extra = diagScenarios.map((d) => results.get(d.name)!);
   for (const f of [h, r, ...extra]) {
     console.log(
       `${f.scenario.padEnd(8)} ${f.rps} req/s  p50 ${f.p50_ms} ms  p90 ${f.p90_ms} ms  p99 ${f.p99_ms} ms  max ${f.max_ms} ms  non-2xx ${f.non2xx}  errors ${f.errors}  ` +
-        `server CPU ${cpuPerReq(f.scenario, f)} µs/req  ${JSON.stringify(serverSide[f.scenario])}`,
+        `server CPU ${cpuPerReq(f.scenario, f)} µs/req  wake-up IPIs ${ipisPerReq(f.scenario, f) ?? 'n/a'}/req  ${JSON.stringify(serverSide[f.scenario])}`,
     );
   }
   const ratioP50 = round(r.p50_ms / h.p50_ms, 2);
@@ -312,6 +349,7 @@ try {
         {
           ...f,
           server_cpu_us_per_req: cpuPerReq(f.scenario, f),
+          wakeup_ipis_per_req: ipisPerReq(f.scenario, f),
           server: serverSide[f.scenario],
           ratio_p50: round(f.p50_ms / h.p50_ms, 2),
           ratio_p99: round(f.p99_ms / h.p99_ms, 2),
@@ -322,8 +360,8 @@ try {
     loadavg_1m: { start: round(loadStart, 2), end: round(loadavg()[0]!, 2) },
     put_ms: round(putMs, 0),
     provisioning_run: provisioning,
-    healthz: { ...h, server_cpu_us_per_req: cpuPerReq('healthz', h), server: serverSide.healthz },
-    resolve: { ...r, server_cpu_us_per_req: cpuPerReq('resolve', r), server: serverSide.resolve },
+    healthz: { ...h, server_cpu_us_per_req: cpuPerReq('healthz', h), wakeup_ipis_per_req: ipisPerReq('healthz', h), server: serverSide.healthz },
+    resolve: { ...r, server_cpu_us_per_req: cpuPerReq('resolve', r), wakeup_ipis_per_req: ipisPerReq('resolve', r), server: serverSide.resolve },
     ratio_p50: ratioP50,
     ratio_p99: ratioP99,
     ratio_rps: ratioRps,
