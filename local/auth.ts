@@ -86,7 +86,8 @@ const TOKEN_HINT = 'mint one with `npm run dev-token -- ROLE` using the same DAT
 /** As createVerifier, but says why a token was refused: missing, malformed, bad signature, expired, not yet valid, wrong issuer/audience. */
 export function createCheckingVerifier(secret: Uint8Array, maxCached = 1024): CheckingVerifier {
   // Keyed by the whole Authorization value: a hit needs neither the format check nor the signature.
-  const cache = new Map<string, Verification & { payload: JWTPayload }>();
+  type Verified = Verification & { payload: JWTPayload };
+  const cache = new Map<string, Verified>();
   const check = async (authorization: string | undefined): Promise<Verification> => {
     // A UTF-16 code unit is at most 3 UTF-8 bytes: a short value needs no byte count.
     if (authorization !== undefined && authorization.length * 3 > MAX_AUTHORIZATION_BYTES && Buffer.byteLength(authorization) > MAX_AUTHORIZATION_BYTES) {
@@ -127,7 +128,7 @@ export function createCheckingVerifier(secret: Uint8Array, maxCached = 1024): Ch
   // The last value answered from the cache: a client sends the same token request after request,
   // and comparing it costs less than hashing a fresh ~350-character header string for the Map.
   let lastValue: string | undefined;
-  let lastHit: (Verification & { payload: JWTPayload }) | undefined;
+  let lastHit: Verified | undefined;
   return (authorization) => {
     const hit = authorization === undefined ? undefined : authorization === lastValue ? lastHit : cache.get(authorization);
     if (hit === undefined) return check(authorization);
@@ -136,7 +137,7 @@ export function createCheckingVerifier(secret: Uint8Array, maxCached = 1024): Ch
       lastValue = lastHit = undefined;
       return check(authorization); // expired since: verified again, refused with the reason
     }
-    if (hit === lastHit) return hit;
+    if (hit === lastHit) return hit; // no LRU move: should the Map evict it, lastHit still holds it
     lastValue = authorization;
     lastHit = hit;
     // Most recently used last (the first key is the one evicted), once the cache is half full:
