@@ -33,7 +33,7 @@ import type { ResolutionService } from '../lib/resolution/service.js';
 import { createWorkflowSteps } from '../lib/workflow/steps.js';
 import { createCheckingVerifier, loadOrCreateSecret, unauthorized } from './auth.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, createLocalDocumentClient, ensureTable, startDynalite } from './dynalite.js';
-import { BodyTooLargeError, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
+import { BodyTooLargeError, createReplyBatcher, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
 import { createSandbox, GCP_DEFAULT_PROJECT, gcpControlPlaneAccount, type Sandbox, type SandboxOptions } from './sandbox/index.js';
 import { persistedSandboxState } from './sandbox-state.js';
 import { createLocalWorkflowRunner, type LocalWorkflowRunner, type Quotas } from './workflow-runner.js';
@@ -134,11 +134,14 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   let handlers: Record<FunctionName, HttpHandler> | undefined;
   const verify = createCheckingVerifier(loadOrCreateSecret(options.dataDir));
 
+  /** A request that failed outside the handlers' own error handling: a 500 body, or a cut connection once the head is out. */
+  const fail = (res: ServerResponse, e: unknown) => {
+    if (!res.headersSent) send(res, errorResponse(e));
+    else res.destroy();
+  };
+  const reply = createReplyBatcher(fail);
   const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) send(res, errorResponse(e));
-      else res.destroy();
-    });
+    handle(req, res).catch((e: unknown) => fail(res, e));
   });
   server.keepAliveTimeout = 65_000;
   // Node answers a request whose headers exceed its limit (16 KiB) with a bare 431 and no body;
@@ -229,7 +232,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const event = toEvent(req, url, body, match.key, match.pathParameters, claims);
     const context = lambdaContext(match.route.fn, event.requestContext.requestId);
     if (!handlers) throw new AppError('SERVICE_UNAVAILABLE', 'starting up');
-    send(res, await handlers[match.route.fn](event, context));
+    reply(res, await handlers[match.route.fn](event, context));
   }
 
   await new Promise<void>((resolve, reject) => {

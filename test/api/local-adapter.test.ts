@@ -1,8 +1,8 @@
 /** The local stand-in for API Gateway and Lambda (local/http-adapter.ts): what the handlers receive under `npm start`. */
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { lambdaContext, requestTime, send } from '../../local/http-adapter.js';
+import { createReplyBatcher, lambdaContext, requestTime, send } from '../../local/http-adapter.js';
 
 describe('requestTime', () => {
   it("writes API Gateway's requestContext.time format, in UTC", () => {
@@ -65,6 +65,73 @@ describe('send', () => {
       const binary = await fetch(url);
       expect(binary.headers.get('content-length')).toBe('4');
       expect([...new Uint8Array(await binary.arrayBuffer())]).toEqual([0, 1, 2, 255]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('createReplyBatcher', () => {
+  /** Enough of a ServerResponse for send(): what was written, in order, across all fakes. */
+  const fakes = (log: string[]) => (name: string, failWith?: Error) => {
+    const res = {
+      headersSent: false,
+      destroyed: false,
+      writeHead(status: number) {
+        if (failWith) throw failWith;
+        log.push(`${name} head ${status}`);
+        res.headersSent = true;
+        return res;
+      },
+      end(body?: string) {
+        log.push(`${name} body ${body ?? ''}`);
+        return res;
+      },
+    };
+    return res as unknown as ServerResponse;
+  };
+
+  it('writes the replies of one turn together after it, in the order they were given', async () => {
+    const log: string[] = [];
+    const fake = fakes(log);
+    const reply = createReplyBatcher(() => log.push('error'));
+    reply(fake('a'), { statusCode: 200, headers: {}, body: '{"a":1}' });
+    reply(fake('b'), { statusCode: 404, headers: {}, body: '{"b":2}' });
+    expect(log).toEqual([]); // nothing written within the turn
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['a head 200', 'a body {"a":1}', 'b head 404', 'b body {"b":2}']);
+    // A later turn starts a new batch.
+    reply(fake('c'), { statusCode: 200, headers: {}, body: 'c' });
+    await new Promise((r) => setImmediate(r));
+    expect(log.slice(4)).toEqual(['c head 200', 'c body c']);
+  });
+
+  it('hands a reply whose writing throws to onError, and still writes the rest of the batch', async () => {
+    const log: string[] = [];
+    const fake = fakes(log);
+    const failed: Array<[ServerResponse, unknown]> = [];
+    const reply = createReplyBatcher((res, e) => failed.push([res, e]));
+    const bad = fake('bad', new TypeError('Invalid character in header content'));
+    reply(bad, { statusCode: 200, headers: { x: 'bad\n' }, body: 'x' });
+    reply(fake('good'), { statusCode: 200, headers: {}, body: 'ok' });
+    await new Promise((r) => setImmediate(r));
+    expect(failed).toHaveLength(1);
+    expect(failed[0]![0]).toBe(bad);
+    expect(String(failed[0]![1])).toMatch(/Invalid character/);
+    expect(log).toEqual(['good head 200', 'good body ok']);
+  });
+
+  it('answers over a real socket', async () => {
+    const reply = createReplyBatcher((res) => res.destroy());
+    const server = createServer((_req, res) => reply(res, { statusCode: 201, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const answers = await Promise.all([fetch(url), fetch(url), fetch(url)]);
+      for (const res of answers) {
+        expect(res.status).toBe(201);
+        expect(await res.json()).toEqual({ ok: true });
+      }
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
