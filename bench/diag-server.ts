@@ -26,7 +26,7 @@ import { resolveRequestSchema } from '../lib/config/schema.js';
 import { issuesToDetails } from '../lib/config/issues.js';
 import { AppError } from '../lib/errors.js';
 import { createVerifier, unauthorized } from '../local/auth.js';
-import { lambdaContext, readBody, send, toEvent } from '../local/http-adapter.js';
+import { createReplyBatcher, lambdaContext, readBody, send, toEvent } from '../local/http-adapter.js';
 
 type Handler = (event: HttpEvent, context: HttpContext) => Promise<HttpResult>;
 
@@ -80,6 +80,7 @@ export async function startDiagServer(app: App, secret: Uint8Array, variant: Dia
     resolve: resolveHandlers[variant](),
   };
   const verify = createVerifier(secret);
+  const reply = createReplyBatcher((res, e) => (res.headersSent ? res.destroy() : send(res, errorResponse(e))));
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
@@ -103,7 +104,7 @@ export async function startDiagServer(app: App, secret: Uint8Array, variant: Dia
     const body = await readBody(req, MAX_BODY_BYTES);
     const event = toEvent(req, url, body, `${match.route.method} ${match.route.path}`, match.pathParameters, claims);
     const context = lambdaContext(match.route.fn, event.requestContext.requestId);
-    send(res, await fn(event, context));
+    reply(res, await fn(event, context));
   };
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
