@@ -571,6 +571,10 @@ export interface GkeCluster extends ClusterIdentity {
 
 export interface GcpPort {
   getServiceAccount(project: string, email: string): Promise<GoogleServiceAccount | null>;
+  /** Every service account of a project (IAM's paged list, followed to the end). */
+  listServiceAccounts(project: string): Promise<GoogleServiceAccount[]>;
+  /** Deletes a service account; false when it did not exist. */
+  deleteServiceAccount(project: string, email: string): Promise<boolean>;
   /** Fails with AlreadyExistsError when the id is taken. */
   createServiceAccount(input: { project: string; accountId: string; displayName: string; description: string }): Promise<GoogleServiceAccount>;
   getServiceAccountPolicy(project: string, email: string): Promise<GoogleIamPolicy>;

@@ -102,6 +102,32 @@ export class GoogleCloudTargets implements GcpPort {
     }
   }
 
+  listServiceAccounts(project: string): Promise<GoogleServiceAccount[]> {
+    return this.call(`list service accounts of ${project}`, async () => {
+      const out: GoogleServiceAccount[] = [];
+      let pageToken: string | undefined;
+      do {
+        const res = await this.iam.projects.serviceAccounts.list(
+          { name: `projects/${project}`, pageSize: 100, ...(pageToken ? { pageToken } : {}) },
+          this.opts,
+        );
+        for (const a of res.data.accounts ?? []) out.push(toAccount(a));
+        pageToken = res.data.nextPageToken ?? undefined;
+      } while (pageToken);
+      return out;
+    });
+  }
+
+  async deleteServiceAccount(project: string, email: string): Promise<boolean> {
+    try {
+      await this.iam.projects.serviceAccounts.delete({ name: `projects/${project}/serviceAccounts/${email}` }, this.opts);
+      return true;
+    } catch (e) {
+      if (googleStatus(e) === 404) return false;
+      throw mapGoogleError(e, `delete service account ${email}`);
+    }
+  }
+
   createServiceAccount(input: { project: string; accountId: string; displayName: string; description: string }): Promise<GoogleServiceAccount> {
     return this.call(`create service account ${input.accountId} in ${input.project}`, async () => {
       const res = await this.iam.projects.serviceAccounts.create(

@@ -13,6 +13,8 @@ import { planChanges } from '../../lib/drift/changes.js';
 import { gcpChangesOf } from '../../lib/drift/gcp-changes.js';
 import { gcpDriftFindings } from '../../lib/drift/gcp.js';
 import { GKE_SA_ANNOTATION } from '../../lib/provisioning/gcp-settings.js';
+import { gcpAccountRef } from '../../lib/provisioning/inventory.js';
+import { judgeGcpAccount } from '../../lib/workflow/gcp-steps.js';
 import { observe, type Observation } from '../../lib/drift/observe.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
 import type { ClusterIdentity } from '../../lib/ports.js';
@@ -135,10 +137,17 @@ export async function planDraft(app: PlanApp, input: PlanDraftInput) {
   const gcp = app.driftDeps.gcp;
   const google =
     isGcp && gcp && gcpItems.length > 0
-      ? gcpChangesOf(
+      ? await gcpChangesOf(
           gcpItems,
           (await gcpDriftFindings({ gcp, ownership: app.stores.ownership, concurrency }, cloudId, planned).catch((e: unknown) => targetFailure(cloudId, e)))
             .findings,
+          {
+            drift: planned.settings.drift,
+            isOurs: async (email) => {
+              const account = await gcp.getServiceAccount('-', email);
+              return account !== null && judgeGcpAccount(account, await app.stores.ownership.getInventory(gcpAccountRef(email)), cloudId).kind === 'ours';
+            },
+          },
         )
       : { changes: [], left_alone: [] };
   const changes = [...google.changes, ...aws.changes];

@@ -54,6 +54,15 @@ export interface PlannedChange {
   deferred?: boolean;
 }
 
+/** When a delete of an orphan the draft no longer names would happen (provisioning never deletes; drift's repair does with delete_orphans). */
+export function orphanDeleteTiming(drift: { deleteOrphans: boolean; mode: string }): { deferred: boolean; when: string } {
+  const deferred = !drift.deleteOrphans;
+  const when = deferred
+    ? 'no longer named: it stays in place (lingering) until a drift repair with provisioning.drift.delete_orphans: true removes it — provisioning itself never deletes'
+    : `no longer named: the next drift repair removes it (delete_orphans: true${drift.mode === 'repair' ? '' : '; mode is not repair, so on POST …/drift-checks {"repair": true}'})`;
+  return { deferred, when };
+}
+
 export interface LeftAlone {
   kind: string;
   name: string;
@@ -471,10 +480,7 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
     }
   }
 
-  const deferred = !settings.drift.deleteOrphans;
-  const when = deferred
-    ? 'no longer named: it stays in place (lingering) until a drift repair with provisioning.drift.delete_orphans: true removes it — provisioning itself never deletes'
-    : `no longer named: the next drift repair removes it (delete_orphans: true${settings.drift.mode === 'repair' ? '' : '; mode is not repair, so on POST …/drift-checks {"repair": true}'})`;
+  const { deferred, when } = orphanDeleteTiming(settings.drift);
   await pMap(
     findings,
     async (f) => {

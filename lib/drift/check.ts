@@ -39,13 +39,16 @@ import { isOwnedRole, isOwnedServiceAccount } from '../provisioning/ownership.js
 import { parseProvisioningSettings, type DriftMode, type ResolvedSettings, type SettingsDefaults } from '../provisioning/settings.js';
 import { parseStoredConfig } from '../stored.js';
 import { PlanCache, type PlannedVersion } from '../workflow/planning.js';
-import { refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
+import { gcpAccountRef, refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
 import { forgetOwned, judgeRole, judgeServiceAccount } from '../workflow/ownership-checks.js';
 import { compareFindings, diffState, saKey, summarise } from './diff.js';
 import { observe, type Observation } from './observe.js';
 import { checkPassRole, passRoleFindings, passRoleInputOf } from '../provisioning/pass-role.js';
 import { podIdentityFindings } from './pod-identity.js';
 import { gcpDriftFindings, type GcpDriftDeps } from './gcp.js';
+import { gcpAccountMarks } from '../provisioning/gcp-plan.js';
+import { editMembers } from '../provisioning/gcp-policy.js';
+import { editPolicy, judgeGcpAccount, memberRef } from '../workflow/gcp-steps.js';
 import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
 
 export interface DriftDeps {
@@ -173,21 +176,15 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   }
   const desiredVersion = desiredRun.configVersion;
   const planned: PlannedVersion = await plans.get(cloudId, desiredVersion);
-  // GCP: nothing of AWS is wanted, but AWS identities this cloud made under an earlier provider are
-  // still its own — reported as orphans when there are any (and when AWS can be read at all).
-  // With Google Cloud targets, its identities are compared too (lib/drift/gcp.ts), and AWS is only looked at for those orphans.
-  const gcpPart = planned.plan.provider === 'GCP' && deps.gcp ? await gcpDriftFindings({ ...deps, gcp: deps.gcp }, cloudId, planned) : null;
-  const gcpReason = planned.plan.provider === 'GCP' && !gcpPart ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
-  const isGcp = planned.plan.provider === 'GCP';
-
   // Items of a newer, unfinished version are not orphans.
-  let keep: { roles: Set<string>; serviceAccounts: Set<string>; instanceProfiles: Set<string> } | undefined;
+  let keep: { roles: Set<string>; serviceAccounts: Set<string>; instanceProfiles: Set<string>; gcpAccounts: Set<string> } | undefined;
   let caveat: string | undefined;
   if (desiredVersion !== latest.version) {
     caveat = `compared against config version ${desiredVersion}, the newest whose provisioning SUCCEEDED; version ${latest.version} is ${latestRun?.status}`;
-    keep = { roles: new Set(), serviceAccounts: new Set(), instanceProfiles: new Set() };
+    keep = { roles: new Set(), serviceAccounts: new Set(), instanceProfiles: new Set(), gcpAccounts: new Set() };
     try {
       const newer = await plans.get(cloudId, latest.version);
+      for (const item of newer.plan.gcpItems ?? []) keep.gcpAccounts.add(item.account.email.toLowerCase());
       for (const item of newer.plan.items) {
         keep.roles.add(item.role.name.toLowerCase());
         if (item.kind === 'instance-profile') keep.instanceProfiles.add(item.instanceProfile.name.toLowerCase());
@@ -200,6 +197,16 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       // The newer version does not plan (that is why it failed): it created nothing to keep.
     }
   }
+
+  // GCP: nothing of AWS is wanted, but AWS identities this cloud made under an earlier provider are
+  // still its own — reported as orphans when there are any (and when AWS can be read at all).
+  // With Google Cloud targets, its identities are compared too (lib/drift/gcp.ts), and AWS is only looked at for those orphans.
+  const gcpPart =
+    planned.plan.provider === 'GCP' && deps.gcp
+      ? await gcpDriftFindings({ ...deps, gcp: deps.gcp }, cloudId, planned, keep ? { keepAccounts: keep.gcpAccounts } : {})
+      : null;
+  const gcpReason = planned.plan.provider === 'GCP' && !gcpPart ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
+  const isGcp = planned.plan.provider === 'GCP';
 
   // ---- observe (lib/drift/observe.ts): bulk IAM reads, one LIST per (cluster, namespace), this cloud's labelled ServiceAccounts elsewhere.
   // A GCP plan's clusters are GKE's (lib/drift/gcp.ts compares them); AWS looks only for orphans, in the EKS clusters of the settings.
@@ -287,6 +294,11 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   if (gcpReason) caveat = [`${gcpReason}; AWS identities this cloud made under an earlier provider are left over`, caveat].filter(Boolean).join('; ');
   else if (gcpPart && findings.length > 0)
     caveat = ['GCP cloud: AWS identities this cloud made under an earlier provider are left over', caveat].filter(Boolean).join('; ');
+  if (gcpPart?.unlisted.length) {
+    caveat = [caveat, `the Google service accounts of ${gcpPart.unlisted.join('; ')} could not be listed: orphans there are not reported`]
+      .filter(Boolean)
+      .join('; ');
+  }
   if (gcpPart) findings.push(...gcpPart.findings);
   const report: DriftReport = {
     ...base,
@@ -315,6 +327,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       findings,
       clusters: new Map([...orphanClusters, ...clusters].map((c) => [c.name, c] as const)),
       details: detailByName,
+      gcpBucket: isGcp ? planned.settings.defaultBucket : null,
     });
   }
   return finishReport(report);
@@ -332,11 +345,13 @@ async function repair(
     clusters: ReadonlyMap<string, ClusterIdentity>;
     /** What the check read, by lower-case role name (instance profiles of orphan roles). */
     details: ReadonlyMap<string, RoleDetail>;
+    /** A GCP cloud's default bucket: an orphan Google account's grants there are removed with it. */
+    gcpBucket: string | null;
   },
 ): Promise<DriftRepair> {
   const result: DriftRepair = { items: [], deleted: [], errors: [], skipped: 0 };
   // Instance profiles before roles: a role held by a profile cannot be deleted.
-  const orphanOrder = { 'orphan-instance-profile': 0, 'orphan-role': 1, 'orphan-service-account': 2 } as Record<string, number>;
+  const orphanOrder = { 'orphan-instance-profile': 0, 'orphan-role': 1, 'orphan-service-account': 2, 'gcp-account-orphan': 3 } as Record<string, number>;
   const orphans = input.findings.filter((f) => orphanOrder[f.kind] !== undefined).sort((a, b) => (orphanOrder[a.kind] ?? 0) - (orphanOrder[b.kind] ?? 0));
   result.skipped = input.findings.filter((f) => !f.repairable && !(input.deleteOrphans && orphans.includes(f))).length;
   if (input.desiredVersion !== input.latestVersion) {
@@ -370,7 +385,9 @@ async function repair(
             ? await deleteOrphanRole(deps, cloudId, f.name, input.details.get(f.name.toLowerCase())?.instanceProfiles ?? [])
             : f.kind === 'orphan-instance-profile'
               ? await deleteOrphanInstanceProfile(deps.iam, cloudId, f.name)
-              : await deleteOrphanServiceAccount(deps, cloudId, f, input.clusters);
+              : f.kind === 'gcp-account-orphan'
+                ? await deleteOrphanGcpAccount(deps, cloudId, f.name, input.gcpBucket)
+                : await deleteOrphanServiceAccount(deps, cloudId, f, input.clusters);
         if (done === true) result.deleted.push(`${f.resource} ${f.cluster && f.kind === 'orphan-service-account' ? `${f.cluster}:` : ''}${f.name}`);
         else if (done) result.errors.push(done);
       } catch (e) {
@@ -431,6 +448,44 @@ async function deleteOrphanServiceAccount(
     if (verdict.kind !== 'ours') return `service-account ${f.name} not deleted: ${refusal(ref, verdict, saName, 'adopt_service_account')}`;
   }
   await k8s.deleteServiceAccount(f.namespace, saName);
+  if (deps.ownership) await forgetOwned(deps.ownership, ref, cloudId);
+  return true;
+}
+
+/**
+ * Deletes an orphan Google service account that still carries this cloud's marks and that the
+ * inventory agrees is ours: first the default bucket's grants the service recorded adding for it
+ * (Google would keep them as `deleted:serviceAccount:…` members), then the account.
+ */
+async function deleteOrphanGcpAccount(deps: DriftDeps, cloudId: string, email: string, bucket: string | null): Promise<true | string | null> {
+  const gcp = deps.gcp;
+  if (!gcp) return `gcp-service-account ${email} not deleted: this deployment has no Google Cloud targets configured`;
+  const account = await gcp.getServiceAccount('-', email);
+  if (!account) return null;
+  if (!isOwnedServiceAccount(gcpAccountMarks(account.description), cloudId)) {
+    return `gcp-service-account ${email} not deleted: its description no longer carries the ownership marks`;
+  }
+  const ref = gcpAccountRef(email);
+  if (deps.ownership) {
+    const verdict = judgeGcpAccount(account, await deps.ownership.getInventory(ref), cloudId);
+    if (verdict.kind !== 'ours') return `gcp-service-account ${email} not deleted: ${refusal(ref, verdict, email, 'adopt_account')}`;
+  }
+  if (bucket && deps.ownership) {
+    const ownership = deps.ownership;
+    const member = `serviceAccount:${account.email}`;
+    const resource = `buckets/${bucket}`;
+    const policy = await gcp.getBucketPolicy(bucket);
+    for (const role of [...new Set((policy?.bindings ?? []).filter((b) => b.condition === undefined && b.members.includes(member)).map((b) => b.role))]) {
+      if ((await ownership.getInventory(memberRef(resource, role, member)))?.cloudId !== cloudId) continue; // not a grant the service added
+      await editPolicy(
+        () => gcp.getBucketPolicy(bucket),
+        (p) => gcp.setBucketPolicy(bucket, p),
+        (p) => editMembers(p, role, { remove: [member] }),
+      );
+      await ownership.deleteInventory(memberRef(resource, role, member), cloudId);
+    }
+  }
+  await gcp.deleteServiceAccount(account.projectId || '-', account.email);
   if (deps.ownership) await forgetOwned(deps.ownership, ref, cloudId);
   return true;
 }

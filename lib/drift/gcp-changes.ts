@@ -3,16 +3,22 @@
  * draft's plan against what Google and the GKE clusters hold now (lib/drift/gcp.ts, read only),
  * turned into creates and updates — or, where the run would not touch a resource (a member
  * someone else added, an account without the ownership marks, a bucket that does not exist), a
- * left-alone entry with the reason the run would give.
+ * left-alone entry with the reason the run would give. An account of this cloud the draft no
+ * longer names is a delete (deferred unless delete_orphans), or left alone when the inventory does
+ * not agree it is ours (drift's repair would refuse it too).
  */
 import type { DriftFinding } from '../ports.js';
 import type { GcpPlanItem } from '../provisioning/gcp-plan.js';
-import type { LeftAlone, PlannedChange } from './changes.js';
+import { orphanDeleteTiming, type LeftAlone, type PlannedChange } from './changes.js';
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(text) : v === null || v === undefined ? [] : [text(v)]);
 
-export function gcpChangesOf(items: readonly GcpPlanItem[], findings: readonly DriftFinding[]): { changes: PlannedChange[]; left_alone: LeftAlone[] } {
+export async function gcpChangesOf(
+  items: readonly GcpPlanItem[],
+  findings: readonly DriftFinding[],
+  orphans: { drift: { deleteOrphans: boolean; mode: string }; isOurs: (email: string) => Promise<boolean> },
+): Promise<{ changes: PlannedChange[]; left_alone: LeftAlone[] }> {
   const changes: PlannedChange[] = [];
   const alone: LeftAlone[] = [];
   const byItem = new Map(items.map((i) => [i.kind === 'gcp-gke' ? i.serviceAccount.name : i.account.email, i] as const));
@@ -83,6 +89,19 @@ export function gcpChangesOf(items: readonly GcpPlanItem[], findings: readonly D
           });
         }
         break;
+      case 'gcp-account-orphan': {
+        if (!(await orphans.isOurs(f.name))) {
+          alone.push({
+            kind: 'gcp-service-account',
+            name: f.name,
+            reason: "carries this cloud's ownership marks but the service's inventory does not agree: never deleted",
+          });
+          break;
+        }
+        const { deferred, when } = orphanDeleteTiming(orphans.drift);
+        changes.push({ action: 'delete', kind: 'gcp-service-account', name: f.name, reason: when, ...(deferred ? { deferred: true } : {}) });
+        break;
+      }
       default:
         alone.push({ kind: f.resource ?? f.kind, name: f.name, ...where, reason: f.message });
     }

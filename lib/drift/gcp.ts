@@ -11,14 +11,21 @@
  * `gcp-bucket-access-removed`, `gcp-annotation-changed`, `service-account-missing`,
  * `ownership-label-removed`. A repair re-runs the items (the workflow restores what the service
  * owns; a member someone else added is never removed by it — the finding says how to remove it).
+ *
+ * Orphans (`gcp-account-orphan`): one paged list of service accounts per project of the plan (the
+ * settings' project and every item's account's); an account whose description
+ * carries this cloud's ownership marks and that neither this plan nor `keepAccounts` (a newer,
+ * unfinished version's) names is reported. Deleting it is drift's repair with `delete_orphans`
+ * (check.ts), after the marks and the inventory agree again.
  */
 import pMap from 'p-map';
-import type { DriftFinding, GcpPort, GkeCluster, GoogleIamPolicy, OwnershipStore, ServiceAccountInfo } from '../ports.js';
+import type { DriftFinding, GcpPort, GkeCluster, GoogleIamPolicy, GoogleServiceAccount, OwnershipStore, ServiceAccountInfo } from '../ports.js';
 import { anyMembersOf } from '../provisioning/gcp-policy.js';
 import type { GcpPlanItem } from '../provisioning/gcp-plan.js';
 import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
+import { gcpAccountMarks } from '../provisioning/gcp-plan.js';
 import { gcpAccountRef } from '../provisioning/inventory.js';
-import { isOwnedServiceAccount } from '../provisioning/ownership.js';
+import { IDENTITY_TAG, isOwnedServiceAccount } from '../provisioning/ownership.js';
 import type { PlannedVersion } from '../workflow/planning.js';
 import { judgeGcpAccount } from '../workflow/gcp-steps.js';
 import { DRIFT_KINDS } from './kinds.js';
@@ -36,7 +43,13 @@ export async function gcpDriftFindings(
   deps: GcpDriftDeps,
   cloudId: string,
   planned: PlannedVersion,
-): Promise<{ findings: DriftFinding[]; observed: { roles: number; service_accounts: number; namespaces: number; clusters: number } }> {
+  options: { keepAccounts?: ReadonlySet<string> } = {},
+): Promise<{
+  findings: DriftFinding[];
+  /** Projects whose accounts could not be listed (with the error): no orphans of theirs are reported. */
+  unlisted: string[];
+  observed: { roles: number; service_accounts: number; namespaces: number; clusters: number };
+}> {
   const items: GcpPlanItem[] = planned.plan.gcpItems ?? [];
   const limit = Math.max(1, deps.concurrency ?? 8);
   const out: Draft[] = [];
@@ -177,8 +190,47 @@ export async function gcpDriftFindings(
     },
     { concurrency: limit },
   );
+  // Orphans: this cloud's accounts (by the marks in their description) that no item names any more.
+  const named = new Set(items.map((i) => i.account.email.toLowerCase()));
+  const keep = options.keepAccounts ?? new Set<string>();
+  // `-` (an account named by an e-mail outside `*.iam.gserviceaccount.com`) is no project to list.
+  const projects = [...new Set([planned.settings.gcp?.project, ...items.map((i) => i.account.project)])].filter(
+    (p): p is string => typeof p === 'string' && p !== '' && p !== '-',
+  );
+  const unlisted: string[] = [];
+  await pMap(
+    projects,
+    async (project) => {
+      let all: GoogleServiceAccount[];
+      try {
+        all = await deps.gcp.listServiceAccounts(project);
+      } catch (e) {
+        // The rest of the check stands; the report says where orphans could not be looked for.
+        unlisted.push(`${project} (${e instanceof Error ? e.message : String(e)})`);
+        return;
+      }
+      for (const account of all) {
+        const email = account.email.toLowerCase();
+        if (named.has(email) || keep.has(email)) continue;
+        const marks = gcpAccountMarks(account.description);
+        if (!isOwnedServiceAccount(marks, cloudId)) continue;
+        const identity = marks[IDENTITY_TAG];
+        out.push({
+          kind: 'gcp-account-orphan',
+          name: account.email,
+          resource: 'gcp-service-account',
+          expected: 'absent',
+          actual: account.email,
+          message: `Google service account ${account.email}${identity ? ` (made for ${identity})` : ''} was created by the service, but config version ${planned.plan.configVersion} no longer names it; it is deleted only with provisioning.drift.delete_orphans: true (mode repair)`,
+          repairable: false,
+        });
+      }
+    },
+    { concurrency: limit },
+  );
   return {
     findings: out.map(finish),
+    unlisted: unlisted.sort(),
     observed: { roles: accounts, service_accounts: seen, namespaces: namespaces.length, clusters: clusters.length },
   };
 }

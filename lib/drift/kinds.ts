@@ -45,6 +45,7 @@ export const DRIFT_KINDS = {
   'gcp-service-account-user-removed': { severity: 'high', text: 'serviceAccountUser removed' },
   'gcp-bucket-access-removed': { severity: 'high', text: 'bucket access removed' },
   'gcp-annotation-changed': { severity: 'high', text: 'GKE annotation changed' },
+  'gcp-account-orphan': { severity: 'low', text: 'Google account orphaned' },
   'oidc-provider-missing': {
     severity: 'critical',
     text: 'the IAM OIDC provider of a cluster is gone: no role trusting it can be assumed (IRSA broken for every role)',

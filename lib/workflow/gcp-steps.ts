@@ -56,7 +56,7 @@ function accountRefusal(email: string, verdict: Verdict, value: string): string 
  * Read-modify-write of one IAM policy: `edit` gets the policy as read and returns the policy to
  * write (null: nothing to change). Re-read on a stale etag, up to CONFLICT_ATTEMPTS times.
  */
-async function editPolicy(
+export async function editPolicy(
   read: () => Promise<GoogleIamPolicy | null>,
   write: (p: GoogleIamPolicy) => Promise<GoogleIamPolicy>,
   edit: (p: GoogleIamPolicy) => GoogleIamPolicy | null,

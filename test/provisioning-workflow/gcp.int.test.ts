@@ -208,6 +208,99 @@ describe('GKE (seed 001 example, verbatim)', () => {
   });
 });
 
+describe('GCP orphans: a Google account the config no longer names', () => {
+  const cloud = 'cldrsrc_orph';
+  const v1 = SEED_EXAMPLES.gke.replace('cldrsrc_XXXX', cloud).replaceAll('kubernetes-service-account-name', 'orph-ksa-');
+  const v2 = v1.replace('    - selector: workload-type in (job, service),user=user2@example.com\n      value: orph-ksa-2\n', '');
+  let kept: string;
+  let orphan: string;
+  const getAccount = (email: string) =>
+    iam.api.projects.serviceAccounts.get({ name: `projects/-/serviceAccounts/${email}` }, iam.opts).then(
+      (r) => r.data,
+      (e: { code?: number; status?: number }) => {
+        if ((e.code ?? e.status) === 404) return null;
+        throw e;
+      },
+    );
+  const createAccount = async (accountId: string, description: string) =>
+    (
+      await iam.api.projects.serviceAccounts.create(
+        { name: `projects/${PROJECT}`, requestBody: { accountId, serviceAccount: { displayName: accountId, description } } },
+        iam.opts,
+      )
+    ).data.email!;
+  const orphansOf = (report: { findings: Array<{ kind: string; name: string }> }) =>
+    report.findings.filter((f) => f.kind === 'gcp-account-orphan').map((f) => f.name);
+
+  beforeAll(async () => {
+    expect(v2).not.toBe(v1);
+    const first = await putAndWait(cloud, v1);
+    expect(first.status).toBe('SUCCEEDED');
+    kept = emailOf(first, 'orph-ksa-1');
+    orphan = emailOf(first, 'orph-ksa-2');
+    expect((await putAndWait(cloud, v2)).status).toBe('SUCCEEDED');
+  });
+
+  it("drift reports the dropped rule's account (low), not a hand-made account nor another cloud's", async () => {
+    await createAccount('handmade-orph', 'made by hand');
+    const report = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`)).json;
+    const found = report.findings.filter((f: { kind: string }) => f.kind === 'gcp-account-orphan');
+    expect(found).toEqual([
+      expect.objectContaining({ kind: 'gcp-account-orphan', severity: 'low', name: orphan, resource: 'gcp-service-account', repairable: false }),
+    ]);
+    expect(found[0].message).toContain('orph-ksa-2');
+    expect(found[0].message).toContain('delete_orphans: true');
+    // The other clouds of this file share the project: none of their accounts is this cloud's orphan.
+    expect(orphansOf((await h.api('POST', '/v1/clouds/cldrsrc_XXXX/drift-checks')).json)).toEqual([]);
+  });
+
+  it('a project whose accounts cannot be listed: the rest of the check stands, and the report says orphans there are not looked for', async () => {
+    const sandbox = h.server.sandbox!;
+    sandbox.setFaults((call) =>
+      call.service === 'gcp' && call.action === 'iam.serviceAccounts.list' ? { status: 403, code: 'PERMISSION_DENIED', message: 'list denied' } : undefined,
+    );
+    try {
+      const res = await h.api('POST', `/v1/clouds/${cloud}/drift-checks`);
+      expect(res.status).toBe(200);
+      expect(orphansOf(res.json)).toEqual([]);
+      expect(res.json.reason).toContain(`the Google service accounts of ${PROJECT}`);
+      expect(res.json.reason).toContain('orphans there are not reported');
+    } finally {
+      sandbox.setFaults(undefined);
+    }
+  });
+
+  it('the plan of a draft shows it as a delete, deferred until delete_orphans', async () => {
+    const plan = (await h.api('POST', `/v1/clouds/${cloud}/iam-mapping/plan`, { body: v2 })).json;
+    expect(plan.changes.filter((c: { kind: string; action: string }) => c.kind === 'gcp-service-account' && c.action === 'delete')).toEqual([
+      expect.objectContaining({ name: orphan, deferred: true, reason: expect.stringContaining('delete_orphans: true') }),
+    ]);
+  });
+
+  it('an account with copied marks is reported but never deleted; a repair with delete_orphans removes the real orphan and its bucket grant', async () => {
+    // Someone copies this cloud's ownership marks onto an account of their own: the inventory does not agree.
+    const marks = (await getAccount(kept))!.description!;
+    const copied = await createAccount('copied-marks-orph', marks);
+    expect((await putAndWait(cloud, `${v2}provisioning:\n  drift: { mode: report, delete_orphans: true }\n`)).status).toBe('SUCCEEDED');
+    expect(membersOf(await bucketPolicy(), OBJECT_USER)).toContain(`serviceAccount:${orphan}`);
+
+    const report = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`, { body: { repair: true } })).json;
+    expect(orphansOf(report).sort()).toEqual([copied, orphan].sort());
+    expect(report.repair.deleted).toEqual([`gcp-service-account ${orphan}`]);
+    expect(report.repair.errors).toEqual([expect.stringContaining(`gcp-service-account ${copied} not deleted`)]);
+
+    expect(await getAccount(orphan)).toBeNull();
+    expect(await getAccount(copied)).not.toBeNull();
+    expect(await getAccount(kept)).not.toBeNull();
+    const objectUsers = membersOf(await bucketPolicy(), OBJECT_USER);
+    expect(objectUsers.filter((m) => m.includes(orphan))).toEqual([]); // removed, not left as deleted:serviceAccount:…
+    expect(objectUsers).toContain(`serviceAccount:${kept}`);
+
+    const after = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`)).json;
+    expect(orphansOf(after)).toEqual([copied]);
+  });
+});
+
 describe('GCP VM (seed 001 example, verbatim)', () => {
   const cloud = 'cldrsrcgcp_i93p4pp6k8fe1hca7kggbjvdyu';
   const sa1 = 'sa1@xxx.iam.gserviceaccount.com';
