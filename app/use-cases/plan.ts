@@ -13,11 +13,12 @@ import { planChanges } from '../../lib/drift/changes.js';
 import { gcpChangesOf } from '../../lib/drift/gcp-changes.js';
 import { gcpDriftFindings } from '../../lib/drift/gcp.js';
 import { GKE_SA_ANNOTATION } from '../../lib/provisioning/gcp-settings.js';
-import { gcpAccountRef } from '../../lib/provisioning/inventory.js';
+import { gcpAccountRef, serviceAccountRef } from '../../lib/provisioning/inventory.js';
+import { judgeServiceAccount } from '../../lib/workflow/ownership-checks.js';
 import { judgeGcpAccount } from '../../lib/workflow/gcp-steps.js';
 import { observe, type Observation } from '../../lib/drift/observe.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
-import type { ClusterIdentity } from '../../lib/ports.js';
+import type { ClusterIdentity, GkeCluster } from '../../lib/ports.js';
 import { parseProvisioningSettings } from '../../lib/provisioning/settings.js';
 import { compileConfig } from '../../lib/resolution/compile.js';
 import { changedLaunches, sampleSources, type ChangedLaunch } from '../../lib/resolution/samples.js';
@@ -143,9 +144,18 @@ export async function planDraft(app: PlanApp, input: PlanDraftInput) {
             .findings,
           {
             drift: planned.settings.drift,
-            isOurs: async (email) => {
-              const account = await gcp.getServiceAccount('-', email);
-              return account !== null && judgeGcpAccount(account, await app.stores.ownership.getInventory(gcpAccountRef(email)), cloudId).kind === 'ours';
+            isOurs: async (f) => {
+              if (f.kind === 'gcp-account-orphan') {
+                const account = await gcp.getServiceAccount('-', f.name);
+                return account !== null && judgeGcpAccount(account, await app.stores.ownership.getInventory(gcpAccountRef(f.name)), cloudId).kind === 'ours';
+              }
+              const cluster = (planned.clusters as GkeCluster[]).find((c) => c.name === f.cluster);
+              if (!cluster || !f.namespace) return false;
+              const name = f.name.slice(f.namespace.length + 1);
+              const sa = await gcp.kubernetes(cluster).getServiceAccount(f.namespace, name);
+              if (!sa) return false;
+              const { verdict } = await judgeServiceAccount(app.stores.ownership, serviceAccountRef(cluster, f.namespace, name), sa, cloudId);
+              return verdict.kind === 'ours';
             },
           },
         )

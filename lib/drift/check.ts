@@ -25,6 +25,7 @@ import type {
   DriftRepair,
   DriftReport,
   DriftReportStore,
+  GkeCluster,
   IamPort,
   InstanceProfileInfo,
   KubernetesPort,
@@ -177,14 +178,20 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   const desiredVersion = desiredRun.configVersion;
   const planned: PlannedVersion = await plans.get(cloudId, desiredVersion);
   // Items of a newer, unfinished version are not orphans.
-  let keep: { roles: Set<string>; serviceAccounts: Set<string>; instanceProfiles: Set<string>; gcpAccounts: Set<string> } | undefined;
+  let keep:
+    { roles: Set<string>; serviceAccounts: Set<string>; instanceProfiles: Set<string>; gcpAccounts: Set<string>; gkeServiceAccounts: Set<string> } | undefined;
   let caveat: string | undefined;
   if (desiredVersion !== latest.version) {
     caveat = `compared against config version ${desiredVersion}, the newest whose provisioning SUCCEEDED; version ${latest.version} is ${latestRun?.status}`;
-    keep = { roles: new Set(), serviceAccounts: new Set(), instanceProfiles: new Set(), gcpAccounts: new Set() };
+    keep = { roles: new Set(), serviceAccounts: new Set(), instanceProfiles: new Set(), gcpAccounts: new Set(), gkeServiceAccounts: new Set() };
     try {
       const newer = await plans.get(cloudId, latest.version);
-      for (const item of newer.plan.gcpItems ?? []) keep.gcpAccounts.add(item.account.email.toLowerCase());
+      for (const item of newer.plan.gcpItems ?? []) {
+        keep.gcpAccounts.add(item.account.email.toLowerCase());
+        if (item.kind !== 'gcp-gke' || newer.plan.provider !== 'GCP') continue;
+        for (const c of newer.clusters)
+          for (const ns of item.serviceAccount.namespaces) keep.gkeServiceAccounts.add(saKey(c.name, ns, item.serviceAccount.name));
+      }
       for (const item of newer.plan.items) {
         keep.roles.add(item.role.name.toLowerCase());
         if (item.kind === 'instance-profile') keep.instanceProfiles.add(item.instanceProfile.name.toLowerCase());
@@ -203,7 +210,12 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   // With Google Cloud targets, its identities are compared too (lib/drift/gcp.ts), and AWS is only looked at for those orphans.
   const gcpPart =
     planned.plan.provider === 'GCP' && deps.gcp
-      ? await gcpDriftFindings({ ...deps, gcp: deps.gcp }, cloudId, planned, keep ? { keepAccounts: keep.gcpAccounts } : {})
+      ? await gcpDriftFindings(
+          { ...deps, gcp: deps.gcp },
+          cloudId,
+          planned,
+          keep ? { keepAccounts: keep.gcpAccounts, keepServiceAccounts: keep.gkeServiceAccounts } : {},
+        )
       : null;
   const gcpReason = planned.plan.provider === 'GCP' && !gcpPart ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
   const isGcp = planned.plan.provider === 'GCP';
@@ -328,6 +340,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       clusters: new Map([...orphanClusters, ...clusters].map((c) => [c.name, c] as const)),
       details: detailByName,
       gcpBucket: isGcp ? planned.settings.defaultBucket : null,
+      gkeClusters: new Map(isGcp ? (planned.clusters as GkeCluster[]).map((c) => [c.name, c] as const) : []),
     });
   }
   return finishReport(report);
@@ -347,6 +360,8 @@ async function repair(
     details: ReadonlyMap<string, RoleDetail>;
     /** A GCP cloud's default bucket: an orphan Google account's grants there are removed with it. */
     gcpBucket: string | null;
+    /** A GCP cloud's GKE clusters, by name (their orphan ServiceAccounts are reached through Google). */
+    gkeClusters: ReadonlyMap<string, GkeCluster>;
   },
 ): Promise<DriftRepair> {
   const result: DriftRepair = { items: [], deleted: [], errors: [], skipped: 0 };
@@ -387,7 +402,7 @@ async function repair(
               ? await deleteOrphanInstanceProfile(deps.iam, cloudId, f.name)
               : f.kind === 'gcp-account-orphan'
                 ? await deleteOrphanGcpAccount(deps, cloudId, f.name, input.gcpBucket)
-                : await deleteOrphanServiceAccount(deps, cloudId, f, input.clusters);
+                : await deleteOrphanServiceAccount(deps, cloudId, f, input.clusters, input.gkeClusters);
         if (done === true) result.deleted.push(`${f.resource} ${f.cluster && f.kind === 'orphan-service-account' ? `${f.cluster}:` : ''}${f.name}`);
         else if (done) result.errors.push(done);
       } catch (e) {
@@ -434,10 +449,16 @@ async function deleteOrphanServiceAccount(
   cloudId: string,
   f: DriftFinding,
   clusters: ReadonlyMap<string, ClusterIdentity>,
+  gkeClusters: ReadonlyMap<string, GkeCluster>,
 ): Promise<true | string | null> {
-  const cluster = f.cluster === undefined ? undefined : clusters.get(f.cluster);
+  // A GCP cloud's orphans are in its GKE clusters (reached through Google); otherwise in EKS clusters.
+  const gke = f.cluster === undefined ? undefined : gkeClusters.get(f.cluster);
+  const cluster = gke ?? (f.cluster === undefined ? undefined : clusters.get(f.cluster));
   if (!cluster || !f.namespace) return `service-account ${f.name} not deleted: cluster ${f.cluster} is not configured`;
-  const k8s = deps.kubernetes(cluster);
+  let k8s: KubernetesPort;
+  if (!gke) k8s = deps.kubernetes(cluster);
+  else if (deps.gcp) k8s = deps.gcp.kubernetes(gke);
+  else return `service-account ${f.name} not deleted: this deployment has no Google Cloud targets configured`;
   const saName = f.name.slice(f.namespace.length + 1);
   const sa = await k8s.getServiceAccount(f.namespace, saName);
   if (!sa) return null;

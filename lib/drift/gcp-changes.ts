@@ -17,7 +17,11 @@ const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(text) : v === n
 export async function gcpChangesOf(
   items: readonly GcpPlanItem[],
   findings: readonly DriftFinding[],
-  orphans: { drift: { deleteOrphans: boolean; mode: string }; isOurs: (email: string) => Promise<boolean> },
+  orphans: {
+    drift: { deleteOrphans: boolean; mode: string };
+    /** Do marks and inventory agree that this orphan finding's resource is this cloud's (as drift's repair requires)? */
+    isOurs: (finding: DriftFinding) => Promise<boolean>;
+  },
 ): Promise<{ changes: PlannedChange[]; left_alone: LeftAlone[] }> {
   const changes: PlannedChange[] = [];
   const alone: LeftAlone[] = [];
@@ -89,17 +93,20 @@ export async function gcpChangesOf(
           });
         }
         break;
-      case 'gcp-account-orphan': {
-        if (!(await orphans.isOurs(f.name))) {
+      case 'gcp-account-orphan':
+      case 'orphan-service-account': {
+        const kind = f.kind === 'gcp-account-orphan' ? 'gcp-service-account' : 'service-account';
+        if (!(await orphans.isOurs(f))) {
           alone.push({
-            kind: 'gcp-service-account',
+            kind,
             name: f.name,
+            ...where,
             reason: "carries this cloud's ownership marks but the service's inventory does not agree: never deleted",
           });
           break;
         }
         const { deferred, when } = orphanDeleteTiming(orphans.drift);
-        changes.push({ action: 'delete', kind: 'gcp-service-account', name: f.name, reason: when, ...(deferred ? { deferred: true } : {}) });
+        changes.push({ action: 'delete', kind, name: f.name, ...where, reason: when, ...(deferred ? { deferred: true } : {}) });
         break;
       }
       default:

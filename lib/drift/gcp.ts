@@ -4,15 +4,18 @@
  * Kubernetes ServiceAccounts) against what Google and the clusters hold now.
  *
  * Reads per check: per item one GetServiceAccount and one getIamPolicy of the account; one
- * getIamPolicy of the default bucket (shared by every item); for GKE one paged LIST of
- * ServiceAccounts per (cluster, namespace). Findings (lib/drift/kinds.ts): `gcp-account-missing`,
+ * getIamPolicy of the default bucket (shared by every item); one paged list of accounts per
+ * project (orphans, below); for GKE one paged LIST of ServiceAccounts per (cluster, namespace) and
+ * one cluster-wide LIST per cluster (orphans). Findings (lib/drift/kinds.ts): `gcp-account-missing`,
  * `gcp-workload-identity-widened` (critical: a member the config does not name can act as the
  * account), `gcp-workload-identity-removed`, `gcp-service-account-user-removed`,
  * `gcp-bucket-access-removed`, `gcp-annotation-changed`, `service-account-missing`,
  * `ownership-label-removed`. A repair re-runs the items (the workflow restores what the service
  * owns; a member someone else added is never removed by it — the finding says how to remove it).
  *
- * Orphans (`gcp-account-orphan`): one paged list of service accounts per project of the plan (the
+ * Orphans: per GKE cluster one cluster-wide LIST of this cloud's labelled ServiceAccounts, those
+ * with the GKE annotation that no item names in that namespace being `orphan-service-account`
+ * (the ones without it are AWS identities, which the AWS part of the check reports); and (`gcp-account-orphan`) one paged list of service accounts per project of the plan (the
  * settings' project and every item's account's); an account whose description
  * carries this cloud's ownership marks and that neither this plan nor `keepAccounts` (a newer,
  * unfinished version's) names is reported. Deleting it is drift's repair with `delete_orphans`
@@ -25,9 +28,10 @@ import type { GcpPlanItem } from '../provisioning/gcp-plan.js';
 import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
 import { gcpAccountMarks } from '../provisioning/gcp-plan.js';
 import { gcpAccountRef } from '../provisioning/inventory.js';
-import { IDENTITY_TAG, isOwnedServiceAccount } from '../provisioning/ownership.js';
+import { CLOUD_LABEL, cloudLabelValue, IDENTITY_TAG, isOwnedServiceAccount } from '../provisioning/ownership.js';
 import type { PlannedVersion } from '../workflow/planning.js';
 import { judgeGcpAccount } from '../workflow/gcp-steps.js';
+import { saKey } from './diff.js';
 import { DRIFT_KINDS } from './kinds.js';
 
 export interface GcpDriftDeps {
@@ -43,7 +47,12 @@ export async function gcpDriftFindings(
   deps: GcpDriftDeps,
   cloudId: string,
   planned: PlannedVersion,
-  options: { keepAccounts?: ReadonlySet<string> } = {},
+  options: {
+    /** Google accounts (lower-case e-mail) of a newer, unfinished version: not orphans. */
+    keepAccounts?: ReadonlySet<string>;
+    /** GKE ServiceAccounts (diff.ts' saKey) of a newer, unfinished version: not orphans. */
+    keepServiceAccounts?: ReadonlySet<string>;
+  } = {},
 ): Promise<{
   findings: DriftFinding[];
   /** Projects whose accounts could not be listed (with the error): no orphans of theirs are reported. */
@@ -190,6 +199,35 @@ export async function gcpDriftFindings(
     },
     { concurrency: limit },
   );
+  // GKE orphans: one cluster-wide LIST per cluster of this cloud's labelled ServiceAccounts; those no item names (in any namespace).
+  const plannedKsas = new Set(gke.flatMap((i) => clusters.flatMap((c) => i.serviceAccount.namespaces.map((ns) => saKey(c.name, ns, i.serviceAccount.name)))));
+  const keepKsas = options.keepServiceAccounts ?? new Set<string>();
+  await pMap(
+    clusters,
+    async (cluster) => {
+      const k8s = deps.gcp.kubernetes(cluster);
+      if (!k8s.listServiceAccountsInAllNamespaces) return;
+      for (const sa of await k8s.listServiceAccountsInAllNamespaces(`${CLOUD_LABEL}=${cloudLabelValue(cloudId)}`)) {
+        const key = saKey(cluster.name, sa.namespace, sa.name);
+        if (plannedKsas.has(key) || keepKsas.has(key) || !isOwnedServiceAccount(sa.labels, cloudId)) continue;
+        // Without the GKE annotation it is an AWS identity of this cloud: the AWS part of the check reports it (observe.ts' notOrphansAnnotated).
+        if (!Object.hasOwn(sa.annotations, GKE_SA_ANNOTATION)) continue;
+        out.push({
+          kind: 'orphan-service-account',
+          name: `${sa.namespace}/${sa.name}`,
+          resource: 'service-account',
+          cluster: cluster.name,
+          namespace: sa.namespace,
+          expected: 'absent',
+          actual: sa.annotations[GKE_SA_ANNOTATION],
+          message: `ServiceAccount ${sa.namespace}/${sa.name} in GKE cluster ${cluster.name} was created by the service, but config version ${planned.plan.configVersion} no longer names it there; it is deleted only with provisioning.drift.delete_orphans: true (mode repair)`,
+          repairable: false,
+        });
+      }
+    },
+    { concurrency: limit },
+  );
+
   // Orphans: this cloud's accounts (by the marks in their description) that no item names any more.
   const named = new Set(items.map((i) => i.account.email.toLowerCase()));
   const keep = options.keepAccounts ?? new Set<string>();

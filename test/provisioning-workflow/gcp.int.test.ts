@@ -166,13 +166,25 @@ describe('GKE (seed 001 example, verbatim)', () => {
     expect(patched.status).toBe(200);
     const report = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`, { body: { repair: true } })).json;
     const kinds = report.findings.map((f: { kind: string; severity: string }) => `${f.kind} ${f.severity}`).sort();
-    expect(kinds).toEqual(['gcp-annotation-changed high', 'gcp-bucket-access-removed high', 'gcp-workload-identity-widened critical']);
+    // The KSA left in team-b when v3 dropped that namespace is this cloud's orphan there (deleted only with delete_orphans).
+    expect(kinds).toEqual([
+      'gcp-annotation-changed high',
+      'gcp-bucket-access-removed high',
+      'gcp-workload-identity-widened critical',
+      'orphan-service-account low',
+    ]);
+    expect(report.findings.find((f: { kind: string }) => f.kind === 'orphan-service-account')).toMatchObject({
+      name: 'team-b/kubernetes-service-account-name1',
+      namespace: 'team-b',
+      cluster: 'sandbox-gke',
+      repairable: false,
+    });
     expect(report.repair.items).toEqual(['kubernetes-service-account-name2']);
     await h.server.workflow.idle();
     expect(membersOf(await bucketPolicy(), OBJECT_USER)).toContain(`serviceAccount:${email2}`);
     expect((await k8sServiceAccount(NS, 'kubernetes-service-account-name2')).metadata.annotations?.['iam.gke.io/gcp-service-account']).toBe(email2);
     const after = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`)).json;
-    expect(after.findings.map((f: { kind: string }) => f.kind)).toEqual(['gcp-workload-identity-widened']);
+    expect(after.findings.map((f: { kind: string }) => f.kind).sort()).toEqual(['gcp-workload-identity-widened', 'orphan-service-account']);
   });
 
   it('a stale etag (someone wrote the policy between read and write: 409 ABORTED) is re-read and re-applied', async () => {
@@ -208,7 +220,7 @@ describe('GKE (seed 001 example, verbatim)', () => {
   });
 });
 
-describe('GCP orphans: a Google account the config no longer names', () => {
+describe('GCP orphans: a Google account and a GKE ServiceAccount the config no longer names', () => {
   const cloud = 'cldrsrc_orph';
   const v1 = SEED_EXAMPLES.gke.replace('cldrsrc_XXXX', cloud).replaceAll('kubernetes-service-account-name', 'orph-ksa-');
   const v2 = v1.replace('    - selector: workload-type in (job, service),user=user2@example.com\n      value: orph-ksa-2\n', '');
@@ -241,9 +253,12 @@ describe('GCP orphans: a Google account the config no longer names', () => {
     expect((await putAndWait(cloud, v2)).status).toBe('SUCCEEDED');
   });
 
-  it("drift reports the dropped rule's account (low), not a hand-made account nor another cloud's", async () => {
+  it("drift reports the dropped rule's account and KSA (low), not a hand-made account nor another cloud's", async () => {
     await createAccount('handmade-orph', 'made by hand');
     const report = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`)).json;
+    expect(report.findings.filter((f: { kind: string }) => f.kind === 'orphan-service-account')).toEqual([
+      expect.objectContaining({ name: `${NS}/orph-ksa-2`, cluster: 'sandbox-gke', severity: 'low', repairable: false }),
+    ]);
     const found = report.findings.filter((f: { kind: string }) => f.kind === 'gcp-account-orphan');
     expect(found).toEqual([
       expect.objectContaining({ kind: 'gcp-account-orphan', severity: 'low', name: orphan, resource: 'gcp-service-account', repairable: false }),
@@ -272,8 +287,10 @@ describe('GCP orphans: a Google account the config no longer names', () => {
 
   it('the plan of a draft shows it as a delete, deferred until delete_orphans', async () => {
     const plan = (await h.api('POST', `/v1/clouds/${cloud}/iam-mapping/plan`, { body: v2 })).json;
-    expect(plan.changes.filter((c: { kind: string; action: string }) => c.kind === 'gcp-service-account' && c.action === 'delete')).toEqual([
-      expect.objectContaining({ name: orphan, deferred: true, reason: expect.stringContaining('delete_orphans: true') }),
+    const deletes = plan.changes.filter((c: { action: string }) => c.action === 'delete');
+    expect(deletes.sort((a: { kind: string }, b: { kind: string }) => a.kind.localeCompare(b.kind))).toEqual([
+      expect.objectContaining({ kind: 'gcp-service-account', name: orphan, deferred: true, reason: expect.stringContaining('delete_orphans: true') }),
+      expect.objectContaining({ kind: 'service-account', name: `${NS}/orph-ksa-2`, cluster: 'sandbox-gke', namespace: NS, deferred: true }),
     ]);
   });
 
@@ -286,7 +303,10 @@ describe('GCP orphans: a Google account the config no longer names', () => {
 
     const report = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`, { body: { repair: true } })).json;
     expect(orphansOf(report).sort()).toEqual([copied, orphan].sort());
-    expect(report.repair.deleted).toEqual([`gcp-service-account ${orphan}`]);
+    // The dropped rule's KSA goes too (an orphan ServiceAccount in the GKE cluster), then its Google account.
+    expect(report.repair.deleted).toEqual([`service-account sandbox-gke:${NS}/orph-ksa-2`, `gcp-service-account ${orphan}`]);
+    expect((await fetch(`${h.server.url}/sandbox/k8s/api/v1/namespaces/${NS}/serviceaccounts/orph-ksa-2`)).status).toBe(404);
+    expect((await k8sServiceAccount(NS, 'orph-ksa-1')).metadata.labels?.['iam-mapping.anyscale.io/cloud']).toBe(cloud);
     expect(report.repair.errors).toEqual([expect.stringContaining(`gcp-service-account ${copied} not deleted`)]);
 
     expect(await getAccount(orphan)).toBeNull();
