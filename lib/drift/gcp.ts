@@ -13,13 +13,14 @@
  * `ownership-label-removed`. A repair re-runs the items (the workflow restores what the service
  * owns; a member someone else added is never removed by it — the finding says how to remove it).
  *
- * Orphans: per GKE cluster one cluster-wide LIST of this cloud's labelled ServiceAccounts, those
- * with the GKE annotation that no item names in that namespace being `orphan-service-account`
- * (the ones without it are AWS identities, which the AWS part of the check reports); and (`gcp-account-orphan`) one paged list of service accounts per project of the plan (the
- * settings' project and every item's account's); an account whose description
- * carries this cloud's ownership marks and that neither this plan nor `keepAccounts` (a newer,
- * unfinished version's) names is reported. Deleting it is drift's repair with `delete_orphans`
- * (check.ts), after the marks and the inventory agree again.
+ * Orphans, neither named by this plan nor kept (`keep*`: a newer, unfinished version's):
+ * - `orphan-service-account`: per GKE cluster one cluster-wide LIST of this cloud's labelled
+ *   ServiceAccounts, those with the GKE annotation (without it they are AWS identities, which the
+ *   AWS part of the check reports);
+ * - `gcp-account-orphan`: one paged list of service accounts per project of the plan (the
+ *   settings' project and every item's account's), those whose description carries this cloud's
+ *   ownership marks.
+ * Deleting them is drift's repair with `delete_orphans` (check.ts), after marks and inventory agree again.
  */
 import pMap from 'p-map';
 import type { DriftFinding, GcpPort, GkeCluster, GoogleIamPolicy, GoogleServiceAccount, OwnershipStore, ServiceAccountInfo } from '../ports.js';
