@@ -166,34 +166,32 @@ export function send(
   }
 }
 
-type Reply = Parameters<typeof send>[1];
-
 /**
- * Replies written together, once per turn of the event loop. Under load one poll phase hands
- * several requests to the handlers; sent one by one, each socket write runs the loopback
- * receiver's TCP path and wakes the client's thread — on a VM a cross-CPU interrupt — between
- * one handler and the next, so the more a handler does, the likelier the client has gone back to
- * sleep by the next write. Kept until `setImmediate` (right after the poll phase), the writes
- * leave back to back and one wake-up serves the batch (the http-resolve benchmark: wake-up
- * interrupts per request 0.4–0.8 → 0.2, in the README). An idle server's single reply waits only
- * for the end of the same loop turn. A reply whose writing throws (e.g. a header value Node
- * refuses) is answered by `onError` instead, as an unbatched one would be.
+ * Work held until the end of the poll phase (`setImmediate`) and then run in the order given.
+ * The local server queues each request's handler here once its body is read: under load one poll
+ * phase hands it several requests, and run back to back the handlers find their code and data
+ * still in the CPU caches (interleaved with the next request's read, parse and socket write they
+ * run cold, at ~2.5× the cost), and their replies leave together — on loopback each socket write
+ * runs the client's TCP receive path and wakes its thread, on a VM a cross-CPU interrupt, and
+ * written one per handler the client had often gone back to sleep in between (the http-resolve
+ * benchmark: wake-up interrupts per request 0.4–0.8 → 0.2; README). An idle server's single
+ * request waits only for the end of the same loop turn. A job that throws does not stop the rest.
  */
-export function createReplyBatcher(onError: (res: ServerResponse, error: unknown) => void): (res: ServerResponse, reply: Reply) => void {
-  let pending: Array<{ res: ServerResponse; reply: Reply }> = [];
-  const flush = () => {
-    const batch = pending;
+export function createTurnQueue(onError: (error: unknown) => void): (job: () => void) => void {
+  let pending: Array<() => void> = [];
+  const run = () => {
+    const jobs = pending;
     pending = [];
-    for (const { res, reply } of batch) {
+    for (const job of jobs) {
       try {
-        send(res, reply);
+        job();
       } catch (e) {
-        onError(res, e);
+        onError(e);
       }
     }
   };
-  return (res, reply) => {
-    if (pending.push({ res, reply }) === 1) setImmediate(flush);
+  return (job) => {
+    if (pending.push(job) === 1) setImmediate(run);
   };
 }
 

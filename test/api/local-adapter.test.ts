@@ -1,8 +1,8 @@
 /** The local stand-in for API Gateway and Lambda (local/http-adapter.ts): what the handlers receive under `npm start`. */
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createReplyBatcher, lambdaContext, requestTime, send } from '../../local/http-adapter.js';
+import { createTurnQueue, lambdaContext, requestTime, send } from '../../local/http-adapter.js';
 
 describe('requestTime', () => {
   it("writes API Gateway's requestContext.time format, in UTC", () => {
@@ -71,59 +71,38 @@ describe('send', () => {
   });
 });
 
-describe('createReplyBatcher', () => {
-  /** Enough of a ServerResponse for send(): what was written, in order, across all fakes. */
-  const fakes = (log: string[]) => (name: string, failWith?: Error) => {
-    const res = {
-      headersSent: false,
-      destroyed: false,
-      writeHead(status: number) {
-        if (failWith) throw failWith;
-        log.push(`${name} head ${status}`);
-        res.headersSent = true;
-        return res;
-      },
-      end(body?: string) {
-        log.push(`${name} body ${body ?? ''}`);
-        return res;
-      },
-    };
-    return res as unknown as ServerResponse;
-  };
-
-  it('writes the replies of one turn together after it, in the order they were given', async () => {
+describe('createTurnQueue', () => {
+  it('runs the jobs of one turn after it, in the order they were given; a later turn starts a new batch', async () => {
     const log: string[] = [];
-    const fake = fakes(log);
-    const reply = createReplyBatcher(() => log.push('error'));
-    reply(fake('a'), { statusCode: 200, headers: {}, body: '{"a":1}' });
-    reply(fake('b'), { statusCode: 404, headers: {}, body: '{"b":2}' });
-    expect(log).toEqual([]); // nothing written within the turn
+    const inTurn = createTurnQueue(() => log.push('error'));
+    inTurn(() => log.push('a'));
+    inTurn(() => log.push('b'));
+    expect(log).toEqual([]); // nothing runs within the turn
     await new Promise((r) => setImmediate(r));
-    expect(log).toEqual(['a head 200', 'a body {"a":1}', 'b head 404', 'b body {"b":2}']);
-    // A later turn starts a new batch.
-    reply(fake('c'), { statusCode: 200, headers: {}, body: 'c' });
+    expect(log).toEqual(['a', 'b']);
+    inTurn(() => log.push('c'));
     await new Promise((r) => setImmediate(r));
-    expect(log.slice(4)).toEqual(['c head 200', 'c body c']);
+    expect(log).toEqual(['a', 'b', 'c']);
   });
 
-  it('hands a reply whose writing throws to onError, and still writes the rest of the batch', async () => {
-    const log: string[] = [];
-    const fake = fakes(log);
-    const failed: Array<[ServerResponse, unknown]> = [];
-    const reply = createReplyBatcher((res, e) => failed.push([res, e]));
-    const bad = fake('bad', new TypeError('Invalid character in header content'));
-    reply(bad, { statusCode: 200, headers: { x: 'bad\n' }, body: 'x' });
-    reply(fake('good'), { statusCode: 200, headers: {}, body: 'ok' });
+  it('hands a job that throws to onError, and still runs the rest of the batch', async () => {
+    const ran: string[] = [];
+    const errors: unknown[] = [];
+    const inTurn = createTurnQueue((e) => errors.push(e));
+    inTurn(() => {
+      throw new TypeError('boom');
+    });
+    inTurn(() => ran.push('after'));
     await new Promise((r) => setImmediate(r));
-    expect(failed).toHaveLength(1);
-    expect(failed[0]![0]).toBe(bad);
-    expect(String(failed[0]![1])).toMatch(/Invalid character/);
-    expect(log).toEqual(['good head 200', 'good body ok']);
+    expect(errors.map(String)).toEqual(['TypeError: boom']);
+    expect(ran).toEqual(['after']);
   });
 
-  it('answers over a real socket', async () => {
-    const reply = createReplyBatcher((res) => res.destroy());
-    const server = createServer((_req, res) => reply(res, { statusCode: 201, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' }));
+  it('serves requests over real sockets, several connections at once', async () => {
+    const inTurn = createTurnQueue(() => undefined);
+    const server = createServer((_req, res) =>
+      inTurn(() => send(res, { statusCode: 201, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' })),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
