@@ -26,7 +26,7 @@ import { resolveRequestSchema } from '../lib/config/schema.js';
 import { issuesToDetails } from '../lib/config/issues.js';
 import { AppError } from '../lib/errors.js';
 import { createVerifier, unauthorized } from '../local/auth.js';
-import { createTurnQueue, lambdaContext, readBody, send, toEvent } from '../local/http-adapter.js';
+import { createRequestQueue, lambdaContext, readBody, send, toEvent } from '../local/http-adapter.js';
 
 type Handler = (event: HttpEvent, context: HttpContext) => Promise<HttpResult>;
 
@@ -80,8 +80,7 @@ export async function startDiagServer(app: App, secret: Uint8Array, variant: Dia
     resolve: resolveHandlers[variant](),
   };
   const verify = createVerifier(secret);
-  const inTurn = createTurnQueue((e) => console.error(e));
-  const fail = (res: ServerResponse, e: unknown) => (res.headersSent ? res.destroy() : send(res, errorResponse(e)));
+  const queue = createRequestQueue((res, e) => (res.headersSent ? res.destroy() : send(res, errorResponse(e))));
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
@@ -105,15 +104,7 @@ export async function startDiagServer(app: App, secret: Uint8Array, variant: Dia
     const body = await readBody(req, MAX_BODY_BYTES);
     const event = toEvent(req, url, body, `${match.route.method} ${match.route.path}`, match.pathParameters, claims);
     const context = lambdaContext(match.route.fn, event.requestContext.requestId);
-    inTurn(() => {
-      void (async () => {
-        try {
-          send(res, await fn(event, context));
-        } catch (e) {
-          fail(res, e);
-        }
-      })();
-    });
+    queue(res, () => fn(event, context));
   };
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {

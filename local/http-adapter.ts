@@ -166,32 +166,36 @@ export function send(
   }
 }
 
+type Reply = Parameters<typeof send>[1];
+
 /**
- * Work held until the end of the poll phase (`setImmediate`) and then run in the order given.
- * The local server queues each request's handler here once its body is read: under load one poll
- * phase hands it several requests, and run back to back the handlers find their code and data
- * still in the CPU caches (interleaved with the next request's read, parse and socket write they
- * run cold, at ~2.5× the cost), and their replies leave together — on loopback each socket write
- * runs the client's TCP receive path and wakes its thread, on a VM a cross-CPU interrupt, and
- * written one per handler the client had often gone back to sleep in between (the http-resolve
- * benchmark: wake-up interrupts per request 0.4–0.8 → 0.2; README). An idle server's single
- * request waits only for the end of the same loop turn. A job that throws does not stop the rest.
+ * Requests held until the end of the poll phase (`setImmediate`), then their handlers run in the
+ * order given and each reply is sent as it completes. Under load one poll phase hands the local
+ * server several requests, and run back to back the handlers find their code and data still in
+ * the CPU caches (interleaved with the next request's read, parse and socket write they run cold,
+ * at ~2.5× the cost), and their replies leave together — on loopback each socket write runs the
+ * client's TCP receive path and wakes its thread, on a VM a cross-CPU interrupt, and written one
+ * per handler the client had often gone back to sleep in between (the http-resolve benchmark:
+ * wake-up interrupts per request 0.4–0.8 → 0.2; README). An idle server's single request waits
+ * only for the end of the same loop turn. A handler that throws, or a reply that cannot be
+ * written, goes to `fail` for that request alone.
  */
-export function createTurnQueue(onError: (error: unknown) => void): (job: () => void) => void {
-  let pending: Array<() => void> = [];
-  const run = () => {
-    const jobs = pending;
-    pending = [];
-    for (const job of jobs) {
-      try {
-        job();
-      } catch (e) {
-        onError(e);
-      }
+export function createRequestQueue(fail: (res: ServerResponse, error: unknown) => void): (res: ServerResponse, run: () => Promise<Reply>) => void {
+  let pending: Array<{ res: ServerResponse; run: () => Promise<Reply> }> = [];
+  const serve = async (res: ServerResponse, run: () => Promise<Reply>) => {
+    try {
+      send(res, await run());
+    } catch (e) {
+      fail(res, e);
     }
   };
-  return (job) => {
-    if (pending.push(job) === 1) setImmediate(run);
+  const runAll = () => {
+    const batch = pending;
+    pending = [];
+    for (const { res, run } of batch) void serve(res, run);
+  };
+  return (res, run) => {
+    if (pending.push({ res, run }) === 1) setImmediate(runAll);
   };
 }
 

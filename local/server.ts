@@ -33,7 +33,7 @@ import type { ResolutionService } from '../lib/resolution/service.js';
 import { createWorkflowSteps } from '../lib/workflow/steps.js';
 import { createCheckingVerifier, loadOrCreateSecret, unauthorized } from './auth.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, createLocalDocumentClient, ensureTable, startDynalite } from './dynalite.js';
-import { BodyTooLargeError, createTurnQueue, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
+import { BodyTooLargeError, createRequestQueue, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
 import { createSandbox, GCP_DEFAULT_PROJECT, gcpControlPlaneAccount, type Sandbox, type SandboxOptions } from './sandbox/index.js';
 import { persistedSandboxState } from './sandbox-state.js';
 import { createLocalWorkflowRunner, type LocalWorkflowRunner, type Quotas } from './workflow-runner.js';
@@ -139,7 +139,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     if (!res.headersSent) send(res, errorResponse(e));
     else res.destroy();
   };
-  const inTurn = createTurnQueue((e: unknown) => logger.error('a queued request failed outside its handler', { error: String(e) }));
+  const queue = createRequestQueue(fail);
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => fail(res, e));
   });
@@ -233,16 +233,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const context = lambdaContext(match.route.fn, event.requestContext.requestId);
     if (!handlers) throw new AppError('SERVICE_UNAVAILABLE', 'starting up');
     const handler = handlers[match.route.fn];
-    // Run with the other requests of this poll phase, back to back (createTurnQueue says why).
-    inTurn(() => {
-      void (async () => {
-        try {
-          send(res, await handler(event, context));
-        } catch (e) {
-          fail(res, e);
-        }
-      })();
-    });
+    // Run with the other requests of this poll phase, back to back (createRequestQueue says why).
+    queue(res, () => handler(event, context));
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -13,9 +13,9 @@ import { planChanges } from '../../lib/drift/changes.js';
 import { gcpChangesOf } from '../../lib/drift/gcp-changes.js';
 import { gcpDriftFindings } from '../../lib/drift/gcp.js';
 import { GKE_SA_ANNOTATION } from '../../lib/provisioning/gcp-settings.js';
-import { gcpAccountRef, serviceAccountRef } from '../../lib/provisioning/inventory.js';
+import { serviceAccountRef } from '../../lib/provisioning/inventory.js';
 import { judgeServiceAccount } from '../../lib/workflow/ownership-checks.js';
-import { judgeGcpAccount } from '../../lib/workflow/gcp-steps.js';
+import { readGcpAccountVerdict } from '../../lib/workflow/gcp-steps.js';
 import { observe, type Observation } from '../../lib/drift/observe.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
 import type { ClusterIdentity, GkeCluster } from '../../lib/ports.js';
@@ -145,10 +145,8 @@ export async function planDraft(app: PlanApp, input: PlanDraftInput) {
           {
             drift: planned.settings.drift,
             isOurs: async (f) => {
-              if (f.kind === 'gcp-account-orphan') {
-                const account = await gcp.getServiceAccount('-', f.name);
-                return account !== null && judgeGcpAccount(account, await app.stores.ownership.getInventory(gcpAccountRef(f.name)), cloudId).kind === 'ours';
-              }
+              if (f.kind === 'gcp-account-orphan')
+                return (await readGcpAccountVerdict(gcp, app.stores.ownership, '-', f.name, cloudId))?.verdict.kind === 'ours';
               const cluster = (planned.clusters as GkeCluster[]).find((c) => c.name === f.cluster);
               if (!cluster || !f.namespace) return false;
               const name = f.name.slice(f.namespace.length + 1);

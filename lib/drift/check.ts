@@ -48,8 +48,7 @@ import { checkPassRole, passRoleFindings, passRoleInputOf } from '../provisionin
 import { podIdentityFindings } from './pod-identity.js';
 import { gcpDriftFindings, type GcpDriftDeps } from './gcp.js';
 import { gcpAccountMarks } from '../provisioning/gcp-plan.js';
-import { editMembers } from '../provisioning/gcp-policy.js';
-import { editPolicy, judgeGcpAccount, memberRef } from '../workflow/gcp-steps.js';
+import { judgeGcpAccount, removeOwnBucketGrants } from '../workflow/gcp-steps.js';
 import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
 
 export interface DriftDeps {
@@ -490,21 +489,7 @@ async function deleteOrphanGcpAccount(deps: DriftDeps, cloudId: string, email: s
   if (deps.ownership) {
     const verdict = judgeGcpAccount(account, await deps.ownership.getInventory(ref), cloudId);
     if (verdict.kind !== 'ours') return `gcp-service-account ${email} not deleted: ${refusal(ref, verdict, email, 'adopt_account')}`;
-  }
-  if (bucket && deps.ownership) {
-    const ownership = deps.ownership;
-    const member = `serviceAccount:${account.email}`;
-    const resource = `buckets/${bucket}`;
-    const policy = await gcp.getBucketPolicy(bucket);
-    for (const role of [...new Set((policy?.bindings ?? []).filter((b) => b.condition === undefined && b.members.includes(member)).map((b) => b.role))]) {
-      if ((await ownership.getInventory(memberRef(resource, role, member)))?.cloudId !== cloudId) continue; // not a grant the service added
-      await editPolicy(
-        () => gcp.getBucketPolicy(bucket),
-        (p) => gcp.setBucketPolicy(bucket, p),
-        (p) => editMembers(p, role, { remove: [member] }),
-      );
-      await ownership.deleteInventory(memberRef(resource, role, member), cloudId);
-    }
+    if (bucket) await removeOwnBucketGrants(gcp, deps.ownership, { bucket, member: `serviceAccount:${account.email}`, cloudId });
   }
   await gcp.deleteServiceAccount(account.projectId || '-', account.email);
   if (deps.ownership) await forgetOwned(deps.ownership, ref, cloudId);

@@ -15,7 +15,7 @@
  * member someone else added is left in place and reported (`left-alone`), never dropped.
  */
 import { AppError } from '../errors.js';
-import type { GcpPort, GkeCluster, GoogleIamPolicy, GoogleServiceAccount, InventoryRecord, ResourceRef, ResourceResult } from '../ports.js';
+import type { GcpPort, GkeCluster, GoogleIamPolicy, GoogleServiceAccount, InventoryRecord, OwnershipStore, ResourceRef, ResourceResult } from '../ports.js';
 import { editMembers, membersOf } from '../provisioning/gcp-policy.js';
 import { gcpAccountMarks, type GcpPlanItem, type GkeItem } from '../provisioning/gcp-plan.js';
 import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
@@ -56,7 +56,7 @@ function accountRefusal(email: string, verdict: Verdict, value: string): string 
  * Read-modify-write of one IAM policy: `edit` gets the policy as read and returns the policy to
  * write (null: nothing to change). Re-read on a stale etag, up to CONFLICT_ATTEMPTS times.
  */
-export async function editPolicy(
+async function editPolicy(
   read: () => Promise<GoogleIamPolicy | null>,
   write: (p: GoogleIamPolicy) => Promise<GoogleIamPolicy>,
   edit: (p: GoogleIamPolicy) => GoogleIamPolicy | null,
@@ -73,6 +73,45 @@ export async function editPolicy(
       if (!isTargetError(e, 'ConflictError') || attempt >= CONFLICT_ATTEMPTS) throw e;
     }
   }
+}
+
+/** A Google account by e-mail with the verdict of its marks and the inventory (null: no such account). */
+export async function readGcpAccountVerdict(
+  gcp: Pick<GcpPort, 'getServiceAccount'>,
+  ownership: Pick<OwnershipStore, 'getInventory'>,
+  project: string,
+  email: string,
+  cloudId: string,
+): Promise<{ account: GoogleServiceAccount; verdict: Verdict } | null> {
+  const account = await gcp.getServiceAccount(project, email);
+  if (!account) return null;
+  return { account, verdict: judgeGcpAccount(account, await ownership.getInventory(gcpAccountRef(email)), cloudId) };
+}
+
+/**
+ * Removes `member` from every unconditional role of the bucket's policy that the inventory records
+ * this cloud adding and `keep` does not name (etag-guarded); answers the roles removed.
+ */
+export async function removeOwnBucketGrants(
+  gcp: Pick<GcpPort, 'getBucketPolicy' | 'setBucketPolicy'>,
+  ownership: Pick<OwnershipStore, 'getInventory' | 'deleteInventory'>,
+  input: { bucket: string; member: string; cloudId: string; keep?: readonly string[] },
+): Promise<string[]> {
+  const { bucket, member, cloudId } = input;
+  const resource = `buckets/${bucket}`;
+  const current = await gcp.getBucketPolicy(bucket);
+  const removed: string[] = [];
+  for (const role of [...new Set((current?.bindings ?? []).filter((b) => b.condition === undefined && b.members.includes(member)).map((b) => b.role))]) {
+    if (input.keep?.includes(role) || (await ownership.getInventory(memberRef(resource, role, member)))?.cloudId !== cloudId) continue;
+    await editPolicy(
+      () => gcp.getBucketPolicy(bucket),
+      (p) => gcp.setBucketPolicy(bucket, p),
+      (p) => editMembers(p, role, { remove: [member] }),
+    );
+    await ownership.deleteInventory(memberRef(resource, role, member), cloudId);
+    removed.push(role);
+  }
+  return removed;
 }
 
 export function createGcpSteps(deps: GcpStepDeps, plans: PlanCache, now: () => string) {
@@ -93,10 +132,7 @@ export function createGcpSteps(deps: GcpStepDeps, plans: PlanCache, now: () => s
 
   /** Whether the service manages the account (ours or adopted) — the only accounts whose policy it may make exact. */
   async function accountVerdict(item: GcpPlanItem, cloudId: string): Promise<{ account: GoogleServiceAccount | null; verdict: Verdict | null }> {
-    const account = await gcp().getServiceAccount(item.account.project, item.account.email);
-    if (!account) return { account, verdict: null };
-    const record = await deps.ownership.getInventory(gcpAccountRef(item.account.email));
-    return { account, verdict: judgeGcpAccount(account, record, cloudId) };
+    return (await readGcpAccountVerdict(gcp(), deps.ownership, item.account.project, item.account.email, cloudId)) ?? { account: null, verdict: null };
   }
 
   /** Adds the wanted members of `role`, removes members the service added that are no longer wanted, reports the others. */
@@ -248,16 +284,7 @@ export function createGcpSteps(deps: GcpStepDeps, plans: PlanCache, now: () => s
         resources.push(...results.map((r) => (r.action === 'failed' ? r : { ...r, detail: `${role} for ${member}` })));
       }
       // A bucket role the config no longer names (an extra role dropped): the service's own grant of it is removed.
-      const resource = `buckets/${bucket}`;
-      const current = await gcp().getBucketPolicy(bucket);
-      for (const role of [...new Set((current?.bindings ?? []).filter((b) => b.condition === undefined && b.members.includes(member)).map((b) => b.role))]) {
-        if (roles.includes(role) || (await deps.ownership.getInventory(memberRef(resource, role, member)))?.cloudId !== input.cloudId) continue;
-        await editPolicy(
-          () => gcp().getBucketPolicy(bucket),
-          (p) => gcp().setBucketPolicy(bucket, p),
-          (p) => editMembers(p, role, { remove: [member] }),
-        );
-        await deps.ownership.deleteInventory(memberRef(resource, role, member), input.cloudId);
+      for (const role of await removeOwnBucketGrants(gcp(), deps.ownership, { bucket, member, cloudId: input.cloudId, keep: roles })) {
         resources.push({ kind: 'gcs-bucket-binding', name: bucket, action: 'deleted', detail: `${role} for ${member} (no longer configured)` });
       }
       return { resources };

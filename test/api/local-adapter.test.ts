@@ -1,8 +1,8 @@
 /** The local stand-in for API Gateway and Lambda (local/http-adapter.ts): what the handlers receive under `npm start`. */
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createTurnQueue, lambdaContext, requestTime, send } from '../../local/http-adapter.js';
+import { createRequestQueue, lambdaContext, requestTime, send } from '../../local/http-adapter.js';
 
 describe('requestTime', () => {
   it("writes API Gateway's requestContext.time format, in UTC", () => {
@@ -71,37 +71,59 @@ describe('send', () => {
   });
 });
 
-describe('createTurnQueue', () => {
-  it('runs the jobs of one turn after it, in the order they were given; a later turn starts a new batch', async () => {
+describe('createRequestQueue', () => {
+  /** Enough of a ServerResponse for send(): what was written, in order, across all fakes. */
+  const fakes = (log: string[]) => (name: string) => {
+    const res = {
+      headersSent: false,
+      destroyed: false,
+      writeHead(status: number) {
+        log.push(`${name} head ${status}`);
+        res.headersSent = true;
+        return res;
+      },
+      end(body?: string) {
+        log.push(`${name} body ${body ?? ''}`);
+        return res;
+      },
+    };
+    return res as unknown as ServerResponse;
+  };
+  const reply = (body: string) => async () => ({ statusCode: 200, headers: {}, body });
+
+  it('runs the requests of one turn after it, in the order they were given; a later turn starts a new batch', async () => {
     const log: string[] = [];
-    const inTurn = createTurnQueue(() => log.push('error'));
-    inTurn(() => log.push('a'));
-    inTurn(() => log.push('b'));
+    const fake = fakes(log);
+    const queue = createRequestQueue(() => log.push('error'));
+    queue(fake('a'), reply('1'));
+    queue(fake('b'), reply('2'));
     expect(log).toEqual([]); // nothing runs within the turn
     await new Promise((r) => setImmediate(r));
-    expect(log).toEqual(['a', 'b']);
-    inTurn(() => log.push('c'));
+    expect(log).toEqual(['a head 200', 'a body 1', 'b head 200', 'b body 2']);
+    queue(fake('c'), reply('3'));
     await new Promise((r) => setImmediate(r));
-    expect(log).toEqual(['a', 'b', 'c']);
+    expect(log.slice(4)).toEqual(['c head 200', 'c body 3']);
   });
 
-  it('hands a job that throws to onError, and still runs the rest of the batch', async () => {
-    const ran: string[] = [];
-    const errors: unknown[] = [];
-    const inTurn = createTurnQueue((e) => errors.push(e));
-    inTurn(() => {
+  it('hands a handler that throws to fail for its request, and still serves the rest of the batch', async () => {
+    const log: string[] = [];
+    const fake = fakes(log);
+    const failed: Array<[ServerResponse, unknown]> = [];
+    const queue = createRequestQueue((res, e) => failed.push([res, e]));
+    const bad = fake('bad');
+    queue(bad, () => {
       throw new TypeError('boom');
     });
-    inTurn(() => ran.push('after'));
+    queue(fake('good'), reply('ok'));
     await new Promise((r) => setImmediate(r));
-    expect(errors.map(String)).toEqual(['TypeError: boom']);
-    expect(ran).toEqual(['after']);
+    expect(failed.map(([res, e]) => [res === bad, String(e)])).toEqual([[true, 'TypeError: boom']]);
+    expect(log).toEqual(['good head 200', 'good body ok']);
   });
 
   it('serves requests over real sockets, several connections at once', async () => {
-    const inTurn = createTurnQueue(() => undefined);
+    const queue = createRequestQueue((res) => res.destroy());
     const server = createServer((_req, res) =>
-      inTurn(() => send(res, { statusCode: 201, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' })),
+      queue(res, async () => ({ statusCode: 201, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' })),
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
