@@ -11,7 +11,7 @@ import type { MappingConfig } from '../../lib/config/schema.js';
 import { checkStackChange, type Stack } from '../../lib/config/stack-change.js';
 import { planChanges } from '../../lib/drift/changes.js';
 import { gcpChangesOf } from '../../lib/drift/gcp-changes.js';
-import { gcpDriftFindings } from '../../lib/drift/gcp.js';
+import { claimedGcpProjects, gcpAccountOrphans, gcpDriftFindings } from '../../lib/drift/gcp.js';
 import { GKE_SA_ANNOTATION } from '../../lib/provisioning/gcp-settings.js';
 import { serviceAccountRef } from '../../lib/provisioning/inventory.js';
 import { judgeServiceAccount } from '../../lib/workflow/ownership-checks.js';
@@ -135,28 +135,37 @@ export async function planDraft(app: PlanApp, input: PlanDraftInput) {
       ).catch((e: unknown) => targetFailure(cloudId, e))
     : { changes: [], left_alone: [] };
   // Google Cloud: the draft's GCP drift against what Google and GKE hold now, as creates and updates (read only).
+  // Google accounts the cloud still claims are looked for in their projects too: after a move to
+  // AWS they are the old stack's, deletes like any other orphan (lib/drift/gcp.ts, claimedGcpProjects).
   const gcp = app.driftDeps.gcp;
+  const gcpDeps = gcp ? { gcp, ownership: app.stores.ownership, concurrency } : null;
+  const claimedProjects = gcpDeps ? await claimedGcpProjects(app.stores.ownership, cloudId) : [];
+  const gcpFindings = !gcpDeps
+    ? null
+    : isGcp && gcpItems.length > 0
+      ? (await gcpDriftFindings(gcpDeps, cloudId, planned, { claimedProjects }).catch((e: unknown) => targetFailure(cloudId, e))).findings
+      : !isGcp && claimedProjects.length > 0
+        ? (
+            await gcpAccountOrphans(gcpDeps, cloudId, draftVersion, { projects: claimedProjects, named: new Set<string>() }).catch((e: unknown) =>
+              targetFailure(cloudId, e),
+            )
+          ).findings
+        : null;
   const google =
-    isGcp && gcp && gcpItems.length > 0
-      ? await gcpChangesOf(
-          gcpItems,
-          (await gcpDriftFindings({ gcp, ownership: app.stores.ownership, concurrency }, cloudId, planned).catch((e: unknown) => targetFailure(cloudId, e)))
-            .findings,
-          {
-            drift: planned.settings.drift,
-            isOurs: async (f) => {
-              if (f.kind === 'gcp-account-orphan')
-                return (await readGcpAccountVerdict(gcp, app.stores.ownership, '-', f.name, cloudId))?.verdict.kind === 'ours';
-              const cluster = (planned.clusters as GkeCluster[]).find((c) => c.name === f.cluster);
-              if (!cluster || !f.namespace) return false;
-              const name = f.name.slice(f.namespace.length + 1);
-              const sa = await gcp.kubernetes(cluster).getServiceAccount(f.namespace, name);
-              if (!sa) return false;
-              const { verdict } = await judgeServiceAccount(app.stores.ownership, serviceAccountRef(cluster, f.namespace, name), sa, cloudId);
-              return verdict.kind === 'ours';
-            },
+    gcp && gcpFindings
+      ? await gcpChangesOf(gcpItems, gcpFindings, {
+          drift: planned.settings.drift,
+          isOurs: async (f) => {
+            if (f.kind === 'gcp-account-orphan') return (await readGcpAccountVerdict(gcp, app.stores.ownership, '-', f.name, cloudId))?.verdict.kind === 'ours';
+            const cluster = (planned.clusters as GkeCluster[]).find((c) => c.name === f.cluster);
+            if (!cluster || !f.namespace) return false;
+            const name = f.name.slice(f.namespace.length + 1);
+            const sa = await gcp.kubernetes(cluster).getServiceAccount(f.namespace, name);
+            if (!sa) return false;
+            const { verdict } = await judgeServiceAccount(app.stores.ownership, serviceAccountRef(cluster, f.namespace, name), sa, cloudId);
+            return verdict.kind === 'ours';
           },
-        )
+        })
       : { changes: [], left_alone: [] };
   const changes = [...google.changes, ...aws.changes];
   const left_alone = [...google.left_alone, ...aws.left_alone];

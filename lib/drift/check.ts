@@ -46,7 +46,7 @@ import { compareFindings, diffState, saKey, summarise } from './diff.js';
 import { observe, type Observation } from './observe.js';
 import { checkPassRole, passRoleFindings, passRoleInputOf } from '../provisioning/pass-role.js';
 import { podIdentityFindings } from './pod-identity.js';
-import { gcpDriftFindings, type GcpDriftDeps } from './gcp.js';
+import { claimedGcpProjects, gcpAccountOrphans, gcpDriftFindings, type GcpDriftDeps } from './gcp.js';
 import { gcpAccountMarks } from '../provisioning/gcp-plan.js';
 import { judgeGcpAccount, removeOwnBucketGrants } from '../workflow/gcp-steps.js';
 import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
@@ -207,15 +207,25 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   // GCP: nothing of AWS is wanted, but AWS identities this cloud made under an earlier provider are
   // still its own — reported as orphans when there are any (and when AWS can be read at all).
   // With Google Cloud targets, its identities are compared too (lib/drift/gcp.ts), and AWS is only looked at for those orphans.
+  // Google accounts this cloud still claims are looked for in their projects too, whatever the
+  // provider now: after a move to AWS no plan names those projects (lib/drift/gcp.ts, claimedGcpProjects).
+  const claimedProjects = deps.gcp && deps.ownership ? await claimedGcpProjects(deps.ownership, cloudId) : [];
   const gcpPart =
     planned.plan.provider === 'GCP' && deps.gcp
-      ? await gcpDriftFindings(
-          { ...deps, gcp: deps.gcp },
-          cloudId,
-          planned,
-          keep ? { keepAccounts: keep.gcpAccounts, keepServiceAccounts: keep.gkeServiceAccounts } : {},
-        )
-      : null;
+      ? await gcpDriftFindings({ ...deps, gcp: deps.gcp }, cloudId, planned, {
+          ...(keep ? { keepAccounts: keep.gcpAccounts, keepServiceAccounts: keep.gkeServiceAccounts } : {}),
+          claimedProjects,
+        })
+      : deps.gcp && claimedProjects.length > 0
+        ? {
+            ...(await gcpAccountOrphans({ ...deps, gcp: deps.gcp }, cloudId, desiredVersion, {
+              projects: claimedProjects,
+              named: new Set((planned.plan.gcpItems ?? []).map((i) => i.account.email.toLowerCase())),
+              ...(keep ? { keep: keep.gcpAccounts } : {}),
+            })),
+            observed: { roles: 0, service_accounts: 0, namespaces: 0, clusters: 0 },
+          }
+        : null;
   const gcpReason = planned.plan.provider === 'GCP' && !gcpPart ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
   const isGcp = planned.plan.provider === 'GCP';
 
@@ -237,7 +247,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     );
   } catch (e) {
     if (gcpReason) return nothing(gcpReason, desiredVersion);
-    if (!gcpPart) throw e;
+    if (!isGcp || !gcpPart) throw e;
     // AWS unreachable from a GCP cloud's check: no AWS orphans to report.
     observed = {
       detailByName: new Map(),
@@ -301,9 +311,9 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     findings.sort(compareFindings);
   }
 
-  if (gcpReason && findings.length === 0) return nothing(gcpReason, desiredVersion);
+  if (gcpReason && findings.length === 0 && !gcpPart?.findings.length) return nothing(gcpReason, desiredVersion);
   if (gcpReason) caveat = [`${gcpReason}; AWS identities this cloud made under an earlier provider are left over`, caveat].filter(Boolean).join('; ');
-  else if (gcpPart && findings.length > 0)
+  else if (isGcp && gcpPart && findings.length > 0)
     caveat = ['GCP cloud: AWS identities this cloud made under an earlier provider are left over', caveat].filter(Boolean).join('; ');
   if (gcpPart?.unlisted.length) {
     caveat = [caveat, `the Google service accounts of ${gcpPart.unlisted.join('; ')} could not be listed: orphans there are not reported`]
@@ -338,7 +348,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       findings,
       clusters: new Map([...orphanClusters, ...clusters].map((c) => [c.name, c] as const)),
       details: detailByName,
-      gcpBucket: isGcp ? planned.settings.defaultBucket : null,
+      gcpBuckets: await orphanAccountBuckets(plans, cloudId, findings, isGcp ? planned.settings.defaultBucket : null, deps.ownership),
       gkeClusters: new Map(isGcp ? (planned.clusters as GkeCluster[]).map((c) => [c.name, c] as const) : []),
     });
   }
@@ -358,7 +368,7 @@ async function repair(
     /** What the check read, by lower-case role name (instance profiles of orphan roles). */
     details: ReadonlyMap<string, RoleDetail>;
     /** A GCP cloud's default bucket: an orphan Google account's grants there are removed with it. */
-    gcpBucket: string | null;
+    gcpBuckets: ReadonlyMap<string, readonly string[]>;
     /** A GCP cloud's GKE clusters, by name (their orphan ServiceAccounts are reached through Google). */
     gkeClusters: ReadonlyMap<string, GkeCluster>;
   },
@@ -400,7 +410,7 @@ async function repair(
             : f.kind === 'orphan-instance-profile'
               ? await deleteOrphanInstanceProfile(deps.iam, cloudId, f.name)
               : f.kind === 'gcp-account-orphan'
-                ? await deleteOrphanGcpAccount(deps, cloudId, f.name, input.gcpBucket)
+                ? await deleteOrphanGcpAccount(deps, cloudId, f.name, input.gcpBuckets.get(f.name.toLowerCase()) ?? [])
                 : await deleteOrphanServiceAccount(deps, cloudId, f, input.clusters, input.gkeClusters);
         if (done === true) result.deleted.push(`${f.resource} ${f.cluster && f.kind === 'orphan-service-account' ? `${f.cluster}:` : ''}${f.name}`);
         else if (done) result.errors.push(done);
@@ -477,7 +487,7 @@ async function deleteOrphanServiceAccount(
  * inventory agrees is ours: first the default bucket's grants the service recorded adding for it
  * (Google would keep them as `deleted:serviceAccount:…` members), then the account.
  */
-async function deleteOrphanGcpAccount(deps: DriftDeps, cloudId: string, email: string, bucket: string | null): Promise<true | string | null> {
+async function deleteOrphanGcpAccount(deps: DriftDeps, cloudId: string, email: string, buckets: readonly string[]): Promise<true | string | null> {
   const gcp = deps.gcp;
   if (!gcp) return `gcp-service-account ${email} not deleted: this deployment has no Google Cloud targets configured`;
   const account = await gcp.getServiceAccount('-', email);
@@ -489,9 +499,50 @@ async function deleteOrphanGcpAccount(deps: DriftDeps, cloudId: string, email: s
   if (deps.ownership) {
     const verdict = judgeGcpAccount(account, await deps.ownership.getInventory(ref), cloudId);
     if (verdict.kind !== 'ours') return `gcp-service-account ${email} not deleted: ${refusal(ref, verdict, email, 'adopt_account')}`;
-    if (bucket) await removeOwnBucketGrants(gcp, deps.ownership, { bucket, member: `serviceAccount:${account.email}`, cloudId });
+    for (const bucket of buckets) await removeOwnBucketGrants(gcp, deps.ownership, { bucket, member: `serviceAccount:${account.email}`, cloudId });
   }
   await gcp.deleteServiceAccount(account.projectId || '-', account.email);
   if (deps.ownership) await forgetOwned(deps.ownership, ref, cloudId);
   return true;
+}
+
+/**
+ * The default buckets whose grants an orphan Google account may hold, by lower-case e-mail: the
+ * compared version's (a GCP plan) and that of the version that claimed the account (after a move
+ * to AWS, or a change of bucket, the only place its grants are named). Only grants the inventory
+ * records the service adding are ever removed (removeOwnBucketGrants), so looking at both is safe.
+ */
+async function orphanAccountBuckets(
+  plans: PlanCache,
+  cloudId: string,
+  findings: readonly DriftFinding[],
+  current: string | null,
+  ownership: OwnershipStore | undefined,
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const orphans = findings.filter((f) => f.kind === 'gcp-account-orphan');
+  if (orphans.length === 0) return out;
+  const claims = new Map(
+    (ownership ? await ownership.listClaims(cloudId) : []).filter((c) => c.kind === 'gcp-service-account').map((c) => [c.name.toLowerCase(), c] as const),
+  );
+  const bucketOf = new Map<number, Promise<string | null>>();
+  for (const f of orphans) {
+    const email = f.name.toLowerCase();
+    const buckets = current ? [current] : [];
+    const claim = claims.get(email);
+    if (claim) {
+      let pending = bucketOf.get(claim.configVersion);
+      if (!pending) {
+        pending = plans.get(cloudId, claim.configVersion).then(
+          (p) => (p.plan.provider === 'GCP' ? p.settings.defaultBucket : null),
+          () => null, // that version no longer plans: its bucket is unknown, the grants stay (Google shows them as deleted members)
+        );
+        bucketOf.set(claim.configVersion, pending);
+      }
+      const bucket = await pending;
+      if (bucket && !buckets.includes(bucket)) buckets.push(bucket);
+    }
+    out.set(email, buckets);
+  }
+  return out;
 }

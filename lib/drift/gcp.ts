@@ -27,7 +27,7 @@ import type { DriftFinding, GcpPort, GkeCluster, GoogleIamPolicy, GoogleServiceA
 import { anyMembersOf } from '../provisioning/gcp-policy.js';
 import type { GcpPlanItem } from '../provisioning/gcp-plan.js';
 import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
-import { gcpAccountMarks } from '../provisioning/gcp-plan.js';
+import { gcpAccountMarks, projectOfEmail } from '../provisioning/gcp-plan.js';
 import { gcpAccountRef } from '../provisioning/inventory.js';
 import { CLOUD_LABEL, cloudLabelValue, IDENTITY_TAG, isOwnedServiceAccount } from '../provisioning/ownership.js';
 import type { PlannedVersion } from '../workflow/planning.js';
@@ -53,6 +53,8 @@ export async function gcpDriftFindings(
     keepAccounts?: ReadonlySet<string>;
     /** GKE ServiceAccounts (diff.ts' saKey) of a newer, unfinished version: not orphans. */
     keepServiceAccounts?: ReadonlySet<string>;
+    /** Projects of the Google accounts this cloud still claims (claimedGcpProjects): listed for orphans too. */
+    claimedProjects?: readonly string[];
   } = {},
 ): Promise<{
   findings: DriftFinding[];
@@ -229,13 +231,52 @@ export async function gcpDriftFindings(
     { concurrency: limit },
   );
 
-  // Orphans: this cloud's accounts (by the marks in their description) that no item names any more.
-  const named = new Set(items.map((i) => i.account.email.toLowerCase()));
-  const keep = options.keepAccounts ?? new Set<string>();
+  // Orphans: this cloud's accounts (by the marks in their description) that no item names any more,
+  // in the plan's projects and in those of accounts the cloud still claims (an earlier version's).
   // `-` (an account named by an e-mail outside `*.iam.gserviceaccount.com`) is no project to list.
-  const projects = [...new Set([planned.settings.gcp?.project, ...items.map((i) => i.account.project)])].filter(
-    (p): p is string => typeof p === 'string' && p !== '' && p !== '-',
-  );
+  const orphans = await gcpAccountOrphans(deps, cloudId, planned.plan.configVersion, {
+    projects: [planned.settings.gcp?.project, ...items.map((i) => i.account.project), ...(options.claimedProjects ?? [])],
+    named: new Set(items.map((i) => i.account.email.toLowerCase())),
+    ...(options.keepAccounts ? { keep: options.keepAccounts } : {}),
+  });
+  out.push(...orphans.findings);
+  return {
+    findings: out.map(finish),
+    unlisted: orphans.unlisted,
+    observed: { roles: accounts, service_accounts: seen, namespaces: namespaces.length, clusters: clusters.length },
+  };
+}
+
+/**
+ * The projects of the Google accounts this cloud still claims. A claim outlives the version that
+ * made it while its account exists (lib/workflow/claims.ts), so after a move to AWS, or a change
+ * of project, these are where the old stack's accounts are — though no current plan names them.
+ */
+export async function claimedGcpProjects(ownership: Pick<OwnershipStore, 'listClaims'>, cloudId: string): Promise<string[]> {
+  const projects = new Set<string>();
+  for (const claim of await ownership.listClaims(cloudId)) {
+    if (claim.kind !== 'gcp-service-account') continue;
+    const project = projectOfEmail(claim.name);
+    if (project !== null) projects.add(project);
+  }
+  return [...projects].sort();
+}
+
+/**
+ * `gcp-account-orphan` findings: one paged list of service accounts per project, and every account
+ * whose description carries this cloud's ownership marks that is neither `named` (by the compared
+ * version) nor kept (a newer, unfinished version's). A project that cannot be listed is
+ * `unlisted` (with the error) and the rest stands.
+ */
+export async function gcpAccountOrphans(
+  deps: GcpDriftDeps,
+  cloudId: string,
+  configVersion: number,
+  input: { projects: ReadonlyArray<string | null | undefined>; named: ReadonlySet<string>; keep?: ReadonlySet<string> },
+): Promise<{ findings: DriftFinding[]; unlisted: string[] }> {
+  const projects = [...new Set(input.projects)].filter((p): p is string => typeof p === 'string' && p !== '' && p !== '-');
+  const keep = input.keep ?? new Set<string>();
+  const out: Draft[] = [];
   const unlisted: string[] = [];
   await pMap(
     projects,
@@ -250,7 +291,7 @@ export async function gcpDriftFindings(
       }
       for (const account of all) {
         const email = account.email.toLowerCase();
-        if (named.has(email) || keep.has(email)) continue;
+        if (input.named.has(email) || keep.has(email)) continue;
         const marks = gcpAccountMarks(account.description);
         if (!isOwnedServiceAccount(marks, cloudId)) continue;
         const identity = marks[IDENTITY_TAG];
@@ -260,16 +301,13 @@ export async function gcpDriftFindings(
           resource: 'gcp-service-account',
           expected: 'absent',
           actual: account.email,
-          message: `Google service account ${account.email}${identity ? ` (made for ${identity})` : ''} was created by the service, but config version ${planned.plan.configVersion} no longer names it; it is deleted only with provisioning.drift.delete_orphans: true (mode repair)`,
+          message: `Google service account ${account.email}${identity ? ` (made for ${identity})` : ''} was created by the service, but config version ${configVersion} no longer names it; it is deleted only with provisioning.drift.delete_orphans: true (mode repair)`,
           repairable: false,
         });
       }
     },
-    { concurrency: limit },
+    { concurrency: Math.max(1, deps.concurrency ?? 8) },
   );
-  return {
-    findings: out.map(finish),
-    unlisted: unlisted.sort(),
-    observed: { roles: accounts, service_accounts: seen, namespaces: namespaces.length, clusters: clusters.length },
-  };
+  out.sort((a, b) => a.name.localeCompare(b.name));
+  return { findings: out.map(finish), unlisted: unlisted.sort() };
 }
