@@ -11,7 +11,7 @@ import type { MappingConfig } from '../../lib/config/schema.js';
 import { checkStackChange, type Stack } from '../../lib/config/stack-change.js';
 import { planChanges } from '../../lib/drift/changes.js';
 import { gcpChangesOf } from '../../lib/drift/gcp-changes.js';
-import { claimedGcpProjects, gcpAccountOrphans, gcpDriftFindings } from '../../lib/drift/gcp.js';
+import { claimedGcpAccounts, googleDriftFindings } from '../../lib/drift/gcp.js';
 import { GKE_SA_ANNOTATION } from '../../lib/provisioning/gcp-settings.js';
 import { serviceAccountRef } from '../../lib/provisioning/inventory.js';
 import { judgeServiceAccount } from '../../lib/workflow/ownership-checks.js';
@@ -136,21 +136,16 @@ export async function planDraft(app: PlanApp, input: PlanDraftInput) {
     : { changes: [], left_alone: [] };
   // Google Cloud: the draft's GCP drift against what Google and GKE hold now, as creates and updates (read only).
   // Google accounts the cloud still claims are looked for in their projects too: after a move to
-  // AWS they are the old stack's, deletes like any other orphan (lib/drift/gcp.ts, claimedGcpProjects).
+  // AWS they are the old stack's, deletes like any other orphan (lib/drift/gcp.ts, googleDriftFindings).
   const gcp = app.driftDeps.gcp;
-  const gcpDeps = gcp ? { gcp, ownership: app.stores.ownership, concurrency } : null;
-  const claimedProjects = gcpDeps ? await claimedGcpProjects(app.stores.ownership, cloudId) : [];
-  const gcpFindings = !gcpDeps
-    ? null
-    : isGcp && gcpItems.length > 0
-      ? (await gcpDriftFindings(gcpDeps, cloudId, planned, { claimedProjects }).catch((e: unknown) => targetFailure(cloudId, e))).findings
-      : !isGcp && claimedProjects.length > 0
-        ? (
-            await gcpAccountOrphans(gcpDeps, cloudId, draftVersion, { projects: claimedProjects, named: new Set<string>() }).catch((e: unknown) =>
-              targetFailure(cloudId, e),
-            )
-          ).findings
-        : null;
+  const gcpFindings =
+    gcp && (!isGcp || gcpItems.length > 0)
+      ? ((
+          await googleDriftFindings({ gcp, ownership: app.stores.ownership, concurrency }, cloudId, planned, {
+            claims: await claimedGcpAccounts(app.stores.ownership, cloudId),
+          }).catch((e: unknown) => targetFailure(cloudId, e))
+        )?.findings ?? null)
+      : null;
   const google =
     gcp && gcpFindings
       ? await gcpChangesOf(gcpItems, gcpFindings, {

@@ -21,6 +21,7 @@ import type {
   ClusterIdentity,
   ClusterPort,
   ConfigStore,
+  ClaimRecord,
   DriftFinding,
   DriftRepair,
   DriftReport,
@@ -46,7 +47,7 @@ import { compareFindings, diffState, saKey, summarise } from './diff.js';
 import { observe, type Observation } from './observe.js';
 import { checkPassRole, passRoleFindings, passRoleInputOf } from '../provisioning/pass-role.js';
 import { podIdentityFindings } from './pod-identity.js';
-import { claimedGcpProjects, gcpAccountOrphans, gcpDriftFindings, type GcpDriftDeps } from './gcp.js';
+import { claimedGcpAccounts, googleDriftFindings, type GcpDriftDeps } from './gcp.js';
 import { gcpAccountMarks } from '../provisioning/gcp-plan.js';
 import { judgeGcpAccount, removeOwnBucketGrants } from '../workflow/gcp-steps.js';
 import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
@@ -208,24 +209,14 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   // still its own — reported as orphans when there are any (and when AWS can be read at all).
   // With Google Cloud targets, its identities are compared too (lib/drift/gcp.ts), and AWS is only looked at for those orphans.
   // Google accounts this cloud still claims are looked for in their projects too, whatever the
-  // provider now: after a move to AWS no plan names those projects (lib/drift/gcp.ts, claimedGcpProjects).
-  const claimedProjects = deps.gcp && deps.ownership ? await claimedGcpProjects(deps.ownership, cloudId) : [];
-  const gcpPart =
-    planned.plan.provider === 'GCP' && deps.gcp
-      ? await gcpDriftFindings({ ...deps, gcp: deps.gcp }, cloudId, planned, {
-          ...(keep ? { keepAccounts: keep.gcpAccounts, keepServiceAccounts: keep.gkeServiceAccounts } : {}),
-          claimedProjects,
-        })
-      : deps.gcp && claimedProjects.length > 0
-        ? {
-            ...(await gcpAccountOrphans({ ...deps, gcp: deps.gcp }, cloudId, desiredVersion, {
-              projects: claimedProjects,
-              named: new Set((planned.plan.gcpItems ?? []).map((i) => i.account.email.toLowerCase())),
-              ...(keep ? { keep: keep.gcpAccounts } : {}),
-            })),
-            observed: { roles: 0, service_accounts: 0, namespaces: 0, clusters: 0 },
-          }
-        : null;
+  // provider now: after a move to AWS no plan names those projects (lib/drift/gcp.ts, googleDriftFindings).
+  const gcpClaims = deps.gcp && deps.ownership ? await claimedGcpAccounts(deps.ownership, cloudId) : [];
+  const gcpPart = deps.gcp
+    ? await googleDriftFindings({ ...deps, gcp: deps.gcp }, cloudId, planned, {
+        ...(keep ? { keepAccounts: keep.gcpAccounts, keepServiceAccounts: keep.gkeServiceAccounts } : {}),
+        claims: gcpClaims,
+      })
+    : null;
   const gcpReason = planned.plan.provider === 'GCP' && !gcpPart ? (planned.plan.reason ?? 'nothing is provisioned for this cloud') : undefined;
   const isGcp = planned.plan.provider === 'GCP';
 
@@ -311,7 +302,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     findings.sort(compareFindings);
   }
 
-  if (gcpReason && findings.length === 0 && !gcpPart?.findings.length) return nothing(gcpReason, desiredVersion);
+  if (gcpReason && findings.length === 0) return nothing(gcpReason, desiredVersion);
   if (gcpReason) caveat = [`${gcpReason}; AWS identities this cloud made under an earlier provider are left over`, caveat].filter(Boolean).join('; ');
   else if (isGcp && gcpPart && findings.length > 0)
     caveat = ['GCP cloud: AWS identities this cloud made under an earlier provider are left over', caveat].filter(Boolean).join('; ');
@@ -348,7 +339,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       findings,
       clusters: new Map([...orphanClusters, ...clusters].map((c) => [c.name, c] as const)),
       details: detailByName,
-      gcpBuckets: await orphanAccountBuckets(plans, cloudId, findings, isGcp ? planned.settings.defaultBucket : null, deps.ownership),
+      gcpBuckets: await orphanAccountBuckets(plans, cloudId, findings, isGcp ? planned.settings.defaultBucket : null, gcpClaims),
       gkeClusters: new Map(isGcp ? (planned.clusters as GkeCluster[]).map((c) => [c.name, c] as const) : []),
     });
   }
@@ -517,14 +508,12 @@ async function orphanAccountBuckets(
   cloudId: string,
   findings: readonly DriftFinding[],
   current: string | null,
-  ownership: OwnershipStore | undefined,
+  claimed: readonly ClaimRecord[],
 ): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   const orphans = findings.filter((f) => f.kind === 'gcp-account-orphan');
   if (orphans.length === 0) return out;
-  const claims = new Map(
-    (ownership ? await ownership.listClaims(cloudId) : []).filter((c) => c.kind === 'gcp-service-account').map((c) => [c.name.toLowerCase(), c] as const),
-  );
+  const claims = new Map(claimed.map((c) => [c.name.toLowerCase(), c] as const));
   const bucketOf = new Map<number, Promise<string | null>>();
   for (const f of orphans) {
     const email = f.name.toLowerCase();

@@ -19,12 +19,12 @@
  *   AWS part of the check reports);
  * - `gcp-account-orphan`: one paged list of service accounts per project of the plan (the
  *   settings' project and every item's account's) and of the accounts the cloud still claims
- *   (claimedGcpProjects: after a move to AWS the old stack's), those whose description carries
+ *   (claimedGcpAccounts: after a move to AWS the old stack's), those whose description carries
  *   this cloud's ownership marks.
  * Deleting them is drift's repair with `delete_orphans` (check.ts), after marks and inventory agree again.
  */
 import pMap from 'p-map';
-import type { DriftFinding, GcpPort, GkeCluster, GoogleIamPolicy, GoogleServiceAccount, OwnershipStore, ServiceAccountInfo } from '../ports.js';
+import type { ClaimRecord, DriftFinding, GcpPort, GkeCluster, GoogleIamPolicy, GoogleServiceAccount, OwnershipStore, ServiceAccountInfo } from '../ports.js';
 import { anyMembersOf } from '../provisioning/gcp-policy.js';
 import type { GcpPlanItem } from '../provisioning/gcp-plan.js';
 import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
@@ -54,7 +54,7 @@ export async function gcpDriftFindings(
     keepAccounts?: ReadonlySet<string>;
     /** GKE ServiceAccounts (diff.ts' saKey) of a newer, unfinished version: not orphans. */
     keepServiceAccounts?: ReadonlySet<string>;
-    /** Projects of the Google accounts this cloud still claims (claimedGcpProjects): listed for orphans too. */
+    /** Projects of the Google accounts this cloud still claims (googleDriftFindings): listed for orphans too. */
     claimedProjects?: readonly string[];
   } = {},
 ): Promise<{
@@ -240,27 +240,43 @@ export async function gcpDriftFindings(
     named: new Set(items.map((i) => i.account.email.toLowerCase())),
     ...(options.keepAccounts ? { keep: options.keepAccounts } : {}),
   });
-  out.push(...orphans.findings);
   return {
-    findings: out.map(finish),
+    findings: [...out.map(finish), ...orphans.findings],
     unlisted: orphans.unlisted,
     observed: { roles: accounts, service_accounts: seen, namespaces: namespaces.length, clusters: clusters.length },
   };
 }
 
 /**
- * The projects of the Google accounts this cloud still claims. A claim outlives the version that
- * made it while its account exists (lib/workflow/claims.ts), so after a move to AWS, or a change
- * of project, these are where the old stack's accounts are — though no current plan names them.
+ * The Google accounts this cloud still claims. A claim outlives the version that made it while its
+ * account exists (lib/workflow/claims.ts), so after a move to AWS, or a change of project, their
+ * projects are where the old stack's accounts are — though no current plan names them.
  */
-export async function claimedGcpProjects(ownership: Pick<OwnershipStore, 'listClaims'>, cloudId: string): Promise<string[]> {
-  const projects = new Set<string>();
-  for (const claim of await ownership.listClaims(cloudId)) {
-    if (claim.kind !== 'gcp-service-account') continue;
-    const project = projectOfEmail(claim.name);
-    if (project !== null) projects.add(project);
-  }
-  return [...projects].sort();
+export async function claimedGcpAccounts(ownership: Pick<OwnershipStore, 'listClaims'>, cloudId: string): Promise<ClaimRecord[]> {
+  return (await ownership.listClaims(cloudId)).filter((c) => c.kind === 'gcp-service-account');
+}
+
+/**
+ * The Google part of a drift check or a plan: the whole comparison for a GCP plan; for any other
+ * plan only the orphans among the accounts the cloud still claims (null when it claims none).
+ * Either way the claimed accounts' projects are listed for orphans.
+ */
+export async function googleDriftFindings(
+  deps: GcpDriftDeps,
+  cloudId: string,
+  planned: PlannedVersion,
+  options: { keepAccounts?: ReadonlySet<string>; keepServiceAccounts?: ReadonlySet<string>; claims: readonly ClaimRecord[] },
+): Promise<Awaited<ReturnType<typeof gcpDriftFindings>> | null> {
+  const { claims, ...keep } = options;
+  const claimedProjects = [...new Set(claims.map((c) => projectOfEmail(c.name)).filter((p): p is string => p !== null))].sort();
+  if (planned.plan.provider === 'GCP') return gcpDriftFindings(deps, cloudId, planned, { ...keep, claimedProjects });
+  if (claimedProjects.length === 0) return null;
+  const orphans = await gcpAccountOrphans(deps, cloudId, planned.plan.configVersion, {
+    projects: claimedProjects,
+    named: new Set((planned.plan.gcpItems ?? []).map((i) => i.account.email.toLowerCase())),
+    ...(keep.keepAccounts ? { keep: keep.keepAccounts } : {}),
+  });
+  return { ...orphans, observed: { roles: 0, service_accounts: 0, namespaces: 0, clusters: 0 } };
 }
 
 /**
