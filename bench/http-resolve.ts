@@ -26,7 +26,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadOrCreateSecret, mintToken } from '../local/auth.js';
 import { startLocalServer } from '../local/server.js';
@@ -73,6 +73,12 @@ function wakeupIpis(): number | null {
   } catch {
     return null;
   }
+}
+
+/** CPU time of the main thread (Node ≥ 23.9); the whole process's where Node lacks threadCpuUsage. */
+function threadCpu(since?: NodeJS.CpuUsage): NodeJS.CpuUsage {
+  const p = process as { threadCpuUsage?: (prev?: NodeJS.CpuUsage) => NodeJS.CpuUsage };
+  return p.threadCpuUsage ? p.threadCpuUsage(since) : process.cpuUsage(since);
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'iam-mapping-bench-'));
@@ -207,6 +213,12 @@ try {
   // with BENCH_PROFILE=1 also a CPU profile of each scenario's first measured round.
   type ServerSide = {
     cpu_ms: number;
+    /** Of cpu_ms, in the kernel (system time: the socket calls and the network path). */
+    system_ms: number;
+    /** Of cpu_ms, on the main thread (the rest: V8's GC helpers, libuv's pool). */
+    main_thread_ms: number;
+    /** V8 collections in the measured rounds: young-generation (scavenge) and full (mark-compact) pauses. */
+    gc: { scavenges: number; scavenge_ms: number; full: number; full_ms: number; full_max_ms: number };
     loop_delay_p99_ms: number;
     loop_delay_max_ms: number;
     store_rechecks: number;
@@ -215,33 +227,59 @@ try {
     wakeup_ipis: number | null;
   };
   const serverSide: Record<string, ServerSide> = {};
+  const gcNow = { scavenges: 0, scavenge_ms: 0, full: 0, full_ms: 0, full_max_ms: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) {
+        gcNow.scavenges++;
+        gcNow.scavenge_ms += e.duration;
+      } else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
+        gcNow.full++;
+        gcNow.full_ms += e.duration;
+        gcNow.full_max_ms = Math.max(gcNow.full_max_ms, e.duration);
+      }
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   let loop = monitorEventLoopDelay({ resolution: 1 });
   const profile = process.env.BENCH_PROFILE === '1';
   const session = profile ? new Session() : undefined;
   session?.connect();
   const profiles: Record<string, ReturnType<typeof summarize>> = {};
   let profiling: Promise<unknown> = Promise.resolve();
-  let phaseStart: { name: string; cpu: NodeJS.CpuUsage; calls: number; ipis: number | null } | undefined;
+  let phaseStart: { name: string; cpu: NodeJS.CpuUsage; thread: NodeJS.CpuUsage; calls: number; ipis: number | null } | undefined;
   const onPhase = (line: string) => {
     const [kind, name] = line.replace(/^phase /, '').split(':') as [string, string];
     if (kind === 'measure') {
       loop = monitorEventLoopDelay({ resolution: 1 }); // one per round: a re-enabled one counts the pause
       loop.enable();
       if (session && !profiles[name]) profiling = profiling.then(() => session.post('Profiler.enable')).then(() => session.post('Profiler.start'));
-      phaseStart = { name, cpu: process.cpuUsage(), calls: storeCalls.length, ipis: wakeupIpis() };
+      Object.assign(gcNow, { scavenges: 0, scavenge_ms: 0, full: 0, full_ms: 0, full_max_ms: 0 });
+      phaseStart = { name, cpu: process.cpuUsage(), thread: threadCpu(), calls: storeCalls.length, ipis: wakeupIpis() };
     } else if (kind === 'done' && phaseStart) {
       loop.disable();
       const cpu = process.cpuUsage(phaseStart.cpu);
+      const thread = threadCpu(phaseStart.thread);
       const calls = storeCalls.slice(phaseStart.calls);
       const ipisNow = wakeupIpis();
       const ipis = ipisNow === null || phaseStart.ipis === null ? null : ipisNow - phaseStart.ipis;
       const prev = serverSide[name];
       serverSide[name] = {
         cpu_ms: round((prev?.cpu_ms ?? 0) + (cpu.user + cpu.system) / 1000, 0),
+        system_ms: round((prev?.system_ms ?? 0) + cpu.system / 1000, 0),
+        main_thread_ms: round((prev?.main_thread_ms ?? 0) + (thread.user + thread.system) / 1000, 0),
         loop_delay_p99_ms: round(Math.max(prev?.loop_delay_p99_ms ?? 0, loop.percentile(99) / 1e6), 2),
         loop_delay_max_ms: round(Math.max(prev?.loop_delay_max_ms ?? 0, loop.max / 1e6), 2),
         store_rechecks: (prev?.store_rechecks ?? 0) + calls.length,
         store_recheck_max_ms: round(Math.max(prev?.store_recheck_max_ms ?? 0, ...calls), 2),
+        gc: {
+          scavenges: (prev?.gc.scavenges ?? 0) + gcNow.scavenges,
+          scavenge_ms: round((prev?.gc.scavenge_ms ?? 0) + gcNow.scavenge_ms, 1),
+          full: (prev?.gc.full ?? 0) + gcNow.full,
+          full_ms: round((prev?.gc.full_ms ?? 0) + gcNow.full_ms, 1),
+          full_max_ms: round(Math.max(prev?.gc.full_max_ms ?? 0, gcNow.full_max_ms), 1),
+        },
         wakeup_ipis: ipis === null || prev?.wakeup_ipis === null ? null : (prev?.wakeup_ipis ?? 0) + ipis,
       };
       if (session && !profiles[name]) {
@@ -288,6 +326,8 @@ try {
     p90_ms: number;
     p99_ms: number;
     max_ms: number;
+    /** wrk's own CPU per request (null with autocannon or without /usr/bin/time). */
+    loadgen_cpu_us_per_req?: number | null;
     requests: number;
     non2xx: number;
     errors: number;
@@ -298,6 +338,7 @@ try {
     const r = JSON.parse(line) as Figures;
     results.set(r.scenario, r);
   }
+  gcObserver.disconnect();
   const h = results.get('healthz');
   const r = results.get('resolve');
   if (!h || !r) throw new Error(`load worker output incomplete: ${out}`);
@@ -310,6 +351,8 @@ try {
     for (const [k, v] of p.functions) console.log(`  ${String(perReq(v)).padStart(6)}  ${k}`);
   }
   const cpuPerReq = (name: string, f: Figures) => round(((serverSide[name]?.cpu_ms ?? Number.NaN) * 1000) / f.requests, 1);
+  const sysPerReq = (name: string, f: Figures) => round(((serverSide[name]?.system_ms ?? Number.NaN) * 1000) / f.requests, 1);
+  const mainPerReq = (name: string, f: Figures) => round(((serverSide[name]?.main_thread_ms ?? Number.NaN) * 1000) / f.requests, 1);
   const ipisPerReq = (name: string, f: Figures) => {
     const n = serverSide[name]?.wakeup_ipis;
     return n === null || n === undefined ? null : round(n / f.requests, 3);
@@ -318,7 +361,7 @@ try {
   for (const f of [h, r, ...extra]) {
     console.log(
       `${f.scenario.padEnd(8)} ${f.rps} req/s  p50 ${f.p50_ms} ms  p90 ${f.p90_ms} ms  p99 ${f.p99_ms} ms  max ${f.max_ms} ms  non-2xx ${f.non2xx}  errors ${f.errors}  ` +
-        `server CPU ${cpuPerReq(f.scenario, f)} µs/req  wake-up IPIs ${ipisPerReq(f.scenario, f) ?? 'n/a'}/req  ${JSON.stringify(serverSide[f.scenario])}`,
+        `server CPU ${cpuPerReq(f.scenario, f)} µs/req (kernel ${sysPerReq(f.scenario, f)}, main thread ${mainPerReq(f.scenario, f)}; wrk ${f.loadgen_cpu_us_per_req ?? 'n/a'})  wake-up IPIs ${ipisPerReq(f.scenario, f) ?? 'n/a'}/req  ${JSON.stringify(serverSide[f.scenario])}`,
     );
   }
   const ratioP50 = round(r.p50_ms / h.p50_ms, 2);
@@ -349,6 +392,7 @@ try {
         {
           ...f,
           server_cpu_us_per_req: cpuPerReq(f.scenario, f),
+          server_kernel_us_per_req: sysPerReq(f.scenario, f),
           wakeup_ipis_per_req: ipisPerReq(f.scenario, f),
           server: serverSide[f.scenario],
           ratio_p50: round(f.p50_ms / h.p50_ms, 2),
@@ -360,8 +404,20 @@ try {
     loadavg_1m: { start: round(loadStart, 2), end: round(loadavg()[0]!, 2) },
     put_ms: round(putMs, 0),
     provisioning_run: provisioning,
-    healthz: { ...h, server_cpu_us_per_req: cpuPerReq('healthz', h), wakeup_ipis_per_req: ipisPerReq('healthz', h), server: serverSide.healthz },
-    resolve: { ...r, server_cpu_us_per_req: cpuPerReq('resolve', r), wakeup_ipis_per_req: ipisPerReq('resolve', r), server: serverSide.resolve },
+    healthz: {
+      ...h,
+      server_cpu_us_per_req: cpuPerReq('healthz', h),
+      server_kernel_us_per_req: sysPerReq('healthz', h),
+      wakeup_ipis_per_req: ipisPerReq('healthz', h),
+      server: serverSide.healthz,
+    },
+    resolve: {
+      ...r,
+      server_cpu_us_per_req: cpuPerReq('resolve', r),
+      server_kernel_us_per_req: sysPerReq('resolve', r),
+      wakeup_ipis_per_req: ipisPerReq('resolve', r),
+      server: serverSide.resolve,
+    },
     ratio_p50: ratioP50,
     ratio_p99: ratioP99,
     ratio_rps: ratioRps,

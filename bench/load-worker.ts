@@ -10,11 +10,14 @@
  * Between runs it writes `phase <name>` to stderr so the parent can sample its own CPU per phase.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon, { type Request, type Result } from 'autocannon';
 import { percentile, round } from './common.js';
+
+/** /usr/bin/time where installed: wrk runs under it, for the load generator's own CPU time. */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 
 interface Job {
   /** `wrk` (Debian's C load generator, when installed) or autocannon. */
@@ -99,6 +102,8 @@ for (const [scenario, { latencies, results }] of measured) {
 // ------------------------------------------------------------------------------------------ wrk
 
 interface WrkRound {
+  /** wrk's own CPU time (user + system), or null without /usr/bin/time. */
+  loadgen_cpu_s: number | null;
   requests: number;
   duration_s: number;
   non2xx: number;
@@ -145,7 +150,10 @@ end
 function wrk(url: string, connections: number, seconds: number, script: string): Promise<WrkRound> {
   return new Promise((resolve, reject) => {
     const args = ['-t1', `-c${connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--timeout', '10s', '-s', script, url];
-    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Under /usr/bin/time where installed, for the load generator's own CPU time (its share of the machine).
+    const child = TIME
+      ? spawn(TIME, ['-f', 'wrk-cpu %U %S', 'wrk', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
@@ -155,7 +163,9 @@ function wrk(url: string, connections: number, seconds: number, script: string):
       const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
       if (code !== 0 || !line) return reject(new Error(`wrk exited ${code}: ${err || out}`));
       const r = JSON.parse(line) as Record<string, number>;
+      const cpu = /wrk-cpu ([\d.]+) ([\d.]+)/.exec(err);
       resolve({
+        loadgen_cpu_s: cpu ? Number(cpu[1]) + Number(cpu[2]) : null,
         requests: r.requests!,
         duration_s: r.duration_us! / 1e6,
         non2xx: r.non2xx!,
@@ -204,6 +214,9 @@ async function runWrkJob(job: Job): Promise<void> {
           p90_ms: weighted((r) => r.p90_ms),
           p99_ms: weighted((r) => r.p99_ms),
           max_ms: round(Math.max(...results.map((r) => r.max_ms)), 3),
+          loadgen_cpu_us_per_req: results.every((r) => r.loadgen_cpu_s !== null)
+            ? round((results.reduce((a, r) => a + r.loadgen_cpu_s!, 0) * 1e6) / total, 1)
+            : null,
           rounds: results.map((r) => ({ requests: r.requests, p50_ms: r.p50_ms, p99_ms: r.p99_ms })),
           non2xx: results.reduce((a, r) => a + r.non2xx, 0),
           errors: results.reduce((a, r) => a + r.errors, 0),
