@@ -11,6 +11,7 @@
  * resource reported as lingering (drift reports it as an orphan; delete_orphans removes it, which
  * releases the claim).
  */
+import pMap from 'p-map';
 import type {
   ClaimRecord,
   ClusterIdentity,
@@ -26,13 +27,14 @@ import type {
 import type { AnyPlanItem as PlanItem, PlanItemRef } from '../provisioning/plan.js';
 import { describeRef, gcpAccountRef, instanceProfileRef, judgeOwnership, resourceKey, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
 import { cloudLabelValue, CLOUD_LABEL } from '../provisioning/ownership.js';
+import { parseGkeIssuer } from '../provisioning/gcp-settings.js';
 import { forgetOwned } from './ownership-checks.js';
 
 export interface ClaimDeps {
   ownership: OwnershipStore;
   iam: IamPort;
-  /** Google service accounts a GCP cloud claimed (whether one still exists). */
-  gcp?: Pick<GcpPort, 'getServiceAccount'>;
+  /** Google service accounts and GKE ServiceAccounts a cloud claimed (whether one still exists, its cluster configured or not). */
+  gcp?: Pick<GcpPort, 'getServiceAccount' | 'describeGkeCluster' | 'kubernetes'>;
   kubernetes(cluster: ClusterIdentity): KubernetesPort;
 }
 
@@ -109,16 +111,20 @@ export async function settleClaims(
       if (!held.has(key)) work.push({ ref, claim });
     }
   }
-  await mapLimit(work, CONCURRENCY, async ({ ref, claim }) => {
-    const holder = await deps.ownership.claim({ ...claim, cloudId, configVersion: version, claimedAt: now });
-    if (holder.cloudId === cloudId) return;
-    refuse(
-      ref,
-      resourceOf(claim, 'failed', `claimed by cloud ${holder.cloudId} (its config version ${holder.configVersion})`),
-      `${describeRef(claim)} is already wanted by cloud ${holder.cloudId} (its config version ${holder.configVersion}); names are never shared between clouds, so nothing was created for ${ref.name}. ` +
-        `Choose another ${claim.kind === 'service-account' ? 'ServiceAccount name or namespace' : claim.kind === 'iam-role' ? 'role_name (or role_name_prefix)' : 'instance-profile name'}`,
-    );
-  });
+  await pMap(
+    work,
+    async ({ ref, claim }) => {
+      const holder = await deps.ownership.claim({ ...claim, cloudId, configVersion: version, claimedAt: now });
+      if (holder.cloudId === cloudId) return;
+      refuse(
+        ref,
+        resourceOf(claim, 'failed', `claimed by cloud ${holder.cloudId} (its config version ${holder.configVersion})`),
+        `${describeRef(claim)} is already wanted by cloud ${holder.cloudId} (its config version ${holder.configVersion}); names are never shared between clouds, so nothing was created for ${ref.name}. ` +
+          `Choose another ${claim.kind === 'service-account' ? 'ServiceAccount name or namespace' : claim.kind === 'iam-role' ? 'role_name (or role_name_prefix)' : 'instance-profile name'}`,
+      );
+    },
+    { concurrency: CONCURRENCY },
+  );
 
   // 2. ServiceAccounts that exist already and belong to another cloud (by its labels or the inventory).
   await checkExistingServiceAccounts(deps, input, refuse, refused);
@@ -127,21 +133,25 @@ export async function settleClaims(
   const lingering: ResourceResult[] = [];
   if (input.full) {
     const unwanted = [...held.entries()].filter(([key]) => !wanted.has(key)).map(([, c]) => c);
-    await mapLimit(unwanted, CONCURRENCY, async (claim) => {
-      const still = await stillExists(deps, claim, cloudId, input.clusters);
-      if (still === false) {
-        await forgetOwned(deps.ownership, claim, cloudId);
-        return;
-      }
-      lingering.push(
-        resourceOf(
-          claim,
-          'left-alone',
-          `made by this cloud (claimed at config version ${claim.configVersion}) but not wanted by version ${version}${still === null ? '; could not be checked (its cluster is not configured any more)' : ''}: ` +
-            'drift reports it as an orphan, and provisioning.drift.delete_orphans: true removes it',
-        ),
-      );
-    });
+    await pMap(
+      unwanted,
+      async (claim) => {
+        const still = await stillExists(deps, claim, cloudId, input.clusters);
+        if (still === false) {
+          await forgetOwned(deps.ownership, claim, cloudId);
+          return;
+        }
+        lingering.push(
+          resourceOf(
+            claim,
+            'left-alone',
+            `made by this cloud (claimed at config version ${claim.configVersion}) but not wanted by version ${version}${still === null ? '; could not be checked (its cluster is not configured or not reachable)' : ''}: ` +
+              'drift reports it as an orphan, and provisioning.drift.delete_orphans: true removes it',
+          ),
+        );
+      },
+      { concurrency: CONCURRENCY },
+    );
     lingering.sort((a, b) => `${a.kind}#${a.name}#${a.namespace ?? ''}`.localeCompare(`${b.kind}#${b.name}#${b.namespace ?? ''}`));
   }
   return { refused, lingering };
@@ -166,25 +176,29 @@ async function checkExistingServiceAccounts(
     }
   }
   const ours = cloudLabelValue(input.cloudId);
-  await mapLimit([...byNamespace.values()], CONCURRENCY, async ({ cluster, namespace, items }) => {
-    const existing = new Map<string, ServiceAccountInfo>();
-    // One paged LIST per (cluster, namespace); a namespace that does not exist has none.
-    for (const sa of await deps.kubernetes(cluster).listServiceAccounts(namespace)) existing.set(sa.name, sa);
-    for (const { ref, name } of items) {
-      const sa = existing.get(name);
-      if (!sa || sa.labels[CLOUD_LABEL] === ours) continue; // ours or unverified: the ServiceAccount step decides
-      const saRef = serviceAccountRef(cluster, namespace, name);
-      const record = await deps.ownership.getInventory(saRef);
-      const verdict = judgeOwnership({ kind: 'service-account', marks: sa.labels, tokenSource: sa.annotations, id: sa.uid }, record, input.cloudId);
-      if (verdict.kind !== 'other-cloud') continue;
-      refuse(
-        ref,
-        resourceOf(saRef, 'failed', `belongs to cloud ${verdict.owner}`),
-        `${describeRef(saRef)} belongs to cloud ${verdict.owner} (${verdict.by === 'inventory' ? "the service's inventory" : 'its ownership labels'}); ` +
-          `it is never adopted, changed or trusted for another cloud, so nothing was created for ${ref.name}. Choose another ServiceAccount name or namespace`,
-      );
-    }
-  });
+  await pMap(
+    [...byNamespace.values()],
+    async ({ cluster, namespace, items }) => {
+      const existing = new Map<string, ServiceAccountInfo>();
+      // One paged LIST per (cluster, namespace); a namespace that does not exist has none.
+      for (const sa of await deps.kubernetes(cluster).listServiceAccounts(namespace)) existing.set(sa.name, sa);
+      for (const { ref, name } of items) {
+        const sa = existing.get(name);
+        if (!sa || sa.labels[CLOUD_LABEL] === ours) continue; // ours or unverified: the ServiceAccount step decides
+        const saRef = serviceAccountRef(cluster, namespace, name);
+        const record = await deps.ownership.getInventory(saRef);
+        const verdict = judgeOwnership({ kind: 'service-account', marks: sa.labels, tokenSource: sa.annotations, id: sa.uid }, record, input.cloudId);
+        if (verdict.kind !== 'other-cloud') continue;
+        refuse(
+          ref,
+          resourceOf(saRef, 'failed', `belongs to cloud ${verdict.owner}`),
+          `${describeRef(saRef)} belongs to cloud ${verdict.owner} (${verdict.by === 'inventory' ? "the service's inventory" : 'its ownership labels'}); ` +
+            `it is never adopted, changed or trusted for another cloud, so nothing was created for ${ref.name}. Choose another ServiceAccount name or namespace`,
+        );
+      }
+    },
+    { concurrency: CONCURRENCY },
+  );
 }
 
 /** true: the resource is there and still this cloud's record; false: gone (or not recorded); null: cannot tell. */
@@ -194,15 +208,16 @@ async function stillExists(deps: ClaimDeps, claim: ClaimRecord, cloudId: string,
   if (claim.kind === 'iam-role') return (await deps.iam.getRole(claim.name)) !== null;
   if (claim.kind === 'instance-profile') return (await deps.iam.getInstanceProfile(claim.name)) !== null;
   if (claim.kind === 'gcp-service-account') return deps.gcp ? (await deps.gcp.getServiceAccount('-', claim.name)) !== null : null;
+  if (claim.namespace === undefined) return null;
   const cluster = clusters.find((c) => c.issuerHost === claim.clusterIssuer);
-  if (!cluster || claim.namespace === undefined) return null;
-  return (await deps.kubernetes(cluster).getServiceAccount(claim.namespace, claim.name)) !== null;
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (cluster) return (await deps.kubernetes(cluster).getServiceAccount(claim.namespace, claim.name)) !== null;
+  // A GKE cluster this version does not name (a move to AWS, a cluster dropped from the settings): reached through Google.
+  const gke = claim.clusterIssuer === undefined ? null : parseGkeIssuer(claim.clusterIssuer);
+  if (!gke || !deps.gcp) return null;
+  try {
+    const described = await deps.gcp.describeGkeCluster(gke.project, gke.location, gke.name);
+    return (await deps.gcp.kubernetes(described).getServiceAccount(claim.namespace, claim.name)) !== null;
+  } catch {
+    return null; // cannot tell (the cluster is gone, or not readable): the claim stays
+  }
 }

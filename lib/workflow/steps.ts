@@ -5,6 +5,7 @@
  * lacks our ownership marks unless the config adopts it, and stop without writing once a newer
  * config version has claimed the cloud.
  */
+import pMap from 'p-map';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
 import { policiesEqual } from '../policy-compare.js';
@@ -125,14 +126,6 @@ export interface ItemOutcome {
 /** Unique per plan: time then randomness, short enough for a sort key. */
 const newPlanId = () => `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 const tagMap = (tags: IamTag[]) => Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
 
 export function createWorkflowSteps(deps: WorkflowDeps) {
@@ -220,7 +213,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       for (const result of refused.values()) await deps.runs.putItemResult(cloudId, version, result);
       const items = refs.filter((ref) => !refused.has(ref.name));
       const pages = Array.from({ length: Math.ceil(items.length / pageSize) }, (_, p) => p);
-      await forEachLimit(pages, 8, (p) => deps.runs.putPlanPage(cloudId, version, planId, p, items.slice(p * pageSize, (p + 1) * pageSize)));
+      await pMap(pages, (p) => deps.runs.putPlanPage(cloudId, version, planId, p, items.slice(p * pageSize, (p + 1) * pageSize)), { concurrency: 8 });
       await deps.runs.updateRun(cloudId, version, {
         status: 'RUNNING',
         startedAt: now(),
