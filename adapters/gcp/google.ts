@@ -15,6 +15,7 @@
 import { Storage } from '@google-cloud/storage';
 import { auth as googleAuth, iam as iamClient, type iam_v1 } from '@googleapis/iam';
 import type { GcpPort, GkeCluster, GoogleIamPolicy, GoogleServiceAccount, KubernetesPort } from '../../lib/ports.js';
+import { gkeIssuer } from '../../lib/provisioning/gcp-settings.js';
 import { KubeServiceAccounts, normaliseServerUrl } from '../k8s/service-accounts.js';
 import { googleStatus, mapGoogleError } from './errors.js';
 
@@ -187,8 +188,7 @@ export class GoogleCloudTargets implements GcpPort {
       name,
       project,
       location,
-      // GKE's OIDC issuer is https://container.googleapis.com/v1/projects/<p>/locations/<l>/clusters/<name>.
-      issuerHost: `container.googleapis.com/v1/projects/${project}/locations/${loc}/clusters/${name}`,
+      issuerHost: gkeIssuer(project, location, name),
       oidcProviderArn: '',
       accountId: project,
     };
@@ -203,7 +203,7 @@ export class GoogleCloudTargets implements GcpPort {
       const actual = data.location ?? loc;
       return {
         ...identity,
-        issuerHost: `container.googleapis.com/v1/projects/${project}/locations/${actual}/clusters/${name}`,
+        issuerHost: gkeIssuer(project, actual, name),
         location: actual,
         ...(data.endpoint ? { endpoint: `https://${data.endpoint}` } : {}),
         ...(data.masterAuth?.clusterCaCertificate ? { caData: data.masterAuth.clusterCaCertificate } : {}),

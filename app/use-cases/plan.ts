@@ -11,7 +11,7 @@ import type { MappingConfig } from '../../lib/config/schema.js';
 import { checkStackChange, type Stack } from '../../lib/config/stack-change.js';
 import { planChanges } from '../../lib/drift/changes.js';
 import { gcpChangesOf } from '../../lib/drift/gcp-changes.js';
-import { claimedGcpAccounts, googleDriftFindings } from '../../lib/drift/gcp.js';
+import { claimedGoogleIdentities, googleDriftFindings } from '../../lib/drift/gcp.js';
 import { GKE_SA_ANNOTATION } from '../../lib/provisioning/gcp-settings.js';
 import { serviceAccountRef } from '../../lib/provisioning/inventory.js';
 import { judgeServiceAccount } from '../../lib/workflow/ownership-checks.js';
@@ -135,24 +135,24 @@ export async function planDraft(app: PlanApp, input: PlanDraftInput) {
       ).catch((e: unknown) => targetFailure(cloudId, e))
     : { changes: [], left_alone: [] };
   // Google Cloud: the draft's GCP drift against what Google and GKE hold now, as creates and updates (read only).
-  // Google accounts the cloud still claims are looked for in their projects too: after a move to
-  // AWS they are the old stack's, deletes like any other orphan (lib/drift/gcp.ts, googleDriftFindings).
+  // Google identities the cloud still claims are looked for too — accounts in their projects,
+  // ServiceAccounts in their GKE clusters: after a move to AWS they are the old stack's, deletes
+  // like any other orphan (lib/drift/gcp.ts, googleDriftFindings).
   const gcp = app.driftDeps.gcp;
-  const gcpFindings =
+  const gcpPart =
     gcp && (!isGcp || gcpItems.length > 0)
-      ? ((
-          await googleDriftFindings({ gcp, ownership: app.stores.ownership, concurrency }, cloudId, planned, {
-            claims: await claimedGcpAccounts(app.stores.ownership, cloudId),
-          }).catch((e: unknown) => targetFailure(cloudId, e))
-        )?.findings ?? null)
+      ? await googleDriftFindings({ gcp, ownership: app.stores.ownership, concurrency }, cloudId, planned, {
+          claims: await claimedGoogleIdentities(app.stores.ownership, cloudId),
+        }).catch((e: unknown) => targetFailure(cloudId, e))
       : null;
+  const gkeClusters = [...(isGcp ? (planned.clusters as GkeCluster[]) : []), ...(gcpPart?.claimedClusters ?? [])];
   const google =
-    gcp && gcpFindings
-      ? await gcpChangesOf(gcpItems, gcpFindings, {
+    gcp && gcpPart
+      ? await gcpChangesOf(gcpItems, gcpPart.findings, {
           drift: planned.settings.drift,
           isOurs: async (f) => {
             if (f.kind === 'gcp-account-orphan') return (await readGcpAccountVerdict(gcp, app.stores.ownership, '-', f.name, cloudId))?.verdict.kind === 'ours';
-            const cluster = (planned.clusters as GkeCluster[]).find((c) => c.name === f.cluster);
+            const cluster = gkeClusters.find((c) => c.name === f.cluster);
             if (!cluster || !f.namespace) return false;
             const name = f.name.slice(f.namespace.length + 1);
             const sa = await gcp.kubernetes(cluster).getServiceAccount(f.namespace, name);

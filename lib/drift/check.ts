@@ -47,7 +47,7 @@ import { compareFindings, diffState, saKey, summarise } from './diff.js';
 import { observe, type Observation } from './observe.js';
 import { checkPassRole, passRoleFindings, passRoleInputOf } from '../provisioning/pass-role.js';
 import { podIdentityFindings } from './pod-identity.js';
-import { claimedGcpAccounts, googleDriftFindings, type GcpDriftDeps } from './gcp.js';
+import { claimedGoogleIdentities, googleDriftFindings, type GcpDriftDeps } from './gcp.js';
 import { gcpAccountMarks } from '../provisioning/gcp-plan.js';
 import { judgeGcpAccount, removeOwnBucketGrants } from '../workflow/gcp-steps.js';
 import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
@@ -208,9 +208,10 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   // GCP: nothing of AWS is wanted, but AWS identities this cloud made under an earlier provider are
   // still its own — reported as orphans when there are any (and when AWS can be read at all).
   // With Google Cloud targets, its identities are compared too (lib/drift/gcp.ts), and AWS is only looked at for those orphans.
-  // Google accounts this cloud still claims are looked for in their projects too, whatever the
-  // provider now: after a move to AWS no plan names those projects (lib/drift/gcp.ts, googleDriftFindings).
-  const gcpClaims = deps.gcp && deps.ownership ? await claimedGcpAccounts(deps.ownership, cloudId) : [];
+  // Google identities this cloud still claims are looked for too, whatever the provider now — its
+  // accounts in their projects, its ServiceAccounts in their GKE clusters: after a move to AWS no
+  // plan names those (lib/drift/gcp.ts, googleDriftFindings).
+  const gcpClaims = deps.gcp && deps.ownership ? await claimedGoogleIdentities(deps.ownership, cloudId) : [];
   const gcpPart = deps.gcp
     ? await googleDriftFindings({ ...deps, gcp: deps.gcp }, cloudId, planned, {
         ...(keep ? { keepAccounts: keep.gcpAccounts, keepServiceAccounts: keep.gkeServiceAccounts } : {}),
@@ -340,7 +341,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       clusters: new Map([...orphanClusters, ...clusters].map((c) => [c.name, c] as const)),
       details: detailByName,
       gcpBuckets: await orphanAccountBuckets(plans, cloudId, findings, isGcp ? planned.settings.defaultBucket : null, gcpClaims),
-      gkeClusters: new Map(isGcp ? (planned.clusters as GkeCluster[]).map((c) => [c.name, c] as const) : []),
+      gkeClusters: new Map([...(isGcp ? (planned.clusters as GkeCluster[]) : []), ...(gcpPart?.claimedClusters ?? [])].map((c) => [c.name, c] as const)),
     });
   }
   return finishReport(report);
@@ -360,7 +361,7 @@ async function repair(
     details: ReadonlyMap<string, RoleDetail>;
     /** A GCP cloud's default bucket: an orphan Google account's grants there are removed with it. */
     gcpBuckets: ReadonlyMap<string, readonly string[]>;
-    /** A GCP cloud's GKE clusters, by name (their orphan ServiceAccounts are reached through Google). */
+    /** GKE clusters by name — a GCP plan's and those of claimed ServiceAccounts (their orphans are reached through Google). */
     gkeClusters: ReadonlyMap<string, GkeCluster>;
   },
 ): Promise<DriftRepair> {

@@ -27,7 +27,7 @@ import pMap from 'p-map';
 import type { ClaimRecord, DriftFinding, GcpPort, GkeCluster, GoogleIamPolicy, GoogleServiceAccount, OwnershipStore, ServiceAccountInfo } from '../ports.js';
 import { anyMembersOf } from '../provisioning/gcp-policy.js';
 import type { GcpPlanItem } from '../provisioning/gcp-plan.js';
-import { GKE_SA_ANNOTATION } from '../provisioning/gcp-settings.js';
+import { GKE_SA_ANNOTATION, parseGkeIssuer } from '../provisioning/gcp-settings.js';
 import { gcpAccountMarks, projectOfEmail } from '../provisioning/gcp-plan.js';
 import { gcpAccountRef } from '../provisioning/inventory.js';
 import { CLOUD_LABEL, cloudLabelValue, IDENTITY_TAG, isOwnedServiceAccount } from '../provisioning/ownership.js';
@@ -205,32 +205,7 @@ export async function gcpDriftFindings(
   );
   // GKE orphans: one cluster-wide LIST per cluster of this cloud's labelled ServiceAccounts; those no item names (in any namespace).
   const plannedKsas = new Set(gke.flatMap((i) => clusters.flatMap((c) => i.serviceAccount.namespaces.map((ns) => saKey(c.name, ns, i.serviceAccount.name)))));
-  const keepKsas = options.keepServiceAccounts ?? new Set<string>();
-  await pMap(
-    clusters,
-    async (cluster) => {
-      const k8s = deps.gcp.kubernetes(cluster);
-      if (!k8s.listServiceAccountsInAllNamespaces) return;
-      for (const sa of await k8s.listServiceAccountsInAllNamespaces(`${CLOUD_LABEL}=${cloudLabelValue(cloudId)}`)) {
-        const key = saKey(cluster.name, sa.namespace, sa.name);
-        if (plannedKsas.has(key) || keepKsas.has(key) || !isOwnedServiceAccount(sa.labels, cloudId)) continue;
-        // Without the GKE annotation it is an AWS identity of this cloud: the AWS part of the check reports it (observe.ts' notOrphansAnnotated).
-        if (!Object.hasOwn(sa.annotations, GKE_SA_ANNOTATION)) continue;
-        out.push({
-          kind: 'orphan-service-account',
-          name: `${sa.namespace}/${sa.name}`,
-          resource: 'service-account',
-          cluster: cluster.name,
-          namespace: sa.namespace,
-          expected: 'absent',
-          actual: sa.annotations[GKE_SA_ANNOTATION],
-          message: `ServiceAccount ${sa.namespace}/${sa.name} in GKE cluster ${cluster.name} was created by the service, but config version ${planned.plan.configVersion} no longer names it there; it is deleted only with provisioning.drift.delete_orphans: true (mode repair)`,
-          repairable: false,
-        });
-      }
-    },
-    { concurrency: limit },
-  );
+  out.push(...(await gkeServiceAccountOrphans(deps, cloudId, planned.plan.configVersion, clusters, plannedKsas, options.keepServiceAccounts)));
 
   // Orphans: this cloud's accounts (by the marks in their description) that no item names any more,
   // in the plan's projects and in those of accounts the cloud still claims (an earlier version's).
@@ -248,35 +223,136 @@ export async function gcpDriftFindings(
 }
 
 /**
- * The Google accounts this cloud still claims. A claim outlives the version that made it while its
- * account exists (lib/workflow/claims.ts), so after a move to AWS, or a change of project, their
- * projects are where the old stack's accounts are — though no current plan names them.
+ * In each cluster one cluster-wide LIST of this cloud's labelled ServiceAccounts: those with the
+ * GKE annotation that neither `planned` nor `keep` names (saKey) are `orphan-service-account`.
+ * Without the annotation a labelled one is an AWS identity of this cloud, which the AWS part of
+ * the check reports (observe.ts' notOrphansAnnotated).
  */
-export async function claimedGcpAccounts(ownership: Pick<OwnershipStore, 'listClaims'>, cloudId: string): Promise<ClaimRecord[]> {
-  return (await ownership.listClaims(cloudId)).filter((c) => c.kind === 'gcp-service-account');
+async function gkeServiceAccountOrphans(
+  deps: GcpDriftDeps,
+  cloudId: string,
+  configVersion: number,
+  clusters: readonly GkeCluster[],
+  planned: ReadonlySet<string>,
+  keep: ReadonlySet<string> = new Set(),
+): Promise<Draft[]> {
+  const out: Draft[] = [];
+  await pMap(
+    clusters,
+    async (cluster) => {
+      const k8s = deps.gcp.kubernetes(cluster);
+      if (!k8s.listServiceAccountsInAllNamespaces) return;
+      for (const sa of await k8s.listServiceAccountsInAllNamespaces(`${CLOUD_LABEL}=${cloudLabelValue(cloudId)}`)) {
+        const key = saKey(cluster.name, sa.namespace, sa.name);
+        if (planned.has(key) || keep.has(key) || !isOwnedServiceAccount(sa.labels, cloudId)) continue;
+        if (!Object.hasOwn(sa.annotations, GKE_SA_ANNOTATION)) continue;
+        out.push({
+          kind: 'orphan-service-account',
+          name: `${sa.namespace}/${sa.name}`,
+          resource: 'service-account',
+          cluster: cluster.name,
+          namespace: sa.namespace,
+          expected: 'absent',
+          actual: sa.annotations[GKE_SA_ANNOTATION],
+          message: `ServiceAccount ${sa.namespace}/${sa.name} in GKE cluster ${cluster.name} was created by the service, but config version ${configVersion} no longer names it there; it is deleted only with provisioning.drift.delete_orphans: true (mode repair)`,
+          repairable: false,
+        });
+      }
+    },
+    { concurrency: Math.max(1, deps.concurrency ?? 8) },
+  );
+  return out;
+}
+
+/**
+ * The Google identities this cloud still claims: its Google accounts, and its ServiceAccounts in
+ * GKE clusters (a claim records the cluster's issuer, which names its project, location and
+ * name). A claim outlives the version that made it while its resource exists (lib/workflow/claims.ts),
+ * so after a move to AWS, a change of project or a GKE cluster dropped from the settings, they
+ * say where the old stack's identities are — though no current plan names them.
+ */
+export async function claimedGoogleIdentities(ownership: Pick<OwnershipStore, 'listClaims'>, cloudId: string): Promise<ClaimRecord[]> {
+  return (await ownership.listClaims(cloudId)).filter(
+    (c) => c.kind === 'gcp-service-account' || (c.kind === 'service-account' && c.clusterIssuer !== undefined && parseGkeIssuer(c.clusterIssuer) !== null),
+  );
+}
+
+/**
+ * The GKE clusters of the claimed ServiceAccounts that `planned` does not name (by issuer), each
+ * described through Google (its API endpoint); one that cannot be described is `unlisted`.
+ */
+async function claimedGkeClusters(
+  gcp: GcpDriftDeps['gcp'],
+  claims: readonly ClaimRecord[],
+  planned: readonly GkeCluster[],
+): Promise<{ clusters: GkeCluster[]; unlisted: string[] }> {
+  const known = new Set(planned.map((c) => c.issuerHost));
+  const issuers = [...new Set(claims.map((c) => c.clusterIssuer).filter((i): i is string => i !== undefined && !known.has(i)))].sort();
+  const clusters: GkeCluster[] = [];
+  const unlisted: string[] = [];
+  await pMap(
+    issuers,
+    async (issuer) => {
+      const where = parseGkeIssuer(issuer);
+      if (!where) return;
+      try {
+        clusters.push(await gcp.describeGkeCluster(where.project, where.location, where.name));
+      } catch (e) {
+        unlisted.push(`GKE cluster ${where.name} of project ${where.project} (${e instanceof Error ? e.message : String(e)})`);
+      }
+    },
+    { concurrency: 4 },
+  );
+  clusters.sort((a, b) => a.name.localeCompare(b.name));
+  return { clusters, unlisted };
 }
 
 /**
  * The Google part of a drift check or a plan: the whole comparison for a GCP plan; for any other
- * plan only the orphans among the accounts the cloud still claims (null when it claims none).
- * Either way the claimed accounts' projects are listed for orphans.
+ * plan only the orphans among what the cloud still claims (null when it claims nothing of Google).
+ * Either way the claimed accounts' projects are listed for orphan accounts, and the GKE clusters
+ * of claimed ServiceAccounts that the plan does not name for orphan ServiceAccounts
+ * (`claimedClusters`: where a repair deletes them).
  */
 export async function googleDriftFindings(
   deps: GcpDriftDeps,
   cloudId: string,
   planned: PlannedVersion,
   options: { keepAccounts?: ReadonlySet<string>; keepServiceAccounts?: ReadonlySet<string>; claims: readonly ClaimRecord[] },
-): Promise<Awaited<ReturnType<typeof gcpDriftFindings>> | null> {
+): Promise<(Awaited<ReturnType<typeof gcpDriftFindings>> & { claimedClusters: GkeCluster[] }) | null> {
   const { claims, ...keep } = options;
-  const claimedProjects = [...new Set(claims.map((c) => projectOfEmail(c.name)).filter((p): p is string => p !== null))].sort();
-  if (planned.plan.provider === 'GCP') return gcpDriftFindings(deps, cloudId, planned, { ...keep, claimedProjects });
-  if (claimedProjects.length === 0) return null;
+  const accountClaims = claims.filter((c) => c.kind === 'gcp-service-account');
+  const claimedProjects = [...new Set(accountClaims.map((c) => projectOfEmail(c.name)).filter((p): p is string => p !== null))].sort();
+  const isGcp = planned.plan.provider === 'GCP';
+  const gke = await claimedGkeClusters(
+    deps.gcp,
+    claims.filter((c) => c.kind === 'service-account'),
+    isGcp ? (planned.clusters as GkeCluster[]) : [],
+  );
+  const claimedOrphans = async () =>
+    (await gkeServiceAccountOrphans(deps, cloudId, planned.plan.configVersion, gke.clusters, new Set(), keep.keepServiceAccounts)).map(finish);
+  if (isGcp) {
+    const part = await gcpDriftFindings(deps, cloudId, planned, { ...keep, claimedProjects });
+    return {
+      ...part,
+      findings: [...part.findings, ...(await claimedOrphans())],
+      unlisted: [...part.unlisted, ...gke.unlisted].sort(),
+      observed: { ...part.observed, clusters: part.observed.clusters + gke.clusters.length },
+      claimedClusters: gke.clusters,
+    };
+  }
+  if (claimedProjects.length === 0 && gke.clusters.length === 0 && gke.unlisted.length === 0) return null;
   const orphans = await gcpAccountOrphans(deps, cloudId, planned.plan.configVersion, {
     projects: claimedProjects,
     named: new Set((planned.plan.gcpItems ?? []).map((i) => i.account.email.toLowerCase())),
     ...(keep.keepAccounts ? { keep: keep.keepAccounts } : {}),
   });
-  return { ...orphans, observed: { roles: 0, service_accounts: 0, namespaces: 0, clusters: 0 } };
+  return {
+    findings: [...(await claimedOrphans()), ...orphans.findings],
+    unlisted: [...orphans.unlisted, ...gke.unlisted].sort(),
+    observed: { roles: 0, service_accounts: 0, namespaces: 0, clusters: gke.clusters.length },
+    claimedClusters: gke.clusters,
+  };
 }
 
 /**

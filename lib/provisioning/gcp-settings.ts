@@ -49,6 +49,19 @@ export const SERVICE_ACCOUNT_USER_ROLE = 'roles/iam.serviceAccountUser';
 /** GKE's annotation naming the Google service account of a Kubernetes ServiceAccount. */
 export const GKE_SA_ANNOTATION = 'iam.gke.io/gcp-service-account';
 
+/** A GKE cluster's OIDC issuer (without `https://`): `container.googleapis.com/v1/projects/<p>/locations/<l>/clusters/<name>`, `-` for an unknown location. */
+export function gkeIssuer(project: string, location: string | null, name: string): string {
+  return `container.googleapis.com/v1/projects/${project}/locations/${location ?? '-'}/clusters/${name}`;
+}
+
+const GKE_ISSUER = /^container\.googleapis\.com\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/clusters\/([^/]+)$/;
+
+/** The GKE cluster an issuer names (a claim of a GKE ServiceAccount records it), or null for any other issuer (EKS's). */
+export function parseGkeIssuer(issuer: string): { project: string; location: string | null; name: string } | null {
+  const m = GKE_ISSUER.exec(issuer);
+  return m ? { project: m[1]!, location: m[2] === '-' ? null : m[2]!, name: m[3]! } : null;
+}
+
 const str = (re: RegExp, expected: string) => z.string().regex(re, `must be ${expected}`);
 
 const accountSchema = z.strictObject({

@@ -325,10 +325,20 @@ describe('GCP → AWS: the Google identities of the old stack stay orphans of th
   const cloud = 'cldrsrc_move';
   const gke = SEED_EXAMPLES.gke.replace('cldrsrc_XXXX', cloud).replaceAll('kubernetes-service-account-name', 'move-ksa-');
   const eks = SEED_EXAMPLES.eks.replace('cldrsrc_XXXX', cloud).replaceAll('kubernetes-service-account-name', 'move-eks-');
+  const ksas = [`${NS}/move-ksa-1`, `${NS}/move-ksa-2`];
   let accounts: string[];
+  /** The GKE cluster the GCP version provisioned its ServiceAccounts in. */
+  let gkeCluster: string;
   const orphansOf = (report: { findings: Array<{ kind: string; name: string }> }) =>
     report.findings
       .filter((f) => f.kind === 'gcp-account-orphan')
+      .map((f) => f.name)
+      .sort();
+  // (The sandbox's GKE and EKS clusters are one Kubernetes API, so the old KSAs also show as
+  // orphans of the EKS cluster; on real clusters they are apart. Those of the GKE cluster are the point.)
+  const gkeOrphansOf = (report: { findings: Array<{ kind: string; name: string; cluster?: string }> }) =>
+    report.findings
+      .filter((f) => f.kind === 'orphan-service-account' && f.cluster === gkeCluster)
       .map((f) => f.name)
       .sort();
 
@@ -337,6 +347,8 @@ describe('GCP → AWS: the Google identities of the old stack stay orphans of th
     expect(first.status).toBe('SUCCEEDED');
     accounts = [emailOf(first, 'move-ksa-1'), emailOf(first, 'move-ksa-2')].sort();
     expect(accounts.every((a) => a.endsWith('.iam.gserviceaccount.com'))).toBe(true);
+    gkeCluster = first.resources.find((r) => r.kind === 'service-account')?.cluster ?? '';
+    expect(gkeCluster).not.toBe('');
     const res = await h.api('PUT', `/v1/clouds/${cloud}/iam-mapping?confirm_stack_change=true`, { body: eks });
     expect(res.status, res.text).toBe(200);
     await h.server.workflow.idle();
@@ -349,15 +361,23 @@ describe('GCP → AWS: the Google identities of the old stack stay orphans of th
         .map((r) => r.name)
         .sort(),
     ).toEqual(accounts);
+    // …and its GKE ServiceAccounts, checked in their cluster through Google (not "could not be checked").
+    const lingeringKsas = (run.lingering ?? []).filter((r) => r.kind === 'service-account' && r.cluster === gkeCluster);
+    expect(lingeringKsas.map((r) => `${r.namespace}/${r.name}`).sort()).toEqual(ksas);
+    expect(lingeringKsas.every((r) => !(r.detail ?? '').includes('could not be checked'))).toBe(true);
   });
 
-  it("drift of the AWS version reports the old version's Google accounts (low), found through the cloud's claims", async () => {
+  it("drift of the AWS version reports the old version's Google accounts and GKE ServiceAccounts (low), found through the cloud's claims", async () => {
     const report = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`)).json;
     expect(report.status).toBe('drifted');
     expect(orphansOf(report)).toEqual(accounts);
     const found = report.findings.find((f: { kind: string }) => f.kind === 'gcp-account-orphan');
     expect(found).toEqual(expect.objectContaining({ severity: 'low', resource: 'gcp-service-account', repairable: false }));
     expect(found.message).toContain('delete_orphans: true');
+    expect(gkeOrphansOf(report)).toEqual(ksas);
+    const ksa = report.findings.find((f: { kind: string; cluster?: string }) => f.kind === 'orphan-service-account' && f.cluster === gkeCluster);
+    expect(ksa).toEqual(expect.objectContaining({ severity: 'low', resource: 'service-account', namespace: NS, repairable: false }));
+    expect(ksa.message).toContain(`GKE cluster ${gkeCluster}`);
   });
 
   it('the plan of the AWS draft lists them as deletes, deferred until delete_orphans', async () => {
@@ -365,6 +385,11 @@ describe('GCP → AWS: the Google identities of the old stack stay orphans of th
     const deletes = plan.changes.filter((c: { action: string; kind: string }) => c.action === 'delete' && c.kind === 'gcp-service-account');
     expect(deletes.map((c: { name: string }) => c.name).sort()).toEqual(accounts);
     expect(deletes.every((c: { deferred?: boolean }) => c.deferred === true)).toBe(true);
+    const ksaDeletes = plan.changes.filter(
+      (c: { action: string; kind: string; cluster?: string }) => c.action === 'delete' && c.kind === 'service-account' && c.cluster === gkeCluster,
+    );
+    expect(ksaDeletes.map((c: { name: string }) => c.name).sort()).toEqual(ksas);
+    expect(ksaDeletes.every((c: { deferred?: boolean }) => c.deferred === true)).toBe(true);
   });
 
   it('a repair with delete_orphans deletes them with their grants on the old default bucket; the next check is clean of them', async () => {
@@ -384,8 +409,12 @@ describe('GCP → AWS: the Google identities of the old stack stay orphans of th
     }
     const objectUsers = membersOf(await bucketPolicy(), OBJECT_USER);
     expect(objectUsers.filter((m) => accounts.some((a) => m.includes(a)))).toEqual([]);
+    // The GKE ServiceAccounts went through the GKE cluster (inventory and labels agree there).
+    expect(report.repair.deleted).toEqual(expect.arrayContaining(ksas.map((k) => `service-account ${gkeCluster}:${k}`)));
+    for (const k of ksas) expect((await fetch(`${h.server.url}/sandbox/k8s/api/v1/namespaces/${k.replace('/', '/serviceaccounts/')}`)).status).toBe(404);
     const after = (await h.api('POST', `/v1/clouds/${cloud}/drift-checks`)).json;
     expect(orphansOf(after)).toEqual([]);
+    expect(gkeOrphansOf(after)).toEqual([]);
   });
 });
 
