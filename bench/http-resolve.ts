@@ -58,7 +58,7 @@ const here = dirname(fileURLToPath(import.meta.url));
  * and there are 2+ CPUs (BENCH_PIN=0: leave it to the scheduler). Unpinned, the scheduler moves
  * wrk and the server between the two CPUs and now and then puts both on one: tails that have
  * nothing to do with the route (the constant-answer POST of BENCH_HANDLER=lean, as cheap as
- * healthz, measured p99 ×1.4–2.2 of healthz unpinned, ×0.97–1.01 pinned).
+ * healthz, measured p99 ×1.16–2.16 of healthz unpinned, ×0.97–1.20 over four pinned runs).
  */
 const PINNED = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2 && spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)]).status === 0;
 
