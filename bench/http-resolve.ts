@@ -1,7 +1,7 @@
 /**
  * HTTP latency of resolve vs. the healthz floor, through the local server (API, dynalite, sandbox) with a
  * 10,000-rule config: wrk (Debian's package; autocannon when wrk is missing), 8 connections, 2 s
- * warm-up + ~10 s measured each (as four interleaved 2.5 s rounds: healthz, resolve, healthz, …).
+ * warm-up + ~10 s measured each (as ten interleaved 1 s rounds: healthz, resolve, healthz, …).
  * Goal: resolve/healthz ≤ 1.25 for p50 and for p99, resolve throughput ≥ 0.8 × healthz's; no
  * non-2xx responses.
  *
@@ -14,8 +14,8 @@
  * time and event-loop delay per phase (the child announces phases on stderr), and counts the
  * store round trips the resolve path makes (freshness re-checks).
  *
- * Diagnosis switches (not used by `npm run bench`): BENCH_FRESHNESS_MS=<ms> sets the resolve
- * freshness, BENCH_SWR=1 simulates stale-while-revalidate re-checks, BENCH_PROFILE=1 writes a CPU
+ * Diagnosis switches (not used by `npm run bench`): BENCH_ROUNDS=<n> the interleaved rounds (10),
+ * BENCH_PIN=0 no CPU pinning, BENCH_FRESHNESS_MS=<ms> sets the resolve freshness, BENCH_SWR=1 simulates stale-while-revalidate re-checks, BENCH_PROFILE=1 writes a CPU
  * profile of each scenario (bench/results/http-resolve-<scenario>.cpuprofile) and prints its top,
  * BENCH_HANDLER=lean adds two interleaved scenarios served by bench/diag-server.ts (same parts as
  * local/server.ts, same app): `resolve_lean` (resolve without middy) and `post_floor` (the
@@ -47,7 +47,13 @@ const GOAL_RPS_RATIO = 0.8;
 const BODIES = 64;
 const PROVISIONING_WAIT_MS = Number(process.env.BENCH_PROVISIONING_WAIT_MS ?? 60_000);
 let provisioning: { finished: boolean; waited_ms: number; cpu_ms: number } | undefined;
-const ROUNDS = 4; // healthz, resolve, healthz, resolve, …: DURATION_S / ROUNDS each
+/**
+ * healthz, resolve, healthz, resolve, …: DURATION_S / ROUNDS each. Ten 1 s rounds rather than four
+ * of 2.5 s, so that the host's slow spells (on a VM: steal, reported below, 8–17% in one session)
+ * are spread over the routes more evenly. It narrows the spread little: the CPU ratio of the same
+ * code moved ×1.38–1.48 over three runs of ten rounds, ×1.30–1.50 over five of four.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 const loadStart = loadavg()[0]!;
 const freshness = process.env.BENCH_FRESHNESS_MS ? Number(process.env.BENCH_FRESHNESS_MS) : undefined; // diagnosis only
