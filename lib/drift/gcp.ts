@@ -6,7 +6,8 @@
  * Reads per check: per item one GetServiceAccount and one getIamPolicy of the account; one
  * getIamPolicy of the default bucket (shared by every item); one paged list of accounts per
  * project (orphans, below); for GKE one paged LIST of ServiceAccounts per (cluster, namespace) and
- * one cluster-wide LIST per cluster (orphans). Findings (lib/drift/kinds.ts): `gcp-account-missing`,
+ * one cluster-wide LIST per cluster (orphans), and per claimed GKE cluster the plan does not name
+ * one GKE describe and one cluster-wide LIST. Findings (lib/drift/kinds.ts): `gcp-account-missing`,
  * `gcp-workload-identity-widened` (critical: a member the config does not name can act as the
  * account), `gcp-workload-identity-removed`, `gcp-service-account-user-removed`,
  * `gcp-bucket-access-removed`, `gcp-annotation-changed`, `service-account-missing`,
@@ -14,9 +15,10 @@
  * owns; a member someone else added is never removed by it — the finding says how to remove it).
  *
  * Orphans, neither named by this plan nor kept (`keep*`: a newer, unfinished version's):
- * - `orphan-service-account`: per GKE cluster one cluster-wide LIST of this cloud's labelled
- *   ServiceAccounts, those with the GKE annotation (without it they are AWS identities, which the
- *   AWS part of the check reports);
+ * - `orphan-service-account`: per GKE cluster — the plan's, and those of ServiceAccounts the cloud
+ *   still claims that the plan does not name (claimedGkeClusters: after a move to AWS the old
+ *   stack's) — one cluster-wide LIST of this cloud's labelled ServiceAccounts, those with the GKE
+ *   annotation (without it they are AWS identities, which the AWS part of the check reports);
  * - `gcp-account-orphan`: one paged list of service accounts per project of the plan (the
  *   settings' project and every item's account's) and of the accounts the cloud still claims
  *   (claimedGcpAccounts: after a move to AWS the old stack's), those whose description carries
