@@ -21,7 +21,7 @@
  *   annotation (without it they are AWS identities, which the AWS part of the check reports);
  * - `gcp-account-orphan`: one paged list of service accounts per project of the plan (the
  *   settings' project and every item's account's) and of the accounts the cloud still claims
- *   (claimedGcpAccounts: after a move to AWS the old stack's), those whose description carries
+ *   (claimedGoogleIdentities: after a move to AWS the old stack's), those whose description carries
  *   this cloud's ownership marks.
  * Deleting them is drift's repair with `delete_orphans` (check.ts), after marks and inventory agree again.
  */
