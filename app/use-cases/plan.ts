@@ -18,7 +18,7 @@ import { judgeServiceAccount } from '../../lib/workflow/ownership-checks.js';
 import { readGcpAccountVerdict } from '../../lib/workflow/gcp-steps.js';
 import { observe, type Observation } from '../../lib/drift/observe.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
-import type { ClusterIdentity, GkeCluster } from '../../lib/ports.js';
+import type { ClusterIdentity } from '../../lib/ports.js';
 import { parseProvisioningSettings } from '../../lib/provisioning/settings.js';
 import { compileConfig } from '../../lib/resolution/compile.js';
 import { changedLaunches, sampleSources, type ChangedLaunch } from '../../lib/resolution/samples.js';
@@ -145,14 +145,13 @@ export async function planDraft(app: PlanApp, input: PlanDraftInput) {
           claims: await claimedGoogleIdentities(app.stores.ownership, cloudId),
         }).catch((e: unknown) => targetFailure(cloudId, e))
       : null;
-  const gkeClusters = [...(isGcp ? (planned.clusters as GkeCluster[]) : []), ...(gcpPart?.claimedClusters ?? [])];
   const google =
     gcp && gcpPart
       ? await gcpChangesOf(gcpItems, gcpPart.findings, {
           drift: planned.settings.drift,
           isOurs: async (f) => {
             if (f.kind === 'gcp-account-orphan') return (await readGcpAccountVerdict(gcp, app.stores.ownership, '-', f.name, cloudId))?.verdict.kind === 'ours';
-            const cluster = gkeClusters.find((c) => c.name === f.cluster);
+            const cluster = f.cluster === undefined ? undefined : gcpPart.gkeClusters.get(f.cluster);
             if (!cluster || !f.namespace) return false;
             const name = f.name.slice(f.namespace.length + 1);
             const sa = await gcp.kubernetes(cluster).getServiceAccount(f.namespace, name);

@@ -341,8 +341,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       clusters: new Map([...orphanClusters, ...clusters].map((c) => [c.name, c] as const)),
       details: detailByName,
       gcpBuckets: await orphanAccountBuckets(plans, cloudId, findings, isGcp ? planned.settings.defaultBucket : null, gcpClaims),
-      // (A claimed cluster named like one of the plan's is reached as the plan's: the inventory, keyed by issuer, refuses a delete through the wrong one.)
-      gkeClusters: new Map([...(gcpPart?.claimedClusters ?? []), ...(isGcp ? (planned.clusters as GkeCluster[]) : [])].map((c) => [c.name, c] as const)),
+      gkeClusters: gcpPart?.gkeClusters ?? new Map(),
     });
   }
   return finishReport(report);

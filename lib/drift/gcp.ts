@@ -314,14 +314,15 @@ async function claimedGkeClusters(
  * plan only the orphans among what the cloud still claims (null when it claims nothing of Google).
  * Either way the claimed accounts' projects are listed for orphan accounts, and the GKE clusters
  * of claimed ServiceAccounts that the plan does not name for orphan ServiceAccounts
- * (`claimedClusters`: where a repair deletes them).
+ * (`gkeClusters`: every GKE cluster looked at, by name, the plan's winning over a claimed one of the
+ * same name — where the plan route and a repair reach those ServiceAccounts).
  */
 export async function googleDriftFindings(
   deps: GcpDriftDeps,
   cloudId: string,
   planned: PlannedVersion,
   options: { keepAccounts?: ReadonlySet<string>; keepServiceAccounts?: ReadonlySet<string>; claims: readonly ClaimRecord[] },
-): Promise<(Awaited<ReturnType<typeof gcpDriftFindings>> & { claimedClusters: GkeCluster[] }) | null> {
+): Promise<(Awaited<ReturnType<typeof gcpDriftFindings>> & { gkeClusters: ReadonlyMap<string, GkeCluster> }) | null> {
   const { claims, ...keep } = options;
   const accountClaims = claims.filter((c) => c.kind === 'gcp-service-account');
   const claimedProjects = [...new Set(accountClaims.map((c) => projectOfEmail(c.name)).filter((p): p is string => p !== null))].sort();
@@ -331,6 +332,8 @@ export async function googleDriftFindings(
     claims.filter((c) => c.kind === 'service-account'),
     isGcp ? (planned.clusters as GkeCluster[]) : [],
   );
+  // A claimed cluster named like one of the plan's is reached as the plan's: the inventory, keyed by issuer, refuses a delete through the wrong one.
+  const gkeClusters = new Map([...gke.clusters, ...(isGcp ? (planned.clusters as GkeCluster[]) : [])].map((c) => [c.name, c] as const));
   const claimedOrphans = async () =>
     (await gkeServiceAccountOrphans(deps, cloudId, planned.plan.configVersion, gke.clusters, new Set(), keep.keepServiceAccounts)).map(finish);
   if (isGcp) {
@@ -340,7 +343,7 @@ export async function googleDriftFindings(
       findings: [...part.findings, ...(await claimedOrphans())],
       unlisted: [...part.unlisted, ...gke.unlisted].sort(),
       observed: { ...part.observed, clusters: part.observed.clusters + gke.clusters.length },
-      claimedClusters: gke.clusters,
+      gkeClusters,
     };
   }
   if (claimedProjects.length === 0 && gke.clusters.length === 0 && gke.unlisted.length === 0) return null;
@@ -353,7 +356,7 @@ export async function googleDriftFindings(
     findings: [...(await claimedOrphans()), ...orphans.findings],
     unlisted: [...orphans.unlisted, ...gke.unlisted].sort(),
     observed: { roles: 0, service_accounts: 0, namespaces: 0, clusters: gke.clusters.length },
-    claimedClusters: gke.clusters,
+    gkeClusters,
   };
 }
 

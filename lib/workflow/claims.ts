@@ -16,6 +16,7 @@ import type {
   ClaimRecord,
   ClusterIdentity,
   GcpPort,
+  GkeCluster,
   ItemResult,
   KubernetesPort,
   OwnershipStore,
@@ -28,6 +29,7 @@ import type { AnyPlanItem as PlanItem, PlanItemRef } from '../provisioning/plan.
 import { describeRef, gcpAccountRef, instanceProfileRef, judgeOwnership, resourceKey, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
 import { cloudLabelValue, CLOUD_LABEL } from '../provisioning/ownership.js';
 import { parseGkeIssuer } from '../provisioning/gcp-settings.js';
+import { PromiseCache } from '../promise-cache.js';
 import { forgetOwned } from './ownership-checks.js';
 
 export interface ClaimDeps {
@@ -133,10 +135,12 @@ export async function settleClaims(
   const lingering: ResourceResult[] = [];
   if (input.full) {
     const unwanted = [...held.entries()].filter(([key]) => !wanted.has(key)).map(([, c]) => c);
+    // GKE clusters this version does not name, described once per issuer (null: not describable).
+    const gkeClusters = new PromiseCache<string, GkeCluster | null>();
     await pMap(
       unwanted,
       async (claim) => {
-        const still = await stillExists(deps, claim, cloudId, input.clusters);
+        const still = await stillExists(deps, claim, cloudId, input.clusters, gkeClusters);
         if (still === false) {
           await forgetOwned(deps.ownership, claim, cloudId);
           return;
@@ -202,22 +206,30 @@ async function checkExistingServiceAccounts(
 }
 
 /** true: the resource is there and still this cloud's record; false: gone (or not recorded); null: cannot tell. */
-async function stillExists(deps: ClaimDeps, claim: ClaimRecord, cloudId: string, clusters: readonly ClusterIdentity[]): Promise<boolean | null> {
+async function stillExists(
+  deps: ClaimDeps,
+  claim: ClaimRecord,
+  cloudId: string,
+  clusters: readonly ClusterIdentity[],
+  gkeClusters: PromiseCache<string, GkeCluster | null>,
+): Promise<boolean | null> {
   const record = await deps.ownership.getInventory(claim);
   if (!record || record.cloudId !== cloudId) return false;
   if (claim.kind === 'iam-role') return (await deps.iam.getRole(claim.name)) !== null;
   if (claim.kind === 'instance-profile') return (await deps.iam.getInstanceProfile(claim.name)) !== null;
   if (claim.kind === 'gcp-service-account') return deps.gcp ? (await deps.gcp.getServiceAccount('-', claim.name)) !== null : null;
-  if (claim.namespace === undefined) return null;
+  if (claim.namespace === undefined || claim.clusterIssuer === undefined) return null;
   const cluster = clusters.find((c) => c.issuerHost === claim.clusterIssuer);
   if (cluster) return (await deps.kubernetes(cluster).getServiceAccount(claim.namespace, claim.name)) !== null;
   // A GKE cluster this version does not name (a move to AWS, a cluster dropped from the settings): reached through Google.
-  const gke = claim.clusterIssuer === undefined ? null : parseGkeIssuer(claim.clusterIssuer);
-  if (!gke || !deps.gcp) return null;
+  const gcp = deps.gcp;
+  const gke = parseGkeIssuer(claim.clusterIssuer);
+  if (!gke || !gcp) return null;
+  const described = await gkeClusters.get(claim.clusterIssuer, () => gcp.describeGkeCluster(gke.project, gke.location, gke.name).catch(() => null));
+  if (!described) return null; // cannot tell (the cluster is gone, or not readable): the claim stays
   try {
-    const described = await deps.gcp.describeGkeCluster(gke.project, gke.location, gke.name);
-    return (await deps.gcp.kubernetes(described).getServiceAccount(claim.namespace, claim.name)) !== null;
+    return (await gcp.kubernetes(described).getServiceAccount(claim.namespace, claim.name)) !== null;
   } catch {
-    return null; // cannot tell (the cluster is gone, or not readable): the claim stays
+    return null;
   }
 }

@@ -90,7 +90,7 @@ describe('claimed Google identities after a move to AWS', () => {
     const part = await googleDriftFindings({ gcp }, CLOUD, awsPlan, { claims });
     expect(gcp.described.sort()).toEqual(['gke-gone', 'gke-live']); // once per cluster
     expect(part?.findings.map((f) => [f.kind, f.cluster, f.name, f.severity])).toEqual([['orphan-service-account', 'gke-live', `${NS}/old-ksa`, 'low']]);
-    expect(part?.claimedClusters.map((c) => c.name)).toEqual(['gke-live']);
+    expect([...(part?.gkeClusters.keys() ?? [])]).toEqual(['gke-live']);
     expect(part?.unlisted).toEqual([expect.stringContaining('GKE cluster gke-gone of project proj-a')]);
     // A newer, unfinished version that names it again keeps it.
     const kept = await googleDriftFindings({ gcp }, CLOUD, awsPlan, { claims, keepServiceAccounts: new Set([saKey('gke-live', NS, 'old-ksa')]) });
