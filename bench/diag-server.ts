@@ -1,5 +1,5 @@
 /**
- * Diagnosis only (bench/http-resolve.ts with BENCH_HANDLER=replica|lean): a second HTTP front end
+ * Second HTTP front ends for bench/http-resolve.ts. Diagnosis only (BENCH_HANDLER=lean): one
  * built from the same parts as local/server.ts (route table, JWT verifier, body reader, API
  * Gateway event/context adapter, error mapping) and the same app, so a different resolve handler
  * can be measured over HTTP without touching the service's files.
@@ -9,7 +9,10 @@
  *   early-timeout timer and reviver-based JSON.parse;
  * - `floor`: the resolve route answers a constant body the size of a resolution, after the same
  *   JWT verification, body read and event/context adaptation: the transport floor of an
- *   authenticated POST, to split resolve's cost into transport and handler.
+ *   authenticated POST, to split resolve's cost into transport and handler;
+ * In every run, `startBareServer`: none of our code, only `node:http` — healthz's exact reply to a
+ * GET and, to a POST, its body read (`data`/`end`) and a constant reply the size of a resolution:
+ * what Node itself charges for the authenticated POST over the GET, the floor under any handler.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -69,6 +72,39 @@ export interface DiagServer {
 export type DiagVariant = 'replica' | 'lean' | 'floor';
 const FLOOR_ANSWER = { value: 'sa-user-804', source: 'RULE', rule_index: 804, config_version: 1 };
 
+/** Our replies' headers (`json()` + `send()` in local/http-adapter.ts), written as they are. */
+function bareReply(res: ServerResponse, body: string): void {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  res.end(body, 'utf8');
+}
+
+/** Plain `node:http`, no route table, token, event or app: a GET gets healthz's reply, a POST its body read and a constant. */
+export async function startBareServer(): Promise<DiagServer> {
+  const health = JSON.stringify({ ok: true });
+  const answer = JSON.stringify(FLOOR_ANSWER);
+  const server: Server = createServer((req, res) => {
+    if (req.method === 'GET') return bareReply(res, health);
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => bareReply(res, answer));
+  });
+  return listen(server);
+}
+
+async function listen(server: Server): Promise<DiagServer> {
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
 export async function startDiagServer(app: App, secret: Uint8Array, variant: DiagVariant): Promise<DiagServer> {
   const resolveHandlers: Record<DiagVariant, () => Handler> = {
     replica: () => httpFunction('resolve', resolveOperations, () => app),
@@ -112,15 +148,5 @@ export async function startDiagServer(app: App, secret: Uint8Array, variant: Dia
       else res.destroy();
     });
   });
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server);
 }

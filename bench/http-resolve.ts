@@ -3,7 +3,9 @@
  * 10,000-rule config: wrk (Debian's package; autocannon when wrk is missing), 8 connections, 2 s
  * warm-up + ~10 s measured each (as ten interleaved 1 s rounds: healthz, resolve, healthz, …).
  * Goal: resolve/healthz ≤ 1.25 for p50 and for p99, resolve throughput ≥ 0.8 × healthz's; no
- * non-2xx responses.
+ * non-2xx responses. Every run also interleaves the same two requests answered by plain `node:http`
+ * (bench/diag-server.ts: healthz's reply to the GET; the POST's body read and a constant reply),
+ * none of our code: `node_floor` is what Node itself charges the authenticated POST over the GET.
  *
  * Process layout: the server (and dynalite) run in THIS process, as `startLocalServer` does under
  * `npm start`; autocannon runs in a child (bench/load-worker.ts). autocannon in the same process
@@ -17,9 +19,10 @@
  * Diagnosis switches (not used by `npm run bench`): BENCH_ROUNDS=<n> the interleaved rounds (10),
  * BENCH_PIN=0 no CPU pinning, BENCH_FRESHNESS_MS=<ms> sets the resolve freshness, BENCH_SWR=1 simulates stale-while-revalidate re-checks, BENCH_PROFILE=1 writes a CPU
  * profile of each scenario (bench/results/http-resolve-<scenario>.cpuprofile) and prints its top,
- * BENCH_HANDLER=lean adds two interleaved scenarios served by bench/diag-server.ts (same parts as
- * local/server.ts, same app): `resolve_lean` (resolve without middy) and `post_floor` (the
- * resolve request answered with a constant after JWT check, body read and event adaptation).
+ * BENCH_RULES=<n> another config size (10,000), BENCH_HANDLER=lean adds two interleaved
+ * scenarios served by bench/diag-server.ts (same parts as local/server.ts, same app):
+ * `resolve_lean` (resolve without middy) and `post_floor` (the resolve request answered with a
+ * constant after JWT check, body read and event adaptation).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,12 +34,12 @@ import { fileURLToPath } from 'node:url';
 import { loadOrCreateSecret, mintToken } from '../local/auth.js';
 import { startLocalServer } from '../local/server.js';
 import { emit, round } from './common.js';
-import { startDiagServer } from './diag-server.js';
+import { startBareServer, startDiagServer } from './diag-server.js';
 import { summarize, type CpuProfile } from './cpuprofile.js';
 import { CLOUD_ID, generateConfig, sampleLaunches } from './rules.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-const RULES = 10_000;
+const RULES = Number(process.env.BENCH_RULES ?? 10_000);
 /** wrk (Debian's `wrk` package) when installed, else autocannon; BENCH_LOADGEN=autocannon forces the latter. */
 const LOADGEN: 'wrk' | 'autocannon' = process.env.BENCH_LOADGEN === 'autocannon' || spawnSync('wrk', ['--version']).error ? 'autocannon' : 'wrk';
 const CONNECTIONS = 8;
@@ -177,8 +180,11 @@ try {
   // `post_floor` (the resolve route answering a constant after auth + body read + adaptation).
   const diagnose = process.env.BENCH_HANDLER;
   if (diagnose !== undefined && diagnose !== 'lean') throw new Error('BENCH_HANDLER must be lean');
-  const diagScenarios: Array<{ name: string; url: string; requests: Array<{ method: string; path: string; headers: Record<string, string>; body: string }> }> =
-    [];
+  const diagScenarios: Array<{
+    name: string;
+    url: string;
+    requests: Array<{ method: string; path: string; headers?: Record<string, string>; body?: string }>;
+  }> = [];
   if (diagnose) {
     for (const [name, variant] of [
       ['resolve_lean', 'lean'],
@@ -192,6 +198,14 @@ try {
       diagScenarios.push({ name, url: diag.url, requests: bodies.map((body) => ({ method: 'POST', path: resolvePath, headers, body })) });
     }
   }
+  // The floor under both routes, in every run: plain node:http answering the same two requests
+  // (bench/diag-server.ts), none of our code — what Node itself charges the POST over the GET.
+  const bare = await startBareServer();
+  diagClosers.push(() => bare.close());
+  diagScenarios.push(
+    { name: 'bare_get', url: bare.url, requests: [{ method: 'GET', path: '/v1/healthz' }] },
+    { name: 'bare_post', url: bare.url, requests: bodies.map((body) => ({ method: 'POST', path: resolvePath, headers, body })) },
+  );
 
   const job = {
     loadgen: LOADGEN,
@@ -400,7 +414,27 @@ try {
   const non2xx = h.non2xx + r.non2xx + h.errors + r.errors + h.timeouts + r.timeouts;
   const ratioRps = round(r.rps / h.rps, 2);
   const met = ratioP50 <= GOAL_RATIO && ratioP99 <= GOAL_RATIO && ratioRps >= GOAL_RPS_RATIO && non2xx === 0;
-  for (const f of extra) console.log(`diagnosis: ${f.scenario}/healthz p50 ×${round(f.p50_ms / h.p50_ms, 2)}, p99 ×${round(f.p99_ms / h.p99_ms, 2)}`);
+  for (const f of extra)
+    console.log(
+      `${f.scenario.startsWith('bare_') ? 'floor' : 'diagnosis'}: ${f.scenario}/healthz p50 ×${round(f.p50_ms / h.p50_ms, 2)}, p99 ×${round(f.p99_ms / h.p99_ms, 2)}`,
+    );
+  // Node's own floor: the authenticated POST over the GET through plain node:http.
+  const bareGet = results.get('bare_get');
+  const barePost = results.get('bare_post');
+  const nodeFloor =
+    bareGet && barePost
+      ? {
+          ratio_cpu: round(cpuPerReq('bare_post', barePost) / cpuPerReq('bare_get', bareGet), 2),
+          ratio_p50: round(barePost.p50_ms / bareGet.p50_ms, 2),
+          ratio_p99: round(barePost.p99_ms / bareGet.p99_ms, 2),
+          ratio_rps: round(barePost.rps / bareGet.rps, 2),
+        }
+      : undefined;
+  if (nodeFloor) {
+    console.log(
+      `floor: plain node:http, POST/GET: CPU ×${nodeFloor.ratio_cpu}, p50 ×${nodeFloor.ratio_p50}, p99 ×${nodeFloor.ratio_p99}, throughput ×${nodeFloor.ratio_rps}`,
+    );
+  }
   console.log(
     `resolve/healthz: p50 ×${ratioP50}, p99 ×${ratioP99} (goal ≤ ${GOAL_RATIO}), throughput ×${ratioRps} (goal ≥ ${GOAL_RPS_RATIO}): ${met ? 'MET' : 'MISSED'}${stealPct === null ? '' : `; hypervisor steal ${stealPct}% of the machine's CPU during the load`}`,
   );
@@ -416,10 +450,11 @@ try {
     duration_s: DURATION_S,
     rounds: ROUNDS,
     resolve_freshness_ms: freshness ?? 'default',
+    ...(nodeFloor ? { node_floor: nodeFloor } : {}),
     ...(process.env.BENCH_SWR === '1' ? { diagnosis_swr: 'stale-while-revalidate simulated' } : {}),
     ...Object.fromEntries(
       extra.map((f) => [
-        `diagnosis_${f.scenario}`,
+        `${f.scenario.startsWith('bare_') ? 'floor' : 'diagnosis'}_${f.scenario}`,
         {
           ...f,
           server_cpu_us_per_req: cpuPerReq(f.scenario, f),
@@ -455,6 +490,7 @@ try {
     ratio_p50: ratioP50,
     ratio_p99: ratioP99,
     ratio_rps: ratioRps,
+    ratio_cpu: round(cpuPerReq(r.scenario, r) / cpuPerReq(h.scenario, h), 2),
     non2xx_total: non2xx,
     goal: { ratio_max: GOAL_RATIO, rps_ratio_min: GOAL_RPS_RATIO, non2xx: 0, met },
   });
