@@ -336,8 +336,8 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
       const tagLines = mapDiff(info.tags, wantTags);
       const boundary = deps.permissionsBoundaryArn;
       const boundaryLine =
-        boundary !== undefined && info.permissionsBoundaryArn !== undefined && info.permissionsBoundaryArn !== boundary
-          ? `- permissions boundary: ${info.permissionsBoundaryArn}\n+ permissions boundary: ${boundary}`
+        boundary !== undefined && info.permissionsBoundaryArn !== boundary
+          ? `- permissions boundary: ${info.permissionsBoundaryArn ?? '(none)'}\n+ permissions boundary: ${boundary}`
           : '';
       if (adopting || tagLines !== '' || boundaryLine !== '') {
         c.push({

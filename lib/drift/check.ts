@@ -278,6 +278,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       plan,
       clusters: clusters.map((c) => ({ name: c.name, issuerHost: c.issuerHost, oidcProviderArn: c.oidcProviderArn })),
       leftAlone,
+      ...(deps.defaults.permissionsBoundaryArn !== undefined ? { permissionsBoundaryArn: deps.defaults.permissionsBoundaryArn } : {}),
       ...(keep ? { keep } : {}),
     },
     {

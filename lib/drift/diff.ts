@@ -37,6 +37,8 @@ export interface DesiredState {
   clusters: readonly TrustCluster[];
   /** Service accounts the run left alone (they exist without our labels, annotation right): saKey(). */
   leftAlone?: ReadonlySet<string>;
+  /** The deployment's permissions boundary every role of the service carries (PERMISSIONS_BOUNDARY_ARN); none: not checked. */
+  permissionsBoundaryArn?: string;
   /** Not orphans even though this plan lacks them (e.g. items of a newer, unfinished version). */
   keep?: { roles?: ReadonlySet<string>; serviceAccounts?: ReadonlySet<string>; instanceProfiles?: ReadonlySet<string> };
 }
@@ -125,6 +127,24 @@ export function diffState(desired: DesiredState, observed: ObservedState): Drift
             (item.adopt.role
               ? '; the config adopts it, so a repair tags it again'
               : `; set provisioning.service_accounts.${name}.adopt_role: true to manage it again`),
+          repairable: roleRepairable,
+        });
+      }
+      const boundary = desired.permissionsBoundaryArn;
+      const carried = obs.info.permissionsBoundaryArn;
+      if (boundary !== undefined && carried !== boundary) {
+        out.push({
+          kind: 'permissions-boundary-changed',
+          name: role.name,
+          resource: 'iam-role',
+          item: name,
+          expected: boundary,
+          actual: carried ?? 'none',
+          message:
+            (carried === undefined
+              ? `IAM role ${role.name} lost the deployment's permissions boundary ${boundary}: nothing caps what its policies grant any more`
+              : `IAM role ${role.name} carries permissions boundary ${carried}, not the deployment's ${boundary}: the deployment's ceiling no longer caps it`) +
+            (roleRepairable ? '; a repair puts it back' : ''),
           repairable: roleRepairable,
         });
       }

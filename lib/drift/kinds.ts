@@ -14,6 +14,10 @@ export const DRIFT_KINDS = {
   'trust-policy-foreign-statement': { severity: 'critical', text: 'the trust policy has a statement the service did not write (another principal)' },
   'trust-policy-aud-removed': { severity: 'high', text: 'the trust policy no longer checks the token audience (aud)' },
   'trust-policy-changed': { severity: 'low', text: 'the trust policy differs from the plan in a way that grants nothing more' },
+  'permissions-boundary-changed': {
+    severity: 'high',
+    text: "the role no longer carries the deployment's permissions boundary (removed or replaced): its policies are no longer capped by it",
+  },
   'permission-policy-changed': { severity: 'high', text: 'the inline permission policy differs from the plan (or is gone)' },
   'extra-policy-attached': { severity: 'high', text: 'a managed or inline policy the config does not name is on the role' },
   'managed-policy-detached': { severity: 'medium', text: 'a managed policy the config names is no longer attached' },

@@ -169,6 +169,10 @@ function roleDetailXml(iam: IamState, role: RoleRecord): XmlObject {
       .sort()
       .map((name) => ({ PolicyName: name, PolicyDocument: encodePolicy(role.inlinePolicies[name] as string) })),
     AttachedManagedPolicies: iam.listAttachedRolePolicies(role.roleName).map((a) => ({ PolicyName: a.policyName, PolicyArn: a.policyArn })),
+    // As IAM and moto: RoleDetail shows the boundary (drift reads it from here).
+    PermissionsBoundary: role.permissionsBoundaryArn
+      ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.permissionsBoundaryArn }
+      : undefined,
     Tags: tagsXml(role.tags),
     RoleLastUsed: roleLastUsedXml(role) ?? {},
   };

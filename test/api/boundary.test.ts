@@ -2,7 +2,7 @@
  * Bounded privilege under `npm start` (the sandbox configured like the deployment): every role
  * the service creates carries the permissions boundary (read back with the AWS CLI), a CreateRole
  * without it under the service's path is AccessDenied as the deployed policy makes it, a removed
- * boundary is put back, and PUT refuses what the deployment does not allow (policies outside the
+ * boundary is put back (by the next run; reported by drift and put back by its repair), and PUT refuses what the deployment does not allow (policies outside the
  * allow-list, another role path, protected namespaces, partial wildcards) — naming the field,
  * storing nothing.
  */
@@ -126,6 +126,51 @@ describe('the permissions boundary on every role the service creates', () => {
     const roleResult = run.json.resources.find((r: { kind: string }) => r.kind === 'iam-role');
     expect(roleResult).toMatchObject({ action: 'updated', detail: expect.stringContaining(`permissions boundary set to ${boundary()}`) });
     expect((await getRoleViaCli(roleName)).PermissionsBoundary.PermissionsBoundaryArn).toBe(boundary());
+  });
+
+  it('a boundary removed or replaced with the AWS CLI: the plan shows it, a drift check reports it (high), a repair puts it back, the next check is clean', async () => {
+    const stored = config({ default_bucket: 'other-bucket', service_accounts: { 'sa-one': { extra_policy_arns: [ALLOWED] } } }); // the latest PUT's
+    const drift = (body: Record<string, unknown> = {}) => h.api('POST', `/v1/clouds/${CLOUD}/drift-checks`, { body, contentType: 'application/json' });
+    expect((await drift()).json.findings).toEqual([]);
+
+    const other = ALLOWED; // another existing policy as the boundary
+    for (const [how, change, actual] of [
+      ['removed', ['delete-role-permissions-boundary', '--role-name', roleName], 'none'],
+      ['replaced', ['put-role-permissions-boundary', '--role-name', roleName, '--permissions-boundary', other], other],
+    ] as const) {
+      if (onPath('aws')) {
+        await promisify(execFile)('aws', [...awsSandboxArgs(h.server.url), 'iam', ...change], { env: awsCliEnv(cliDir), timeout: 30_000 });
+      } else if (how === 'removed') h.server.sandbox!.iam.deleteRolePermissionsBoundary(roleName);
+      else h.server.sandbox!.iam.putRolePermissionsBoundary(roleName, other);
+      expect((await getRoleViaCli(roleName)).PermissionsBoundary?.PermissionsBoundaryArn, how).toBe(how === 'removed' ? undefined : other);
+
+      // The plan of the stored config puts it back (read only).
+      const plan = await h.api('POST', `/v1/clouds/${CLOUD}/iam-mapping/plan`, { body: stored });
+      expect(plan.status, plan.text).toBe(200);
+      expect(plan.json.changes, how).toContainEqual(
+        expect.objectContaining({
+          action: 'update',
+          kind: 'iam-role',
+          name: roleName,
+          diff: `- permissions boundary: ${how === 'removed' ? '(none)' : other}\n+ permissions boundary: ${boundary()}`,
+        }),
+      );
+
+      const report = (await drift()).json;
+      expect(report.findings, how).toEqual([
+        expect.objectContaining({ kind: 'permissions-boundary-changed', severity: 'high', name: roleName, expected: boundary(), actual, repairable: true }),
+      ]);
+      expect(report.findings[0].message).toMatch(
+        how === 'removed' ? /lost the deployment's permissions boundary/ : /carries permissions boundary .*ml-team-read, not the deployment's/,
+      );
+      expect(report.repair).toBeUndefined(); // mode report (the default): reported only
+
+      const repaired = (await drift({ repair: true })).json;
+      expect(repaired.repair, how).toMatchObject({ items: ['sa-one'], errors: [] });
+      await h.server.workflow.idle();
+      expect((await getRoleViaCli(roleName)).PermissionsBoundary.PermissionsBoundaryArn, how).toBe(boundary());
+      expect((await drift()).json.findings, how).toEqual([]);
+    }
   });
 });
 

@@ -369,6 +369,64 @@ describe('diffState', () => {
     });
   });
 
+  describe('permissions-boundary-changed', () => {
+    const BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/iam-mapping-workload-boundary`;
+    const bounded = () => {
+      const w = world(['sa-1', 'sa-2']);
+      w.desired = { ...w.desired, permissionsBoundaryArn: BOUNDARY };
+      for (const r of w.roles.values()) r!.info.permissionsBoundaryArn = BOUNDARY;
+      return w;
+    };
+
+    it('every role carrying the deployment boundary: nothing; no deployment boundary: never checked', () => {
+      expect(diff(bounded())).toEqual([]);
+      const w = world();
+      observedRole(w).info.permissionsBoundaryArn = 'arn:aws:iam::aws:policy/AdministratorAccess';
+      expect(diff(w)).toEqual([]);
+    });
+
+    it('removed: high, repairable on our role, names the boundary', () => {
+      const w = bounded();
+      delete observedRole(w).info.permissionsBoundaryArn;
+      const [f, ...rest] = diff(w);
+      expect(rest).toEqual([]);
+      expect(f).toMatchObject({
+        kind: 'permissions-boundary-changed',
+        severity: 'high',
+        name: roleName(w),
+        resource: 'iam-role',
+        item: 'sa-1',
+        expected: BOUNDARY,
+        actual: 'none',
+        repairable: true,
+      });
+      expect(f!.message).toMatch(/lost the deployment's permissions boundary .*nothing caps what its policies grant.*a repair puts it back/);
+    });
+
+    it('replaced by another: the other ARN is the actual value', () => {
+      const w = bounded();
+      observedRole(w, 'sa-2').info.permissionsBoundaryArn = 'arn:aws:iam::aws:policy/AdministratorAccess';
+      expect(diff(w)).toEqual([
+        expect.objectContaining({
+          kind: 'permissions-boundary-changed',
+          name: roleName(w, 'sa-2'),
+          actual: 'arn:aws:iam::aws:policy/AdministratorAccess',
+          repairable: true,
+        }),
+      ]);
+    });
+
+    it('on a role that lost its ownership tags: reported, not repairable (the service no longer changes it)', () => {
+      const w = bounded();
+      const r = observedRole(w);
+      delete r.info.permissionsBoundaryArn;
+      delete r.info.tags[MANAGED_BY_TAG];
+      const f = diff(w).find((x) => x.kind === 'permissions-boundary-changed');
+      expect(f).toMatchObject({ repairable: false });
+      expect(f!.message).not.toMatch(/repair/);
+    });
+  });
+
   it('AWS VM: instance-profile-missing / instance-profile-role-mismatch; the EC2 trust statement compared', () => {
     const plan = planFor(['profile-a', 'profile-b'], {}, { computeStack: 'VM', cloudId: CLOUD });
     const roles = new Map<string, ObservedRole | null>();

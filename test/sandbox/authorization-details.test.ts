@@ -1,7 +1,8 @@
 /**
  * GetAccountAuthorizationDetails as IAM serves it: the same roles, policies, tags and instance
  * profiles created with the AWS CLI in the sandbox and in moto_server (the Python AWS emulator) read
- * back with `aws iam get-account-authorization-details --filter Role` — same fields, documents
+ * back with `aws iam get-account-authorization-details --filter Role` — same fields (the permissions
+ * boundary included), documents
  * URL-encoded on the wire, Marker/IsTruncated/MaxItems paging (which moto does not implement for this
  * API: it always answers in one page) — and the adapter's bulk read
  * (`AwsIam.listRoleDetails`) gives the same answer from both. Skipped without moto_server / aws.
@@ -26,6 +27,7 @@ const TRUST = JSON.stringify({
   Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
 const INLINE = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/a b+c*' }] });
+const BOUNDARY = 'arn:aws:iam::123456789012:policy/boundary';
 const MANAGED = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::b' }] });
 
 let sandbox: SandboxServer;
@@ -39,6 +41,7 @@ async function aws(endpoint: string, ...args: string[]): Promise<any> {
 
 /** The same account content, made with the AWS CLI. */
 async function seed(endpoint: string): Promise<void> {
+  await aws(endpoint, 'iam', 'create-policy', '--policy-name', 'boundary', '--policy-document', MANAGED);
   await aws(
     endpoint,
     'iam',
@@ -52,6 +55,8 @@ async function seed(endpoint: string): Promise<void> {
     '--tags',
     'Key=team,Value=a',
     'Key=iam-mapping.anyscale.io/cloud,Value=c1',
+    '--permissions-boundary',
+    BOUNDARY,
   );
   await aws(endpoint, 'iam', 'put-role-policy', '--role-name', 'app-a', '--policy-name', 'bucket', '--policy-document', INLINE);
   const policy = await aws(endpoint, 'iam', 'create-policy', '--policy-name', 'extra', '--policy-document', MANAGED);
@@ -82,6 +87,7 @@ const comparable = (details: any) =>
     AssumeRolePolicyDocument: r.AssumeRolePolicyDocument,
     RolePolicyList: r.RolePolicyList,
     AttachedManagedPolicies: r.AttachedManagedPolicies,
+    PermissionsBoundary: r.PermissionsBoundary,
     Tags: r.Tags,
     InstanceProfileList: r.InstanceProfileList.map((p: any) => ({
       Name: p.InstanceProfileName,
@@ -114,6 +120,9 @@ describe.skipIf(!enabled)('GetAccountAuthorizationDetails: sandbox vs moto', () 
     expect(comparable(ours)).toEqual(comparable(theirs));
     expect(ours.RoleDetailList[0].RolePolicyList[0].PolicyDocument).toEqual(JSON.parse(INLINE));
     expect(ours.RoleDetailList[0].AttachedManagedPolicies).toEqual([{ PolicyName: 'extra', PolicyArn: 'arn:aws:iam::123456789012:policy/extra' }]);
+    // The boundary is part of RoleDetail (drift reads it from here); a role without one has no field.
+    expect(ours.RoleDetailList[0].PermissionsBoundary).toEqual({ PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: BOUNDARY });
+    expect(ours.RoleDetailList[1].PermissionsBoundary).toBeUndefined();
   });
 
   it('documents are URL-encoded on the wire (RFC 3986), as IAM sends them', async () => {
@@ -174,8 +183,14 @@ describe.skipIf(!enabled)('GetAccountAuthorizationDetails: sandbox vs moto', () 
       }));
     expect(strip(ours)).toEqual(strip(theirs));
     expect(ours[0]).toMatchObject({
-      role: { name: 'app-a', path: '/iam-mapping/', tags: { team: 'a', 'iam-mapping.anyscale.io/cloud': 'c1' }, trustPolicy: JSON.parse(TRUST) },
       inlinePolicies: { bucket: JSON.parse(INLINE) },
+      role: {
+        name: 'app-a',
+        path: '/iam-mapping/',
+        tags: { team: 'a', 'iam-mapping.anyscale.io/cloud': 'c1' },
+        trustPolicy: JSON.parse(TRUST),
+        permissionsBoundaryArn: BOUNDARY,
+      },
       attachedPolicyArns: ['arn:aws:iam::123456789012:policy/extra'],
       instanceProfiles: [{ name: 'prof-a', roleNames: ['app-a'], tags: { team: 'a' } }],
     });
