@@ -17,6 +17,8 @@ const err = (description: string): ResponseSpec => ({ description, schema: s.err
 const AUTH = { 401: err('missing or invalid bearer token'), 403: err('role not allowed') };
 const NO_CONFIG = { 404: err('the cloud has no config (or no such version)') };
 const BAD = { 400: err('invalid request: the details name the field') };
+/** Any reply over what a Lambda may return uncompressed, to a request that does not accept gzip (functions/http/response-size.ts). */
+const LARGE = { 406: err('NOT_ACCEPTABLE: the answer is over the 6 MB a function can return uncompressed; send Accept-Encoding: gzip') };
 const DOWN = { 503: err('a dependency (the store) is unavailable; retry (Retry-After)') };
 const IF_MATCH = { name: 'If-Match', description: 'etag of the version this edit is based on (`*`: any existing version)' };
 
@@ -49,7 +51,7 @@ export const ROUTES = [
     useCase: 'listClouds',
     summary: 'The clouds in the token’s scope that have a config',
     tag: 'config',
-    responses: { 200: { description: 'by cloud id, each with its latest version', schema: s.cloudListSchema }, ...AUTH, ...DOWN },
+    responses: { 200: { description: 'by cloud id, each with its latest version', schema: s.cloudListSchema }, ...AUTH, ...LARGE, ...DOWN },
   },
   {
     method: 'PUT',
@@ -72,6 +74,7 @@ export const ROUTES = [
       200: { description: 'stored as a new version, or `unchanged: true` with the current version', schema: s.configPutResponseSchema, etag: true },
       400: err('INVALID_CONFIG: details point at each bad field (YAML line/column; rule_index and position for selectors)'),
       ...AUTH,
+      ...LARGE,
       409: err('CONFLICT: the config changes cloud_provider or compute_stack without confirm_stack_change=true'),
       412: err('PRECONDITION_FAILED: If-Match is not the latest version; the message names version N, who stored it and when'),
       413: err('body too large'),
@@ -93,6 +96,7 @@ export const ROUTES = [
       304: { description: 'not modified: If-None-Match names this version', etag: true },
       ...BAD,
       ...AUTH,
+      ...LARGE,
       ...NO_CONFIG,
       ...DOWN,
     },
@@ -106,7 +110,7 @@ export const ROUTES = [
     summary: 'Version history, newest first',
     tag: 'config',
     request: { query: s.versionsQuerySchema },
-    responses: { 200: { description: 'the history', schema: s.versionsResponseSchema }, ...BAD, ...AUTH, ...NO_CONFIG, ...DOWN },
+    responses: { 200: { description: 'the history', schema: s.versionsResponseSchema }, ...BAD, ...AUTH, ...LARGE, ...NO_CONFIG, ...DOWN },
   },
   {
     method: 'POST',
@@ -122,6 +126,7 @@ export const ROUTES = [
       200: { description: 'the identity', schema: s.resolveResponseSchema },
       ...BAD,
       ...AUTH,
+      ...LARGE,
       ...NO_CONFIG,
       415: err('Content-Type must be application/json'),
       422: err('NO_MATCHING_RULE: no rule matches and fallback_rule is FAIL (details: why each rule did not match)'),
@@ -145,6 +150,7 @@ export const ROUTES = [
       200: { description: 'the plan', schema: s.planResponseSchema },
       400: err('INVALID_CONFIG: as for PUT (every problem), or the draft could not be provisioned (a cluster not found, a trust policy over its quota)'),
       ...AUTH,
+      ...LARGE,
       413: err('body too large'),
       415: err('unsupported Content-Type'),
       ...DOWN,
@@ -158,7 +164,7 @@ export const ROUTES = [
     useCase: 'listBindings',
     summary: 'The clusters pinned by sticky resolution',
     tag: 'resolve',
-    responses: { 200: { description: 'by cluster id', schema: s.bindingListSchema }, ...AUTH, ...DOWN },
+    responses: { 200: { description: 'by cluster id', schema: s.bindingListSchema }, ...AUTH, ...LARGE, ...DOWN },
   },
   {
     method: 'DELETE',
@@ -168,7 +174,7 @@ export const ROUTES = [
     useCase: 'forgetBinding',
     summary: 'Forget one pinned cluster: its next resolve follows the current version',
     tag: 'resolve',
-    responses: { 204: { description: 'forgotten (audited)' }, ...BAD, ...AUTH, 404: err('the cluster is not pinned'), ...DOWN },
+    responses: { 204: { description: 'forgotten (audited)' }, ...BAD, ...AUTH, ...LARGE, 404: err('the cluster is not pinned'), ...DOWN },
   },
   {
     method: 'GET',
@@ -179,7 +185,7 @@ export const ROUTES = [
     summary: 'Provisioning run of the latest (or a given) version',
     tag: 'provisioning',
     request: { query: s.versionQuerySchema },
-    responses: { 200: { description: 'the run', schema: s.provisioningStatusSchema }, ...BAD, ...AUTH, ...NO_CONFIG, ...DOWN },
+    responses: { 200: { description: 'the run', schema: s.provisioningStatusSchema }, ...BAD, ...AUTH, ...LARGE, ...NO_CONFIG, ...DOWN },
   },
   {
     method: 'POST',
@@ -197,6 +203,7 @@ export const ROUTES = [
       200: { description: 'the report', schema: s.driftReportSchema },
       ...BAD,
       ...AUTH,
+      ...LARGE,
       ...NO_CONFIG,
       409: err('the latest version is still being provisioned'),
       ...DOWN,
@@ -211,7 +218,7 @@ export const ROUTES = [
     summary: 'Drift report history, newest first',
     tag: 'drift',
     request: { query: s.driftHistoryQuerySchema },
-    responses: { 200: { description: 'report summaries', schema: s.driftReportsSchema }, ...BAD, ...AUTH, ...DOWN },
+    responses: { 200: { description: 'report summaries', schema: s.driftReportsSchema }, ...BAD, ...AUTH, ...LARGE, ...DOWN },
   },
   {
     method: 'GET',
@@ -221,7 +228,7 @@ export const ROUTES = [
     useCase: 'latestDriftReport',
     summary: 'The latest drift report',
     tag: 'drift',
-    responses: { 200: { description: 'the report', schema: s.driftReportSchema }, ...AUTH, 404: err('no drift check has run yet'), ...DOWN },
+    responses: { 200: { description: 'the report', schema: s.driftReportSchema }, ...AUTH, ...LARGE, 404: err('no drift check has run yet'), ...DOWN },
   },
 ] as const satisfies readonly RouteSpec[];
 

@@ -3,7 +3,8 @@
  * route; its permission is enforced (`authorize`), its path parameters, query and body are parsed
  * by its schemas (one body-reading path: base64, size limit, UTF-8; JSON bodies parsed here, config
  * documents — JSON or YAML — handed to the config parser of the use case), the use case runs, and
- * its reply leaves as JSON with the route's success status. Errors leave through the one error
+ * its reply leaves as JSON with the route's success status (gzip-compressed when large, so it fits
+ * what a Lambda may return: functions/http/response-size.ts). Errors leave through the one error
  * middleware; Powertools' middlewares put the request on every log line and flush the metrics.
  */
 import middy from '@middy/core';
@@ -18,6 +19,7 @@ import { logger, metrics, metricsEnabled } from '../observability.js';
 import { ROUTES, routeKey, type Route, type RoutesOf } from '../routes.js';
 import { cloudOf } from '../cloud.js';
 import { bodyText, header, jsonBody, jsonReply, parseIfMatch, parseWith, pathParam, type HttpContext, type HttpEvent, type HttpResult } from '../http.js';
+import { fitResponse } from './response-size.js';
 import { MAPPING_CONFIG, type FunctionName, type OperationResult, type RouteInput, type RouteSpec } from './route.js';
 
 export type Operation<R extends RouteSpec> = (input: RouteInput<R>, app: App) => Promise<OperationResult<R>>;
@@ -120,7 +122,8 @@ export function httpFunction<F extends FunctionName>(fn: F, operations: Operatio
       metrics.addDimension('operation', entry.route.useCase);
       metrics.addMetric('Requests', MetricUnit.Count, 1);
     }
-    return run(entry, event, context, getApp());
+    // What a function can return: a large reply gzip-compressed, or a 406 (functions/http/response-size.ts).
+    return fitResponse(await run(entry, event, context, getApp()), () => header(event, 'accept-encoding'));
   };
   // No early-timeout timer per request (API Gateway and the Lambda timeout bound the request).
   const handler = middy<HttpEvent, HttpResult, Error, HttpContext>(dispatch, { timeoutEarlyInMillis: 0 }).use(injectLambdaContext(logger));
