@@ -17,7 +17,7 @@ const err = (description: string): ResponseSpec => ({ description, schema: s.err
 const AUTH = { 401: err('missing or invalid bearer token'), 403: err('role not allowed') };
 const NO_CONFIG = { 404: err('the cloud has no config (or no such version)') };
 const BAD = { 400: err('invalid request: the details name the field') };
-/** Any reply over what a Lambda may return uncompressed, to a request that does not accept gzip (functions/http/response-size.ts). */
+/** A reply over what a Lambda may return uncompressed, to a request that does not accept gzip (functions/http/response-size.ts): every route with a reply body. */
 const LARGE = { 406: err('NOT_ACCEPTABLE: the answer is over the 6 MB a function can return uncompressed; send Accept-Encoding: gzip') };
 const DOWN = { 503: err('a dependency (the store) is unavailable; retry (Retry-After)') };
 const IF_MATCH = { name: 'If-Match', description: 'etag of the version this edit is based on (`*`: any existing version)' };
@@ -174,7 +174,7 @@ export const ROUTES = [
     useCase: 'forgetBinding',
     summary: 'Forget one pinned cluster: its next resolve follows the current version',
     tag: 'resolve',
-    responses: { 204: { description: 'forgotten (audited)' }, ...BAD, ...AUTH, ...LARGE, 404: err('the cluster is not pinned'), ...DOWN },
+    responses: { 204: { description: 'forgotten (audited)' }, ...BAD, ...AUTH, 404: err('the cluster is not pinned'), ...DOWN },
   },
   {
     method: 'GET',
