@@ -7,7 +7,7 @@
  */
 import { createApp, type App, type AppConfig } from '../app/app.js';
 import { identityCeiling } from '../lib/config/limits.js';
-import type { DeploymentRules, SettingsDefaults } from '../lib/provisioning/settings.js';
+import { POLICIES_PER_ROLE_DEFAULT, POLICIES_PER_ROLE_MAX, type DeploymentRules, type SettingsDefaults } from '../lib/provisioning/settings.js';
 
 export const regionOf = (env: NodeJS.ProcessEnv) => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
 
@@ -19,9 +19,22 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
 
 const listOf = (raw: string | undefined): string[] => (raw ?? '').split(/[\s,]+/).filter((s) => s !== '');
 
-/** The deployment's limits from the environment: ROLE_PATH, ALLOWED_POLICY_ARNS, PROTECTED_NAMESPACES, PERMISSIONS_BOUNDARY_ARN, CONTROL_PLANE_ROLES. */
+/** MANAGED_POLICIES_PER_ROLE: the account's PoliciesPerRole quota (IAM: 10 by default, at most 20). */
+export function policiesPerRole(setting: string | undefined): number {
+  if (setting === undefined || setting === '') return POLICIES_PER_ROLE_DEFAULT;
+  const n = Number(setting);
+  if (!Number.isInteger(n) || n < 1 || n > POLICIES_PER_ROLE_MAX) {
+    throw new Error(
+      `MANAGED_POLICIES_PER_ROLE must be an integer from 1 to ${POLICIES_PER_ROLE_MAX} (IAM's PoliciesPerRole quota), got ${JSON.stringify(setting)}`,
+    );
+  }
+  return n;
+}
+
+/** The deployment's limits from the environment: ROLE_PATH, ALLOWED_POLICY_ARNS, PROTECTED_NAMESPACES, PERMISSIONS_BOUNDARY_ARN, CONTROL_PLANE_ROLES, MANAGED_POLICIES_PER_ROLE. */
 export function deploymentRulesFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentRules {
   return {
+    managedPoliciesPerRole: policiesPerRole(env.MANAGED_POLICIES_PER_ROLE),
     ...(env.ROLE_PATH ? { rolePath: env.ROLE_PATH } : {}),
     allowedPolicyArns: listOf(env.ALLOWED_POLICY_ARNS),
     protectedNamespaces: listOf(env.PROTECTED_NAMESPACES),

@@ -314,6 +314,8 @@ export interface DeploymentRules extends GcpSettingsDefaults {
   protectedNamespaces?: readonly string[];
   /** The permissions boundary every created role carries (PERMISSIONS_BOUNDARY_ARN); none when unset. */
   permissionsBoundaryArn?: string;
+  /** IAM's PoliciesPerRole quota of the account (MANAGED_POLICIES_PER_ROLE): managed policies one role may have. Default 10. */
+  managedPoliciesPerRole?: number;
   /**
    * Control-plane role ARNs (CONTROL_PLANE_ROLES) the deployment may simulate: the first is the
    * default of configs that name none, and `control_plane_role` must be one of them when any is listed.
@@ -491,6 +493,10 @@ export interface DeploymentIssue {
  * section defensively (it may not have passed the schema), so these are reported together with
  * shape errors. Paths are relative to the config document (`provisioning.…`).
  */
+/** IAM's managed policies per role: 10 by default, raisable to 20 (the PoliciesPerRole quota). */
+export const POLICIES_PER_ROLE_DEFAULT = 10;
+export const POLICIES_PER_ROLE_MAX = 20;
+
 export function deploymentIssues(settings: unknown, rules: DeploymentRules = {}): DeploymentIssue[] {
   if (!isObject(settings)) return [];
   const issues: DeploymentIssue[] = [];
@@ -535,6 +541,14 @@ export function deploymentIssues(settings: unknown, rules: DeploymentRules = {})
           `namespace ${ns} is protected (${protectedText}): no identity of this service may trust its service accounts`,
         );
       }
+    }
+    const perRole = rules.managedPoliciesPerRole ?? POLICIES_PER_ROLE_DEFAULT;
+    const distinct = new Set(strings(sa.extra_policy_arns).map(([, arn]) => arn)).size;
+    if (distinct > perRole) {
+      add(
+        ['service_accounts', name, 'extra_policy_arns'],
+        `names ${distinct} managed policies; IAM attaches at most ${perRole} to one role in this account (its PoliciesPerRole quota, deploy parameter managedPoliciesPerRole)`,
+      );
     }
     for (const [i, arn] of strings(sa.extra_policy_arns)) {
       if (!allowed.has(arn)) {

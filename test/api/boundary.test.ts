@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { CreateRoleCommand, GetRoleCommand, IAMServiceException, PutRolePermissionsBoundaryCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../lib/config/validate.js';
+import { deploymentRulesFromEnv } from '../../functions/lambda-app.js';
 import { deploymentIssues } from '../../lib/provisioning/settings.js';
 import { awsCliEnv, awsSandboxArgs, onPath } from '../helpers/cli-env.js';
 import { startHarness, type Harness } from '../helpers/local.js';
@@ -197,6 +198,12 @@ describe('PUT refuses what the deployment does not allow (400 naming the field, 
       /namespace platform is protected \(kube-system, kube-public, kube-node-lease, platform\)/,
     ],
     [
+      "more extra policies than a role can hold (IAM's PoliciesPerRole, 10)",
+      { service_accounts: { 'sa-one': { extra_policy_arns: Array.from({ length: 11 }, (_, i) => `${ALLOWED}-${i}`) } } },
+      'provisioning.service_accounts.sa-one.extra_policy_arns',
+      /names 11 managed policies; IAM attaches at most 10 to one role in this account/,
+    ],
+    [
       'a subject in kube-system',
       { service_accounts: { 'sa-one': { subjects: ['system:serviceaccount:kube-system:sa-one'] } } },
       'provisioning.service_accounts.sa-one.subjects[0]',
@@ -260,5 +267,27 @@ describe('PUT refuses what the deployment does not allow (400 naming the field, 
     ]);
     expect(deploymentIssues({ role_path: '/svc/x/' }, { rolePath: '/svc/' })).toEqual([]);
     expect(deploymentIssues({ role_path: '/iam-mapping/' }, { rolePath: '/svc/' })[0]?.pathParts).toEqual(['provisioning', 'role_path']);
+  });
+
+  it("more extra policies than IAM's PoliciesPerRole quota (10 unless raised): refused naming the list; duplicates count once", () => {
+    const arns = (n: number) => Array.from({ length: n }, (_, i) => `arn:aws:iam::123456789012:policy/p${i}`);
+    const rules = { allowedPolicyArns: arns(20) };
+    expect(deploymentIssues({ service_accounts: { a: { extra_policy_arns: arns(10) } } }, rules)).toEqual([]);
+    expect(deploymentIssues({ service_accounts: { a: { extra_policy_arns: [...arns(10), ...arns(10)] } } }, rules)).toEqual([]);
+    expect(deploymentIssues({ service_accounts: { a: { extra_policy_arns: arns(11) } } }, rules)).toEqual([
+      {
+        pathParts: ['provisioning', 'service_accounts', 'a', 'extra_policy_arns'],
+        message:
+          'names 11 managed policies; IAM attaches at most 10 to one role in this account (its PoliciesPerRole quota, deploy parameter managedPoliciesPerRole)',
+      },
+    ]);
+    expect(deploymentIssues({ service_accounts: { a: { extra_policy_arns: arns(20) } } }, { ...rules, managedPoliciesPerRole: 20 })).toEqual([]);
+  });
+
+  it('MANAGED_POLICIES_PER_ROLE: 10 when unset, 1–20 accepted, anything else refused at start', () => {
+    expect(deploymentRulesFromEnv({}).managedPoliciesPerRole).toBe(10);
+    expect(deploymentRulesFromEnv({ MANAGED_POLICIES_PER_ROLE: '20' }).managedPoliciesPerRole).toBe(20);
+    for (const bad of ['0', '21', '2.5', 'ten'])
+      expect(() => deploymentRulesFromEnv({ MANAGED_POLICIES_PER_ROLE: bad })).toThrow(/MANAGED_POLICIES_PER_ROLE must be an integer from 1 to 20/);
   });
 });
