@@ -6,19 +6,19 @@
  * provisioning 50 service accounts and started again on the same DATA_DIR: the stored versions
  * are intact and a re-PUT converges to SUCCEEDED with exactly one role and one SA per value.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { IAMClient, ListRolePoliciesCommand, paginateListRoles, type Role } from '@aws-sdk/client-iam';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startDynalite, type DynaliteHandle } from '../../local/dynalite.js';
 import { startHarness, type Harness } from '../helpers/local.js';
-import { contractProblems, freePort, type RawResponse } from './util.js';
+import { ROOT, startNpmStart } from '../helpers/npm-start.js';
+import { contractProblems, type RawResponse } from './util.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
@@ -67,8 +67,8 @@ describe('(a) the store is unavailable under a running server', () => {
 
   it('connection refused → 503 + Retry-After on every route that needs the store; healthz answers; recovers when the store is back', async () => {
     storeDir = mkdtempSync(join(tmpdir(), 'iam-mapping-faults-store-'));
-    dynamoPort = await freePort();
-    dynamo = await startDynalite({ dataDir: storeDir, port: dynamoPort });
+    dynamo = await startDynalite({ dataDir: storeDir, port: 0 });
+    dynamoPort = Number(new URL(dynamo.endpoint).port);
     // No freshness window and no grace: every resolve consults the store, so there is no window to wait out.
     h = await startHarness({ dynamoEndpoint: dynamo.endpoint, resolveFreshnessMs: 0, resolveStaleGraceMs: 0 });
     cleanups.push(async () => {
@@ -126,30 +126,6 @@ describe('(a) the store is unavailable under a running server', () => {
 
 // ----------------------------------------------------------------------------------------- (b)
 
-interface Child {
-  proc: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function startChild(env: NodeJS.ProcessEnv): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  const deadline = Date.now() + 45_000;
-  while (!/ready/.test(out)) {
-    if (proc.exitCode !== null) throw new Error(`npm start exited early:\n${out}`);
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`npm start did not print ready:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return { proc, output: () => out, exited };
-}
-
 describe('(b) SIGKILL in the middle of provisioning, then restart', () => {
   const CLOUD = 'cldrsrc_crash';
   const MAPPING = `/v1/clouds/${CLOUD}/iam-mapping`;
@@ -166,16 +142,13 @@ describe('(b) SIGKILL in the middle of provisioning, then restart', () => {
 
   it('keeps every stored version and converges to SUCCEEDED with no duplicate resources', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'iam-mapping-crash-'));
-    const port = await freePort();
     const env = {
       ...process.env,
-      PORT: String(port),
-      DYNAMODB_PORT: String(await freePort()),
       DATA_DIR: dataDir,
       SANDBOX_LATENCY_MS: '10',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     };
-    let child = await startChild(env);
+    let child = await startNpmStart(env);
     cleanups.push(async () => {
       if (child.proc.exitCode === null) {
         child.proc.kill('SIGKILL');
@@ -183,12 +156,11 @@ describe('(b) SIGKILL in the middle of provisioning, then restart', () => {
       }
       rmSync(dataDir, { recursive: true, force: true });
     });
-    const base = `http://127.0.0.1:${port}`;
     const { stdout } = await promisify(execFile)('npm', ['run', '--silent', 'dev-token', '--', 'owner'], { cwd: ROOT, env });
     const token = stdout.trim();
     expect(token.split('.')).toHaveLength(3);
     const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-      const res = await fetch(`${base}${path}`, {
+      const res = await fetch(`${child.url}${path}`, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
         ...(body ? { body: JSON.stringify(body) } : {}),
@@ -213,7 +185,7 @@ describe('(b) SIGKILL in the middle of provisioning, then restart', () => {
     await child.exited;
     const killedAt = { items: seen.items.length, of: seen.item_count };
 
-    child = await startChild(env);
+    child = await startNpmStart(env);
     // The token minted before the crash is still accepted; version 1 is intact.
     const got1 = await api('GET', `${MAPPING}?version=1`);
     expect(got1.status, got1.text).toBe(200);
@@ -236,7 +208,7 @@ describe('(b) SIGKILL in the middle of provisioning, then restart', () => {
     expect(status.items).toHaveLength(50);
 
     // Exactly one role per SA (no duplicates, nothing left over), one inline policy each; one SA per value, annotated.
-    const iam = new IAMClient({ region: 'us-east-1', endpoint: `${base}/sandbox/aws`, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const iam = new IAMClient({ region: 'us-east-1', endpoint: `${child.url}/sandbox/aws`, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
     const roles: Role[] = [];
     for await (const page of paginateListRoles({ client: iam }, { PathPrefix: '/' })) roles.push(...(page.Roles ?? []));
     const ours = roles.filter((r) => r.RoleName!.includes(CLOUD));
@@ -251,7 +223,7 @@ describe('(b) SIGKILL in the middle of provisioning, then restart', () => {
       expect(inline.PolicyNames, r.RoleName).toEqual(['iam-mapping-default-bucket']);
     }
     iam.destroy();
-    const sas = (await (await fetch(`${base}/sandbox/k8s/api/v1/namespaces/anyscale-operator/serviceaccounts`)).json()) as {
+    const sas = (await (await fetch(`${child.url}/sandbox/k8s/api/v1/namespaces/anyscale-operator/serviceaccounts`)).json()) as {
       items: Array<{ metadata: { name: string; annotations?: Record<string, string> } }>;
     };
     const mine = sas.items.filter((s) => s.metadata.name.startsWith('sa-'));

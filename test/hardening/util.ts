@@ -1,6 +1,5 @@
 /** Shared helpers of the hardening suite: a raw keep-alive HTTP client with bounded concurrency and the contract checks. */
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
-import { createServer } from 'node:net';
 
 export interface RawRequest {
   method: string;
@@ -81,17 +80,6 @@ export function contractProblems(res: RawResponse, method = 'GET'): string[] {
   return problems;
 }
 
-/** A TCP port that was free a moment ago (for child processes that need a fixed port). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Names of own properties of the built-in prototypes (to prove nothing was polluted). */
 export function prototypeFingerprint(): string {

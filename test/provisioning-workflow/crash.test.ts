@@ -3,44 +3,19 @@
  * at the next start the cut-off run (still RUNNING in the store) is resumed — without any new
  * PUT — and ends SUCCEEDED with every identity provisioned once.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { IAMClient, paginateListRoles } from '@aws-sdk/client-iam';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../hardening/util.js';
+import { ROOT, startNpmStart } from '../helpers/npm-start.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-interface Child {
-  proc: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function startChild(env: NodeJS.ProcessEnv): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  const deadline = Date.now() + 45_000;
-  while (!/ready/.test(out)) {
-    if (proc.exitCode !== null) throw new Error(`npm start exited early:\n${out}`);
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`npm start did not print ready:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return { proc, output: () => out, exited };
-}
 
 describe('SIGKILL of npm start mid-run', () => {
   const CLOUD = 'cldrsrc_resume';
@@ -55,18 +30,15 @@ describe('SIGKILL of npm start mid-run', () => {
 
   it('the run left RUNNING is resumed at start-up and ends SUCCEEDED, with no new version', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'iam-mapping-resume-'));
-    const port = await freePort();
     const env = {
       ...process.env,
-      PORT: String(port),
-      DYNAMODB_PORT: String(await freePort()),
       DATA_DIR: dataDir,
       SANDBOX_LATENCY_MS: '10',
       PLAN_PAGE_SIZE: '8',
       DRIFT_INTERVAL_SECONDS: '0',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     };
-    let child = await startChild(env);
+    let child = await startNpmStart(env);
     cleanups.push(async () => {
       if (child.proc.exitCode === null) {
         child.proc.kill('SIGKILL');
@@ -74,10 +46,9 @@ describe('SIGKILL of npm start mid-run', () => {
       }
       rmSync(dataDir, { recursive: true, force: true });
     });
-    const base = `http://127.0.0.1:${port}`;
     const token = (await promisify(execFile)('npm', ['run', '--silent', 'dev-token', '--', 'owner'], { cwd: ROOT, env })).stdout.trim();
     const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${base}${path}`, {
+      const res = await fetch(`${child.url}${path}`, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
@@ -101,7 +72,7 @@ describe('SIGKILL of npm start mid-run', () => {
     await child.exited;
     expect(seen.items.length).toBeLessThan(SAS.length);
 
-    child = await startChild(env);
+    child = await startNpmStart(env);
     const restartedAt = Date.now();
     let status: any;
     const until = Date.now() + 60_000;
@@ -114,7 +85,7 @@ describe('SIGKILL of npm start mid-run', () => {
     expect(status.items).toHaveLength(SAS.length);
     expect((await api('GET', `${MAPPING}/versions`)).json.versions).toHaveLength(1);
     // One role per SA, none twice.
-    const iam = new IAMClient({ region: 'us-east-1', endpoint: `${base}/sandbox/aws`, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const iam = new IAMClient({ region: 'us-east-1', endpoint: `${child.url}/sandbox/aws`, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
     const names: string[] = [];
     for await (const page of paginateListRoles({ client: iam }, { PathPrefix: '/' })) names.push(...(page.Roles ?? []).map((r) => r.RoleName!));
     iam.destroy();

@@ -1,9 +1,10 @@
 /**
- * moto_server (the Python AWS emulator) on a free loopback port, for tests that compare the sandbox
- * with it or run the local server against it. `hasMoto` is false where moto is not installed.
+ * moto_server (the Python AWS emulator) on a loopback port it picks itself (`-p 0`), for tests that
+ * compare the sandbox with it or run the local server against it. The port is read from its own
+ * "Running on" line, so parallel test files never race for a port. `hasMoto` is false where moto is
+ * not installed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { onPath } from '../helpers/cli-env.js';
 
 export const hasMoto = onPath('moto_server');
@@ -13,38 +14,33 @@ export interface Moto {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Starts moto_server and waits until it answers (up to 20 s). */
 export async function startMoto(): Promise<Moto> {
-  const port = await freePort();
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-  const url = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
   const deadline = Date.now() + 20_000;
+  const fail = (why: string) => {
+    child.kill();
+    return new Error(`moto_server ${why}: ${output}`);
+  };
+  let url: string | undefined;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited: ${stderr}`);
-    try {
-      const res = await fetch(`${url}/moto-api/`);
-      await res.arrayBuffer();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill();
-        throw new Error(`moto_server did not answer on ${url}: ${stderr}`);
+    if (child.exitCode !== null) throw new Error(`moto_server exited: ${output}`);
+    url ??= /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    if (url) {
+      try {
+        const res = await fetch(`${url}/moto-api/`);
+        await res.arrayBuffer();
+        break;
+      } catch {
+        // not answering yet
       }
-      await new Promise((r) => setTimeout(r, 200));
     }
+    if (Date.now() > deadline) throw fail(url ? `did not answer on ${url}` : 'printed no address');
+    await new Promise((r) => setTimeout(r, 100));
   }
   return {
     url,
