@@ -80,7 +80,6 @@ export function contractProblems(res: RawResponse, method = 'GET'): string[] {
   return problems;
 }
 
-
 /** Names of own properties of the built-in prototypes (to prove nothing was polluted). */
 export function prototypeFingerprint(): string {
   const names = (o: object) => Reflect.ownKeys(o).map(String).sort().join(',');
