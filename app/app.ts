@@ -15,7 +15,16 @@ import { DynamoOwnershipStore } from '../adapters/dynamodb/ownership-store.js';
 import { DynamoRunStore } from '../adapters/dynamodb/run-store.js';
 import type { Targets } from '../adapters/targets.js';
 import type { DriftDeps } from '../lib/drift/check.js';
-import type { ConfigStore, DriftReportStore, GcpPort, OwnershipStore, ProvisioningRunStore, StickyStore, WorkflowStarter } from '../lib/ports.js';
+import type {
+  ConfigStore,
+  DriftCheckHandOff,
+  DriftReportStore,
+  GcpPort,
+  OwnershipStore,
+  ProvisioningRunStore,
+  StickyStore,
+  WorkflowStarter,
+} from '../lib/ports.js';
 import type { SettingsDefaults } from '../lib/provisioning/settings.js';
 import { ResolutionService } from '../lib/resolution/service.js';
 import type { WorkflowDeps } from '../lib/workflow/steps.js';
@@ -43,6 +52,13 @@ export interface AppConfig {
   defaults: SettingsDefaults;
   /** Parallel reads per drift check. */
   driftConcurrency?: number;
+  /**
+   * An on-demand drift check still running after this long is handed to `driftHandOff` and the
+   * request answers 202 (an HTTP request must end within API Gateway's 30 s). Needs `driftHandOff`.
+   */
+  driftDeadlineMs?: number;
+  /** Where such a check goes on (absent: the request waits for the check, however long). */
+  driftHandOff?: (app: App) => DriftCheckHandOff;
   /** The deployment's ceiling on distinct identities per config (MAX_IDENTITIES; default 1,000, never above 5,000). */
   maxIdentities?: number;
   /** Plan items per page (one Distributed Map child execution each; PLAN_PAGE_SIZE, default 100). */
@@ -66,6 +82,8 @@ export interface App {
   readonly workflowDeps: WorkflowDeps;
   /** What drift checks use. */
   readonly driftDeps: DriftDeps;
+  /** Where an on-demand drift check that outlasts `config.driftDeadlineMs` goes on (undefined: none). */
+  readonly driftHandOff: DriftCheckHandOff | undefined;
 }
 
 export function createStores(config: StoreConfig): StorePorts {
@@ -138,9 +156,13 @@ export function createApp(config: AppConfig): App {
     get driftDeps() {
       return driftDeps();
     },
+    get driftHandOff() {
+      return driftHandOff();
+    },
   };
   const notStarting: WorkflowStarter = { start: async () => Promise.reject(new Error('this entry point cannot start provisioning runs')) };
   const workflow = once(() => (config.workflow ? config.workflow(app) : notStarting));
+  const driftHandOff = once(() => config.driftHandOff?.(app));
   const resolution = once(
     () =>
       new ResolutionService(stores().configs, stores().sticky, {

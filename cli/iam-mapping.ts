@@ -471,16 +471,36 @@ Exit code 1 when the run FAILED (with or without --wait).
   },
 
   'drift check': {
-    usage: 'drift check -n CLOUD [--repair] [--fail-on-drift]',
+    usage: 'drift check -n CLOUD [--repair] [--fail-on-drift] [--timeout SECONDS]',
     summary: 'run a drift check now (owner) and print the report',
     help: `  -n, --cloud CLOUD   the cloud_deployment_id
   --repair            repair what is ours even when the cloud's drift mode is \`report\`
-  --fail-on-drift     exit code 1 when drift was found`,
-    options: ['cloud', 'repair', 'fail-on-drift'],
+  --fail-on-drift     exit code 1 when drift was found
+  --timeout SECONDS   a check that outlasts the service's deadline goes on in the background
+                      (202): how long to wait for its report (default 900; 6 on timeout)`,
+    options: ['cloud', 'repair', 'fail-on-drift', 'timeout'],
     required: ['cloud'],
     async run({ v, io, api, out }) {
+      const timeoutMs = (v.timeout !== undefined ? positiveInt(v.timeout, '--timeout') : 900) * 1000;
       const body = v.repair ? JSON.stringify({ repair: true }) : undefined;
-      const res = await api().request('POST', api().cloudPath(v.cloud!, '/drift-checks'), body ? { body } : {});
+      let res = await api().request('POST', api().cloudPath(v.cloud!, '/drift-checks'), body ? { body } : {});
+      if (res.status === 202) {
+        // Handed off: poll the latest report until it is the one that answers this request.
+        const { requested_at: requestedAt, message } = res.json as { requested_at: string; message: string };
+        io.err(`${message}\nwaiting for it (up to ${timeoutMs / 1000}s)…\n`);
+        const deadline = Date.now() + timeoutMs;
+        const latest = api().cloudPath(v.cloud!, '/drift-checks/latest');
+        for (;;) {
+          await new Promise((r) => setTimeout(r, 2000));
+          res = await api().request('GET', latest, { allow: [404] });
+          if (res.status === 200 && String(res.json.checked_at) >= requestedAt) break;
+          if (Date.now() > deadline) {
+            throw new CliError(EXIT.UNAVAILABLE, `the drift check of ${v.cloud} requested at ${requestedAt} has not reported after ${timeoutMs / 1000}s`, [
+              `see it later with \`iam-mapping drift show -n ${v.cloud}\``,
+            ]);
+          }
+        }
+      }
       printDrift(io, v.cloud!, res.json, out);
       return v['fail-on-drift'] && res.json.drifted ? EXIT.INVALID : EXIT.OK;
     },

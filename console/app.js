@@ -1070,13 +1070,24 @@ async function runDrift(repair) {
       status.textContent = `Not checked: ${res.error?.message ?? 'the latest version is still being provisioned'}. Try again when its run has ended.`;
       return;
     }
-    const r = res.json.repair;
+    let report = res.json;
+    if (res.status === 202) {
+      // The check outlasted the service's deadline and goes on in the background: wait for its report.
+      status.textContent = 'This check takes longer than a request may; it goes on in the background. Waiting for its report…';
+      report = await handedOffReport(cloud, res.json.requested_at);
+      if (cloud !== state.cloud) return;
+      if (!report) {
+        status.textContent = 'The check has not reported after 15 minutes; refresh the report later.';
+        return;
+      }
+    }
+    const r = report.repair;
     status.textContent = repair
       ? r
         ? `Repair started for ${r.items.length} item${r.items.length === 1 ? '' : 's'}${r.deleted.length ? `, ${r.deleted.length} orphan${r.deleted.length === 1 ? '' : 's'} deleted` : ''}${r.errors.length ? `; errors: ${r.errors.join('; ')}` : ''}. Check again when it has run.`
         : 'Checked just now: nothing to repair.'
       : 'Checked just now.';
-    renderDrift(res.json);
+    renderDrift(report);
     if (repair && r?.items.length) pollProvisioningInBackground();
   } catch (e) {
     status.textContent = `The check failed: ${messageOf(e)}`;
@@ -1084,6 +1095,22 @@ async function runDrift(repair) {
     $('drift-check').disabled = !isOwner();
     updateRepair();
   }
+}
+
+/**
+ * The report of a handed-off check: the latest one checked at or after `requestedAt` (polled
+ * every 2 s, up to 15 minutes, while the same cloud is shown); null when none came.
+ * @param {string} cloud
+ * @param {string} requestedAt
+ */
+async function handedOffReport(cloud, requestedAt) {
+  const until = Date.now() + 15 * 60_000;
+  while (Date.now() < until && cloud === state.cloud) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const res = await api('GET', cloudPath(cloud, '/drift-checks/latest'), { expect: [404] });
+    if (res.status === 200 && String(res.json.checked_at) >= requestedAt) return res.json;
+  }
+  return null;
 }
 
 $('drift-check').addEventListener('click', () => runDrift(false));

@@ -31,6 +31,17 @@ export function policiesPerRole(setting: string | undefined): number {
   return n;
 }
 
+/** DRIFT_DEADLINE_SECONDS: how long an on-demand drift check may take before it is handed to the drift worker (1-25; the function's timeout is 29 s). */
+export const DRIFT_DEADLINE_DEFAULT_SECONDS = 20;
+export function driftDeadlineMs(setting: string | undefined): number {
+  if (setting === undefined || setting === '') return DRIFT_DEADLINE_DEFAULT_SECONDS * 1000;
+  const n = Number(setting);
+  if (!Number.isFinite(n) || n <= 0 || n > 25) {
+    throw new Error(`DRIFT_DEADLINE_SECONDS must be a number of seconds above 0 and at most 25 (the drift function has 29), got ${JSON.stringify(setting)}`);
+  }
+  return Math.round(n * 1000);
+}
+
 /** The deployment's limits from the environment: ROLE_PATH, ALLOWED_POLICY_ARNS, PROTECTED_NAMESPACES, PERMISSIONS_BOUNDARY_ARN, CONTROL_PLANE_ROLES, MANAGED_POLICIES_PER_ROLE. */
 export function deploymentRulesFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentRules {
   return {
@@ -54,7 +65,7 @@ export function settingsDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): S
 }
 
 /** What an entry point adds to the app: its adapters, and defaults only it needs (e.g. functions/gcp-env.ts). */
-export type EntryAdapters = Pick<AppConfig, 'workflow' | 'targets' | 'gcp'> & { extraDefaults?: SettingsDefaults };
+export type EntryAdapters = Pick<AppConfig, 'workflow' | 'targets' | 'gcp' | 'driftHandOff'> & { extraDefaults?: SettingsDefaults };
 
 export function appConfigFromEnv(env: NodeJS.ProcessEnv, entry: EntryAdapters = {}): AppConfig {
   const { extraDefaults, ...adapters } = entry;
@@ -67,6 +78,7 @@ export function appConfigFromEnv(env: NodeJS.ProcessEnv, entry: EntryAdapters = 
     resolve: { freshnessMs: Number(env.RESOLVE_FRESHNESS_MS ?? 1000), staleGraceMs: Number(env.RESOLVE_STALE_GRACE_MS ?? 2000) },
     defaults: { ...settingsDefaultsFromEnv(env), ...extraDefaults },
     ...(env.DRIFT_CONCURRENCY ? { driftConcurrency: Number(env.DRIFT_CONCURRENCY) } : {}),
+    driftDeadlineMs: driftDeadlineMs(env.DRIFT_DEADLINE_SECONDS),
     maxIdentities: identityCeiling(env.MAX_IDENTITIES),
     ...planPageSizeFromEnv(env),
     ...adapters,

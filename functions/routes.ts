@@ -196,11 +196,14 @@ export const ROUTES = [
     summary: 'Run a drift check now and return its report',
     description:
       'Compares what the latest successfully provisioned version made with what IAM and Kubernetes hold now. ' +
-      'With `{"repair": true}` (or drift mode repair) also re-provisions what drifted.',
+      'With `{"repair": true}` (or drift mode repair) also re-provisions what drifted. ' +
+      "A check that takes longer than the deployment's deadline (DRIFT_DEADLINE_SECONDS, 20 s by default: a request must end within API Gateway's 30 s) " +
+      'goes on in the drift worker and the answer is 202; its report then appears at `GET …/drift-checks/latest`.',
     tag: 'drift',
     request: { body: s.driftCheckRequestSchema, optionalBody: true },
     responses: {
       200: { description: 'the report', schema: s.driftReportSchema },
+      202: { description: 'the check outlasted the deadline and goes on in the drift worker; poll the report (Location)', schema: s.driftCheckAcceptedSchema },
       ...BAD,
       ...AUTH,
       ...LARGE,

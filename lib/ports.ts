@@ -531,6 +531,23 @@ export interface DriftReportStore {
   listReports(cloudId: string, options?: { limit?: number }): Promise<DriftReportSummary[]>;
 }
 
+/** An on-demand drift check handed to a longer-running worker, because it outlasts the HTTP request's deadline. */
+export interface DriftCheckRequest {
+  cloudId: string;
+  /** As the API's `{"repair": …}` (absent: as the cloud's drift mode says). */
+  repair?: boolean;
+  /** When the API accepted it (ISO 8601); the report that answers it is checked at or after this. */
+  requestedAt: string;
+  /** Who asked (the token's subject), for the worker's log. */
+  requestedBy?: string;
+}
+
+/** Runs a drift check elsewhere (deployed: an asynchronous invocation of the drift schedule function; locally: in the background). */
+export interface DriftCheckHandOff {
+  /** Resolves once the check is queued; it does not wait for the check. */
+  handOff(request: DriftCheckRequest): Promise<void>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Google Cloud targets (adapters/gcp/): IAM v1 service accounts and their IAM policies, Cloud
 // Storage bucket IAM, and GKE clusters (to reach their Kubernetes API). Errors are the same

@@ -11,7 +11,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type App, type StorePorts } from '../app/app.js';
-import { runScheduledPass, type ScheduleOutcome } from '../app/use-cases/drift.js';
+import { runHandedOffCheck, runScheduledPass, type ScheduleOutcome } from '../app/use-cases/drift.js';
 import { createTargets, type TargetsConfig } from '../adapters/targets.js';
 import { createGcpTargets, type GcpTargetsConfig } from '../adapters/gcp/google.js';
 import { configOperations } from '../functions/config.js';
@@ -39,7 +39,7 @@ import { persistedSandboxState } from './sandbox-state.js';
 import { createLocalWorkflowRunner, type LocalWorkflowRunner, type Quotas } from './workflow-runner.js';
 import { recordExecutionEnd, resumeUnfinishedRuns } from '../lib/workflow/run-ended.js';
 import { identityCeiling } from '../lib/config/limits.js';
-import { deploymentRulesFromEnv, planPageSizeFromEnv } from '../functions/lambda-app.js';
+import { deploymentRulesFromEnv, driftDeadlineMs, planPageSizeFromEnv } from '../functions/lambda-app.js';
 import { gcpDefaultsFromEnv } from '../functions/gcp-env.js';
 
 export interface LocalServerOptions {
@@ -67,6 +67,8 @@ export interface LocalServerOptions {
   workflow?: { retryIntervalMs?: number; waitMs?: number; planPageSize?: number; quotas?: Partial<Quotas> };
   /** Seconds between scheduled drift passes (drift checks, restarts of lost provisioning); 0 = none. Default env DRIFT_INTERVAL_SECONDS, else 300. */
   driftIntervalSeconds?: number;
+  /** An on-demand drift check still running after this many ms goes on in the background and the request answers 202, as deployed. Default env DRIFT_DEADLINE_SECONDS, else 20 s. */
+  driftDeadlineMs?: number;
 }
 
 export interface LocalServer {
@@ -279,6 +281,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       await recordExecutionEnd(app.stores.runs, { ...ended, cloudId: input.cloudId, version: input.version });
     },
   });
+  const backgroundChecks = new Set<Promise<void>>();
   const app: App = createApp({
     store: { tableName, region: LOCAL_REGION, dynamodbEndpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS },
     resolve: {
@@ -290,6 +293,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     ...(gcpConfig ? { gcp: () => createGcpTargets(gcpConfig) } : {}),
     workflow: () => runner,
     maxIdentities: identityCeiling(process.env.MAX_IDENTITIES),
+    driftDeadlineMs: options.driftDeadlineMs ?? driftDeadlineMs(process.env.DRIFT_DEADLINE_SECONDS),
+    // The drift worker of this process (deployed: the drift schedule function, invoked asynchronously).
+    driftHandOff: (a) => ({
+      handOff: async (request) => {
+        const check = runHandedOffCheck(a, request).then(
+          (report) => logger.info('handed-off drift check', { cloudId: request.cloudId, status: report.status, findings: report.summary.total }),
+          (error: unknown) => logger.warn('handed-off drift check failed', { cloudId: request.cloudId, error: String(error) }),
+        );
+        backgroundChecks.add(check);
+        void check.finally(() => backgroundChecks.delete(check));
+      },
+    }),
     ...(options.workflow?.planPageSize ? { planPageSize: options.workflow.planPageSize } : planPageSizeFromEnv()),
   });
   // Runs cut off by a crash (SIGKILL) or a stop of the previous process are resumed (started
@@ -334,6 +349,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     (closing ??= (async () => {
       if (driftTimer) clearInterval(driftTimer);
       await driftPass?.catch(() => undefined);
+      await Promise.all(backgroundChecks);
       await runner.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -5,18 +5,83 @@
  * latest version's run has been PENDING longer than `pendingAfterMs` (its start was lost: the PUT
  * committed the version, the start failed).
  */
+import pMap from 'p-map';
 import { driftSettingsOf, runDriftCheck } from '../../lib/drift/check.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
-import type { DriftReport } from '../../lib/ports.js';
+import type { DriftCheckRequest, DriftReport } from '../../lib/ports.js';
 import { TargetError } from '../../lib/target-errors.js';
 import { runOutlived } from '../../lib/workflow/run-ended.js';
 import type { App } from '../app.js';
 import { startProvisioning } from './provisioning.js';
 
-/** A drift check now (and its repair when asked or configured); IAM/Kubernetes throttling or outages → 503. */
-export async function checkDriftNow(app: Pick<App, 'driftDeps'>, cloudId: string, options: { repair?: boolean }) {
+/** What an on-demand check gives: its report, or — past the deadline — the request handed to another worker. */
+export type DriftCheckOutcome = { report: DriftReport } | { handedOff: DriftCheckRequest; deadlineMs: number };
+
+const EXPIRED = Symbol('expired');
+
+/**
+ * A drift check now (and its repair when asked or configured); IAM/Kubernetes throttling or
+ * outages → 503. With a deadline and a hand-off configured, a check still reading after the
+ * deadline is handed off: it is withdrawn before its first write (so only the worker writes the
+ * report or repairs), the same check is queued with the hand-off, and the outcome says so. A check
+ * that has begun writing by then is waited for instead.
+ */
+export async function checkDriftNow(
+  app: Pick<App, 'config' | 'driftDeps' | 'driftHandOff'>,
+  cloudId: string,
+  options: { repair?: boolean; requestedBy?: string },
+): Promise<DriftCheckOutcome> {
+  const repair = options.repair !== undefined ? { repair: options.repair } : {};
+  const handOff = app.driftHandOff;
+  const deadlineMs = app.config.driftDeadlineMs;
+  return targetFailures(cloudId, async () => {
+    if (!handOff || deadlineMs === undefined) return { report: await runDriftCheck(app.driftDeps, cloudId, { trigger: 'api', ...repair }) };
+    let handedOff = false;
+    let writing = false;
+    const check = runDriftCheck(app.driftDeps, cloudId, {
+      trigger: 'api',
+      ...repair,
+      proceed: () => {
+        if (handedOff) return false;
+        writing = true;
+        return true;
+      },
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<typeof EXPIRED>((resolve) => (timer = setTimeout(() => resolve(EXPIRED), deadlineMs)));
+    const first = await Promise.race([check, expired]).finally(() => clearTimeout(timer));
+    if (first !== EXPIRED) return { report: first };
+    if (writing) return { report: await check };
+    handedOff = true;
+    // The withdrawn check ends at its first write; what it throws then (or before) is nobody's answer.
+    check.catch(() => undefined);
+    const now = app.driftDeps.now ?? (() => new Date());
+    const request: DriftCheckRequest = {
+      cloudId,
+      ...repair,
+      requestedAt: now().toISOString(),
+      ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}),
+    };
+    try {
+      await handOff.handOff(request);
+    } catch (e) {
+      throw new DependencyUnavailableError('the drift worker', e, 5);
+    }
+    return { handedOff: request, deadlineMs };
+  });
+}
+
+/** A check handed off by `checkDriftNow`, run to its end by the worker (no deadline). */
+export async function runHandedOffCheck(app: Pick<App, 'driftDeps'>, request: DriftCheckRequest): Promise<DriftReport> {
+  return targetFailures(request.cloudId, () =>
+    runDriftCheck(app.driftDeps, request.cloudId, { trigger: 'api', ...(request.repair !== undefined ? { repair: request.repair } : {}) }),
+  );
+}
+
+/** A provisioning target's failure as the API answers it: retryable (throttling, outage) → 503, else 500 naming it. */
+async function targetFailures<T>(cloudId: string, check: () => Promise<T>): Promise<T> {
   try {
-    return await runDriftCheck(app.driftDeps, cloudId, { trigger: 'api', ...(options.repair !== undefined ? { repair: options.repair } : {}) });
+    return await check();
   } catch (e) {
     if (e instanceof TargetError) {
       if (e.retryable) throw new DependencyUnavailableError('a provisioning target (IAM, EKS or Kubernetes)', e, 5);
@@ -40,6 +105,8 @@ export interface ScheduleOutcome {
   checked: Array<{ cloudId: string; report: DriftReport }>;
   skipped: Array<{ cloudId: string; reason: string }>;
   restarted: Array<{ cloudId: string; version: number; executionId?: string; error?: string }>;
+  /** Clouds not checked because the pass ran short of time (they are checked longest ago, so they go first next time). */
+  deferred: string[];
   errors: Array<{ cloudId: string; error: string }>;
 }
 
@@ -47,7 +114,15 @@ export interface ScheduleOptions {
   /** A PENDING run older than this is restarted. Default 5 minutes. */
   pendingAfterMs?: number;
   now?: () => Date;
+  /**
+   * Time left for the pass (deployed: the invocation's remaining time). A check is started only
+   * while more than `reserveMs(longest check so far)` is left; the rest is deferred.
+   */
+  remainingMs?: () => number;
 }
+
+/** Time a pass keeps in hand before it starts another check: a minute, or twice its longest check so far. */
+export const checkReserveMs = (longestMs: number) => Math.max(60_000, 2 * longestMs);
 
 export const PENDING_RESTART_MS = 5 * 60_000;
 
@@ -57,8 +132,9 @@ export async function runScheduledPass(app: Pick<App, 'driftDeps' | 'stores' | '
   const deps = app.driftDeps;
   const now = options.now ?? deps.now ?? (() => new Date());
   const pendingAfter = options.pendingAfterMs ?? PENDING_RESTART_MS;
-  const out: ScheduleOutcome = { checked: [], skipped: [], restarted: [], errors: [] };
-  for (const cloudId of await deps.configs.listClouds()) {
+  const out: ScheduleOutcome = { checked: [], skipped: [], restarted: [], deferred: [], errors: [] };
+  let longestMs = 0;
+  for (const cloudId of await checkedLongestAgoFirst(app, await deps.configs.listClouds())) {
     try {
       const latest = await deps.configs.getLatestMeta(cloudId);
       if (!latest) continue;
@@ -80,11 +156,34 @@ export async function runScheduledPass(app: Pick<App, 'driftDeps' | 'stores' | '
         out.skipped.push({ cloudId, reason: 'drift mode off' });
         continue;
       }
+      if (options.remainingMs && options.remainingMs() < checkReserveMs(longestMs)) {
+        out.deferred.push(cloudId);
+        continue;
+      }
+      const started = Date.now();
       out.checked.push({ cloudId, report: await runDriftCheck(deps, cloudId, { trigger: 'schedule' }) });
+      longestMs = Math.max(longestMs, Date.now() - started);
     } catch (e) {
       if ((e as { code?: unknown }).code === 'CONFLICT') out.skipped.push({ cloudId, reason: message(e) });
       else out.errors.push({ cloudId, error: message(e) });
     }
   }
   return out;
+}
+
+/**
+ * The clouds in the order a pass takes them: never checked first, then by their latest report's
+ * time, oldest first (ties by id), so a pass cut short never starves the same clouds.
+ */
+async function checkedLongestAgoFirst(app: Pick<App, 'stores'>, clouds: string[]): Promise<string[]> {
+  const last = new Map<string, string>();
+  await pMap(
+    clouds,
+    async (cloudId) => {
+      const [latest] = await app.stores.drift.listReports(cloudId, { limit: 1 });
+      if (latest) last.set(cloudId, latest.checked_at);
+    },
+    { concurrency: 8 },
+  );
+  return [...clouds].sort((a, b) => (last.get(a) ?? '').localeCompare(last.get(b) ?? '') || a.localeCompare(b));
 }

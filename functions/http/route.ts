@@ -106,6 +106,8 @@ export type RouteReply<R extends RouteSpec> = SchemaOfStatus<R, SuccessStatus<R>
 export type OperationResult<R extends RouteSpec> =
   | RouteReply<R>
   | { reply: true; status: number; body?: RouteReply<R>; headers?: Record<string, string> }
+  /** Accepted: the body of the route's 202 (a route declaring one). */
+  | (202 extends keyof R['responses'] ? { reply: true; status: 202; body: SchemaOfStatus<R, 202>; headers?: Record<string, string> } : never)
   /** A body already rendered (YAML), with its Content-Type among `headers`. */
   | { reply: true; status: number; text: string; headers: Record<string, string> };
 
@@ -114,5 +116,13 @@ export const reply = <T>(status: number, body?: T, headers?: Record<string, stri
   reply: true as const,
   status,
   ...(body !== undefined ? { body } : {}),
+  ...(headers ? { headers } : {}),
+});
+
+/** A 202 Accepted reply (routes declaring 202): the work goes on elsewhere. */
+export const accepted = <T>(body: T, headers?: Record<string, string>) => ({
+  reply: true as const,
+  status: 202 as const,
+  body,
   ...(headers ? { headers } : {}),
 });

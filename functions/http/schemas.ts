@@ -293,6 +293,15 @@ export const driftReportSchema = z.object({
   findings_truncated: z.optional(int(0)),
 });
 
+/** 202 of POST .../drift-checks: the check outlasted the request's deadline and goes on in the drift worker. */
+export const driftCheckAcceptedSchema = z.strictObject({
+  cloud_deployment_id: z.string(),
+  status: z.literal('running'),
+  requested_at: described(timestamp(), 'the report that answers this request has checked_at at or after this'),
+  report: described(z.string(), 'the path to GET for it (also the Location header)'),
+  message: z.string(),
+});
+
 export const driftReportSummarySchema = z.object({
   checked_at: timestamp(),
   status: z.enum(DRIFT_STATUSES),

@@ -80,6 +80,20 @@ export interface DriftCheckOptions {
   /** Store the report (default true). */
   store?: boolean;
   trigger?: 'api' | 'schedule';
+  /**
+   * Asked once, just before the check's first write (a repair, or storing the report): false
+   * withdraws the check there, with nothing written (it throws DriftCheckWithdrawn). The on-demand
+   * check uses it to hand a check that outlasts its deadline to another worker without both writing.
+   */
+  proceed?: () => boolean;
+}
+
+/** A check withdrawn before its first write (DriftCheckOptions.proceed said no). */
+export class DriftCheckWithdrawn extends Error {
+  override readonly name = 'DriftCheckWithdrawn';
+  constructor(cloudId: string) {
+    super(`the drift check of ${cloudId} was withdrawn before writing anything (it was handed off)`);
+  }
 }
 
 /** How many older versions to look through for one whose run SUCCEEDED. */
@@ -151,8 +165,15 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     trigger: options.trigger ?? 'api',
   } as const;
 
+  let writing = false;
+  const beforeFirstWrite = () => {
+    if (writing) return;
+    if (options.proceed && !options.proceed()) throw new DriftCheckWithdrawn(cloudId);
+    writing = true;
+  };
   const finishReport = async (report: DriftReport): Promise<DriftReport> => {
     report.duration_ms = Date.now() - started;
+    if (options.store !== false) beforeFirstWrite();
     if (options.store !== false) await deps.reports.putReport(cloudId, report);
     return report;
   };
@@ -334,6 +355,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   // ---- repair
   const repairWanted = options.repair ?? latestDrift.mode === 'repair';
   if (repairWanted && findings.length > 0) {
+    beforeFirstWrite();
     report.repair = await repair(deps, cloudId, {
       desiredVersion,
       latestVersion: latest.version,

@@ -332,6 +332,19 @@ describe.skipIf(!available)('web console (headless Chromium)', () => {
     expect(await text('#drift-report')).not.toContain('hand-made');
     expect(await page.locator('#drift-repair').getAttribute('title')).toMatch(/Nothing drifted|None of the findings can be repaired/);
 
+    // A check that outlasts the deployment's deadline (lowered to 1 ms for this step) answers 202
+    // and goes on in the background: the console says so, waits for its report and shows it.
+    const deadline = h.server.app.config.driftDeadlineMs;
+    h.server.app.config.driftDeadlineMs = 1;
+    try {
+      await page.locator('#drift-check').click();
+      expect(await until('#drift-status', /goes on in the background/)).toContain('Waiting for its report');
+      expect(await until('#drift-status', /Checked just now/)).toBeTruthy();
+      expect(await text('#drift-result')).toMatch(/no drift|drifted/);
+    } finally {
+      h.server.app.config.driftDeadlineMs = deadline;
+    }
+
     // A newer version: the report on screen compares an older one, and says so.
     expect((await h.api('PUT', `/v1/clouds/${CLOUD}/iam-mapping`, { body: SEED_EXAMPLES.eks.replace('CLOUD_DEFAULT', 'FAIL') })).status).toBe(200);
     await tab('config');

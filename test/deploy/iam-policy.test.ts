@@ -311,3 +311,26 @@ describe('the permissions boundary caps a workload role', () => {
     expect(await asWorkload('s3:ListBucket', 'arn:aws:s3:::my-anyscale-bucket')).toBe('Allowed');
   });
 });
+
+describe('the drift worker: long on-demand checks are queued to the drift schedule function', () => {
+  const fn = (logicalId: string) => template.Resources[logicalId]?.Properties as Record<string, any>;
+  const workerArn = () => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${String(fn('DriftScheduleLambdaFunction').FunctionName)}`;
+
+  it('the drift function names the deployed schedule function as its worker, with the deadline', () => {
+    const env = fn('DriftLambdaFunction').Environment.Variables as Record<string, string>;
+    expect(env.DRIFT_WORKER_FUNCTION).toBe(fn('DriftScheduleLambdaFunction').FunctionName);
+    expect(env.DRIFT_DEADLINE_SECONDS).toBe('20');
+    expect(fn('DriftLambdaFunction').Timeout).toBe(29);
+    expect(fn('DriftScheduleLambdaFunction').Timeout).toBe(900);
+  });
+  it('Lambda does not retry a failed or timed-out pass (the next scheduled one follows)', () => {
+    const configs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    const worker = configs.find((c) => JSON.stringify(c.Properties.FunctionName).includes('DriftScheduleLambdaFunction'));
+    expect(worker?.Properties.MaximumRetryAttempts).toBe(0);
+  });
+  it('DriftRole may invoke exactly that function', async () => {
+    expect(await decide('DriftRole', 'lambda:InvokeFunction', workerArn())).toBe('Allowed');
+    expect(await decide('DriftRole', 'lambda:InvokeFunction', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:iam-mapping-${STAGE}-resolve`)).toMatch(/Denied/);
+    expect(await decide('DriftRole', 'lambda:UpdateFunctionCode', workerArn())).toMatch(/Denied/);
+  });
+});
