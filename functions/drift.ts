@@ -29,7 +29,9 @@ export const driftOperations: Operations<'drift'> = {
         status: 'running' as const,
         requested_at: outcome.handedOff.requestedAt,
         report: latest,
-        message: `the check takes longer than ${seconds} s and goes on in the background; GET ${latest} shows its report once its checked_at is at or after requested_at`,
+        message: outcome.joined
+          ? `a check of this cloud requested at ${outcome.handedOff.requestedAt} is already running in the background and answers this one; GET ${latest} shows its report once its checked_at is at or after requested_at`
+          : `the check takes longer than ${seconds} s and goes on in the background; GET ${latest} shows its report once its checked_at is at or after requested_at`,
       },
       { location: latest, 'retry-after': String(Math.max(5, Math.ceil(seconds))) },
     );

@@ -529,6 +529,16 @@ export interface DriftReportStore {
   latestReport(cloudId: string): Promise<DriftReport | null>;
   /** Report summaries, newest first. */
   listReports(cloudId: string, options?: { limit?: number }): Promise<DriftReportSummary[]>;
+  /**
+   * The drift worker's slot of a cloud, one per kind of request (`slot`: repair true, false or as
+   * the mode says): claims it for a check requested at `requestedAt`, held until `until` (ISO
+   * 8601) unless released sooner. Null when claimed now; else the pending check holding it.
+   */
+  claimWorkerSlot(cloudId: string, slot: string, claim: { requestedAt: string; until: string }): Promise<{ requestedAt: string } | null>;
+  /** The check holding the slot at `now` (claimed, not released, `until` not passed), or null. */
+  workerSlot(cloudId: string, slot: string, now: string): Promise<{ requestedAt: string } | null>;
+  /** Frees the slot if the check requested at `requestedAt` still holds it. */
+  releaseWorkerSlot(cloudId: string, slot: string, requestedAt: string): Promise<void>;
 }
 
 /** An on-demand drift check handed to a longer-running worker, because it outlasts the HTTP request's deadline. */

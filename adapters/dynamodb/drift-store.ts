@@ -5,11 +5,11 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../lib/errors.js';
 import type { DriftReport, DriftReportStore, DriftReportSummary } from '../../lib/ports.js';
 import { StoredDataError } from '../../lib/stored.js';
-import { driftReportSchema, driftSummaryItemSchema, parseItem } from './items.js';
+import { driftReportSchema, driftSummaryItemSchema, driftWorkerItemSchema, parseItem } from './items.js';
 import { ItemType, keys } from './table.js';
 import { TableClient } from './table-client.js';
 
@@ -99,6 +99,57 @@ export class DynamoDriftStore implements DriftReportStore {
   async listReports(cloudId: string, options: { limit?: number } = {}): Promise<DriftReportSummary[]> {
     const items = await this.query(cloudId, Math.max(1, Math.min(options.limit ?? 20, 100)), true);
     return items.map((i) => parseItem(driftSummaryItemSchema, i, { PK: keys.cloudPk(cloudId), SK: String(i.SK) }));
+  }
+
+  async claimWorkerSlot(cloudId: string, slot: string, claim: { requestedAt: string; until: string }): Promise<{ requestedAt: string } | null> {
+    const key = { PK: keys.cloudPk(cloudId), SK: keys.driftWorkerSk(slot) };
+    const untilMs = Date.parse(claim.until);
+    // Twice: a slot released between the failed put and the read is free again.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const claimed = await this.t.sendConditional('PutItem', () =>
+        this.t.doc.send(
+          new PutCommand({
+            TableName: this.t.tableName,
+            Item: {
+              ...key,
+              type: ItemType.DRIFT_WORKER,
+              cloudId,
+              requestedAt: claim.requestedAt,
+              until: claim.until,
+              expiresAt: Math.ceil(untilMs / 1000) + 86_400,
+            },
+            ConditionExpression: 'attribute_not_exists(SK) OR #until < :now',
+            ExpressionAttributeNames: { '#until': 'until' },
+            ExpressionAttributeValues: { ':now': claim.requestedAt },
+          }),
+        ),
+      );
+      if (claimed) return null;
+      const held = await this.workerSlot(cloudId, slot, claim.requestedAt);
+      if (held) return held;
+    }
+    throw new AppError('CONFLICT', `the drift worker slot ${slot} of ${cloudId} changed twice while it was claimed; try again`);
+  }
+
+  async workerSlot(cloudId: string, slot: string, now: string): Promise<{ requestedAt: string } | null> {
+    const key = { PK: keys.cloudPk(cloudId), SK: keys.driftWorkerSk(slot) };
+    const res = await this.t.send('GetItem', () => this.t.doc.send(new GetCommand({ TableName: this.t.tableName, Key: key, ConsistentRead: true })));
+    if (!res.Item) return null;
+    const item = parseItem(driftWorkerItemSchema, res.Item, key);
+    return item.until >= now ? { requestedAt: item.requestedAt } : null;
+  }
+
+  async releaseWorkerSlot(cloudId: string, slot: string, requestedAt: string): Promise<void> {
+    await this.t.sendConditional('DeleteItem', () =>
+      this.t.doc.send(
+        new DeleteCommand({
+          TableName: this.t.tableName,
+          Key: { PK: keys.cloudPk(cloudId), SK: keys.driftWorkerSk(slot) },
+          ConditionExpression: 'requestedAt = :r',
+          ExpressionAttributeValues: { ':r': requestedAt },
+        }),
+      ),
+    );
   }
 
   private query(cloudId: string, limit: number, summaryOnly = false): Promise<Record<string, unknown>[]> {

@@ -158,6 +158,9 @@ export const driftReportSchema = z.object({
   findings_truncated: z.optional(nonNegative),
 }) satisfies z.ZodMiniType<DriftReport>;
 
+/** A DRIFT_WORKER item: the on-demand check holding the drift worker's slot, and until when. */
+export const driftWorkerItemSchema = z.object({ requestedAt: str, until: str });
+
 /** The plain summary attributes of a DRIFT item (the history lists them without decoding the body). */
 export const driftSummaryItemSchema = z.pipe(
   z.object({

@@ -2,8 +2,9 @@
  * The service's single DynamoDB table: definition, key builders and the item layout.
  *
  * Designed for single-item conditional writes only (no TransactWriteItems), so it runs unchanged
- * on dynalite (local) and real DynamoDB. TTL is used for one thing only, old drift reports
- * (`expiresAt`, enabled on the deployed table; dynalite ignores it and keeps them).
+ * on dynalite (local) and real DynamoDB. TTL (`expiresAt`, enabled on the deployed table;
+ * dynalite ignores it) drops old drift reports, plan pages and spent drift-worker slots; nothing
+ * relies on it for correctness (a slot's own `until` decides whether it is held).
  * Reads go through lib-dynamodb's `paginateQuery` (table-client.ts) and are parsed (items.ts).
  *
  * Key schema: PK (S, HASH) + SK (S, RANGE), PAY_PER_REQUEST, no indexes (yet).
@@ -26,6 +27,8 @@
  * │                    │   (toISOString, ms precision)    │           │ configVersion, findingCount, bySeverity,     │
  * │                    │                                  │           │ body (B, gzip JSON report), expiresAt (TTL)  │
  * │ CLOUD#<cloudId>    │ CLAIMED#<resource key>           │ CLAIMED   │ copy of a claim this cloud holds (listing)   │
+ * │ CLOUD#<cloudId>    │ WORKER#DRIFT#<true|false|mode>   │ DRIFT_    │ an on-demand check handed to the drift       │
+ * │                    │                                  │  WORKER   │ worker: requestedAt, until, expiresAt (TTL)  │
  * │ CLOUDS             │ <cloudId>                        │ CLOUD     │ cloudId, registeredAt                        │
  * │ OWNERSHIP          │ INVENTORY#<resource key>         │ INVENTORY │ what the service created/adopted: cloudId,   │
  * │                    │                                  │           │ id (RoleId/InstanceProfileId/uid), token     │
@@ -68,8 +71,8 @@
  * the `RUN#<version>` prefix), `PROVISIONING` the fencing token. Runs do not expire.
  *
  * Extending: new per-cloud entities go under the same PK with their own SK prefix. Prefixes must
- * not be a prefix of one another (`VERSION#`, `BLOB#`, `CLUSTER#`, `RUN#`, `DRIFT#`, and the
- * exact SK `PROVISIONING`). Should a cross-cloud access pattern appear, add a GSI on generic
+ * not be a prefix of one another (`VERSION#`, `BLOB#`, `CLUSTER#`, `RUN#`, `DRIFT#`, `PLAN#`,
+ * `CLAIMED#`, `WORKER#`, and the exact SK `PROVISIONING`). Should a cross-cloud access pattern appear, add a GSI on generic
  * `GSI1PK`/`GSI1SK` attributes.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
@@ -93,6 +96,7 @@ export const ItemType = {
   INVENTORY: 'INVENTORY',
   CLAIM: 'CLAIM',
   CLAIMED: 'CLAIMED',
+  DRIFT_WORKER: 'DRIFT_WORKER',
 } as const;
 
 export const keys = {
@@ -111,6 +115,8 @@ export const keys = {
   driftPrefix: 'DRIFT#',
   /** `checkedAt`: ISO-8601 UTC (`toISOString()`), so keys sort by time. */
   driftSk: (checkedAt: string, collision = 0) => `DRIFT#${checkedAt}${collision > 0 ? `#${collision}` : ''}`,
+  /** The drift worker's slot of a cloud for one kind of request (adapters/dynamodb/drift-store.ts). */
+  driftWorkerSk: (slot: string) => `WORKER#DRIFT#${slot}`,
   /** Ownership inventory and claims across clouds (adapters/dynamodb/ownership-store.ts). */
   ownershipPk: 'OWNERSHIP',
   inventorySk: (resourceKey: string) => `INVENTORY#${resourceKey}`,

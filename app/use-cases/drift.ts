@@ -14,17 +14,30 @@ import { runOutlived } from '../../lib/workflow/run-ended.js';
 import type { App } from '../app.js';
 import { startProvisioning } from './provisioning.js';
 
-/** What an on-demand check gives: its report, or — past the deadline — the request handed to another worker. */
-export type DriftCheckOutcome = { report: DriftReport } | { handedOff: DriftCheckRequest; deadlineMs: number };
+/**
+ * What an on-demand check gives: its report, or — past the deadline — the request handed to the
+ * drift worker (`joined`: a check of the same kind was already pending there, and answers this one).
+ */
+export type DriftCheckOutcome = { report: DriftReport } | { handedOff: DriftCheckRequest; deadlineMs: number; joined: boolean };
 
 const EXPIRED = Symbol('expired');
 
+/** How long a handed-off check holds the worker's slot at most: the worker's 15 minutes and a margin. */
+export const WORKER_SLOT_MS = 16 * 60_000;
+
+/** The worker slot of a request: one per kind (repair asked, refused, or as the drift mode says). */
+const slotOf = (request: { repair?: boolean }) => (request.repair === undefined ? 'mode' : String(request.repair));
+
 /**
  * A drift check now (and its repair when asked or configured); IAM/Kubernetes throttling or
- * outages → 503. With a deadline and a hand-off configured, a check still reading after the
- * deadline is handed off: it is withdrawn before its first write (so only the worker writes the
- * report or repairs), the same check is queued with the hand-off, and the outcome says so. A check
- * that has begun writing by then is waited for instead.
+ * outages → 503. With a deadline and a hand-off configured:
+ * - a check still reading after the deadline is handed off: it is withdrawn before its first
+ *   write (so only the worker writes the report or repairs) and the same check is queued with
+ *   the hand-off; a check that has begun writing by then is waited for instead;
+ * - at most one handed-off check per cloud and kind is pending in the worker (its slot in the
+ *   store): a request while one is pending joins it at once, and so does one whose deadline
+ *   passes while another request queued one — repeated clicks never multiply 15-minute reads of
+ *   the account's IAM.
  */
 export async function checkDriftNow(
   app: Pick<App, 'config' | 'driftDeps' | 'driftHandOff'>,
@@ -34,11 +47,22 @@ export async function checkDriftNow(
   const repair = options.repair !== undefined ? { repair: options.repair } : {};
   const handOff = app.driftHandOff;
   const deadlineMs = app.config.driftDeadlineMs;
+  const deps = app.driftDeps;
+  const now = deps.now ?? (() => new Date());
   return targetFailures(cloudId, async () => {
-    if (!handOff || deadlineMs === undefined) return { report: await runDriftCheck(app.driftDeps, cloudId, { trigger: 'api', ...repair }) };
+    if (!handOff || deadlineMs === undefined) return { report: await runDriftCheck(deps, cloudId, { trigger: 'api', ...repair }) };
+    const request = (requestedAt: string): DriftCheckRequest => ({
+      cloudId,
+      ...repair,
+      requestedAt,
+      ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}),
+    });
+    const pending = await deps.reports.workerSlot(cloudId, slotOf(repair), now().toISOString());
+    if (pending) return { handedOff: request(pending.requestedAt), deadlineMs, joined: true };
+
     let handedOff = false;
     let writing = false;
-    const check = runDriftCheck(app.driftDeps, cloudId, {
+    const check = runDriftCheck(deps, cloudId, {
       trigger: 'api',
       ...repair,
       proceed: () => {
@@ -55,27 +79,31 @@ export async function checkDriftNow(
     handedOff = true;
     // The withdrawn check ends at its first write; what it throws then (or before) is nobody's answer.
     check.catch(() => undefined);
-    const now = app.driftDeps.now ?? (() => new Date());
-    const request: DriftCheckRequest = {
-      cloudId,
-      ...repair,
-      requestedAt: now().toISOString(),
-      ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}),
-    };
+
+    const ours = request(now().toISOString());
+    const until = new Date(Date.parse(ours.requestedAt) + WORKER_SLOT_MS).toISOString();
+    const held = await deps.reports.claimWorkerSlot(cloudId, slotOf(repair), { requestedAt: ours.requestedAt, until });
+    if (held) return { handedOff: request(held.requestedAt), deadlineMs, joined: true };
     try {
-      await handOff.handOff(request);
+      await handOff.handOff(ours);
     } catch (e) {
+      await deps.reports.releaseWorkerSlot(cloudId, slotOf(repair), ours.requestedAt).catch(() => undefined);
       throw new DependencyUnavailableError('the drift worker', e, 5);
     }
-    return { handedOff: request, deadlineMs };
+    return { handedOff: ours, deadlineMs, joined: false };
   });
 }
 
-/** A check handed off by `checkDriftNow`, run to its end by the worker (no deadline). */
+/** A check handed off by `checkDriftNow`, run to its end by the worker (no deadline); it frees its slot when done. */
 export async function runHandedOffCheck(app: Pick<App, 'driftDeps'>, request: DriftCheckRequest): Promise<DriftReport> {
-  return targetFailures(request.cloudId, () =>
-    runDriftCheck(app.driftDeps, request.cloudId, { trigger: 'api', ...(request.repair !== undefined ? { repair: request.repair } : {}) }),
-  );
+  const deps = app.driftDeps;
+  try {
+    return await targetFailures(request.cloudId, () =>
+      runDriftCheck(deps, request.cloudId, { trigger: 'api', ...(request.repair !== undefined ? { repair: request.repair } : {}) }),
+    );
+  } finally {
+    await deps.reports.releaseWorkerSlot(request.cloudId, slotOf(request), request.requestedAt).catch(() => undefined);
+  }
 }
 
 /** A provisioning target's failure as the API answers it: retryable (throttling, outage) → 503, else 500 naming it. */

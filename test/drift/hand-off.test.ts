@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { driftCheckEvent, driftCheckRequestOf, DRIFT_CHECK_EVENT_KIND, LambdaDriftHandOff } from '../../adapters/aws/drift-hand-off.js';
 import { createDriftScheduleHandler } from '../../functions/drift-schedule.js';
-import { checkDriftNow, checkReserveMs, runScheduledPass } from '../../app/use-cases/drift.js';
+import { checkDriftNow, checkReserveMs, runHandedOffCheck, runScheduledPass } from '../../app/use-cases/drift.js';
 import type { App } from '../../app/app.js';
 import type { DriftDeps } from '../../lib/drift/check.js';
 import { AppError } from '../../lib/errors.js';
@@ -35,10 +35,33 @@ function fakeDeps(slow: { readMs?: number; writeMs?: number } = {}) {
         await later(slow.writeMs ?? 0, undefined);
         stored.push(r);
       },
+      ...memorySlots(),
     },
     defaults: {},
   } as unknown as DriftDeps;
   return { deps, stored };
+}
+
+/** The worker slots in memory, with the store's semantics (first claim wins until released or past `until`). */
+function memorySlots() {
+  const slots = new Map<string, { requestedAt: string; until: string }>();
+  const held = (key: string, now: string) => {
+    const s = slots.get(key);
+    return s && s.until >= now ? { requestedAt: s.requestedAt } : null;
+  };
+  return {
+    slots,
+    workerSlot: async (cloudId: string, slot: string, now: string) => held(`${cloudId}/${slot}`, now),
+    claimWorkerSlot: async (cloudId: string, slot: string, claim: { requestedAt: string; until: string }) => {
+      const existing = held(`${cloudId}/${slot}`, claim.requestedAt);
+      if (existing) return existing;
+      slots.set(`${cloudId}/${slot}`, claim);
+      return null;
+    },
+    releaseWorkerSlot: async (cloudId: string, slot: string, requestedAt: string) => {
+      if (slots.get(`${cloudId}/${slot}`)?.requestedAt === requestedAt) slots.delete(`${cloudId}/${slot}`);
+    },
+  };
 }
 
 function appOf(deps: DriftDeps, deadlineMs: number | undefined, handOff?: DriftCheckHandOff) {
@@ -79,6 +102,26 @@ describe('checkDriftNow with a deadline', () => {
     expect(stored).toHaveLength(0);
   });
 
+  it('while a handed-off check is pending, requests of the same kind join it; the worker frees the slot when done', async () => {
+    const { deps, stored } = fakeDeps({ readMs: 80 });
+    const requests: DriftCheckRequest[] = [];
+    const app = appOf(deps, 10, { handOff: async (r: DriftCheckRequest) => void requests.push(r) });
+    const first = await after(10, checkDriftNow(app, CLOUD, {}));
+    expect(first).toMatchObject({ joined: false });
+    // At once (no check of its own, no second hand-off), with the first request's time.
+    const second = await checkDriftNow(app, CLOUD, { requestedBy: 'other@example.com' });
+    expect(second).toMatchObject({ joined: true, handedOff: { requestedAt: requests[0]!.requestedAt, requestedBy: 'other@example.com' } });
+    // Another kind (repair asked) has its own slot.
+    expect(await after(10, checkDriftNow(app, CLOUD, { repair: true }))).toMatchObject({ joined: false });
+    expect(requests).toHaveLength(2);
+
+    // The worker runs the first request and frees its slot: the next request checks anew.
+    await after(100, runHandedOffCheck(app, requests[0]!));
+    expect(stored).toHaveLength(1);
+    expect(await after(10, checkDriftNow(app, CLOUD, {}))).toMatchObject({ joined: false });
+    expect(requests).toHaveLength(3);
+  });
+
   it('a check already writing at the deadline is waited for, not handed off', async () => {
     const { deps, stored } = fakeDeps({ writeMs: 80 });
     const handOff = { handOff: vi.fn(async () => undefined) };
@@ -98,6 +141,8 @@ describe('checkDriftNow with a deadline', () => {
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('SERVICE_UNAVAILABLE');
     expect((error as AppError).headers).toMatchObject({ 'Retry-After': '5' });
+    // The slot it claimed is free again: the retry can hand off.
+    expect((deps.reports as unknown as ReturnType<typeof memorySlots>).slots.size).toBe(0);
   });
 
   it('without a hand-off (or a deadline) the request waits for the check', async () => {
