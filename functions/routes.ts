@@ -203,7 +203,14 @@ export const ROUTES = [
     request: { body: s.driftCheckRequestSchema, optionalBody: true },
     responses: {
       200: { description: 'the report', schema: s.driftReportSchema },
-      202: { description: 'the check outlasted the deadline and goes on in the drift worker; poll the report (Location)', schema: s.driftCheckAcceptedSchema },
+      202: {
+        description: 'the check outlasted the deadline (or one of the same kind is already pending) and goes on in the drift worker; poll the report',
+        schema: s.driftCheckAcceptedSchema,
+        headers: [
+          { name: 'Location', description: 'the path of the latest report (GET it until its checked_at is at or after requested_at)' },
+          { name: 'Retry-After', description: 'seconds before polling is worth it' },
+        ],
+      },
       ...BAD,
       ...AUTH,
       ...LARGE,

@@ -126,9 +126,13 @@ function operationObject(route: RouteSpec): JsonSchema {
     const content: JsonSchema = {};
     if (r.schema) content['application/json'] = { schema: jsonSchema(r.schema) };
     if (r.schema && r.yaml) content['application/yaml'] = { schema: jsonSchema(r.schema) };
+    const headers: JsonSchema = {
+      ...(r.etag ? { ETag: { description: 'entity tag of the version (quoted)', schema: { type: 'string' } } } : {}),
+      ...Object.fromEntries((r.headers ?? []).map((h) => [h.name, { description: h.description, schema: { type: 'string' } }])),
+    };
     responses[status] = {
       description: r.description,
-      ...(r.etag ? { headers: { ETag: { description: 'entity tag of the version (quoted)', schema: { type: 'string' } } } } : {}),
+      ...(Object.keys(headers).length > 0 ? { headers } : {}),
       ...(r.schema ? { content } : {}),
     };
   }

@@ -32,6 +32,8 @@ export interface ResponseSpec {
   yaml?: boolean;
   /** Carries an `ETag` header. */
   etag?: boolean;
+  /** Other response headers it carries (documented). */
+  headers?: readonly HeaderSpec[];
 }
 
 export interface HeaderSpec {
