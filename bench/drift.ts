@@ -73,7 +73,15 @@ await runThenExit(server, dataDir, async () => {
     for (const item of planned.plan.items) {
       if (item.kind !== 'k8s-irsa') continue;
       const r = item.role;
-      sandbox.iam.createRole({ roleName: r.name, path: r.path, assumeRolePolicyDocument: JSON.stringify(r.trustPolicy), tags: r.tags });
+      // As EnsureRole creates it: with the deployment's permissions boundary (else every role is a permissions-boundary-changed finding).
+      const boundary = server.drift.defaults.permissionsBoundaryArn;
+      sandbox.iam.createRole({
+        roleName: r.name,
+        path: r.path,
+        assumeRolePolicyDocument: JSON.stringify(r.trustPolicy),
+        tags: r.tags,
+        ...(boundary ? { permissionsBoundary: boundary } : {}),
+      });
       sandbox.iam.putRolePolicy(r.name, r.permissionPolicy.name, JSON.stringify(r.permissionPolicy.document));
       for (const ns of item.serviceAccount.namespaces) {
         sandbox.k8s.create('serviceaccounts', ns, { metadata: { name: item.serviceAccount.name, annotations: item.annotations, labels: item.labels } });
