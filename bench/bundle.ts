@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { parse } from 'yaml';
+import { lambdaBundleConfig } from '../scripts/lambda-bundle.js';
 import { emit, median, round } from './common.js';
 import { origin } from './cpuprofile.js';
 
@@ -28,19 +28,12 @@ const SOURCEMAP_RUNS = 7;
 const GOAL_KB = 200;
 const GOAL_RATIO = 1.3;
 
-// serverless.yml's custom.esbuild, as serverless-esbuild hands it to esbuild.
-const sls = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
-  custom: { esbuild: Record<string, unknown> & { exclude?: string[]; external?: string[]; outputFileExtension?: string } };
-  functions: Record<string, { handler: string }>;
-};
-/** Every function serverless.yml deploys (several share a handler file: built once). */
-const FUNCTIONS = [...new Set(Object.values(sls.functions).map((f) => f.handler.replace(/^functions\//, '').replace(/\.[^.]+$/, '')))];
-const { exclude = [], outputFileExtension = '.js', ...esbuildConfig } = sls.custom.esbuild;
-const ext = outputFileExtension;
+// serverless.yml's custom.esbuild, as serverless-esbuild hands it to esbuild; every function it deploys.
+const bundleConfig = lambdaBundleConfig(ROOT);
+const FUNCTIONS = bundleConfig.handlers;
+const ext = bundleConfig.ext;
 const options: BuildOptions = {
-  ...(esbuildConfig as BuildOptions),
-  external: [...(esbuildConfig.external ?? []), ...(exclude.includes('*') ? [] : exclude)],
-  ...(ext !== '.js' ? { outExtension: { '.js': ext } } : {}),
+  ...bundleConfig.options,
   metafile: true, // analysis only; does not change the output
   logLevel: 'warning',
 };

@@ -1,6 +1,8 @@
 /** Shared helpers for the benchmarks: machine description, percentiles, the final JSON line, the run on a local server. */
 import { rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import type { Sandbox } from '../local/sandbox/index.js';
+import type { RolePlan } from '../lib/provisioning/plan.js';
 
 export interface Machine {
   cpus: number;
@@ -55,4 +57,21 @@ export async function runThenExit(server: { close(): Promise<void> }, dataDir: s
     rmSync(dataDir, { recursive: true, force: true });
   }
   process.exit(exitCode);
+}
+
+/**
+ * A planned role written straight into the sandbox as EnsureRole and EnsurePermissions make it —
+ * with the deployment's permissions boundary (`boundary`), else every role would be drift — for
+ * benchmarks that seed thousands of identities without running the workflow.
+ */
+export function seedRole(sandbox: Sandbox, role: RolePlan, boundary: string | undefined) {
+  const created = sandbox.iam.createRole({
+    roleName: role.name,
+    path: role.path,
+    assumeRolePolicyDocument: JSON.stringify(role.trustPolicy),
+    tags: role.tags,
+    ...(boundary ? { permissionsBoundary: boundary } : {}),
+  });
+  sandbox.iam.putRolePolicy(role.name, role.permissionPolicy.name, JSON.stringify(role.permissionPolicy.document));
+  return created;
 }

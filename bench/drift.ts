@@ -18,7 +18,7 @@ import { loadOrCreateSecret, mintToken } from '../local/auth.js';
 import { startLocalServer } from '../local/server.js';
 import { PlanCache } from '../lib/workflow/planning.js';
 import { ROLE_ARN_ANNOTATION } from '../lib/provisioning/ownership.js';
-import { emit, round, runThenExit } from './common.js';
+import { emit, round, runThenExit, seedRole } from './common.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 const CLOUD = 'cldrsrc_drift_bench';
@@ -72,17 +72,7 @@ await runThenExit(server, dataDir, async () => {
     const planned = await new PlanCache(server.deps.configs, server.drift.clusters, server.drift.defaults).get(CLOUD, meta.version);
     for (const item of planned.plan.items) {
       if (item.kind !== 'k8s-irsa') continue;
-      const r = item.role;
-      // As EnsureRole creates it: with the deployment's permissions boundary (else every role is a permissions-boundary-changed finding).
-      const boundary = server.drift.defaults.permissionsBoundaryArn;
-      sandbox.iam.createRole({
-        roleName: r.name,
-        path: r.path,
-        assumeRolePolicyDocument: JSON.stringify(r.trustPolicy),
-        tags: r.tags,
-        ...(boundary ? { permissionsBoundary: boundary } : {}),
-      });
-      sandbox.iam.putRolePolicy(r.name, r.permissionPolicy.name, JSON.stringify(r.permissionPolicy.document));
+      seedRole(sandbox, item.role, server.drift.defaults.permissionsBoundaryArn);
       for (const ns of item.serviceAccount.namespaces) {
         sandbox.k8s.create('serviceaccounts', ns, { metadata: { name: item.serviceAccount.name, annotations: item.annotations, labels: item.labels } });
       }

@@ -19,6 +19,7 @@
  * each stall's main-thread CPU time is measured too (`process.threadCpuUsage`, Node ≥ 23.9): the
  * longest stall's CPU is what the code itself blocked for.
  */
+import { createGunzip } from 'node:zlib';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -104,14 +105,19 @@ const ONLY = process.env.BENCH_LINT_ONLY;
 /** PUT `body`; the answer's status, its byte count and its first 4 KB (the rest is only counted). */
 function put(url: string, token: string, body: string): Promise<{ status: number; bytes: number; head: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
+    // Accepting gzip, as the CLI and the console do: an answer with ~19,000 warnings is over the
+    // 6 MB a function may return uncompressed (406 otherwise). Decoded as a stream (zlib's thread pool).
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'accept-encoding': 'gzip' };
+    const req = request(url, { method: 'PUT', headers }, (res) => {
       let bytes = 0;
       let head = '';
-      res.on('data', (chunk: Buffer) => {
+      const decoded = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
+      decoded.on('data', (chunk: Buffer) => {
         if (head.length < 4096) head += chunk.subarray(0, 4096 - head.length).toString('latin1');
         bytes += chunk.length;
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, head }));
+      decoded.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, head }));
+      decoded.on('error', reject);
       res.on('error', reject);
     });
     req.on('error', reject);

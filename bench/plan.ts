@@ -16,7 +16,7 @@ import { loadOrCreateSecret, mintToken } from '../local/auth.js';
 import { startLocalServer } from '../local/server.js';
 import { roleRef, serviceAccountRef } from '../lib/provisioning/inventory.js';
 import { PlanCache } from '../lib/workflow/planning.js';
-import { emit, round, runThenExit } from './common.js';
+import { emit, round, runThenExit, seedRole } from './common.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 const CLOUD = 'cldrsrc_plan_bench';
@@ -69,8 +69,7 @@ await runThenExit(server, dataDir, async () => {
   for (const item of planned.plan.items) {
     if (item.kind !== 'k8s-irsa') continue;
     const r = item.role;
-    const role = sandbox.iam.createRole({ roleName: r.name, path: r.path, assumeRolePolicyDocument: JSON.stringify(r.trustPolicy), tags: r.tags });
-    sandbox.iam.putRolePolicy(r.name, r.permissionPolicy.name, JSON.stringify(r.permissionPolicy.document));
+    const role = seedRole(sandbox, r, server.drift.defaults.permissionsBoundaryArn);
     await server.deps.ownership.putInventory({ ...roleRef(r.name), cloudId: CLOUD, id: role.roleId, recordedAt: now });
     for (const ns of item.serviceAccount.namespaces) {
       const { object } = sandbox.k8s.create('serviceaccounts', ns, {

@@ -6,8 +6,8 @@
  * carry the Step Functions or Kubernetes clients.
  */
 import { createApp, type App, type AppConfig } from '../app/app.js';
-import { identityCeiling } from '../lib/config/limits.js';
-import { POLICIES_PER_ROLE_DEFAULT, POLICIES_PER_ROLE_MAX, type DeploymentRules, type SettingsDefaults } from '../lib/provisioning/settings.js';
+import { identityCeiling, policiesPerRole } from '../lib/config/limits.js';
+import type { DeploymentRules, SettingsDefaults } from '../lib/provisioning/settings.js';
 
 export const regionOf = (env: NodeJS.ProcessEnv) => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
 
@@ -18,18 +18,6 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
 }
 
 const listOf = (raw: string | undefined): string[] => (raw ?? '').split(/[\s,]+/).filter((s) => s !== '');
-
-/** MANAGED_POLICIES_PER_ROLE: the account's PoliciesPerRole quota (IAM: 10 by default, at most 20). */
-export function policiesPerRole(setting: string | undefined): number {
-  if (setting === undefined || setting === '') return POLICIES_PER_ROLE_DEFAULT;
-  const n = Number(setting);
-  if (!Number.isInteger(n) || n < 1 || n > POLICIES_PER_ROLE_MAX) {
-    throw new Error(
-      `MANAGED_POLICIES_PER_ROLE must be an integer from 1 to ${POLICIES_PER_ROLE_MAX} (IAM's PoliciesPerRole quota), got ${JSON.stringify(setting)}`,
-    );
-  }
-  return n;
-}
 
 /** DRIFT_DEADLINE_SECONDS: how long an on-demand drift check may take before it is handed to the drift worker (1-25; the function's timeout is 29 s). */
 export const DRIFT_DEADLINE_DEFAULT_SECONDS = 20;

@@ -1,6 +1,7 @@
 /**
- * The deployment's ceiling on distinct identities per config, without the config schema (so the
- * resolve bundle, which reads it at start, does not carry zod's full build).
+ * The deployment's limits that every function reads from its environment at start (the ceiling
+ * on distinct identities per config, IAM's PoliciesPerRole quota), without the config schema or
+ * the provisioning settings, so the resolve bundle does not carry zod's full build.
  */
 
 /** IAM's hard ceiling of roles per account: no deployment may allow more identities. */
@@ -17,4 +18,20 @@ export function identityCeiling(setting: string | number | undefined): number {
   const n = typeof setting === 'number' ? setting : Number(setting);
   if (!Number.isInteger(n) || n < 1) throw new Error(`MAX_IDENTITIES must be a positive integer, got ${JSON.stringify(setting)}`);
   return Math.min(n, IDENTITY_CEILING_MAX);
+}
+
+/** IAM's managed policies per role: 10 by default, raisable to 20 (the PoliciesPerRole quota). */
+export const POLICIES_PER_ROLE_DEFAULT = 10;
+export const POLICIES_PER_ROLE_MAX = 20;
+
+/** MANAGED_POLICIES_PER_ROLE: the account's PoliciesPerRole quota (IAM: 10 by default, at most 20); anything else is refused at start. */
+export function policiesPerRole(setting: string | undefined): number {
+  if (setting === undefined || setting === '') return POLICIES_PER_ROLE_DEFAULT;
+  const n = Number(setting);
+  if (!Number.isInteger(n) || n < 1 || n > POLICIES_PER_ROLE_MAX) {
+    throw new Error(
+      `MANAGED_POLICIES_PER_ROLE must be an integer from 1 to ${POLICIES_PER_ROLE_MAX} (IAM's PoliciesPerRole quota), got ${JSON.stringify(setting)}`,
+    );
+  }
+  return n;
 }

@@ -1,3 +1,4 @@
+import { POLICIES_PER_ROLE_DEFAULT } from '../config/limits.js';
 import { z } from 'zod';
 import { AppError, formatPath, type ErrorDetail } from '../errors.js';
 import { TRUST_POLICY_QUOTA_DEFAULT, TRUST_POLICY_QUOTA_MAX, TRUST_POLICY_QUOTA_MIN } from './budget.js';
@@ -493,10 +494,6 @@ export interface DeploymentIssue {
  * section defensively (it may not have passed the schema), so these are reported together with
  * shape errors. Paths are relative to the config document (`provisioning.…`).
  */
-/** IAM's managed policies per role: 10 by default, raisable to 20 (the PoliciesPerRole quota). */
-export const POLICIES_PER_ROLE_DEFAULT = 10;
-export const POLICIES_PER_ROLE_MAX = 20;
-
 export function deploymentIssues(settings: unknown, rules: DeploymentRules = {}): DeploymentIssue[] {
   if (!isObject(settings)) return [];
   const issues: DeploymentIssue[] = [];
