@@ -121,7 +121,7 @@ describe('events/ through the deployed handlers', () => {
       e: unknown,
       c: unknown,
     ) => Promise<{ checked: unknown[]; errors: unknown[]; restarted: unknown[] }>;
-    const outcome = await invoke(read('drift-schedule.json'), lambdaContext(fn, 'sample-schedule'));
+    const outcome = await invoke(read('drift-schedule.json'), lambdaContext(fn, 'sample-schedule', 900_000));
     // The seed cloud's run has not started (no state machine here) and is recent: skipped, not checked.
     expect(outcome).toMatchObject({ checked: [], errors: [], skipped: [{ cloudId: 'cldrsrc_XXXX', reason: expect.stringMatching(/is PENDING$/) }] });
   });
@@ -129,7 +129,7 @@ describe('events/ through the deployed handlers', () => {
   it('the drift worker event (what the drift function queues for a long on-demand check) runs that one check', async () => {
     const { file, exportName, fn } = handlerFor((events) => events.some((e) => e.schedule !== undefined));
     const invoke = (await load(file, exportName)) as unknown as (e: unknown, c: unknown) => Promise<Record<string, unknown>>;
-    const outcome = await invoke(read('drift-worker.json'), lambdaContext(fn, 'sample-drift-worker'));
+    const outcome = await invoke(read('drift-worker.json'), lambdaContext(fn, 'sample-drift-worker', 900_000));
     // The same cloud, still unprovisioned: the check refuses (409 as the API would), logged, not retried.
     expect(outcome).toMatchObject({ cloudId: 'cldrsrc_XXXX', error: expect.stringMatching(/provisioning of config version \d+ is PENDING/) });
   });
