@@ -133,7 +133,7 @@ export interface ScheduleOutcome {
   checked: Array<{ cloudId: string; report: DriftReport }>;
   skipped: Array<{ cloudId: string; reason: string }>;
   restarted: Array<{ cloudId: string; version: number; executionId?: string; error?: string }>;
-  /** Clouds not checked because the pass ran short of time (they are checked longest ago, so they go first next time). */
+  /** Clouds not checked because the pass ran short of time (they are checked longest ago, so they go first next time; in its last 15 s, restarts of lost runs wait too). */
   deferred: string[];
   errors: Array<{ cloudId: string; error: string }>;
 }
@@ -153,6 +153,8 @@ export interface ScheduleOptions {
 export const checkReserveMs = (longestMs: number) => Math.max(60_000, 2 * longestMs);
 
 export const PENDING_RESTART_MS = 5 * 60_000;
+/** The last seconds of a pass: every cloud left is deferred, restart decisions too. */
+export const PASS_FINAL_MS = 15_000;
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -163,6 +165,11 @@ export async function runScheduledPass(app: Pick<App, 'driftDeps' | 'stores' | '
   const out: ScheduleOutcome = { checked: [], skipped: [], restarted: [], deferred: [], errors: [] };
   let longestMs = 0;
   for (const cloudId of await checkedLongestAgoFirst(app, await deps.configs.listClouds())) {
+    // Nearly out of time: not even the reads of a restart decision (thousands of clouds add up).
+    if (options.remainingMs && options.remainingMs() < PASS_FINAL_MS) {
+      out.deferred.push(cloudId);
+      continue;
+    }
     try {
       const latest = await deps.configs.getLatestMeta(cloudId);
       if (!latest) continue;

@@ -229,12 +229,19 @@ describe('the scheduled pass within its time', () => {
 
   it('checks never-checked clouds first, then oldest first; defers the rest when time runs short', async () => {
     const { app, checked } = passApp({ a: '2026-12-03T10:00:00Z', b: '2026-12-03T08:00:00Z', d: '2026-12-03T09:00:00Z' });
-    let left = 200_000;
-    const outcome = await runScheduledPass(app, { remainingMs: () => (left -= 50_000) });
+    // Each check takes 50 s of the pass's time.
+    const outcome = await runScheduledPass(app, { remainingMs: () => 150_000 - 50_000 * checked.length });
     // 150 s, 100 s left: checks; 50 s (< the 60 s reserve): deferred from then on.
     expect(checked).toEqual(['c', 'e']);
     expect(outcome.deferred).toEqual(['b', 'd', 'a']);
     expect(outcome.checked.map((c) => c.cloudId)).toEqual(['c', 'e']);
+  });
+
+  it('in the last 15 s even the restart decisions wait: every cloud left is deferred', async () => {
+    const { app, checked } = passApp({});
+    const outcome = await runScheduledPass(app, { remainingMs: () => 14_000 });
+    expect(checked).toEqual([]);
+    expect(outcome.deferred).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
   it('without a time limit every cloud is checked', async () => {
