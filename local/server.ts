@@ -297,7 +297,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     // The drift worker of this process (deployed: the drift schedule function, invoked asynchronously).
     driftHandOff: (a) => ({
       handOff: async (request) => {
-        const check = runHandedOffCheck(a, request).then(
+        // Stopping (Ctrl-C) withdraws it before its first write: nothing half-done, the slot freed.
+        const check = runHandedOffCheck(a, request, { proceed: () => closing === undefined }).then(
           (report) => logger.info('handed-off drift check', { cloudId: request.cloudId, status: report.status, findings: report.summary.total }),
           (error: unknown) => logger.warn('handed-off drift check failed', { cloudId: request.cloudId, error: String(error) }),
         );

@@ -94,12 +94,24 @@ export async function checkDriftNow(
   });
 }
 
-/** A check handed off by `checkDriftNow`, run to its end by the worker (no deadline); it frees its slot when done. */
-export async function runHandedOffCheck(app: Pick<App, 'driftDeps'>, request: DriftCheckRequest): Promise<DriftReport> {
+/**
+ * A check handed off by `checkDriftNow`, run to its end by the worker (no deadline); it frees its
+ * slot when done. `proceed` (as for runDriftCheck) lets a worker that is stopping withdraw it
+ * before its first write.
+ */
+export async function runHandedOffCheck(
+  app: Pick<App, 'driftDeps'>,
+  request: DriftCheckRequest,
+  options: { proceed?: () => boolean } = {},
+): Promise<DriftReport> {
   const deps = app.driftDeps;
   try {
     return await targetFailures(request.cloudId, () =>
-      runDriftCheck(deps, request.cloudId, { trigger: 'api', ...(request.repair !== undefined ? { repair: request.repair } : {}) }),
+      runDriftCheck(deps, request.cloudId, {
+        trigger: 'api',
+        ...(request.repair !== undefined ? { repair: request.repair } : {}),
+        ...(options.proceed ? { proceed: options.proceed } : {}),
+      }),
     );
   } finally {
     await deps.reports.releaseWorkerSlot(request.cloudId, slotOf(request), request.requestedAt).catch(() => undefined);

@@ -33,22 +33,23 @@ afterAll(async () => {
   await h?.stop();
 });
 
-/** POST a check; expect the hand-off's 202 and return its body. */
-async function handedOff(body?: unknown) {
-  const res = await h.api('POST', `${BASE}/drift-checks`, body === undefined ? {} : { body, contentType: 'application/json' });
+/** POST a check of `cloud` on `on`; expect the hand-off's 202 and return its body. */
+async function handedOff(body?: unknown, on: Harness = h, cloud = CLOUD) {
+  const base = `/v1/clouds/${cloud}`;
+  const res = await on.api('POST', `${base}/drift-checks`, body === undefined ? {} : { body, contentType: 'application/json' });
   expect(res.status, res.text).toBe(202);
   const accepted = driftCheckAcceptedSchema.parse(res.json);
-  expect(accepted).toMatchObject({ cloud_deployment_id: CLOUD, status: 'running', report: `${BASE}/drift-checks/latest` });
+  expect(accepted).toMatchObject({ cloud_deployment_id: cloud, status: 'running', report: `${base}/drift-checks/latest` });
   expect(res.headers.get('location')).toBe(accepted.report);
   expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(5);
   return accepted;
 }
 
 /** The report that answers `accepted` (polls GET …/latest as a client would). */
-async function reportFor(accepted: { requested_at: string; report: string }) {
+async function reportFor(accepted: { requested_at: string; report: string }, on: Harness = h) {
   return vi.waitFor(
     async () => {
-      const res = await h.api('GET', accepted.report, { role: 'viewer' });
+      const res = await on.api('GET', accepted.report, { role: 'viewer' });
       expect(res.status, res.text).toBe(200);
       expect(res.json.checked_at >= accepted.requested_at, `${res.json.checked_at} vs ${accepted.requested_at}`).toBe(true);
       return driftReportSchema.parse(res.json);
@@ -84,6 +85,33 @@ describe('an on-demand drift check past its deadline', () => {
     const res = await h.api('POST', `${BASE}/drift-checks`, { body: { repair: 'yes' }, contentType: 'application/json' });
     expect(res.status).toBe(400);
     expect(res.json.error.details[0].path).toBe('repair');
+  });
+});
+
+describe('stopping the server while a handed-off check runs', () => {
+  it('withdraws it before its first write: no report, and the server stops promptly', async () => {
+    const local = await startHarness({ driftIntervalSeconds: 0, driftDeadlineMs: 1, workflow: { retryIntervalMs: 5, waitMs: 5 } });
+    try {
+      const cloud = 'cldrsrc_handoff_stop';
+      expect((await local.api('PUT', `/v1/clouds/${cloud}/iam-mapping`, { body: SEED_EXAMPLES.eks.replace('cldrsrc_XXXX', cloud) })).status).toBe(200);
+      await local.server.workflow.idle();
+      local.server.sandbox!.setLatency(200); // the background check is still reading when the server stops
+      const first = await handedOff(undefined, local, cloud);
+      const started = Date.now();
+      await local.server.close();
+      expect(Date.now() - started, 'stops within its reads, not a whole check').toBeLessThan(10_000);
+      // The store (the server's dynalite) stops with it: look after a restart.
+      await local.restart();
+      local.server.sandbox!.setLatency(0);
+      expect((await local.api('GET', `/v1/clouds/${cloud}/drift-checks`, { role: 'viewer' })).json.reports).toEqual([]);
+      // Its slot was freed: the next request is a check of its own (not joined to the withdrawn one), and is answered.
+      const again = await handedOff(undefined, local, cloud);
+      expect(again.requested_at > first.requested_at).toBe(true);
+      expect(again.message).not.toMatch(/already running/);
+      expect((await reportFor(again, local)).trigger).toBe('api');
+    } finally {
+      await local.stop();
+    }
   });
 });
 
