@@ -1,56 +1,42 @@
 /** The drift worker's slot (DynamoDriftStore) against a real (embedded) dynalite: one pending check per cloud and kind. */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDriftStore } from '../../adapters/dynamodb/drift-store.js';
-import { createLocalDocumentClient, ensureTable, startDynalite, type DynaliteHandle } from '../../local/dynalite.js';
+import { dynaliteTable } from '../helpers/dynalite-table.js';
 
 const TABLE = 'iam-mapping-slot-test';
-let dyn: DynaliteHandle;
-let client: DynamoDBDocumentClient;
-let store: DynamoDriftStore;
-
-beforeAll(async () => {
-  dyn = await startDynalite();
-  client = createLocalDocumentClient(dyn.endpoint);
-  await ensureTable(client, TABLE);
-  store = new DynamoDriftStore({ client, tableName: TABLE });
-});
-afterAll(async () => {
-  client?.destroy();
-  await dyn?.close();
-});
+const db = dynaliteTable(TABLE, (o) => new DynamoDriftStore(o));
 
 const at = (minute: number) => new Date(Date.UTC(2026, 11, 3, 10, minute)).toISOString();
 
 describe('the drift worker slot', () => {
   it('the first claim wins; later claims and reads see it until it is released or runs out', async () => {
-    expect(await store.workerSlot('c1', 'mode', at(0))).toBeNull();
-    expect(await store.claimWorkerSlot('c1', 'mode', { requestedAt: at(0), until: at(16) })).toBeNull();
+    expect(await db.store.workerSlot('c1', 'mode', at(0))).toBeNull();
+    expect(await db.store.claimWorkerSlot('c1', 'mode', { requestedAt: at(0), until: at(16) })).toBeNull();
     // Held: a second claim (also concurrently) gets the first one's request.
     const [a, b] = await Promise.all([
-      store.claimWorkerSlot('c1', 'mode', { requestedAt: at(1), until: at(17) }),
-      store.claimWorkerSlot('c1', 'mode', { requestedAt: at(1), until: at(17) }),
+      db.store.claimWorkerSlot('c1', 'mode', { requestedAt: at(1), until: at(17) }),
+      db.store.claimWorkerSlot('c1', 'mode', { requestedAt: at(1), until: at(17) }),
     ]);
     expect([a, b]).toEqual([{ requestedAt: at(0) }, { requestedAt: at(0) }]);
-    expect(await store.workerSlot('c1', 'mode', at(5))).toEqual({ requestedAt: at(0) });
+    expect(await db.store.workerSlot('c1', 'mode', at(5))).toEqual({ requestedAt: at(0) });
     // Other kinds and clouds have their own slots.
-    expect(await store.claimWorkerSlot('c1', 'true', { requestedAt: at(1), until: at(17) })).toBeNull();
-    expect(await store.claimWorkerSlot('c2', 'mode', { requestedAt: at(1), until: at(17) })).toBeNull();
+    expect(await db.store.claimWorkerSlot('c1', 'true', { requestedAt: at(1), until: at(17) })).toBeNull();
+    expect(await db.store.claimWorkerSlot('c2', 'mode', { requestedAt: at(1), until: at(17) })).toBeNull();
     // Past `until` (a worker that died): not held, and the next claim takes it.
-    expect(await store.workerSlot('c1', 'mode', at(20))).toBeNull();
-    expect(await store.claimWorkerSlot('c1', 'mode', { requestedAt: at(20), until: at(36) })).toBeNull();
-    expect(await store.workerSlot('c1', 'mode', at(21))).toEqual({ requestedAt: at(20) });
+    expect(await db.store.workerSlot('c1', 'mode', at(20))).toBeNull();
+    expect(await db.store.claimWorkerSlot('c1', 'mode', { requestedAt: at(20), until: at(36) })).toBeNull();
+    expect(await db.store.workerSlot('c1', 'mode', at(21))).toEqual({ requestedAt: at(20) });
   });
 
   it('release frees only the slot of the same request', async () => {
-    expect(await store.claimWorkerSlot('c3', 'false', { requestedAt: at(0), until: at(16) })).toBeNull();
-    await store.releaseWorkerSlot('c3', 'false', at(9)); // someone else's: no effect
-    expect(await store.workerSlot('c3', 'false', at(1))).toEqual({ requestedAt: at(0) });
-    await store.releaseWorkerSlot('c3', 'false', at(0));
-    expect(await store.workerSlot('c3', 'false', at(1))).toBeNull();
-    await store.releaseWorkerSlot('c3', 'false', at(0)); // twice: still fine
+    expect(await db.store.claimWorkerSlot('c3', 'false', { requestedAt: at(0), until: at(16) })).toBeNull();
+    await db.store.releaseWorkerSlot('c3', 'false', at(9)); // someone else's: no effect
+    expect(await db.store.workerSlot('c3', 'false', at(1))).toEqual({ requestedAt: at(0) });
+    await db.store.releaseWorkerSlot('c3', 'false', at(0));
+    expect(await db.store.workerSlot('c3', 'false', at(1))).toBeNull();
+    await db.store.releaseWorkerSlot('c3', 'false', at(0)); // twice: still fine
     // Reports of the cloud do not see the slot item.
-    expect(await store.listReports('c3')).toEqual([]);
-    expect(await store.latestReport('c3')).toBeNull();
+    expect(await db.store.listReports('c3')).toEqual([]);
+    expect(await db.store.latestReport('c3')).toBeNull();
   });
 });

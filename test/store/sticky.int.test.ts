@@ -1,25 +1,11 @@
 /** StickyStore on dynalite: every kept answer of a cloud is listed (across Query pages), and one can be forgotten. */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoConfigStore } from '../../adapters/dynamodb/config-store.js';
 import type { StickyResolution } from '../../lib/ports.js';
-import { createLocalDocumentClient, ensureTable, startDynalite, type DynaliteHandle } from '../../local/dynalite.js';
+import { dynaliteTable } from '../helpers/dynalite-table.js';
 
 const TABLE = 'iam-mapping-sticky-test';
-let dyn: DynaliteHandle;
-let client: DynamoDBDocumentClient;
-let store: DynamoConfigStore;
-
-beforeAll(async () => {
-  dyn = await startDynalite();
-  client = createLocalDocumentClient(dyn.endpoint);
-  await ensureTable(client, TABLE);
-  store = new DynamoConfigStore({ client, tableName: TABLE });
-});
-afterAll(async () => {
-  client?.destroy();
-  await dyn?.close();
-});
+const db = dynaliteTable(TABLE, (o) => new DynamoConfigStore(o));
 
 // ~1.3 KB per item, so 1,200 of them span two 1 MB Query pages.
 const kept = (i: number): StickyResolution => ({
@@ -37,21 +23,21 @@ describe('sticky list and delete', () => {
   it('lists every kept answer of a cloud across Query pages, and only that cloud’s', async () => {
     const N = 1_200;
     for (let i = 0; i < N; i += 50) {
-      await Promise.all(Array.from({ length: Math.min(50, N - i) }, (_, j) => store.putStickyIfAbsent('cld_big', `c${i + j}`, kept(i + j))));
+      await Promise.all(Array.from({ length: Math.min(50, N - i) }, (_, j) => db.store.putStickyIfAbsent('cld_big', `c${i + j}`, kept(i + j))));
     }
-    await store.putStickyIfAbsent('cld_other', 'c0', kept(0));
-    const listed = await store.listSticky('cld_big');
+    await db.store.putStickyIfAbsent('cld_other', 'c0', kept(0));
+    const listed = await db.store.listSticky('cld_big');
     expect(listed).toHaveLength(N);
     expect(new Set(listed.map((l) => l.clusterId)).size).toBe(N);
     expect(listed.find((l) => l.clusterId === 'c7')!.resolution).toMatchObject({ value: 'sa-7', rule_index: 7 });
-    expect(await store.listSticky('cld_other')).toEqual([{ clusterId: 'c0', resolution: kept(0) }]);
-    expect(await store.listSticky('cld_none')).toEqual([]);
+    expect(await db.store.listSticky('cld_other')).toEqual([{ clusterId: 'c0', resolution: kept(0) }]);
+    expect(await db.store.listSticky('cld_none')).toEqual([]);
   });
 
   it('deletes one kept answer: true once, then false; the next put is a first write again', async () => {
-    expect(await store.deleteSticky('cld_other', 'c0')).toBe(true);
-    expect(await store.deleteSticky('cld_other', 'c0')).toBe(false);
-    expect(await store.getSticky('cld_other', 'c0')).toBeNull();
-    expect(await store.putStickyIfAbsent('cld_other', 'c0', kept(5))).toMatchObject({ value: 'sa-5' });
+    expect(await db.store.deleteSticky('cld_other', 'c0')).toBe(true);
+    expect(await db.store.deleteSticky('cld_other', 'c0')).toBe(false);
+    expect(await db.store.getSticky('cld_other', 'c0')).toBeNull();
+    expect(await db.store.putStickyIfAbsent('cld_other', 'c0', kept(5))).toMatchObject({ value: 'sa-5' });
   });
 });
