@@ -11,6 +11,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type App, type StorePorts } from '../app/app.js';
+import type { DriftCheckControl } from '../lib/drift/check.js';
 import { runHandedOffCheck, runScheduledPass, type ScheduleOutcome } from '../app/use-cases/drift.js';
 import { createTargets, type TargetsConfig } from '../adapters/targets.js';
 import { createGcpTargets, type GcpTargetsConfig } from '../adapters/gcp/google.js';
@@ -282,6 +283,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     },
   });
   const backgroundChecks = new Set<Promise<void>>();
+  const backgroundControls = new Set<DriftCheckControl>();
   const app: App = createApp({
     store: { tableName, region: LOCAL_REGION, dynamodbEndpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS },
     resolve: {
@@ -297,13 +299,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     // The drift worker of this process (deployed: the drift schedule function, invoked asynchronously).
     driftHandOff: (a) => ({
       handOff: async (request) => {
-        // Stopping (Ctrl-C) withdraws it before its first write: nothing half-done, the slot freed.
-        const check = runHandedOffCheck(a, request, { proceed: () => closing === undefined }).then(
+        // Stopping (Ctrl-C) withdraws it (close): it reads no further and writes nothing; the slot is freed.
+        const control = { withdrawn: false, writing: false };
+        backgroundControls.add(control);
+        const check = runHandedOffCheck(a, request, { control }).then(
           (report) => logger.info('handed-off drift check', { cloudId: request.cloudId, status: report.status, findings: report.summary.total }),
           (error: unknown) => logger.warn('handed-off drift check failed', { cloudId: request.cloudId, error: String(error) }),
         );
         backgroundChecks.add(check);
-        void check.finally(() => backgroundChecks.delete(check));
+        void check.finally(() => {
+          backgroundChecks.delete(check);
+          backgroundControls.delete(control);
+        });
       },
     }),
     ...(options.workflow?.planPageSize ? { planPageSize: options.workflow.planPageSize } : planPageSizeFromEnv()),
@@ -349,6 +356,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const close = () =>
     (closing ??= (async () => {
       if (driftTimer) clearInterval(driftTimer);
+      for (const control of backgroundControls) control.withdrawn = true;
       await driftPass?.catch(() => undefined);
       await Promise.all(backgroundChecks);
       await runner.close();

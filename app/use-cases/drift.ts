@@ -6,7 +6,7 @@
  * committed the version, the start failed).
  */
 import pMap from 'p-map';
-import { driftSettingsOf, runDriftCheck } from '../../lib/drift/check.js';
+import { driftSettingsOf, runDriftCheck, type DriftCheckControl } from '../../lib/drift/check.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
 import type { DriftCheckRequest, DriftReport } from '../../lib/ports.js';
 import { TargetError } from '../../lib/target-errors.js';
@@ -60,24 +60,15 @@ export async function checkDriftNow(
     const pending = await deps.reports.workerSlot(cloudId, slotOf(repair), now().toISOString());
     if (pending) return { handedOff: request(pending.requestedAt), deadlineMs, joined: true };
 
-    let handedOff = false;
-    let writing = false;
-    const check = runDriftCheck(deps, cloudId, {
-      trigger: 'api',
-      ...repair,
-      proceed: () => {
-        if (handedOff) return false;
-        writing = true;
-        return true;
-      },
-    });
+    const control: DriftCheckControl = { withdrawn: false, writing: false };
+    const check = runDriftCheck(deps, cloudId, { trigger: 'api', ...repair, control });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<typeof EXPIRED>((resolve) => (timer = setTimeout(() => resolve(EXPIRED), deadlineMs)));
     const first = await Promise.race([check, expired]).finally(() => clearTimeout(timer));
     if (first !== EXPIRED) return { report: first };
-    if (writing) return { report: await check };
-    handedOff = true;
-    // The withdrawn check ends at its first write; what it throws then (or before) is nobody's answer.
+    if (control.writing) return { report: await check };
+    control.withdrawn = true;
+    // The withdrawn check ends at its next phase boundary; what it throws then (or before) is nobody's answer.
     check.catch(() => undefined);
 
     const ours = request(now().toISOString());
@@ -96,13 +87,12 @@ export async function checkDriftNow(
 
 /**
  * A check handed off by `checkDriftNow`, run to its end by the worker (no deadline); it frees its
- * slot when done. `proceed` (as for runDriftCheck) lets a worker that is stopping withdraw it
- * before its first write.
+ * slot when done. `control` (as for runDriftCheck) lets a worker that is stopping withdraw it.
  */
 export async function runHandedOffCheck(
   app: Pick<App, 'driftDeps'>,
   request: DriftCheckRequest,
-  options: { proceed?: () => boolean } = {},
+  options: { control?: DriftCheckControl } = {},
 ): Promise<DriftReport> {
   const deps = app.driftDeps;
   try {
@@ -110,7 +100,7 @@ export async function runHandedOffCheck(
       runDriftCheck(deps, request.cloudId, {
         trigger: 'api',
         ...(request.repair !== undefined ? { repair: request.repair } : {}),
-        ...(options.proceed ? { proceed: options.proceed } : {}),
+        ...(options.control ? { control: options.control } : {}),
       }),
     );
   } finally {

@@ -81,14 +81,22 @@ export interface DriftCheckOptions {
   store?: boolean;
   trigger?: 'api' | 'schedule';
   /**
-   * Asked once, just before the check's first write (a repair, or storing the report): false
-   * withdraws the check there, with nothing written (it throws DriftCheckWithdrawn). The on-demand
-   * check uses it to hand a check that outlasts its deadline to another worker without both writing.
+   * Lets another party withdraw the check (the on-demand check hands one that outlasts its
+   * deadline to another worker, a stopping server withdraws its background checks). The check
+   * stops at its next phase boundary, or just before its first write, once `withdrawn` is set,
+   * with nothing written (it throws DriftCheckWithdrawn); it sets `writing` when it passes that
+   * point, after which it can no longer be withdrawn.
    */
-  proceed?: () => boolean;
+  control?: DriftCheckControl;
 }
 
-/** A check withdrawn before its first write (DriftCheckOptions.proceed said no). */
+/** See DriftCheckOptions.control. */
+export interface DriftCheckControl {
+  withdrawn: boolean;
+  writing: boolean;
+}
+
+/** A check withdrawn before its first write (DriftCheckOptions.control). */
 export class DriftCheckWithdrawn extends Error {
   override readonly name = 'DriftCheckWithdrawn';
   constructor(cloudId: string) {
@@ -165,11 +173,14 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     trigger: options.trigger ?? 'api',
   } as const;
 
-  let writing = false;
+  const control = options.control ?? { withdrawn: false, writing: false };
+  /** A phase boundary: a withdrawn check reads no further. */
+  const stillWanted = () => {
+    if (control.withdrawn && !control.writing) throw new DriftCheckWithdrawn(cloudId);
+  };
   const beforeFirstWrite = () => {
-    if (writing) return;
-    if (options.proceed && !options.proceed()) throw new DriftCheckWithdrawn(cloudId);
-    writing = true;
+    stillWanted();
+    control.writing = true;
   };
   const finishReport = async (report: DriftReport): Promise<DriftReport> => {
     report.duration_ms = Date.now() - started;
@@ -197,6 +208,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     );
   }
   const desiredVersion = desiredRun.configVersion;
+  stillWanted();
   const planned: PlannedVersion = await plans.get(cloudId, desiredVersion);
   // Items of a newer, unfinished version are not orphans.
   let keep:
@@ -247,6 +259,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   const { plan } = planned;
   const clusters = isGcp ? [] : planned.clusters;
   let observed: Observation;
+  stillWanted();
   try {
     observed = await observe(
       deps,
@@ -319,6 +332,7 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
     findings.sort(compareFindings);
   }
   // EKS Pod Identity: associations and the agent add-on (lib/drift/pod-identity.ts).
+  stillWanted();
   const podIdentity = await podIdentityFindings({ port: deps.podIdentity, cloudId, plan, clusters, concurrency: limit });
   if (podIdentity.findings.length > 0) {
     findings.push(...podIdentity.findings);
