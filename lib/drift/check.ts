@@ -100,7 +100,7 @@ export interface DriftCheckControl {
 export class DriftCheckWithdrawn extends Error {
   override readonly name = 'DriftCheckWithdrawn';
   constructor(cloudId: string) {
-    super(`the drift check of ${cloudId} was withdrawn before writing anything (it was handed off)`);
+    super(`the drift check of ${cloudId} was withdrawn before writing anything (handed to another worker, or its worker is stopping)`);
   }
 }
 
