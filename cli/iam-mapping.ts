@@ -490,10 +490,16 @@ Exit code 1 when the run FAILED (with or without --wait).
         io.err(`${message}\nwaiting for it (up to ${timeoutMs / 1000}s)…\n`);
         const deadline = Date.now() + timeoutMs;
         const latest = api().cloudPath(v.cloud!, '/drift-checks/latest');
+        const background = api().cloudPath(v.cloud!, '/drift-checks/background');
         for (;;) {
           await new Promise((r) => setTimeout(r, 2000));
           res = await api().request('GET', latest, { allow: [404] });
           if (res.status === 200 && String(res.json.checked_at) >= requestedAt) break;
+          // A check that failed in the background stores no report: say why instead of waiting on.
+          const failed = ((await api().request('GET', background)).json.checks as Array<{ requested_at: string; status: string; error?: string }>).find(
+            (c) => c.requested_at === requestedAt && c.status === 'failed',
+          );
+          if (failed) throw new CliError(EXIT.UNAVAILABLE, `the drift check of ${v.cloud} failed in the background: ${failed.error ?? 'no reason given'}`);
           if (Date.now() > deadline) {
             throw new CliError(EXIT.UNAVAILABLE, `the drift check of ${v.cloud} requested at ${requestedAt} has not reported after ${timeoutMs / 1000}s`, [
               `see it later with \`iam-mapping drift show -n ${v.cloud}\``,

@@ -1109,6 +1109,12 @@ async function handedOffReport(cloud, requestedAt) {
     await new Promise((r) => setTimeout(r, 2000));
     const res = await api('GET', cloudPath(cloud, '/drift-checks/latest'), { expect: [404] });
     if (res.status === 200 && String(res.json.checked_at) >= requestedAt) return res.json;
+    // A check that failed in the background stores no report: stop waiting, and say why.
+    const background = await api('GET', cloudPath(cloud, '/drift-checks/background'));
+    const failed = /** @type {Array<{requested_at: string, status: string, error?: string}>} */ (background.json.checks).find(
+      (c) => c.requested_at === requestedAt && c.status === 'failed',
+    );
+    if (failed) throw new Error(`${failed.error ?? 'no reason given'} (in the background; no report was stored)`);
   }
   return null;
 }

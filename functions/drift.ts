@@ -3,10 +3,11 @@
  *   POST /v1/clouds/{cloud}/drift-checks          (owner)  run one now; body `{"repair": bool}` optional; 202 when it
  *                                                          outlasts DRIFT_DEADLINE_SECONDS and goes on in the drift worker
  *   GET  /v1/clouds/{cloud}/drift-checks/latest   (all)    the newest report (404 when none yet)
+ *   GET  /v1/clouds/{cloud}/drift-checks/background (all)  handed-off checks running in the worker, or failed there lately
  *   GET  /v1/clouds/{cloud}/drift-checks          (all)    report history, newest first (?limit=)
  *   POST /v1/clouds/{cloud}/iam-mapping/plan      (owner)  plan a draft config against what exists now (reads IAM/Kubernetes, writes nothing)
  */
-import { checkDriftNow, driftHistory, latestDriftReport } from '../app/use-cases/drift.js';
+import { backgroundDriftChecks, checkDriftNow, driftHistory, latestDriftReport } from '../app/use-cases/drift.js';
 import { planDraft } from '../app/use-cases/plan.js';
 import { httpFunction, type Operations } from './http/handler.js';
 import { LambdaDriftHandOff } from '../adapters/aws/drift-hand-off.js';
@@ -37,6 +38,7 @@ export const driftOperations: Operations<'drift'> = {
     );
   },
   latestDriftReport: ({ path }, app) => latestDriftReport(app, path.cloud),
+  backgroundDriftChecks: ({ path }, app) => backgroundDriftChecks(app, path.cloud),
   driftHistory: ({ path, query }, app) => driftHistory(app, path.cloud, query.limit ? Number(query.limit) : 20),
   planConfig: ({ path, body }, app) => planDraft(app, { cloudId: path.cloud, body }),
 };

@@ -232,6 +232,19 @@ export const ROUTES = [
   },
   {
     method: 'GET',
+    path: '/v1/clouds/{cloud}/drift-checks/background',
+    fn: 'drift',
+    permission: 'read',
+    useCase: 'backgroundDriftChecks',
+    summary: 'On-demand drift checks going on in the background',
+    description:
+      'The checks a 202 handed to the drift worker that are still running, and those that failed there in the last 10 minutes (with why: a failed check stores no report). ' +
+      'A client waiting for the report of its 202 stops when its `requested_at` shows up failed.',
+    tag: 'drift',
+    responses: { 200: { description: 'the checks', schema: s.backgroundDriftChecksSchema }, ...AUTH, ...LARGE, ...DOWN },
+  },
+  {
+    method: 'GET',
     path: '/v1/clouds/{cloud}/drift-checks/latest',
     fn: 'drift',
     permission: 'read',

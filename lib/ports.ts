@@ -535,10 +535,23 @@ export interface DriftReportStore {
    * 8601) unless released sooner. Null when claimed now; else the pending check holding it.
    */
   claimWorkerSlot(cloudId: string, slot: string, claim: { requestedAt: string; until: string }): Promise<{ requestedAt: string } | null>;
-  /** The check holding the slot at `now` (claimed, not released, `until` not passed), or null. */
+  /** The check holding the slot at `now` (claimed, not released or failed, `until` not passed), or null. */
   workerSlot(cloudId: string, slot: string, now: string): Promise<{ requestedAt: string } | null>;
   /** Frees the slot if the check requested at `requestedAt` still holds it. */
   releaseWorkerSlot(cloudId: string, slot: string, requestedAt: string): Promise<void>;
+  /** Marks the check requested at `requestedAt` failed (kept until `until`, so its requester can see why); the slot is free again. */
+  failWorkerSlot(cloudId: string, slot: string, requestedAt: string, failure: { error: string; until: string }): Promise<void>;
+  /** The cloud's slots at `now`: checks running in the worker, and recent failures. */
+  workerSlots(cloudId: string, now: string): Promise<WorkerSlot[]>;
+}
+
+/** A drift worker slot of a cloud (DriftReportStore.workerSlots). */
+export interface WorkerSlot {
+  slot: string;
+  requestedAt: string;
+  until: string;
+  /** Why the check failed (absent while it runs). */
+  error?: string;
 }
 
 /** An on-demand drift check handed to a longer-running worker, because it outlasts the HTTP request's deadline. */

@@ -5,9 +5,9 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../lib/errors.js';
-import type { DriftReport, DriftReportStore, DriftReportSummary } from '../../lib/ports.js';
+import type { DriftReport, DriftReportStore, DriftReportSummary, WorkerSlot } from '../../lib/ports.js';
 import { StoredDataError } from '../../lib/stored.js';
 import { driftReportSchema, driftSummaryItemSchema, driftWorkerItemSchema, parseItem } from './items.js';
 import { ItemType, keys } from './table.js';
@@ -118,7 +118,8 @@ export class DynamoDriftStore implements DriftReportStore {
               until: claim.until,
               expiresAt: Math.ceil(untilMs / 1000) + 86_400,
             },
-            ConditionExpression: 'attribute_not_exists(SK) OR #until < :now',
+            // Free: never claimed, lapsed, or its check failed.
+            ConditionExpression: 'attribute_not_exists(SK) OR #until < :now OR attribute_exists(failed)',
             ExpressionAttributeNames: { '#until': 'until' },
             ExpressionAttributeValues: { ':now': claim.requestedAt },
           }),
@@ -136,7 +137,45 @@ export class DynamoDriftStore implements DriftReportStore {
     const res = await this.t.send('GetItem', () => this.t.doc.send(new GetCommand({ TableName: this.t.tableName, Key: key, ConsistentRead: true })));
     if (!res.Item) return null;
     const item = parseItem(driftWorkerItemSchema, res.Item, key);
-    return item.until >= now ? { requestedAt: item.requestedAt } : null;
+    return item.until >= now && item.failed === undefined ? { requestedAt: item.requestedAt } : null;
+  }
+
+  async failWorkerSlot(cloudId: string, slot: string, requestedAt: string, failure: { error: string; until: string }): Promise<void> {
+    await this.t.sendConditional('UpdateItem', () =>
+      this.t.doc.send(
+        new UpdateCommand({
+          TableName: this.t.tableName,
+          Key: { PK: keys.cloudPk(cloudId), SK: keys.driftWorkerSk(slot) },
+          UpdateExpression: 'SET failed = :e, #until = :u, expiresAt = :x',
+          ConditionExpression: 'requestedAt = :r',
+          ExpressionAttributeNames: { '#until': 'until' },
+          ExpressionAttributeValues: {
+            ':e': failure.error.slice(0, 2000),
+            ':u': failure.until,
+            ':x': Math.ceil(Date.parse(failure.until) / 1000) + 86_400,
+            ':r': requestedAt,
+          },
+        }),
+      ),
+    );
+  }
+
+  async workerSlots(cloudId: string, now: string): Promise<WorkerSlot[]> {
+    const items = await this.t.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK' },
+      ExpressionAttributeValues: { ':pk': keys.cloudPk(cloudId), ':prefix': keys.driftWorkerSk('') },
+      ConsistentRead: true,
+    });
+    return items
+      .map((i) => parseItem(driftWorkerItemSchema, i, { PK: keys.cloudPk(cloudId), SK: String(i.SK) }))
+      .filter((i) => i.until >= now)
+      .map((i) => ({
+        slot: i.SK.slice(keys.driftWorkerSk('').length),
+        requestedAt: i.requestedAt,
+        until: i.until,
+        ...(i.failed !== undefined ? { error: i.failed } : {}),
+      }));
   }
 
   async releaseWorkerSlot(cloudId: string, slot: string, requestedAt: string): Promise<void> {

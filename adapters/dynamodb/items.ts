@@ -159,7 +159,7 @@ export const driftReportSchema = z.object({
 }) satisfies z.ZodMiniType<DriftReport>;
 
 /** A DRIFT_WORKER item: the on-demand check holding the drift worker's slot, and until when. */
-export const driftWorkerItemSchema = z.object({ requestedAt: str, until: str });
+export const driftWorkerItemSchema = z.object({ SK: str, requestedAt: str, until: str, failed: z.optional(str) });
 
 /** The plain summary attributes of a DRIFT item (the history lists them without decoding the body). */
 export const driftSummaryItemSchema = z.pipe(

@@ -6,7 +6,7 @@
  * committed the version, the start failed).
  */
 import pMap from 'p-map';
-import { driftSettingsOf, runDriftCheck, type DriftCheckControl } from '../../lib/drift/check.js';
+import { DriftCheckWithdrawn, driftSettingsOf, runDriftCheck, type DriftCheckControl } from '../../lib/drift/check.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
 import type { DriftCheckRequest, DriftReport } from '../../lib/ports.js';
 import { TargetError } from '../../lib/target-errors.js';
@@ -85,9 +85,14 @@ export async function checkDriftNow(
   });
 }
 
+/** How long a failed handed-off check stays listed (GET …/drift-checks/background), so its requester sees why. */
+export const FAILED_SLOT_MS = 10 * 60_000;
+
 /**
- * A check handed off by `checkDriftNow`, run to its end by the worker (no deadline); it frees its
- * slot when done. `control` (as for runDriftCheck) lets a worker that is stopping withdraw it.
+ * A check handed off by `checkDriftNow`, run to its end by the worker (no deadline). When it ends
+ * it frees its slot; when it fails, the slot records why (listed by `backgroundDriftChecks` for
+ * FAILED_SLOT_MS) and is free for the next request. `control` (as for runDriftCheck) lets a worker
+ * that is stopping withdraw it.
  */
 export async function runHandedOffCheck(
   app: Pick<App, 'driftDeps'>,
@@ -95,17 +100,47 @@ export async function runHandedOffCheck(
   options: { control?: DriftCheckControl } = {},
 ): Promise<DriftReport> {
   const deps = app.driftDeps;
+  const slot = slotOf(request);
+  let report: DriftReport;
   try {
-    return await targetFailures(request.cloudId, () =>
+    report = await targetFailures(request.cloudId, () =>
       runDriftCheck(deps, request.cloudId, {
         trigger: 'api',
         ...(request.repair !== undefined ? { repair: request.repair } : {}),
         ...(options.control ? { control: options.control } : {}),
       }),
     );
-  } finally {
-    await deps.reports.releaseWorkerSlot(request.cloudId, slotOf(request), request.requestedAt).catch(() => undefined);
+  } catch (e) {
+    if (e instanceof DriftCheckWithdrawn) await deps.reports.releaseWorkerSlot(request.cloudId, slot, request.requestedAt).catch(() => undefined);
+    else {
+      const now = (deps.now ?? (() => new Date()))();
+      const error = e instanceof AppError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+      await deps.reports
+        .failWorkerSlot(request.cloudId, slot, request.requestedAt, { error, until: new Date(now.getTime() + FAILED_SLOT_MS).toISOString() })
+        .catch(() => undefined);
+    }
+    throw e;
   }
+  await deps.reports.releaseWorkerSlot(request.cloudId, slot, request.requestedAt).catch(() => undefined);
+  return report;
+}
+
+/** The cloud's on-demand checks going on in the background: running in the worker, or failed in the last FAILED_SLOT_MS. */
+export async function backgroundDriftChecks(app: Pick<App, 'driftDeps'>, cloudId: string) {
+  const deps = app.driftDeps;
+  const slots = await deps.reports.workerSlots(cloudId, (deps.now ?? (() => new Date()))().toISOString());
+  return {
+    cloud_deployment_id: cloudId,
+    checks: slots
+      .map((s) => ({
+        requested_at: s.requestedAt,
+        repair: s.slot === 'true' ? true : s.slot === 'false' ? false : null,
+        status: s.error === undefined ? ('running' as const) : ('failed' as const),
+        ...(s.error !== undefined ? { error: s.error } : {}),
+        until: s.until,
+      }))
+      .sort((a, b) => b.requested_at.localeCompare(a.requested_at)),
+  };
 }
 
 /** A provisioning target's failure as the API answers it: retryable (throttling, outage) → 503, else 500 naming it. */

@@ -302,6 +302,23 @@ export const driftCheckAcceptedSchema = z.strictObject({
   message: z.string(),
 });
 
+/** GET .../drift-checks/background: on-demand checks the drift worker runs, or that failed there lately. */
+export const backgroundDriftChecksSchema = z.strictObject({
+  cloud_deployment_id: z.string(),
+  checks: described(
+    z.array(
+      z.strictObject({
+        requested_at: described(timestamp(), 'as in the 202 that handed it off'),
+        repair: described(z.nullable(z.boolean()), 'as requested; null: as the drift mode says'),
+        status: z.enum(['running', 'failed']),
+        error: z.optional(described(z.string(), 'why it failed (no report was stored)')),
+        until: described(timestamp(), 'running: when the slot lapses if the worker died; failed: until when this stays listed'),
+      }),
+    ),
+    'newest first',
+  ),
+});
+
 export const driftReportSummarySchema = z.object({
   checked_at: timestamp(),
   status: z.enum(DRIFT_STATUSES),

@@ -58,6 +58,7 @@ const EXPECTED: Record<string, number> = {
   'provisioning-status.json': 200,
   'drift-check.json': 409, // the version's provisioning run has not finished
   'drift-latest.json': 404,
+  'drift-background.json': 200,
   'drift-history.json': 200,
 };
 

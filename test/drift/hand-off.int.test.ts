@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as runCli } from '../../cli/iam-mapping.js';
-import { driftCheckAcceptedSchema, driftReportSchema } from '../../functions/http/schemas.js';
+import { backgroundDriftChecksSchema, driftCheckAcceptedSchema, driftReportSchema } from '../../functions/http/schemas.js';
 import { roleNameFor } from '../../lib/provisioning/naming.js';
 import { startHarness, type Harness } from '../helpers/local.js';
 import { SEED_EXAMPLES } from '../helpers/seeds.js';
@@ -111,6 +111,45 @@ describe('stopping the server while a handed-off check runs', () => {
       expect((await reportFor(again, local)).trigger).toBe('api');
     } finally {
       await local.stop();
+    }
+  });
+});
+
+describe('a handed-off check that fails in the background', () => {
+  it('is listed failed with why; the CLI stops waiting and says so', async () => {
+    // The worker cannot read IAM (AccessDenied on the bulk read): its check fails, no report is stored.
+    h.server.sandbox!.setFaults((call) =>
+      call.action === 'GetAccountAuthorizationDetails' ? { status: 403, code: 'AccessDenied', message: 'not authorized' } : undefined,
+    );
+    try {
+      const accepted = await handedOff({ repair: false });
+      const failed = await vi.waitFor(
+        async () => {
+          const res = await h.api('GET', `${BASE}/drift-checks/background`, { role: 'viewer' });
+          expect(res.status, res.text).toBe(200);
+          const parsed = backgroundDriftChecksSchema.parse(res.json);
+          const check = parsed.checks.find((c) => c.requested_at === accepted.requested_at);
+          expect(check?.status).toBe('failed');
+          return check!;
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      expect(failed).toMatchObject({ repair: false, error: expect.stringMatching(/AccessDenied/) });
+      expect((await h.api('GET', `${BASE}/drift-checks/latest`, { role: 'viewer' })).json.checked_at < accepted.requested_at).toBe(true);
+
+      const home = mkdtempSync(join(tmpdir(), 'hand-off-cli-failed-'));
+      try {
+        let stdout = '';
+        let stderr = '';
+        const env = { HOME: home, XDG_STATE_HOME: join(home, 'state'), IAM_MAPPING_ENDPOINT: h.server.url, IAM_MAPPING_TOKEN: await h.token('owner') };
+        const code = await runCli(['drift', 'check', '-n', CLOUD], { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env });
+        expect(code, stdout + stderr).toBe(6);
+        expect(stderr).toMatch(/failed in the background: .*AccessDenied/);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    } finally {
+      h.server.sandbox!.setFaults(undefined);
     }
   });
 });

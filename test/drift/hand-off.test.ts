@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { driftCheckEvent, driftCheckRequestOf, DRIFT_CHECK_EVENT_KIND, LambdaDriftHandOff } from '../../adapters/aws/drift-hand-off.js';
 import { createDriftScheduleHandler } from '../../functions/drift-schedule.js';
-import { checkDriftNow, checkReserveMs, runHandedOffCheck, runScheduledPass } from '../../app/use-cases/drift.js';
+import { backgroundDriftChecks, checkDriftNow, checkReserveMs, runHandedOffCheck, runScheduledPass } from '../../app/use-cases/drift.js';
 import type { App } from '../../app/app.js';
 import type { DriftDeps } from '../../lib/drift/check.js';
 import { AppError } from '../../lib/errors.js';
@@ -42,12 +42,12 @@ function fakeDeps(slow: { readMs?: number; writeMs?: number } = {}) {
   return { deps, stored };
 }
 
-/** The worker slots in memory, with the store's semantics (first claim wins until released or past `until`). */
+/** The worker slots in memory, with the store's semantics (first claim wins until released, failed or past `until`). */
 function memorySlots() {
-  const slots = new Map<string, { requestedAt: string; until: string }>();
+  const slots = new Map<string, { requestedAt: string; until: string; error?: string }>();
   const held = (key: string, now: string) => {
     const s = slots.get(key);
-    return s && s.until >= now ? { requestedAt: s.requestedAt } : null;
+    return s && s.until >= now && s.error === undefined ? { requestedAt: s.requestedAt } : null;
   };
   return {
     slots,
@@ -61,6 +61,14 @@ function memorySlots() {
     releaseWorkerSlot: async (cloudId: string, slot: string, requestedAt: string) => {
       if (slots.get(`${cloudId}/${slot}`)?.requestedAt === requestedAt) slots.delete(`${cloudId}/${slot}`);
     },
+    failWorkerSlot: async (cloudId: string, slot: string, requestedAt: string, failure: { error: string; until: string }) => {
+      const s = slots.get(`${cloudId}/${slot}`);
+      if (s?.requestedAt === requestedAt) slots.set(`${cloudId}/${slot}`, { ...s, ...failure });
+    },
+    workerSlots: async (cloudId: string, now: string) =>
+      [...slots.entries()]
+        .filter(([k, s]) => k.startsWith(`${cloudId}/`) && s.until >= now)
+        .map(([k, s]) => ({ slot: k.slice(cloudId.length + 1), requestedAt: s.requestedAt, until: s.until, ...(s.error ? { error: s.error } : {}) })),
   };
 }
 
@@ -120,6 +128,35 @@ describe('checkDriftNow with a deadline', () => {
     expect(stored).toHaveLength(1);
     expect(await after(10, checkDriftNow(app, CLOUD, {}))).toMatchObject({ joined: false });
     expect(requests).toHaveLength(3);
+  });
+
+  it('a check that fails in the worker is listed failed, with why; the next request checks anew', async () => {
+    const { deps, stored } = fakeDeps({ readMs: 80 });
+    const requests: DriftCheckRequest[] = [];
+    const app = appOf(deps, 10, { handOff: async (r: DriftCheckRequest) => void requests.push(r) });
+    await after(10, checkDriftNow(app, CLOUD, { repair: false }));
+    expect((await backgroundDriftChecks(app, CLOUD)).checks).toMatchObject([{ requested_at: requests[0]!.requestedAt, repair: false, status: 'running' }]);
+    // The worker's check fails: the store refuses the report.
+    (deps.reports as { putReport: unknown }).putReport = async () => Promise.reject(new AppError('SERVICE_UNAVAILABLE', 'the store is unavailable'));
+    const failed = await after(
+      100,
+      runHandedOffCheck(app, requests[0]!).catch((e: unknown) => e),
+    );
+    expect(String(failed)).toMatch(/unavailable/);
+    expect(stored).toHaveLength(0);
+    const listed = await backgroundDriftChecks(app, CLOUD);
+    expect(listed.checks).toEqual([
+      {
+        requested_at: requests[0]!.requestedAt,
+        repair: false,
+        status: 'failed',
+        error: 'SERVICE_UNAVAILABLE: the store is unavailable',
+        until: expect.any(String),
+      },
+    ]);
+    // Not joined to the failed one: a check of its own.
+    expect(await after(10, checkDriftNow(app, CLOUD, { repair: false }))).toMatchObject({ joined: false });
+    expect(requests).toHaveLength(2);
   });
 
   it('a check already writing at the deadline is waited for, not handed off', async () => {

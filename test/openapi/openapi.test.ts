@@ -4,7 +4,7 @@
  * really answers: each response below is checked against the served document (JSON Schema) and
  * parsed with the zod schema it was generated from.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { COMPONENTS, buildOpenApiDocument, documentedKeys, responseSchema } from '../../functions/http/openapi.js';
@@ -16,7 +16,12 @@ import { SchemaChecker } from './json-schema.js';
 const CLOUD = 'cldrsrc_XXXX';
 const BASE = `/v1/clouds/${CLOUD}/iam-mapping`;
 const operationKey = (method: string, path: string) => routeKey({ method: method.toUpperCase(), path });
-const DRIFT_KEYS = ['POST /v1/clouds/{cloud}/drift-checks', 'GET /v1/clouds/{cloud}/drift-checks/latest', 'GET /v1/clouds/{cloud}/drift-checks'];
+const DRIFT_KEYS = [
+  'POST /v1/clouds/{cloud}/drift-checks',
+  'GET /v1/clouds/{cloud}/drift-checks/latest',
+  'GET /v1/clouds/{cloud}/drift-checks',
+  'GET /v1/clouds/{cloud}/drift-checks/background',
+];
 const hasDrift = DRIFT_KEYS.some((k) => ROUTES.some((r) => routeKey(r) === k));
 
 type Doc = { openapi: string; paths: Record<string, Record<string, any>>; components: { schemas: Record<string, unknown> } };
@@ -199,6 +204,23 @@ describe('real responses match the served document', () => {
     conforms('GET', `${R}/latest`, await h.api('GET', `/v1/clouds/${CLOUD}/drift-checks/latest`, { role: 'viewer' }));
     conforms('GET', R, await h.api('GET', `/v1/clouds/${CLOUD}/drift-checks?limit=5`, { role: 'viewer' }));
     conforms('GET', R, await h.api('GET', `/v1/clouds/${CLOUD}/drift-checks?limit=0`, { role: 'viewer' }));
+    conforms('GET', `${R}/background`, await h.api('GET', `/v1/clouds/${CLOUD}/drift-checks/background`, { role: 'viewer' }));
+    // Past the deadline (lowered to 1 ms here): 202, and the check listed as running in the background.
+    const deadline = h.server.app.config.driftDeadlineMs;
+    h.server.app.config.driftDeadlineMs = 1;
+    try {
+      const accepted = await h.api('POST', `/v1/clouds/${CLOUD}/drift-checks`);
+      expect(accepted.status, accepted.text).toBe(202);
+      conforms('POST', R, accepted);
+      conforms('GET', `${R}/background`, await h.api('GET', `/v1/clouds/${CLOUD}/drift-checks/background`, { role: 'viewer' }));
+      await vi.waitFor(
+        async () =>
+          expect((await h.api('GET', `/v1/clouds/${CLOUD}/drift-checks/latest`, { role: 'viewer' })).json.checked_at >= accepted.json.requested_at).toBe(true),
+        { timeout: 30_000, interval: 50 },
+      );
+    } finally {
+      h.server.app.config.driftDeadlineMs = deadline;
+    }
   });
 
   it('plan: 200 with changes and with none, 400 with every problem, 403 for a viewer', async () => {

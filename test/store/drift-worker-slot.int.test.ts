@@ -39,4 +39,20 @@ describe('the drift worker slot', () => {
     expect(await db.store.listReports('c3')).toEqual([]);
     expect(await db.store.latestReport('c3')).toBeNull();
   });
+
+  it('a failed check frees its slot and stays listed with why until its own `until`', async () => {
+    expect(await db.store.claimWorkerSlot('c4', 'mode', { requestedAt: at(0), until: at(16) })).toBeNull();
+    expect(await db.store.claimWorkerSlot('c4', 'true', { requestedAt: at(1), until: at(17) })).toBeNull();
+    await db.store.failWorkerSlot('c4', 'mode', at(9), { error: 'not this one', until: at(20) }); // someone else's: no effect
+    await db.store.failWorkerSlot('c4', 'mode', at(0), { error: 'INTERNAL: AccessDenied', until: at(12) });
+    expect(await db.store.workerSlot('c4', 'mode', at(2))).toBeNull();
+    expect(await db.store.workerSlots('c4', at(2))).toEqual([
+      { slot: 'mode', requestedAt: at(0), until: at(12), error: 'INTERNAL: AccessDenied' },
+      { slot: 'true', requestedAt: at(1), until: at(17) },
+    ]);
+    expect(await db.store.workerSlots('c4', at(13))).toEqual([{ slot: 'true', requestedAt: at(1), until: at(17) }]);
+    // Free for the next request although still listed.
+    expect(await db.store.claimWorkerSlot('c4', 'mode', { requestedAt: at(3), until: at(19) })).toBeNull();
+    expect(await db.store.workerSlot('c4', 'mode', at(4))).toEqual({ requestedAt: at(3) });
+  });
 });
