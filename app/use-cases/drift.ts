@@ -232,6 +232,12 @@ export async function runScheduledPass(app: Pick<App, 'driftDeps' | 'stores' | '
         out.deferred.push(cloudId);
         continue;
       }
+      // The same check (repair as the mode says) already running in the worker for an on-demand request: its report will do.
+      const pending = await deps.reports.workerSlot(cloudId, slotOf({}), now().toISOString());
+      if (pending) {
+        out.skipped.push({ cloudId, reason: `an on-demand check requested at ${pending.requestedAt} is running in the background` });
+        continue;
+      }
       const started = Date.now();
       out.checked.push({ cloudId, report: await runDriftCheck(deps, cloudId, { trigger: 'schedule' }) });
       longestMs = Math.max(longestMs, Date.now() - started);

@@ -241,6 +241,7 @@ describe('the scheduled pass within its time', () => {
   function passApp(lastChecked: Record<string, string>) {
     const clouds = ['a', 'b', 'c', 'd', 'e'];
     const checked: string[] = [];
+    const slots = memorySlots();
     const deps = {
       configs: {
         listClouds: async () => clouds,
@@ -250,7 +251,7 @@ describe('the scheduled pass within its time', () => {
         listVersions: async () => [],
       },
       runs: { getRun: async () => ({ status: 'FAILED', configVersion: 1 }) },
-      reports: { putReport: async (cloudId: string) => void checked.push(cloudId) },
+      reports: { putReport: async (cloudId: string) => void checked.push(cloudId), ...slots },
       defaults: {},
     } as unknown as DriftDeps;
     const stores = {
@@ -261,7 +262,7 @@ describe('the scheduled pass within its time', () => {
             : [],
       },
     };
-    return { app: { driftDeps: deps, stores, workflow: {} } as unknown as Pick<App, 'driftDeps' | 'stores' | 'workflow'>, checked };
+    return { app: { driftDeps: deps, stores, workflow: {} } as unknown as Pick<App, 'driftDeps' | 'stores' | 'workflow'>, checked, slots };
   }
 
   it('checks never-checked clouds first, then oldest first; defers the rest when time runs short', async () => {
@@ -279,6 +280,16 @@ describe('the scheduled pass within its time', () => {
     const outcome = await runScheduledPass(app, { remainingMs: () => 14_000 });
     expect(checked).toEqual([]);
     expect(outcome.deferred).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('skips a cloud whose same check is running in the background for an on-demand request', async () => {
+    const { app, checked, slots } = passApp({});
+    await slots.claimWorkerSlot('b', 'mode', { requestedAt: new Date().toISOString(), until: new Date(Date.now() + 60_000).toISOString() });
+    await slots.claimWorkerSlot('c', 'true', { requestedAt: new Date().toISOString(), until: new Date(Date.now() + 60_000).toISOString() });
+    const outcome = await runScheduledPass(app);
+    // b's running check is the same as the pass's; c's repairs (another kind), so c is checked.
+    expect(checked).toEqual(['a', 'c', 'd', 'e']);
+    expect(outcome.skipped).toEqual([{ cloudId: 'b', reason: expect.stringMatching(/running in the background/) }]);
   });
 
   it('without a time limit every cloud is checked', async () => {
