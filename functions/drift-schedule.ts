@@ -69,14 +69,11 @@ async function handedOffCheck(app: App, request: DriftCheckRequest, metrics: Met
     logger.info('handed-off drift check', { ...summary, durationMs: Date.now() - started });
     return summary;
   } catch (e) {
-    // Not rethrown: Lambda would retry the event, and the caller polls the latest report anyway.
+    // Not rethrown: the slot says why (GET …/drift-checks/background), and Lambda is not to retry the event.
     metrics.addMetric('DriftCheckErrors', MetricUnit.Count, 1);
-    logger.error('handed-off drift check failed', {
-      cloudId: request.cloudId,
-      requestedAt: request.requestedAt,
-      error: e instanceof Error ? e.message : String(e),
-    });
-    return { cloudId: request.cloudId, error: e instanceof Error ? e.message : String(e) };
+    const error = e instanceof Error ? e.message : String(e);
+    logger.error('handed-off drift check failed', { cloudId: request.cloudId, requestedAt: request.requestedAt, error });
+    return { cloudId: request.cloudId, error };
   }
 }
 

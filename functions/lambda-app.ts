@@ -19,7 +19,7 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
 
 const listOf = (raw: string | undefined): string[] => (raw ?? '').split(/[\s,]+/).filter((s) => s !== '');
 
-/** DRIFT_DEADLINE_SECONDS: how long an on-demand drift check may take before it is handed to the drift worker (1-25; the function's timeout is 29 s). */
+/** DRIFT_DEADLINE_SECONDS: how long an on-demand drift check may take before it is handed to the drift worker (above 0, at most 25: the function's timeout is 29 s). */
 export const DRIFT_DEADLINE_DEFAULT_SECONDS = 20;
 export function driftDeadlineMs(setting: string | undefined): number {
   if (setting === undefined || setting === '') return DRIFT_DEADLINE_DEFAULT_SECONDS * 1000;

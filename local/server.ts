@@ -282,8 +282,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       await recordExecutionEnd(app.stores.runs, { ...ended, cloudId: input.cloudId, version: input.version });
     },
   });
-  const backgroundChecks = new Set<Promise<void>>();
-  const backgroundControls = new Set<DriftCheckControl>();
+  /** The handed-off drift checks running in this process, each with what withdraws it. */
+  const backgroundChecks = new Map<DriftCheckControl, Promise<void>>();
   const app: App = createApp({
     store: { tableName, region: LOCAL_REGION, dynamodbEndpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS },
     resolve: {
@@ -301,16 +301,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       handOff: async (request) => {
         // Stopping (Ctrl-C) withdraws it (close): it reads no further and writes nothing; the slot is freed.
         const control = { withdrawn: false, writing: false };
-        backgroundControls.add(control);
-        const check = runHandedOffCheck(a, request, { control }).then(
-          (report) => logger.info('handed-off drift check', { cloudId: request.cloudId, status: report.status, findings: report.summary.total }),
-          (error: unknown) => logger.warn('handed-off drift check failed', { cloudId: request.cloudId, error: String(error) }),
-        );
-        backgroundChecks.add(check);
-        void check.finally(() => {
-          backgroundChecks.delete(check);
-          backgroundControls.delete(control);
-        });
+        const check = runHandedOffCheck(a, request, { control })
+          .then(
+            (report) => logger.info('handed-off drift check', { cloudId: request.cloudId, status: report.status, findings: report.summary.total }),
+            (error: unknown) => logger.warn('handed-off drift check failed', { cloudId: request.cloudId, error: String(error) }),
+          )
+          .finally(() => backgroundChecks.delete(control));
+        backgroundChecks.set(control, check);
       },
     }),
     ...(options.workflow?.planPageSize ? { planPageSize: options.workflow.planPageSize } : planPageSizeFromEnv()),
@@ -356,9 +353,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const close = () =>
     (closing ??= (async () => {
       if (driftTimer) clearInterval(driftTimer);
-      for (const control of backgroundControls) control.withdrawn = true;
+      for (const control of backgroundChecks.keys()) control.withdrawn = true;
       await driftPass?.catch(() => undefined);
-      await Promise.all(backgroundChecks);
+      await Promise.all(backgroundChecks.values());
       await runner.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -25,8 +25,12 @@ const EXPIRED = Symbol('expired');
 /** How long a handed-off check holds the worker's slot at most: the worker's 15 minutes and a margin. */
 export const WORKER_SLOT_MS = 16 * 60_000;
 
-/** The worker slot of a request: one per kind (repair asked, refused, or as the drift mode says). */
+/** The worker slot of a request: one per kind (repair asked, refused, or as the drift mode says); `repairOfSlot` reads it back. */
 const slotOf = (request: { repair?: boolean }) => (request.repair === undefined ? 'mode' : String(request.repair));
+const repairOfSlot = (slot: string): boolean | null => (slot === 'mode' ? null : slot === 'true');
+
+const clockOf = (deps: Pick<App['driftDeps'], 'now'>) => deps.now ?? (() => new Date());
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
  * A drift check now (and its repair when asked or configured); IAM/Kubernetes throttling or
@@ -48,7 +52,7 @@ export async function checkDriftNow(
   const handOff = app.driftHandOff;
   const deadlineMs = app.config.driftDeadlineMs;
   const deps = app.driftDeps;
-  const now = deps.now ?? (() => new Date());
+  const now = clockOf(deps);
   return targetFailures(cloudId, async () => {
     if (!handOff || deadlineMs === undefined) return { report: await runDriftCheck(deps, cloudId, { trigger: 'api', ...repair }) };
     const request = (requestedAt: string): DriftCheckRequest => ({
@@ -101,9 +105,9 @@ export async function runHandedOffCheck(
 ): Promise<DriftReport> {
   const deps = app.driftDeps;
   const slot = slotOf(request);
-  let report: DriftReport;
+  let failure: string | undefined;
   try {
-    report = await targetFailures(request.cloudId, () =>
+    return await targetFailures(request.cloudId, () =>
       runDriftCheck(deps, request.cloudId, {
         trigger: 'api',
         ...(request.repair !== undefined ? { repair: request.repair } : {}),
@@ -111,30 +115,31 @@ export async function runHandedOffCheck(
       }),
     );
   } catch (e) {
-    if (e instanceof DriftCheckWithdrawn) await deps.reports.releaseWorkerSlot(request.cloudId, slot, request.requestedAt).catch(() => undefined);
-    else {
-      const now = (deps.now ?? (() => new Date()))();
-      const error = e instanceof AppError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
-      await deps.reports
-        .failWorkerSlot(request.cloudId, slot, request.requestedAt, { error, until: new Date(now.getTime() + FAILED_SLOT_MS).toISOString() })
-        .catch(() => undefined);
-    }
+    // Withdrawn (a stopping worker) is not a failure: the slot is just freed.
+    if (!(e instanceof DriftCheckWithdrawn)) failure = e instanceof AppError ? `${e.code}: ${e.message}` : message(e);
     throw e;
+  } finally {
+    const done =
+      failure === undefined
+        ? deps.reports.releaseWorkerSlot(request.cloudId, slot, request.requestedAt)
+        : deps.reports.failWorkerSlot(request.cloudId, slot, request.requestedAt, {
+            error: failure,
+            until: new Date(clockOf(deps)().getTime() + FAILED_SLOT_MS).toISOString(),
+          });
+    await done.catch(() => undefined);
   }
-  await deps.reports.releaseWorkerSlot(request.cloudId, slot, request.requestedAt).catch(() => undefined);
-  return report;
 }
 
 /** The cloud's on-demand checks going on in the background: running in the worker, or failed in the last FAILED_SLOT_MS. */
 export async function backgroundDriftChecks(app: Pick<App, 'driftDeps'>, cloudId: string) {
   const deps = app.driftDeps;
-  const slots = await deps.reports.workerSlots(cloudId, (deps.now ?? (() => new Date()))().toISOString());
+  const slots = await deps.reports.workerSlots(cloudId, clockOf(deps)().toISOString());
   return {
     cloud_deployment_id: cloudId,
     checks: slots
       .map((s) => ({
         requested_at: s.requestedAt,
-        repair: s.slot === 'true' ? true : s.slot === 'false' ? false : null,
+        repair: repairOfSlot(s.slot),
         status: s.error === undefined ? ('running' as const) : ('failed' as const),
         ...(s.error !== undefined ? { error: s.error } : {}),
         until: s.until,
@@ -193,11 +198,9 @@ export const PENDING_RESTART_MS = 5 * 60_000;
 /** The last seconds of a pass: every cloud left is deferred, restart decisions too. */
 export const PASS_FINAL_MS = 15_000;
 
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
 export async function runScheduledPass(app: Pick<App, 'driftDeps' | 'stores' | 'workflow'>, options: ScheduleOptions = {}): Promise<ScheduleOutcome> {
   const deps = app.driftDeps;
-  const now = options.now ?? deps.now ?? (() => new Date());
+  const now = options.now ?? clockOf(deps);
   const pendingAfter = options.pendingAfterMs ?? PENDING_RESTART_MS;
   const out: ScheduleOutcome = { checked: [], skipped: [], restarted: [], deferred: [], errors: [] };
   let longestMs = 0;

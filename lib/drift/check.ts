@@ -184,8 +184,10 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   };
   const finishReport = async (report: DriftReport): Promise<DriftReport> => {
     report.duration_ms = Date.now() - started;
-    if (options.store !== false) beforeFirstWrite();
-    if (options.store !== false) await deps.reports.putReport(cloudId, report);
+    if (options.store !== false) {
+      beforeFirstWrite();
+      await deps.reports.putReport(cloudId, report);
+    }
     return report;
   };
   const nothing = (reason: string, version: number | null): Promise<DriftReport> =>
