@@ -6,6 +6,10 @@
  * non-2xx responses. Every run also interleaves the same two requests answered by plain `node:http`
  * (bench/diag-server.ts: healthz's reply to the GET; the POST's body read and a constant reply),
  * none of our code: `node_floor` is what Node itself charges the authenticated POST over the GET.
+ * Two more split that charge: `bare_get_body` (plain node:http: the GET carrying the POST's headers
+ * and body, answered as the GET) and `healthz_body` (our healthz carrying resolve's request bytes,
+ * which its handler ignores): `body_floor` is what the request's bytes cost before any resolve work,
+ * and `resolve_vs_healthz_body` is resolve against healthz with the same request bytes.
  *
  * Process layout: the server (and dynalite) run in THIS process, as `startLocalServer` does under
  * `npm start`; autocannon runs in a child (bench/load-worker.ts). autocannon in the same process
@@ -205,6 +209,10 @@ try {
   diagScenarios.push(
     { name: 'bare_get', url: bare.url, requests: [{ method: 'GET', path: '/v1/healthz' }] },
     { name: 'bare_post', url: bare.url, requests: bodies.map((body) => ({ method: 'POST', path: resolvePath, headers, body })) },
+    // The GET with the POST's headers and body (answered as the GET, its body left to Node): what the body alone costs in Node.
+    { name: 'bare_get_body', url: bare.url, requests: bodies.map((body) => ({ method: 'GET', path: '/v1/healthz', headers, body })) },
+    // Our healthz carrying resolve's request bytes (its handler ignores them): our stack's cost of those bytes, without resolve's work.
+    { name: 'healthz_body', url: server.url, requests: bodies.map((body) => ({ method: 'GET', path: '/v1/healthz', headers, body })) },
   );
 
   const job = {
@@ -430,6 +438,34 @@ try {
           ratio_rps: round(barePost.rps / bareGet.rps, 2),
         }
       : undefined;
+  // The request's bytes alone (headers + body on healthz's GET): in Node, and through our stack.
+  const bareGetBody = results.get('bare_get_body');
+  const healthzBody = results.get('healthz_body');
+  const bodyFloor =
+    bareGet && bareGetBody && healthzBody
+      ? {
+          node_ratio_cpu: round(cpuPerReq('bare_get_body', bareGetBody) / cpuPerReq('bare_get', bareGet), 2),
+          ours_ratio_cpu: round(cpuPerReq('healthz_body', healthzBody) / cpuPerReq('healthz', h), 2),
+          ours_ratio_p50: round(healthzBody.p50_ms / h.p50_ms, 2),
+          ours_ratio_rps: round(healthzBody.rps / h.rps, 2),
+        }
+      : undefined;
+  const vsBody = healthzBody
+    ? {
+        ratio_cpu: round(cpuPerReq('resolve', r) / cpuPerReq('healthz_body', healthzBody), 2),
+        ratio_p50: round(r.p50_ms / healthzBody.p50_ms, 2),
+        ratio_p99: round(r.p99_ms / healthzBody.p99_ms, 2),
+        ratio_rps: round(r.rps / healthzBody.rps, 2),
+      }
+    : undefined;
+  if (bodyFloor && vsBody) {
+    console.log(
+      `the request's bytes alone (healthz's GET carrying resolve's headers and body): plain node:http CPU ×${bodyFloor.node_ratio_cpu}; our healthz CPU ×${bodyFloor.ours_ratio_cpu}, p50 ×${bodyFloor.ours_ratio_p50}, throughput ×${bodyFloor.ours_ratio_rps}`,
+    );
+    console.log(
+      `resolve/healthz with the same request bytes: CPU ×${vsBody.ratio_cpu}, p50 ×${vsBody.ratio_p50}, p99 ×${vsBody.ratio_p99}, throughput ×${vsBody.ratio_rps}`,
+    );
+  }
   if (nodeFloor) {
     console.log(
       `floor: plain node:http, POST/GET: CPU ×${nodeFloor.ratio_cpu}, p50 ×${nodeFloor.ratio_p50}, p99 ×${nodeFloor.ratio_p99}, throughput ×${nodeFloor.ratio_rps}`,
@@ -451,6 +487,8 @@ try {
     rounds: ROUNDS,
     resolve_freshness_ms: freshness ?? 'default',
     ...(nodeFloor ? { node_floor: nodeFloor } : {}),
+    ...(bodyFloor ? { body_floor: bodyFloor } : {}),
+    ...(vsBody ? { resolve_vs_healthz_body: vsBody } : {}),
     ...(process.env.BENCH_SWR === '1' ? { diagnosis_swr: 'stale-while-revalidate simulated' } : {}),
     ...Object.fromEntries(
       extra.map((f) => [
