@@ -19,6 +19,7 @@ import { startLocalServer } from '../local/server.js';
 import { PlanCache } from '../lib/workflow/planning.js';
 import { ROLE_ARN_ANNOTATION } from '../lib/provisioning/ownership.js';
 import { emit, round, runThenExit, seedRole } from './common.js';
+import type { ReplyOf } from '../functions/routes.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 const CLOUD = 'cldrsrc_drift_bench';
@@ -83,9 +84,9 @@ await runThenExit(server, dataDir, async () => {
     provisionedBy = 'workflow';
     await api('PUT', `/v1/clouds/${CLOUD}/iam-mapping`, config());
     await server.workflow.idle();
-    const status = await api('GET', `/v1/clouds/${CLOUD}/iam-mapping/provisioning`);
+    const status = (await api('GET', `/v1/clouds/${CLOUD}/iam-mapping/provisioning`)) as ReplyOf<'provisioningStatus'>;
     if (status.status !== 'SUCCEEDED')
-      throw new Error(`provisioning ended ${status.status}: ${JSON.stringify(status.error ?? status.items?.find((i: any) => i.error))}`);
+      throw new Error(`provisioning ended ${status.status}: ${JSON.stringify(status.error ?? status.items.find((i) => i.error))}`);
   }
   const provisionMs = performance.now() - provisionStarted;
   console.log(`provisioned ${accounts.length} service accounts / roles over ${NAMESPACES} namespaces (${provisionedBy}) in ${round(provisionMs / 1000, 1)} s`);

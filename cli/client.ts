@@ -42,12 +42,22 @@ export interface ApiErrorBody {
   details: ApiErrorDetail[];
 }
 
-export interface ApiResponse {
+interface Received {
   status: number;
   headers: Headers;
   text: string;
-  json: any;
 }
+/** A 2xx: `json` is the route's reply (the CLI names it with `ReplyOf` of the route table). */
+export interface OkResponse<T> extends Received {
+  ok: true;
+  json: T;
+}
+/** A status the caller allowed (`RequestOptions.allow`): `json` is the error body, if any (`errorBody`). */
+export interface RefusedResponse extends Received {
+  ok: false;
+  json: unknown;
+}
+export type ApiResponse<T = unknown> = OkResponse<T> | RefusedResponse;
 
 export interface RequestOptions {
   body?: string;
@@ -77,7 +87,10 @@ export class Api {
     return `/v1/clouds/${encodeURIComponent(cloud)}${rest}`;
   }
 
-  async request(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
+  /** A 2xx as `T`; any other status throws a CliError, unless `allow`ed (then a RefusedResponse). */
+  request<T = unknown>(method: string, path: string, options?: RequestOptions & { allow?: undefined }): Promise<OkResponse<T>>;
+  request<T = unknown>(method: string, path: string, options: RequestOptions): Promise<ApiResponse<T>>;
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
     if (!this.token) {
       throw new CliError(
         EXIT.AUTH,
@@ -97,26 +110,28 @@ export class Api {
       throw new CliError(EXIT.UNAVAILABLE, `cannot reach ${this.endpoint} (${why}); is the server running? (--endpoint or IAM_MAPPING_ENDPOINT)`);
     }
     const text = await res.text();
-    let json: any;
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
       json = undefined;
     }
-    const out = { status: res.status, headers: res.headers, text, json };
-    if (res.ok || options.allow?.includes(res.status)) return out;
-    throw apiError(out);
+    const received = { status: res.status, headers: res.headers, text };
+    // The server's reply as the route table types it: the contract the OpenAPI test holds it to.
+    if (res.ok) return { ...received, ok: true, json: json as T };
+    if (options.allow?.includes(res.status)) return { ...received, ok: false, json };
+    throw apiError({ ...received, json });
   }
 }
 
-export function errorBody(res: ApiResponse): ApiErrorBody | undefined {
-  const e = res.json?.error;
+export function errorBody(res: { json: unknown }): ApiErrorBody | undefined {
+  const e = (res.json as { error?: Partial<ApiErrorBody> } | null | undefined)?.error;
   if (e && typeof e.code === 'string' && typeof e.message === 'string')
     return { code: e.code, message: e.message, details: Array.isArray(e.details) ? e.details : [] };
   return undefined;
 }
 
-export function apiError(res: ApiResponse): CliError {
+export function apiError(res: Received & { json: unknown }): CliError {
   const body = errorBody(res);
   const code = exitCodeFor(res.status);
   const message = body ? `${body.code}: ${body.message}` : `HTTP ${res.status}: ${res.text.slice(0, 200)}`;

@@ -11,7 +11,8 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
-import { Api, CliError, EXIT, errorBody, formatDetail, type ApiResponse, type ExitCode } from './client.js';
+import type { ReplyOf } from '../functions/routes.js';
+import { Api, CliError, EXIT, errorBody, formatDetail, type ExitCode, type OkResponse } from './client.js';
 import type { Outcome } from './local.js';
 import { locationOf, readSpec, withoutVersion } from './spec.js';
 import { EtagState, stateDir } from './state.js';
@@ -158,8 +159,8 @@ version meanwhile it fails with exit code 5 and nothing is changed.
         const saved = state.get(endpoint, v.cloud!);
         if (saved) ifMatch = saved.etag;
         else {
-          const current = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping/versions?limit=1'), { allow: [404] });
-          if (current.status === 200) {
+          const current = await api().request<ReplyOf<'listVersions'>>('GET', api().cloudPath(v.cloud!, '/iam-mapping/versions?limit=1'), { allow: [404] });
+          if (current.ok) {
             const latest = current.json.versions?.[0];
             throw new CliError(EXIT.CONFLICT, `cloud ${v.cloud} already has config version ${latest?.version}, and no etag was remembered for it here`, [
               `run \`iam-mapping config get -n ${v.cloud}\` first and merge your edits (or pass --force to overwrite)`,
@@ -167,7 +168,7 @@ version meanwhile it fails with exit code 5 and nothing is changed.
           }
         }
       }
-      let res: ApiResponse;
+      let res: OkResponse<ReplyOf<'putConfig'>>;
       try {
         res = await api().request('PUT', api().cloudPath(v.cloud!, '/iam-mapping'), {
           body: spec.text,
@@ -201,15 +202,9 @@ version meanwhile it fails with exit code 5 and nothing is changed.
     options: ['cloud'],
     required: ['cloud'],
     async run({ v, io, api, out }) {
-      const res = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping/versions'));
+      const res = await api().request<ReplyOf<'listVersions'>>('GET', api().cloudPath(v.cloud!, '/iam-mapping/versions'));
       printRows(io, out, res.json, ['VERSION', 'CREATED_AT', 'CREATED_BY', 'RULES', 'ETAG'], () =>
-        (res.json.versions as Array<Record<string, unknown>>).map((x, i) => [
-          `${i === 0 ? '*' : ' '}${String(x.version)}`,
-          String(x.created_at),
-          String(x.created_by),
-          String(x.rule_count),
-          String(x.etag),
-        ]),
+        res.json.versions.map((x, i) => [`${i === 0 ? '*' : ' '}${x.version}`, x.created_at, x.created_by, String(x.rule_count), x.etag]),
       );
       return EXIT.OK;
     },
@@ -226,15 +221,15 @@ conditional on the current version (exit code 5 if it changes in between).
     required: ['cloud', 'to'],
     async run({ v, io, api, state, endpoint, out }) {
       const to = positiveInt(v.to!, '--to');
-      const old = await api().request('GET', api().cloudPath(v.cloud!, `/iam-mapping?version=${to}`));
-      const current = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping'));
+      const old = await api().request<ReplyOf<'getConfig'>>('GET', api().cloudPath(v.cloud!, `/iam-mapping?version=${to}`));
+      const current = await api().request<ReplyOf<'getConfig'>>('GET', api().cloudPath(v.cloud!, '/iam-mapping'));
       const currentEtag = unquote(current.headers.get('etag'));
       if (current.json.version === to) {
         io.err(`version ${to} is already the current version of ${v.cloud}; nothing to do\n`);
         return EXIT.OK;
       }
-      const { version: _v, ...document } = old.json as Record<string, unknown>;
-      const res = await api().request('PUT', api().cloudPath(v.cloud!, '/iam-mapping'), {
+      const { version: _v, ...document } = old.json;
+      const res = await api().request<ReplyOf<'putConfig'>>('PUT', api().cloudPath(v.cloud!, '/iam-mapping'), {
         body: JSON.stringify(document),
         contentType: 'application/json',
         ...(currentEtag ? { ifMatch: quote(currentEtag) } : {}),
@@ -270,12 +265,12 @@ Exit code 1 when no rule matches and fallback_rule is FAIL.`,
         user: v.user,
         ...(v['cluster-id'] ? { cluster_id: v['cluster-id'] } : {}),
       };
-      const res = await api().request('POST', api().cloudPath(v.cloud!, `/iam-mapping/resolve${v.explain ? '?explain=true' : ''}`), {
+      const res = await api().request<ReplyOf<'resolve'>>('POST', api().cloudPath(v.cloud!, `/iam-mapping/resolve${v.explain ? '?explain=true' : ''}`), {
         body: JSON.stringify(body),
         allow: [422],
       });
-      if (printData(io, out, res.json)) return res.status === 422 ? EXIT.INVALID : EXIT.OK;
-      if (res.status === 422) {
+      if (printData(io, out, res.json)) return res.ok ? EXIT.OK : EXIT.INVALID;
+      if (!res.ok) {
         const e = errorBody(res)!;
         io.out(`no rule matches and fallback_rule is FAIL: the launch would fail\n`);
         if (v.explain) for (const d of e.details) io.out(`  rule ${d.rule_index}: no — ${String(d.message).replace(/^rule \d+: /, '')}\n`);
@@ -283,7 +278,7 @@ Exit code 1 when no rule matches and fallback_rule is FAIL.`,
         return EXIT.INVALID;
       }
       const a = res.json;
-      const trace = (a.trace ?? []) as Array<{ rule_index: number; selector: string; matched: boolean; reason?: string }>;
+      const trace = a.trace ?? [];
       const winner = trace.find((t) => t.matched);
       io.out(`identity: ${a.value ?? '(the cloud default identity)'}\n`);
       io.out(
@@ -320,11 +315,11 @@ stored) against sample launches, and compares each answer with the CURRENT versi
       const cloud = v.cloud ?? draft.config.cloud_deployment_id;
       const launches = readLaunches(v.launches!);
 
-      const res = await api().request('GET', api().cloudPath(cloud, '/iam-mapping'), { allow: [404] });
+      const res = await api().request<ReplyOf<'getConfig'>>('GET', api().cloudPath(cloud, '/iam-mapping'), { allow: [404] });
       let current = null;
       let currentVersion: number | null = null;
-      if (res.status === 200) {
-        const { version, ...document } = res.json as Record<string, unknown>;
+      if (res.ok) {
+        const { version, ...document } = res.json;
         currentVersion = Number(version);
         const c = validateSpec({ file: `${cloud} version ${currentVersion}`, text: JSON.stringify(document), contentType: 'application/json' }, undefined, {
           version: currentVersion,
@@ -394,13 +389,12 @@ leave alone and why, and the sample launches whose identity would change. Nothin
       const spec = withoutVersion(readSpec(v['spec-file']!));
       const cloud = v.cloud ?? draftCloudOf(spec.text);
       if (!cloud) throw usage(`\`plan\` needs --cloud (${spec.file} names no cloud_deployment_id)`);
-      let res: ApiResponse;
+      let plan: PlanAnswer;
       try {
-        res = await api().request('POST', api().cloudPath(cloud, '/iam-mapping/plan'), { body: spec.text, contentType: spec.contentType });
+        plan = (await api().request<PlanAnswer>('POST', api().cloudPath(cloud, '/iam-mapping/plan'), { body: spec.text, contentType: spec.contentType })).json;
       } catch (e) {
         throw withFileLocations(e, spec.file, spec.text, cloud);
       }
-      const plan = res.json as PlanAnswer;
       if (!printData(io, out, plan)) printPlan(io, cloud, plan, out);
       const changed = plan.changes.length > 0;
       if (v['detailed-exitcode']) return changed ? EXIT.USAGE : EXIT.OK;
@@ -456,14 +450,14 @@ Exit code 1 when the run FAILED (with or without --wait).
       const timeoutMs = (v.timeout !== undefined ? positiveInt(v.timeout, '--timeout') : 300) * 1000;
       const path = api().cloudPath(v.cloud!, `/iam-mapping/provisioning${version ? `?version=${version}` : ''}`);
       const deadline = Date.now() + timeoutMs;
-      let res = await api().request('GET', path);
+      let res = await api().request<ReplyOf<'provisioningStatus'>>('GET', path);
       while (v.wait && (res.json.status === 'PENDING' || res.json.status === 'RUNNING')) {
         if (Date.now() > deadline) {
           printRun(io, v.cloud!, res.json, out);
           throw new CliError(EXIT.UNAVAILABLE, `provisioning of version ${res.json.config_version} still ${res.json.status} after ${timeoutMs / 1000}s`);
         }
         await new Promise((r) => setTimeout(r, 500));
-        res = await api().request('GET', path);
+        res = await api().request<ReplyOf<'provisioningStatus'>>('GET', path);
       }
       printRun(io, v.cloud!, res.json, out);
       return res.json.status === 'FAILED' ? EXIT.INVALID : EXIT.OK;
@@ -483,20 +477,24 @@ Exit code 1 when the run FAILED (with or without --wait).
     async run({ v, io, api, out }) {
       const timeoutMs = (v.timeout !== undefined ? positiveInt(v.timeout, '--timeout') : 900) * 1000;
       const body = v.repair ? JSON.stringify({ repair: true }) : undefined;
-      let res = await api().request('POST', api().cloudPath(v.cloud!, '/drift-checks'), body ? { body } : {});
-      if (res.status === 202) {
-        // Handed off: poll the latest report until it is the one that answers this request.
-        const { requested_at: requestedAt, message } = res.json as { requested_at: string; message: string };
+      const first = await api().request<DriftReport | ReplyOf<'runDriftCheck', 202>>('POST', api().cloudPath(v.cloud!, '/drift-checks'), body ? { body } : {});
+      let report: DriftReport;
+      if ('requested_at' in first.json) {
+        // Handed off (202): poll the latest report until it is the one that answers this request.
+        const { requested_at: requestedAt, message } = first.json;
         io.err(`${message}\nwaiting for it (up to ${timeoutMs / 1000}s)…\n`);
         const deadline = Date.now() + timeoutMs;
         const latest = api().cloudPath(v.cloud!, '/drift-checks/latest');
         const background = api().cloudPath(v.cloud!, '/drift-checks/background');
         for (;;) {
           await new Promise((r) => setTimeout(r, 2000));
-          res = await api().request('GET', latest, { allow: [404] });
-          if (res.status === 200 && String(res.json.checked_at) >= requestedAt) break;
+          const res = await api().request<DriftReport>('GET', latest, { allow: [404] });
+          if (res.ok && res.json.checked_at >= requestedAt) {
+            report = res.json;
+            break;
+          }
           // A check that failed in the background stores no report: say why instead of waiting on.
-          const failed = ((await api().request('GET', background)).json.checks as Array<{ requested_at: string; status: string; error?: string }>).find(
+          const failed = (await api().request<ReplyOf<'backgroundDriftChecks'>>('GET', background)).json.checks.find(
             (c) => c.requested_at === requestedAt && c.status === 'failed',
           );
           if (failed) throw new CliError(EXIT.UNAVAILABLE, `the drift check of ${v.cloud} failed in the background: ${failed.error ?? 'no reason given'}`);
@@ -506,9 +504,9 @@ Exit code 1 when the run FAILED (with or without --wait).
             ]);
           }
         }
-      }
-      printDrift(io, v.cloud!, res.json, out);
-      return v['fail-on-drift'] && res.json.drifted ? EXIT.INVALID : EXIT.OK;
+      } else report = first.json;
+      printDrift(io, v.cloud!, report, out);
+      return v['fail-on-drift'] && report.drifted ? EXIT.INVALID : EXIT.OK;
     },
   },
 
@@ -520,9 +518,9 @@ Exit code 1 when the run FAILED (with or without --wait).
     options: ['cloud', 'fail-on-drift'],
     required: ['cloud'],
     async run({ v, io, api, out }) {
-      let res: ApiResponse;
+      let res: OkResponse<DriftReport>;
       try {
-        res = await api().request('GET', api().cloudPath(v.cloud!, '/drift-checks/latest'));
+        res = await api().request<DriftReport>('GET', api().cloudPath(v.cloud!, '/drift-checks/latest'));
       } catch (e) {
         if (e instanceof CliError && e.exitCode === EXIT.NOT_FOUND) {
           throw new CliError(EXIT.NOT_FOUND, e.message, [...e.lines, `run \`iam-mapping drift check -n ${v.cloud}\` to make one`]);
@@ -540,14 +538,9 @@ Exit code 1 when the run FAILED (with or without --wait).
     help: `Lists the clouds in your token's scope that have a mapping config.`,
     options: [],
     async run({ io, api, out }) {
-      const res = await api().request('GET', '/v1/clouds');
+      const res = await api().request<ReplyOf<'listClouds'>>('GET', '/v1/clouds');
       printRows(io, out, res.json, ['CLOUD', 'VERSION', 'STACK', 'UPDATED_AT'], () =>
-        (res.json as Array<Record<string, unknown>>).map((c) => [
-          String(c.cloud_deployment_id),
-          String(c.version),
-          `${c.cloud_provider}/${c.compute_stack}`,
-          String(c.updated_at),
-        ]),
+        res.json.map((c) => [c.cloud_deployment_id, String(c.version), `${c.cloud_provider}/${c.compute_stack}`, c.updated_at]),
       );
       return EXIT.OK;
     },
@@ -560,14 +553,9 @@ Exit code 1 when the run FAILED (with or without --wait).
     options: ['cloud'],
     required: ['cloud'],
     async run({ v, io, api, out }) {
-      const res = await api().request('GET', api().cloudPath(v.cloud!, '/iam-mapping/bindings'));
+      const res = await api().request<ReplyOf<'listBindings'>>('GET', api().cloudPath(v.cloud!, '/iam-mapping/bindings'));
       printRows(io, out, res.json, ['CLUSTER', 'VALUE', 'VERSION', 'PINNED_AT'], () =>
-        (res.json as Array<Record<string, unknown>>).map((b) => [
-          String(b.cluster_id),
-          String(b.value ?? '(cloud default)'),
-          String(b.config_version),
-          String(b.created_at),
-        ]),
+        res.json.map((b) => [b.cluster_id, b.value ?? '(cloud default)', String(b.config_version), b.created_at]),
       );
       return EXIT.OK;
     },
@@ -654,7 +642,7 @@ export function table(headers: string[], rows: string[][], out: Partial<Out> = {
   return `${[...(out.noHeaders ? [] : [line(headers)]), ...flat.map(line)].join('\n')}\n`;
 }
 
-function printRun(io: Io, cloud: string, run: any, out: Out): void {
+function printRun(io: Io, cloud: string, run: ReplyOf<'provisioningStatus'>, out: Out): void {
   if (printData(io, out, run)) return;
   const when = [run.started_at && `started ${run.started_at}`, run.finished_at && `finished ${run.finished_at}`].filter(Boolean).join(', ');
   if (!out.noHeaders) {
@@ -668,7 +656,7 @@ function printRun(io: Io, cloud: string, run: any, out: Out): void {
     io.out(
       table(
         ['ITEM', 'KIND', 'STATUS', 'ERROR'],
-        run.items.map((i: any) => [i.name, i.kind, i.status, i.error ? `${i.error.name}: ${i.error.message}` : '']),
+        run.items.map((i) => [i.name, i.kind, i.status, i.error ? `${i.error.name}: ${i.error.message}` : '']),
         out,
       ),
     );
@@ -679,16 +667,18 @@ function printRun(io: Io, cloud: string, run: any, out: Out): void {
     io.out(
       table(
         ['RESOURCE', 'NAME', 'NAMESPACE', ...(wide ? ['CLUSTER'] : []), 'ACTION', 'DETAIL'],
-        run.resources.map((r: any) => [r.kind, r.name, r.namespace ?? '', ...(wide ? [r.cluster ?? ''] : []), r.action, r.detail ?? '']),
+        run.resources.map((r) => [r.kind, r.name, r.namespace ?? '', ...(wide ? [r.cluster ?? ''] : []), r.action, r.detail ?? '']),
         out,
       ),
     );
   }
 }
 
-function printDrift(io: Io, cloud: string, report: any, out: Out): void {
+type DriftReport = ReplyOf<'latestDriftReport'>;
+
+function printDrift(io: Io, cloud: string, report: DriftReport, out: Out): void {
   if (printData(io, out, report)) return;
-  const findings = (report.findings ?? []) as Array<Record<string, unknown>>;
+  const findings = report.findings;
   if (!out.noHeaders) {
     io.out(
       `cloud ${cloud}, checked ${report.checked_at}: ${report.drifted ? `DRIFTED (${findings.length} finding${findings.length === 1 ? '' : 's'})` : 'no drift'}\n`,
@@ -718,7 +708,7 @@ function printDrift(io: Io, cloud: string, report: any, out: Out): void {
     for (const f of findings) if (typeof f.message === 'string') io.out(`- ${f.message}\n`);
   }
   if (out.noHeaders) return;
-  const repair = report.repair as { items?: string[]; execution_id?: string; deleted?: string[]; errors?: string[]; skipped?: number } | undefined;
+  const repair = report.repair;
   if (repair) {
     const parts: string[] = [];
     if (repair.items?.length) parts.push(`re-provisioning ${repair.items.join(', ')}${repair.execution_id ? ` (execution ${repair.execution_id})` : ''}`);
@@ -729,27 +719,7 @@ function printDrift(io: Io, cloud: string, report: any, out: Out): void {
   }
 }
 
-interface PlanAnswer {
-  current_version: number | null;
-  changes: Array<{ action: 'create' | 'update' | 'delete'; kind: string; name: string; diff?: string; reason?: string; cluster?: string; deferred?: boolean }>;
-  left_alone: Array<{ kind: string; name: string; reason: string; cluster?: string }>;
-  summary: { create: number; update: number; delete: number };
-  launches: Array<{
-    workload_type: string;
-    project: string;
-    user: string;
-    from: string | null;
-    to: string | null;
-    from_source: string;
-    to_source: string;
-    derived_from: string;
-    cluster_id?: string;
-  }>;
-  launches_checked: number;
-  launches_truncated?: number;
-  reason?: string;
-  warnings: Array<{ code: string; message: string }>;
-}
+type PlanAnswer = ReplyOf<'planConfig'>;
 
 /** The draft's cloud_deployment_id, when the file names one (the server checks it against the path). */
 function draftCloudOf(text: string): string | undefined {

@@ -9,7 +9,7 @@
  * for it), and its `httpApi` line in serverless.yml (the test asks for it).
  */
 import * as s from './http/schemas.js';
-import { MAPPING_CONFIG, STORED_CONFIG, type FunctionName, type ResponseSpec, type RouteSpec } from './http/route.js';
+import { MAPPING_CONFIG, STORED_CONFIG, type FunctionName, type ResponseSpec, type RouteReply, type RouteSpec, type SchemaOfStatus } from './http/route.js';
 
 export type { FunctionName, RouteSpec } from './http/route.js';
 
@@ -256,6 +256,15 @@ export const ROUTES = [
 ] as const satisfies readonly RouteSpec[];
 
 export type Route = (typeof ROUTES)[number];
+/** The route of a use case. */
+export type RouteOf<U extends Route['useCase']> = Extract<Route, { useCase: U }>;
+/**
+ * What a client of the route of use case U gets (the CLI's types): its 2xx body, or with S the
+ * body of that status — `z.infer` of the schemas above, the ones OpenAPI publishes.
+ */
+export type ReplyOf<U extends Route['useCase'], S extends keyof RouteOf<U>['responses'] | undefined = undefined> = S extends keyof RouteOf<U>['responses']
+  ? SchemaOfStatus<RouteOf<U>, S>
+  : RouteReply<RouteOf<U>>;
 /** The routes a function serves. */
 export type RoutesOf<F extends FunctionName> = Extract<Route, { fn: F }>;
 

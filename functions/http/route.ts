@@ -95,7 +95,8 @@ export interface RouteInput<R extends RouteSpec> {
 }
 
 type SuccessStatus<R extends RouteSpec> = Extract<keyof R['responses'], 200 | 201 | 204>;
-type SchemaOfStatus<R extends RouteSpec, S extends keyof R['responses']> = R['responses'][S] extends { schema: infer B }
+/** The body of a route's reply with status S (`z.infer` of its schema). */
+export type SchemaOfStatus<R extends RouteSpec, S extends keyof R['responses']> = R['responses'][S] extends { schema: infer B }
   ? B extends Schema
     ? z.infer<B>
     : Record<string, unknown>
