@@ -426,38 +426,33 @@ try {
     console.log(
       `${f.scenario.startsWith('bare_') ? 'floor' : 'diagnosis'}: ${f.scenario}/healthz p50 ×${round(f.p50_ms / h.p50_ms, 2)}, p99 ×${round(f.p99_ms / h.p99_ms, 2)}`,
     );
+  /** Scenario `a` against scenario `b` of the same run: server CPU per request, p50, p99, throughput. */
+  const ratios = (a: Figures, b: Figures) => ({
+    ratio_cpu: round(cpuPerReq(a.scenario, a) / cpuPerReq(b.scenario, b), 2),
+    ratio_p50: round(a.p50_ms / b.p50_ms, 2),
+    ratio_p99: round(a.p99_ms / b.p99_ms, 2),
+    ratio_rps: round(a.rps / b.rps, 2),
+  });
   // Node's own floor: the authenticated POST over the GET through plain node:http.
   const bareGet = results.get('bare_get');
   const barePost = results.get('bare_post');
-  const nodeFloor =
-    bareGet && barePost
-      ? {
-          ratio_cpu: round(cpuPerReq('bare_post', barePost) / cpuPerReq('bare_get', bareGet), 2),
-          ratio_p50: round(barePost.p50_ms / bareGet.p50_ms, 2),
-          ratio_p99: round(barePost.p99_ms / bareGet.p99_ms, 2),
-          ratio_rps: round(barePost.rps / bareGet.rps, 2),
-        }
-      : undefined;
+  const nodeFloor = bareGet && barePost ? ratios(barePost, bareGet) : undefined;
   // The request's bytes alone (headers + body on healthz's GET): in Node, and through our stack.
   const bareGetBody = results.get('bare_get_body');
   const healthzBody = results.get('healthz_body');
   const bodyFloor =
     bareGet && bareGetBody && healthzBody
-      ? {
-          node_ratio_cpu: round(cpuPerReq('bare_get_body', bareGetBody) / cpuPerReq('bare_get', bareGet), 2),
-          ours_ratio_cpu: round(cpuPerReq('healthz_body', healthzBody) / cpuPerReq('healthz', h), 2),
-          ours_ratio_p50: round(healthzBody.p50_ms / h.p50_ms, 2),
-          ours_ratio_rps: round(healthzBody.rps / h.rps, 2),
-        }
+      ? (() => {
+          const ours = ratios(healthzBody, h);
+          return {
+            node_ratio_cpu: ratios(bareGetBody, bareGet).ratio_cpu,
+            ours_ratio_cpu: ours.ratio_cpu,
+            ours_ratio_p50: ours.ratio_p50,
+            ours_ratio_rps: ours.ratio_rps,
+          };
+        })()
       : undefined;
-  const vsBody = healthzBody
-    ? {
-        ratio_cpu: round(cpuPerReq('resolve', r) / cpuPerReq('healthz_body', healthzBody), 2),
-        ratio_p50: round(r.p50_ms / healthzBody.p50_ms, 2),
-        ratio_p99: round(r.p99_ms / healthzBody.p99_ms, 2),
-        ratio_rps: round(r.rps / healthzBody.rps, 2),
-      }
-    : undefined;
+  const vsBody = healthzBody ? ratios(r, healthzBody) : undefined;
   if (bodyFloor && vsBody) {
     console.log(
       `the request's bytes alone (healthz's GET carrying resolve's headers and body): plain node:http CPU ×${bodyFloor.node_ratio_cpu}; our healthz CPU ×${bodyFloor.ours_ratio_cpu}, p50 ×${bodyFloor.ours_ratio_p50}, throughput ×${bodyFloor.ours_ratio_rps}`,
