@@ -394,13 +394,13 @@ export interface ProvisioningRunStore {
 // time). Both are single-item conditional writes (first cloud wins).
 // ---------------------------------------------------------------------------------------------
 
-export type OwnedKind = 'iam-role' | 'instance-profile' | 'service-account' | 'gcp-service-account' | 'gcp-iam-member';
+export type OwnedKind = 'iam-role' | 'instance-profile' | 'service-account' | 'pod-identity-association' | 'gcp-service-account' | 'gcp-iam-member';
 
 /** Where an owned resource is: IAM names (compared ignoring case) or a ServiceAccount in a cluster. */
 export interface ResourceRef {
   kind: OwnedKind;
   name: string;
-  /** Service accounts: the cluster's name (for messages) and its OIDC issuer host (the identity). */
+  /** Service accounts and pod identity associations: the cluster's name (for messages) and its OIDC issuer host (the identity). */
   cluster?: string;
   clusterIssuer?: string;
   namespace?: string;
@@ -408,7 +408,7 @@ export interface ResourceRef {
 
 export interface InventoryRecord extends ResourceRef {
   cloudId: string;
-  /** RoleId / InstanceProfileId / metadata.uid; null while a create is in flight (see token). */
+  /** RoleId / InstanceProfileId / metadata.uid / associationId; null while a create is in flight (see token). */
   id: string | null;
   /** Random token written on the resource at creation (tag / annotation), to recognise a create whose answer was lost. */
   token?: string;

@@ -65,7 +65,7 @@ export const isWorkflowErrorName = (name: string): name is WorkflowErrorName => 
 export const caughtIs = (caught: { Error: string }, name: WorkflowErrorName): boolean => caught.Error === name;
 
 /** The kind of resource a target error is about (as in a run's `resources[].kind`). */
-export type TargetResourceKind = 'iam-role' | 'instance-profile' | 'service-account' | 'gcp-service-account' | 'gcp-iam-member';
+export type TargetResourceKind = 'iam-role' | 'instance-profile' | 'service-account' | 'pod-identity-association' | 'gcp-service-account' | 'gcp-iam-member';
 
 export class TargetError<N extends TargetErrorName = TargetErrorName> extends Error {
   override readonly name: N;

@@ -27,13 +27,22 @@ import type {
   RoleInfo,
   ServiceAccountInfo,
 } from '../ports.js';
-import { instanceProfileRef, judgeOwnership, refusal, resourceKey, roleRef, serviceAccountRef, type Verdict } from '../provisioning/inventory.js';
+import {
+  associationRef,
+  instanceProfileRef,
+  judgeOwnership,
+  refusal,
+  resourceKey,
+  roleRef,
+  serviceAccountRef,
+  type Verdict,
+} from '../provisioning/inventory.js';
 import { isOwnedRole, isOwnedServiceAccount, ROLE_ARN_ANNOTATION } from '../provisioning/ownership.js';
 import type { InstanceProfileItem, K8sIrsaItem, PlanItem } from '../provisioning/plan.js';
 import type { PlannedVersion } from '../workflow/planning.js';
 import { diffState, itemName, nsKey } from './diff.js';
 import type { Observation } from './observe.js';
-import { associationOwner, ownedBy } from '../workflow/pod-identity-steps.js';
+import { notOurs } from '../workflow/pod-identity-steps.js';
 
 export type ChangeAction = 'create' | 'update' | 'delete';
 
@@ -235,6 +244,8 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
           for (const ns of item.serviceAccount.namespaces) {
             const found = observed.serviceAccounts.get(nsKey(cl.name, ns))?.some((sa) => sa.name === item.serviceAccount.name);
             (found ? existing : created).push(serviceAccountRef(cl, ns, item.serviceAccount.name));
+            // Its association's record, whether or not one exists (a missing key reads as no record).
+            if (item.mechanism === 'pod-identity') existing.push(associationRef(cl, ns, item.serviceAccount.name));
           }
     }
     for (const f of findings) {
@@ -444,13 +455,13 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
           continue;
         }
         const current = await port.describeAssociation(cluster, summary.associationId);
+        const verdict = current && (await verdictOf(associationRef(cluster, namespace, sa), current.tags, current.tags, current.associationId));
         if (!current) {
           c.push({ ...base, action: 'create', diff: `+ role: ${item.role.arn}` });
-        } else if (!ownedBy(current.tags, cloudId)) {
-          const other = associationOwner(current.tags);
+        } else if (verdict && verdict.kind !== 'ours') {
           alone.push({
             ...base,
-            reason: `association ${current.associationId} (→ ${current.roleArn}) was made by ${other ? `cloud ${other}` : 'someone else'}: provisioning would leave it alone and fail this ServiceAccount`,
+            reason: `association ${current.associationId} (→ ${current.roleArn}) ${notOurs(verdict)}: provisioning would leave it alone and fail this ServiceAccount`,
           });
         } else if (current.roleArn !== item.role.arn) {
           c.push({ ...base, action: 'update', diff: `- role: ${current.roleArn}\n+ role: ${item.role.arn}` });

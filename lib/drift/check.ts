@@ -335,7 +335,14 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
   }
   // EKS Pod Identity: associations and the agent add-on (lib/drift/pod-identity.ts).
   stillWanted();
-  const podIdentity = await podIdentityFindings({ port: deps.podIdentity, cloudId, plan, clusters, concurrency: limit });
+  const podIdentity = await podIdentityFindings({
+    port: deps.podIdentity,
+    ...(deps.ownership ? { ownership: deps.ownership } : {}),
+    cloudId,
+    plan,
+    clusters,
+    concurrency: limit,
+  });
   if (podIdentity.findings.length > 0) {
     findings.push(...podIdentity.findings);
     findings.sort(compareFindings);

@@ -9,13 +9,18 @@
  * | `pod-identity-agent-missing` | the cluster lacks the add-on (critical: every association dead) | no     |
  * | `association-missing`        | no association for a planned (cluster, namespace, SA)           | yes    |
  * | `association-role-mismatch`  | our association names another role                             | yes    |
- * | `association-foreign`        | an association without our marks binds the SA                  | no (never touched) |
+ * | `association-foreign`        | an association that is not ours binds the SA: no marks of ours, another cloud's, or our tags without the inventory's record of it | no (never touched) |
+ *
+ * Ours means what the workflow requires before it changes one: this cloud's tags and the
+ * inventory's record of the associationId (read in one batch when the store can).
  */
 import pMap from 'p-map';
-import type { ClusterIdentity, DriftFinding, PodIdentityAssociationSummary, PodIdentityPort } from '../ports.js';
+import type { ClusterIdentity, DriftFinding, OwnershipStore, PodIdentityAssociationSummary, PodIdentityPort } from '../ports.js';
+import { associationRef, resourceKey } from '../provisioning/inventory.js';
 import type { K8sIrsaItem, ProvisioningPlan } from '../provisioning/plan.js';
 import { POD_IDENTITY_AGENT_ADDON } from '../provisioning/pod-identity.js';
-import { associationOwner, ownedBy } from '../workflow/pod-identity-steps.js';
+import { judgeAssociation } from '../workflow/ownership-checks.js';
+import { notOurs } from '../workflow/pod-identity-steps.js';
 import { DRIFT_KINDS } from './kinds.js';
 
 export interface PodIdentityObservation {
@@ -28,6 +33,8 @@ const finding = (d: Omit<DriftFinding, 'severity'>): DriftFinding => ({ ...d, se
 
 export async function podIdentityFindings(input: {
   port: PodIdentityPort | undefined;
+  /** The inventory (absent: the tags alone decide). */
+  ownership?: OwnershipStore;
   cloudId: string;
   plan: ProvisioningPlan;
   clusters: readonly ClusterIdentity[];
@@ -69,9 +76,15 @@ export async function podIdentityFindings(input: {
       },
       { concurrency: Math.max(1, input.concurrency ?? 8) },
     );
+    const refs = described.filter((d) => d.current).map((d) => associationRef(cluster, d.namespace, d.item.serviceAccount.name));
+    const records = input.ownership?.getInventories && refs.length > 0 ? await input.ownership.getInventories(refs) : undefined;
     for (const { item, namespace, current } of described) {
       const sa = item.serviceAccount.name;
       const base = { name: `${namespace}/${sa}`, resource: 'pod-identity-association', item: sa, cluster: cluster.name, namespace };
+      const ref = associationRef(cluster, namespace, sa);
+      const verdict = current
+        ? (await judgeAssociation(input.ownership, ref, current, input.cloudId, records ? (records.get(resourceKey(ref)) ?? null) : undefined)).verdict
+        : null;
       if (!current) {
         findings.push(
           finding({
@@ -83,8 +96,7 @@ export async function podIdentityFindings(input: {
             repairable: true,
           }),
         );
-      } else if (!ownedBy(current.tags, input.cloudId)) {
-        const other = associationOwner(current.tags);
+      } else if (verdict && verdict.kind !== 'ours') {
         findings.push(
           finding({
             ...base,
@@ -92,8 +104,7 @@ export async function podIdentityFindings(input: {
             expected: `an association of this service → ${item.role.arn}`,
             actual: `${current.associationId} → ${current.roleArn}`,
             message:
-              `service account ${namespace}/${sa}${where} is bound by association ${current.associationId} to ${current.roleArn}, which ` +
-              (other ? `cloud ${other} made` : 'the service did not make') +
+              `service account ${namespace}/${sa}${where} is bound by association ${current.associationId} to ${current.roleArn}, which ${notOurs(verdict)}` +
               `: its pods get that role; the service never changes it — delete it (aws eks delete-pod-identity-association --cluster-name ${cluster.name} --association-id ${current.associationId}) and repair`,
             repairable: false,
           }),

@@ -1,8 +1,9 @@
 /**
  * Ownership that a copied tag cannot fake. A resource is this cloud's only when its ownership
- * marks (IAM tags / Kubernetes labels) name this cloud AND the service's inventory holds a record
- * of creating (or adopting) exactly that resource: same name and same RoleId /
- * InstanceProfileId / metadata.uid. A role re-created by hand with copied tags has another RoleId,
+ * marks (IAM / EKS tags, Kubernetes labels) name this cloud AND the service's inventory holds a
+ * record of creating (or adopting) exactly that resource: same name and same RoleId /
+ * InstanceProfileId / metadata.uid / pod identity associationId. A role re-created by hand with
+ * copied tags has another RoleId,
  * so it is "not ours": never changed, never deleted. A resource whose marks or inventory record
  * name another cloud is never adopted, changed or deleted by this one.
  *
@@ -21,7 +22,8 @@ export const newInventoryToken = (): string => randomUUID();
 
 /** The inventory / claim key of a resource: IAM names ignore case, so they are lowercased. */
 export function resourceKey(ref: ResourceRef): string {
-  if (ref.kind === 'service-account') return `service-account#${ref.clusterIssuer ?? ref.cluster ?? ''}#${ref.namespace ?? ''}#${ref.name}`;
+  if (ref.kind === 'service-account' || ref.kind === 'pod-identity-association')
+    return `${ref.kind}#${ref.clusterIssuer ?? ref.cluster ?? ''}#${ref.namespace ?? ''}#${ref.name}`;
   return `${ref.kind}#${ref.name.toLowerCase()}`;
 }
 
@@ -37,9 +39,17 @@ export const serviceAccountRef = (cluster: { name: string; issuerHost: string },
   clusterIssuer: cluster.issuerHost,
 });
 
+/** The EKS Pod Identity association of a ServiceAccount (EKS allows one per cluster, namespace and ServiceAccount). */
+export const associationRef = (cluster: { name: string; issuerHost: string }, namespace: string, serviceAccount: string): ResourceRef => ({
+  ...serviceAccountRef(cluster, namespace, serviceAccount),
+  kind: 'pod-identity-association',
+});
+
 /** A resource in words: `IAM role x`, `ServiceAccount ns/sa in cluster c`. */
 export function describeRef(ref: ResourceRef): string {
   if (ref.kind === 'service-account') return `ServiceAccount ${ref.namespace}/${ref.name}${ref.cluster ? ` in cluster ${ref.cluster}` : ''}`;
+  if (ref.kind === 'pod-identity-association')
+    return `the pod identity association of ${ref.namespace}/${ref.name}${ref.cluster ? ` in cluster ${ref.cluster}` : ''}`;
   if (ref.kind === 'gcp-service-account') return `Google service account ${ref.name}`;
   if (ref.kind === 'gcp-iam-member') return `IAM member ${ref.name}`;
   return `${ref.kind === 'iam-role' ? 'IAM role' : 'IAM instance profile'} ${ref.name}`;

@@ -24,7 +24,8 @@ import { findAnyPlanItem, isAwsItem } from '../provisioning/plan.js';
 import { invalidInput, isTargetError, notOwned, notReady, superseded } from '../target-errors.js';
 import { recordOwned } from './ownership-checks.js';
 import type { PlanCache } from './planning.js';
-import { ensureAnnotatedServiceAccount, reserveCreate, type ItemInput, type ServiceAccountBinding, type StepOutput, type WorkflowDeps } from './steps.js';
+import { reserveCreate } from './ownership-checks.js';
+import { ensureAnnotatedServiceAccount, type ItemInput, type ServiceAccountBinding, type StepOutput, type WorkflowDeps } from './steps.js';
 
 const CONFLICT_ATTEMPTS = 5;
 

@@ -3,8 +3,9 @@
  * and the drift check's orphan deletion. Each reads the inventory record of the resource (one
  * consistent GetItem) and judges marks + record together (lib/provisioning/inventory.ts).
  */
-import type { InstanceProfileInfo, InventoryRecord, OwnershipStore, ResourceRef, RoleInfo, ServiceAccountInfo } from '../ports.js';
-import { instanceProfileRef, judgeOwnership, roleRef, type Verdict } from '../provisioning/inventory.js';
+import type { InstanceProfileInfo, InventoryRecord, OwnershipStore, PodIdentityAssociationInfo, ResourceRef, RoleInfo, ServiceAccountInfo } from '../ports.js';
+import { isOwnedRole } from '../provisioning/ownership.js';
+import { instanceProfileRef, judgeOwnership, pendingRecord, roleRef, type Verdict } from '../provisioning/inventory.js';
 
 export interface Judged {
   verdict: Verdict;
@@ -24,6 +25,24 @@ export async function judgeInstanceProfile(store: OwnershipStore, profile: Insta
 export async function judgeServiceAccount(store: OwnershipStore, ref: ResourceRef, sa: ServiceAccountInfo, cloudId: string): Promise<Judged> {
   const record = await store.getInventory(ref);
   return { record, verdict: judgeOwnership({ kind: 'service-account', marks: sa.labels, tokenSource: sa.annotations, id: sa.uid }, record, cloudId) };
+}
+
+/**
+ * A pod identity association at `ref` (associationRef): its tags and the inventory record of its
+ * associationId. `record` passes a record read already (a batched read); without a store (read-only
+ * callers that have none) the tags alone decide.
+ */
+export async function judgeAssociation(
+  store: OwnershipStore | undefined,
+  ref: ResourceRef,
+  association: PodIdentityAssociationInfo,
+  cloudId: string,
+  record?: InventoryRecord | null,
+): Promise<Judged> {
+  const observed = { kind: 'pod-identity-association' as const, marks: association.tags, tokenSource: association.tags, id: association.associationId };
+  if (!store && isOwnedRole(association.tags, cloudId)) return { record: null, verdict: { kind: 'ours', finalize: false } };
+  const known = record !== undefined ? record : store ? await store.getInventory(ref) : null;
+  return { record: known, verdict: judgeOwnership(observed, known, cloudId) };
 }
 
 /**
@@ -48,4 +67,23 @@ export async function recordOwned(
 export async function forgetOwned(store: OwnershipStore, ref: ResourceRef, cloudId: string): Promise<void> {
   await store.deleteInventory(ref, cloudId);
   await store.releaseClaim(ref, cloudId);
+}
+
+/**
+ * The inventory record to write before creating `ref`: this cloud's own pending record is reused
+ * (its token may be on a create whose answer was lost); a record of another cloud — pending or
+ * made — wins, and its cloud is returned instead.
+ */
+export async function reserveCreate(
+  store: OwnershipStore,
+  ref: ResourceRef,
+  cloudId: string,
+  at: string,
+): Promise<{ record: InventoryRecord } | { owner: string }> {
+  const prior = await store.getInventory(ref);
+  if (prior && prior.cloudId === cloudId && prior.id === null && prior.token) return { record: prior };
+  if (prior && prior.cloudId !== cloudId && prior.id === null) return { owner: prior.cloudId };
+  const record = pendingRecord(ref, cloudId, at);
+  const { stored, current } = await store.putInventory(record, { staleId: prior && prior.cloudId !== cloudId ? prior.id : null });
+  return stored ? { record } : { owner: current?.cloudId ?? 'another cloud' };
 }

@@ -4,9 +4,12 @@
  * - EnsureAssociation (pod-identity items): every cluster has the `eks-pod-identity-agent` add-on
  *   (DescribeAddon; a cluster without it is a failed resource naming the cluster), and one
  *   association per (cluster, namespace) binds the ServiceAccount to the planned role — created
- *   (tagged with the ownership marks), or, when it is ours and names another role, updated. An
- *   association without our marks is never touched: a failed resource naming it. Any failure
- *   blocks the item (`blocked: true`), so its ServiceAccount keeps what it has.
+ *   (tagged with the ownership marks and an inventory token, its associationId recorded in the
+ *   inventory), or, when it is ours and names another role, updated. Ours means the tags AND the
+ *   inventory's record of that associationId (lib/provisioning/inventory.ts): an association
+ *   without our marks, another cloud's, or one with our tags copied onto it by hand is never
+ *   touched: a failed resource naming it. Any failure blocks the item (`blocked: true`), so its
+ *   ServiceAccount keeps what it has.
  * - Migration with no gap, both ways. EnsureTrustPolicy keeps the statements of the other
  *   mechanism that the role still has (`transitionalTrust`; output `migrating: true`), so the old
  *   binding keeps working while the new one is made; FinishMigration removes the old binding only
@@ -19,11 +22,12 @@
  */
 import type { PolicyDocument } from '../provisioning/policies.js';
 import { policiesEqual } from '../policy-compare.js';
-import type { ClusterIdentity, PodIdentityPort, ResourceResult } from '../ports.js';
+import type { ClusterIdentity, OwnershipStore, PodIdentityAssociationInfo, PodIdentityPort, ResourceResult } from '../ports.js';
 import type { K8sIrsaItem } from '../provisioning/plan.js';
-import { CLOUD_TAG, cloudTagValue, isOwnedRole, MANAGED_BY_TAG, MANAGER } from '../provisioning/ownership.js';
+import { associationRef, INVENTORY_TOKEN_KEY, type Verdict } from '../provisioning/inventory.js';
 import { isIrsaStatement, isPodIdentityStatement, POD_IDENTITY_AGENT_ADDON, statementsOf } from '../provisioning/pod-identity.js';
 import { invalidInput, isTargetError, notReady } from '../target-errors.js';
+import { judgeAssociation, recordOwned, reserveCreate } from './ownership-checks.js';
 
 /** What the ServiceAccount step and RecordItem see of EnsureAssociation. */
 export interface AssociationOutput {
@@ -63,8 +67,15 @@ export function trustCovers(actual: object, planned: PolicyDocument): boolean {
 
 const tagMap = (tags: ReadonlyArray<{ Key: string; Value: string }>) => Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
 
-function owner(tags: Record<string, string>): string | null {
-  return tags[MANAGED_BY_TAG] === MANAGER ? (tags[CLOUD_TAG] ?? null) : null;
+/**
+ * Why an association that is not this cloud's is not, after `association X (→ role) `: its tags
+ * or the inventory name another cloud, it has no marks of this service, or it carries this cloud's
+ * tags without the inventory's record of creating it (copied onto a hand-made association).
+ */
+export function notOurs(verdict: Exclude<Verdict, { kind: 'ours' }>): string {
+  if (verdict.kind === 'other-cloud') return `belongs to cloud ${verdict.owner}`;
+  if (verdict.kind === 'unmarked') return 'was not made by this service';
+  return `carries this cloud's tags but ${verdict.reason}`;
 }
 
 const needPort = (port: PodIdentityPort | undefined): PodIdentityPort => {
@@ -80,9 +91,11 @@ function clustersOf(item: K8sIrsaItem, clusters: readonly ClusterIdentity[]): Cl
 
 export async function ensureAssociations(
   port: PodIdentityPort | undefined,
+  ownership: OwnershipStore,
   item: K8sIrsaItem,
   clusters: readonly ClusterIdentity[],
   cloudId: string,
+  now: () => string,
 ): Promise<AssociationOutput> {
   const eks = needPort(port);
   const sa = item.serviceAccount.name;
@@ -109,10 +122,28 @@ export async function ensureAssociations(
     const existing = new Map((await eks.listAssociations(cluster, { serviceAccount: sa })).map((a) => [a.namespace, a] as const));
     for (const namespace of item.serviceAccount.namespaces) {
       const base = { kind: 'pod-identity-association', name: `${namespace}/${sa}`, namespace, cluster: cluster.name };
+      const ref = associationRef(cluster, namespace, sa);
       const summary = existing.get(namespace);
       if (!summary) {
+        // The inventory record (id unknown, a fresh token) before the create; the token goes on the association as a tag.
+        const reserved = await reserveCreate(ownership, ref, cloudId, now());
+        if ('owner' in reserved) {
+          blocked = true;
+          resources.push({
+            ...base,
+            action: 'failed',
+            detail: `the inventory records this association for cloud ${reserved.owner}; it is never shared between clouds`,
+          });
+          continue;
+        }
         try {
-          const made = await eks.createAssociation(cluster, { namespace, serviceAccount: sa, roleArn: want, tags });
+          const made = await eks.createAssociation(cluster, {
+            namespace,
+            serviceAccount: sa,
+            roleArn: want,
+            tags: { ...tags, [INVENTORY_TOKEN_KEY]: reserved.record.token! },
+          });
+          await recordOwned(ownership, ref, cloudId, made.associationId, now(), null);
           resources.push({ ...base, action: 'created', detail: `${made.associationId} → ${want}` });
         } catch (e) {
           // Made meanwhile (or by our own attempt whose answer was lost): re-read on the retry.
@@ -124,20 +155,14 @@ export async function ensureAssociations(
       }
       const current = await eks.describeAssociation(cluster, summary.associationId);
       if (!current) throw notReady(`pod identity association ${summary.associationId} in ${cluster.name} disappeared; re-reading`);
-      const ownerCloud = owner(current.tags);
-      if (!isOwnedRole(current.tags, cloudId)) {
+      const { verdict } = await judgeAssociation(ownership, ref, current, cloudId);
+      if (verdict.kind !== 'ours') {
         blocked = true;
-        resources.push({
-          ...base,
-          action: 'failed',
-          detail:
-            ownerCloud !== null
-              ? `association ${current.associationId} (→ ${current.roleArn}) belongs to cloud ${ownerCloud}; it is never shared between clouds and was left alone`
-              : `association ${current.associationId} (→ ${current.roleArn}) was not made by this service and was left alone; ` +
-                `delete it (aws eks delete-pod-identity-association --cluster-name ${cluster.name} --association-id ${current.associationId}) for the service to bind ${namespace}/${sa}`,
-        });
+        resources.push({ ...base, action: 'failed', detail: leftAloneDetail(current, verdict, cluster, namespace, sa) });
         continue;
       }
+      // Made by a create whose answer was lost (its token is on it): recorded now.
+      if (verdict.finalize) await recordOwned(ownership, ref, cloudId, current.associationId, now(), null);
       if (current.roleArn === want) {
         resources.push({ ...base, action: 'unchanged', detail: `${current.associationId} → ${want}` });
         continue;
@@ -147,6 +172,22 @@ export async function ensureAssociations(
     }
   }
   return { resources, blocked };
+}
+
+/** The failed resource's detail for an association that is not this cloud's: never changed, never deleted. */
+function leftAloneDetail(
+  current: PodIdentityAssociationInfo,
+  verdict: Exclude<Verdict, { kind: 'ours' }>,
+  cluster: ClusterIdentity,
+  namespace: string,
+  sa: string,
+): string {
+  const what = `association ${current.associationId} (→ ${current.roleArn}) ${notOurs(verdict)}`;
+  if (verdict.kind === 'other-cloud') return `${what}; it is never shared between clouds and was left alone`;
+  return (
+    `${what} and was left alone; ` +
+    `delete it (aws eks delete-pod-identity-association --cluster-name ${cluster.name} --association-id ${current.associationId}) for the service to bind ${namespace}/${sa}`
+  );
 }
 
 /** The resources of the ServiceAccount step that say (cluster, namespace) has what the plan wants. */
@@ -166,6 +207,7 @@ function serviceAccountsDone(target: { resources?: ResourceResult[] } | undefine
  */
 export async function finishMigration(input: {
   port: PodIdentityPort | undefined;
+  ownership: OwnershipStore;
   item: K8sIrsaItem;
   clusters: readonly ClusterIdentity[];
   cloudId: string;
@@ -194,15 +236,14 @@ export async function finishMigration(input: {
         }
         const current = await input.port.describeAssociation(cluster, summary.associationId);
         if (!current) continue;
-        if (!isOwnedRole(current.tags, cloudId)) {
-          resources.push({
-            ...base,
-            action: 'left-alone',
-            detail: `${current.associationId} (→ ${current.roleArn}) was not made by this service; not deleted`,
-          });
+        const ref = associationRef(cluster, summary.namespace, sa);
+        const { verdict } = await judgeAssociation(input.ownership, ref, current, cloudId);
+        if (verdict.kind !== 'ours') {
+          resources.push({ ...base, action: 'left-alone', detail: `${current.associationId} (→ ${current.roleArn}) ${notOurs(verdict)}; not deleted` });
           continue;
         }
         await input.port.deleteAssociation(cluster, current.associationId);
+        await input.ownership.deleteInventory(ref, cloudId);
         resources.push({ ...base, action: 'deleted', detail: `${current.associationId}: moved from pod-identity to irsa` });
       }
     }
@@ -231,8 +272,3 @@ export async function finishMigration(input: {
   }
   return { resources };
 }
-
-/** The cloud a tag map names as owner (for messages), e.g. for drift. */
-export const associationOwner = owner;
-export const ownedBy = (tags: Record<string, string>, cloudId: string): boolean =>
-  tags[CLOUD_TAG] === cloudTagValue(cloudId) && tags[MANAGED_BY_TAG] === MANAGER;

@@ -34,11 +34,11 @@ import {
   type PlanItemRef,
 } from '../provisioning/plan.js';
 import { ROLE_ARN_ANNOTATION, type IamTag } from '../provisioning/ownership.js';
-import { INVENTORY_TOKEN_KEY, instanceProfileRef, pendingRecord, refusal, roleRef, serviceAccountRef, type Verdict } from '../provisioning/inventory.js';
+import { INVENTORY_TOKEN_KEY, instanceProfileRef, refusal, roleRef, serviceAccountRef, type Verdict } from '../provisioning/inventory.js';
 import type { GkeItem } from '../provisioning/gcp-plan.js';
 import type { InventoryRecord, ResourceRef } from '../ports.js';
 import { settleClaims } from './claims.js';
-import { judgeInstanceProfile, judgeRole, judgeServiceAccount, recordOwned } from './ownership-checks.js';
+import { judgeInstanceProfile, judgeRole, judgeServiceAccount, recordOwned, reserveCreate } from './ownership-checks.js';
 import type { SettingsDefaults } from '../provisioning/settings.js';
 import { caughtIs, invalidInput, isTargetError, notOwned, notReady, superseded, type TargetResourceKind } from '../target-errors.js';
 import { PlanCache, type PlannedVersion } from './planning.js';
@@ -365,7 +365,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
     async ensureAssociation(input: ItemInput): Promise<AssociationOutput> {
       const { planned, item } = await itemOf(input);
       if (item.kind !== 'k8s-irsa' || !isPodIdentityItem(item)) throw new AppError('INTERNAL', `item ${input.ref.name} is not a pod-identity item`);
-      return ensureAssociations(deps.podIdentity, item, planned.clusters, input.cloudId);
+      return ensureAssociations(deps.podIdentity, deps.ownership, item, planned.clusters, input.cloudId, now);
     },
 
     /** irsa ↔ pod-identity: once the ServiceAccounts use the new binding, the old one goes (associations, then trust statements). */
@@ -377,6 +377,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       await requireOwned(role, item, input.cloudId);
       return finishMigration({
         port: deps.podIdentity,
+        ownership: deps.ownership,
         item,
         clusters: planned.clusters,
         cloudId: input.cloudId,
@@ -655,23 +656,4 @@ function causeMessage(error: CaughtError): string {
     // plain text
   }
   return cause || error.Error;
-}
-
-/**
- * The inventory record to write before creating `ref`: this cloud's own pending record is reused
- * (its token may be on a create whose answer was lost); a record of another cloud — pending or
- * made — wins, and its cloud is returned instead.
- */
-export async function reserveCreate(
-  store: OwnershipStore,
-  ref: ResourceRef,
-  cloudId: string,
-  at: string,
-): Promise<{ record: InventoryRecord } | { owner: string }> {
-  const prior = await store.getInventory(ref);
-  if (prior && prior.cloudId === cloudId && prior.id === null && prior.token) return { record: prior };
-  if (prior && prior.cloudId !== cloudId && prior.id === null) return { owner: prior.cloudId };
-  const record = pendingRecord(ref, cloudId, at);
-  const { stored, current } = await store.putInventory(record, { staleId: prior && prior.cloudId !== cloudId ? prior.id : null });
-  return stored ? { record } : { owner: current?.cloudId ?? 'another cloud' };
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { associationRef, INVENTORY_TOKEN_KEY } from '../../lib/provisioning/inventory.js';
 import { roleNameFor } from '../../lib/provisioning/naming.js';
 import { CLOUD_TAG, MANAGED_BY_LABEL, ROLE_ARN_ANNOTATION } from '../../lib/provisioning/ownership.js';
 import { faults, type Sandbox } from '../../local/sandbox/index.js';
@@ -90,6 +91,23 @@ describe('EKS Pod Identity: seed 000 EKS example with mechanism pod-identity', (
     const { stdout } = await run('aws', [...awsSandboxArgs(h.server.url), ...args], { env: awsCliEnv(dir), timeout: 30_000 });
     return JSON.parse(stdout || 'null');
   };
+  /** Someone's own association of SA1 to the role `other`, made with the AWS CLI (with `tags`, if given). */
+  const handMadeAssociation = async (tags?: Record<string, string>): Promise<any> =>
+    (
+      await aws(
+        'eks',
+        'create-pod-identity-association',
+        '--cluster-name',
+        'sandbox',
+        '--namespace',
+        NS,
+        '--service-account',
+        SA1,
+        '--role-arn',
+        `arn:aws:iam::${ACCOUNT}:role/other`,
+        ...(tags ? ['--tags', JSON.stringify(tags)] : []),
+      )
+    ).association;
 
   it.skipIf(!hasAws)('provisions and reads back with the AWS CLI: associations, their roles and tags, the role trusting pods.eks.amazonaws.com', async () => {
     const run = await put(h, CLOUD, eksConfig(CLOUD, '  mechanism: pod-identity'));
@@ -182,20 +200,7 @@ describe('EKS Pod Identity: seed 000 EKS example with mechanism pod-identity', (
   it.skipIf(!hasAws)('a foreign association on one of our ServiceAccounts is reported, never touched; the item fails naming it', async () => {
     const ours = (await aws('eks', 'list-pod-identity-associations', '--cluster-name', 'sandbox', '--service-account', SA1)).associations[0];
     await aws('eks', 'delete-pod-identity-association', '--cluster-name', 'sandbox', '--association-id', ours.associationId);
-    const foreign = (
-      await aws(
-        'eks',
-        'create-pod-identity-association',
-        '--cluster-name',
-        'sandbox',
-        '--namespace',
-        NS,
-        '--service-account',
-        SA1,
-        '--role-arn',
-        `arn:aws:iam::${ACCOUNT}:role/other`,
-      )
-    ).association;
+    const foreign = await handMadeAssociation();
 
     const report = await check(h, CLOUD, { repair: true });
     expect(kindsOf(report)).toEqual([`association-foreign ${NS}/${SA1}`]);
@@ -232,6 +237,54 @@ describe('EKS Pod Identity: seed 000 EKS example with mechanism pod-identity', (
     await put(h, CLOUD, eksConfig(CLOUD, '  mechanism: pod-identity'));
     expect((await check(h, CLOUD)).status).toBe('clean');
   });
+
+  it.skipIf(!hasAws)(
+    'our tags copied onto a hand-made association: not ours (the inventory records the id the service made); reported, planned and provisioned as left alone',
+    async () => {
+      const ours = (await aws('eks', 'list-pod-identity-associations', '--cluster-name', 'sandbox', '--service-account', SA1)).associations[0];
+      const described = (await aws('eks', 'describe-pod-identity-association', '--cluster-name', 'sandbox', '--association-id', ours.associationId))
+        .association;
+      // What the service made carries a creation token, and the inventory records its id.
+      expect(described.tags[INVENTORY_TOKEN_KEY]).toMatch(/^[0-9a-f-]{36}$/);
+      const issuerHost = h.server.sandbox!.eks.oidcProviderArn('sandbox')!.split(':oidc-provider/')[1]!;
+      const ref = associationRef({ name: 'sandbox', issuerHost }, NS, SA1);
+      expect((await h.server.deps.ownership.getInventory(ref))?.id).toBe(ours.associationId);
+
+      // Someone with EKS access replaces it with one of their own, copying every tag (the token too).
+      await aws('eks', 'delete-pod-identity-association', '--cluster-name', 'sandbox', '--association-id', ours.associationId);
+      const copied = await handMadeAssociation(described.tags);
+      expect(copied.tags[CLOUD_TAG]).toBe(CLOUD);
+
+      const report = await check(h, CLOUD, { repair: true });
+      expect(kindsOf(report)).toEqual([`association-foreign ${NS}/${SA1}`]);
+      expect(report.findings[0]).toMatchObject({ repairable: false, actual: `${copied.associationId} → arn:aws:iam::${ACCOUNT}:role/other` });
+      expect(report.findings[0].message).toContain("carries this cloud's tags but it is not the resource the service created");
+      expect(report.repair.items).toEqual([]);
+
+      const plan = await h.api('POST', `/v1/clouds/${CLOUD}/iam-mapping/plan`, { body: eksConfig(CLOUD, '  mechanism: pod-identity') });
+      expect(plan.status, plan.text).toBe(200);
+      expect(plan.json.left_alone.map((a: any) => `${a.kind} ${a.name}`)).toEqual([`pod-identity-association ${NS}/${SA1}`]);
+      expect(plan.json.left_alone[0].reason).toContain("carries this cloud's tags");
+
+      const res = await h.api('PUT', `/v1/clouds/${CLOUD}/iam-mapping`, { body: eksConfig(CLOUD, '  mechanism: pod-identity\n  drift: { mode: report }') });
+      expect(res.status).toBe(200);
+      await h.server.workflow.idle();
+      const run = (await h.api('GET', `/v1/clouds/${CLOUD}/iam-mapping/provisioning`)).json;
+      expect(run.status).toBe('FAILED');
+      const failed = run.resources.find((r: any) => r.kind === 'pod-identity-association' && r.action === 'failed');
+      expect(failed.detail).toContain(`association ${copied.associationId}`);
+      expect(failed.detail).toContain('was left alone');
+      const still = (await aws('eks', 'describe-pod-identity-association', '--cluster-name', 'sandbox', '--association-id', copied.associationId)).association;
+      expect(still.roleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/other`);
+
+      // Once it is gone, the service binds the ServiceAccount again, and records the new association.
+      await aws('eks', 'delete-pod-identity-association', '--cluster-name', 'sandbox', '--association-id', copied.associationId);
+      await put(h, CLOUD, eksConfig(CLOUD, '  mechanism: pod-identity'));
+      expect((await check(h, CLOUD)).status).toBe('clean');
+      const again = (await aws('eks', 'list-pod-identity-associations', '--cluster-name', 'sandbox', '--service-account', SA1)).associations[0];
+      expect((await h.server.deps.ownership.getInventory(ref))?.id).toBe(again.associationId);
+    },
+  );
 });
 
 describe('EKS Pod Identity: migration both ways with no gap', () => {
