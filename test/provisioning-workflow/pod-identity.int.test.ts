@@ -345,6 +345,10 @@ describe('EKS Pod Identity: migration both ways with no gap', () => {
       ]);
       expect(toIrsa.resources.filter((r: any) => r.detail?.startsWith('moved from pod-identity to irsa') && r.kind === 'trust-policy')).toHaveLength(2);
       expect(sandbox.eks.podIdentity.all()).toEqual([]);
+      // The deleted associations' inventory records went with them.
+      const issuerHost = sandbox.eks.oidcProviderArn('sandbox')!.split(':oidc-provider/')[1]!;
+      for (const sa of NAMES)
+        for (const ns of NAMESPACES) expect(await h.server.deps.ownership.getInventory(associationRef({ name: 'sandbox', issuerHost }, ns, sa))).toBeNull();
       for (const sa of NAMES)
         for (const ns of NAMESPACES) expect(identityOf(sandbox, 'sandbox', ns, sa, roleArn(CLOUD, sa))).toEqual({ irsa: true, podIdentity: false });
     } finally {
