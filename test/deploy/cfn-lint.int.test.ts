@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { onPath } from '../helpers/cli-env.js';
+import { oslsPackage } from '../helpers/osls.js';
 
-const root = join(import.meta.dirname, '../..');
 const run = promisify(execFile);
 const hasCfnLint = onPath('cfn-lint');
 
@@ -28,11 +28,7 @@ describe.skipIf(!hasCfnLint)('cfn-lint over the packaged template', () => {
   it('`osls package` then cfn-lint: no errors', async () => {
     const out = mkdtempSync(join(tmpdir(), 'osls-cfn-lint-'));
     try {
-      await run('npx', ['osls', 'package', '--stage', 'ci', '--package', out], {
-        cwd: root,
-        env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', SLS_TELEMETRY_DISABLED: '1' },
-        timeout: 240_000,
-      });
+      await oslsPackage(out);
       const template = join(out, 'cloudformation-template-update-stack.json');
       // cfn-lint exits non-zero whenever it reports anything (a bit per level); read its JSON.
       const stdout = await run('cfn-lint', ['--format', 'json', '--', template], { maxBuffer: 16 * 1024 * 1024 }).then(

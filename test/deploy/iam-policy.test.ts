@@ -8,15 +8,10 @@
  * record/finalize and ServiceAccount steps have no IAM write; and the boundary caps whatever a
  * workload role is granted.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { packagedTemplate } from '../helpers/osls.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
 const STAGE = 'ci';
@@ -138,25 +133,7 @@ async function decide(
 const role = (path: string, name = 'iam-mapping-c-sa') => `arn:aws:iam::${ACCOUNT}:role${path}${name}`;
 
 beforeAll(async () => {
-  const out = mkdtempSync(join(tmpdir(), 'osls-iam-'));
-  try {
-    await promisify(execFile)('npx', ['osls', 'package', '--stage', STAGE, '--package', out], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: '',
-        AWS_SECRET_ACCESS_KEY: '',
-        AWS_PROFILE: '',
-        SLS_TELEMETRY_DISABLED: '1',
-        ALLOWED_POLICY_ARNS: ALLOWED,
-        CONTROL_PLANE_ROLES: CONTROL_PLANE,
-      },
-      timeout: 240_000,
-    });
-    template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  template = await packagedTemplate<Template>({ stage: STAGE, env: { ALLOWED_POLICY_ARNS: ALLOWED, CONTROL_PLANE_ROLES: CONTROL_PLANE } });
 }, 300_000);
 
 describe('the packaged provisioning role (IAM steps)', () => {

@@ -4,16 +4,14 @@
  * every Task of the one ASL definition names a deployed function, and `osls package` works
  * offline and emits that state machine.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { STEP_FUNCTIONS } from '../../functions/provisioning.js';
 import { ROUTES } from '../../functions/routes.js';
 import { loadDefinition, taskStates } from '../../local/workflow-runner.js';
+import { packagedTemplate } from '../helpers/osls.js';
 
 const root = join(import.meta.dirname, '../..');
 const serverless = parseDocument(readFileSync(join(root, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }).toJS({ maxAliasCount: -1 }) as {
@@ -45,16 +43,10 @@ describe('serverless.yml', () => {
   });
 
   it('`osls package` works offline and emits the state machine from the ASL file', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'osls-package-'));
-    try {
-      await promisify(execFile)('npx', ['osls', 'package', '--stage', 'ci', '--package', out], {
-        cwd: root,
-        env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', SLS_TELEMETRY_DISABLED: '1' },
-        timeout: 240_000,
-      });
-      const template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as {
+    {
+      const template = await packagedTemplate<{
         Resources: Record<string, { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string; Properties: Record<string, any> }>;
-      };
+      }>();
       const machines = Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
       expect(machines).toHaveLength(1);
       const deployed = JSON.parse(machines[0]!.Properties.DefinitionString['Fn::Sub'][0]) as Record<string, unknown>;
@@ -69,8 +61,6 @@ describe('serverless.yml', () => {
       expect([table.DeletionPolicy, table.UpdateReplacePolicy]).toEqual(['RetainExceptOnCreate', 'Retain']);
       const fns = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
       for (const fn of fns) expect(fn.Properties.Runtime).toBe('nodejs24.x');
-    } finally {
-      rmSync(out, { recursive: true, force: true });
     }
   }, 300_000);
 });
