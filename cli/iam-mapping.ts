@@ -752,7 +752,14 @@ function printPlan(io: Io, cloud: string, plan: PlanAnswer, out: Out): void {
   else {
     io.out('\nApplying the draft would:\n');
     for (const c of plan.changes) {
-      const note = c.action === 'delete' ? (c.deferred ? ' (deferred: provisioning.drift.delete_orphans is off)' : ' (by the next drift repair)') : '';
+      const note =
+        c.action !== 'delete'
+          ? ''
+          : c.by_provisioning
+            ? ' (by the provisioning run)'
+            : c.deferred
+              ? ' (deferred: provisioning.drift.delete_orphans is off)'
+              : ' (by the next drift repair)';
       io.out(`\n  ${PLAN_SYMBOL[c.action]} ${c.action} ${c.kind} ${c.name}${where(c)}${note}\n`);
       if (c.reason && (wide || c.action !== 'delete')) io.out(`      # ${c.reason}\n`);
       for (const line of c.diff ? c.diff.split('\n') : []) io.out(`      ${line}\n`);

@@ -355,7 +355,7 @@ export const versionsQuerySchema = z.object({
 
 // -------------------------------------------------------------------------------------- plan
 
-const PLAN_KINDS = 'iam-role, trust-policy, permission-policy, managed-policy, instance-profile, service-account';
+const PLAN_KINDS = 'iam-role, trust-policy, permission-policy, managed-policy, instance-profile, service-account, pod-identity-association';
 const OUTCOME_SOURCES = ['RULE', 'CLOUD_DEFAULT', 'NO_MATCH'] as const;
 
 export const planChangeSchema = z.object({
@@ -374,6 +374,12 @@ export const planChangeSchema = z.object({
   namespace: z.optional(z.string()),
   deferred: z.optional(
     described(z.boolean(), 'a delete that waits for a drift repair with provisioning.drift.delete_orphans: true, which the draft does not set'),
+  ),
+  by_provisioning: z.optional(
+    described(
+      z.literal(true),
+      "a delete the provisioning run itself makes: a pod identity association in a namespace the draft no longer names (the binding goes, as IRSA's trust policy drops the namespace); other deletes are drift repairs",
+    ),
   ),
 });
 

@@ -6,8 +6,10 @@
  * inventory, read only), and the Plan step's claims: what a step would refuse is `left_alone`
  * with the reason the run would give, never a change. Deletes are the orphans a drift check of
  * the draft would report (diff.ts): this cloud's, no longer named, deleted only by a drift repair
- * with `delete_orphans: true` (provisioning itself never deletes) — `deferred` when the draft
- * does not set it.
+ * with `delete_orphans: true` (provisioning itself deletes no identity) — `deferred` when the
+ * draft does not set it. The one delete a run makes is a binding, not an identity: our pod
+ * identity association in a namespace the draft no longer names (`by_provisioning`), as IRSA's
+ * trust policy drops the namespace.
  */
 import pMap from 'p-map';
 import type { Json } from '../json.js';
@@ -61,6 +63,8 @@ export interface PlannedChange {
   namespace?: string;
   /** A delete that waits for a drift repair with delete_orphans: true, which the draft does not set. */
   deferred?: boolean;
+  /** A delete the provisioning run makes (an association of a namespace no longer named); other deletes are drift repairs. */
+  by_provisioning?: true;
 }
 
 /** When a delete of an orphan the draft no longer names would happen (provisioning never deletes; drift's repair does with delete_orphans). */
@@ -183,9 +187,12 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
 
   // Inventory records of what exists and claims on what would be created, read in batches up front when the store can.
   let inventory: Map<string, InventoryRecord> | null = null;
+  /** The keys that batch asked for: a key it did not is read on its own. */
+  const batched = new Set<string>();
   let claims: Map<string, ClaimRecord> | null = null;
   const verdictOf = async (ref: ResourceRef, marks: Record<string, string>, tokenSource: Record<string, string>, id: string | undefined): Promise<Verdict> => {
-    const record = !ownership ? null : inventory ? (inventory.get(resourceKey(ref)) ?? null) : await ownership.getInventory(ref);
+    const key = resourceKey(ref);
+    const record = !ownership ? null : inventory && batched.has(key) ? (inventory.get(key) ?? null) : await ownership.getInventory(ref);
     if (!ownership) {
       // Marks alone: ours when they name this cloud.
       const owned = ref.kind === 'service-account' ? isOwnedServiceAccount(marks, cloudId) : isOwnedRole(marks, cloudId);
@@ -252,6 +259,7 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
       const o = orphanOf(f);
       if (o) existing.push(o.ref);
     }
+    for (const ref of existing) batched.add(resourceKey(ref));
     [inventory, claims] = await Promise.all([
       ownership.getInventories && existing.length ? ownership.getInventories(existing) : Promise.resolve(null),
       ownership.getClaims && created.length ? ownership.getClaims(created) : Promise.resolve(null),
@@ -465,6 +473,34 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
           });
         } else if (current.roleArn !== item.role.arn) {
           c.push({ ...base, action: 'update', diff: `- role: ${current.roleArn}\n+ role: ${item.role.arn}` });
+        }
+      }
+      // Its associations in namespaces the draft no longer names (lib/workflow/pod-identity-steps.ts, revokeUnplanned).
+      for (const summary of all) {
+        if (summary.serviceAccount !== sa || item.serviceAccount.namespaces.includes(summary.namespace)) continue;
+        const current = await port.describeAssociation(cluster, summary.associationId);
+        if (!current) continue;
+        const verdict = await verdictOf(associationRef(cluster, summary.namespace, sa), current.tags, current.tags, current.associationId);
+        const base = {
+          kind: 'pod-identity-association',
+          name: `${summary.namespace}/${sa}`,
+          item: sa,
+          ...(clusters.length > 1 ? { cluster: cluster.name } : {}),
+          namespace: summary.namespace,
+        };
+        if (verdict.kind === 'ours') {
+          c.push({
+            ...base,
+            action: 'delete',
+            diff: `- role: ${current.roleArn}`,
+            reason: `namespace ${summary.namespace} is no longer in the config: the provisioning run deletes the association, and its pods lose the role (as IRSA's trust policy drops the namespace)`,
+            by_provisioning: true,
+          });
+        } else if (current.roleArn === item.role.arn) {
+          alone.push({
+            ...base,
+            reason: `association ${current.associationId} binds ${summary.namespace}/${sa}, a namespace the draft does not name, to this identity's role; it ${notOurs(verdict)}: provisioning would leave it alone`,
+          });
         }
       }
     }

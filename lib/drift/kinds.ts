@@ -38,6 +38,10 @@ export const DRIFT_KINDS = {
   'association-missing': { severity: 'high', text: 'a pod identity association of a service account no longer exists' },
   'association-role-mismatch': { severity: 'high', text: 'a pod identity association of the service now names another role' },
   'association-foreign': { severity: 'high', text: 'an association the service did not make binds one of its service accounts' },
+  'association-unplanned': {
+    severity: 'critical',
+    text: "an association binds a namespace the config does not name to a pod-identity role: that namespace's pods can act as the role",
+  },
   'pod-identity-agent-missing': {
     severity: 'critical',
     text: 'the eks-pod-identity-agent add-on of a cluster is gone: no pod there gets credentials from its pod identity association',

@@ -10,6 +10,7 @@
  * | `association-missing`        | no association for a planned (cluster, namespace, SA)           | yes    |
  * | `association-role-mismatch`  | our association names another role                             | yes    |
  * | `association-foreign`        | an association that is not ours binds the SA: no marks of ours, another cloud's, or our tags without the inventory's record of it | no (never touched) |
+ * | `association-unplanned`      | an association binds the SA's name in a namespace the item does not list: ours (any role), or another's naming our role | ours: yes (the run deletes it); others: no |
  *
  * Ours means what the workflow requires before it changes one: this cloud's tags and the
  * inventory's record of the associationId (read in one batch when the store can).
@@ -78,6 +79,7 @@ export async function podIdentityFindings(input: {
     );
     const refs = described.filter((d) => d.current).map((d) => associationRef(cluster, d.namespace, d.item.serviceAccount.name));
     const records = input.ownership?.getInventories && refs.length > 0 ? await input.ownership.getInventories(refs) : undefined;
+    findings.push(...(await unplannedFindings(port, input.ownership, input.cloudId, cluster, items, listed, where)));
     for (const { item, namespace, current } of described) {
       const sa = item.serviceAccount.name;
       const base = { name: `${namespace}/${sa}`, resource: 'pod-identity-association', item: sa, cluster: cluster.name, namespace };
@@ -124,4 +126,52 @@ export async function podIdentityFindings(input: {
     }
   }
   return { findings, associations };
+}
+
+/**
+ * Associations of the items' ServiceAccount names in namespaces their items do not list (a
+ * namespace removed from the config): the role's trust names the ServiceAccount and the cluster,
+ * not the namespace, so such an association lets that namespace's pods act as the role. Ours are
+ * repairable (the run deletes them); another's naming the item's role is reported, never touched.
+ */
+async function unplannedFindings(
+  port: PodIdentityPort,
+  ownership: OwnershipStore | undefined,
+  cloudId: string,
+  cluster: ClusterIdentity,
+  items: readonly K8sIrsaItem[],
+  listed: readonly PodIdentityAssociationSummary[],
+  where: string,
+): Promise<DriftFinding[]> {
+  const bySa = new Map(items.map((i) => [i.serviceAccount.name, i] as const));
+  const out: DriftFinding[] = [];
+  for (const summary of listed) {
+    const item = bySa.get(summary.serviceAccount);
+    if (!item || item.serviceAccount.namespaces.includes(summary.namespace)) continue;
+    const current = await port.describeAssociation(cluster, summary.associationId);
+    if (!current) continue;
+    const ref = associationRef(cluster, summary.namespace, summary.serviceAccount);
+    const { verdict } = await judgeAssociation(ownership, ref, current, cloudId);
+    if (verdict.kind !== 'ours' && current.roleArn !== item.role.arn) continue; // another's binding of another role
+    const name = `${summary.namespace}/${summary.serviceAccount}`;
+    const handling =
+      verdict.kind === 'ours'
+        ? 'a repair (or the next provisioning run) deletes it'
+        : `it ${notOurs(verdict)}, so the service never touches it — delete it (aws eks delete-pod-identity-association --cluster-name ${cluster.name} --association-id ${current.associationId})`;
+    out.push(
+      finding({
+        kind: 'association-unplanned',
+        name,
+        resource: 'pod-identity-association',
+        item: item.serviceAccount.name,
+        cluster: cluster.name,
+        namespace: summary.namespace,
+        expected: 'no association (the namespace is not in the config)',
+        actual: `${current.associationId} → ${current.roleArn}`,
+        message: `association ${current.associationId}${where} binds ${name}, a namespace the config does not name, to ${current.roleArn}: its pods can act as that role; ${handling}`,
+        repairable: verdict.kind === 'ours',
+      }),
+    );
+  }
+  return out;
 }

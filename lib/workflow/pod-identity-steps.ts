@@ -170,8 +170,55 @@ export async function ensureAssociations(
       await eks.updateAssociation(cluster, current.associationId, want);
       resources.push({ ...base, action: 'updated', detail: `${current.associationId} → ${want} (was ${current.roleArn})` });
     }
+    resources.push(...(await revokeUnplanned(eks, ownership, item, cluster, existing, cloudId)));
   }
   return { resources, blocked };
+}
+
+/**
+ * The associations of this ServiceAccount name in namespaces the item no longer lists. The role's
+ * trust names the ServiceAccount and the cluster, not the namespace (that is what lets one role
+ * serve hundreds of namespaces), so the association is the binding: ours are deleted, as IRSA's
+ * trust policy drops a removed namespace at once. One that is not ours but binds this item's role
+ * is left alone and said (drift reports it, `association-foreign`); another cloud's binding its
+ * own role is none of this item's business.
+ */
+async function revokeUnplanned(
+  eks: PodIdentityPort,
+  ownership: OwnershipStore,
+  item: K8sIrsaItem,
+  cluster: ClusterIdentity,
+  existing: ReadonlyMap<string, { associationId: string }>,
+  cloudId: string,
+): Promise<ResourceResult[]> {
+  const sa = item.serviceAccount.name;
+  const resources: ResourceResult[] = [];
+  for (const [namespace, summary] of existing) {
+    if (item.serviceAccount.namespaces.includes(namespace)) continue;
+    const current = await eks.describeAssociation(cluster, summary.associationId);
+    if (!current) continue;
+    const base = { kind: 'pod-identity-association', name: `${namespace}/${sa}`, namespace, cluster: cluster.name };
+    const ref = associationRef(cluster, namespace, sa);
+    const { verdict } = await judgeAssociation(ownership, ref, current, cloudId);
+    if (verdict.kind === 'ours') {
+      await eks.deleteAssociation(cluster, current.associationId);
+      await ownership.deleteInventory(ref, cloudId);
+      resources.push({
+        ...base,
+        action: 'deleted',
+        detail: `${current.associationId} (→ ${current.roleArn}): namespace ${namespace} is no longer in the config`,
+      });
+    } else if (current.roleArn === item.role.arn) {
+      resources.push({
+        ...base,
+        action: 'left-alone',
+        detail:
+          `association ${current.associationId} binds ${namespace}/${sa}, a namespace the config does not name, to this identity's role; it ${notOurs(verdict)} and was left alone: ` +
+          `delete it (aws eks delete-pod-identity-association --cluster-name ${cluster.name} --association-id ${current.associationId})`,
+      });
+    }
+  }
+  return resources;
 }
 
 /** The failed resource's detail for an association that is not this cloud's: never changed, never deleted. */

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { associationRef, INVENTORY_TOKEN_KEY } from '../../lib/provisioning/inventory.js';
 import { roleNameFor } from '../../lib/provisioning/naming.js';
-import { CLOUD_TAG, MANAGED_BY_LABEL, ROLE_ARN_ANNOTATION } from '../../lib/provisioning/ownership.js';
+import { CLOUD_TAG, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGER, ROLE_ARN_ANNOTATION } from '../../lib/provisioning/ownership.js';
 import { faults, type Sandbox } from '../../local/sandbox/index.js';
 import { awsCliEnv, awsSandboxArgs, onPath } from '../helpers/cli-env.js';
 import { startHarness, type Harness } from '../helpers/local.js';
@@ -372,8 +372,8 @@ describe('EKS Pod Identity: one identity shared by 100 namespaces (Kubeflow prof
   afterAll(async () => {
     await h.stop();
   });
-  const config = (mechanism: string) =>
-    eksConfig(CLOUD, `  mechanism: ${mechanism}\n  service_accounts:\n    default-editor:\n      namespaces: [${NAMESPACES.join(', ')}]`, [
+  const config = (mechanism: string, namespaces = NAMESPACES) =>
+    eksConfig(CLOUD, `  mechanism: ${mechanism}\n  service_accounts:\n    default-editor:\n      namespaces: [${namespaces.join(', ')}]`, [
       'default-editor',
       'default-editor',
     ]);
@@ -401,6 +401,64 @@ describe('EKS Pod Identity: one identity shared by 100 namespaces (Kubeflow prof
     expect(driftCalls.filter((c) => c.action === 'DescribeAddon')).toHaveLength(1);
     expect(driftCalls.filter((c) => c.action === 'DescribePodIdentityAssociation')).toHaveLength(100);
     expect(sandbox.calls.filter({ sinceSeq: before, mutating: true })).toHaveLength(0);
+  }, 120_000);
+
+  it("a namespace removed from the config loses the role at once: the run deletes our association there; someone else's naming the role is reported, never touched", async () => {
+    const sandbox = h.server.sandbox!;
+    const kept = NAMESPACES.slice(0, 98);
+    const [gone, taken] = NAMESPACES.slice(98) as [string, string];
+    const roleArnOf = roleArn(CLOUD, 'default-editor');
+    const associationIn = (ns: string) => sandbox.eks.podIdentity.all().find((a) => a.namespace === ns && a.serviceAccount === 'default-editor');
+    // In `taken`, someone replaces our association with one of their own naming the same role.
+    sandbox.eks.podIdentity.delete('sandbox', associationIn(taken)!.associationId);
+    const theirs = sandbox.eks.podIdentity.create('sandbox', { namespace: taken, serviceAccount: 'default-editor', roleArn: roleArnOf });
+
+    const plan = await h.api('POST', `/v1/clouds/${CLOUD}/iam-mapping/plan`, { body: config('pod-identity', kept) });
+    expect(plan.status, plan.text).toBe(200);
+    // The association goes with the run; the ServiceAccounts left behind are orphans, as under IRSA (a drift repair's).
+    expect(plan.json.changes.map((c: any) => `${c.action} ${c.kind} ${c.name} ${c.by_provisioning ?? '-'}`).sort()).toEqual([
+      `delete pod-identity-association ${gone}/default-editor true`,
+      `delete service-account ${gone}/default-editor -`,
+      `delete service-account ${taken}/default-editor -`,
+    ]);
+    expect(plan.json.left_alone.map((a: any) => `${a.kind} ${a.name}`)).toEqual([`pod-identity-association ${taken}/default-editor`]);
+
+    const run = await put(h, CLOUD, config('pod-identity', kept));
+    const revoked = run.resources.filter((r: any) => r.kind === 'pod-identity-association' && r.action !== 'unchanged');
+    expect(revoked.map((r: any) => `${r.action} ${r.name}`).sort()).toEqual([`deleted ${gone}/default-editor`, `left-alone ${taken}/default-editor`]);
+    expect(revoked.find((r: any) => r.action === 'deleted').detail).toContain(`namespace ${gone} is no longer in the config`);
+    expect(associationIn(gone)).toBeUndefined();
+    expect(associationIn(taken)?.associationId).toBe(theirs.associationId);
+    const issuerHost = sandbox.eks.oidcProviderArn('sandbox')!.split(':oidc-provider/')[1]!;
+    expect(await h.server.deps.ownership.getInventory(associationRef({ name: 'sandbox', issuerHost }, gone, 'default-editor'))).toBeNull();
+
+    // Drift: the other association lets that namespace's pods act as the role (critical, never repaired).
+    const report = await check(h, CLOUD, { repair: true });
+    const unplanned = report.findings.filter((f: any) => f.kind === 'association-unplanned');
+    expect(unplanned).toMatchObject([{ name: `${taken}/default-editor`, severity: 'critical', repairable: false }]);
+    expect(unplanned[0].message).toContain('was not made by this service');
+    expect(associationIn(taken)?.associationId).toBe(theirs.associationId);
+
+    // One of ours left in a removed namespace (as an interrupted older run could leave it): repairable, and the repair deletes it.
+    sandbox.eks.podIdentity.delete('sandbox', theirs.associationId);
+    const ref = associationRef({ name: 'sandbox', issuerHost }, gone, 'default-editor');
+    const leftover = sandbox.eks.podIdentity.create('sandbox', {
+      namespace: gone,
+      serviceAccount: 'default-editor',
+      roleArn: roleArnOf,
+      tags: { [CLOUD_TAG]: CLOUD, [MANAGED_BY_TAG]: MANAGER },
+    });
+    await h.server.deps.ownership.putInventory({ ...ref, cloudId: CLOUD, id: leftover.associationId, recordedAt: new Date().toISOString() });
+    const again = await check(h, CLOUD);
+    expect(again.findings.filter((f: any) => f.kind === 'association-unplanned')).toMatchObject([
+      { name: `${gone}/default-editor`, severity: 'critical', repairable: true, item: 'default-editor' },
+    ]);
+    const repaired = await check(h, CLOUD, { repair: true });
+    expect(repaired.repair.items).toEqual(['default-editor']);
+    await h.server.workflow.idle();
+    expect(associationIn(gone)).toBeUndefined();
+    // What is left: the two ServiceAccounts in the removed namespaces, orphans for delete_orphans as under IRSA.
+    expect(kindsOf(await check(h, CLOUD))).toEqual([`orphan-service-account ${gone}/default-editor`, `orphan-service-account ${taken}/default-editor`]);
   }, 120_000);
 });
 
