@@ -41,8 +41,8 @@ import { isOwnedRole, isOwnedServiceAccount } from '../provisioning/ownership.js
 import { parseProvisioningSettings, type DriftMode, type ResolvedSettings, type SettingsDefaults } from '../provisioning/settings.js';
 import { parseStoredConfig } from '../stored.js';
 import { PlanCache, type PlannedVersion } from '../workflow/planning.js';
-import { gcpAccountRef, refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
-import { forgetOwned, judgeRole, judgeServiceAccount } from '../workflow/ownership-checks.js';
+import { associationRef, gcpAccountRef, refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
+import { forgetOwned, judgeAssociation, judgeRole, judgeServiceAccount } from '../workflow/ownership-checks.js';
 import { compareFindings, diffState, saKey, summarise } from './diff.js';
 import { observe, type Observation } from './observe.js';
 import { checkPassRole, passRoleFindings, passRoleInputOf } from '../provisioning/pass-role.js';
@@ -449,7 +449,7 @@ async function repair(
               ? await deleteOrphanInstanceProfile(deps.iam, cloudId, f.name)
               : f.kind === 'gcp-account-orphan'
                 ? await deleteOrphanGcpAccount(deps, cloudId, f.name, input.gcpBuckets.get(f.name.toLowerCase()) ?? [])
-                : await deleteOrphanServiceAccount(deps, cloudId, f, input.clusters, input.gkeClusters);
+                : await deleteOrphanServiceAccount(deps, cloudId, f, input.clusters, input.gkeClusters, result.deleted);
         if (done === true) result.deleted.push(`${f.resource} ${f.cluster && f.kind === 'orphan-service-account' ? `${f.cluster}:` : ''}${f.name}`);
         else if (done) result.errors.push(done);
       } catch (e) {
@@ -497,6 +497,7 @@ async function deleteOrphanServiceAccount(
   f: DriftFinding,
   clusters: ReadonlyMap<string, ClusterIdentity>,
   gkeClusters: ReadonlyMap<string, GkeCluster>,
+  deleted: string[],
 ): Promise<true | string | null> {
   // A GCP cloud's orphans are in its GKE clusters (reached through Google); otherwise in EKS clusters.
   const gke = f.cluster === undefined ? undefined : gkeClusters.get(f.cluster);
@@ -517,6 +518,24 @@ async function deleteOrphanServiceAccount(
   }
   await k8s.deleteServiceAccount(f.namespace, saName);
   if (deps.ownership) await forgetOwned(deps.ownership, ref, cloudId);
+  if (!gke && (await deleteOrphanAssociation(deps, cloudId, cluster, f.namespace, saName))) deleted.push(`pod-identity-association ${cluster.name}:${f.name}`);
+  return true;
+}
+
+/**
+ * The pod identity association of a deleted orphan ServiceAccount goes with it when it is ours
+ * (tags and inventory): left, it would bind whatever role of that name exists next.
+ */
+async function deleteOrphanAssociation(deps: DriftDeps, cloudId: string, cluster: ClusterIdentity, namespace: string, sa: string): Promise<boolean> {
+  const port = deps.podIdentity;
+  if (!port) return false;
+  const [summary] = await port.listAssociations(cluster, { namespace, serviceAccount: sa });
+  const current = summary ? await port.describeAssociation(cluster, summary.associationId) : null;
+  if (!current) return false;
+  const ref = associationRef(cluster, namespace, sa);
+  if ((await judgeAssociation(deps.ownership, ref, current, cloudId)).verdict.kind !== 'ours') return false;
+  await port.deleteAssociation(cluster, current.associationId);
+  await deps.ownership?.deleteInventory(ref, cloudId);
   return true;
 }
 

@@ -180,7 +180,7 @@ export async function ensureAssociations(
  * trust names the ServiceAccount and the cluster, not the namespace (that is what lets one role
  * serve hundreds of namespaces), so the association is the binding: ours are deleted, as IRSA's
  * trust policy drops a removed namespace at once. One that is not ours but binds this item's role
- * is left alone and said (drift reports it, `association-foreign`); another cloud's binding its
+ * is left alone and said (drift reports it, `association-unplanned`); another cloud's binding its
  * own role is none of this item's business.
  */
 async function revokeUnplanned(

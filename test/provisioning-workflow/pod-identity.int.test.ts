@@ -285,6 +285,19 @@ describe('EKS Pod Identity: seed 000 EKS example with mechanism pod-identity', (
       expect((await h.server.deps.ownership.getInventory(ref))?.id).toBe(again.associationId);
     },
   );
+
+  it.skipIf(!hasAws)('an identity dropped from the config: delete_orphans removes its role and ServiceAccount, and its association with them', async () => {
+    await put(h, CLOUD, eksConfig(CLOUD, '  mechanism: pod-identity\n  drift: { mode: repair, delete_orphans: true }', [SA1, SA1]));
+    const before = (await aws('eks', 'list-pod-identity-associations', '--cluster-name', 'sandbox', '--service-account', SA2)).associations;
+    expect(before).toHaveLength(1); // the identity lingers until the orphans go, as under IRSA
+    const report = await check(h, CLOUD, { repair: true });
+    expect(report.repair.deleted).toEqual(expect.arrayContaining([`service-account sandbox:${NS}/${SA2}`, `pod-identity-association sandbox:${NS}/${SA2}`]));
+    expect((await aws('eks', 'list-pod-identity-associations', '--cluster-name', 'sandbox', '--service-account', SA2)).associations).toEqual([]);
+    const issuerHost = h.server.sandbox!.eks.oidcProviderArn('sandbox')!.split(':oidc-provider/')[1]!;
+    expect(await h.server.deps.ownership.getInventory(associationRef({ name: 'sandbox', issuerHost }, NS, SA2))).toBeNull();
+    // SA1 keeps its association.
+    expect((await aws('eks', 'list-pod-identity-associations', '--cluster-name', 'sandbox', '--service-account', SA1)).associations).toHaveLength(1);
+  });
 });
 
 describe('EKS Pod Identity: migration both ways with no gap', () => {
