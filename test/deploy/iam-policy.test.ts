@@ -264,6 +264,13 @@ describe('the EKS Pod Identity steps (ProvisioningPodIdentityRole)', () => {
     for (const action of ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRolePermissionsBoundary', 'iam:TagRole'])
       expect(await decide(R, action, role('/iam-mapping/'), { 'iam:PermissionsBoundary': boundaryArn(), 'iam:PolicyARN': ALLOWED }), action).toMatch(/Denied/);
   });
+  it('the drift function reads associations, and deletes only (an orphan ServiceAccount with it): never creates, rebinds or retags one', async () => {
+    for (const action of ['eks:DescribePodIdentityAssociation', 'eks:DeletePodIdentityAssociation'])
+      expect(await decide('DriftRole', action, association), action).toBe('Allowed');
+    for (const action of ['eks:UpdatePodIdentityAssociation', 'eks:TagResource'])
+      expect(await decide('DriftRole', action, association), action).toMatch(/Denied/);
+    expect(await decide('DriftRole', 'eks:CreatePodIdentityAssociation', cluster)).toMatch(/Denied/);
+  });
 });
 
 describe('the permissions boundary caps a workload role', () => {
