@@ -17,9 +17,14 @@ export interface NpmStart {
   exited: Promise<number | null>;
 }
 
-/** Starts `npm start` with `env` (PORT and DYNAMODB_PORT are set to 0) and waits for "ready" (45 s). */
-export async function startNpmStart(env: NodeJS.ProcessEnv): Promise<NpmStart> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+/**
+ * Starts `npm start` with `env` (PORT and DYNAMODB_PORT are set to 0) and waits for "ready" (45 s):
+ * the script's own command line, or with `viaNpm` npm itself running the `start` script (as a person
+ * or a supervisor does: then npm's process is the one signalled).
+ */
+export async function startNpmStart(env: NodeJS.ProcessEnv, opts: { viaNpm?: boolean } = {}): Promise<NpmStart> {
+  const [command, args] = opts.viaNpm ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'scripts/start.ts']];
+  const proc = spawn(command, args, {
     cwd: ROOT,
     env: { ...env, PORT: '0', DYNAMODB_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
