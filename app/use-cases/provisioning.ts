@@ -25,8 +25,11 @@ export async function startProvisioning(app: Pick<App, 'stores' | 'workflow'>, c
 /** The run of a version (default: the latest) as the API shows it. */
 export async function provisioningStatus(app: Pick<App, 'stores'>, cloudId: string, requested?: number) {
   const { configs, runs } = app.stores;
-  const version = requested ?? (await configs.getLatestMeta(cloudId))?.version;
-  if (version === undefined) throw new AppError('NOT_FOUND', `cloud ${cloudId} has no IAM mapping config`);
+  const latest = await configs.getLatestMeta(cloudId);
+  if (latest === null) throw new AppError('NOT_FOUND', `cloud ${cloudId} has no IAM mapping config`);
+  const version = requested ?? latest.version;
+  // Versions are 1..latest (never deleted): a run of any other was never started and never will be.
+  if (version > latest.version) throw new AppError('NOT_FOUND', `cloud ${cloudId} has no config version ${version} (the latest is ${latest.version})`);
   return runView(version, await runs.getRun(cloudId, version));
 }
 

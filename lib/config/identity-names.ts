@@ -7,16 +7,20 @@
  */
 import { rolePrefixProblem } from '../provisioning/naming.js';
 import type { Path } from './parse.js';
-import type { MappingConfig } from './schema.js';
 
 export type AddError = (path: Path, message: string, extra?: Record<string, unknown>) => void;
 
-export function identityNameProblems(config: MappingConfig, add: AddError): void {
-  if (config.cloud_provider !== 'AWS') return;
-  if (config.compute_stack === 'VM') {
+/**
+ * Works on the raw document, so it also runs when the shape check failed (one answer lists every
+ * problem): only the fields that have the right type are looked at; the shape check reports the rest.
+ */
+export function identityNameProblems(document: Record<string, unknown>, add: AddError): void {
+  const mapping = isObject(document.dataplane_iam_mapping) ? document.dataplane_iam_mapping : {};
+  if (document.cloud_provider === 'AWS' && document.compute_stack === 'VM') {
     // First place each lowercased value appears: a rule index, or the default value.
     const first = new Map<string, { value: string; where: string }>();
-    const check = (value: string, where: string, path: Path, extra: Record<string, unknown>) => {
+    const check = (value: unknown, where: string, path: Path, extra: Record<string, unknown>) => {
+      if (typeof value !== 'string' || value === '') return;
       const key = value.toLowerCase();
       const seen = first.get(key);
       if (!seen) first.set(key, { value, where });
@@ -28,14 +32,15 @@ export function identityNameProblems(config: MappingConfig, add: AddError): void
         );
       }
     };
-    config.dataplane_iam_mapping.rules.forEach((r, i) => check(r.value, `rule ${i}`, ['dataplane_iam_mapping', 'rules', i, 'value'], { rule_index: i }));
-    const dv = config.dataplane_iam_mapping.default_value;
-    if (dv !== undefined) check(dv, 'default_value', ['dataplane_iam_mapping', 'default_value'], {});
+    const rules: unknown[] = Array.isArray(mapping.rules) ? mapping.rules : [];
+    rules.forEach((r, i) => check(isObject(r) ? r.value : undefined, `rule ${i}`, ['dataplane_iam_mapping', 'rules', i, 'value'], { rule_index: i }));
+    check(mapping.default_value, 'default_value', ['dataplane_iam_mapping', 'default_value'], {});
   }
-  const p = config.provisioning;
-  if (!p) return;
-  if (p.role_name_prefix !== undefined) {
+  const p = document.provisioning;
+  if (isObject(p) && typeof p.role_name_prefix === 'string') {
     const problem = rolePrefixProblem(p.role_name_prefix);
     if (problem) add(['provisioning', 'role_name_prefix'], `role_name_prefix ${problem}`);
   }
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

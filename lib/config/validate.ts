@@ -117,14 +117,20 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
         if (!reported.has(formatPath(path))) add(path, message);
       });
     }
+    identityNameProblems(doc, (path, message, extra) => {
+      if (!reported.has(formatPath(path))) add(path, message, extra);
+    });
     // Still check every rule that has the right shape, so one answer lists every problem.
     const mapping = doc.dataplane_iam_mapping as { rules?: unknown } | null | undefined;
     const rules = mapping && typeof mapping === 'object' && Array.isArray(mapping.rules) ? mapping.rules : [];
     const provider = CLOUD_PROVIDERS.includes(doc.cloud_provider as never) ? (doc.cloud_provider as CloudProvider) : undefined;
     const stack = COMPUTE_STACKS.includes(doc.compute_stack as never) ? (doc.compute_stack as ComputeStack) : undefined;
+    // With the provider or stack itself invalid, a value is checked against every kind it could be:
+    // one that none would take is reported too.
+    const kinds = (provider ? [provider] : CLOUD_PROVIDERS).flatMap((p) => (stack ? [stack] : COMPUTE_STACKS).map((st) => ({ provider: p, stack: st })));
     checkRules(
       rules.slice(0, MAX_RULES).map((r: unknown) => (r && typeof r === 'object' ? (r as Record<string, unknown>) : {})),
-      provider && stack ? { provider, stack } : undefined,
+      kinds,
       add,
     );
     return { ok: false, errors: finish(errors) };
@@ -143,7 +149,7 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
   const selectors: Array<Selector | undefined> = [];
   for (let start = 0; start < rules.length; start += 8) {
     if (start > 0) yield;
-    selectors.push(...checkRules(rules.slice(start, start + 8), { provider, stack }, add, start));
+    selectors.push(...checkRules(rules.slice(start, start + 8), [{ provider, stack }], add, start));
   }
 
   const defaultValue = config.dataplane_iam_mapping.default_value;
@@ -164,7 +170,11 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
   }
   gcpProvisioningIssues(config, options.deployment ?? {}, add);
 
-  if (errors.length === 0) identityNameProblems(config, add);
+  // Not twice for a field already reported (an ARN value that also differs only in case from another rule's).
+  const reported = new Set(errors.map((e) => e.path));
+  identityNameProblems(config as unknown as Record<string, unknown>, (path, message, extra) => {
+    if (!reported.has(formatPath(path))) add(path, message, extra);
+  });
 
   if (errors.length > 0) return { ok: false, errors: finish(errors) };
   yield;
@@ -180,7 +190,7 @@ type Add = (path: Path, message: string, extra?: Record<string, unknown>) => voi
  */
 function checkRules(
   rules: ReadonlyArray<{ selector?: unknown; value?: unknown }>,
-  kind: { provider: CloudProvider; stack: ComputeStack } | undefined,
+  kinds: ReadonlyArray<{ provider: CloudProvider; stack: ComputeStack }>,
   add: Add,
   offset = 0,
 ): Array<Selector | undefined> {
@@ -207,12 +217,24 @@ function checkRules(
         }
       }
     }
-    if (kind && typeof rule.value === 'string' && rule.value.length > 0 && rule.value.length <= MAX_VALUE_LENGTH) {
-      const valueProblem = checkValue(kind.provider, kind.stack, rule.value);
+    if (typeof rule.value === 'string' && rule.value.length > 0 && rule.value.length <= MAX_VALUE_LENGTH) {
+      const valueProblem = valueProblemFor(kinds, rule.value);
       if (valueProblem) add(['dataplane_iam_mapping', 'rules', i, 'value'], `rule ${i}: value ${valueProblem}`, { rule_index: i });
     }
   });
   return selectors;
+}
+
+/** The value's problem for its kind; for several possible kinds, a problem only when none would take it. */
+function valueProblemFor(kinds: ReadonlyArray<{ provider: CloudProvider; stack: ComputeStack }>, value: string): string | null {
+  const problems = kinds.map((k) => checkValue(k.provider, k.stack, value));
+  if (problems.some((p) => p === null)) return null;
+  const distinct = [...new Set(problems)];
+  if (distinct.length === 1) return distinct[0]!;
+  return (
+    `${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)} is not a valid identity for any cloud_provider and compute_stack ` +
+    '(a Kubernetes service-account name, an IAM instance profile name or a Google Cloud service-account e-mail)'
+  );
 }
 
 // Lone combining marks (U+034F, the Hangul fillers) are listed on purpose: each is invisible by itself.

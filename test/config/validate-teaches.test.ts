@@ -46,6 +46,50 @@ describe('validation that teaches', () => {
     for (const e of errors) expect(e.message).not.toMatch(/Invalid option|expected one of|Too big/);
   });
 
+  it('checks that need a whole valid config still run beside other problems: role_name_prefix, case-only duplicates', () => {
+    // A bad value hid the prefix's problem; an ARN value and a bad selector hid the case-only duplicate.
+    const prefix = errorsOf(doc([{ selector: 'project=kf', value: 'Bad_Value' }], { provisioning: { role_name_prefix: 'a_b.' } }));
+    expect(prefix.map((e) => e.path)).toEqual(['dataplane_iam_mapping.rules[0].value', 'provisioning.role_name_prefix']);
+    const vm = errorsOf({
+      ...doc([
+        { selector: 'project=a', value: 'Prof' },
+        { selector: 'project=b', value: 'prof' },
+        { selector: 'project=c', value: 'arn:aws:iam::123456789012:instance-profile/x' },
+        { selector: 'project=(', value: 'other' },
+      ]),
+      compute_stack: 'VM',
+    });
+    expect(vm.map((e) => e.path).sort()).toEqual([
+      'dataplane_iam_mapping.rules[1].value',
+      'dataplane_iam_mapping.rules[2].value',
+      'dataplane_iam_mapping.rules[3].selector',
+    ]);
+    expect(vm.find((e) => e.path === 'dataplane_iam_mapping.rules[1].value')!.message).toContain('differ only in case');
+    // The shape check failing (an unknown field) does not hide them either.
+    const shape = errorsOf({ ...doc([{ selector: 'project=a', value: 'Prof' }, { selector: 'project=b', value: 'prof' }]), compute_stack: 'VM', provisioning: { role_name_prefix: 'a_b.' }, bogus: 1 });
+    expect(shape.map((e) => e.path).sort()).toEqual(['bogus', 'dataplane_iam_mapping.rules[1].value', 'provisioning.role_name_prefix']);
+  });
+
+  it('a bad cloud_provider or compute_stack does not hide a value no provider or stack would take', () => {
+    const errors = errorsOf({
+      ...doc([
+        { selector: 'project=a', value: 'bad value*' },
+        { selector: 'project=b', value: 'sa-ok' },
+        { selector: 'project=c', value: 'x@p.iam.gserviceaccount.com' },
+      ]),
+      cloud_provider: 'AZURE',
+      compute_stack: 'K9S',
+    });
+    expect(errors.map((e) => e.path)).toEqual(['cloud_provider', 'compute_stack', 'dataplane_iam_mapping.rules[0].value']);
+    expect(errors[2]!.message).toContain('not a valid identity for any cloud_provider and compute_stack');
+    // With the provider known, the stack's candidates are that provider's: an e-mail is no AWS identity.
+    const aws = errorsOf({ ...doc([{ selector: 'project=c', value: 'x@p.iam.gserviceaccount.com' }]), compute_stack: 'K9S' });
+    expect(aws.map((e) => e.path)).toEqual(['compute_stack']); // `x@p.iam…` is a valid instance-profile name (IAM allows @ and .)
+    const k8s = errorsOf({ ...doc([{ selector: 'project=c', value: 'Not_Valid' }]), cloud_provider: 'AZURE' });
+    expect(k8s.map((e) => e.path)).toEqual(['cloud_provider', 'dataplane_iam_mapping.rules[0].value']);
+    expect(k8s[1]!.message).toContain('must be a Kubernetes service-account name');
+  });
+
   it('enums and limits in plain words', () => {
     const [provider] = errorsOf({ ...doc([]), cloud_provider: 'AZURE' });
     expect(provider!.message).toBe('cloud_provider must be one of AWS, GCP; got "AZURE"');

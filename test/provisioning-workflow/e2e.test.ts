@@ -172,6 +172,16 @@ describe('seed 001 EKS example', () => {
   });
 });
 
+describe('provisioning status of a version', () => {
+  it('that does not exist is 404 naming the latest, not a made-up PENDING run', async () => {
+    const latest = (await h.api('GET', `/v1/clouds/${SEED_CLOUD}/iam-mapping`, { role: 'viewer' })).json.version as number;
+    expect((await runOf(SEED_CLOUD, latest)).config_version).toBe(latest);
+    const res = await h.api('GET', `/v1/clouds/${SEED_CLOUD}/iam-mapping/provisioning?version=${latest + 1}`, { role: 'viewer' });
+    expect(res.status, res.text).toBe(404);
+    expect(res.json.error).toMatchObject({ code: 'NOT_FOUND', message: `cloud ${SEED_CLOUD} has no config version ${latest + 1} (the latest is ${latest})` });
+  });
+});
+
 describe('(c) Kubeflow (seed 003): one role for several namespaces', () => {
   it('several namespaces → one role whose sub is the list of subjects, one SA per namespace', async () => {
     const cloud = 'cldrsrc_kubeflow';
