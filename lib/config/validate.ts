@@ -172,7 +172,7 @@ function* validate(document: unknown, options: ValidateOptions): Generator<void,
 
   // Not twice for a field already reported (an ARN value that also differs only in case from another rule's).
   const reported = new Set(errors.map((e) => e.path));
-  identityNameProblems(config as unknown as Record<string, unknown>, (path, message, extra) => {
+  identityNameProblems(config, (path, message, extra) => {
     if (!reported.has(formatPath(path))) add(path, message, extra);
   });
 
