@@ -66,7 +66,15 @@ describe('validation that teaches', () => {
     ]);
     expect(vm.find((e) => e.path === 'dataplane_iam_mapping.rules[1].value')!.message).toContain('differ only in case');
     // The shape check failing (an unknown field) does not hide them either.
-    const shape = errorsOf({ ...doc([{ selector: 'project=a', value: 'Prof' }, { selector: 'project=b', value: 'prof' }]), compute_stack: 'VM', provisioning: { role_name_prefix: 'a_b.' }, bogus: 1 });
+    const shape = errorsOf({
+      ...doc([
+        { selector: 'project=a', value: 'Prof' },
+        { selector: 'project=b', value: 'prof' },
+      ]),
+      compute_stack: 'VM',
+      provisioning: { role_name_prefix: 'a_b.' },
+      bogus: 1,
+    });
     expect(shape.map((e) => e.path).sort()).toEqual(['bogus', 'dataplane_iam_mapping.rules[1].value', 'provisioning.role_name_prefix']);
   });
 
