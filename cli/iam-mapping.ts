@@ -14,7 +14,7 @@ import { stringify as toYaml } from 'yaml';
 import type { ReplyOf } from '../functions/routes.js';
 import { Api, CliError, EXIT, errorBody, formatDetail, type ExitCode, type OkResponse } from './client.js';
 import type { Outcome } from './local.js';
-import { locationOf, readSpec, withoutVersion } from './spec.js';
+import { locationOf, readSpec } from './spec.js';
 import { EtagState, stateDir } from './state.js';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
@@ -153,7 +153,7 @@ version meanwhile it fails with exit code 5 and nothing is changed.
     required: ['cloud', 'spec-file'],
     async run({ v, io, api, state, endpoint, out }) {
       if (v.force && v['if-match']) throw usage('--force and --if-match cannot be combined');
-      const spec = withoutVersion(readSpec(v['spec-file']!));
+      const spec = readSpec(v['spec-file']!);
       let ifMatch = v['if-match'];
       if (!ifMatch && !v.force) {
         const saved = state.get(endpoint, v.cloud!);
@@ -386,7 +386,7 @@ leave alone and why, and the sample launches whose identity would change. Nothin
     required: ['spec-file'],
     async run({ v, io, api, out }) {
       if (v['detailed-exitcode'] && v['fail-on-change']) throw usage('--detailed-exitcode and --fail-on-change cannot be combined');
-      const spec = withoutVersion(readSpec(v['spec-file']!));
+      const spec = readSpec(v['spec-file']!);
       const cloud = v.cloud ?? draftCloudOf(spec.text);
       if (!cloud) throw usage(`\`plan\` needs --cloud (${spec.file} names no cloud_deployment_id)`);
       let plan: PlanAnswer;

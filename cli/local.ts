@@ -5,7 +5,7 @@
  */
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseConfigBody, type Path } from '../lib/config/parse.js';
+import { parseConfigBody, versionDetail, withoutVersion, type Path } from '../lib/config/parse.js';
 import { resolveRequestSchema, type MappingConfig } from '../lib/config/schema.js';
 import { validateConfig } from '../lib/config/validate.js';
 import type { LintWarning } from '../lib/config/lint.js';
@@ -13,7 +13,7 @@ import { AppError, type ErrorDetail } from '../lib/errors.js';
 import { compileConfig, type CompiledConfig } from '../lib/resolution/compile.js';
 import { explain, resolve, type Launch, type TraceEntry } from '../lib/resolution/resolve.js';
 import { CliError, EXIT } from './client.js';
-import { readTextFile, withoutVersion, type Spec } from './spec.js';
+import { readTextFile, type Spec } from './spec.js';
 
 export type LocalValidation =
   | {
@@ -28,16 +28,17 @@ export type LocalValidation =
 
 /** Parses and validates a spec exactly as a PUT would (without storing anything). */
 export function validateSpec(spec: Spec, cloudId?: string, ref = { version: 0, etag: 'draft' }): LocalValidation {
-  const stripped = withoutVersion(spec);
   let parsed;
   try {
-    parsed = parseConfigBody(stripped.text, stripped.contentType);
+    parsed = parseConfigBody(spec.text, spec.contentType);
   } catch (e) {
     if (e instanceof AppError) return { ok: false, errors: e.details.length ? e.details : [{ path: '', message: e.message }] };
     throw e;
   }
-  const result = validateConfig(parsed.document, { ...(cloudId ? { cloudId } : {}), locate: parsed.locate });
-  if (!result.ok) return { ok: false, errors: result.errors };
+  const { document, problem } = withoutVersion(parsed.document);
+  const result = validateConfig(document, { ...(cloudId ? { cloudId } : {}), locate: parsed.locate });
+  const errors = [...versionDetail(problem, parsed.locate), ...(result.ok ? [] : result.errors)];
+  if (!result.ok || errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
     config: result.config,

@@ -28,30 +28,6 @@ export function readSpec(file: string): Spec {
   return { file, text, contentType };
 }
 
-const TOP_LEVEL_VERSION = /^version:[ \t]*\d+[ \t]*(?:#.*)?$/m;
-
-/**
- * `config get` prints the stored document plus its read-only `version`; a spec file made from
- * that output can be sent back as it is. The `version` line is blanked (not removed), so line
- * numbers in the server's errors still match the file.
- */
-export function withoutVersion(spec: Spec): Spec {
-  const looksJson = spec.contentType === 'application/json' || (spec.contentType === 'text/plain' && /^\s*[[{]/.test(spec.text));
-  if (looksJson) {
-    try {
-      const doc = JSON.parse(spec.text) as unknown;
-      if (doc && typeof doc === 'object' && !Array.isArray(doc) && 'version' in doc) {
-        const { version: _v, ...rest } = doc as Record<string, unknown>;
-        return { ...spec, text: `${JSON.stringify(rest, null, 2)}\n` };
-      }
-    } catch {
-      // the server reports the syntax error
-    }
-    return spec;
-  }
-  return { ...spec, text: spec.text.replace(TOP_LEVEL_VERSION, '') };
-}
-
 /** `dataplane_iam_mapping.rules[3].selector` → ['dataplane_iam_mapping', 'rules', 3, 'selector']. */
 export function pathParts(path: string): Array<string | number> {
   const out: Array<string | number> = [];

@@ -1,6 +1,6 @@
 /** Use cases of mapping configs: store a new version (and start its provisioning), read one, list the history. */
 import type { Principal } from '../../lib/auth.js';
-import { parseConfigBody } from '../../lib/config/parse.js';
+import { parseConfigBody, versionDetail, withoutVersion } from '../../lib/config/parse.js';
 import type { MappingConfig } from '../../lib/config/schema.js';
 import { checkStackChange, type Stack } from '../../lib/config/stack-change.js';
 import { identityCeiling, validateConfigAsync } from '../../lib/config/validate.js';
@@ -71,22 +71,24 @@ const LARGE_BODY = 256 * 1024;
 
 export async function parseAndValidate(app: Pick<App, 'config'>, cloudId: string, input: PutConfigInput['body']) {
   const body = parseConfigBody(input.text, input.contentType);
+  const { document, problem } = withoutVersion(body.document);
   // A large body's parse (one JSON.parse / YAML read, not sliceable) and the first slice of its
   // validation run in separate turns of the event loop.
   if (input.text.length > LARGE_BODY) await nextTurn();
-  const result = await validateConfigAsync(body.document, {
+  const result = await validateConfigAsync(document, {
     cloudId,
     locate: body.locate,
     deployment: app.config.defaults,
     maxIdentities: app.config.maxIdentities ?? identityCeiling(undefined),
   });
-  if (!result.ok) {
-    const first = result.errors[0]!;
-    const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
+  const errors = [...versionDetail(problem, body.locate), ...(result.ok ? [] : result.errors)];
+  if (!result.ok || errors.length > 0) {
+    const first = errors[0]!;
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
     throw new AppError(
       'INVALID_CONFIG',
       `invalid mapping config: ${first.path && !first.message.startsWith(first.path) ? `${first.path}: ` : ''}${first.message}${more}`,
-      result.errors,
+      errors,
     );
   }
   return { body, result };

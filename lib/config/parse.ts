@@ -162,3 +162,26 @@ function errorMessage(e: unknown): string {
 function firstLine(message: string): string {
   return message.split('\n')[0]!.trim();
 }
+
+/**
+ * GET answers the stored document plus its `version`; a PUT (or plan) of that answer, edited or
+ * not, is accepted: the version is the service's to assign, so it is dropped, never stored
+ * (If-Match with the GET's ETag is the precondition). Anything but a version number there is a problem.
+ */
+export function withoutVersion(document: unknown): { document: unknown; problem?: string } {
+  if (typeof document !== 'object' || document === null || Array.isArray(document) || !Object.hasOwn(document, 'version')) return { document };
+  const { version, ...rest } = document as Record<string, unknown>;
+  if (Number.isSafeInteger(version) && (version as number) >= 1) return { document: rest };
+  return {
+    document: rest,
+    problem: `version is assigned by the service (a GET shows it): leave it out, or keep the number a GET returned; got ${JSON.stringify(version) ?? String(version)}`,
+  };
+}
+
+/** The problem `withoutVersion` found, as a detail at the field (first: it is the top of the document). */
+export function versionDetail(
+  problem: string | undefined,
+  locate: ParsedBody['locate'],
+): Array<{ path: string; message: string; line?: number; column?: number }> {
+  return problem ? [{ path: 'version', message: problem, ...locate(['version']) }] : [];
+}

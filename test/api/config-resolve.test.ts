@@ -317,6 +317,32 @@ describe('versions and optimistic concurrency', () => {
     expect(stale.status).toBe(412);
   });
 
+  it('what GET answers (with its version) can be PUT back, as JSON or YAML: unchanged, or edited a new version', async () => {
+    const first = await h.api('PUT', mapping(cloud), { body: body('sa-roundtrip') });
+    const json = await h.api('GET', mapping(cloud), { role: 'viewer' });
+    expect(json.json.version).toBe(first.json.version);
+    const yaml = await h.api('GET', mapping(cloud), { role: 'viewer', headers: { accept: 'application/yaml' } });
+    expect(yaml.text).toMatch(/^version: \d+$/m);
+    for (const again of [
+      await h.api('PUT', mapping(cloud), { body: json.json }),
+      await h.api('PUT', mapping(cloud), { body: yaml.text, contentType: 'application/yaml' }),
+    ]) {
+      expect(again.status, again.text).toBe(200);
+      expect(again.json).toMatchObject({ version: first.json.version, unchanged: true });
+    }
+    const edited = await h.api('PUT', mapping(cloud), { body: yaml.text.replace('sa-roundtrip', 'sa-edited'), contentType: 'application/yaml' });
+    expect(edited.status, edited.text).toBe(200);
+    expect(edited.json.version).toBe(first.json.version + 1);
+    const stored = await h.api('GET', `${mapping(cloud)}?version=${edited.json.version}`, { role: 'viewer' });
+    expect(stored.json.version).toBe(edited.json.version); // the service's number, not the body's
+    // Anything but a version number there is named, beside the config's other problems.
+    const bad = await h.api('PUT', mapping(cloud), {
+      body: { ...body('Bad_Value'), version: 'latest' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.details.map((d: { path: string }) => d.path)).toEqual(['version', 'dataplane_iam_mapping.rules[0].value']);
+  });
+
   it('50 concurrent PUTs with the same If-Match: exactly one 200, the rest 412, one new version', async () => {
     const base = await h.api('PUT', mapping(cloud), { body: body('sa-base') });
     const results = await Promise.all(
