@@ -14,7 +14,8 @@
  *
  * Rules: one association per (namespace, service account) per cluster (ResourceInUseException);
  * an unknown cluster, association or add-on → ResourceNotFoundException; a role ARN that is not an
- * IAM role ARN of this account, or names a role that does not exist → InvalidParameterException;
+ * IAM role ARN of this account, names a role that does not exist, or a role whose trust policy does
+ * not let `pods.eks.amazonaws.com` `sts:AssumeRole` and `sts:TagSession` → InvalidParameterException;
  * tags as EKS limits them (≤ 50, key ≤ 128, value ≤ 256, no `aws:` prefix). Every sandbox cluster
  * gets the `eks-pod-identity-agent` add-on (ACTIVE) when it is registered; `aws eks delete-addon`
  * (or `removeAddon`) takes it away for a test.
@@ -109,15 +110,21 @@ export class PodIdentityState {
     if (typeof roleArn !== 'string' || roleArn === '') throw invalid('roleArn is required');
     const m = ROLE_ARN.exec(roleArn);
     if (!m) throw invalid(`Role arn ${roleArn} is not a valid IAM role ARN`);
-    if (m[1] === this.accountId && !this.roleExists(m[2] as string)) throw invalid(`Role ${roleArn} does not exist`);
+    // Pod Identity takes a role of the cluster's own account (another account's role is reached through it, `targetRoleArn`).
+    if (m[1] !== this.accountId) throw invalid(`Role ${roleArn} is not in the cluster's account ${this.accountId}`);
+    const trust = this.trustOf(m[2] as string);
+    if (trust === undefined) throw invalid(`Role ${roleArn} does not exist`);
+    // As EKS checks it: the role must let the Pod Identity agent's service assume it with session tags.
+    if (!trustsPodIdentity(trust))
+      throw invalid('Trust policy of the role provided is invalid: it must allow pods.eks.amazonaws.com to sts:AssumeRole and sts:TagSession');
     return roleArn;
   }
 
-  private roleExists(name: string): boolean {
+  private trustOf(name: string): unknown {
     try {
-      return Boolean(this.iam.getRole(name));
+      return JSON.parse(this.iam.getRole(name).assumeRolePolicyDocument) as unknown;
     } catch {
-      return false;
+      return undefined;
     }
   }
 
@@ -496,4 +503,28 @@ export function runPodIdentityCall(call: PodIdentityCall, requestId: string): Re
       errorCode: e.code,
     };
   }
+}
+
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
+const actionCovers = (pattern: unknown, action: string) =>
+  typeof pattern === 'string' &&
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  ).test(action);
+
+/** An Allow statement for the service principal pods.eks.amazonaws.com covering both actions the agent calls. */
+function trustsPodIdentity(doc: unknown): boolean {
+  if (typeof doc !== 'object' || doc === null) return false;
+  return list((doc as { Statement?: unknown }).Statement).some((st) => {
+    if (typeof st !== 'object' || st === null) return false;
+    const { Effect, Principal, Action } = st as { Effect?: unknown; Principal?: unknown; Action?: unknown };
+    if (Effect !== 'Allow' || typeof Principal !== 'object' || Principal === null) return false;
+    if (!list((Principal as { Service?: unknown }).Service).includes('pods.eks.amazonaws.com')) return false;
+    const actions = list(Action);
+    return ['sts:AssumeRole', 'sts:TagSession'].every((a) => actions.some((p) => actionCovers(p, a)));
+  });
 }

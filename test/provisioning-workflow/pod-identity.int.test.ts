@@ -171,7 +171,11 @@ describe('EKS Pod Identity: seed 000 EKS example with mechanism pod-identity', (
       '--role-name',
       'other',
       '--assume-role-policy-document',
-      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+      // EKS takes only a role that trusts the Pod Identity agent: someone else's role, made for it.
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],
+      }),
     );
     await aws(
       'eks',

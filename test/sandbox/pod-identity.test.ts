@@ -20,7 +20,7 @@ import {
   TagResourceCommand,
   UpdatePodIdentityAssociationCommand,
 } from '@aws-sdk/client-eks';
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, IAMClient, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsPodIdentity } from '../../adapters/aws/pod-identity.js';
 import type { ClusterIdentity } from '../../lib/ports.js';
@@ -116,6 +116,31 @@ describe('pod identity associations (SDK)', () => {
         AssumeRolePolicyDocument: JSON.stringify({
           Version: '2012-10-17',
           Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    );
+    // EKS refuses a role the agent could not assume with session tags, and another account's role.
+    const toApp2 = () =>
+      eks.send(
+        new UpdatePodIdentityAssociationCommand({
+          clusterName: 'sandbox',
+          associationId: a.associationId,
+          roleArn: 'arn:aws:iam::123456789012:role/pods/app2',
+        }),
+      );
+    await rejects(toApp2(), InvalidParameterException);
+    await rejects(
+      eks.send(
+        new UpdatePodIdentityAssociationCommand({ clusterName: 'sandbox', associationId: a.associationId, roleArn: 'arn:aws:iam::999999999999:role/pods/app' }),
+      ),
+      InvalidParameterException,
+    );
+    await iam.send(
+      new UpdateAssumeRolePolicyCommand({
+        RoleName: 'app2',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: ['ec2.amazonaws.com', 'pods.eks.amazonaws.com'] }, Action: ['sts:AssumeRole', 'sts:Tag*'] }],
         }),
       }),
     );
