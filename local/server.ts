@@ -114,6 +114,15 @@ function requestTarget(raw: string): URL | undefined {
 
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const host = options.host ?? '127.0.0.1';
+  // CONTRACT: every role the service creates carries the deployment's boundary; against outside
+  // AWS endpoints that policy is the operator's to name (the sandbox defines its own). Checked
+  // before anything starts.
+  if (options.targets && !(options.defaults?.permissionsBoundaryArn ?? deploymentRulesFromEnv(process.env).permissionsBoundaryArn)) {
+    throw new Error(
+      'IAM_MAPPING_TARGETS=aws needs PERMISSIONS_BOUNDARY_ARN: the managed policy every role the service creates carries as its permissions boundary ' +
+        '(deployed, the stack defines it; see the README, "Outside endpoints")',
+    );
+  }
   mkdirSync(options.dataDir, { recursive: true });
   await ensureConsoleBuilt().catch((e: unknown) => console.error(`iam-mapping: the web console could not be built: ${String(e)}`));
   const dynamo = options.dynamoEndpoint

@@ -7,13 +7,21 @@
  * names the Kubernetes API instead.
  */
 import { CreateClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { CreateOpenIDConnectProviderCommand, DeleteOpenIDConnectProviderCommand, IAMClient, paginateListRoles } from '@aws-sdk/client-iam';
+import {
+  CreateOpenIDConnectProviderCommand,
+  CreatePolicyCommand,
+  DeleteOpenIDConnectProviderCommand,
+  GetRoleCommand,
+  IAMClient,
+  paginateListRoles,
+} from '@aws-sdk/client-iam';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTargets } from '../../adapters/targets.js';
 import { startDynalite } from '../../local/dynalite.js';
+import { startLocalServer } from '../../local/server.js';
 import { startSandboxServer, type SandboxServer } from '../../local/sandbox/index.js';
 import { startHarness, type Harness } from '../helpers/local.js';
 import { SEED_EXAMPLES } from '../helpers/seeds.js';
@@ -31,6 +39,7 @@ let dynamoDir: string;
 let h: Harness;
 let providerArn: string;
 let providerUrl: string;
+let boundaryArn: string;
 
 describe.skipIf(!hasMoto)('local server against moto (AWS) and an outside Kubernetes API', () => {
   beforeAll(async () => {
@@ -49,6 +58,13 @@ describe.skipIf(!hasMoto)('local server against moto (AWS) and an outside Kubern
       }),
     );
     providerArn = created.OpenIDConnectProviderArn!;
+    const boundary = await new IAMClient(aws).send(
+      new CreatePolicyCommand({
+        PolicyName: 'workload-boundary',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }),
+      }),
+    );
+    boundaryArn = boundary.Policy!.Arn!;
     for (const k of ['AWS_ENDPOINT_URL_IAM', 'AWS_ENDPOINT_URL_EKS', 'AWS_ENDPOINT_URL_STS'] as const) process.env[k] = moto.url;
     process.env.AWS_ACCESS_KEY_ID = 'x';
     process.env.AWS_SECRET_ACCESS_KEY = 'x';
@@ -57,7 +73,7 @@ describe.skipIf(!hasMoto)('local server against moto (AWS) and an outside Kubern
       dynamoEndpoint: dynamo.endpoint,
       tableName: 'iam-mapping-outside',
       targets: { mode: 'aws', region: 'us-east-1', clusterName: 'prod', k8sServer: `${k8s.url}/sandbox/k8s/` },
-      defaults: { region: 'us-east-1', clusterName: 'prod', defaultBucket: 'outside-bucket' },
+      defaults: { region: 'us-east-1', clusterName: 'prod', defaultBucket: 'outside-bucket', permissionsBoundaryArn: boundaryArn },
     });
   }, 60_000);
   afterAll(async () => {
@@ -84,6 +100,10 @@ describe.skipIf(!hasMoto)('local server against moto (AWS) and an outside Kubern
     expect(roles).toHaveLength(2);
     const issuerHost = providerUrl.replace('https://', '');
     expect(decodeURIComponent(roles[0]!.AssumeRolePolicyDocument!)).toContain(`${issuerHost}:sub`);
+    for (const r of roles) {
+      const got = await iam.send(new GetRoleCommand({ RoleName: r.RoleName }));
+      expect(got.Role?.PermissionsBoundary?.PermissionsBoundaryArn).toBe(boundaryArn);
+    }
     const sa = k8s.sandbox.k8s.serviceAccount('anyscale-operator', 'kubernetes-service-account-name1');
     expect(sa?.metadata.annotations?.['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::123456789012:role\/iam-mapping\//);
     // Every Kubernetes call reached a real route (a `//api/v1` path would be a 404).
@@ -98,6 +118,24 @@ describe.skipIf(!hasMoto)('local server against moto (AWS) and an outside Kubern
     await iam.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn }));
     const drifted = await h.api('POST', `/v1/clouds/${CLOUD}/drift-checks`);
     expect(drifted.json.findings.map((f: any) => [f.kind, f.name, f.expected])).toEqual([['oidc-provider-missing', 'prod', providerArn]]);
+  });
+});
+
+describe('outside AWS endpoints without a permissions boundary', () => {
+  it('are refused at start: no role is ever created without the deployment boundary', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'outside-noboundary-'));
+    try {
+      await expect(
+        startLocalServer({
+          port: 0,
+          dataDir,
+          targets: { mode: 'aws', region: 'us-east-1', clusterName: 'prod' },
+          defaults: { region: 'us-east-1', clusterName: 'prod' },
+        }),
+      ).rejects.toThrow(/IAM_MAPPING_TARGETS=aws needs PERMISSIONS_BOUNDARY_ARN/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
