@@ -8,7 +8,7 @@
  *             workload identity federation / service account key, `gcloud auth application-default`).
  *   sandbox — everything at `${sandboxUrl}/sandbox/gcp` (IAM at `/v1/…`, Storage at
  *             `/storage/v1/…`) with a dummy bearer token; GKE clusters are the sandbox's
- *             Kubernetes API (`/sandbox/k8s`), like EKS clusters are.
+ *             GKE Kubernetes API (`/sandbox/gke`), a store of its own beside the EKS clusters' (`/sandbox/k8s`).
  *
  * `baseUrl` points both APIs of mode `google` elsewhere (an emulator, a private endpoint).
  */
@@ -73,7 +73,7 @@ export class GoogleCloudTargets implements GcpPort {
       this.opts = { rootUrl: `${root}/gcp/` };
       this.storage = new Storage({ apiEndpoint: `${root}/gcp`, projectId: 'sandbox', useAuthWithCustomEndpoint: true, authClient: oauth as never });
       this.auth = null;
-      this.sandboxK8s = `${root}/k8s`;
+      this.sandboxK8s = `${root}/gke`;
     } else {
       const auth = new googleAuth.GoogleAuth({ scopes: SCOPES });
       const base = config.baseUrl?.replace(/\/+$/, '');

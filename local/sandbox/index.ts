@@ -4,7 +4,9 @@
  *
  *   <base>/sandbox/aws  — IAM + STS (query protocol, POST /) and EKS (REST-JSON, GET /clusters/{name},
  *                         pod identity associations, add-ons, tags: eks-pod-identity.ts)
- *   <base>/sandbox/k8s  — Kubernetes core/v1 Namespaces and ServiceAccounts
+ *   <base>/sandbox/k8s  — Kubernetes core/v1 Namespaces and ServiceAccounts of the EKS clusters
+ *   <base>/sandbox/gke  — the same API of the GKE clusters: another cluster, another store (a
+ *                         ServiceAccount there is not the EKS cluster's of the same name)
  *   <base>/sandbox/gcp  — Google Cloud: IAM v1 service accounts + policies, Cloud Storage buckets + bucket IAM
  *
  * Every request is recorded in `calls`; latency and faults can be injected per call.
@@ -47,6 +49,8 @@ export interface SandboxSnapshot {
   iam: IamSnapshot;
   eks: EksSnapshot;
   k8s: K8sSnapshot;
+  /** The GKE clusters' Kubernetes; absent in snapshots written before it was its own store. */
+  gke?: K8sSnapshot;
   /** Absent in snapshots written before the Google Cloud sandbox existed. */
   gcp?: GcpSnapshot;
 }
@@ -102,7 +106,10 @@ export interface Sandbox {
   handle(req: IncomingMessage, res: ServerResponse, subpath: string): Promise<void>;
   readonly iam: IamState;
   readonly eks: EksState;
+  /** Kubernetes of the EKS clusters (`/sandbox/k8s`). */
   readonly k8s: K8sState;
+  /** Kubernetes of the GKE clusters (`/sandbox/gke`). */
+  readonly gke: K8sState;
   readonly gcp: GcpState;
   readonly calls: CallLog;
   setFaults(faults: FaultInjector | undefined): void;
@@ -143,6 +150,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const iam = new IamState({ accountId, strictPrincipals: options.strictPrincipals });
   const eks = new EksState(accountId, region, iam);
   const k8s = new K8sState({ namespaces: options.namespaces });
+  const gke = new K8sState({ namespaces: options.namespaces });
   const gcp = new GcpState(options.gcp);
   const calls = new CallLog();
   let faults = options.faults;
@@ -183,6 +191,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     iam: iam.snapshot(),
     eks: eks.snapshot(),
     k8s: k8s.snapshot(),
+    gke: gke.snapshot(),
     gcp: gcp.snapshot(),
   });
 
@@ -192,6 +201,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     iam.restore(snap.iam);
     eks.restore(snap.eks);
     k8s.restore(snap.k8s);
+    if (snap.gke) gke.restore(snap.gke);
     if (snap.gcp) gcp.restore(snap.gcp);
     gcp.seed();
   };
@@ -222,6 +232,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     }
     if (path === '/k8s' || path.startsWith('/k8s/')) {
       return k8sOperation(k8s, { method, path: path.slice('/k8s'.length), query, headers: req.headers, body });
+    }
+    if (path === '/gke' || path.startsWith('/gke/')) {
+      return k8sOperation(gke, { method, path: path.slice('/gke'.length), query, headers: req.headers, body });
     }
     if (path.startsWith('/gcp/')) {
       return gcpOperation(gcp, { method, path: path.slice('/gcp'.length), query, headers: req.headers, body });
@@ -257,7 +270,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(
             status === 200
-              ? { aws: '/sandbox/aws', k8s: '/sandbox/k8s', gcp: '/sandbox/gcp', accountId, region }
+              ? { aws: '/sandbox/aws', k8s: '/sandbox/k8s', gke: '/sandbox/gke', gcp: '/sandbox/gcp', accountId, region }
               : { message: `No sandbox route for ${url.pathname}` },
           ),
         });
@@ -299,6 +312,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     iam,
     eks,
     k8s,
+    gke,
     gcp,
     calls,
     setFaults: (f) => {
@@ -310,6 +324,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     reset: () => {
       seedAws();
       k8s.reset();
+      gke.reset();
       gcp.reset();
       calls.reset();
       void persist();

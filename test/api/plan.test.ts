@@ -250,7 +250,7 @@ describe('plan before apply', () => {
   it('GCP/GKE: the Google accounts, their workloadIdentityUser bindings, the bucket grants and the KSAs; then nothing; a lost member is an update', async () => {
     const gke = 'cldrsrc_gkeplan';
     const body = `${SEED_EXAMPLES.gke.replace(/cldrsrc_XXXX/g, gke)}provisioning:\n  namespaces: [gke-plan]\n`;
-    h.server.sandbox!.k8s.createNamespace('gke-plan');
+    h.server.sandbox!.gke.createNamespace('gke-plan');
     const first = await plan(body, gke);
     expect(first.json.reason).toBeUndefined();
     expect(first.status, first.text).toBe(200);
