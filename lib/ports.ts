@@ -412,6 +412,8 @@ export interface InventoryRecord extends ResourceRef {
   id: string | null;
   /** Random token written on the resource at creation (tag / annotation), to recognise a create whose answer was lost. */
   token?: string;
+  /** Taken over (adopt_role, adopt_service_account, ...) rather than made by the service. */
+  adopted?: true;
   recordedAt: string;
 }
 

@@ -9,16 +9,19 @@
  */
 import type { MappingConfig } from '../../lib/config/schema.js';
 import { checkStackChange, type Stack } from '../../lib/config/stack-change.js';
-import { planChanges } from '../../lib/drift/changes.js';
+import pMap from 'p-map';
+import { planChanges, refusedEntry, type LeftAlone } from '../../lib/drift/changes.js';
 import { gcpChangesOf } from '../../lib/drift/gcp-changes.js';
 import { claimedGoogleIdentities, googleDriftFindings } from '../../lib/drift/gcp.js';
 import { GKE_SA_ANNOTATION } from '../../lib/provisioning/gcp-settings.js';
 import { serviceAccountRef } from '../../lib/provisioning/inventory.js';
 import { judgeServiceAccount } from '../../lib/workflow/ownership-checks.js';
-import { readGcpAccountVerdict } from '../../lib/workflow/gcp-steps.js';
+import { gcpAccountRefusal, readGcpAccountVerdict } from '../../lib/workflow/gcp-steps.js';
+import { planTimeRefusal, type RefusalLookups } from '../../lib/workflow/claims.js';
+import { PromiseCache } from '../../lib/promise-cache.js';
 import { observe, type Observation } from '../../lib/drift/observe.js';
 import { AppError, DependencyUnavailableError } from '../../lib/errors.js';
-import type { ClusterIdentity } from '../../lib/ports.js';
+import type { ClusterIdentity, GkeCluster, ServiceAccountInfo } from '../../lib/ports.js';
 import { parseProvisioningSettings } from '../../lib/provisioning/settings.js';
 import { compileConfig } from '../../lib/resolution/compile.js';
 import { changedLaunches, sampleSources, type ChangedLaunch } from '../../lib/resolution/samples.js';
@@ -88,6 +91,52 @@ async function planDraftConfig(app: PlanApp, cloudId: string, config: MappingCon
   return { config, settings, plan, clusters };
 }
 
+/**
+ * The Google Cloud items a run of the draft refuses before any write, as the run judges them: the
+ * Plan step's planTimeRefusal (claims, another cloud's or an unmarked ServiceAccount), then
+ * GcpEnsureAccount's gcpAccountRefusal (another cloud's account, ...). Read only.
+ */
+async function gcpRefusals(app: PlanApp, cloudId: string, planned: PlannedVersion): Promise<Map<string, LeftAlone>> {
+  const gcp = app.driftDeps.gcp;
+  const out = new Map<string, LeftAlone>();
+  if (!gcp) return out;
+  const ownership = app.stores.ownership;
+  const listed = new PromiseCache<string, ServiceAccountInfo[]>();
+  const lookups: RefusalLookups = {
+    claimHolder: async (ref) => {
+      const claim = await ownership.getClaim(ref);
+      return claim && claim.cloudId !== cloudId ? claim : null;
+    },
+    serviceAccount: async (cluster, namespace, name) =>
+      (await listed.get(`${cluster.issuerHost}#${namespace}`, () => gcp.kubernetes(cluster as GkeCluster).listServiceAccounts(namespace))).find(
+        (sa) => sa.name === name,
+      ),
+    inventory: (ref) => ownership.getInventory(ref),
+  };
+  await pMap(
+    planned.plan.gcpItems ?? [],
+    async (item) => {
+      const name = item.kind === 'gcp-gke' ? item.serviceAccount.name : item.account.email;
+      const refused = await planTimeRefusal(cloudId, name, item, planned.clusters, lookups);
+      if (refused) {
+        out.set(name, refusedEntry(name, refused));
+        return;
+      }
+      const found = await readGcpAccountVerdict(gcp, ownership, item.account.project, item.account.email, cloudId);
+      const message = found ? gcpAccountRefusal(item, found.verdict, name) : null;
+      if (message)
+        out.set(name, {
+          kind: 'gcp-service-account',
+          name: item.account.email,
+          item: name,
+          reason: `${message}. Provisioning fails item ${name}, before any write`,
+        });
+    },
+    { concurrency: app.config.driftConcurrency ?? 8 },
+  );
+  return out;
+}
+
 export async function planDraft(app: PlanApp, input: PlanDraftInput) {
   const { cloudId } = input;
   const { body, result } = await parseAndValidate(app, cloudId, input.body);
@@ -147,19 +196,25 @@ export async function planDraft(app: PlanApp, input: PlanDraftInput) {
       : null;
   const google =
     gcp && gcpPart
-      ? await gcpChangesOf(gcpItems, gcpPart.findings, {
-          drift: planned.settings.drift,
-          isOurs: async (f) => {
-            if (f.kind === 'gcp-account-orphan') return (await readGcpAccountVerdict(gcp, app.stores.ownership, '-', f.name, cloudId))?.verdict.kind === 'ours';
-            const cluster = f.cluster === undefined ? undefined : gcpPart.gkeClusters.get(f.cluster);
-            if (!cluster || !f.namespace) return false;
-            const name = f.name.slice(f.namespace.length + 1);
-            const sa = await gcp.kubernetes(cluster).getServiceAccount(f.namespace, name);
-            if (!sa) return false;
-            const { verdict } = await judgeServiceAccount(app.stores.ownership, serviceAccountRef(cluster, f.namespace, name), sa, cloudId);
-            return verdict.kind === 'ours';
+      ? await gcpChangesOf(
+          gcpItems,
+          gcpPart.findings,
+          {
+            drift: planned.settings.drift,
+            isOurs: async (f) => {
+              if (f.kind === 'gcp-account-orphan')
+                return (await readGcpAccountVerdict(gcp, app.stores.ownership, '-', f.name, cloudId))?.verdict.kind === 'ours';
+              const cluster = f.cluster === undefined ? undefined : gcpPart.gkeClusters.get(f.cluster);
+              if (!cluster || !f.namespace) return false;
+              const name = f.name.slice(f.namespace.length + 1);
+              const sa = await gcp.kubernetes(cluster).getServiceAccount(f.namespace, name);
+              if (!sa) return false;
+              const { verdict } = await judgeServiceAccount(app.stores.ownership, serviceAccountRef(cluster, f.namespace, name), sa, cloudId);
+              return verdict.kind === 'ours';
+            },
           },
-        })
+          await gcpRefusals(app, cloudId, planned).catch((e: unknown) => targetFailure(cloudId, e)),
+        )
       : { changes: [], left_alone: [] };
   const changes = [...google.changes, ...aws.changes];
   const left_alone = [...google.left_alone, ...aws.left_alone];

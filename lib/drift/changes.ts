@@ -45,6 +45,7 @@ import type { PlannedVersion } from '../workflow/planning.js';
 import { diffState, itemName, nsKey } from './diff.js';
 import type { Observation } from './observe.js';
 import { notOurs } from '../workflow/pod-identity-steps.js';
+import { claimsOf, planTimeRefusal, type ItemRefusal, type RefusalLookups } from '../workflow/claims.js';
 
 export type ChangeAction = 'create' | 'update' | 'delete';
 
@@ -168,6 +169,19 @@ function mapDiff(from: Readonly<Record<string, string | undefined>>, to: Readonl
 
 const tagMap = (tags: ReadonlyArray<{ Key: string; Value: string }>) => Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
 
+/** An item the Plan step refuses (planTimeRefusal): left alone with the run's message, and nothing of it planned. */
+export function refusedEntry(item: string, refused: ItemRefusal): LeftAlone {
+  const first = refused.resources[0];
+  return {
+    kind: first?.kind ?? 'item',
+    name: first ? (first.kind === 'service-account' && first.namespace !== undefined ? `${first.namespace}/${first.name}` : first.name) : item,
+    item,
+    ...(first?.cluster !== undefined ? { cluster: first.cluster } : {}),
+    ...(first?.namespace !== undefined ? { namespace: first.namespace } : {}),
+    reason: `${refused.message}. Provisioning fails item ${item} at plan time (${refused.error}), before any write`,
+  };
+}
+
 export async function planChanges(deps: ChangeDeps, cloudId: string, planned: PlannedVersion, observed: Observation): Promise<PlannedChanges> {
   const changes: PlannedChange[] = [];
   const leftAlone: LeftAlone[] = [];
@@ -190,9 +204,12 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
   /** The keys that batch asked for: a key it did not is read on its own. */
   const batched = new Set<string>();
   let claims: Map<string, ClaimRecord> | null = null;
-  const verdictOf = async (ref: ResourceRef, marks: Record<string, string>, tokenSource: Record<string, string>, id: string | undefined): Promise<Verdict> => {
+  const recordOf = async (ref: ResourceRef): Promise<InventoryRecord | null> => {
     const key = resourceKey(ref);
-    const record = !ownership ? null : inventory && batched.has(key) ? (inventory.get(key) ?? null) : await ownership.getInventory(ref);
+    return !ownership ? null : inventory && batched.has(key) ? (inventory.get(key) ?? null) : await ownership.getInventory(ref);
+  };
+  const verdictOf = async (ref: ResourceRef, marks: Record<string, string>, tokenSource: Record<string, string>, id: string | undefined): Promise<Verdict> => {
+    const record = await recordOf(ref);
     if (!ownership) {
       // Marks alone: ours when they name this cloud.
       const owned = ref.kind === 'service-account' ? isOwnedServiceAccount(marks, cloudId) : isOwnedRole(marks, cloudId);
@@ -200,11 +217,14 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
     }
     return judgeOwnership({ kind: ref.kind, marks, tokenSource, id }, record, cloudId);
   };
-  /** Another cloud's claim on a name this item would create (the Plan step refuses the item). */
-  const claimedBy = async (ref: ResourceRef): Promise<string | null> => {
-    if (!ownership) return null;
-    const claim = claims ? (claims.get(resourceKey(ref)) ?? null) : await ownership.getClaim(ref);
-    return claim && claim.cloudId !== cloudId ? claim.cloudId : null;
+  const refusalLookups: RefusalLookups = {
+    claimHolder: async (ref) => {
+      if (!ownership) return null;
+      const claim = claims ? (claims.get(resourceKey(ref)) ?? null) : await ownership.getClaim(ref);
+      return claim && claim.cloudId !== cloudId ? claim : null;
+    },
+    serviceAccount: async (cluster, namespace, name) => observed.serviceAccounts.get(nsKey(cluster.name, namespace))?.find((sa) => sa.name === name),
+    inventory: recordOf,
   };
 
   // Deletes: what a drift check of the draft reports as orphans (diff.ts), judged as drift's delete_orphans judges them.
@@ -241,20 +261,23 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
   };
   if (ownership?.getInventories || ownership?.getClaims) {
     const existing: ResourceRef[] = [];
-    const created: ResourceRef[] = [];
+    // The Plan step claims every name an item writes, existing or not (planTimeRefusal): those claims are read.
+    const claimed = new Map<string, ResourceRef>();
     for (const item of plan.items) {
-      (observed.detailByName.has(item.role.name.toLowerCase()) ? existing : created).push(roleRef(item.role.name));
-      if (item.kind === 'instance-profile')
-        (observed.instanceProfiles.get(item.instanceProfile.name) ? existing : created).push(instanceProfileRef(item.instanceProfile.name));
-      else
+      for (const ref of claimsOf(item, clusters)) claimed.set(resourceKey(ref), ref);
+      if (observed.detailByName.has(item.role.name.toLowerCase())) existing.push(roleRef(item.role.name));
+      if (item.kind === 'instance-profile') {
+        if (observed.instanceProfiles.get(item.instanceProfile.name)) existing.push(instanceProfileRef(item.instanceProfile.name));
+      } else
         for (const cl of clusters)
           for (const ns of item.serviceAccount.namespaces) {
-            const found = observed.serviceAccounts.get(nsKey(cl.name, ns))?.some((sa) => sa.name === item.serviceAccount.name);
-            (found ? existing : created).push(serviceAccountRef(cl, ns, item.serviceAccount.name));
+            if (observed.serviceAccounts.get(nsKey(cl.name, ns))?.some((sa) => sa.name === item.serviceAccount.name))
+              existing.push(serviceAccountRef(cl, ns, item.serviceAccount.name));
             // Its association's record, whether or not one exists (a missing key reads as no record).
             if (item.mechanism === 'pod-identity') existing.push(associationRef(cl, ns, item.serviceAccount.name));
           }
     }
+    const created = [...claimed.values()];
     for (const f of findings) {
       const o = orphanOf(f);
       if (o) existing.push(o.ref);
@@ -282,33 +305,10 @@ export async function planChanges(deps: ChangeDeps, cloudId: string, planned: Pl
     const alone: LeftAlone[] = [];
     const role = item.role;
     const detail = observed.detailByName.get(role.name.toLowerCase());
-    const refusedBy = async (refs: ResourceRef[]) => {
-      for (const ref of refs) {
-        const owner = await claimedBy(ref);
-        if (owner) return { ref, owner };
-      }
-      return null;
-    };
-    // The Plan step claims every name the item writes: another cloud's claim fails the item before anything runs.
-    // Read here for the names the item would create (one GetItem each); what exists is judged by marks and inventory below.
-    const claimRefs: ResourceRef[] = detail ? [] : [roleRef(role.name)];
-    if (item.kind === 'instance-profile') {
-      if (!observed.instanceProfiles.get(item.instanceProfile.name)) claimRefs.push(instanceProfileRef(item.instanceProfile.name));
-    } else {
-      for (const cl of clusters)
-        for (const ns of item.serviceAccount.namespaces)
-          if (!observed.serviceAccounts.get(nsKey(cl.name, ns))?.some((sa) => sa.name === item.serviceAccount.name))
-            claimRefs.push(serviceAccountRef(cl, ns, item.serviceAccount.name));
-    }
-    const refused = await refusedBy(claimRefs);
+    // The Plan step's judgement (lib/workflow/claims.ts planTimeRefusal): the run fails such an item before any write.
+    const refused = await planTimeRefusal(cloudId, name, item, clusters, refusalLookups);
     if (refused) {
-      alone.push({
-        kind: refused.ref.kind,
-        name: refused.ref.kind === 'service-account' ? `${refused.ref.namespace}/${refused.ref.name}` : refused.ref.name,
-        item: name,
-        ...(refused.ref.cluster ? { cluster: refused.ref.cluster } : {}),
-        reason: `claimed by cloud ${refused.owner}: provisioning would fail item ${name} at plan time (OwnershipConflict) and write nothing of it`,
-      });
+      alone.push(refusedEntry(name, refused));
       return { changes: c, leftAlone: alone };
     }
 

@@ -418,7 +418,8 @@ async function repair(
   result.skipped = input.findings.filter((f) => !f.repairable && !(input.deleteOrphans && orphans.includes(f))).length;
   if (input.desiredVersion !== input.latestVersion) {
     result.errors.push(
-      `not repaired: config version ${input.latestVersion} did not provision successfully, and repairs re-apply the latest version only — fix it (or store the config again)`,
+      `not repaired: config version ${input.latestVersion} did not provision successfully, and repairs re-apply the latest version only; ` +
+        `nothing re-runs a stored version (storing the same document again is unchanged and starts no run): fix what its run's errors name (GET …/iam-mapping/provisioning) and store a corrected config as a new version`,
     );
     result.skipped = input.findings.length;
     return result;

@@ -112,7 +112,9 @@ export function diffState(desired: DesiredState, observed: ObservedState): Drift
       });
     } else if (obs !== undefined) {
       const owned = isOwnedRole(obs.info.tags, cloudId);
-      const roleRepairable = owned || item.adopt.role;
+      // A cloud tag naming another cloud: adoption is refused (ownership rules), so it is no way back.
+      const otherCloud = obs.info.tags[CLOUD_TAG] !== undefined && obs.info.tags[CLOUD_TAG] !== cloudTagValue(cloudId) ? obs.info.tags[CLOUD_TAG] : null;
+      const roleRepairable = owned || (item.adopt.role && otherCloud === null);
       if (!owned) {
         const now = `${MANAGED_BY_TAG}=${obs.info.tags[MANAGED_BY_TAG] ?? '(absent)'}, ${CLOUD_TAG}=${obs.info.tags[CLOUD_TAG] ?? '(absent)'}`;
         out.push({
@@ -123,10 +125,13 @@ export function diffState(desired: DesiredState, observed: ObservedState): Drift
           expected: `${MANAGED_BY_TAG}=${MANAGER}, ${CLOUD_TAG}=${cloudTagValue(cloudId)}`,
           actual: now,
           message:
-            `IAM role ${role.name} lost its ownership tags (now ${now}): the service no longer changes it` +
-            (item.adopt.role
-              ? '; the config adopts it, so a repair tags it again'
-              : `; set provisioning.service_accounts.${name}.adopt_role: true to manage it again`),
+            otherCloud !== null
+              ? `IAM role ${role.name}'s ownership tag names cloud ${otherCloud} (now ${now}): the service no longer changes it, and never adopts another cloud's role; ` +
+                `if the tag was tampered with, restore ${CLOUD_TAG}=${cloudTagValue(cloudId)}; if the role is cloud ${otherCloud}'s, remove it from that cloud's config (or choose another role_name here)`
+              : `IAM role ${role.name} lost its ownership tags (now ${now}): the service no longer changes it` +
+                (item.adopt.role
+                  ? '; the config adopts it, so a repair tags it again'
+                  : `; set provisioning.service_accounts.${name}.adopt_role: true to manage it again`),
           repairable: roleRepairable,
         });
       }
@@ -192,7 +197,7 @@ export function diffState(desired: DesiredState, observed: ObservedState): Drift
   }
 
   if (observed.oidcProviderArns) {
-    const roles = plan.items.filter((i) => i.kind === 'k8s-irsa' && !i.mechanism).length;
+    const roles = irsaItemCount(plan);
     // Pod Identity roles do not use the OIDC provider: only IRSA items need it.
     for (const cluster of roles > 0 ? desired.clusters : []) {
       if (observed.oidcProviderArns.has(cluster.oidcProviderArn)) continue;
@@ -203,10 +208,7 @@ export function diffState(desired: DesiredState, observed: ObservedState): Drift
         cluster: cluster.name,
         expected: cluster.oidcProviderArn,
         actual: 'missing',
-        message:
-          `the IAM OIDC provider of cluster ${cluster.name} (${cluster.oidcProviderArn}) no longer exists: no pod of the cluster can assume ` +
-          `any of the ${roles} role${roles === 1 ? '' : 's'} of this config (IRSA is broken); the service never creates it — ` +
-          `re-create it (eksctl utils associate-iam-oidc-provider --cluster ${cluster.name} --approve)`,
+        message: oidcProviderMissingMessage(cluster, roles),
         repairable: false,
       });
     }
@@ -215,6 +217,18 @@ export function diffState(desired: DesiredState, observed: ObservedState): Drift
   out.push(...orphanFindings(desired, observed));
   return out.map(finish).sort(compareFindings);
 }
+
+/** Why IRSA cannot work in `cluster` (its IAM OIDC provider is gone), and what to do: drift's finding, the plan's and the run's refusal. */
+export function oidcProviderMissingMessage(cluster: { name: string; oidcProviderArn: string }, roles: number): string {
+  return (
+    `the IAM OIDC provider of cluster ${cluster.name} (${cluster.oidcProviderArn}) no longer exists: no pod of the cluster can assume ` +
+    `any of the ${roles} role${roles === 1 ? '' : 's'} of this config (IRSA is broken); the service never creates it — ` +
+    `re-create it (eksctl utils associate-iam-oidc-provider --cluster ${cluster.name} --approve)`
+  );
+}
+
+/** The IRSA items of a plan (Pod Identity roles do not use the OIDC provider). */
+export const irsaItemCount = (plan: { items: readonly PlanItem[] }): number => plan.items.filter((i) => i.kind === 'k8s-irsa' && !i.mechanism).length;
 
 function permissionFindings(item: PlanItem, obs: ObservedRole, repairable: boolean): Draft[] {
   const out: Draft[] = [];

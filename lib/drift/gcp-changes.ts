@@ -22,11 +22,14 @@ export async function gcpChangesOf(
     /** Do marks and inventory agree that this orphan finding's resource is this cloud's (as drift's repair requires)? */
     isOurs: (finding: DriftFinding) => Promise<boolean>;
   },
+  /** Items the run refuses before any write (by item name; planTimeRefusal, gcpAccountRefusal): left alone, nothing of them planned. */
+  refused: ReadonlyMap<string, LeftAlone> = new Map(),
 ): Promise<{ changes: PlannedChange[]; left_alone: LeftAlone[] }> {
   const changes: PlannedChange[] = [];
-  const alone: LeftAlone[] = [];
+  const alone: LeftAlone[] = [...refused.values()];
   const byItem = new Map(items.map((i) => [i.kind === 'gcp-gke' ? i.serviceAccount.name : i.account.email, i] as const));
   for (const f of findings) {
+    if (f.item !== undefined && refused.has(f.item)) continue;
     const item = f.item !== undefined ? byItem.get(f.item) : undefined;
     const where = {
       ...(f.item !== undefined ? { item: f.item } : {}),

@@ -107,7 +107,11 @@ export async function gcpDriftFindings(
           item: name,
           expected: 'the ownership marks in its description',
           actual: account.description ?? '',
-          message: `Google service account ${email} lost its ownership marks: the service no longer changes it; set provisioning.gcp.accounts.${name}.adopt_account: true to manage it again`,
+          message:
+            verdict.kind === 'other-cloud'
+              ? `Google service account ${email} is marked (or recorded) for cloud ${verdict.owner}: the service no longer changes it, and never adopts another cloud's account; ` +
+                `if its description was tampered with, restore this cloud's marks (${CLOUD_LABEL}=${cloudLabelValue(cloudId)}); if it is cloud ${verdict.owner}'s, remove it from that cloud's config or name another account here`
+              : `Google service account ${email} lost its ownership marks: the service no longer changes it; set provisioning.gcp.accounts.${name}.adopt_account: true to manage it again`,
           repairable: false,
         });
       }
@@ -139,7 +143,8 @@ export async function gcpDriftFindings(
           actual: members,
           message:
             `${role} on ${email} also lets ${extra.join(', ')} act as it (the config names only ${want.join(', ')}); ` +
-            `the service never removes a member it did not add: remove it with gcloud iam service-accounts remove-iam-policy-binding ${email} --role=${role} --member=<member>`,
+            `the service never removes a member it did not add: remove ${extra.length === 1 ? 'it' : 'them'} with ` +
+            extra.map((m) => `gcloud iam service-accounts remove-iam-policy-binding ${email} --role=${role} --member=${m}`).join('; '),
           repairable: false,
         });
       }

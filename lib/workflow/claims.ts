@@ -23,12 +23,13 @@ import type {
   ResourceRef,
   ResourceResult,
   IamPort,
+  InventoryRecord,
   ServiceAccountInfo,
 } from '../ports.js';
 import type { AnyPlanItem as PlanItem, PlanItemRef } from '../provisioning/plan.js';
 import { describeRef, gcpAccountRef, instanceProfileRef, judgeOwnership, resourceKey, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
-import { cloudLabelValue, CLOUD_LABEL } from '../provisioning/ownership.js';
-import { parseGkeIssuer } from '../provisioning/gcp-settings.js';
+import { cloudLabelValue, CLOUD_LABEL, ROLE_ARN_ANNOTATION } from '../provisioning/ownership.js';
+import { GKE_SA_ANNOTATION, parseGkeIssuer } from '../provisioning/gcp-settings.js';
 import { PromiseCache } from '../promise-cache.js';
 import { forgetOwned } from './ownership-checks.js';
 
@@ -87,49 +88,59 @@ export async function settleClaims(
   const { cloudId, version, now } = input;
   const held = new Map((await deps.ownership.listClaims(cloudId)).map((c) => [resourceKey(c), c]));
   const refused = new Map<string, ItemResult>();
-  const refuse = (ref: PlanItemRef, resource: ResourceResult, message: string) => {
-    const prior = refused.get(ref.name);
-    if (prior) {
-      prior.resources.push(resource);
-      return;
-    }
-    refused.set(ref.name, {
-      name: ref.name,
-      kind: ref.kind,
-      status: 'FAILED',
-      resources: [resource],
-      error: { name: 'OwnershipConflict', message },
-      finishedAt: now,
-    });
-  };
 
   // 1. Claims: first cloud wins. Already-held claims cost nothing (one Query above).
   const wanted = new Set<string>();
-  const work: Array<{ ref: PlanItemRef; claim: ResourceRef }> = [];
-  for (const { ref, item } of input.items) {
+  const work: ResourceRef[] = [];
+  for (const { item } of input.items) {
     for (const claim of claimsOf(item, input.clusters)) {
       const key = resourceKey(claim);
+      if (!wanted.has(key) && !held.has(key)) work.push(claim);
       wanted.add(key);
-      if (!held.has(key)) work.push({ ref, claim });
     }
   }
+  const holders = new Map<string, ClaimRecord>();
   await pMap(
     work,
-    async ({ ref, claim }) => {
+    async (claim) => {
       const holder = await deps.ownership.claim({ ...claim, cloudId, configVersion: version, claimedAt: now });
-      if (holder.cloudId === cloudId) return;
-      refuse(
-        ref,
-        resourceOf(claim, 'failed', `claimed by cloud ${holder.cloudId} (its config version ${holder.configVersion})`),
-        `${describeRef(claim)} is already wanted by cloud ${holder.cloudId} (its config version ${holder.configVersion}); names are never shared between clouds, so nothing was created for ${ref.name}. ` +
-          `Choose another ${claim.kind === 'service-account' ? 'ServiceAccount name or namespace' : claim.kind === 'iam-role' ? 'role_name (or role_name_prefix)' : 'instance-profile name'}`,
-      );
+      if (holder.cloudId !== cloudId) holders.set(resourceKey(claim), holder);
     },
     { concurrency: CONCURRENCY },
   );
 
-  // 2. ServiceAccounts that exist already and belong to another cloud (by its labels or the inventory).
-  await checkExistingServiceAccounts(deps, input, refuse, refused);
+  // 2. The items refused before any write (lib/workflow/claims.ts planTimeRefusal, as the plan route judges them):
+  // another cloud's claim, a ServiceAccount of another cloud (labels or inventory), one without marks the config does not adopt.
+  const listed = new PromiseCache<string, Map<string, ServiceAccountInfo>>();
+  const lookups: RefusalLookups = {
+    claimHolder: async (ref) => holders.get(resourceKey(ref)) ?? null,
+    serviceAccount: async (cluster, namespace, name) =>
+      (
+        await listed.get(`${cluster.issuerHost}#${namespace}`, async () => {
+          // One paged LIST per (cluster, namespace); a namespace that does not exist has none.
+          const byName = new Map<string, ServiceAccountInfo>();
+          for (const sa of await deps.kubernetes(cluster).listServiceAccounts(namespace)) byName.set(sa.name, sa);
+          return byName;
+        })
+      ).get(name),
+    inventory: (ref) => deps.ownership.getInventory(ref),
+  };
+  await pMap(
+    input.items,
+    async ({ ref, item }) => {
+      const refusal = await planTimeRefusal(cloudId, ref.name, item, input.clusters, lookups);
+      if (!refusal) return;
+      refused.set(ref.name, {
+        name: ref.name,
+        kind: ref.kind,
+        status: 'FAILED',
+        resources: refusal.resources,
+        error: { name: refusal.error, message: refusal.message },
+        finishedAt: now,
+      });
+    },
+    { concurrency: CONCURRENCY },
+  );
 
   // 3. What this version no longer wants.
   const lingering: ResourceResult[] = [];
@@ -140,6 +151,7 @@ export async function settleClaims(
     await pMap(
       unwanted,
       async (claim) => {
+        const adopted = (await deps.ownership.getInventory(claim))?.adopted === true;
         const still = await stillExists(deps, claim, cloudId, input.clusters, gkeClusters);
         if (still === false) {
           await forgetOwned(deps.ownership, claim, cloudId);
@@ -149,7 +161,7 @@ export async function settleClaims(
           resourceOf(
             claim,
             'left-alone',
-            `made by this cloud (claimed at config version ${claim.configVersion}) but not wanted by version ${version}${still === null ? '; could not be checked (its cluster is not configured or not reachable)' : ''}: ` +
+            `${adopted ? 'adopted' : 'made'} by this cloud (its name claimed at config version ${claim.configVersion}) but not wanted by version ${version}${still === null ? '; could not be checked (its cluster is not configured or not reachable)' : ''}: ` +
               'drift reports it as an orphan, and provisioning.drift.delete_orphans: true removes it',
           ),
         );
@@ -161,48 +173,87 @@ export async function settleClaims(
   return { refused, lingering };
 }
 
-async function checkExistingServiceAccounts(
-  deps: ClaimDeps,
-  input: { cloudId: string; items: Array<{ ref: PlanItemRef; item: PlanItem }>; clusters: readonly ClusterIdentity[] },
-  refuse: (ref: PlanItemRef, resource: ResourceResult, message: string) => void,
-  refused: ReadonlyMap<string, ItemResult>,
-): Promise<void> {
-  const byNamespace = new Map<string, { cluster: ClusterIdentity; namespace: string; items: Array<{ ref: PlanItemRef; name: string }> }>();
-  for (const { ref, item } of input.items) {
-    if ((item.kind !== 'k8s-irsa' && item.kind !== 'gcp-gke') || refused.has(ref.name)) continue;
-    for (const cluster of input.clusters) {
-      for (const namespace of item.serviceAccount.namespaces) {
-        const k = `${cluster.issuerHost}#${namespace}`;
-        let entry = byNamespace.get(k);
-        if (!entry) byNamespace.set(k, (entry = { cluster, namespace, items: [] }));
-        entry.items.push({ ref, name: item.serviceAccount.name });
+/** What the item's plan-time judgement reads: the run answers from its claim puts and LISTs, the plan route from its reads. */
+export interface RefusalLookups {
+  /** Another cloud's claim on `ref` (null: free, or this cloud's). The run asks with its conditional put (first cloud wins); the plan route reads the claim. */
+  claimHolder(ref: ResourceRef): Promise<Pick<ClaimRecord, 'cloudId' | 'configVersion'> | null>;
+  /** The ServiceAccount `name` as listed in (cluster, namespace); undefined: none. */
+  serviceAccount(cluster: ClusterIdentity, namespace: string, name: string): Promise<ServiceAccountInfo | undefined>;
+  inventory(ref: ResourceRef): Promise<InventoryRecord | null>;
+}
+
+export interface ItemRefusal {
+  /** The error the run records for the item (it never reaches the Map). */
+  error: 'OwnershipConflict';
+  message: string;
+  /** Each resource refused, `failed` with why. */
+  resources: ResourceResult[];
+}
+
+/** The error names of items refused in the Plan step (recorded there, never run). */
+export const PLAN_REFUSAL_ERRORS: readonly string[] = ['OwnershipConflict', 'OidcProviderMissing'];
+
+/**
+ * Whether the Plan step refuses an item before any write, and with what message: the one
+ * judgement the run (settleClaims) and the plan route (lib/drift/changes.ts, app/use-cases/plan.ts)
+ * both make, so they cannot disagree. Refused: a name another cloud claims; an existing
+ * ServiceAccount another cloud owns (its labels or the inventory); an existing ServiceAccount
+ * without ownership marks that the config does not adopt and whose annotation is not already the
+ * planned one (the item would otherwise make its role and then fail on it).
+ */
+export async function planTimeRefusal(
+  cloudId: string,
+  itemName: string,
+  item: PlanItem,
+  clusters: readonly ClusterIdentity[],
+  look: RefusalLookups,
+): Promise<ItemRefusal | null> {
+  let message: string | null = null;
+  const resources: ResourceResult[] = [];
+  for (const claim of claimsOf(item, clusters)) {
+    const holder = await look.claimHolder(claim);
+    if (!holder || holder.cloudId === cloudId) continue;
+    resources.push(resourceOf(claim, 'failed', `claimed by cloud ${holder.cloudId} (its config version ${holder.configVersion})`));
+    message ??=
+      `${describeRef(claim)} is already wanted by cloud ${holder.cloudId} (its config version ${holder.configVersion}); names are never shared between clouds, so nothing was created for ${itemName}. ` +
+      `Choose another ${claim.kind === 'service-account' ? 'ServiceAccount name or namespace' : claim.kind === 'iam-role' ? 'role_name (or role_name_prefix)' : claim.kind === 'gcp-service-account' ? 'account_id' : 'instance-profile name'}`;
+  }
+  if (message) return { error: 'OwnershipConflict', message, resources };
+  if (item.kind !== 'k8s-irsa' && item.kind !== 'gcp-gke') return null;
+  const ours = cloudLabelValue(cloudId);
+  const name = item.serviceAccount.name;
+  const annotation = item.kind === 'gcp-gke' ? GKE_SA_ANNOTATION : ROLE_ARN_ANNOTATION;
+  // The item's identity (role, Google account) already this cloud's: its steps still run and repair it, and the
+  // ServiceAccount step fails only that ServiceAccount. Not yet made: nothing is, rather than an identity left behind.
+  const identityRef = item.kind === 'gcp-gke' ? gcpAccountRef(item.account.email) : roleRef(item.role.name);
+  const identityIsOurs = async () => (await look.inventory(identityRef))?.cloudId === cloudId;
+  for (const cluster of clusters) {
+    for (const namespace of item.serviceAccount.namespaces) {
+      const sa = await look.serviceAccount(cluster, namespace, name);
+      if (!sa || sa.labels[CLOUD_LABEL] === ours) continue; // ours or unverified: the ServiceAccount step decides
+      const saRef = serviceAccountRef(cluster, namespace, name);
+      const record = await look.inventory(saRef);
+      const verdict = judgeOwnership({ kind: 'service-account', marks: sa.labels, tokenSource: sa.annotations, id: sa.uid }, record, cloudId);
+      if (verdict.kind === 'other-cloud') {
+        resources.push(resourceOf(saRef, 'failed', `belongs to cloud ${verdict.owner}`));
+        message ??=
+          `${describeRef(saRef)} belongs to cloud ${verdict.owner} (${verdict.by === 'inventory' ? "the service's inventory" : 'its ownership labels'}); ` +
+          `it is never adopted, changed or trusted for another cloud, so nothing was created for ${itemName}. Choose another ServiceAccount name or namespace`;
+      } else if (
+        verdict.kind === 'unmarked' &&
+        !item.adopt.serviceAccount &&
+        sa.annotations[annotation] !== (item.annotations as Readonly<Record<string, string | undefined>>)[annotation] &&
+        !(await identityIsOurs())
+      ) {
+        const found = sa.annotations[annotation];
+        resources.push(resourceOf(saRef, 'failed', `exists without the ownership label (annotation: ${found ?? 'none'}); left alone`));
+        message ??=
+          `${describeRef(saRef)} exists without the ownership label of this service (annotation ${annotation}: ${found ?? 'none'}); it was left alone, and nothing was created for ${itemName} (its ${item.kind === 'gcp-gke' ? 'Google account' : 'IAM role'} would be made for a ServiceAccount the service may not annotate). ` +
+          `Set provisioning.service_accounts.${name}.adopt_service_account: true to adopt it, or choose another ServiceAccount name or namespace`;
       }
     }
   }
-  const ours = cloudLabelValue(input.cloudId);
-  await pMap(
-    [...byNamespace.values()],
-    async ({ cluster, namespace, items }) => {
-      const existing = new Map<string, ServiceAccountInfo>();
-      // One paged LIST per (cluster, namespace); a namespace that does not exist has none.
-      for (const sa of await deps.kubernetes(cluster).listServiceAccounts(namespace)) existing.set(sa.name, sa);
-      for (const { ref, name } of items) {
-        const sa = existing.get(name);
-        if (!sa || sa.labels[CLOUD_LABEL] === ours) continue; // ours or unverified: the ServiceAccount step decides
-        const saRef = serviceAccountRef(cluster, namespace, name);
-        const record = await deps.ownership.getInventory(saRef);
-        const verdict = judgeOwnership({ kind: 'service-account', marks: sa.labels, tokenSource: sa.annotations, id: sa.uid }, record, input.cloudId);
-        if (verdict.kind !== 'other-cloud') continue;
-        refuse(
-          ref,
-          resourceOf(saRef, 'failed', `belongs to cloud ${verdict.owner}`),
-          `${describeRef(saRef)} belongs to cloud ${verdict.owner} (${verdict.by === 'inventory' ? "the service's inventory" : 'its ownership labels'}); ` +
-            `it is never adopted, changed or trusted for another cloud, so nothing was created for ${ref.name}. Choose another ServiceAccount name or namespace`,
-        );
-      }
-    },
-    { concurrency: CONCURRENCY },
-  );
+  return message ? { error: 'OwnershipConflict', message, resources } : null;
 }
 
 /** true: the resource is there and still this cloud's record; false: gone (or not recorded); null: cannot tell. */

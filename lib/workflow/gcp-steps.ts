@@ -41,16 +41,33 @@ export function judgeGcpAccount(account: GoogleServiceAccount, record: Inventory
   return judgeOwnership({ kind: 'gcp-service-account', marks, tokenSource: marks, id: account.uniqueId }, record, cloudId);
 }
 
-function accountRefusal(email: string, verdict: Verdict, value: string): string {
+function accountRefusal(email: string, verdict: Verdict, value: string, kind: GcpPlanItem['kind']): string {
   const adopt = `provisioning.gcp.accounts.${value}.adopt_account: true`;
   switch (verdict.kind) {
     case 'other-cloud':
-      return `Google service account ${email} belongs to cloud ${verdict.owner}; it is never adopted, changed or deleted for another cloud and was left alone. Set another provisioning.gcp.accounts.${value}.account_id`;
+      return (
+        `Google service account ${email} belongs to cloud ${verdict.owner}; it is never adopted, changed or deleted for another cloud and was left alone. ` +
+        (kind === 'gcp-vm'
+          ? "A VM rule's value is the account's e-mail: change the rule's value to an account of this cloud's own"
+          : `Set another provisioning.gcp.accounts.${value}.account_id`)
+      );
     case 'unverified':
       return `Google service account ${email} carries this cloud's ownership marks but ${verdict.reason}; it was left alone. Delete it, or remove the marks from its description and set ${adopt}`;
     default:
       return `Google service account ${email} exists without this service's ownership marks; it was left alone. To let the service manage it, set ${adopt}`;
   }
+}
+
+/**
+ * Whether an item must leave its existing Google account alone (and fail, before any write): the
+ * judgement GcpEnsureAccount and GcpEnsureAccountPolicy make, and the plan route shows. Another
+ * cloud's account, or one with this cloud's marks the inventory does not confirm, is refused; one
+ * without marks only for GKE without `adopt_account` (a VM rule's own account is only granted on).
+ */
+export function gcpAccountRefusal(item: GcpPlanItem, verdict: Verdict, value: string): string | null {
+  if (verdict.kind === 'ours') return null;
+  if (verdict.kind === 'unmarked' && (item.adopt.account || item.kind === 'gcp-vm')) return null;
+  return accountRefusal(item.account.email, verdict, value, item.kind);
 }
 
 /**
@@ -224,9 +241,10 @@ export function createGcpSteps(deps: GcpStepDeps, plans: PlanCache, now: () => s
         if (v.finalize) await recordOwned(deps.ownership, ref, input.cloudId, account.uniqueId, now(), null);
         return { resources: [{ ...base, action: 'unchanged', detail: `project ${account.projectId || want.project}` }], createdRole: false };
       }
-      if (v.kind === 'other-cloud' || v.kind === 'unverified') throw notOwned(ref, accountRefusal(want.email, v, input.ref.name));
+      const refused = gcpAccountRefusal(item, v, input.ref.name);
+      if (refused) throw notOwned(ref, refused);
       if (item.adopt.account) {
-        await recordOwned(deps.ownership, ref, input.cloudId, account.uniqueId, now(), await deps.ownership.getInventory(ref));
+        await recordOwned(deps.ownership, ref, input.cloudId, account.uniqueId, now(), await deps.ownership.getInventory(ref), true);
         return { resources: [{ ...base, action: 'adopted', detail: `project ${account.projectId || want.project}` }], createdRole: false };
       }
       if (item.kind === 'gcp-vm') {
@@ -236,7 +254,7 @@ export function createGcpSteps(deps: GcpStepDeps, plans: PlanCache, now: () => s
           createdRole: false,
         };
       }
-      throw notOwned(ref, accountRefusal(want.email, v, input.ref.name));
+      throw notOwned(ref, accountRefusal(want.email, v, input.ref.name, item.kind));
     },
 
     /** The account's own IAM policy: GKE workloadIdentityUser exactly for the planned KSAs; VM serviceAccountUser for the control plane. */
@@ -245,8 +263,8 @@ export function createGcpSteps(deps: GcpStepDeps, plans: PlanCache, now: () => s
       const { account, verdict } = await accountVerdict(item, input.cloudId);
       if (!account) throw notReady(`Google service account ${item.account.email} is not visible yet`);
       const managed = verdict?.kind === 'ours' || (verdict?.kind === 'unmarked' && item.adopt.account);
-      if (item.kind === 'gcp-gke' && !managed)
-        throw notOwned(gcpAccountRef(item.account.email), accountRefusal(item.account.email, verdict as Verdict, input.ref.name));
+      const refused = verdict ? gcpAccountRefusal(item, verdict, input.ref.name) : null;
+      if (refused) throw notOwned(gcpAccountRef(item.account.email), refused);
       const { project, email } = item.account;
       return {
         resources: await ensureMembers({

@@ -57,9 +57,14 @@ export async function recordOwned(
   id: string | undefined,
   now: string,
   previous: InventoryRecord | null,
+  /** Adopted (not made by the service): said so wherever the record is described (lingering). */
+  adopted = false,
 ): Promise<boolean> {
   const staleId = previous && previous.cloudId !== cloudId ? previous.id : null;
-  const { stored } = await store.putInventory({ ...ref, cloudId, id: id ?? null, recordedAt: now }, { staleId });
+  const { stored } = await store.putInventory(
+    { ...ref, cloudId, id: id ?? null, ...(adopted ? { adopted: true as const } : {}), recordedAt: now },
+    { staleId },
+  );
   return stored;
 }
 

@@ -37,7 +37,8 @@ import { ROLE_ARN_ANNOTATION, type IamTag } from '../provisioning/ownership.js';
 import { INVENTORY_TOKEN_KEY, instanceProfileRef, refusal, roleRef, serviceAccountRef, type Verdict } from '../provisioning/inventory.js';
 import type { GkeItem } from '../provisioning/gcp-plan.js';
 import type { InventoryRecord, ResourceRef } from '../ports.js';
-import { settleClaims } from './claims.js';
+import { PLAN_REFUSAL_ERRORS, settleClaims } from './claims.js';
+import { irsaItemCount, oidcProviderMissingMessage } from '../drift/diff.js';
 import { judgeInstanceProfile, judgeRole, judgeServiceAccount, recordOwned, reserveCreate } from './ownership-checks.js';
 import type { SettingsDefaults } from '../provisioning/settings.js';
 import { caughtIs, invalidInput, isTargetError, notOwned, notReady, superseded, type TargetResourceKind } from '../target-errors.js';
@@ -185,6 +186,41 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
     }
   }
 
+  /**
+   * The IRSA items of a run fail in Plan when a cluster's IAM OIDC provider is gone (CreateRole would
+   * answer MalformedPolicyDocument "Invalid principal"), with drift's and the plan route's message.
+   */
+  async function refuseWithoutOidcProvider(
+    plan: PlannedVersion['plan'],
+    clusters: readonly ClusterIdentity[],
+    refs: readonly PlanItemRef[],
+    refused: Map<string, ItemResult>,
+  ): Promise<void> {
+    const irsa = refs.filter((r) => r.kind === 'k8s-irsa' && !r.mechanism && !refused.has(r.name));
+    if (irsa.length === 0 || clusters.length === 0) return;
+    const providers = new Set(await deps.iam.listOpenIdConnectProviders());
+    const missing = clusters.filter((c) => !providers.has(c.oidcProviderArn));
+    if (missing.length === 0) return;
+    const roles = irsaItemCount(plan);
+    const message = missing.map((c) => oidcProviderMissingMessage(c, roles)).join('; ');
+    for (const ref of irsa) {
+      refused.set(ref.name, {
+        name: ref.name,
+        kind: ref.kind,
+        status: 'FAILED',
+        resources: missing.map((c) => ({
+          kind: 'oidc-provider',
+          name: c.name,
+          cluster: c.name,
+          action: 'failed',
+          detail: `${c.oidcProviderArn} does not exist`,
+        })),
+        error: { name: 'OidcProviderMissing', message: `${message}; nothing was created for ${ref.name}` },
+        finishedAt: now(),
+      });
+    }
+  }
+
   return {
     ...createGcpSteps(deps, plans, now),
     /** Claims the cloud for this version, builds and checks the plan, and records the run as RUNNING. */
@@ -210,6 +246,8 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
         full: only === null,
         now: now(),
       });
+      // IRSA needs each cluster's IAM OIDC provider: one list per run; without it the IRSA items fail here, before any write.
+      await refuseWithoutOidcProvider(plan, planned.clusters, refs, refused);
       for (const result of refused.values()) await deps.runs.putItemResult(cloudId, version, result);
       const items = refs.filter((ref) => !refused.has(ref.name));
       const pages = Array.from({ length: Math.ceil(items.length / pageSize) }, (_, p) => p);
@@ -279,7 +317,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
       if (boundaryFixed) await deps.iam.putRolePermissionsBoundary(want.name, boundary);
       if (!owned || verdict.finalize) {
         // Adopted (or a create whose answer was lost): inventoried with its RoleId from now on.
-        await recordOwned(deps.ownership, ref, input.cloudId, existing.id, now(), record);
+        await recordOwned(deps.ownership, ref, input.cloudId, existing.id, now(), record, !owned);
       }
       const action = !owned ? 'adopted' : Object.keys(missing).length > 0 || boundaryFixed ? 'updated' : 'unchanged';
       const detail = boundaryFixed
@@ -455,7 +493,8 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
         const run = await deps.runs.getRun(input.cloudId, input.version);
         const seen = new Set(outcomes.map((o) => o.name));
         for (const r of run?.items ?? [])
-          if (r.status === 'FAILED' && r.error?.name === 'OwnershipConflict' && !seen.has(r.name)) outcomes.push({ name: r.name, status: 'FAILED' });
+          if (r.status === 'FAILED' && PLAN_REFUSAL_ERRORS.includes(r.error?.name ?? '') && !seen.has(r.name))
+            outcomes.push({ name: r.name, status: 'FAILED' });
       }
       const status =
         input.superseded || outcomes.some((o) => o.status === 'SUPERSEDED')
@@ -588,7 +627,7 @@ export async function ensureAnnotatedServiceAccount(
           detail: `exists without the ownership label and was left alone (annotation: ${sa.annotations[key] ?? 'none'}); set provisioning.service_accounts.${name}.adopt_service_account: true to adopt it`,
         };
   }
-  if (verdict.kind !== 'ours' || verdict.finalize) await recordOwned(store, ref, cloudId, sa.uid, now(), record);
+  if (verdict.kind !== 'ours' || verdict.finalize) await recordOwned(store, ref, cloudId, sa.uid, now(), record, verdict.kind !== 'ours');
   if (annotationOk && Object.keys(missingLabels).length === 0) return { ...base, action: owned ? 'unchanged' : 'adopted', detail: shown };
   await k8s.patchServiceAccountMetadata({
     namespace,
@@ -634,7 +673,7 @@ async function ensureInstanceProfile(
   const { verdict, record } = await judgeInstanceProfile(store, existing, cloudId);
   const owned = verdict.kind === 'ours';
   if (!owned && !(verdict.kind === 'unmarked' && item.adopt.instanceProfile)) throw notOwned(ref, refusal(ref, verdict, want.name, 'adopt_instance_profile'));
-  if (!owned || verdict.finalize) await recordOwned(store, ref, cloudId, existing.id, now(), record);
+  if (!owned || verdict.finalize) await recordOwned(store, ref, cloudId, existing.id, now(), record, !owned);
   if (existing.roleNames.includes(item.role.name)) return [{ ...base, action: owned ? 'unchanged' : 'adopted', detail: `with role ${item.role.name}` }];
   for (const other of existing.roleNames) await iam.removeRoleFromInstanceProfile(want.name, other);
   await iam.addRoleToInstanceProfile(want.name, item.role.name);

@@ -220,7 +220,7 @@ describe('plan before apply', () => {
     const res = await plan(draft);
     expect((res.json.changes as Change[]).filter((c) => c.item === 'ml-team-c')).toEqual([]);
     expect(res.json.left_alone).toContainEqual(
-      expect.objectContaining({ kind: 'iam-role', name: wanted.name, item: 'ml-team-c', reason: expect.stringContaining(`belongs to cloud ${other}`) }),
+      expect.objectContaining({ kind: 'iam-role', name: wanted.name, item: 'ml-team-c', reason: expect.stringContaining(`already wanted by cloud ${other}`) }),
     );
   });
 
@@ -317,5 +317,101 @@ describe('plan before apply', () => {
     expect((await h.api('POST', `${BASE}/plan`, { role: null, body: SEED_EXAMPLES.eks })).status).toBe(401);
     const scoped = await mintToken(loadOrCreateSecret(h.dataDir), 'owner', 'scoped@example.com', { clouds: ['cldrsrc_other'] });
     expect((await h.api('POST', `${BASE}/plan`, { token: scoped, body: SEED_EXAMPLES.eks })).status).toBe(403);
+  });
+});
+
+/**
+ * The plan says what the run would do: an item the run refuses because another cloud owns what it
+ * names is `left_alone` only — naming the owning cloud, with the run's own message, no create or
+ * update of it and no adoption advice — and the run then refuses it before any write.
+ */
+describe('plan and run agree on what another cloud owns', () => {
+  const A = 'cldrsrc_owna'; // AWS/K8S, owns ServiceAccount shared-sa
+  const B = 'cldrsrc_ownb'; // AWS/K8S
+  const G = 'cldrsrc_owng'; // GCP/K8S, owns g-sa and its Google account
+  const V = 'cldrsrcgcp_ownv'; // GCP/VM
+  const eksOf = (cloud: string, v1: string, v2: string) =>
+    SEED_EXAMPLES.eks
+      .replace(/cldrsrc_XXXX/g, cloud)
+      .replace(`value: ${SA1}`, `value: ${v1}`)
+      .replace(`value: ${SA2}`, `value: ${v2}`);
+  const gkeOf = (cloud: string, v1: string, v2: string) =>
+    SEED_EXAMPLES.gke
+      .replace(/cldrsrc_XXXX/g, cloud)
+      .replace(`value: ${SA1}`, `value: ${v1}`)
+      .replace(`value: ${SA2}`, `value: ${v2}`);
+  type Item = { name: string; status: string; error?: { name: string; message: string } };
+  const runOf = async (cloud: string, body: string) => {
+    const put = await h.api('PUT', `/v1/clouds/${cloud}/iam-mapping`, { body });
+    expect(put.status, put.text).toBe(200);
+    await h.server.workflow.idle();
+    return (await h.api('GET', `/v1/clouds/${cloud}/iam-mapping/provisioning`, { role: 'viewer' })).json as {
+      status: string;
+      items: Item[];
+      resources: Array<{ kind: string; name: string; action: string }>;
+    };
+  };
+  /** The plan's only word on `item`: one left-alone entry naming `owner`, no change, no adoption advice. */
+  const refusedInPlan = async (cloud: string, body: string, item: string, owner: string) => {
+    const res = await plan(body, cloud);
+    expect(res.status, res.text).toBe(200);
+    expect((res.json.changes as Change[]).filter((c) => c.item === item)).toEqual([]);
+    const entries = (res.json.left_alone as Array<{ item?: string; reason: string }>).filter((l) => l.item === item);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.reason).toContain(`cloud ${owner}`);
+    expect(entries[0]!.reason).not.toMatch(/adopt_|to adopt|take it over/);
+    return entries[0]!.reason;
+  };
+
+  it('AWS/K8S: another cloud’s ServiceAccount — no role or policy planned; the run refuses it with the same message before any write', async () => {
+    expect((await runOf(A, eksOf(A, 'shared-sa', 'a-only'))).status).toBe('SUCCEEDED');
+    const draft = eksOf(B, 'shared-sa', 'b-only');
+    const reason = await refusedInPlan(B, draft, 'shared-sa', A);
+    const run = await runOf(B, draft);
+    const item = run.items.find((i) => i.name === 'shared-sa')!;
+    expect(item).toMatchObject({ status: 'FAILED', error: { name: 'OwnershipConflict' } });
+    expect(run.resources.filter((r) => r.name.endsWith('shared-sa') && r.action !== 'failed')).toEqual([]);
+    expect(reason).toContain(item.error!.message);
+    expect(run.items.find((i) => i.name === 'b-only')!.status).toBe('SUCCEEDED');
+    expect(h.server.sandbox!.iam.listRoles().filter((r) => r.roleName.endsWith('-shared-sa'))).toHaveLength(1); // A's only
+  });
+
+  it('GCP/K8S: another cloud’s ServiceAccount — no Google account, binding or bucket grant planned, nor an update when adopting', async () => {
+    const draft = gkeOf(G, 'shared-sa', 'g-sa');
+    const reason = await refusedInPlan(G, draft, 'shared-sa', A);
+    await refusedInPlan(G, `${draft}provisioning:\n  service_accounts:\n    shared-sa:\n      adopt_service_account: true\n`, 'shared-sa', A);
+    const run = await runOf(G, draft);
+    const item = run.items.find((i) => i.name === 'shared-sa')!;
+    expect(item).toMatchObject({ status: 'FAILED', error: { name: 'OwnershipConflict' } });
+    expect(reason).toContain(item.error!.message);
+    expect(run.items.find((i) => i.name === 'g-sa')!.status).toBe('SUCCEEDED');
+    // An AWS cloud naming G's GKE ServiceAccount: refused by its labels, in plan and run alike.
+    const other = eksOf(B, 'g-sa', 'b-only');
+    const awsReason = await refusedInPlan(B, other, 'g-sa', G);
+    const again = await runOf(B, other);
+    const refused = again.items.find((i) => i.name === 'g-sa')!;
+    expect(refused).toMatchObject({ status: 'FAILED', error: { name: 'OwnershipConflict' } });
+    expect(awsReason).toContain(refused.error!.message);
+  });
+
+  it("GCP/VM: another cloud's Google account as a rule value — no binding planned; the advice is the rule's value", async () => {
+    const gRun = (await h.api('GET', `/v1/clouds/${G}/iam-mapping/provisioning`, { role: 'viewer' })).json as {
+      resources: Array<{ kind: string; name: string; action: string }>;
+    };
+    const email = gRun.resources.find((r) => r.kind === 'gcp-service-account' && r.action === 'created')!.name;
+    const own = 'v-own@anyscale-sandbox.iam.gserviceaccount.com';
+    h.server.sandbox!.gcp.addServiceAccount({ email: own });
+    const draft = SEED_EXAMPLES.gcpVm
+      .replace(/cldrsrcgcp_\w+/g, V)
+      .replace('sa1@xxx.iam.gserviceaccount.com', email)
+      .replace('sa2@xxx.iam.gserviceaccount.com', own);
+    const reason = await refusedInPlan(V, draft, email, G);
+    expect(reason).toContain("change the rule's value");
+    const run = await runOf(V, draft);
+    const item = run.items.find((i) => i.name === email)!;
+    expect(item).toMatchObject({ status: 'FAILED', error: { name: 'NotOwnedError' } });
+    expect(reason).toContain(item.error!.message);
+    expect(run.resources.filter((r) => r.name === email && r.action !== 'left-alone' && r.action !== 'failed')).toEqual([]);
+    expect(run.items.find((i) => i.name === own)!.status).toBe('SUCCEEDED');
   });
 });

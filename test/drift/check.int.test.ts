@@ -73,6 +73,9 @@ describe('desired state', () => {
     expect(drifted.findings.map((f: DriftFinding) => f.kind)).toEqual(['service-account-missing']);
     expect(drifted.repair.items).toEqual([]);
     expect(drifted.repair.errors[0]).toMatch(/not repaired: config version 2 did not provision successfully/);
+    // The advice is what works: a corrected config (the same document again is unchanged and starts no run).
+    expect(drifted.repair.errors[0]).toContain('store a corrected config as a new version');
+    expect(drifted.repair.errors[0]).not.toContain('or store the config again');
     expect(h.server.sandbox!.k8s.serviceAccount('anyscale-operator', 'ok-a')).toBeUndefined();
   });
 

@@ -294,6 +294,17 @@ describe('diffState', () => {
       expect(fs.every((f) => !f.repairable)).toBe(true);
       expect(fs.find((f) => f.kind === 'ownership-label-removed')!.message).toContain('adopt_role');
     });
+
+    it('a role tag naming another cloud: the advice is restoring the tag or the other cloud, never adoption (refused)', () => {
+      const w = world();
+      observedRole(w).info.tags[CLOUD_TAG] = 'cldrsrc_B';
+      const f = diff(w).find((x) => x.kind === 'ownership-label-removed')!;
+      expect(f.message).toContain('names cloud cldrsrc_B');
+      expect(f.message).toContain('if the tag was tampered with, restore');
+      expect(f.message).toContain("remove it from that cloud's config");
+      expect(f.message).not.toContain('adopt_role');
+      expect(f.repairable).toBe(false);
+    });
   });
 
   describe('orphans', () => {

@@ -1,12 +1,12 @@
 /** The Plan step across clouds (in-memory ports): conflicts refused before any role exists, claims released or kept as lingering. */
-import { GetRoleCommand, IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
+import { GetRoleCommand, IAMClient, ListOpenIDConnectProvidersCommand, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsIam } from '../../adapters/aws/iam.js';
 import { roleRef, serviceAccountRef } from '../../lib/provisioning/inventory.js';
 import { CLOUD_LABEL, MANAGED_BY_LABEL, MANAGER } from '../../lib/provisioning/ownership.js';
 import { createWorkflowSteps } from '../../lib/workflow/steps.js';
-import { FakeClusters, FakeConfigStore, FakeKubernetes, FakeOwnershipStore, FakeRunStore, ISSUER_HOST } from '../provisioning-workflow/fakes.js';
+import { FakeClusters, FakeConfigStore, FakeKubernetes, FakeOwnershipStore, FakeRunStore, ISSUER_HOST, OIDC_ARN } from '../provisioning-workflow/fakes.js';
 
 const iamMock = mockClient(IAMClient);
 const DEFAULTS = { clusterName: 'prod-eks', region: 'us-east-1', defaultBucket: 'unit-bucket' };
@@ -39,6 +39,8 @@ function world() {
 beforeEach(() => {
   iamMock.reset();
   iamMock.on(GetRoleCommand).rejects(new NoSuchEntityException({ message: 'no', $metadata: {} }));
+  // Plan's one IAM read per run: the clusters' OIDC providers (IRSA items fail there without one).
+  iamMock.on(ListOpenIDConnectProvidersCommand).resolves({ OpenIDConnectProviderList: [{ Arn: OIDC_ARN }] });
 });
 
 describe('Plan across clouds', () => {
@@ -54,7 +56,8 @@ describe('Plan across clouds', () => {
     expect(refused.resources).toContainEqual(
       expect.objectContaining({ kind: 'service-account', name: 'shared', action: 'failed', detail: expect.stringContaining(`claimed by cloud ${A}`) }),
     );
-    expect(iamMock.calls()).toHaveLength(0);
+    // Each Plan (A's, B's) reads IAM once (the OIDC providers) and writes nothing.
+    expect(iamMock.calls().map((c) => c.args[0].constructor.name)).toEqual(['ListOpenIDConnectProvidersCommand', 'ListOpenIDConnectProvidersCommand']);
     // The Map ran b-only; the run still FAILS because of the refused item.
     expect(await w.steps.finalize({ cloudId: B, version, outcomes: [{ name: 'b-only', status: 'SUCCEEDED' }] })).toEqual({ status: 'FAILED' });
   });

@@ -7,6 +7,7 @@ import {
   PutRolePermissionsBoundaryCommand,
   TagRoleCommand,
   type Role,
+  ListOpenIDConnectProvidersCommand,
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import { findPlanItem, type PlanItem } from '../../lib/provisioning/plan.js';
 import { PlanCache } from '../../lib/workflow/planning.js';
 import { createWorkflowSteps } from '../../lib/workflow/steps.js';
 import { roleRef } from '../../lib/provisioning/inventory.js';
-import { FakeClusters, FakeConfigStore, FakeKubernetes, FakeRunStore, FakeOwnershipStore } from './fakes.js';
+import { FakeClusters, FakeConfigStore, FakeKubernetes, FakeRunStore, FakeOwnershipStore, OIDC_ARN } from './fakes.js';
 
 const iamMock = mockClient(IAMClient);
 const CLOUD = 'cldrsrc_bnd';
@@ -43,7 +44,9 @@ async function fixture() {
     defaults: DEFAULTS,
   });
   const version = configs.add(CLOUD, DOC);
+  iamMock.on(ListOpenIDConnectProvidersCommand).resolves({ OpenIDConnectProviderList: [{ Arn: OIDC_ARN }] });
   const planned = await steps.plan({ cloudId: CLOUD, version });
+  iamMock.resetHistory();
   const { items } = await steps.loadPage({ cloudId: CLOUD, version, planId: planned.planId, page: 0 });
   const item: PlanItem = findPlanItem((await new PlanCache(configs, clusters, DEFAULTS).get(CLOUD, version)).plan, items[0]!);
   // The role the tests return from GetRole (RoleId AROAUNIT) is one the service made: inventoried.

@@ -151,6 +151,9 @@ describe('GKE (seed 001 example, verbatim)', () => {
     const widened = report.findings.find((f: { kind: string }) => f.kind === 'gcp-workload-identity-widened');
     expect(widened).toMatchObject({ severity: 'critical', name: email1, repairable: false, resource: 'gcp-iam-binding' });
     expect(widened.actual).toContain(wiMember('default', 'someone-else'));
+    // The remedy names the member found, ready to run.
+    expect(widened.message).toContain(`remove-iam-policy-binding ${email1} --role=${WI} --member=${wiMember('default', 'someone-else')}`);
+    expect(widened.message).not.toContain('<member>');
   });
 
   it('drift: bucket access removed and annotation changed are found and repaired within ownership', async () => {

@@ -13,6 +13,7 @@ import {
   EntityAlreadyExistsException,
   GetInstanceProfileCommand,
   GetRoleCommand,
+  ListOpenIDConnectProvidersCommand,
   GetRolePolicyCommand,
   IAMClient,
   IAMServiceException,
@@ -75,6 +76,8 @@ function config(stack: 'K8S' | 'VM', values: string[], provisioning?: Record<str
 
 interface Fixture {
   steps: ReturnType<typeof createWorkflowSteps>;
+  /** The IAM commands the fixture's Plan sent (history reset after it). */
+  planCalls: string[];
   configs: FakeConfigStore;
   runs: FakeRunStore;
   ownership: FakeOwnershipStore;
@@ -94,7 +97,11 @@ async function fixture(doc: Record<string, unknown>): Promise<Fixture> {
   const iam = new AwsIam(new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
   const steps = createWorkflowSteps({ configs, runs, ownership, iam, clusters, kubernetes: () => k8s, defaults: DEFAULTS });
   const version = configs.add(CLOUD, doc);
+  // Plan's one IAM read per run: the clusters' OIDC providers (IRSA items fail there without one).
+  iamMock.on(ListOpenIDConnectProvidersCommand).resolves({ OpenIDConnectProviderList: [{ Arn: OIDC_ARN }] });
   const planned = await steps.plan({ cloudId: CLOUD, version });
+  const planCalls = iamMock.calls().map((c) => (c.args[0] as object).constructor.name);
+  iamMock.resetHistory(); // each test counts its step's calls
   // The item refs as a Distributed Map child reads them: page by page from the stored plan.
   const refs = (await Promise.all(planned.pages.map((page) => steps.loadPage({ cloudId: CLOUD, version, planId: planned.planId, page })))).flatMap(
     (p) => p.items,
@@ -112,6 +119,7 @@ async function fixture(doc: Record<string, unknown>): Promise<Fixture> {
     k8s,
     version,
     refs,
+    planCalls,
     input: (i = 0) => ({ cloudId: CLOUD, version, ref: refs[i]! }),
     item: async (i = 0) => findPlanItem((await cache.get(CLOUD, version)).plan, refs[i]!),
   };
@@ -160,7 +168,7 @@ describe('plan', () => {
     const run = await f.runs.getRun(CLOUD, f.version);
     expect(run).toMatchObject({ status: 'RUNNING', itemCount: 2 });
     expect(await f.runs.claimedVersion(CLOUD)).toBe(f.version);
-    expect(iamMock.calls()).toHaveLength(0);
+    expect(f.planCalls).toEqual(['ListOpenIDConnectProvidersCommand']);
   });
 
   it('returns superseded (and records SUPERSEDED) when a newer version claimed the cloud', async () => {
