@@ -212,6 +212,16 @@ describe('the other workflow steps have no IAM write', () => {
     }
     expect(await decide(name, 'dynamodb:UpdateItem', `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/iam-mapping-${STAGE}`)).toBe('Allowed');
   });
+  it('Plan may read roles and instance profiles (claims still held, whose the role is), write none', async () => {
+    for (const [action, arn] of [
+      ['iam:GetRole', role('/iam-mapping/')],
+      ['iam:GetRole', `arn:aws:iam::${ACCOUNT}:role/iam-mapping-c.1234abcd-gone`], // a missing role: path-less
+      ['iam:GetInstanceProfile', `arn:aws:iam::${ACCOUNT}:instance-profile/iam-mapping/p1`],
+      ['iam:GetInstanceProfile', `arn:aws:iam::${ACCOUNT}:instance-profile/p1`],
+    ] as const)
+      expect(await decide('ProvisioningClusterRole', action, arn), `${action} ${arn}`).toBe('Allowed');
+    expect(await decide('ProvisioningRecordRole', 'iam:GetRole', role('/iam-mapping/'))).toMatch(/Denied/);
+  });
   it('the ServiceAccount step may describe clusters; the record steps may not', async () => {
     const cluster = `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/prod`;
     expect(await decide('ProvisioningClusterRole', 'eks:DescribeCluster', cluster)).toBe('Allowed');
