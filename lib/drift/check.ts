@@ -43,7 +43,7 @@ import { parseStoredConfig } from '../stored.js';
 import { PlanCache, type PlannedVersion } from '../workflow/planning.js';
 import { associationRef, gcpAccountRef, refusal, roleRef, serviceAccountRef } from '../provisioning/inventory.js';
 import { forgetOwned, judgeAssociation, judgeRole, judgeServiceAccount } from '../workflow/ownership-checks.js';
-import { compareFindings, diffState, saKey, summarise } from './diff.js';
+import { compareFindings, diffState, ORPHAN_DELETE_NOTE, orphanDeleteNote, saKey, summarise } from './diff.js';
 import { observe, type Observation } from './observe.js';
 import { checkPassRole, passRoleFindings, passRoleInputOf } from '../provisioning/pass-role.js';
 import { podIdentityFindings } from './pod-identity.js';
@@ -358,6 +358,10 @@ export async function runDriftCheck(deps: DriftDeps, cloudId: string, options: D
       .join('; ');
   }
   if (gcpPart) findings.push(...gcpPart.findings);
+  // An orphan's message says what this cloud's settings do with it.
+  const deleteNote = orphanDeleteNote(latestDrift);
+  if (deleteNote !== ORPHAN_DELETE_NOTE)
+    for (const f of findings) if (f.message.endsWith(ORPHAN_DELETE_NOTE)) f.message = f.message.slice(0, -ORPHAN_DELETE_NOTE.length) + deleteNote;
   const report: DriftReport = {
     ...base,
     status: findings.length > 0 ? 'drifted' : 'clean',

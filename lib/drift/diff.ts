@@ -384,6 +384,15 @@ function serviceAccountFindings(
   return out;
 }
 
+/** How an orphan goes, in every orphan finding; a check of a cloud with delete_orphans on says so instead (orphanDeleteNote). */
+export const ORPHAN_DELETE_NOTE = 'it is deleted only with provisioning.drift.delete_orphans: true (mode repair)';
+
+/** What happens to an orphan under a cloud's drift settings: deleted by a repair only when the ownership inventory agrees it is the one the service made. */
+export function orphanDeleteNote(drift: { mode: string; deleteOrphans: boolean }): string {
+  if (!drift.deleteOrphans) return ORPHAN_DELETE_NOTE;
+  return `with provisioning.drift.delete_orphans: true, ${drift.mode === 'repair' ? 'the next repair (mode repair: every scheduled check)' : 'a repair (POST …/drift-checks {"repair": true})'} deletes it, if the ownership inventory agrees it is the one the service made (copied marks are never enough)`;
+}
+
 function orphanFindings(desired: DesiredState, observed: ObservedState): Draft[] {
   const out: Draft[] = [];
   const { cloudId, plan } = desired;
@@ -399,7 +408,7 @@ function orphanFindings(desired: DesiredState, observed: ObservedState): Draft[]
       resource: 'iam-role',
       expected: 'absent',
       actual: role.arn,
-      message: `IAM role ${role.name}${identity ? ` (made for ${identity})` : ''} was created by the service, but config version ${plan.configVersion} no longer names ${identity ?? 'it'}; it is deleted only with provisioning.drift.delete_orphans: true (mode repair)`,
+      message: `IAM role ${role.name}${identity ? ` (made for ${identity})` : ''} carries this cloud's ownership marks, but config version ${plan.configVersion} no longer names ${identity ?? 'it'}; ${ORPHAN_DELETE_NOTE}`,
       repairable: false,
     });
   }
@@ -414,7 +423,7 @@ function orphanFindings(desired: DesiredState, observed: ObservedState): Draft[]
       resource: 'instance-profile',
       expected: 'absent',
       actual: profile.roleNames.length ? `${profile.arn} with role ${profile.roleNames.join(', ')}` : profile.arn,
-      message: `instance profile ${profile.name} was created by the service, but config version ${plan.configVersion} (${plan.provider}/${plan.computeStack}) no longer names it; it is deleted only with provisioning.drift.delete_orphans: true (mode repair)`,
+      message: `instance profile ${profile.name} carries this cloud's ownership marks, but config version ${plan.configVersion} (${plan.provider}/${plan.computeStack}) no longer names it; ${ORPHAN_DELETE_NOTE}`,
       repairable: false,
     });
   }
@@ -438,7 +447,7 @@ function orphanFindings(desired: DesiredState, observed: ObservedState): Draft[]
         namespace,
         expected: 'absent',
         actual: sa.annotations[ROLE_ARN_ANNOTATION] ?? 'no role annotation',
-        message: `service account ${namespace}/${sa.name}${multiCluster ? ` in cluster ${cluster}` : ''} was created by the service, but config version ${plan.configVersion} no longer names it; it is deleted only with provisioning.drift.delete_orphans: true (mode repair)`,
+        message: `service account ${namespace}/${sa.name}${multiCluster ? ` in cluster ${cluster}` : ''} carries this cloud's ownership marks, but config version ${plan.configVersion} no longer names it; ${ORPHAN_DELETE_NOTE}`,
         repairable: false,
       });
     }

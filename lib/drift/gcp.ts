@@ -35,7 +35,7 @@ import { gcpAccountRef } from '../provisioning/inventory.js';
 import { CLOUD_LABEL, cloudLabelValue, IDENTITY_TAG, isOwnedServiceAccount } from '../provisioning/ownership.js';
 import type { PlannedVersion } from '../workflow/planning.js';
 import { judgeGcpAccount } from '../workflow/gcp-steps.js';
-import { saKey } from './diff.js';
+import { ORPHAN_DELETE_NOTE, saKey } from './diff.js';
 import { DRIFT_KINDS } from './kinds.js';
 
 export interface GcpDriftDeps {
@@ -261,7 +261,7 @@ async function gkeServiceAccountOrphans(
           namespace: sa.namespace,
           expected: 'absent',
           actual: sa.annotations[GKE_SA_ANNOTATION],
-          message: `ServiceAccount ${sa.namespace}/${sa.name} in GKE cluster ${cluster.name} was created by the service, but config version ${configVersion} no longer names it there; it is deleted only with provisioning.drift.delete_orphans: true (mode repair)`,
+          message: `ServiceAccount ${sa.namespace}/${sa.name} in GKE cluster ${cluster.name} carries this cloud's ownership marks, but config version ${configVersion} no longer names it there; ${ORPHAN_DELETE_NOTE}`,
           repairable: false,
         });
       }
@@ -404,7 +404,7 @@ export async function gcpAccountOrphans(
           resource: 'gcp-service-account',
           expected: 'absent',
           actual: account.email,
-          message: `Google service account ${account.email}${identity ? ` (made for ${identity})` : ''} was created by the service, but config version ${configVersion} no longer names it; it is deleted only with provisioning.drift.delete_orphans: true (mode repair)`,
+          message: `Google service account ${account.email}${identity ? ` (made for ${identity})` : ''} carries this cloud's ownership marks, but config version ${configVersion} no longer names it; ${ORPHAN_DELETE_NOTE}`,
           repairable: false,
         });
       }

@@ -267,9 +267,19 @@ describe('orphans and the schedule', () => {
     const report = await check(h, CLOUD);
     expect(kindsOf(report)).toEqual([`orphan-role ${role(CLOUD, B)}`, `orphan-service-account ${NS}/${B}`]);
     expect(report.repair).toMatchObject({ items: [], deleted: [] });
+    for (const f of report.findings)
+      expect(f.message).toMatch(/carries this cloud's ownership marks.*it is deleted only with provisioning\.drift\.delete_orphans: true \(mode repair\)$/);
     expect(sandbox.iam.findRole(role(CLOUD, B))).toBeDefined();
     expect(sandbox.k8s.serviceAccount(NS, B)).toBeDefined();
 
+    // With delete_orphans on, a report-only check says what the next repair does (not "only with delete_orphans").
+    await put(h, CLOUD, eksConfig(CLOUD, 'provisioning: { drift: { mode: report, delete_orphans: true } }', [A, A]));
+    const told = (await h.api('POST', `/v1/clouds/${CLOUD}/drift-checks`)).json;
+    expect(told.findings).toHaveLength(2);
+    for (const f of told.findings)
+      expect(f.message).toMatch(
+        /with provisioning\.drift\.delete_orphans: true, a repair \(POST …\/drift-checks \{"repair": true\}\) deletes it, if the ownership inventory agrees/,
+      );
     await put(h, CLOUD, eksConfig(CLOUD, 'provisioning: { drift: { mode: repair, delete_orphans: true } }', [A, A]));
     const cleanup = await check(h, CLOUD);
     expect(cleanup.repair.deleted.sort()).toEqual([`iam-role ${role(CLOUD, B)}`, `service-account sandbox:${NS}/${B}`]);
