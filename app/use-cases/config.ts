@@ -1,6 +1,6 @@
 /** Use cases of mapping configs: store a new version (and start its provisioning), read one, list the history. */
 import type { Principal } from '../../lib/auth.js';
-import { parseConfigBody, versionDetail, withoutVersion } from '../../lib/config/parse.js';
+import { parseConfigBody, refuseDuplicateKeys, versionDetail, withoutVersion } from '../../lib/config/parse.js';
 import type { MappingConfig } from '../../lib/config/schema.js';
 import { checkStackChange, type Stack } from '../../lib/config/stack-change.js';
 import { identityCeiling, validateConfigAsync } from '../../lib/config/validate.js';
@@ -70,11 +70,16 @@ export async function putConfig(app: Pick<App, 'config' | 'stores' | 'workflow' 
 const LARGE_BODY = 256 * 1024;
 
 export async function parseAndValidate(app: Pick<App, 'config'>, cloudId: string, input: PutConfigInput['body']) {
-  const body = parseConfigBody(input.text, input.contentType);
+  const large = input.text.length > LARGE_BODY;
+  const body = parseConfigBody(input.text, input.contentType, { duplicateKeys: large ? 'later' : 'now' });
   const { document, problem } = withoutVersion(body.document);
-  // A large body's parse (one JSON.parse / YAML read, not sliceable) and the first slice of its
-  // validation run in separate turns of the event loop.
-  if (input.text.length > LARGE_BODY) await nextTurn();
+  // A large body's parse (one JSON.parse / YAML read, not sliceable), its key scan and the first
+  // slice of its validation run in separate turns of the event loop.
+  if (large && body.format === 'json') {
+    await nextTurn();
+    refuseDuplicateKeys(input.text);
+  }
+  if (large) await nextTurn();
   const result = await validateConfigAsync(document, {
     cloudId,
     locate: body.locate,

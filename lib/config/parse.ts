@@ -38,15 +38,19 @@ export function bodyFormat(contentType: string | undefined, body: string): BodyF
   ]);
 }
 
-export function parseConfigBody(body: string, contentType: string | undefined): ParsedBody {
+/**
+ * `duplicateKeys: 'later'`: the caller runs `refuseDuplicateKeys` itself (a server gives a large
+ * body's key scan a turn of the event loop of its own, apart from JSON.parse).
+ */
+export function parseConfigBody(body: string, contentType: string | undefined, options: { duplicateKeys?: 'now' | 'later' } = {}): ParsedBody {
   const format = bodyFormat(contentType, body);
   if (body.trim() === '') {
     throw syntaxError('request body is empty: send the mapping config as JSON or YAML');
   }
-  return format === 'json' ? parseJson(body) : parseYaml(body);
+  return format === 'json' ? parseJson(body, options.duplicateKeys !== 'later') : parseYaml(body);
 }
 
-function parseJson(body: string): ParsedBody {
+function parseJson(body: string, checkKeys: boolean): ParsedBody {
   let document: unknown;
   try {
     document = JSON.parse(body);
@@ -54,7 +58,75 @@ function parseJson(body: string): ParsedBody {
     const message = e instanceof RangeError ? 'JSON is nested too deeply' : (e as Error).message;
     throw syntaxError(`invalid JSON: ${message}`);
   }
+  if (checkKeys) refuseDuplicateKeys(body);
   return { document, format: 'json', locate: () => undefined, notes: [] };
+}
+
+/**
+ * JSON.parse keeps the last of two equal keys; YAML refuses them. A config read two ways (a
+ * reviewer's tool shows the first, the service would store the last) is refused for JSON too.
+ */
+export function refuseDuplicateKeys(json: string): void {
+  const dup = duplicateKey(json);
+  if (!dup) return;
+  const message = `invalid JSON: duplicate key ${JSON.stringify(dup.key)}${dup.path ? ` in ${dup.path}` : ''} (line ${dup.line}, column ${dup.column}): keys must be unique`;
+  throw new AppError('INVALID_CONFIG', message, [{ path: dup.path ? `${dup.path}.${dup.key}` : dup.key, message, line: dup.line, column: dup.column }]);
+}
+
+/**
+ * The first key that repeats within one object of `text` (valid JSON: JSON.parse accepted it), with
+ * the object's path and the repeat's position; null when every object's keys are unique. One pass.
+ */
+export function duplicateKey(text: string): { key: string; path: string; line: number; column: number } | null {
+  type Frame = { keys: Set<string> | null; key: string | number };
+  const stack: Frame[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b /* { */) {
+      stack.push({ keys: new Set(), key: '' });
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push({ keys: null, key: 0 });
+      expectKey = false;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      const top = stack[stack.length - 1]!;
+      if (top.keys) expectKey = true;
+      else top.key = (top.key as number) + 1;
+    } else if (c === 0x22 /* " */) {
+      let end = i + 1;
+      for (;;) {
+        end = text.indexOf('"', end);
+        let backslashes = 0;
+        while (text.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes++;
+        if (backslashes % 2 === 0) break;
+        end++;
+      }
+      if (expectKey) {
+        const raw = text.slice(i + 1, end);
+        const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+        const top = stack[stack.length - 1]!;
+        if (top.keys!.has(key)) {
+          const before = text.slice(0, i);
+          const line = before.split('\n').length;
+          const path = stack
+            .slice(0, -1)
+            .map((f) => (f.keys ? `.${String(f.key)}` : `[${String(f.key)}]`))
+            .join('')
+            .replace(/^\./, '');
+          return { key, path, line, column: i - before.lastIndexOf('\n') };
+        }
+        top.keys!.add(key);
+        top.key = key;
+        expectKey = false;
+      }
+      i = end;
+    }
+  }
+  return null;
 }
 
 function parseYaml(body: string): ParsedBody {

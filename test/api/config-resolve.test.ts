@@ -221,6 +221,24 @@ describe('validation', () => {
     expect(res.json.error.details.map((d: any) => d.path)).toContain(path);
   });
 
+  it('refuses duplicate JSON keys, small and large bodies alike (the large one scanned in a turn of its own)', async () => {
+    const cloud = 'cldrsrc_dupkeys';
+    const rules = (n: number) => Array.from({ length: n }, (_, i) => ({ selector: `project=p${i}`, value: `sa-${i % 7}` }));
+    for (const n of [1, 7_000]) {
+      const text = JSON.stringify({
+        cloud_deployment_id: cloud,
+        cloud_provider: 'AWS',
+        compute_stack: 'K8S',
+        dataplane_iam_mapping: { rules: rules(n), fallback_rule: 'FAIL' },
+      }).replace('"fallback_rule":"FAIL"', '"fallback_rule":"FAIL","fallback_rule":"CLOUD_DEFAULT"');
+      if (n > 1) expect(text.length).toBeGreaterThan(256 * 1024);
+      const res = await h.api('PUT', mapping(cloud), { body: text, contentType: 'application/json' });
+      expect(res.status, res.text.slice(0, 300)).toBe(400);
+      expect(res.json.error.details).toEqual([expect.objectContaining({ path: 'dataplane_iam_mapping.fallback_rule', line: 1 })]);
+    }
+    expect((await h.api('GET', mapping(cloud), { role: 'viewer' })).status).toBe(404);
+  });
+
   it('refuses a config whose cloud_deployment_id differs from the path', async () => {
     const res = await h.api('PUT', mapping('cldrsrc_other'), { body: SEED_EXAMPLES.eks });
     expect(res.status).toBe(400);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseConfigBody } from '../../lib/config/parse.js';
+import { duplicateKey, parseConfigBody } from '../../lib/config/parse.js';
 import { validateConfig } from '../../lib/config/validate.js';
 import { AppError } from '../../lib/errors.js';
 import { SEED_EXAMPLES } from '../helpers/seeds.js';
@@ -96,3 +96,47 @@ describe('validateConfig never throws (property)', () => {
     );
   });
 });
+
+describe('duplicate JSON keys', () => {
+  it('are refused as YAML refuses them, naming the key, its object and its position', () => {
+    const e = fails('{"cloud_deployment_id":"c","cloud_provider":"GCP",\n  "cloud_provider":"AWS"}', 'application/json');
+    expect(e.details).toEqual([expect.objectContaining({ path: 'cloud_provider', line: 2, column: 3 })]);
+    expect(e.message).toContain('duplicate key "cloud_provider"');
+    expect(duplicateKey('{"a":{"r":[1,{"s":1,"s":2}]}}')).toMatchObject({ key: 's', path: 'a.r[1]' });
+    expect(duplicateKey('{"k":"\\\\","k":1}')).toMatchObject({ key: 'k' }); // an escaped backslash ends the string
+    expect(duplicateKey('{"a\\u0041":1,"aA":2}')).toMatchObject({ key: 'aA' }); // compared as decoded
+    expect(duplicateKey('[{"x":1},{"x":2}]')).toBeNull(); // one key in each of two objects
+  });
+
+  it('any JSON.stringify output has none; one repeated key is found wherever it is (property)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.string(), fc.nat(), (value, key, at) => {
+        const text = JSON.stringify(value);
+        expect(duplicateKey(text)).toBeNull();
+        // An object of `value` (or a new one) gets `key` twice.
+        const objects = [...text.matchAll(/\{/g)].map((m) => m.index).filter((i) => !insideString(text, i));
+        const doubled = `"${JSON.stringify(key).slice(1, -1)}":1,"${JSON.stringify(key).slice(1, -1)}":2`;
+        const withDup =
+          objects.length === 0
+            ? `{${doubled}}`
+            : (() => {
+                const i = objects[at % objects.length]!;
+                return `${text.slice(0, i + 1)}${doubled}${text[i + 1] === '}' ? '' : ','}${text.slice(i + 1)}`;
+              })();
+        JSON.parse(withDup); // still JSON
+        expect(duplicateKey(withDup)).toMatchObject({ key });
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+/** Whether position `i` of JSON text lies inside a string literal. */
+function insideString(text: string, i: number): boolean {
+  let inside = false;
+  for (let k = 0; k < i; k++) {
+    if (text[k] === '\\' && inside) k++;
+    else if (text[k] === '"') inside = !inside;
+  }
+  return inside;
+}
