@@ -10,6 +10,7 @@ import { mkdirSync, readFile } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createApp, type App, type StorePorts } from '../app/app.js';
 import type { DriftCheckControl } from '../lib/drift/check.js';
 import { runHandedOffCheck, runScheduledPass, type ScheduleOutcome } from '../app/use-cases/drift.js';
@@ -168,6 +169,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     );
   });
 
+  // CONNECT (a tunnel request, authority-form target): without a listener Node closes the connection with no answer.
+  // No resource here serves it: 405 in the error body (an empty Allow: no method tunnels), and the connection closes.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify({
+      error: { code: 'METHOD_NOT_ALLOWED', message: 'CONNECT is not allowed: this server is not a proxy', details: [{ path: 'method', message: 'CONNECT' }] },
+    });
+    socket.on('error', () => socket.destroy());
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\nAllow: \r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = req.url ?? '/';
     const url = requestTarget(raw);
@@ -195,11 +208,25 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       serveConsole(method, url.pathname, res);
       return;
     }
-    const { match, allowed } = matchRoute(method, url.pathname);
+    // HEAD is GET without a body (Node's ServerResponse writes no body for a HEAD request); the GET routes only read.
+    const { match, allowed } = matchRoute(method === 'HEAD' ? 'GET' : method, url.pathname);
     if (!match) {
       req.resume();
       if (allowed.length) {
-        send(res, errorResponse(new AppError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}; use ${allowed.join(', ')}`)));
+        const methods = allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed;
+        send(
+          res,
+          errorResponse(
+            new AppError(
+              'METHOD_NOT_ALLOWED',
+              `${method} is not allowed on ${url.pathname}; use ${methods.join(', ')}`,
+              [{ path: 'method', message: `one of ${methods.join(', ')}` }],
+              {
+                allow: methods.join(', '),
+              },
+            ),
+          ),
+        );
         return;
       }
       send(res, errorResponse(new AppError('NOT_FOUND', `no route ${method} ${url.pathname}`)));
@@ -409,7 +436,10 @@ function serveConsole(method: string, pathname: string, res: ServerResponse): vo
   const fail = (status: number, message: string) => {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...CONSOLE_HEADERS }).end(`${message}\n`);
   };
-  if (method !== 'GET' && method !== 'HEAD') return fail(405, 'method not allowed');
+  if (method !== 'GET' && method !== 'HEAD') {
+    res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8', allow: 'GET, HEAD', ...CONSOLE_HEADERS }).end('method not allowed\n');
+    return;
+  }
   if (pathname === '/console') {
     res.writeHead(308, { location: '/console/' }).end();
     return;

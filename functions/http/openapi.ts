@@ -189,7 +189,7 @@ export function buildOpenApiDocument(routes: readonly Route[] = ROUTES, options:
       description:
         'Decides which cloud identity every ML cluster runs with (first matching rule of the cloud IAM mapping config), ' +
         'and makes that identity real (EKS IRSA). Errors always have the body `{"error":{"code","message","details"}}`. ' +
-        'A method a path does not serve is 405 METHOD_NOT_ALLOWED; ' +
+        'A method a path does not serve is 405 METHOD_NOT_ALLOWED with an `Allow` header listing the methods it does; HEAD is served as GET without a body. ' +
         "request headers over the server's limit are 431 HEADER_TOO_LARGE (see each operation's `default` response).",
     },
     servers: (options.servers ?? ['/']).map((url) => ({ url })),
