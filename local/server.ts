@@ -35,7 +35,7 @@ import type { ResolutionService } from '../lib/resolution/service.js';
 import { createWorkflowSteps } from '../lib/workflow/steps.js';
 import { createCheckingVerifier, loadOrCreateSecret, unauthorized } from './auth.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, createLocalDocumentClient, ensureTable, startDynalite } from './dynalite.js';
-import { BodyTooLargeError, createRequestQueue, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
+import { authorizationCount, BodyTooLargeError, createRequestQueue, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
 import { createSandbox, GCP_DEFAULT_PROJECT, gcpControlPlaneAccount, type Sandbox, type SandboxOptions } from './sandbox/index.js';
 import { persistedSandboxState } from './sandbox-state.js';
 import { createLocalWorkflowRunner, type LocalWorkflowRunner, type Quotas } from './workflow-runner.js';
@@ -234,6 +234,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
     let claims: Record<string, unknown> | undefined;
     if (match.route.permission) {
+      const authorizations = authorizationCount(req);
+      if (authorizations > 1) {
+        req.resume();
+        send(res, unauthorized(`${authorizations} Authorization headers: an ambiguous credential is refused; send exactly one`));
+        return;
+      }
       const verification = verify(req.headers.authorization);
       const { payload, reason } = verification instanceof Promise ? await verification : verification;
       if (!payload) {

@@ -1,4 +1,5 @@
 /** The authorization matrix of CONTRACT §2 for every route × role, and forged tokens → 401. */
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +69,30 @@ describe('forged and broken tokens → 401', () => {
     const res = await h.api('PUT', base, { token: await make(), body: SEED_EXAMPLES.eks });
     expect(res.status).toBe(401);
     expect(res.json.error.code).toBe('UNAUTHORIZED');
+  });
+
+  it('two Authorization headers → 401 naming the header, even when both are valid (Node would keep the first)', async () => {
+    const viewer = `Bearer ${await h.token('viewer')}`;
+    const owner = `Bearer ${await h.token('owner')}`;
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        `${h.server.url}${base}`,
+        { method: 'GET', headers: ['Host', '127.0.0.1', 'Authorization', owner, 'Authorization', viewer] },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer.status).toBe(401);
+    const { error } = JSON.parse(answer.body);
+    expect(error.code).toBe('UNAUTHORIZED');
+    expect(error.details).toEqual([{ path: 'Authorization', message: expect.stringMatching(/^2 Authorization headers/) }]);
+    expect((await h.api('GET', base, { role: 'viewer' })).status).toBe(200); // one is fine
   });
 
   it('a token from dev-token keeps working after a restart (secret kept in DATA_DIR)', async () => {
