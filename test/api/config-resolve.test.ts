@@ -333,6 +333,10 @@ describe('versions and optimistic concurrency', () => {
     const got = await h.api('GET', mapping(cloud), { headers: { accept: 'application/yaml' } });
     expect(got.headers.get('content-type')).toMatch(/yaml/);
     expect(got.text).toMatch(/^cloud_deployment_id: cldrsrc_versions$/m);
+    // q-values count: YAML ranked below JSON is JSON.
+    const json = await h.api('GET', mapping(cloud), { headers: { accept: 'application/yaml;q=0.1, application/json' } });
+    expect(json.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(json.json.cloud_deployment_id).toBe('cldrsrc_versions');
     const etag = got.headers.get('etag')!;
     const again = await h.api('GET', mapping(cloud), { headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);

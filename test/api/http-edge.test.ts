@@ -1,6 +1,6 @@
 /** The HTTP edge's parsing (functions/http.ts): If-Match, JSON bodies, body size — the one place each is done. */
 import { describe, expect, it } from 'vitest';
-import { bodyText, jsonBody, jsonReply, MAX_BODY_BYTES, parseIfMatch, type HttpEvent } from '../../functions/http.js';
+import { bodyText, jsonBody, jsonReply, MAX_BODY_BYTES, parseIfMatch, wantsYaml, type HttpEvent } from '../../functions/http.js';
 import { driftCheckRequestSchema, resolveRequestSchema } from '../../functions/http/schemas.js';
 import { AppError } from '../../lib/errors.js';
 
@@ -23,6 +23,30 @@ describe('parseIfMatch', () => {
     expect(parseIfMatch('"*"')).toEqual({ kind: 'any' });
     expect(parseIfMatch('W/"3-abc"')).toEqual({ kind: 'etags', etags: ['3-abc'] });
     expect(parseIfMatch(' "3-abc" , 4-def ')).toEqual({ kind: 'etags', etags: ['3-abc', '4-def'] });
+  });
+});
+
+describe('wantsYaml', () => {
+  it('negotiates Accept with q-values: YAML only when it ranks above JSON', () => {
+    for (const accept of [
+      'application/yaml',
+      'application/yaml, application/json',
+      'text/yaml',
+      'application/x-yaml',
+      'application/json;q=0.5, application/yaml',
+    ])
+      expect(wantsYaml(accept), accept).toBe(true);
+    for (const accept of [
+      undefined,
+      '',
+      '*/*',
+      'application/json',
+      'application/json, application/yaml',
+      'application/yaml;q=0.1, application/json',
+      'application/yaml;q=0',
+      'text/html',
+    ])
+      expect(wantsYaml(accept), String(accept)).toBe(false);
   });
 });
 
