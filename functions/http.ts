@@ -82,7 +82,7 @@ export function flag(value: string | undefined): boolean {
   return value !== undefined && ['', 'true', '1', 'yes'].includes(value.toLowerCase());
 }
 
-/** The request body as text: base64 decoded, size-checked (413), and required to be UTF-8. */
+/** The request body as text: base64 decoded, size-checked (413), required to be UTF-8, without a leading byte order mark. */
 export function bodyText(event: HttpEvent): string {
   const raw = event.body ?? '';
   // A UTF-16 code unit is at most 3 UTF-8 bytes: short text bodies need no byte count.
@@ -92,7 +92,8 @@ export function bodyText(event: HttpEvent): string {
       { path: 'body', message: `at most ${MAX_BODY_BYTES} bytes` },
     ]);
   }
-  if (!event.isBase64Encoded) return raw;
+  // A leading byte order mark (U+FEFF) is not part of the document (JSON.parse refuses it); the base64 path's TextDecoder drops it too.
+  if (!event.isBase64Encoded) return raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
   const bytes = Buffer.from(raw, 'base64');
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);

@@ -68,6 +68,12 @@ describe('jsonBody', () => {
       { path: 'body', message: 'request body is not valid JSON' },
     ]);
   });
+  it('drops a leading UTF-8 byte order mark, as text and as base64', () => {
+    const text = `\uFEFF${JSON.stringify(launch)}`;
+    expect(jsonBody(event(text, 'application/json'), resolveRequestSchema, false, 'r')).toEqual(launch);
+    expect(jsonBody(event(Buffer.from(text).toString('base64'), 'application/json', true), resolveRequestSchema, false, 'r')).toEqual(launch);
+    expect(bodyText(event('\uFEFFx: 1'))).toBe('x: 1');
+  });
   it('refuses __proto__ and constructor.prototype keys anywhere', () => {
     for (const text of ['{"__proto__":{"x":1}}', '{"a":{"constructor":{"prototype":{"x":1}}}}']) {
       expect(failure(() => jsonBody(event(text, 'application/json'), resolveRequestSchema, false, 'r')).message).toMatch(/forbidden key/);
