@@ -5,7 +5,9 @@
  */
 import './defaults.js';
 import './polyfills.js';
+import { inInvocation, outsideInvocation } from './invocation-scope.js';
 import { CONSOLE_DIST, ensureConsoleBuilt } from '../scripts/build-console.js';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFile } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -244,7 +246,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       const { payload, reason } = verification instanceof Promise ? await verification : verification;
       if (!payload) {
         req.resume();
-        logger.warn('token refused', { method, path: url.pathname, reason });
+        // Logged as a line of this request, under the function the route names (the handler never runs).
+        const requestId = randomUUID();
+        inInvocation(requestId, () => {
+          logger.addContext(lambdaContext(match.route.fn, requestId));
+          logger.warn('token refused', { method, path: url.pathname, reason });
+        });
         send(res, unauthorized(reason));
         return;
       }
@@ -270,7 +277,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     if (!handlers) throw new AppError('SERVICE_UNAVAILABLE', 'starting up');
     const handler = handlers[match.route.fn];
     // Run with the other requests of this poll phase, back to back (createRequestQueue says why).
-    queue(res, () => handler(event, context));
+    queue(res, () => inInvocation(context.awsRequestId, () => handler(event, context)));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -326,7 +333,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     defaults,
     targets: () => createTargets(targetsConfig),
     ...(gcpConfig ? { gcp: () => createGcpTargets(gcpConfig) } : {}),
-    workflow: () => runner,
+    // A run outlives the request that starts it: it logs outside that request's context (deployed, in its own task functions).
+    workflow: () => ({ start: (input) => outsideInvocation(() => runner.start(input)) }),
     maxIdentities: identityCeiling(process.env.MAX_IDENTITIES),
     driftDeadlineMs: options.driftDeadlineMs ?? driftDeadlineMs(process.env.DRIFT_DEADLINE_SECONDS),
     // The drift worker of this process (deployed: the drift schedule function, invoked asynchronously).
@@ -334,7 +342,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       handOff: async (request) => {
         // Stopping (Ctrl-C) withdraws it (close): it reads no further and writes nothing; the slot is freed.
         const control = { withdrawn: false, writing: false };
-        const check = runHandedOffCheck(a, request, { control })
+        // It outlives the request that handed it off (deployed: the drift worker's own invocation), so it logs outside that request's context.
+        const check = outsideInvocation(() => runHandedOffCheck(a, request, { control }))
           .then(
             (report) => logger.info('handed-off drift check', { cloudId: request.cloudId, status: report.status, findings: report.summary.total }),
             (error: unknown) => logger.warn('handed-off drift check failed', { cloudId: request.cloudId, error: String(error) }),
