@@ -36,15 +36,18 @@ async function logged(fn: () => Promise<void>): Promise<Line[]> {
     const write = stream.write.bind(stream);
     return vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
       const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      let captured = 0;
       for (const line of text.split('\n')) {
         if (!line.startsWith('{')) continue;
         try {
           lines.push(JSON.parse(line) as Line);
+          captured++;
         } catch {
           // not a log line
         }
       }
-      return write(chunk, ...(rest as []));
+      // Captured log lines stay off the test output; anything else (the reporter) goes through.
+      return captured > 0 ? true : write(chunk, ...(rest as []));
     });
   });
   try {
