@@ -3,6 +3,7 @@
  * request bodies (JSON, YAML, empty) and `If-Match` are parsed.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import Negotiator from 'negotiator';
 import * as z from 'zod/mini';
 import type { Principal } from '../lib/auth.js';
 import { issuesToDetails } from '../lib/config/issues.js';
@@ -81,7 +82,7 @@ export function flag(value: string | undefined): boolean {
   return value !== undefined && ['', 'true', '1', 'yes'].includes(value.toLowerCase());
 }
 
-/** The request body as text: base64 decoded, size-checked (413), and required to be UTF-8. */
+/** The request body as text: base64 decoded, size-checked (413), required to be UTF-8, without a leading byte order mark. */
 export function bodyText(event: HttpEvent): string {
   const raw = event.body ?? '';
   // A UTF-16 code unit is at most 3 UTF-8 bytes: short text bodies need no byte count.
@@ -91,7 +92,8 @@ export function bodyText(event: HttpEvent): string {
       { path: 'body', message: `at most ${MAX_BODY_BYTES} bytes` },
     ]);
   }
-  if (!event.isBase64Encoded) return raw;
+  // A leading byte order mark (U+FEFF) is not part of the document (JSON.parse refuses it); the base64 path's TextDecoder drops it too.
+  if (!event.isBase64Encoded) return raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
   const bytes = Buffer.from(raw, 'base64');
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -100,13 +102,18 @@ export function bodyText(event: HttpEvent): string {
   }
 }
 
-/** Does the client prefer YAML (`Accept: application/yaml`) over JSON? */
+/** What GET …/iam-mapping can answer, JSON first (the default, and the pick for any-type wildcards and for ties it leads). */
+const CONFIG_MEDIA_TYPES = ['application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+
+/**
+ * Does the client prefer YAML (`Accept: application/yaml`) over JSON? Negotiated with `negotiator`
+ * as the large-answer guard does Accept-Encoding (q-values, wildcards, `q=0`): `application/yaml;q=0.1,
+ * application/json` is JSON. A header that names no YAML type, or accepts neither, is JSON.
+ */
 export function wantsYaml(acceptHeader: string | undefined): boolean {
-  const accept = (acceptHeader ?? '').toLowerCase();
-  if (!/(?:application|text)\/(?:x-)?yaml/.test(accept)) return false;
-  const yamlAt = accept.search(/(?:application|text)\/(?:x-)?yaml/);
-  const jsonAt = accept.indexOf('application/json');
-  return jsonAt < 0 || yamlAt < jsonAt;
+  if (acceptHeader === undefined || !/yaml|text\/\*/i.test(acceptHeader)) return false;
+  const chosen = new Negotiator({ headers: { accept: acceptHeader } }).mediaType(CONFIG_MEDIA_TYPES);
+  return chosen !== undefined && chosen !== 'application/json';
 }
 
 /** Parses an If-Match header value: `*`, or a comma list of (optionally weak/quoted) etags. */

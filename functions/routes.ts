@@ -17,6 +17,10 @@ const err = (description: string): ResponseSpec => ({ description, schema: s.err
 const AUTH = { 401: err('missing or invalid bearer token'), 403: err('role not allowed') };
 const NO_CONFIG = { 404: err('the cloud has no config (or no such version)') };
 const BAD = { 400: err('invalid request: the details name the field') };
+/** A `{cloud}` path segment that is not a cloud id (`/v1/clouds/bad%20id/...`): every `/v1/clouds/{cloud}` route without a query or body of its own to refuse. */
+const BAD_CLOUD = { 400: err('INVALID_REQUEST: the cloud id in the path is not valid (details: `cloud`)') };
+/** A request body over MAX_BODY_BYTES (functions/http.ts, local/server.ts): every route with a body. */
+const TOO_LARGE = { 413: err('PAYLOAD_TOO_LARGE: the request body is over 5 MiB') };
 /** A reply over what a Lambda may return uncompressed, to a request that does not accept gzip (functions/http/response-size.ts): every route with a reply body. */
 const LARGE = { 406: err('NOT_ACCEPTABLE: the answer is over the 6 MB a function can return uncompressed; send Accept-Encoding: gzip') };
 const DOWN = { 503: err('a dependency (the store) is unavailable; retry (Retry-After)') };
@@ -72,12 +76,14 @@ export const ROUTES = [
     },
     responses: {
       200: { description: 'stored as a new version, or `unchanged: true` with the current version', schema: s.configPutResponseSchema, etag: true },
-      400: err('INVALID_CONFIG: details point at each bad field (YAML line/column; rule_index and position for selectors)'),
+      400: err(
+        'INVALID_CONFIG: details point at each bad field (YAML line/column; rule_index and position for selectors); INVALID_REQUEST for a bad cloud id or query',
+      ),
       ...AUTH,
       ...LARGE,
       409: err('CONFLICT: the config changes cloud_provider or compute_stack without confirm_stack_change=true'),
       412: err('PRECONDITION_FAILED: If-Match is not the latest version; the message names version N, who stored it and when'),
-      413: err('body too large'),
+      ...TOO_LARGE,
       415: err('unsupported Content-Type'),
       ...DOWN,
     },
@@ -128,6 +134,7 @@ export const ROUTES = [
       ...AUTH,
       ...LARGE,
       ...NO_CONFIG,
+      ...TOO_LARGE,
       415: err('Content-Type must be application/json'),
       422: err('NO_MATCHING_RULE: no rule matches and fallback_rule is FAIL (details: why each rule did not match)'),
       ...DOWN,
@@ -148,10 +155,12 @@ export const ROUTES = [
     request: { body: MAPPING_CONFIG },
     responses: {
       200: { description: 'the plan', schema: s.planResponseSchema },
-      400: err('INVALID_CONFIG: as for PUT (every problem), or the draft could not be provisioned (a cluster not found, a trust policy over its quota)'),
+      400: err(
+        'INVALID_CONFIG: as for PUT (every problem), or the draft could not be provisioned (a cluster not found, a trust policy over its quota); INVALID_REQUEST for a bad cloud id',
+      ),
       ...AUTH,
       ...LARGE,
-      413: err('body too large'),
+      ...TOO_LARGE,
       415: err('unsupported Content-Type'),
       ...DOWN,
     },
@@ -164,7 +173,7 @@ export const ROUTES = [
     useCase: 'listBindings',
     summary: 'The clusters pinned by sticky resolution',
     tag: 'resolve',
-    responses: { 200: { description: 'by cluster id', schema: s.bindingListSchema }, ...AUTH, ...LARGE, ...DOWN },
+    responses: { 200: { description: 'by cluster id', schema: s.bindingListSchema }, ...BAD_CLOUD, ...AUTH, ...LARGE, ...DOWN },
   },
   {
     method: 'DELETE',
@@ -216,6 +225,7 @@ export const ROUTES = [
       ...LARGE,
       ...NO_CONFIG,
       409: err('the latest version is still being provisioned'),
+      ...TOO_LARGE,
       ...DOWN,
     },
   },
@@ -241,7 +251,7 @@ export const ROUTES = [
       'The checks a 202 handed to the drift worker that are still running, and those that failed there in the last 10 minutes (with why: a failed check stores no report). ' +
       'A client waiting for the report of its 202 stops when its `requested_at` shows up failed.',
     tag: 'drift',
-    responses: { 200: { description: 'the checks', schema: s.backgroundDriftChecksSchema }, ...AUTH, ...LARGE, ...DOWN },
+    responses: { 200: { description: 'the checks', schema: s.backgroundDriftChecksSchema }, ...BAD_CLOUD, ...AUTH, ...LARGE, ...DOWN },
   },
   {
     method: 'GET',
@@ -251,7 +261,14 @@ export const ROUTES = [
     useCase: 'latestDriftReport',
     summary: 'The latest drift report',
     tag: 'drift',
-    responses: { 200: { description: 'the report', schema: s.driftReportSchema }, ...AUTH, ...LARGE, 404: err('no drift check has run yet'), ...DOWN },
+    responses: {
+      200: { description: 'the report', schema: s.driftReportSchema },
+      ...BAD_CLOUD,
+      ...AUTH,
+      ...LARGE,
+      404: err('no drift check has run yet'),
+      ...DOWN,
+    },
   },
 ] as const satisfies readonly RouteSpec[];
 

@@ -36,6 +36,21 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/**
+ * How many `Authorization` fields the request has. Node keeps the first of repeated ones in
+ * `req.headers` and drops the rest, so two credentials would pass as the first alone; the server
+ * refuses an ambiguous one. A walk over the raw names, comparing only those of the right length.
+ */
+export function authorizationCount(req: IncomingMessage): number {
+  const raw = req.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') count++;
+  }
+  return count;
+}
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const two = (n: number) => (n < 10 ? `0${n}` : String(n));
 let timeSecond = -1;

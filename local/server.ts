@@ -5,11 +5,14 @@
  */
 import './defaults.js';
 import './polyfills.js';
+import { inInvocation, outsideInvocation } from './invocation-scope.js';
 import { CONSOLE_DIST, ensureConsoleBuilt } from '../scripts/build-console.js';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFile } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createApp, type App, type StorePorts } from '../app/app.js';
 import type { DriftCheckControl } from '../lib/drift/check.js';
 import { runHandedOffCheck, runScheduledPass, type ScheduleOutcome } from '../app/use-cases/drift.js';
@@ -34,7 +37,7 @@ import type { ResolutionService } from '../lib/resolution/service.js';
 import { createWorkflowSteps } from '../lib/workflow/steps.js';
 import { createCheckingVerifier, loadOrCreateSecret, unauthorized } from './auth.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, createLocalDocumentClient, ensureTable, startDynalite } from './dynalite.js';
-import { BodyTooLargeError, createRequestQueue, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
+import { authorizationCount, BodyTooLargeError, createRequestQueue, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
 import { createSandbox, GCP_DEFAULT_PROJECT, gcpControlPlaneAccount, type Sandbox, type SandboxOptions } from './sandbox/index.js';
 import { persistedSandboxState } from './sandbox-state.js';
 import { createLocalWorkflowRunner, type LocalWorkflowRunner, type Quotas } from './workflow-runner.js';
@@ -177,6 +180,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     );
   });
 
+  // CONNECT (a tunnel request, authority-form target): without a listener Node closes the connection with no answer.
+  // No resource here serves it: 405 in the error body (an empty Allow: no method tunnels), and the connection closes.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify({
+      error: { code: 'METHOD_NOT_ALLOWED', message: 'CONNECT is not allowed: this server is not a proxy', details: [{ path: 'method', message: 'CONNECT' }] },
+    });
+    socket.on('error', () => socket.destroy());
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\nAllow: \r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = req.url ?? '/';
     const url = requestTarget(raw);
@@ -204,11 +219,25 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       serveConsole(method, url.pathname, res);
       return;
     }
-    const { match, allowed } = matchRoute(method, url.pathname);
+    // HEAD is GET without a body (Node's ServerResponse writes no body for a HEAD request); the GET routes only read.
+    const { match, allowed } = matchRoute(method === 'HEAD' ? 'GET' : method, url.pathname);
     if (!match) {
       req.resume();
       if (allowed.length) {
-        send(res, errorResponse(new AppError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}; use ${allowed.join(', ')}`)));
+        const methods = allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed;
+        send(
+          res,
+          errorResponse(
+            new AppError(
+              'METHOD_NOT_ALLOWED',
+              `${method} is not allowed on ${url.pathname}; use ${methods.join(', ')}`,
+              [{ path: 'method', message: `one of ${methods.join(', ')}` }],
+              {
+                allow: methods.join(', '),
+              },
+            ),
+          ),
+        );
         return;
       }
       send(res, errorResponse(new AppError('NOT_FOUND', `no route ${method} ${url.pathname}`)));
@@ -216,11 +245,22 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
     let claims: Record<string, unknown> | undefined;
     if (match.route.permission) {
+      const authorizations = authorizationCount(req);
+      if (authorizations > 1) {
+        req.resume();
+        send(res, unauthorized(`${authorizations} Authorization headers: an ambiguous credential is refused; send exactly one`));
+        return;
+      }
       const verification = verify(req.headers.authorization);
       const { payload, reason } = verification instanceof Promise ? await verification : verification;
       if (!payload) {
         req.resume();
-        logger.warn('token refused', { method, path: url.pathname, reason });
+        // Logged as a line of this request, under the function the route names (the handler never runs).
+        const requestId = randomUUID();
+        inInvocation(requestId, () => {
+          logger.addContext(lambdaContext(match.route.fn, requestId));
+          logger.warn('token refused', { method, path: url.pathname, reason });
+        });
         send(res, unauthorized(reason));
         return;
       }
@@ -246,7 +286,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     if (!handlers) throw new AppError('SERVICE_UNAVAILABLE', 'starting up');
     const handler = handlers[match.route.fn];
     // Run with the other requests of this poll phase, back to back (createRequestQueue says why).
-    queue(res, () => handler(event, context));
+    queue(res, () => inInvocation(context.awsRequestId, () => handler(event, context)));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -302,7 +342,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     defaults,
     targets: () => createTargets(targetsConfig),
     ...(gcpConfig ? { gcp: () => createGcpTargets(gcpConfig) } : {}),
-    workflow: () => runner,
+    // A run outlives the request that starts it: it logs outside that request's context (deployed, in its own task functions).
+    workflow: () => ({ start: (input) => outsideInvocation(() => runner.start(input)) }),
     maxIdentities: identityCeiling(process.env.MAX_IDENTITIES),
     driftDeadlineMs: options.driftDeadlineMs ?? driftDeadlineMs(process.env.DRIFT_DEADLINE_SECONDS),
     // The drift worker of this process (deployed: the drift schedule function, invoked asynchronously).
@@ -310,7 +351,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       handOff: async (request) => {
         // Stopping (Ctrl-C) withdraws it (close): it reads no further and writes nothing; the slot is freed.
         const control = { withdrawn: false, writing: false };
-        const check = runHandedOffCheck(a, request, { control })
+        // It outlives the request that handed it off (deployed: the drift worker's own invocation), so it logs outside that request's context.
+        const check = outsideInvocation(() => runHandedOffCheck(a, request, { control }))
           .then(
             (report) => logger.info('handed-off drift check', { cloudId: request.cloudId, status: report.status, findings: report.summary.total }),
             (error: unknown) => logger.warn('handed-off drift check failed', { cloudId: request.cloudId, error: String(error) }),
@@ -418,7 +460,10 @@ function serveConsole(method: string, pathname: string, res: ServerResponse): vo
   const fail = (status: number, message: string) => {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...CONSOLE_HEADERS }).end(`${message}\n`);
   };
-  if (method !== 'GET' && method !== 'HEAD') return fail(405, 'method not allowed');
+  if (method !== 'GET' && method !== 'HEAD') {
+    res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8', allow: 'GET, HEAD', ...CONSOLE_HEADERS }).end('method not allowed\n');
+    return;
+  }
   if (pathname === '/console') {
     res.writeHead(308, { location: '/console/' }).end();
     return;

@@ -136,6 +136,8 @@ function operationObject(route: RouteSpec): JsonSchema {
       ...(r.schema ? { content } : {}),
     };
   }
+  // What the edge can answer on any route besides the route's own statuses (documented once, in components.responses).
+  responses.default = { $ref: '#/components/responses/EdgeError' };
   const body = route.request?.body;
   const roles = route.permission ? `\n\nRoles: ${ROLES_OF[route.permission]}.` : '\n\nNo authentication.';
   return {
@@ -160,6 +162,14 @@ function operationObject(route: RouteSpec): JsonSchema {
   };
 }
 
+/** The `default` response of every operation: what the HTTP edge answers on any route, not one route's own statuses. */
+const EDGE_ERROR = {
+  description:
+    'Any other error of the HTTP edge, in the error body: 431 HEADER_TOO_LARGE (request headers over 16 KiB, or an Authorization value over 8 KiB), ' +
+    '400 INVALID_REQUEST for a request that cannot be parsed (the local server also answers 408 for one that does not arrive in time).',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+} as const;
+
 export interface OpenApiOptions {
   /** The server URL(s) to list; default: the same origin. */
   servers?: string[];
@@ -178,7 +188,9 @@ export function buildOpenApiDocument(routes: readonly Route[] = ROUTES, options:
       version: options.version ?? '1.0.0',
       description:
         'Decides which cloud identity every ML cluster runs with (first matching rule of the cloud IAM mapping config), ' +
-        'and makes that identity real (EKS IRSA). Errors always have the body `{"error":{"code","message","details"}}`.',
+        'and makes that identity real (EKS IRSA). Errors always have the body `{"error":{"code","message","details"}}`. ' +
+        'A method a path does not serve is 405 METHOD_NOT_ALLOWED with an `Allow` header listing the methods it does; HEAD is served as GET without a body. ' +
+        "request headers over the server's limit are 431 HEADER_TOO_LARGE (see each operation's `default` response).",
     },
     servers: (options.servers ?? ['/']).map((url) => ({ url })),
     tags: [
@@ -194,6 +206,7 @@ export function buildOpenApiDocument(routes: readonly Route[] = ROUTES, options:
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a JWT whose `role` claim is owner, control-plane or viewer' },
       },
       schemas: componentSchemas().byName,
+      responses: { EdgeError: EDGE_ERROR },
     },
   };
 }

@@ -175,7 +175,12 @@ export const resolveResponseSchema = z.object({
 });
 
 export const resolveQuerySchema = z.object({
-  explain: z.optional(described(z.string(), '`true`, `1`, `yes` or empty: add the per-rule trace (anything else: no trace)')),
+  explain: z.optional(
+    described(
+      z.string().check(z.regex(/^(?:|true|1|yes|false|0|no)$/i, 'must be true, 1, yes or empty (a trace) or false, 0, no (none)')),
+      '`true`, `1`, `yes` or empty: add the per-rule trace; `false`, `0`, `no`: none; anything else is a 400',
+    ),
+  ),
 });
 
 // ------------------------------------------------------------------------------ provisioning

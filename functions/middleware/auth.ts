@@ -7,7 +7,7 @@
  * cloud outside the token's scope (or a token without a cloud scope) → 403.
  */
 import type { MiddlewareObj } from '@middy/core';
-import { can, inScope, MAX_AUTHORIZATION_BYTES, principalFromClaims, tokenTimeProblem, type Permission, type Principal } from '../../lib/auth.js';
+import { can, inScope, ROLES, MAX_AUTHORIZATION_BYTES, principalFromClaims, tokenTimeProblem, type Permission, type Principal } from '../../lib/auth.js';
 import { AppError } from '../../lib/errors.js';
 import { header, type HttpContext, type HttpEvent } from '../http.js';
 
@@ -56,7 +56,7 @@ export function authorizeRequest(event: HttpEvent, context: HttpContext, permiss
   const timeProblem = tokenTimeProblem(claims);
   if (timeProblem) throw new AppError('UNAUTHORIZED', `${timeProblem}; a valid bearer token is required`);
   if (!can(principal, permission)) {
-    const roles = principal.roles.length ? principal.roles.join(', ') : 'no role';
+    const roles = principal.roles.length ? principal.roles.join(', ') : roleProblem(claims[ROLE_CLAIM]);
     throw new AppError('FORBIDDEN', `${principal.subject} (${roles}) may not ${PERMISSION_TEXT[permission]}`);
   }
   const cloud = cloudParam(event);
@@ -89,6 +89,12 @@ function cloudParam(event: HttpEvent): string | undefined {
   } catch {
     return raw; // malformed escapes never equal a cloud id in scope; the handler answers 400 for them
   }
+}
+
+/** Why a token has no known role (the 403's words): no role claim, or one naming roles this service does not know. */
+function roleProblem(claim: unknown): string {
+  if (claim === undefined || claim === null || claim === '') return `no "${ROLE_CLAIM}" claim`;
+  return `role ${clip(JSON.stringify(claim) ?? typeof claim)} is unknown; the roles are ${ROLES.join(', ')}`;
 }
 
 const clip = (s: string) => (s.length > 80 ? `${s.slice(0, 80)}…` : s);

@@ -1,4 +1,6 @@
 /** The authorization matrix of CONTRACT §2 for every route × role, and forged tokens → 401. */
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../lib/auth.js';
@@ -69,6 +71,30 @@ describe('forged and broken tokens → 401', () => {
     expect(res.json.error.code).toBe('UNAUTHORIZED');
   });
 
+  it('two Authorization headers → 401 naming the header, even when both are valid (Node would keep the first)', async () => {
+    const viewer = `Bearer ${await h.token('viewer')}`;
+    const owner = `Bearer ${await h.token('owner')}`;
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        `${h.server.url}${base}`,
+        { method: 'GET', headers: ['Host', '127.0.0.1', 'Authorization', owner, 'Authorization', viewer] },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer.status).toBe(401);
+    const { error } = JSON.parse(answer.body);
+    expect(error.code).toBe('UNAUTHORIZED');
+    expect(error.details).toEqual([{ path: 'Authorization', message: expect.stringMatching(/^2 Authorization headers/) }]);
+    expect((await h.api('GET', base, { role: 'viewer' })).status).toBe(200); // one is fine
+  });
+
   it('a token from dev-token keeps working after a restart (secret kept in DATA_DIR)', async () => {
     const token = await h.token('viewer', 'v@example.com');
     await h.restart();
@@ -84,5 +110,42 @@ describe('routing', () => {
     const wrong = await h.api('DELETE', base);
     expect(wrong.status).toBe(405);
     expect(wrong.json.error.code).toBe('METHOD_NOT_ALLOWED');
+  });
+
+  it("a 405 carries Allow with the path's methods from the route table (HEAD with GET)", async () => {
+    const config = await h.api('DELETE', base);
+    expect(config.status).toBe(405);
+    expect(config.headers.get('allow')).toBe('PUT, GET, HEAD');
+    const resolve = await h.api('GET', `${base}/resolve`);
+    expect([resolve.status, resolve.headers.get('allow')]).toEqual([405, 'POST']);
+    const binding = await h.api('HEAD', `${base}/bindings/c1`);
+    expect([binding.status, binding.headers.get('allow')]).toEqual([405, 'DELETE']);
+    const options = await h.api('OPTIONS', '/v1/healthz', { role: null });
+    expect([options.status, options.headers.get('allow'), options.json.error.code]).toEqual([405, 'GET, HEAD', 'METHOD_NOT_ALLOWED']);
+  });
+
+  it('HEAD on a GET route answers as GET without a body', async () => {
+    const get = await h.api('GET', base, { role: 'viewer' });
+    const head = await h.api('HEAD', base, { role: 'viewer' });
+    expect(head.status).toBe(200);
+    expect(head.text).toBe('');
+    expect(head.headers.get('etag')).toBe(get.headers.get('etag'));
+    expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(get.text)));
+    expect((await h.api('HEAD', base, { role: null })).status).toBe(401);
+    expect((await h.api('HEAD', '/v1/healthz', { role: null })).status).toBe(200);
+  });
+
+  it('CONNECT → 405 with the error body, then the connection closes', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(h.server.port, '127.0.0.1', () => socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'));
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+    expect(answer).toMatch(/\r\nAllow: ?\r\n/i);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe('METHOD_NOT_ALLOWED');
   });
 });

@@ -119,6 +119,42 @@ describe('resolution', () => {
     expect(missExplained.json.error.details[2].message).toMatch(/user is "intern@example.com"/);
   });
 
+  it('explain takes only its documented values: true, 1, yes or empty trace; false, 0, no do not; anything else is a 400 naming explain', async () => {
+    await h.api('PUT', mapping(cloud), { body: config('CLOUD_DEFAULT') });
+    const call = (query: string) =>
+      h.api('POST', `${mapping(cloud)}/resolve${query}`, { role: 'control-plane', body: resolveBody('job', 'user2@example.com') });
+    for (const on of ['?explain=true', '?explain=1', '?explain=yes', '?explain=', '?explain=TRUE']) {
+      const res = await call(on);
+      expect([on, res.status, Array.isArray(res.json.trace)]).toEqual([on, 200, true]);
+    }
+    for (const off of ['', '?explain=false', '?explain=0', '?explain=no']) {
+      const res = await call(off);
+      expect([off, res.status, res.json.trace]).toEqual([off, 200, undefined]);
+    }
+    for (const bad of ['?explain=maybe', '?explain=2', '?explain=true,true']) {
+      const res = await call(bad);
+      expect([bad, res.status]).toEqual([bad, 400]);
+      expect(res.json.error.details).toEqual([expect.objectContaining({ path: 'explain' })]);
+    }
+  });
+
+  it('a JSON body may start with a UTF-8 byte order mark (as a YAML one may)', async () => {
+    await h.api('PUT', mapping(cloud), { body: config('CLOUD_DEFAULT') });
+    const bom = '\uFEFF';
+    const res = await h.api('POST', `${mapping(cloud)}/resolve`, {
+      role: 'control-plane',
+      body: bom + JSON.stringify(resolveBody('job', 'user2@example.com')),
+      contentType: 'application/json',
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.value).toBe('sa-two');
+    const current = await h.api('GET', mapping(cloud));
+    const { version: _v, ...document } = current.json;
+    const put = await h.api('PUT', mapping(cloud), { body: bom + JSON.stringify(document), contentType: 'application/json' });
+    expect(put.status, put.text).toBe(200);
+    expect(put.json.unchanged).toBe(true);
+  });
+
   it('with cluster_id the first answer is kept, also after the config changes', async () => {
     await h.api('PUT', mapping(cloud), { body: config('CLOUD_DEFAULT') });
     const first = await h.api('POST', `${mapping(cloud)}/resolve`, {
@@ -377,6 +413,10 @@ describe('versions and optimistic concurrency', () => {
     const got = await h.api('GET', mapping(cloud), { headers: { accept: 'application/yaml' } });
     expect(got.headers.get('content-type')).toMatch(/yaml/);
     expect(got.text).toMatch(/^cloud_deployment_id: cldrsrc_versions$/m);
+    // q-values count: YAML ranked below JSON is JSON.
+    const json = await h.api('GET', mapping(cloud), { headers: { accept: 'application/yaml;q=0.1, application/json' } });
+    expect(json.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(json.json.cloud_deployment_id).toBe('cldrsrc_versions');
     const etag = got.headers.get('etag')!;
     const again = await h.api('GET', mapping(cloud), { headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);

@@ -1,6 +1,6 @@
 /** The HTTP edge's parsing (functions/http.ts): If-Match, JSON bodies, body size — the one place each is done. */
 import { describe, expect, it } from 'vitest';
-import { bodyText, jsonBody, jsonReply, MAX_BODY_BYTES, parseIfMatch, type HttpEvent } from '../../functions/http.js';
+import { bodyText, jsonBody, jsonReply, MAX_BODY_BYTES, parseIfMatch, wantsYaml, type HttpEvent } from '../../functions/http.js';
 import { driftCheckRequestSchema, resolveRequestSchema } from '../../functions/http/schemas.js';
 import { AppError } from '../../lib/errors.js';
 
@@ -26,6 +26,30 @@ describe('parseIfMatch', () => {
   });
 });
 
+describe('wantsYaml', () => {
+  it('negotiates Accept with q-values: YAML only when it ranks above JSON', () => {
+    for (const accept of [
+      'application/yaml',
+      'application/yaml, application/json',
+      'text/yaml',
+      'application/x-yaml',
+      'application/json;q=0.5, application/yaml',
+    ])
+      expect(wantsYaml(accept), accept).toBe(true);
+    for (const accept of [
+      undefined,
+      '',
+      '*/*',
+      'application/json',
+      'application/json, application/yaml',
+      'application/yaml;q=0.1, application/json',
+      'application/yaml;q=0',
+      'text/html',
+    ])
+      expect(wantsYaml(accept), String(accept)).toBe(false);
+  });
+});
+
 describe('jsonBody', () => {
   const launch = { workload_type: 'job', project: 'p', user: 'u' };
   it('parses a JSON body by the route schema', () => {
@@ -43,6 +67,12 @@ describe('jsonBody', () => {
     expect(failure(() => jsonBody(event('{"a":', 'application/json'), resolveRequestSchema, false, 'r')).details).toEqual([
       { path: 'body', message: 'request body is not valid JSON' },
     ]);
+  });
+  it('drops a leading UTF-8 byte order mark, as text and as base64', () => {
+    const text = `\uFEFF${JSON.stringify(launch)}`;
+    expect(jsonBody(event(text, 'application/json'), resolveRequestSchema, false, 'r')).toEqual(launch);
+    expect(jsonBody(event(Buffer.from(text).toString('base64'), 'application/json', true), resolveRequestSchema, false, 'r')).toEqual(launch);
+    expect(bodyText(event('\uFEFFx: 1'))).toBe('x: 1');
   });
   it('refuses __proto__ and constructor.prototype keys anywhere', () => {
     for (const text of ['{"__proto__":{"x":1}}', '{"a":{"constructor":{"prototype":{"x":1}}}}']) {

@@ -1,8 +1,8 @@
 /** The local stand-in for API Gateway and Lambda (local/http-adapter.ts): what the handlers receive under `npm start`. */
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createRequestQueue, lambdaContext, requestTime, send } from '../../local/http-adapter.js';
+import { authorizationCount, createRequestQueue, lambdaContext, requestTime, send } from '../../local/http-adapter.js';
 
 describe('requestTime', () => {
   it("writes API Gateway's requestContext.time format, in UTC", () => {
@@ -11,6 +11,15 @@ describe('requestTime', () => {
     // Same second: the same text; the next second: a new one.
     expect(requestTime(Date.UTC(2027, 0, 5, 3, 4, 5, 500))).toBe('05/Jan/2027:03:04:05 +0000');
     expect(requestTime(Date.UTC(2027, 0, 5, 3, 4, 6))).toBe('05/Jan/2027:03:04:06 +0000');
+  });
+});
+
+describe('authorizationCount', () => {
+  it('counts every Authorization field as sent (Node keeps only the first in req.headers), whatever its case', () => {
+    const req = (rawHeaders: string[]) => ({ rawHeaders }) as unknown as IncomingMessage;
+    expect(authorizationCount(req(['Host', 'x', 'Accept', '*/*']))).toBe(0);
+    expect(authorizationCount(req(['Authorization', 'Bearer a', 'Host', 'x']))).toBe(1);
+    expect(authorizationCount(req(['authorization', 'Bearer a', 'AUTHORIZATION', 'Bearer b', 'Authorizatio', 'n']))).toBe(2);
   });
 });
 

@@ -113,6 +113,15 @@ describe('cloud scope on every cloud route', () => {
     expect(res.json.error.message).toContain('may not change the mapping config');
   });
 
+  it('a role this service does not know is named in the 403 (not "no role"); a token without one says it has no role claim', async () => {
+    const unknown = await h.api('GET', `/v1/clouds/${A}/iam-mapping`, { token: await signed({ role: 'admin' }) });
+    expect(unknown.status).toBe(403);
+    expect(unknown.json.error.message).toBe('t@example.com (role "admin" is unknown; the roles are owner, control-plane, viewer) may not read this cloud');
+    const none = await h.api('GET', `/v1/clouds/${A}/iam-mapping`, { token: await signed({ role: undefined }) });
+    expect(none.status).toBe(403);
+    expect(none.json.error.message).toContain('(no "role" claim)');
+  });
+
   it('the audit record of a PUT names the subject and the scope', async () => {
     const token = await scoped('owner', [A], 'alice@example.com');
     const put = await h.api('PUT', `/v1/clouds/${A}/iam-mapping`, { token, body: seedFor(A).replace('user1@', 'user9@') });

@@ -43,6 +43,19 @@ describe('the generated document', () => {
     expect(new Set(ROUTES.map((r) => r.useCase)).size).toBe(ROUTES.length);
   });
 
+  it('documents every status the edge can produce on a route: 400 for a bad cloud id, 413 for a body over the limit, 401/403 where auth is needed, the edge default', () => {
+    for (const route of ROUTES) {
+      const op = doc.paths[route.path]![route.method.toLowerCase()];
+      const key = routeKey(route);
+      const request = (route as { request?: { body?: unknown } }).request;
+      if (route.path.startsWith('/v1/clouds/{cloud}')) expect(op.responses['400'], `${key} 400 (bad cloud id)`).toBeDefined();
+      if (request?.body !== undefined) expect(op.responses['413'], `${key} 413 (body too large)`).toBeDefined();
+      if (route.permission) for (const status of ['401', '403']) expect(op.responses[status], `${key} ${status}`).toBeDefined();
+      expect(op.responses.default).toEqual({ $ref: '#/components/responses/EdgeError' });
+    }
+    expect(checker.resolve('#/components/responses/EdgeError')).toMatchObject({ description: expect.stringContaining('431') });
+  });
+
   it('has every component generated from a zod schema, and every $ref resolves to one', () => {
     expect(Object.keys(doc.components.schemas).sort()).toEqual(Object.keys(COMPONENTS).sort());
     const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
@@ -233,6 +246,26 @@ describe('real responses match the served document', () => {
     conforms('POST', P, await h.api('POST', `${BASE}/plan`, { body: SEED_EXAMPLES.eks.replace('fallback_rule: CLOUD_DEFAULT', 'fallback_rule: NONE') }));
     conforms('POST', P, await h.api('POST', `${BASE}/plan`, { body: SEED_EXAMPLES.eks, role: 'viewer' }));
     conforms('POST', P, await h.api('POST', `${BASE}/plan`, { body: '<x/>', contentType: 'application/xml' }));
+  });
+
+  it('bad cloud id → 400 on every /v1/clouds/{cloud} route, body over the limit → 413 on every route with a body, each as documented', async () => {
+    const big = 'x'.repeat(5 * 1024 * 1024 + 1);
+    for (const route of ROUTES) {
+      if (!hasDrift && DRIFT_KEYS.includes(routeKey(route))) continue;
+      const real = route.path.replace('{cluster_id}', 'c1');
+      if (route.path.startsWith('/v1/clouds/{cloud}')) {
+        const res = await h.api(route.method, real.replace('{cloud}', 'bad%20id'), {
+          body: route.method === 'GET' || route.method === 'DELETE' ? undefined : {},
+        });
+        expect(res.status, `${routeKey(route)}: ${res.text}`).toBe(400);
+        conforms(route.method, route.path, res);
+      }
+      if ((route as { request?: { body?: unknown } }).request?.body !== undefined) {
+        const res = await h.api(route.method, real.replace('{cloud}', CLOUD), { body: big, contentType: 'application/json' });
+        expect(res.status, routeKey(route)).toBe(413);
+        conforms(route.method, route.path, res);
+      }
+    }
   });
 
   it('exercised a success response of every served route', () => {
