@@ -748,7 +748,12 @@ function printPlan(io: Io, cloud: string, plan: PlanAnswer, out: Out): void {
     `cloud ${cloud}: the draft against ${plan.current_version ? `version ${plan.current_version}` : 'no config yet'} and what IAM and Kubernetes hold now (nothing stored)\n`,
   );
   if (plan.reason) io.out(`${plan.reason}\n`);
-  if (plan.changes.length === 0) io.out('\nNo changes. What exists matches the draft.\n');
+  if (plan.changes.length === 0)
+    io.out(
+      plan.left_alone.length === 0
+        ? '\nNo changes. What exists matches the draft.\n'
+        : `\nNo changes provisioning would make; ${plan.left_alone.length} left alone (below), which a run of this draft refuses or leaves as it is.\n`,
+    );
   else {
     io.out('\nApplying the draft would:\n');
     for (const c of plan.changes) {

@@ -410,6 +410,17 @@ describe('plan (like terraform plan)', () => {
   // Own ServiceAccount names: the other tests' clouds hold kubernetes-service-account-name1/2 in this sandbox.
   const seed = SEED_EXAMPLES.eks.replace(/cldrsrc_XXXX/g, P).replace(/kubernetes-service-account-name/g, 'plan-sa-');
 
+  it("a draft whose every item another cloud holds: no changes, and says they are left alone (not 'matches the draft')", async () => {
+    const other = file('plan-other.yaml', SEED_EXAMPLES.eks.replace(/cldrsrc_XXXX/g, 'cldrsrc_plan_other'));
+    const res = await cli(['plan', '-n', 'cldrsrc_plan_other', '-f', other]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('No changes provisioning would make; 2 left alone (below)');
+    expect(res.stdout).not.toContain('What exists matches the draft');
+    expect(res.stdout).toMatch(
+      /Left alone[^\n]*\n {2}! service-account anyscale-operator\/kubernetes-service-account-name1 .*already wanted by cloud cldrsrc_XXXX/,
+    );
+  });
+
   it('prints + create / ~ update / - delete with indented diffs and the count; --detailed-exitcode 0/2; -o json|yaml; --no-headers', async () => {
     const fresh = await cli(['plan', '-f', file('plan-v1.yaml', seed)]);
     expect(fresh.code, fresh.stderr).toBe(0);
