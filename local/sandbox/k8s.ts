@@ -1,8 +1,9 @@
 /**
- * Kubernetes API HTTP front end: discovery (`/version`, `/api`, `/api/v1`, `/apis`), core/v1
+ * Kubernetes API HTTP front end: discovery (`/version`, `/api`, `/api/v1`, `/apis`, `/openapi/v3`), core/v1
  * Namespaces and ServiceAccounts (list/get/create/replace/patch/delete), Status errors, and
  * meta.k8s.io/v1 Table rendering for `kubectl get`.
  */
+import { createHash } from 'node:crypto';
 import { RESOURCES, K8sError, VERBS_FOR_DISCOVERY, type K8sObject, type ResourceDef } from './k8s-resources.js';
 import type { K8sState } from './k8s-state.js';
 import type { FaultSpec, Operation, Reply } from './types.js';
@@ -34,6 +35,91 @@ const statusReply = (err: K8sError): Reply => jsonReply(err.code, err.toStatus()
 
 // ------------------------------------------------------------------ discovery
 
+/**
+ * The OpenAPI v3 schemas of what the sandbox serves, as kubectl fetches them to validate a
+ * manifest before `kubectl apply` (`/openapi/v3`, then the group version's document): the
+ * ServiceAccount and Namespace fields of core/v1, object metadata as the API server defines it.
+ * The write operations are listed with their `fieldValidation` parameter.
+ */
+const str = { type: 'string' };
+const strMap = { type: 'object', additionalProperties: str };
+const ref = (name: string) => ({ allOf: [{ $ref: `#/components/schemas/${name}` }] });
+const gvk = (kind: string) => ({ 'x-kubernetes-group-version-kind': [{ group: '', version: 'v1', kind }] });
+const OPENAPI_V1 = {
+  openapi: '3.0.0',
+  info: { title: 'Kubernetes (iam-mapping sandbox)', version: K8S_VERSION.gitVersion },
+  // The write operations kubectl looks for: their `fieldValidation` parameter tells it the server
+  // checks fields itself (then it sends `?fieldValidation=Strict` and skips its own schema check).
+  paths: Object.fromEntries(
+    (
+      [
+        ['/api/v1/namespaces/{namespace}/serviceaccounts/{name}', 'ServiceAccount'],
+        ['/api/v1/namespaces/{namespace}/serviceaccounts', 'ServiceAccount'],
+        ['/api/v1/namespaces/{name}', 'Namespace'],
+        ['/api/v1/namespaces', 'Namespace'],
+      ] as const
+    ).map(([path, kind]) => {
+      const op = {
+        'x-kubernetes-group-version-kind': { group: '', version: 'v1', kind },
+        parameters: [{ name: 'fieldValidation', in: 'query', schema: str }],
+        responses: { '200': { description: 'OK' } },
+      };
+      return [path, path.endsWith('}') ? { put: op, patch: op } : { post: op }];
+    }),
+  ),
+  components: {
+    schemas: {
+      'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta': {
+        type: 'object',
+        properties: {
+          name: str,
+          generateName: str,
+          namespace: str,
+          uid: str,
+          resourceVersion: str,
+          generation: { type: 'integer', format: 'int64' },
+          creationTimestamp: { type: 'string', format: 'date-time' },
+          deletionTimestamp: { type: 'string', format: 'date-time' },
+          labels: strMap,
+          annotations: strMap,
+          finalizers: { type: 'array', items: str },
+          ownerReferences: { type: 'array', items: { type: 'object' } },
+          managedFields: { type: 'array', items: { type: 'object' } },
+        },
+      },
+      'io.k8s.api.core.v1.ObjectReference': {
+        type: 'object',
+        properties: { apiVersion: str, fieldPath: str, kind: str, name: str, namespace: str, resourceVersion: str, uid: str },
+      },
+      'io.k8s.api.core.v1.LocalObjectReference': { type: 'object', properties: { name: str } },
+      'io.k8s.api.core.v1.ServiceAccount': {
+        type: 'object',
+        properties: {
+          apiVersion: str,
+          kind: str,
+          metadata: ref('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'),
+          automountServiceAccountToken: { type: 'boolean' },
+          imagePullSecrets: { type: 'array', items: ref('io.k8s.api.core.v1.LocalObjectReference') },
+          secrets: { type: 'array', items: ref('io.k8s.api.core.v1.ObjectReference') },
+        },
+        ...gvk('ServiceAccount'),
+      },
+      'io.k8s.api.core.v1.Namespace': {
+        type: 'object',
+        properties: {
+          apiVersion: str,
+          kind: str,
+          metadata: ref('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'),
+          spec: { type: 'object', properties: { finalizers: { type: 'array', items: str } } },
+          status: { type: 'object', properties: { phase: str } },
+        },
+        ...gvk('Namespace'),
+      },
+    },
+  },
+};
+const OPENAPI_HASH = createHash('sha512').update(JSON.stringify(OPENAPI_V1)).digest('hex').slice(0, 32).toUpperCase();
+
 function discovery(path: string): unknown {
   switch (path) {
     case '/version':
@@ -63,9 +149,13 @@ function discovery(path: string): unknown {
           shortNames: d.shortNames,
         })),
       };
+    case '/openapi/v3':
+      return { paths: { 'api/v1': { serverRelativeURL: `/openapi/v3/api/v1?hash=${OPENAPI_HASH}` } } };
+    case '/openapi/v3/api/v1':
+      return OPENAPI_V1;
     case '':
     case '/':
-      return { paths: ['/api', '/api/v1', '/apis', '/version'] };
+      return { paths: ['/api', '/api/v1', '/apis', '/openapi/v3', '/version'] };
     default:
       return undefined;
   }
@@ -163,6 +253,22 @@ const parseJson = (text: string): unknown => {
 
 const stripTypeMeta = ({ apiVersion: _a, kind: _k, ...rest }: K8sObject) => rest;
 
+/** `?fieldValidation=Strict` (kubectl apply's default): an unknown field is a 400, as the API server's strict decoding makes it. */
+function strictFields(kind: string, body: unknown): void {
+  const schemas = OPENAPI_V1.components.schemas as Record<string, { properties?: Record<string, unknown> }>;
+  const fields = (name: string) => new Set(Object.keys(schemas[name]?.properties ?? {}));
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+  const top = fields(`io.k8s.api.core.v1.${kind}`);
+  const meta = fields('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta');
+  const unknown = [
+    ...Object.keys(body).filter((k) => !top.has(k)),
+    ...Object.keys(((body as { metadata?: unknown }).metadata as object | null) ?? {})
+      .filter((k) => !meta.has(k))
+      .map((k) => `metadata.${k}`),
+  ];
+  if (unknown.length > 0) throw new K8sError(400, 'BadRequest', `strict decoding error: ${unknown.map((k) => `unknown field "${k}"`).join(', ')}`);
+}
+
 /** Resolves one Kubernetes API request into an executable operation. */
 export function k8sOperation(k8s: K8sState, req: K8sRequest): Operation {
   const renderFault = (fault: FaultSpec): Reply => {
@@ -206,6 +312,8 @@ export function k8sOperation(k8s: K8sState, req: K8sRequest): Operation {
   const contentType = header(req, 'content-type').split(';')[0]?.trim().toLowerCase() ?? '';
 
   const run = (): Reply => {
+    if (req.query.get('fieldValidation') === 'Strict' && (verb === 'POST' || verb === 'PUT' || (verb === 'PATCH' && !contentType.includes('json-patch'))))
+      strictFields(def.kind, parseJson(req.body));
     switch (verb) {
       case 'GET': {
         const obj = k8s.read(def.resource, namespace, name as string);

@@ -56,6 +56,26 @@ describe.skipIf(!hasKubectl)('kubectl against the sandbox', () => {
     expect(server.sandbox.calls.count({ action: 'LIST serviceaccounts' })).toBeGreaterThanOrEqual(2);
   });
 
+  it("apply: seed 000's `create --dry-run=client -o yaml | kubectl apply -f -`, validated as the API server does (OpenAPI v3, strict fields)", async () => {
+    const manifest = await kubectl('create', 'serviceaccount', 'applied', '-n', NS, '--dry-run=client', '-o', 'yaml');
+    expect(manifest.code, manifest.stderr).toBe(0);
+    const file = join(dir, 'applied.yaml');
+    writeFileSync(file, manifest.stdout);
+    const created = await kubectl('apply', '-f', file);
+    expect(created.stderr).toBe('');
+    expect(created.stdout.trim()).toBe('serviceaccount/applied created');
+    writeFileSync(file, manifest.stdout.replace(/^metadata:$/m, 'metadata:\n  labels:\n    team: a'));
+    const again = await kubectl('apply', '-f', file);
+    expect(again.code, again.stderr).toBe(0);
+    expect(server.sandbox.k8s.serviceAccount(NS, 'applied')?.metadata.labels).toEqual({ team: 'a' });
+    // A misspelt field is refused as a real cluster refuses it (kubectl asks for strict validation).
+    writeFileSync(file, `apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: typo\n  namespace: ${NS}\n  lables: {a: b}\nautomountToken: false\n`);
+    const typo = await kubectl('apply', '-f', file);
+    expect(typo.code).not.toBe(0);
+    expect(typo.stderr).toContain('strict decoding error: unknown field "automountToken", unknown field "metadata.lables"');
+    expect(server.sandbox.k8s.serviceAccount(NS, 'typo')).toBeUndefined();
+  });
+
   it('annotate --overwrite and label use PATCH', async () => {
     const mark = server.sandbox.calls.mark();
     const annotated = await kubectl('annotate', 'serviceaccount', 'worker', '-n', NS, `eks.amazonaws.com/role-arn=${ROLE_ARN}`, '--overwrite');
