@@ -588,10 +588,19 @@ export class IamState {
     if (document === undefined) throw validationError('assumeRolePolicyDocument', undefined, 'Member must not be null');
     parsePolicyDocument(document, 'trust', {
       federatedPrincipalExists: this.strictPrincipals ? (p) => this.federatedPrincipalExists(p) : undefined,
+      awsPrincipalExists: this.strictPrincipals ? (p) => this.awsPrincipalExists(p) : undefined,
     });
     if (policySize(document) > LIMITS.trustPolicySize) {
       throw limitExceeded(`Cannot exceed quota for ACLSizePerRole: ${LIMITS.trustPolicySize}`);
     }
+  }
+
+  /** A role of this account named by ARN must exist (path included), as IAM resolves it to the role's id; anything else is taken as given. */
+  private awsPrincipalExists(principal: string): boolean {
+    const m = /^arn:aws[\w-]*:iam::(\d{12}):role(\/(?:[\w+=,.@-]+\/)*)([\w+=,.@-]+)$/.exec(principal);
+    if (!m || m[1] !== this.accountId) return true;
+    const role = this.findRole(m[3] as string);
+    return role !== undefined && role.path === m[2];
   }
 
   private federatedPrincipalExists(principal: string): boolean {

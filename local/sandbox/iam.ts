@@ -132,7 +132,8 @@ function roleXml(role: RoleRecord, detail: boolean): XmlObject {
         ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.permissionsBoundaryArn }
         : undefined,
     Tags: detail && role.tags.length > 0 ? tagsXml(role.tags) : undefined,
-    RoleLastUsed: detail ? roleLastUsedXml(role) : undefined,
+    // As IAM: an empty element for a role never used (the CLI shows `"RoleLastUsed": {}`).
+    RoleLastUsed: detail ? (roleLastUsedXml(role) ?? {}) : undefined,
   };
 }
 
@@ -205,7 +206,7 @@ function accountAuthorizationDetails(p: QueryParams, iam: IamState): XmlObject {
       .filter((e) => e.policy)
       .map((e) => {
         const policy = e.policy as ManagedPolicyRecord;
-        const { Tags: _tags, Description: _description, ...rest } = policyXml(policy, false);
+        const { Tags: _tags, Description: _description, ...rest } = policyXml(policy, false, iam);
         return {
           ...rest,
           PolicyVersionList: [
@@ -217,7 +218,8 @@ function accountAuthorizationDetails(p: QueryParams, iam: IamState): XmlObject {
   };
 }
 
-function policyXml(policy: ManagedPolicyRecord, withTags: boolean): XmlObject {
+/** `iam`: to count the roles using the policy as their boundary, as IAM reports it. */
+function policyXml(policy: ManagedPolicyRecord, withTags: boolean, iam?: IamState): XmlObject {
   return {
     PolicyName: policy.name,
     PolicyId: policy.id,
@@ -225,7 +227,7 @@ function policyXml(policy: ManagedPolicyRecord, withTags: boolean): XmlObject {
     Path: policy.path,
     DefaultVersionId: policy.defaultVersionId,
     AttachmentCount: policy.attachmentCount ?? 0,
-    PermissionsBoundaryUsageCount: 0,
+    PermissionsBoundaryUsageCount: iam ? iam.listRoles().filter((r) => r.permissionsBoundaryArn === policy.arn).length : 0,
     IsAttachable: true,
     Description: policy.description,
     CreateDate: policy.createDate,
@@ -332,12 +334,12 @@ export const IAM_ACTIONS: Record<string, QueryAction<IamState>> = {
       true,
     ),
   })),
-  GetPolicy: read((p, iam) => ({ Policy: policyXml(iam.getPolicy(p.str('PolicyArn')), true) })),
+  GetPolicy: read((p, iam) => ({ Policy: policyXml(iam.getPolicy(p.str('PolicyArn')), true, iam) })),
   DeletePolicy: write((p, iam) => iam.deletePolicy(p.str('PolicyArn'))),
   ListPolicies: read((p, iam) => {
     const policies = iam.listPolicies(p.str('PathPrefix'), p.bool('OnlyAttached') ?? false);
     const { items, ...page } = paginate(policies, (x) => lower(x.name), p);
-    return { Policies: items.map((x) => policyXml(x, false)), ...page };
+    return { Policies: items.map((x) => policyXml(x, false, iam)), ...page };
   }),
 
   // instance profiles

@@ -41,6 +41,8 @@ function checkStringList(value: unknown, field: string): void {
 export interface ValidateOptions {
   /** Called for each `Federated` principal; return false to reject it as an invalid principal. */
   federatedPrincipalExists?: (principal: string) => boolean;
+  /** Called for each `AWS` principal; return false to reject it as an invalid principal (IAM checks that a named role exists). */
+  awsPrincipalExists?: (principal: string) => boolean;
 }
 
 /** Parses and validates a policy document; throws `MalformedPolicyDocument` the way IAM would. */
@@ -97,6 +99,11 @@ function checkPrincipal(principal: unknown, options: ValidateOptions): void {
   for (const [type, value] of Object.entries(principal)) {
     if (!['AWS', 'Service', 'Federated', 'CanonicalUser'].includes(type)) throw malformedPolicy(`Invalid principal in policy: "${type}"`);
     checkStringList(value, `Principal.${type}`);
+    if (type === 'AWS' && options.awsPrincipalExists) {
+      for (const p of asList(value) as string[]) {
+        if (!options.awsPrincipalExists(p)) throw malformedPolicy(`Invalid principal in policy: "AWS":"${p}"`);
+      }
+    }
     if (type === 'Federated' && options.federatedPrincipalExists) {
       for (const p of asList(value) as string[]) {
         if (!options.federatedPrincipalExists(p)) throw malformedPolicy(`Invalid principal in policy: "Federated":"${p}"`);

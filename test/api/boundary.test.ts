@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateRoleCommand, GetRoleCommand, IAMServiceException, PutRolePermissionsBoundaryCommand } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, GetPolicyCommand, GetRoleCommand, IAMServiceException, PutRolePermissionsBoundaryCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../lib/config/validate.js';
 import { deploymentRulesFromEnv } from '../../functions/lambda-app.js';
@@ -85,6 +85,11 @@ describe('the permissions boundary on every role the service creates', () => {
     const role = await getRoleViaCli(roleName);
     expect(role.PermissionsBoundary).toEqual({ PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: boundary() });
     expect(h.server.sandbox!.iam.getRole(roleName).attachedPolicyArns).toEqual([ALLOWED]);
+    // IAM counts the roles that use a policy as their boundary.
+    const { iam } = awsClients(h.server.url, 1, 'admin');
+    const used = await iam.send(new GetPolicyCommand({ PolicyArn: boundary() }));
+    expect(used.Policy?.PermissionsBoundaryUsageCount).toBe(h.server.sandbox!.iam.listRoles().filter((r) => r.permissionsBoundaryArn === boundary()).length);
+    expect(used.Policy?.PermissionsBoundaryUsageCount).toBeGreaterThan(0);
   });
 
   it('CreateRole under the service path without the boundary (or with another) is AccessDenied to the provisioning role; an admin is not bound by its policy', async () => {

@@ -161,6 +161,19 @@ describe('IAM roles (AWS SDK v3)', () => {
     );
     expect(err.name).toBe('MalformedPolicyDocumentException');
     expect(err.message).toContain('Invalid principal');
+    // So is a role of the account that does not exist (with its path); the account, its root and roles that exist are fine.
+    const awsTrust = (principal: string) =>
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: principal }, Action: 'sts:AssumeRole' }] });
+    for (const missing of ['arn:aws:iam::123456789012:role/doesnotexist', 'arn:aws:iam::123456789012:role/wrong-path/irsa-a']) {
+      err = await iamError(clients.iam.send(new CreateRoleCommand({ RoleName: 'ghost2', AssumeRolePolicyDocument: awsTrust(missing) })));
+      expect(err.name).toBe('MalformedPolicyDocumentException');
+      expect(err.message).toBe(`Invalid principal in policy: "AWS":"${missing}"`);
+    }
+    const { Role: existing } = await clients.iam.send(new GetRoleCommand({ RoleName: 'irsa-a' }));
+    expect(existing?.RoleLastUsed).toEqual({}); // as IAM shows a role never used
+    for (const [i, ok] of ['123456789012', 'arn:aws:iam::123456789012:root', existing!.Arn!, 'arn:aws:iam::999999999999:role/x'].entries())
+      await clients.iam.send(new CreateRoleCommand({ RoleName: `trusts-${i}`, AssumeRolePolicyDocument: awsTrust(ok) }));
+    for (let i = 0; i < 4; i++) await clients.iam.send(new DeleteRoleCommand({ RoleName: `trusts-${i}` }));
   });
 
   it('tags and untags roles (50-tag quota)', async () => {
