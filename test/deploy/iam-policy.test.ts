@@ -64,6 +64,13 @@ describe('the packaged provisioning role (IAM steps)', () => {
     expect(await decide(R, 'iam:GetRole', role('/', 'iam-mapping-c-new'))).toBe('Allowed');
     expect(await decide(R, 'iam:UpdateAssumeRolePolicy', role('/', 'someone-elses'))).toMatch(/Denied/);
   });
+  it('GetInstanceProfile is read-only on every instance profile (EnsureInstanceProfile first reads one that may not exist: path-less)', async () => {
+    const ip = (path: string) => `arn:aws:iam::${ACCOUNT}:instance-profile${path}p`;
+    expect(await decide(R, 'iam:GetInstanceProfile', ip('/'))).toBe('Allowed');
+    expect(await decide(R, 'iam:GetInstanceProfile', ip('/iam-mapping/'))).toBe('Allowed');
+    expect(await decide(R, 'iam:AddRoleToInstanceProfile', ip('/'))).toMatch(/Denied/);
+    expect(await decide(R, 'iam:RemoveRoleFromInstanceProfile', ip('/'))).toMatch(/Denied/);
+  });
   it('instance profiles only under the service path; no unused grants', async () => {
     const ip = (path: string) => `arn:aws:iam::${ACCOUNT}:instance-profile${path}p`;
     expect(await decide(R, 'iam:CreateInstanceProfile', ip('/iam-mapping/'))).toBe('Allowed');
@@ -169,6 +176,13 @@ describe('the EKS Pod Identity steps (ProvisioningPodIdentityRole)', () => {
     expect(await decide(R, 'iam:UpdateAssumeRolePolicy', role('/', 'admin'))).toMatch(/Denied/);
     for (const action of ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRolePermissionsBoundary', 'iam:TagRole'])
       expect(await decide(R, action, role('/iam-mapping/'), { 'iam:PermissionsBoundary': boundaryArn(), 'iam:PolicyARN': ALLOWED }), action).toMatch(/Denied/);
+  });
+  it('the drift function reads any instance profile (a missing one: path-less), deletes only under the path', async () => {
+    const ip = (path: string) => `arn:aws:iam::${ACCOUNT}:instance-profile${path}p`;
+    expect(await decide('DriftRole', 'iam:GetInstanceProfile', ip('/'))).toBe('Allowed');
+    expect(await decide('DriftRole', 'iam:GetInstanceProfile', ip('/iam-mapping/'))).toBe('Allowed');
+    expect(await decide('DriftRole', 'iam:DeleteInstanceProfile', ip('/'))).toMatch(/Denied/);
+    expect(await decide('DriftRole', 'iam:DeleteInstanceProfile', ip('/iam-mapping/'))).toBe('Allowed');
   });
   it('the drift function reads associations, and deletes only (an orphan ServiceAccount with it): never creates, rebinds or retags one', async () => {
     for (const action of ['eks:DescribePodIdentityAssociation', 'eks:DeletePodIdentityAssociation'])
