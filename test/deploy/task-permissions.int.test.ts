@@ -321,8 +321,12 @@ describe('every AWS call of every function is allowed by its deployed role', () 
   it('IRSA: create, rename (lingering claims), plan, drift repair with delete_orphans after tampering', async () => {
     const cloud = 'cld_perm_irsa';
     const extra = `  service_accounts:\n    sa-b:\n      extra_policy_arns: [${ALLOWED}]`;
-    await put(cloud, eks(cloud, ['sa-a', 'sa-b'], extra));
-    // sa-b dropped, sa-c new: sa-b's claims linger (Plan asks whether its names still exist).
+    await put(cloud, eks(cloud, ['sa-a', 'sa-b', 'sa-gone'], extra));
+    // sa-gone's role deleted by hand: Plan's question whether its claimed name still exists is a GetRole of a missing role.
+    const gone = roleNameFor('iam-mapping-', cloud, 'sa-gone');
+    for (const name of sandbox.iam.listRolePolicies(gone)) sandbox.iam.deleteRolePolicy(gone, name);
+    sandbox.iam.deleteRole(gone);
+    // sa-b and sa-gone dropped, sa-c new: their claims linger (Plan asks whether their names still exist).
     await put(cloud, eks(cloud, ['sa-a', 'sa-c'], '  drift: { mode: repair, delete_orphans: true }'));
     // The plan route (the drift function) over a draft.
     const plan = await h.api('POST', `/v1/clouds/${cloud}/iam-mapping/plan`, {
@@ -348,8 +352,11 @@ describe('every AWS call of every function is allowed by its deployed role', () 
 
   it('AWS VM: instance profiles, the pass-role check, rename, drift repair with delete_orphans', async () => {
     const cloud = 'cld_perm_vm';
-    const run = await put(cloud, vm(cloud, ['ip-one', 'ip-two'], `  control_plane_role: ${CP}`));
+    const run = await put(cloud, vm(cloud, ['ip-one', 'ip-two', 'ip-gone'], `  control_plane_role: ${CP}`));
     expect(run.warnings?.[0]?.code).toBe('PASS_ROLE_DENIED');
+    // ip-gone deleted by hand before it is dropped: Plan's GetInstanceProfile of a missing one.
+    for (const r of sandbox.iam.rolesOf(sandbox.iam.getInstanceProfile('ip-gone'))) sandbox.iam.removeRoleFromInstanceProfile('ip-gone', r.roleName);
+    sandbox.iam.deleteInstanceProfile('ip-gone');
     await put(cloud, vm(cloud, ['ip-one', 'ip-three'], `  control_plane_role: ${CP}\n  drift: { mode: repair, delete_orphans: true }`));
     const one = sandbox.iam.getInstanceProfile('ip-one');
     for (const r of sandbox.iam.rolesOf(one)) sandbox.iam.removeRoleFromInstanceProfile('ip-one', r.roleName);
@@ -429,9 +436,17 @@ describe('every AWS call of every function is allowed by its deployed role', () 
       ).toBe(true);
     expect([...checks.values()].some((c) => c.action === 'iam:PassRole' && c.context['iam:PassedToService'] === 'pods.eks.amazonaws.com')).toBe(true);
     expect([...checks.values()].some((c) => c.action === 'iam:PassRole' && c.context['iam:PassedToService'] === 'ec2.amazonaws.com')).toBe(true);
-    // Some reads of what does not exist (authorised against path-less ARNs) were among them.
-    expect([...checks.values()].some((c) => c.action === 'iam:GetRole' && !c.resource.includes(':role/iam-mapping/'))).toBe(true);
-    expect([...checks.values()].some((c) => c.action === 'iam:GetInstanceProfile' && !c.resource.includes(':instance-profile/iam-mapping/'))).toBe(true);
+    // Reads of what does not exist (authorised against path-less ARNs) were among them: before a create, and Plan's of lingering claims.
+    const pathless = (fn: string, action: string) =>
+      [...checks.values()].some((c) => c.fn === fn && c.action === action && !/:(role|instance-profile)\/iam-mapping\//.test(c.resource));
+    for (const [fn, action] of [
+      ['provisionEnsureRole', 'iam:GetRole'],
+      ['provisionEnsureInstanceProfile', 'iam:GetInstanceProfile'],
+      ['provisionPlan', 'iam:GetRole'],
+      ['provisionPlan', 'iam:GetInstanceProfile'],
+      ['drift', 'iam:GetInstanceProfile'],
+    ] as const)
+      expect(pathless(fn, action), `${fn} ${action} of a missing one`).toBe(true);
     const denied: string[] = [];
     for (const check of checks.values()) {
       const decision = await evaluator.decide(check.role, check.action, check.resource, check.context);
