@@ -40,6 +40,8 @@ export interface TargetsConfig {
   maxAttempts?: number;
   /** Mutating IAM calls per second this process may make (default: env IAM_WRITE_RATE; unset = adaptive). */
   iamWriteRatePerSecond?: number;
+  /** Extra headers on every IAM/EKS/STS request (local only: which function a sandbox call is made for; see local/function-context.ts). */
+  requestHeaders?: () => Record<string, string>;
 }
 
 /** A cluster as `ClusterPort.describeCluster` returns it, optionally with how to reach its API server. */
@@ -66,6 +68,7 @@ export function createTargets(config: TargetsConfig): Targets {
     region: config.region,
     ...(base ? { endpoint: `${base}/sandbox/aws`, credentials: SANDBOX_CREDENTIALS } : {}),
     ...(config.maxAttempts !== undefined ? { maxAttempts: config.maxAttempts } : {}),
+    ...(config.requestHeaders ? { requestHeaders: config.requestHeaders } : {}),
   };
   const writeRate = config.iamWriteRatePerSecond ?? iamWriteRateFromEnv();
   const iam = new AwsIam({ ...aws, ...(writeRate ? { writeRatePerSecond: writeRate } : {}) });

@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { createApp, type App, type StorePorts } from '../app/app.js';
 import type { DriftCheckControl } from '../lib/drift/check.js';
 import { runHandedOffCheck, runScheduledPass, type ScheduleOutcome } from '../app/use-cases/drift.js';
-import { createTargets, type TargetsConfig } from '../adapters/targets.js';
+import { createTargets, type Targets, type TargetsConfig } from '../adapters/targets.js';
 import { createGcpTargets, type GcpTargetsConfig } from '../adapters/gcp/google.js';
 import { configOperations } from '../functions/config.js';
 import { driftOperations } from '../functions/drift.js';
@@ -38,6 +38,7 @@ import { createWorkflowSteps } from '../lib/workflow/steps.js';
 import { createCheckingVerifier, loadOrCreateSecret, unauthorized } from './auth.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, createLocalDocumentClient, ensureTable, startDynalite } from './dynalite.js';
 import { authorizationCount, BodyTooLargeError, createRequestQueue, lambdaContext, readBody, send, toEvent } from './http-adapter.js';
+import { asFunction, currentFunction, functionHeaders } from './function-context.js';
 import { createSandbox, GCP_DEFAULT_PROJECT, gcpControlPlaneAccount, type Sandbox, type SandboxOptions } from './sandbox/index.js';
 import { persistedSandboxState } from './sandbox-state.js';
 import { createLocalWorkflowRunner, type LocalWorkflowRunner, type Quotas } from './workflow-runner.js';
@@ -73,6 +74,13 @@ export interface LocalServerOptions {
   driftIntervalSeconds?: number;
   /** An on-demand drift check still running after this many ms goes on in the background and the request answers 202, as deployed. Default env DRIFT_DEADLINE_SECONDS, else 20 s. */
   driftDeadlineMs?: number;
+  /**
+   * Sandbox only: each deployed function gets its own IAM/EKS/STS clients and their caches (the
+   * account, described clusters), as each Lambda has its own container, so every call a function
+   * makes deployed is made — and attributed to it — locally too (test/deploy/task-permissions).
+   * Default off: one set for the process.
+   */
+  targetsPerFunction?: boolean;
 }
 
 export interface LocalServer {
@@ -285,8 +293,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const context = lambdaContext(match.route.fn, event.requestContext.requestId);
     if (!handlers) throw new AppError('SERVICE_UNAVAILABLE', 'starting up');
     const handler = handlers[match.route.fn];
-    // Run with the other requests of this poll phase, back to back (createRequestQueue says why).
-    queue(res, () => inInvocation(context.awsRequestId, () => handler(event, context)));
+    // Run with the other requests of this poll phase, back to back (createRequestQueue says why),
+    // logging with its own request's context; the sandbox calls it makes are the deployed
+    // function's (`caller` in the call log).
+    queue(res, () => asFunction(match.route.fn, () => inInvocation(context.awsRequestId, () => handler(event, context))));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -304,6 +314,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     region: LOCAL_REGION,
     sandboxUrl: url,
     clusterName: SANDBOX_DEFAULTS.clusterName!,
+    // Each call names the deployed function it is made for (the sandbox's call log `caller`).
+    requestHeaders: functionHeaders,
   };
   const gcpConfig: GcpTargetsConfig | undefined =
     options.gcpTargets ??
@@ -340,7 +352,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       staleGraceMs: options.resolveStaleGraceMs ?? Number(process.env.RESOLVE_STALE_GRACE_MS ?? 2000),
     },
     defaults,
-    targets: () => createTargets(targetsConfig),
+    targets: () => (!options.targets && options.targetsPerFunction ? perFunctionTargets(() => createTargets(targetsConfig)) : createTargets(targetsConfig)),
     ...(gcpConfig ? { gcp: () => createGcpTargets(gcpConfig) } : {}),
     // A run outlives the request that starts it: it logs outside that request's context (deployed, in its own task functions).
     workflow: () => ({ start: (input) => outsideInvocation(() => runner.start(input)) }),
@@ -351,8 +363,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       handOff: async (request) => {
         // Stopping (Ctrl-C) withdraws it (close): it reads no further and writes nothing; the slot is freed.
         const control = { withdrawn: false, writing: false };
-        // It outlives the request that handed it off (deployed: the drift worker's own invocation), so it logs outside that request's context.
-        const check = outsideInvocation(() => runHandedOffCheck(a, request, { control }))
+        // It outlives the request that handed it off (deployed: the drift worker's own invocation, the
+        // driftSchedule function, role DriftRole), so it logs outside that request's context.
+        const check = outsideInvocation(() => asFunction('driftSchedule', () => runHandedOffCheck(a, request, { control })))
           .then(
             (report) => logger.info('handed-off drift check', { cloudId: request.cloudId, status: report.status, findings: report.summary.total }),
             (error: unknown) => logger.warn('handed-off drift check failed', { cloudId: request.cloudId, error: String(error) }),
@@ -382,7 +395,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   // The scheduled drift pass (deployed: an EventBridge rule); one at a time, quiet unless it fails.
   let driftPass: Promise<ScheduleOutcome> | undefined;
   const runDriftSchedule = () =>
-    (driftPass ??= runScheduledPass(app).finally(() => {
+    (driftPass ??= asFunction('driftSchedule', () => runScheduledPass(app)).finally(() => {
       driftPass = undefined;
     }));
   const intervalSeconds = options.driftIntervalSeconds ?? Number(process.env.DRIFT_INTERVAL_SECONDS ?? 300);
@@ -433,6 +446,26 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     runDriftSchedule,
     close,
   };
+}
+
+/** Targets whose every call goes to the current function's own set (local/function-context.ts), made on first use. */
+function perFunctionTargets(make: () => Targets): Targets {
+  const byFunction = new Map<string, Targets>();
+  const current = (): Targets => {
+    const name = currentFunction() ?? '';
+    let targets = byFunction.get(name);
+    if (!targets) byFunction.set(name, (targets = make()));
+    return targets;
+  };
+  const port = <K extends 'iam' | 'clusters' | 'podIdentity'>(key: K): NonNullable<Targets[K]> =>
+    new Proxy({} as NonNullable<Targets[K]>, {
+      get: (_o, prop) => {
+        const target = current()[key] as unknown as Record<string | symbol, unknown>;
+        const value = target[prop];
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  return { iam: port('iam'), clusters: port('clusters'), podIdentity: port('podIdentity'), kubernetes: (cluster) => current().kubernetes(cluster) };
 }
 
 // ---------------------------------------------------------------------------------------------

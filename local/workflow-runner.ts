@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { parse } from 'yaml';
 import type { WorkflowStarter } from '../lib/ports.js';
+import { asFunction } from './function-context.js';
 
 export const DEFINITION_FILE = fileURLToPath(new URL('../workflow/provisioning.asl.yml', import.meta.url));
 
@@ -367,7 +368,7 @@ export function createLocalWorkflowRunner(options: LocalRunnerOptions): LocalWor
     for (const { name, fn } of taskStates(def)) {
       const handler = options.handlers[fn];
       if (!handler) throw new Error(`no local handler for function ${fn} (state ${name})`);
-      handlers[name] = guardTask(name, handler);
+      handlers[name] = guardTask(name, fn, handler);
     }
     const distributed = new Set<string>();
     const states = { ...(def.States as Record<string, Json>) };
@@ -405,8 +406,12 @@ export function createLocalWorkflowRunner(options: LocalRunnerOptions): LocalWor
     };
   }
 
-  /** A Task's effective input and its result are payloads too: checked synchronously, before and after the call. */
-  function guardTask(name: string, handler: TaskHandler): TaskHandler {
+  /**
+   * A Task's effective input and its result are payloads too: checked synchronously, before and
+   * after the call. The handler runs as its function `fn` (local/function-context.ts), so the
+   * sandbox calls it makes are attributed to it.
+   */
+  function guardTask(name: string, fn: string, handler: TaskHandler): TaskHandler {
     return async (input) => {
       const inBytes = byteSize(input);
       measure(inBytes, `${name} (task input)`);
@@ -414,7 +419,7 @@ export function createLocalWorkflowRunner(options: LocalRunnerOptions): LocalWor
       stats.tasksInFlight += 1;
       let result: unknown;
       try {
-        result = await handler(input);
+        result = await asFunction(fn, () => handler(input));
       } finally {
         stats.tasksInFlight -= 1;
       }

@@ -8,7 +8,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { ClusterIdentity, ClusterPort } from '../../lib/ports.js';
 import { cachedOnce, PromiseCache } from '../../lib/promise-cache.js';
 import { invalidInput } from '../../lib/target-errors.js';
-import { awsClientConfig, type AwsClientOptions } from './clients.js';
+import { awsClientConfig, withRequestHeaders, type AwsClientOptions } from './clients.js';
 import { awsErrorCode, mapAwsError } from './errors.js';
 
 /** What DescribeCluster tells beyond the port's ClusterIdentity (used to reach the cluster's API server). */
@@ -58,7 +58,7 @@ export class AwsClusters implements ClusterPort {
     const { eks, sts, ...clientOptions } = options;
     this.options = clientOptions;
     if (eks) this.eksClients.set(options.region, eks);
-    this.sts = sts ?? new STSClient(awsClientConfig(clientOptions));
+    this.sts = sts ?? withRequestHeaders(new STSClient(awsClientConfig(clientOptions)), clientOptions);
   }
 
   get region(): string {
@@ -68,7 +68,7 @@ export class AwsClusters implements ClusterPort {
   private eks(region: string): EKSClient {
     let client = this.eksClients.get(region);
     if (!client) {
-      client = new EKSClient(awsClientConfig({ ...this.options, region }));
+      client = withRequestHeaders(new EKSClient(awsClientConfig({ ...this.options, region })), this.options);
       this.eksClients.set(region, client);
     }
     return client;

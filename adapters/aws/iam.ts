@@ -50,7 +50,7 @@ import type {
 } from '../../lib/ports.js';
 import type { PolicyDocument } from '../../lib/provisioning/policies.js';
 import { invalidInput } from '../../lib/target-errors.js';
-import { awsClientConfig, type AwsClientOptions } from './clients.js';
+import { awsClientConfig, withRequestHeaders, type AwsClientOptions } from './clients.js';
 import { isNoSuchEntity, mapAwsError } from './errors.js';
 import { FixedRateLimiter, pacedRetryStrategy, type PacerStats } from './write-pacing.js';
 
@@ -140,14 +140,20 @@ export class AwsIam implements IamPort {
       this.writeClient = clientOrOptions;
     } else {
       const config = awsClientConfig(clientOrOptions);
-      this.client = new IAMClient(config);
+      this.client = withRequestHeaders(new IAMClient(config), clientOrOptions);
       const rate = clientOrOptions.writeRatePerSecond;
       this.writePacer = rate !== undefined && rate > 0 ? new FixedRateLimiter(rate) : undefined;
       const { maxAttempts: _readAttempts, ...rest } = config;
-      this.writeClient = new IAMClient({
-        ...rest,
-        retryStrategy: pacedRetryStrategy(Math.max(1, clientOrOptions.writeMaxAttempts ?? clientOrOptions.maxAttempts ?? WRITE_MAX_ATTEMPTS), this.writePacer),
-      });
+      this.writeClient = withRequestHeaders(
+        new IAMClient({
+          ...rest,
+          retryStrategy: pacedRetryStrategy(
+            Math.max(1, clientOrOptions.writeMaxAttempts ?? clientOrOptions.maxAttempts ?? WRITE_MAX_ATTEMPTS),
+            this.writePacer,
+          ),
+        }),
+        clientOrOptions,
+      );
     }
     this.tagConcurrency = Math.max(1, options.tagConcurrency ?? (clientOrOptions instanceof IAMClient ? undefined : clientOrOptions.tagConcurrency) ?? 5);
   }

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-eks';
 import type { ClusterIdentity, PodIdentityAssociationInfo, PodIdentityAssociationSummary, PodIdentityPort } from '../../lib/ports.js';
 import { invalidInput } from '../../lib/target-errors.js';
-import { awsClientConfig, type AwsClientOptions } from './clients.js';
+import { awsClientConfig, withRequestHeaders, type AwsClientOptions } from './clients.js';
 import { awsErrorCode, mapAwsError } from './errors.js';
 
 const isNotFound = (err: unknown) => /^ResourceNotFound(Exception)?$/.test(awsErrorCode(err));
@@ -50,7 +50,7 @@ export class AwsPodIdentity implements PodIdentityPort {
     const region = cluster.region ?? this.options.region;
     let client = this.clients.get(region);
     if (!client) {
-      client = new EKSClient(awsClientConfig({ ...this.options, region }));
+      client = withRequestHeaders(new EKSClient(awsClientConfig({ ...this.options, region })), this.options);
       this.clients.set(region, client);
     }
     return client;

@@ -89,8 +89,11 @@ export class CallLog {
     return out;
   }
 
-  /** `GET /sandbox/calls?since=N`: every call after sequence number N, in the contract's shape. */
-  toJson(since = 0): { last: number; calls: Array<{ seq: number; service: string; action: string; status: number | null; mutating: boolean }> } {
+  /** `GET /sandbox/calls?since=N`: every call after sequence number N, in the contract's shape (`caller`: the function it was made for, when known). */
+  toJson(since = 0): {
+    last: number;
+    calls: Array<{ seq: number; service: string; action: string; status: number | null; mutating: boolean; caller?: string }>;
+  } {
     return {
       last: this.seqCounter,
       calls: this.filter({ sinceSeq: since }).map((r) => ({
@@ -99,6 +102,7 @@ export class CallLog {
         action: r.action,
         status: r.status ?? null,
         mutating: r.mutating,
+        ...(r.caller ? { caller: r.caller } : {}),
       })),
     };
   }

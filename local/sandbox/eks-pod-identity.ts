@@ -320,6 +320,21 @@ function parseBody(body: string): Record<string, unknown> {
   return parsed;
 }
 
+/** What IAM authorises a create / update by besides the cluster (the role passed, the tags): logged with the call. */
+function authorisationParams(body: string): Record<string, string | undefined> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return {};
+  }
+  if (!isPlainObject(parsed)) return {};
+  return {
+    ...(typeof parsed.roleArn === 'string' ? { roleArn: parsed.roleArn } : {}),
+    ...(isPlainObject(parsed.tags) ? { tagKeys: Object.keys(parsed.tags).join(',') } : {}),
+  };
+}
+
 function paging(query: URLSearchParams): { start: number; max: number } {
   const rawMax = query.get('maxResults');
   const max = rawMax === null ? 100 : Number(rawMax);
@@ -356,7 +371,7 @@ export function podIdentityCall(state: PodIdentityState, method: string, path: s
       return {
         action: 'TagResource',
         mutating: true,
-        params: { resourceArn: arn },
+        params: { resourceArn: arn, ...authorisationParams(body) },
         run: () => {
           const t = target();
           const add = checkTags(parseBody(body).tags);
@@ -437,7 +452,7 @@ export function podIdentityCall(state: PodIdentityState, method: string, path: s
       return {
         action: 'CreatePodIdentityAssociation',
         mutating: true,
-        params: { name: cluster },
+        params: { name: cluster, ...authorisationParams(body) },
         run: () => ({ status: 200, body: { association: associationJson(state.create(cluster, parseBody(body))) }, committed: true }),
       };
     }
@@ -469,7 +484,7 @@ export function podIdentityCall(state: PodIdentityState, method: string, path: s
     return {
       action: 'UpdatePodIdentityAssociation',
       mutating: true,
-      params: { name: cluster, associationId: id },
+      params: { name: cluster, associationId: id, ...authorisationParams(body) },
       run: () => ({ status: 200, body: { association: associationJson(state.update(cluster, id, parseBody(body))) }, committed: true }),
     };
   }

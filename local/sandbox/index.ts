@@ -23,6 +23,7 @@ import { gcpOperation } from './gcp.js';
 import { GcpState, type GcpSandboxOptions, type GcpSnapshot } from './gcp-state.js';
 import type { CallInfo, ClusterSpec, FaultInjector, LatencySpec, Operation, Reply } from './types.js';
 import { readBody, sleep } from './util.js';
+import { FUNCTION_HEADER } from '../function-context.js';
 
 export type { CallInfo, CallRecord, ClusterSpec, FaultInjector, FaultSpec, LatencySpec, SandboxService } from './types.js';
 export type { CallFilter } from './calls.js';
@@ -277,7 +278,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         return;
       }
       const info: CallInfo = { seq: calls.nextSeq(), service: op.service, action: op.action, mutating: op.mutating, params: op.params };
-      const record = calls.record({ ...info, at: started });
+      const caller = req.headers[FUNCTION_HEADER];
+      const record = calls.record({ ...info, at: started, ...(typeof caller === 'string' && caller !== '' ? { caller } : {}) });
       const delay = typeof latency === 'function' ? latency(info) : (latency ?? 0);
       if (delay > 0) await sleep(delay);
       const fault = faults?.(info) ?? iamThrottle?.(info) ?? gcpThrottle?.(info) ?? undefined;

@@ -40,6 +40,12 @@ export interface CallRecord {
   /** Epoch milliseconds when the request arrived. */
   at: number;
   params: Readonly<Record<string, string | undefined>>;
+  /**
+   * The deployed function the call was made for (`x-iam-mapping-function`, sent by the service's
+   * own sandbox clients under `npm start`: `provisionPlan`, `drift`, …); absent for other callers
+   * (the AWS CLI, kubectl, Google's clients).
+   */
+  caller?: string;
   /** Filled in when the response is sent. */
   status?: number;
   /** Error code / Kubernetes reason when the call failed. */

@@ -6,10 +6,10 @@
  * permissions boundary (or with another), cannot remove or replace it, cannot attach a policy
  * outside the allow-list (AdministratorAccess); it can create a role with the boundary; the
  * record/finalize and ServiceAccount steps have no IAM write; and the boundary caps whatever a
- * workload role is granted.
+ * workload role is granted. (The template's evaluation: test/helpers/iam-template.ts.)
  */
-import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { templateEvaluator, type Template, type TemplateEvaluator } from '../helpers/iam-template.js';
 import { packagedTemplate } from '../helpers/osls.js';
 
 const ACCOUNT = '111122223333';
@@ -19,121 +19,17 @@ const ALLOWED = `arn:aws:iam::${ACCOUNT}:policy/ml-team-read`;
 const ADMIN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 const CONTROL_PLANE = `arn:aws:iam::${ACCOUNT}:role/anyscale/anyscale-cp`;
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-interface Template {
-  Conditions?: Record<string, Json>;
-  Resources: Record<string, { Type: string; Properties: Record<string, Json> }>;
-}
-
 let template: Template;
-const NO_VALUE = Symbol('NoValue');
-
-/** Resolves the intrinsics of `value` for ACCOUNT/REGION (names of resources as CloudFormation would make them). */
-function resolveIntrinsics(value: Json, t: Template): Json {
-  const refs: Record<string, string> = {
-    'AWS::Partition': 'aws',
-    'AWS::AccountId': ACCOUNT,
-    'AWS::Region': REGION,
-    WorkloadBoundary: `arn:aws:iam::${ACCOUNT}:policy/${String((t.Resources.WorkloadBoundary?.Properties as Record<string, Json>).ManagedPolicyName)}`,
-  };
-  const attrs: Record<string, string> = {
-    'MappingTable.Arn': `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/iam-mapping-${STAGE}`,
-  };
-  const condition = (name: string): boolean => Boolean(walk(t.Conditions?.[name] ?? false));
-  const walk = (v: Json): any => {
-    if (Array.isArray(v)) return v.map(walk).filter((x) => x !== NO_VALUE);
-    if (v === null || typeof v !== 'object') return v;
-    const keys = Object.keys(v);
-    if (keys.length === 1) {
-      const [k] = keys as [string];
-      const arg = v[k] as Json;
-      switch (k) {
-        case 'Ref':
-          if (arg === 'AWS::NoValue') return NO_VALUE;
-          if (typeof arg === 'string' && arg in refs) return refs[arg];
-          throw new Error(`unresolved Ref ${String(arg)}`);
-        case 'Fn::GetAtt': {
-          const key = Array.isArray(arg) ? arg.join('.') : String(arg);
-          if (key in attrs) return attrs[key];
-          if (key.endsWith('Role.Arn')) return `arn:aws:iam::${ACCOUNT}:role/${key.slice(0, -4)}`;
-          throw new Error(`unresolved GetAtt ${key}`);
-        }
-        case 'Fn::Sub': {
-          const text = Array.isArray(arg) ? String(arg[0]) : String(arg);
-          return text.replace(/\$\{([^}]+)\}/g, (_m, name: string) => {
-            if (name in refs) return refs[name] as string;
-            if (name in attrs) return attrs[name] as string;
-            throw new Error(`unresolved Sub \${${name}}`);
-          });
-        }
-        case 'Fn::If': {
-          const [name, yes, no] = arg as [string, Json, Json];
-          return walk(condition(name) ? yes : no);
-        }
-        case 'Fn::Not':
-          return !walk((arg as Json[])[0] as Json);
-        case 'Fn::Equals': {
-          const [a, b] = (arg as Json[]).map(walk);
-          return a === b;
-        }
-        case 'Fn::Split': {
-          const [sep, text] = (arg as Json[]).map(walk) as [string, string];
-          return text.split(sep);
-        }
-        default:
-          if (k.startsWith('Fn::')) throw new Error(`unsupported intrinsic ${k}`);
-      }
-    }
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) {
-      const r = walk(x);
-      if (r !== NO_VALUE) out[k] = r;
-    }
-    return out;
-  };
-  return walk(value);
-}
-
-/** The inline policies of a role resource, resolved. */
-function rolePolicies(name: string): Array<{ name: string; policy: any }> {
-  const role = template.Resources[name];
-  if (role?.Type !== 'AWS::IAM::Role') throw new Error(`no role ${name} in the template`);
-  const policies = (role.Properties.Policies ?? []) as Array<{ PolicyName: string; PolicyDocument: Json }>;
-  return policies.map((p) => ({ name: p.PolicyName, policy: resolveIntrinsics(p.PolicyDocument, template) }));
-}
-const boundaryArn = () => `arn:aws:iam::${ACCOUNT}:policy/iam-mapping-${STAGE}-workload-boundary`;
-const boundaryDocument = () => resolveIntrinsics(template.Resources.WorkloadBoundary!.Properties.PolicyDocument as Json, template);
-
-async function decide(
-  roleName: string,
-  action: string,
-  resource: string,
-  context: Record<string, string | string[]> = {},
-  extra: { permissionBoundaryPolicies?: Array<{ name: string; policy: any }>; identityPolicies?: Array<{ name: string; policy: any }> } = {},
-): Promise<string> {
-  const result = await runSimulation(
-    {
-      identityPolicies: extra.identityPolicies ?? rolePolicies(roleName),
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      ...(extra.permissionBoundaryPolicies ? { permissionBoundaryPolicies: extra.permissionBoundaryPolicies } : {}),
-      request: {
-        principal: `arn:aws:iam::${ACCOUNT}:role/${roleName}`,
-        action,
-        resource: { accountId: ACCOUNT, resource },
-        contextVariables: context,
-      },
-    },
-    {},
-  );
-  if (result.resultType === 'error') throw new Error(`simulation error: ${JSON.stringify(result.errors)}`);
-  return result.overallResult;
-}
+let evaluator: TemplateEvaluator;
+const boundaryArn = () => evaluator.boundaryArn();
+const boundaryDocument = () => evaluator.boundaryDocument();
+const decide: TemplateEvaluator['decide'] = (...args) => evaluator.decide(...args);
 
 const role = (path: string, name = 'iam-mapping-c-sa') => `arn:aws:iam::${ACCOUNT}:role${path}${name}`;
 
 beforeAll(async () => {
   template = await packagedTemplate<Template>({ stage: STAGE, env: { ALLOWED_POLICY_ARNS: ALLOWED, CONTROL_PLANE_ROLES: CONTROL_PLANE } });
+  evaluator = templateEvaluator(template, { account: ACCOUNT, region: REGION, stage: STAGE });
 }, 300_000);
 
 describe('the packaged provisioning role (IAM steps)', () => {
@@ -167,6 +63,13 @@ describe('the packaged provisioning role (IAM steps)', () => {
   it('GetRole is read-only on every role (the pre-create GetRole is authorised against a path-less ARN)', async () => {
     expect(await decide(R, 'iam:GetRole', role('/', 'iam-mapping-c-new'))).toBe('Allowed');
     expect(await decide(R, 'iam:UpdateAssumeRolePolicy', role('/', 'someone-elses'))).toMatch(/Denied/);
+  });
+  it('GetInstanceProfile is read-only on every instance profile (EnsureInstanceProfile first reads one that may not exist: path-less)', async () => {
+    const ip = (path: string) => `arn:aws:iam::${ACCOUNT}:instance-profile${path}p`;
+    expect(await decide(R, 'iam:GetInstanceProfile', ip('/'))).toBe('Allowed');
+    expect(await decide(R, 'iam:GetInstanceProfile', ip('/iam-mapping/'))).toBe('Allowed');
+    expect(await decide(R, 'iam:AddRoleToInstanceProfile', ip('/'))).toMatch(/Denied/);
+    expect(await decide(R, 'iam:RemoveRoleFromInstanceProfile', ip('/'))).toMatch(/Denied/);
   });
   it('instance profiles only under the service path; no unused grants', async () => {
     const ip = (path: string) => `arn:aws:iam::${ACCOUNT}:instance-profile${path}p`;
@@ -273,6 +176,13 @@ describe('the EKS Pod Identity steps (ProvisioningPodIdentityRole)', () => {
     expect(await decide(R, 'iam:UpdateAssumeRolePolicy', role('/', 'admin'))).toMatch(/Denied/);
     for (const action of ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRolePermissionsBoundary', 'iam:TagRole'])
       expect(await decide(R, action, role('/iam-mapping/'), { 'iam:PermissionsBoundary': boundaryArn(), 'iam:PolicyARN': ALLOWED }), action).toMatch(/Denied/);
+  });
+  it('the drift function reads any instance profile (a missing one: path-less), deletes only under the path', async () => {
+    const ip = (path: string) => `arn:aws:iam::${ACCOUNT}:instance-profile${path}p`;
+    expect(await decide('DriftRole', 'iam:GetInstanceProfile', ip('/'))).toBe('Allowed');
+    expect(await decide('DriftRole', 'iam:GetInstanceProfile', ip('/iam-mapping/'))).toBe('Allowed');
+    expect(await decide('DriftRole', 'iam:DeleteInstanceProfile', ip('/'))).toMatch(/Denied/);
+    expect(await decide('DriftRole', 'iam:DeleteInstanceProfile', ip('/iam-mapping/'))).toBe('Allowed');
   });
   it('the drift function reads associations, and deletes only (an orphan ServiceAccount with it): never creates, rebinds or retags one', async () => {
     for (const action of ['eks:DescribePodIdentityAssociation', 'eks:DeletePodIdentityAssociation'])
