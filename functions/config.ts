@@ -33,7 +33,8 @@ export const configOperations: Operations<'config'> = {
 
   getConfig: async ({ path, query, header }, app) => {
     const stored = await getConfig(app, path.cloud, query.version ? Number(query.version) : undefined);
-    const headers = { etag: quoted(stored.etag), 'last-modified': new Date(stored.createdAt).toUTCString() };
+    // JSON or YAML by Accept: a cache keys the answer by it.
+    const headers = { etag: quoted(stored.etag), 'last-modified': new Date(stored.createdAt).toUTCString(), vary: 'accept' };
     const ifNoneMatch = header('if-none-match');
     if (ifNoneMatch !== undefined && matches(ifNoneMatch, stored.etag)) return reply(304, undefined, headers);
     const body = { ...stored.document, version: stored.version };

@@ -59,7 +59,8 @@ export function fitResponse(result: HttpResult, acceptEncoding: () => string | u
 
 async function fitLarge(result: HttpResult, body: string, acceptEncoding: string | undefined, limit: number): Promise<HttpResult> {
   const bytes = Buffer.byteLength(body);
-  const headers = { ...result.headers, vary: 'accept-encoding' };
+  const vary = result.headers?.vary;
+  const headers = { ...result.headers, vary: typeof vary === 'string' && vary !== '' ? `${vary}, accept-encoding` : 'accept-encoding' };
   if (bytes >= COMPRESS_FROM && acceptsGzip(acceptEncoding)) {
     const zipped = await gzipAsync(body);
     const encoded = Math.ceil(zipped.length / 3) * 4;

@@ -412,6 +412,7 @@ describe('versions and optimistic concurrency', () => {
   it('GET returns YAML on request and 304 for a current If-None-Match', async () => {
     const got = await h.api('GET', mapping(cloud), { headers: { accept: 'application/yaml' } });
     expect(got.headers.get('content-type')).toMatch(/yaml/);
+    expect(got.headers.get('vary')).toBe('accept'); // JSON or YAML by Accept: caches key by it
     expect(got.text).toMatch(/^cloud_deployment_id: cldrsrc_versions$/m);
     // q-values count: YAML ranked below JSON is JSON.
     const json = await h.api('GET', mapping(cloud), { headers: { accept: 'application/yaml;q=0.1, application/json' } });

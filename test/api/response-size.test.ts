@@ -65,6 +65,9 @@ describe('fitResponse', () => {
     expect(out.body).toBe(result.body);
     expect(out.isBase64Encoded).toBeUndefined();
     expect(out.headers).toMatchObject({ vary: 'accept-encoding' });
+    // A reply that already varies (GET …/iam-mapping: JSON or YAML by Accept) keeps it.
+    const negotiated = await fit({ ...result, headers: { ...result.headers, vary: 'accept' } }, 'gzip');
+    expect(negotiated.headers).toMatchObject({ vary: 'accept, accept-encoding', 'content-encoding': 'gzip' });
     expect(out.headers['content-encoding']).toBeUndefined();
   });
 
