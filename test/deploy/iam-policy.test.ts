@@ -180,6 +180,9 @@ describe('the EKS Pod Identity steps (ProvisioningPodIdentityRole)', () => {
   it('the drift function reads any instance profile (a missing one: path-less), deletes only under the path', async () => {
     const ip = (path: string) => `arn:aws:iam::${ACCOUNT}:instance-profile${path}p`;
     expect(await decide('DriftRole', 'iam:GetInstanceProfile', ip('/'))).toBe('Allowed');
+    // An orphan role gone between the bulk read and its repair: its GetRole answers NoSuchEntity, not AccessDenied.
+    expect(await decide('DriftRole', 'iam:GetRole', role('/', 'iam-mapping-c-gone'))).toBe('Allowed');
+    expect(await decide('DriftRole', 'iam:DeleteRole', role('/', 'iam-mapping-c-gone'))).toMatch(/Denied/);
     expect(await decide('DriftRole', 'iam:GetInstanceProfile', ip('/iam-mapping/'))).toBe('Allowed');
     expect(await decide('DriftRole', 'iam:DeleteInstanceProfile', ip('/'))).toMatch(/Denied/);
     expect(await decide('DriftRole', 'iam:DeleteInstanceProfile', ip('/iam-mapping/'))).toBe('Allowed');
