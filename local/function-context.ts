@@ -10,20 +10,27 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 /** The header the sandbox clients send; the sandbox records its value as the call's `caller`. */
 export const FUNCTION_HEADER = 'x-iam-mapping-function';
 
-const current = new AsyncLocalStorage<string>();
+/**
+ * One scope per piece of work, shared with the log context of local/invocation-scope.ts (an HTTP
+ * request's scope holds its request id and its function in one store: one AsyncLocalStorage run
+ * per request, resolve included).
+ */
+export type Scope = Record<symbol, unknown>;
+export const scope = new AsyncLocalStorage<Scope>();
+export const FUNCTION = Symbol('iam-mapping.function');
 
-/** Runs `fn` as the deployed function `name` (every sandbox call it makes, also in what it starts, is attributed to `name`). */
+/** Runs `fn` as the deployed function `name` (every sandbox call it makes, also in what it starts, is attributed to `name`), in no request's log context. */
 export function asFunction<T>(name: string, fn: () => T): T {
-  return current.run(name, fn);
+  return scope.run({ [FUNCTION]: name }, fn);
 }
 
 /** The function the running code stands for, if any. */
 export function currentFunction(): string | undefined {
-  return current.getStore();
+  return scope.getStore()?.[FUNCTION] as string | undefined;
 }
 
 /** The headers the sandbox clients add to every request: the current function, when known. */
 export function functionHeaders(): Record<string, string> {
-  const name = current.getStore();
+  const name = currentFunction();
   return name ? { [FUNCTION_HEADER]: name } : {};
 }

@@ -13,9 +13,7 @@
  * the server runs each handler in `inInvocation`, and work that outlives its request (a workflow
  * run, a handed-off drift check) in `outsideInvocation`, so it logs with no request's context.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-
-type Store = Record<symbol, unknown>;
+import { FUNCTION, scope as als, type Scope as Store } from './function-context.js';
 
 const REQUEST_ID = Symbol.for('_AWS_LAMBDA_REQUEST_ID');
 const PROTECTED = new Set<symbol>(
@@ -29,22 +27,26 @@ const PROTECTED = new Set<symbol>(
   ].map((k) => Symbol.for(k)),
 );
 
-const als = new AsyncLocalStorage<Store>();
+/** A request's scope: one with its request id (a function's scope without one is no invocation to Powertools). */
+const invocation = (): Store | undefined => {
+  const store = als.getStore();
+  return store && REQUEST_ID in store ? store : undefined;
+};
 
 /** What `@aws/lambda-invoke-store`'s InvokeStore offers (the SDK's recursion detection reads the trace ids; none here). */
 const invokeStore = {
-  getContext: () => als.getStore(),
-  hasContext: () => als.getStore() !== undefined,
-  get: (key: symbol) => als.getStore()?.[key],
+  getContext: () => invocation(),
+  hasContext: () => invocation() !== undefined,
+  get: (key: symbol) => invocation()?.[key],
   set(key: symbol, value: unknown) {
     if (PROTECTED.has(key)) throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
-    const store = als.getStore();
+    const store = invocation();
     if (!store) throw new Error('No context available');
     store[key] = value;
   },
   run: <T>(context: Store, fn: () => T): T => als.run(context, fn),
   isProtectedKey: (key: symbol) => PROTECTED.has(key),
-  getRequestId: () => (als.getStore()?.[REQUEST_ID] as string | undefined) ?? '-',
+  getRequestId: () => (invocation()?.[REQUEST_ID] as string | undefined) ?? '-',
   getXRayTraceId: () => undefined,
   getTenantId: () => undefined,
   getTraceparent: () => undefined,
@@ -56,9 +58,12 @@ const global = globalThis as { awslambda?: { InvokeStore?: unknown } };
 global.awslambda = { ...global.awslambda, InvokeStore: invokeStore };
 process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
 
-/** Runs `fn` (a handler invocation) with its own log context: what it and its continuations log names this request only. */
-export function inInvocation<T>(requestId: string, fn: () => T): T {
-  return als.run({ [REQUEST_ID]: requestId }, fn);
+/**
+ * Runs `fn` (a handler invocation) with its own log context: what it and its continuations log
+ * names this request only; with `functionName`, as that deployed function too (local/function-context.ts).
+ */
+export function inInvocation<T>(requestId: string, fn: () => T, functionName?: string): T {
+  return als.run(functionName === undefined ? { [REQUEST_ID]: requestId } : { [REQUEST_ID]: requestId, [FUNCTION]: functionName }, fn);
 }
 
 /** Runs `fn` outside any request's log context (work that outlives the request that started it). */

@@ -296,7 +296,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     // Run with the other requests of this poll phase, back to back (createRequestQueue says why),
     // logging with its own request's context; the sandbox calls it makes are the deployed
     // function's (`caller` in the call log).
-    queue(res, () => asFunction(match.route.fn, () => inInvocation(context.awsRequestId, () => handler(event, context))));
+    queue(res, () => inInvocation(context.awsRequestId, () => handler(event, context), match.route.fn));
   }
 
   await new Promise<void>((resolve, reject) => {
