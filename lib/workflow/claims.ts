@@ -184,14 +184,16 @@ export interface RefusalLookups {
 
 export interface ItemRefusal {
   /** The error the run records for the item (it never reaches the Map). */
-  error: 'OwnershipConflict';
+  error: Extract<PlanRefusalError, 'OwnershipConflict'>;
   message: string;
   /** Each resource refused, `failed` with why. */
   resources: ResourceResult[];
 }
 
 /** The error names of items refused in the Plan step (recorded there, never run). */
-export const PLAN_REFUSAL_ERRORS: readonly string[] = ['OwnershipConflict', 'OidcProviderMissing'];
+export const PLAN_REFUSAL_ERRORS = ['OwnershipConflict', 'OidcProviderMissing'] as const;
+export type PlanRefusalError = (typeof PLAN_REFUSAL_ERRORS)[number];
+export const isPlanRefusal = (name: string | undefined): name is PlanRefusalError => (PLAN_REFUSAL_ERRORS as readonly string[]).includes(name ?? '');
 
 /**
  * Whether the Plan step refuses an item before any write, and with what message: the one

@@ -37,7 +37,7 @@ import { ROLE_ARN_ANNOTATION, type IamTag } from '../provisioning/ownership.js';
 import { INVENTORY_TOKEN_KEY, instanceProfileRef, refusal, roleRef, serviceAccountRef, type Verdict } from '../provisioning/inventory.js';
 import type { GkeItem } from '../provisioning/gcp-plan.js';
 import type { InventoryRecord, ResourceRef } from '../ports.js';
-import { PLAN_REFUSAL_ERRORS, settleClaims } from './claims.js';
+import { isPlanRefusal, settleClaims, type PlanRefusalError } from './claims.js';
 import { irsaItemCount, oidcProviderMissingMessage } from '../drift/diff.js';
 import { judgeInstanceProfile, judgeRole, judgeServiceAccount, recordOwned, reserveCreate } from './ownership-checks.js';
 import type { SettingsDefaults } from '../provisioning/settings.js';
@@ -215,7 +215,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
           action: 'failed',
           detail: `${c.oidcProviderArn} does not exist`,
         })),
-        error: { name: 'OidcProviderMissing', message: `${message}; nothing was created for ${ref.name}` },
+        error: { name: 'OidcProviderMissing' satisfies PlanRefusalError, message: `${message}; nothing was created for ${ref.name}` },
         finishedAt: now(),
       });
     }
@@ -493,8 +493,7 @@ export function createWorkflowSteps(deps: WorkflowDeps) {
         const run = await deps.runs.getRun(input.cloudId, input.version);
         const seen = new Set(outcomes.map((o) => o.name));
         for (const r of run?.items ?? [])
-          if (r.status === 'FAILED' && PLAN_REFUSAL_ERRORS.includes(r.error?.name ?? '') && !seen.has(r.name))
-            outcomes.push({ name: r.name, status: 'FAILED' });
+          if (r.status === 'FAILED' && isPlanRefusal(r.error?.name) && !seen.has(r.name)) outcomes.push({ name: r.name, status: 'FAILED' });
       }
       const status =
         input.superseded || outcomes.some((o) => o.status === 'SUPERSEDED')
